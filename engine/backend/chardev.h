@@ -1,0 +1,53 @@
+/* Character backends: the host side of a serial port.
+ *
+ * A chardev is stdio, a file (output only), a listening UNIX socket, or none.
+ * Output is written synchronously from whichever thread the device runs on.
+ * Input is read on the I/O thread's GMainContext and handed to the device's
+ * receive callback only as far as the device says it can take (can_receive),
+ * so nothing typed is lost while the guest's FIFO is full; the device calls
+ * chardev_accept_input() when room appears again. */
+#ifndef VIREO_BACKEND_CHARDEV_H
+#define VIREO_BACKEND_CHARDEV_H
+
+#include <glib.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct chardev_receiver {
+	size_t (*can_receive)(void *opaque);
+	void (*receive)(void *opaque, const uint8_t *buf, size_t len);
+	void *opaque;
+};
+
+struct chardev {
+	int in_fd;       /* -1: no input */
+	int out_fd;      /* -1: output dropped */
+	int listen_fd;   /* UNIX socket server, or -1 */
+	bool owns_fds;
+	bool restore_tty; /* stdio was a terminal switched to raw mode */
+	GMainContext *context;
+	GSource *in_source;
+	GSource *listen_source;
+	struct chardev_receiver receiver;
+	GMutex lock;     /* guards receiver and in_source re-arming */
+	uint8_t pending[64]; /* read from in_fd but not yet taken by the device */
+	size_t pending_len;
+};
+
+/* spec: "stdio", "none", "file:PATH", "unix:PATH" (a listening socket; one
+ * client at a time). Returns 0, or -1 with *error set to a one-line message. */
+int chardev_open(struct chardev *chr, const char *spec, GMainContext *context, char **error);
+
+/* A chardev over existing descriptors (not closed by chardev_close). */
+void chardev_open_fds(struct chardev *chr, int in_fd, int out_fd, GMainContext *context);
+
+void chardev_close(struct chardev *chr);
+
+void chardev_set_receiver(struct chardev *chr, const struct chardev_receiver *receiver);
+void chardev_write(struct chardev *chr, const uint8_t *buf, size_t len);
+
+/* Thread-safe: the device has room again; delivery resumes on the I/O thread. */
+void chardev_accept_input(struct chardev *chr);
+
+#endif

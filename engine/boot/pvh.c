@@ -1,0 +1,218 @@
+/* PVH direct boot of an ELF kernel (Xen's HVM direct boot ABI, as Linux,
+ * Firecracker and Cloud Hypervisor use it): the loader places PT_LOAD
+ * segments at their physical addresses and enters the 32-bit address named
+ * by the XEN_ELFNOTE_PHYS32_ENTRY note with EBX = hvm_start_info
+ * (xen/include/public/arch-x86/hvm/start_info.h). Every offset read from the
+ * file is checked against its size: a malformed kernel is an error. */
+#include <elf.h>
+#include <glib.h>
+#include <string.h>
+
+#include "boot/layout.h"
+#include "boot/loader.h"
+
+#define XEN_ELFNOTE_PHYS32_ENTRY 18
+#define HVM_START_MAGIC 0x336ec578
+#define HVM_START_VERSION 1
+
+struct hvm_start_info {
+	uint32_t magic;
+	uint32_t version;
+	uint32_t flags;
+	uint32_t nr_modules;
+	uint64_t modlist_paddr;
+	uint64_t cmdline_paddr;
+	uint64_t rsdp_paddr;
+	uint64_t memmap_paddr;   /* version 1 */
+	uint32_t memmap_entries;
+	uint32_t reserved;
+};
+
+struct hvm_modlist_entry {
+	uint64_t paddr;
+	uint64_t size;
+	uint64_t cmdline_paddr;
+	uint64_t reserved;
+};
+
+struct hvm_memmap_table_entry {
+	uint64_t addr;
+	uint64_t size;
+	uint32_t type;
+	uint32_t reserved;
+};
+
+/* A program header in class-neutral form. */
+struct segment {
+	uint32_t type;
+	uint64_t offset, paddr, filesz, memsz;
+};
+
+struct elf_view {
+	const struct boot_image *img;
+	bool is64;
+	uint64_t phoff;
+	unsigned phnum;
+};
+
+static bool in_file(const struct boot_image *img, uint64_t offset, uint64_t len)
+{
+	return offset <= img->size && len <= img->size - offset;
+}
+
+bool pvh_image_is_elf(const struct boot_image *kernel)
+{
+	return kernel->size >= EI_NIDENT && !memcmp(kernel->data, ELFMAG, SELFMAG);
+}
+
+static int open_elf(struct elf_view *v, const struct boot_image *img, char **error)
+{
+	v->img = img;
+	v->is64 = img->data[EI_CLASS] == ELFCLASS64;
+	size_t ehsize = v->is64 ? sizeof(Elf64_Ehdr) : sizeof(Elf32_Ehdr);
+	if ((img->data[EI_CLASS] != ELFCLASS32 && !v->is64) || img->data[EI_DATA] != ELFDATA2LSB ||
+	    img->size < ehsize) {
+		*error = g_strdup_printf("kernel %s is not a little-endian x86 ELF file", img->path);
+		return -1;
+	}
+	if (v->is64) {
+		const Elf64_Ehdr *eh = (const void *)img->data;
+		v->phoff = eh->e_phoff;
+		v->phnum = eh->e_phnum;
+	} else {
+		const Elf32_Ehdr *eh = (const void *)img->data;
+		v->phoff = eh->e_phoff;
+		v->phnum = eh->e_phnum;
+	}
+	size_t phsize = v->is64 ? sizeof(Elf64_Phdr) : sizeof(Elf32_Phdr);
+	if (v->phnum == 0 || !in_file(img, v->phoff, (uint64_t)v->phnum * phsize)) {
+		*error = g_strdup_printf("kernel %s has a damaged ELF program header table", img->path);
+		return -1;
+	}
+	return 0;
+}
+
+static struct segment get_segment(const struct elf_view *v, unsigned i)
+{
+	Elf64_Phdr p64;
+	Elf32_Phdr p32;
+	if (v->is64) {
+		memcpy(&p64, v->img->data + v->phoff + i * sizeof(p64), sizeof(p64));
+		return (struct segment){ p64.p_type, p64.p_offset, p64.p_paddr, p64.p_filesz, p64.p_memsz };
+	}
+	memcpy(&p32, v->img->data + v->phoff + i * sizeof(p32), sizeof(p32));
+	return (struct segment){ p32.p_type, p32.p_offset, p32.p_paddr, p32.p_filesz, p32.p_memsz };
+}
+
+/* Walks the notes of one PT_NOTE segment (ELF notes have the same layout in
+ * both classes: 32-bit namesz, descsz, type; name and desc 4-byte aligned). */
+static bool find_pvh_entry(const struct boot_image *img, const struct segment *s, uint64_t *entry)
+{
+	uint64_t pos = s->offset, end = s->offset + s->filesz;
+	if (!in_file(img, s->offset, s->filesz))
+		return false;
+	while (end - pos >= 12) {
+		uint32_t hdr[3];
+		memcpy(hdr, img->data + pos, sizeof(hdr));
+		uint64_t name_len = ((uint64_t)hdr[0] + 3) & ~3ull, desc_len = ((uint64_t)hdr[1] + 3) & ~3ull;
+		uint64_t name = pos + 12, desc = name + name_len;
+		if (name_len > end - name || desc_len > end - desc)
+			return false;
+		if (hdr[2] == XEN_ELFNOTE_PHYS32_ENTRY && hdr[0] == 4 &&
+		    !memcmp(img->data + name, "Xen", 4) && (hdr[1] == 4 || hdr[1] == 8)) {
+			*entry = 0;
+			memcpy(entry, img->data + desc, hdr[1]);
+			return true;
+		}
+		pos = desc + desc_len;
+	}
+	return false;
+}
+
+static int load_segment(struct guest_mem *mem, const struct boot_image *img,
+			const struct segment *s, uint64_t *kernel_end, char **error)
+{
+	uint8_t *dst = guest_mem_ptr(mem, s->paddr, s->memsz);
+	if (s->filesz > s->memsz || !in_file(img, s->offset, s->filesz)) {
+		*error = g_strdup_printf("kernel %s has a damaged segment at offset 0x%llx", img->path,
+					 (unsigned long long)s->offset);
+		return -1;
+	}
+	if (!dst || s->paddr + s->memsz > 1ull << 32) {
+		*error = g_strdup_printf("kernel %s wants memory at 0x%llx-0x%llx, outside guest RAM "
+					 "(give the machine more memory)", img->path,
+					 (unsigned long long)s->paddr, (unsigned long long)(s->paddr + s->memsz));
+		return -1;
+	}
+	memcpy(dst, img->data + s->offset, s->filesz);
+	memset(dst + s->filesz, 0, s->memsz - s->filesz);
+	*kernel_end = MAX(*kernel_end, s->paddr + s->memsz);
+	return 0;
+}
+
+static int write_start_info(struct guest_mem *mem, const struct boot_request *req,
+			    uint64_t initrd_addr, char **error)
+{
+	struct hvm_start_info info = {
+		.magic = HVM_START_MAGIC, .version = HVM_START_VERSION,
+		.cmdline_paddr = BOOT_CMDLINE_ADDR, .rsdp_paddr = req->rsdp_addr,
+		.memmap_paddr = BOOT_PVH_MEMMAP_ADDR, .memmap_entries = req->e820->count,
+	};
+	struct hvm_memmap_table_entry map[E820_MAX_ENTRIES] = { 0 };
+	for (unsigned i = 0; i < req->e820->count; i++)
+		map[i] = (struct hvm_memmap_table_entry){ req->e820->entries[i].addr,
+			req->e820->entries[i].size, req->e820->entries[i].type, 0 };
+	if (initrd_addr) {
+		struct hvm_modlist_entry module = { .paddr = initrd_addr, .size = req->initrd.size };
+		info.nr_modules = 1;
+		info.modlist_paddr = BOOT_PVH_MODLIST_ADDR;
+		if (!guest_mem_write(mem, BOOT_PVH_MODLIST_ADDR, &module, sizeof(module)))
+			goto fail;
+	}
+	if (!guest_mem_write(mem, BOOT_PVH_MEMMAP_ADDR, map, req->e820->count * sizeof(map[0])) ||
+	    !guest_mem_write(mem, BOOT_PARAMS_ADDR, &info, sizeof(info)))
+		goto fail;
+	return 0;
+fail:
+	*error = g_strdup("guest RAM too small for PVH boot data");
+	return -1;
+}
+
+int pvh_load(struct guest_mem *mem, const struct boot_request *req,
+	     struct boot_entry *entry, char **error)
+{
+	struct elf_view elf;
+	uint64_t pvh_entry = 0, kernel_end = 0, initrd_addr = 0;
+	bool has_note = false;
+
+	if (open_elf(&elf, &req->kernel, error) < 0)
+		return -1;
+	for (unsigned i = 0; i < elf.phnum && !has_note; i++) {
+		struct segment s = get_segment(&elf, i);
+		if (s.type == PT_NOTE)
+			has_note = find_pvh_entry(&req->kernel, &s, &pvh_entry);
+	}
+	if (!has_note || pvh_entry >= 1ull << 32) {
+		*error = g_strdup_printf("kernel %s is an ELF file without a PVH entry note "
+					 "(XEN_ELFNOTE_PHYS32_ENTRY); build it with CONFIG_PVH=y",
+					 req->kernel.path);
+		return -1;
+	}
+	for (unsigned i = 0; i < elf.phnum; i++) {
+		struct segment s = get_segment(&elf, i);
+		if (s.type == PT_LOAD && s.memsz && load_segment(mem, &req->kernel, &s, &kernel_end, error) < 0)
+			return -1;
+	}
+	if (req->initrd.data) {
+		initrd_addr = boot_place_initrd(mem, req, MAX(kernel_end, BOOT_KERNEL_ADDR),
+						e820_low_ram_top(req->e820), error);
+		if (!initrd_addr)
+			return -1;
+	}
+	if (boot_write_cmdline(mem, req, BOOT_CMDLINE_MAX, error) < 0 ||
+	    write_start_info(mem, req, initrd_addr, error) < 0)
+		return -1;
+	entry->eip = (uint32_t)pvh_entry;
+	entry->ebx = BOOT_PARAMS_ADDR;
+	return 0;
+}

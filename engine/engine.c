@@ -1,0 +1,329 @@
+/* The PC a machine runs on: RAM, vCPUs, in-kernel irqchip and PIT, COM1,
+ * i8042, RTC, PCI host bridge, ACPI PM block and reset ports, booted directly
+ * into a Linux kernel (or our test guests) with e820, MP and ACPI tables. */
+#include "engine.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <glib-unix.h>
+#include <linux/kvm.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "boot/acpi.h"
+#include "boot/e820.h"
+#include "boot/loader.h"
+#include "boot/mptable.h"
+#include "hw/acpi_pm.h"
+#include "hw/i440fx.h"
+#include "hw/i8042.h"
+#include "hw/pci.h"
+#include "hw/reset_control.h"
+#include "hw/rtc.h"
+#include "hw/uart.h"
+#include "kvm/cpuid.h"
+#include "kvm/vcpu.h"
+
+#define COM1_PORT 0x3F8
+#define COM1_IRQ 4
+#define KBD_IRQ 1
+#define AUX_IRQ 12
+#define RTC_IRQ 8
+
+struct engine {
+	const struct vireo_machine *def;
+	GMainLoop *loop;
+	struct vm vm;
+	struct kvm_cpuid2 *cpuid;
+	struct vcpu *vcpus;
+	unsigned vcpus_created;
+	struct pci_bus pci;
+	struct i440fx host_bridge;
+	struct uart com1;
+	struct i8042 kbc;
+	struct rtc rtc;
+	struct acpi_pm pm;
+	struct reset_control reset;
+	GSource *signal_sources[3];
+};
+
+/* A file mapped read-only for loading, unmapped right after. */
+struct mapped_file {
+	void *data;
+	size_t size;
+};
+
+static bool check_file(const char *what, const char *path, char **error)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		*error = g_strdup_printf("%s %s: %s", what, path, g_strerror(errno));
+		return false;
+	}
+	bool ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0;
+	close(fd);
+	if (!ok)
+		*error = g_strdup_printf("%s %s: not a regular, non-empty file", what, path);
+	return ok;
+}
+
+bool engine_check_inputs(const struct vireo_machine *def, char **error)
+{
+	if (!def->kernel) {
+		*error = g_strdup("no kernel given: use --kernel FILE (firmware boot is not available yet)");
+		return false;
+	}
+	return check_file("kernel", def->kernel, error) &&
+	       (!def->initrd || check_file("initrd", def->initrd, error));
+}
+
+static bool map_file(struct mapped_file *f, const char *what, const char *path, char **error)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	f->data = NULL;
+	if (fd < 0 || fstat(fd, &st) < 0 || st.st_size <= 0) {
+		*error = g_strdup_printf("%s %s: %s", what, path, fd < 0 ? g_strerror(errno) : "empty file");
+		if (fd >= 0)
+			close(fd);
+		return false;
+	}
+	f->size = (size_t)st.st_size;
+	f->data = mmap(NULL, f->size, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (f->data == MAP_FAILED) {
+		*error = g_strdup_printf("%s %s: %s", what, path, g_strerror(errno));
+		f->data = NULL;
+		return false;
+	}
+	return true;
+}
+
+static void unmap_file(struct mapped_file *f)
+{
+	if (f->data)
+		munmap(f->data, f->size);
+}
+
+static struct irq_line gsi_line(struct engine *e, unsigned gsi)
+{
+	return (struct irq_line){ vm_set_irq, &e->vm, gsi };
+}
+
+static void request_reset(void *opaque)
+{
+	struct engine *e = opaque;
+	vm_request_stop(&e->vm, VM_STOP_RESET);
+}
+
+static void request_power_off(void *opaque)
+{
+	struct engine *e = opaque;
+	vm_request_stop(&e->vm, VM_STOP_POWER_OFF);
+}
+
+/* Runs on whichever thread stopped the VM: every vCPU leaves KVM_RUN and
+ * the main loop returns. */
+static void on_vm_stop(void *opaque)
+{
+	struct engine *e = opaque;
+	for (unsigned i = 0; i < e->vcpus_created; i++)
+		vcpu_kick(&e->vcpus[i]);
+	g_main_loop_quit(e->loop);
+}
+
+/* CMOS memory and CPU bytes a PC BIOS leaves for the OS (and SeaBIOS reads
+ * when fw_cfg has no e820): KiB of base and extended memory, 64 KiB units
+ * above 16 MiB and above 4 GiB, CPU count - 1 (shared/pc-platform.md §1.2). */
+static void fill_cmos(struct engine *e)
+{
+	uint64_t low = e->vm.low_ram_size, high = e->vm.ram_size - low;
+	uint64_t ext_kib = MIN((low - (1u << 20)) >> 10, 0xFFFF);
+	uint64_t above_16m = low > (16u << 20) ? MIN((low - (16u << 20)) >> 16, 0xFFFF) : 0;
+	uint64_t above_4g = high >> 16;
+	const uint8_t bytes[][2] = {
+		{ 0x15, 640 & 0xFF }, { 0x16, 640 >> 8 },
+		{ 0x17, (uint8_t)ext_kib }, { 0x18, (uint8_t)(ext_kib >> 8) },
+		{ 0x30, (uint8_t)ext_kib }, { 0x31, (uint8_t)(ext_kib >> 8) },
+		{ 0x34, (uint8_t)above_16m }, { 0x35, (uint8_t)(above_16m >> 8) },
+		{ 0x5B, (uint8_t)above_4g }, { 0x5C, (uint8_t)(above_4g >> 8) },
+		{ 0x5D, (uint8_t)(above_4g >> 16) },
+		{ 0x5F, (uint8_t)(e->def->cpus - 1) },
+	};
+	for (size_t i = 0; i < G_N_ELEMENTS(bytes); i++)
+		rtc_set_cmos(&e->rtc, bytes[i][0], bytes[i][1]);
+}
+
+static gboolean on_terminate_signal(gpointer opaque)
+{
+	struct engine *e = opaque;
+	vm_request_stop(&e->vm, VM_STOP_REQUESTED);
+	return G_SOURCE_CONTINUE;
+}
+
+/* SIGINT, SIGTERM and SIGHUP stop the machine cleanly (disks flushed, the
+ * terminal restored), as a power cut would not. */
+static void watch_terminate_signals(struct engine *e, GMainContext *context)
+{
+	static const int signals[] = { SIGINT, SIGTERM, SIGHUP };
+	for (size_t i = 0; i < G_N_ELEMENTS(signals); i++) {
+		e->signal_sources[i] = g_unix_signal_source_new(signals[i]);
+		g_source_set_callback(e->signal_sources[i], on_terminate_signal, e, NULL);
+		g_source_attach(e->signal_sources[i], context);
+	}
+}
+
+static void unwatch_terminate_signals(struct engine *e)
+{
+	for (size_t i = 0; i < G_N_ELEMENTS(e->signal_sources); i++) {
+		if (e->signal_sources[i]) {
+			g_source_destroy(e->signal_sources[i]);
+			g_source_unref(e->signal_sources[i]);
+		}
+	}
+}
+
+static int init_devices(struct engine *e, struct chardev *serial, GMainContext *context, char **error)
+{
+	struct bus *pio = &e->vm.pio;
+	const char *what;
+	int err;
+
+	if ((what = "PCI bus", err = pci_bus_init(&e->pci, pio)) < 0 ||
+	    (what = "i440FX host bridge", err = i440fx_init(&e->host_bridge, &e->pci)) < 0 ||
+	    (what = "reset control", err = reset_control_init(&e->reset, pio, &e->pci, request_reset, e)) < 0 ||
+	    (what = "COM1", err = uart_init(&e->com1, pio, COM1_PORT, gsi_line(e, COM1_IRQ), serial)) < 0 ||
+	    (what = "i8042", err = i8042_init(&e->kbc, pio, gsi_line(e, KBD_IRQ), gsi_line(e, AUX_IRQ),
+					      request_reset, e)) < 0 ||
+	    (what = "RTC", err = rtc_init(&e->rtc, pio, gsi_line(e, RTC_IRQ), context)) < 0 ||
+	    (what = "ACPI PM", err = acpi_pm_init(&e->pm, pio, ACPI_PM_BASE, gsi_line(e, ACPI_PM_SCI_IRQ),
+						  request_power_off, e)) < 0) {
+		*error = g_strdup_printf("cannot set up %s: %s", what, g_strerror(-err));
+		return -1;
+	}
+	fill_cmos(e);
+	return 0;
+}
+
+static void destroy_devices(struct engine *e)
+{
+	acpi_pm_destroy(&e->pm);
+	rtc_destroy(&e->rtc);
+	uart_destroy(&e->com1);
+	reset_control_destroy(&e->reset);
+	pci_bus_destroy(&e->pci);
+}
+
+static int load_kernel(struct engine *e, struct boot_entry *entry, char **error)
+{
+	const struct vireo_machine *def = e->def;
+	struct mapped_file kernel = { 0 }, initrd = { 0 };
+	struct e820_table e820;
+	int ret = -1;
+
+	e820_build(&e820, e->vm.low_ram_size, e->vm.ram_size - e->vm.low_ram_size);
+	struct acpi_config acpi = {
+		.ncpus = def->cpus, .ioapic_id = (uint8_t)def->cpus, .pm_base = ACPI_PM_BASE,
+		.sci_irq = ACPI_PM_SCI_IRQ, .reset_port = RESET_CONTROL_PORT,
+		.reset_value = RESET_CONTROL_RESET_VALUE,
+	};
+	uint64_t rsdp = acpi_build(&e->vm.mem, &acpi);
+	if (!rsdp || !mptable_build(&e->vm.mem, def->cpus, (uint8_t)def->cpus, ACPI_PM_SCI_IRQ)) {
+		*error = g_strdup("guest RAM too small for ACPI and MP tables");
+		return -1;
+	}
+	if (!map_file(&kernel, "kernel", def->kernel, error) ||
+	    (def->initrd && !map_file(&initrd, "initrd", def->initrd, error)))
+		goto out;
+	struct boot_request req = {
+		.kernel = { kernel.data, kernel.size, def->kernel },
+		.initrd = { initrd.data, initrd.size, def->initrd },
+		.cmdline = def->cmdline, .e820 = &e820, .rsdp_addr = rsdp,
+	};
+	ret = boot_load(&e->vm.mem, &req, entry, error);
+out:
+	unmap_file(&kernel);
+	unmap_file(&initrd);
+	return ret;
+}
+
+static int create_vcpus(struct engine *e, char **error)
+{
+	unsigned ncpus = e->def->cpus;
+	int max = ioctl(e->vm.kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPUS);
+	if (max <= 0)
+		max = ioctl(e->vm.kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_NR_VCPUS);
+	if (max > 0 && ncpus > (unsigned)max) {
+		*error = g_strdup_printf("cpus %u: this host's KVM allows at most %d vCPUs", ncpus, max);
+		return -1;
+	}
+	e->cpuid = cpuid_model_create(e->vm.kvm_fd, e->def->cpu, error);
+	if (!e->cpuid)
+		return -1;
+	e->vcpus = g_new0(struct vcpu, ncpus);
+	for (unsigned i = 0; i < ncpus; i++, e->vcpus_created++)
+		if (vcpu_create(&e->vcpus[i], &e->vm, i, e->cpuid, ncpus, error) < 0)
+			return -1;
+	return 0;
+}
+
+static int start_vcpus(struct engine *e, const struct boot_entry *entry, char **error)
+{
+	if (vcpu_set_boot_entry(&e->vcpus[0], entry, error) < 0)
+		return -1;
+	for (unsigned i = 0; i < e->vcpus_created; i++)
+		if (vcpu_start(&e->vcpus[i], error) < 0)
+			return -1;
+	return 0;
+}
+
+static void stop_vcpus(struct engine *e)
+{
+	vm_request_stop(&e->vm, VM_STOP_REQUESTED); /* no-op when already stopping */
+	for (unsigned i = 0; i < e->vcpus_created; i++)
+		vcpu_join_and_destroy(&e->vcpus[i]);
+	g_free(e->vcpus);
+	g_free(e->cpuid);
+}
+
+enum vm_stop_reason engine_run(const struct vireo_machine *def, struct chardev *serial,
+			       GMainContext *context, char **error)
+{
+	struct engine *e = g_new0(struct engine, 1);
+	struct boot_entry entry;
+	enum vm_stop_reason reason = VM_STOP_ERROR;
+	bool devices = false;
+
+	e->def = def;
+	e->loop = g_main_loop_new(context, FALSE);
+	if (vm_create(&e->vm, def->memory, error) < 0)
+		goto out;
+	e->vm.on_stop = on_vm_stop;
+	e->vm.on_stop_opaque = e;
+	if (init_devices(e, serial, context, error) < 0)
+		goto out_vm;
+	devices = true;
+	if (load_kernel(e, &entry, error) < 0 || create_vcpus(e, error) < 0 ||
+	    start_vcpus(e, &entry, error) < 0)
+		goto out_vcpus;
+
+	watch_terminate_signals(e, context);
+	if (atomic_load(&e->vm.stop_reason) == VM_RUNNING)
+		g_main_loop_run(e->loop);
+	unwatch_terminate_signals(e);
+	reason = (enum vm_stop_reason)atomic_load(&e->vm.stop_reason);
+out_vcpus:
+	stop_vcpus(e);
+	if (devices)
+		destroy_devices(e);
+out_vm:
+	vm_destroy(&e->vm);
+out:
+	g_main_loop_unref(e->loop);
+	g_free(e);
+	return reason;
+}

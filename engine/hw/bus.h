@@ -1,0 +1,47 @@
+/* The device bus: port I/O and MMIO ranges with read/write callbacks.
+ *
+ * A device registers its ranges once, from its init function, before any vCPU
+ * runs. Lookup is a binary search over a sorted array. Callbacks get the offset
+ * into the range, not the absolute address. A bus access nobody claims reads as
+ * all ones and drops writes, as on a PC. */
+#ifndef VIREO_HW_BUS_H
+#define VIREO_HW_BUS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct bus_ops {
+	/* size is 1, 2, 4 or 8; the return value is zero-extended. */
+	uint64_t (*read)(void *opaque, uint64_t offset, unsigned size);
+	void (*write)(void *opaque, uint64_t offset, uint64_t value, unsigned size);
+};
+
+struct bus_range {
+	uint64_t base;
+	uint64_t len;
+	const struct bus_ops *ops;
+	void *opaque;
+};
+
+struct bus {
+	const char *name; /* "pio" or "mmio", for error messages */
+	struct bus_range *ranges;
+	size_t count;
+	size_t capacity;
+};
+
+void bus_init(struct bus *bus, const char *name);
+void bus_destroy(struct bus *bus);
+
+/* Returns 0, or -EEXIST when the range overlaps one already registered (a
+ * programming error the caller reports), -EINVAL for an empty or wrapping
+ * range, -ENOMEM. */
+int bus_register(struct bus *bus, uint64_t base, uint64_t len,
+		 const struct bus_ops *ops, void *opaque);
+
+/* Returns false when no device claims addr (the read then yields all ones). */
+bool bus_read(const struct bus *bus, uint64_t addr, void *data, unsigned size);
+bool bus_write(const struct bus *bus, uint64_t addr, const void *data, unsigned size);
+
+#endif

@@ -1,0 +1,69 @@
+/* PCI bus 0 behind configuration mechanism #1 (ports 0xCF8/0xCFC, PCI Local
+ * Bus Specification 3.0 §3.2.2.3.2). Devices own a 256-byte configuration
+ * space; the bus applies each device's write mask, so read-only and reserved
+ * bits survive whatever a guest writes. */
+#ifndef VIREO_HW_PCI_H
+#define VIREO_HW_PCI_H
+
+#include <glib.h>
+#include <stdint.h>
+
+#include "hw/bus.h"
+
+#define PCI_CONFIG_SIZE 256
+#define PCI_SLOTS 32
+#define PCI_FUNCTIONS 8
+
+/* Type 0 header offsets (PCI 3.0 §6.1). */
+#define PCI_VENDOR_ID      0x00
+#define PCI_DEVICE_ID      0x02
+#define PCI_COMMAND        0x04
+#define PCI_STATUS         0x06
+#define PCI_REVISION_ID    0x08
+#define PCI_CLASS_PROG     0x09
+#define PCI_CACHE_LINE     0x0C
+#define PCI_LATENCY_TIMER  0x0D
+#define PCI_HEADER_TYPE    0x0E
+#define PCI_SUBSYSTEM_VENDOR_ID 0x2C
+#define PCI_SUBSYSTEM_ID   0x2E
+#define PCI_INTERRUPT_LINE 0x3C
+#define PCI_INTERRUPT_PIN  0x3D
+
+#define PCI_HEADER_MULTIFUNCTION 0x80
+
+struct pci_device {
+	const char *name;
+	uint8_t config[PCI_CONFIG_SIZE];
+	uint8_t wmask[PCI_CONFIG_SIZE];  /* bits the guest may change */
+};
+
+struct pci_bus {
+	GMutex lock;
+	uint32_t config_address;         /* 0xCF8 */
+	/* Byte accesses to 0xCF9 are the PIIX reset control register, which
+	 * shares the CONFIG_ADDRESS dword; its owner claims them here. */
+	const struct bus_ops *cf9_ops;
+	void *cf9_opaque;
+	struct pci_device *devices[PCI_SLOTS * PCI_FUNCTIONS];
+};
+
+int pci_bus_init(struct pci_bus *pci, struct bus *pio);
+void pci_bus_destroy(struct pci_bus *pci);
+
+static inline void pci_config_set16(struct pci_device *dev, unsigned offset, uint16_t value)
+{
+	dev->config[offset] = (uint8_t)value;
+	dev->config[offset + 1] = (uint8_t)(value >> 8);
+}
+
+/* Fills vendor/device/class/revision/header type and the standard writable
+ * fields (command, cache line, latency timer, interrupt line). */
+void pci_device_init(struct pci_device *dev, const char *name, uint16_t vendor, uint16_t device,
+		     uint32_t class_code, uint8_t revision);
+
+void pci_bus_claim_cf9(struct pci_bus *pci, const struct bus_ops *ops, void *opaque);
+
+/* Returns -EEXIST when the slot/function is taken, -EINVAL when out of range. */
+int pci_bus_add(struct pci_bus *pci, struct pci_device *dev, unsigned slot, unsigned function);
+
+#endif

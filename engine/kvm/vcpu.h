@@ -1,0 +1,42 @@
+/* vCPUs: one thread each, running KVM_RUN and dispatching exits to the bus. */
+#ifndef VIREO_KVM_VCPU_H
+#define VIREO_KVM_VCPU_H
+
+#include <linux/kvm.h>
+#include <pthread.h>
+#include <stdint.h>
+
+#include "kvm/vm.h"
+
+/* Where the boot CPU starts: 32-bit protected mode, paging off, flat
+ * segments (code selector 0x10, data 0x18 in a GDT the loader wrote), as both
+ * the PVH entry and the Linux 32-bit boot protocol want it. */
+struct boot_entry {
+	uint32_t eip;
+	uint32_t ebx;      /* PVH: hvm_start_info */
+	uint32_t esi;      /* Linux boot protocol: boot_params */
+	uint32_t gdt_base;
+	uint16_t gdt_limit;
+};
+
+#define BOOT_CODE_SELECTOR 0x10
+#define BOOT_DATA_SELECTOR 0x18
+
+struct vcpu {
+	struct vm *vm;
+	unsigned index;
+	int fd;
+	struct kvm_run *run;
+	pthread_t thread;
+	bool started;
+};
+
+int vcpu_create(struct vcpu *vcpu, struct vm *vm, unsigned index,
+		const struct kvm_cpuid2 *cpuid, unsigned ncpus, char **error);
+int vcpu_set_boot_entry(struct vcpu *vcpu, const struct boot_entry *entry, char **error);
+int vcpu_start(struct vcpu *vcpu, char **error);
+/* Makes a running vCPU leave KVM_RUN; it stops once the VM is stopping. */
+void vcpu_kick(struct vcpu *vcpu);
+void vcpu_join_and_destroy(struct vcpu *vcpu);
+
+#endif

@@ -1,0 +1,229 @@
+/* A KVM virtual machine: capabilities, RAM, irqchip, PIT, GSI routing. */
+#include "vm.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <glib.h>
+#include <linux/kvm.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#define KVM_DEVICE "/dev/kvm"
+
+static const struct {
+	int cap;
+	const char *name;
+	const char *used_for;
+} required_caps[] = {
+	{ KVM_CAP_IRQCHIP, "IRQCHIP", "the in-kernel PIC, IOAPIC and LAPIC" },
+	{ KVM_CAP_PIT2, "PIT2", "the in-kernel PIT" },
+	{ KVM_CAP_USER_MEMORY, "USER_MEMORY", "guest RAM" },
+	{ KVM_CAP_SET_TSS_ADDR, "SET_TSS_ADDR", "real-mode guests" },
+	{ KVM_CAP_SET_IDENTITY_MAP_ADDR, "SET_IDENTITY_MAP_ADDR", "real-mode guests" },
+	{ KVM_CAP_IRQ_ROUTING, "IRQ_ROUTING", "PC interrupt routing" },
+	{ KVM_CAP_IRQFD, "IRQFD", "device interrupts" },
+	{ KVM_CAP_IOEVENTFD, "IOEVENTFD", "device notifications" },
+	{ KVM_CAP_EXT_CPUID, "EXT_CPUID", "CPUID setup" },
+	{ KVM_CAP_IMMEDIATE_EXIT, "IMMEDIATE_EXIT", "stopping vCPUs" },
+	{ KVM_CAP_MP_STATE, "MP_STATE", "SMP guests" },
+};
+
+/* VIREO_TEST_HIDE_KVM_CAP=NAME makes a present capability look missing, so
+ * the test suite can check the error a host without it gets. */
+static bool kvm_has_cap(int kvm_fd, int cap, const char *name)
+{
+	const char *hidden = getenv("VIREO_TEST_HIDE_KVM_CAP");
+	if (hidden && !strcmp(hidden, name))
+		return false;
+	return ioctl(kvm_fd, KVM_CHECK_EXTENSION, cap) > 0;
+}
+
+static int open_kvm(struct vm *vm, char **error)
+{
+	vm->kvm_fd = open(KVM_DEVICE, O_RDWR | O_CLOEXEC);
+	if (vm->kvm_fd < 0) {
+		if (errno == ENOENT)
+			*error = g_strdup(KVM_DEVICE " does not exist: this host has no KVM "
+					  "(enable virtualization in the firmware and load kvm_intel or kvm_amd)");
+		else if (errno == EACCES || errno == EPERM)
+			*error = g_strdup("no permission to open " KVM_DEVICE
+					  ": add your user to the 'kvm' group and log in again");
+		else
+			*error = g_strdup_printf("cannot open " KVM_DEVICE ": %s", g_strerror(errno));
+		return -1;
+	}
+	if (ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0) != KVM_API_VERSION) {
+		*error = g_strdup_printf(KVM_DEVICE " speaks an unsupported KVM API version (need %d)",
+					 KVM_API_VERSION);
+		return -1;
+	}
+	for (size_t i = 0; i < G_N_ELEMENTS(required_caps); i++) {
+		if (!kvm_has_cap(vm->kvm_fd, required_caps[i].cap, required_caps[i].name)) {
+			*error = g_strdup_printf("this host's KVM lacks capability KVM_CAP_%s (needed for %s)",
+						 required_caps[i].name, required_caps[i].used_for);
+			return -1;
+		}
+	}
+	vm->vcpu_mmap_size = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (vm->vcpu_mmap_size <= 0) {
+		*error = g_strdup_printf("KVM_GET_VCPU_MMAP_SIZE failed: %s", g_strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static char *format_size(uint64_t bytes)
+{
+	return g_format_size_full(bytes, G_FORMAT_SIZE_IEC_UNITS);
+}
+
+static int map_ram(struct vm *vm, uint64_t ram_size, char **error)
+{
+	uint64_t host_ram = (uint64_t)sysconf(_SC_PHYS_PAGES) * (uint64_t)sysconf(_SC_PAGESIZE);
+	if (ram_size > host_ram) {
+		g_autofree char *want = format_size(ram_size), *have = format_size(host_ram);
+		*error = g_strdup_printf("memory %s is more than this host's %s of RAM", want, have);
+		return -1;
+	}
+	/* NORESERVE: pages are committed when the guest touches them. */
+	void *ram = mmap(NULL, ram_size, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (ram == MAP_FAILED) {
+		g_autofree char *want = format_size(ram_size);
+		*error = g_strdup_printf("cannot reserve %s of guest memory: %s", want, g_strerror(errno));
+		return -1;
+	}
+	madvise(ram, ram_size, MADV_HUGEPAGE); /* fewer TLB misses; harmless without THP */
+	vm->ram = ram;
+	vm->ram_size = ram_size;
+	vm->low_ram_size = ram_size <= VM_LOW_RAM_MAX ? ram_size : VM_LOW_RAM_SPLIT;
+	return 0;
+}
+
+static int add_slot(struct vm *vm, uint32_t slot, uint64_t gpa, uint64_t size, void *hva, char **error)
+{
+	struct kvm_userspace_memory_region region = {
+		.slot = slot, .guest_phys_addr = gpa, .memory_size = size,
+		.userspace_addr = (uintptr_t)hva,
+	};
+	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0 ||
+	    !guest_mem_add(&vm->mem, gpa, size, hva)) {
+		*error = g_strdup_printf("cannot map guest RAM at 0x%llx: %s",
+					 (unsigned long long)gpa, g_strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int setup_ram_slots(struct vm *vm, char **error)
+{
+	if (add_slot(vm, 0, 0, vm->low_ram_size, vm->ram, error) < 0)
+		return -1;
+	if (vm->ram_size > vm->low_ram_size)
+		return add_slot(vm, 1, VM_HIGH_RAM_BASE, vm->ram_size - vm->low_ram_size,
+				vm->ram + vm->low_ram_size, error);
+	return 0;
+}
+
+/* Routing as on a PC with the PIT behind IOAPIC pin 2 (the MADT and MP
+ * table carry the matching IRQ0 -> GSI 2 override): GSI 0-15 reach the PIC
+ * pins of the same number (except the cascade, 2), GSI n the IOAPIC pin n,
+ * and GSI 0 IOAPIC pin 2. */
+static int setup_gsi_routing(struct vm *vm)
+{
+	struct {
+		struct kvm_irq_routing header;
+		struct kvm_irq_routing_entry entries[16 + VM_IOAPIC_PINS];
+	} table = { 0 };
+	unsigned n = 0;
+
+	for (unsigned gsi = 0; gsi < 16; gsi++) {
+		if (gsi == 2)
+			continue;
+		table.entries[n++] = (struct kvm_irq_routing_entry){
+			.gsi = gsi, .type = KVM_IRQ_ROUTING_IRQCHIP,
+			.u.irqchip = { .irqchip = gsi < 8 ? KVM_IRQCHIP_PIC_MASTER : KVM_IRQCHIP_PIC_SLAVE,
+				       .pin = gsi % 8 },
+		};
+	}
+	for (unsigned gsi = 0; gsi < VM_IOAPIC_PINS; gsi++) {
+		if (gsi == 2)
+			continue;
+		table.entries[n++] = (struct kvm_irq_routing_entry){
+			.gsi = gsi, .type = KVM_IRQ_ROUTING_IRQCHIP,
+			.u.irqchip = { .irqchip = KVM_IRQCHIP_IOAPIC, .pin = gsi == 0 ? 2 : gsi },
+		};
+	}
+	table.header.nr = n;
+	return ioctl(vm->vm_fd, KVM_SET_GSI_ROUTING, &table);
+}
+
+static int setup_irqchip(struct vm *vm, char **error)
+{
+	uint64_t identity_map = VM_IDENTITY_MAP_ADDR;
+	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY }; /* kernel owns port 0x61 */
+	const char *step;
+
+	if ((step = "KVM_SET_IDENTITY_MAP_ADDR", ioctl(vm->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &identity_map) < 0) ||
+	    (step = "KVM_SET_TSS_ADDR", ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, VM_TSS_ADDR) < 0) ||
+	    (step = "KVM_CREATE_IRQCHIP", ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0) ||
+	    (step = "KVM_CREATE_PIT2", ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit) < 0) ||
+	    (step = "KVM_SET_GSI_ROUTING", setup_gsi_routing(vm) < 0)) {
+		*error = g_strdup_printf("%s failed: %s", step, g_strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int vm_create(struct vm *vm, uint64_t ram_size, char **error)
+{
+	memset(vm, 0, sizeof(*vm));
+	vm->kvm_fd = vm->vm_fd = -1;
+	bus_init(&vm->pio, "pio");
+	bus_init(&vm->mmio, "mmio");
+
+	if (open_kvm(vm, error) < 0 || map_ram(vm, ram_size, error) < 0)
+		goto fail;
+	vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
+	if (vm->vm_fd < 0) {
+		*error = g_strdup_printf("KVM_CREATE_VM failed: %s", g_strerror(errno));
+		goto fail;
+	}
+	if (setup_irqchip(vm, error) < 0 || setup_ram_slots(vm, error) < 0)
+		goto fail;
+	return 0;
+fail:
+	vm_destroy(vm);
+	return -1;
+}
+
+void vm_destroy(struct vm *vm)
+{
+	if (vm->vm_fd >= 0)
+		close(vm->vm_fd);
+	if (vm->kvm_fd >= 0)
+		close(vm->kvm_fd);
+	if (vm->ram)
+		munmap(vm->ram, vm->ram_size);
+	bus_destroy(&vm->pio);
+	bus_destroy(&vm->mmio);
+	vm->vm_fd = vm->kvm_fd = -1;
+	vm->ram = NULL;
+}
+
+void vm_set_irq(void *opaque, unsigned gsi, bool level)
+{
+	struct vm *vm = opaque;
+	struct kvm_irq_level irq = { .irq = gsi, .level = level };
+	ioctl(vm->vm_fd, KVM_IRQ_LINE, &irq);
+}
+
+void vm_request_stop(struct vm *vm, enum vm_stop_reason reason)
+{
+	int running = VM_RUNNING;
+	if (atomic_compare_exchange_strong(&vm->stop_reason, &running, (int)reason) && vm->on_stop)
+		vm->on_stop(vm->on_stop_opaque);
+}

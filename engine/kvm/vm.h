@@ -1,0 +1,58 @@
+/* A KVM virtual machine: /dev/kvm, guest RAM and its memory slots, the
+ * in-kernel irqchip and PIT, GSI routing, and the two device buses. */
+#ifndef VIREO_KVM_VM_H
+#define VIREO_KVM_VM_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "hw/bus.h"
+#include "kvm/guest_mem.h"
+
+/* PC memory map (see shared/pc-platform.md §1). */
+#define VM_HIGH_RAM_BASE     (1ull << 32)
+#define VM_LOW_RAM_MAX       0xE0000000ull /* RAM up to here fits below the PCI hole */
+#define VM_LOW_RAM_SPLIT     0xC0000000ull /* low RAM end when RAM does not fit */
+#define VM_IDENTITY_MAP_ADDR 0xFEFFC000ull /* KVM's EPT identity page table (one page) */
+#define VM_TSS_ADDR          0xFEFFD000ull /* KVM's real-mode TSS (three pages) */
+#define VM_IOAPIC_BASE       0xFEC00000ull
+#define VM_LAPIC_BASE        0xFEE00000ull
+#define VM_IOAPIC_PINS       24
+
+enum vm_stop_reason {
+	VM_RUNNING = 0,
+	VM_STOP_POWER_OFF,  /* guest powered off: exit 0 */
+	VM_STOP_RESET,      /* guest reset: reboot, or exit 0 with --no-reboot */
+	VM_STOP_REQUESTED,  /* signal or control request: exit 0 */
+	VM_STOP_ERROR,      /* vCPU failure already reported: exit 1 */
+};
+
+struct vm {
+	int kvm_fd;
+	int vm_fd;
+	int vcpu_mmap_size;
+	uint8_t *ram;
+	uint64_t ram_size;
+	uint64_t low_ram_size;   /* bytes of RAM below 4 GiB */
+	struct guest_mem mem;
+	struct bus pio;
+	struct bus mmio;
+	_Atomic int stop_reason; /* enum vm_stop_reason */
+	void (*on_stop)(void *opaque);
+	void *on_stop_opaque;
+};
+
+/* Opens /dev/kvm, checks capabilities, creates the VM with RAM of the given
+ * size. Returns 0, or -1 with *error set to one line naming the problem;
+ * everything done so far is undone. */
+int vm_create(struct vm *vm, uint64_t ram_size, char **error);
+void vm_destroy(struct vm *vm);
+
+/* struct irq_line callback: drives a GSI through KVM_IRQ_LINE. */
+void vm_set_irq(void *opaque, unsigned gsi, bool level);
+
+/* Any thread: ask the machine to stop. The first reason wins. */
+void vm_request_stop(struct vm *vm, enum vm_stop_reason reason);
+
+#endif

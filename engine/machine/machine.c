@@ -1,0 +1,297 @@
+/* The machine definition: one settings table for flags and machine.ini. */
+#include "machine.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#define FIELD(name) offsetof(struct vireo_machine, name)
+
+const struct machine_setting machine_settings[] = {
+	{ "machine", "name", "name", SETTING_STRING, FIELD(name), "NAME",
+	  "machine name, shown in window titles" },
+	{ "machine", "memory", "memory", SETTING_SIZE, FIELD(memory), "SIZE",
+	  "guest RAM, e.g. 512M or 4G; a plain number is MiB (default 512M)" },
+	{ "machine", "cpus", "cpus", SETTING_CPUS, FIELD(cpus), "N",
+	  "number of vCPUs (default 1)" },
+	{ "machine", "cpu", "cpu", SETTING_STRING, FIELD(cpu), "MODEL[,-FEAT|+FEAT...]",
+	  "CPU model: host (default), features hidden with -name, e.g. host,-cx16" },
+	{ "machine", "no-reboot", "no-reboot", SETTING_BOOL, FIELD(no_reboot), NULL,
+	  "end the engine (status 0) when the guest resets instead of rebooting" },
+	{ "boot", "kernel", "kernel", SETTING_PATH, FIELD(kernel), "FILE",
+	  "Linux kernel to boot directly: a bzImage or an ELF vmlinux with a PVH note" },
+	{ "boot", "initrd", "initrd", SETTING_PATH, FIELD(initrd), "FILE",
+	  "initial ramdisk for the kernel" },
+	{ "boot", "cmdline", "append", SETTING_STRING, FIELD(cmdline), "CMDLINE",
+	  "kernel command line" },
+	{ "devices", "serial", "serial", SETTING_SERIAL, FIELD(serial), "BACKEND",
+	  "COM1 backend: stdio (default), none, file:PATH or unix:PATH" },
+};
+const size_t machine_settings_count = G_N_ELEMENTS(machine_settings);
+
+void machine_init(struct vireo_machine *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->name = g_strdup("vireo");
+	m->memory = 512ull << 20;
+	m->cpus = 1;
+	m->cpu = g_strdup("host");
+	m->serial = g_strdup("stdio");
+}
+
+void machine_clear(struct vireo_machine *m)
+{
+	for (size_t i = 0; i < machine_settings_count; i++) {
+		const struct machine_setting *s = &machine_settings[i];
+		if (s->type == SETTING_STRING || s->type == SETTING_PATH || s->type == SETTING_SERIAL)
+			g_free(*(char **)((char *)m + s->offset));
+	}
+	memset(m, 0, sizeof(*m));
+}
+
+static bool parse_size(const char *text, uint64_t *bytes)
+{
+	static const struct { const char *suffix; unsigned shift; } units[] = {
+		{ "", 20 }, { "K", 10 }, { "KiB", 10 }, { "M", 20 }, { "MiB", 20 },
+		{ "G", 30 }, { "GiB", 30 }, { "T", 40 }, { "TiB", 40 },
+	};
+	char *end;
+	if (!g_ascii_isdigit(text[0]))
+		return false;
+	errno = 0;
+	guint64 number = g_ascii_strtoull(text, &end, 10);
+	if (errno)
+		return false;
+	for (size_t i = 0; i < G_N_ELEMENTS(units); i++) {
+		if (g_ascii_strcasecmp(end, units[i].suffix))
+			continue;
+		if (number > (UINT64_MAX >> units[i].shift))
+			return false;
+		*bytes = number << units[i].shift;
+		return true;
+	}
+	return false;
+}
+
+static bool parse_cpus(const char *text, unsigned *cpus)
+{
+	guint64 n;
+	if (!g_ascii_string_to_unsigned(text, 10, 1, MACHINE_MAX_CPUS, &n, NULL))
+		return false;
+	*cpus = (unsigned)n;
+	return true;
+}
+
+static bool parse_bool(const char *text, bool *value)
+{
+	if (!g_ascii_strcasecmp(text, "true") || !strcmp(text, "1") || !g_ascii_strcasecmp(text, "yes"))
+		*value = true;
+	else if (!g_ascii_strcasecmp(text, "false") || !strcmp(text, "0") || !g_ascii_strcasecmp(text, "no"))
+		*value = false;
+	else
+		return false;
+	return true;
+}
+
+static bool serial_spec_valid(const char *spec)
+{
+	return !strcmp(spec, "stdio") || !strcmp(spec, "none") ||
+	       (g_str_has_prefix(spec, "file:") && spec[5]) ||
+	       (g_str_has_prefix(spec, "unix:") && spec[5]);
+}
+
+static void set_string(struct vireo_machine *m, const struct machine_setting *s, char *owned)
+{
+	char **field = (char **)((char *)m + s->offset);
+	g_free(*field);
+	*field = owned;
+}
+
+bool machine_set(struct vireo_machine *m, const struct machine_setting *s,
+		 const char *value, const char *base_dir, GError **error)
+{
+	void *field = (char *)m + s->offset;
+	bool ok = true;
+	const char *expected = "";
+
+	switch (s->type) {
+	case SETTING_STRING:
+		set_string(m, s, g_strdup(value));
+		break;
+	case SETTING_PATH:
+		if (!*value) {
+			ok = false;
+			expected = "a file name";
+		} else {
+			set_string(m, s, base_dir && !g_path_is_absolute(value)
+					 ? g_build_filename(base_dir, value, NULL) : g_strdup(value));
+		}
+		break;
+	case SETTING_SIZE:
+		ok = parse_size(value, field);
+		expected = "a size such as 512M or 4G";
+		if (ok && *(uint64_t *)field < MACHINE_MIN_MEMORY) {
+			g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+				    "%s '%s' is too small: a machine needs at least %llu MiB",
+				    s->key, value, MACHINE_MIN_MEMORY >> 20);
+			return false;
+		}
+		break;
+	case SETTING_CPUS:
+		ok = parse_cpus(value, field);
+		expected = "a number from 1 to " G_STRINGIFY(MACHINE_MAX_CPUS);
+		break;
+	case SETTING_SERIAL:
+		ok = serial_spec_valid(value);
+		expected = "stdio, none, file:PATH or unix:PATH";
+		if (ok)
+			set_string(m, s, g_strdup(value));
+		break;
+	case SETTING_BOOL:
+		ok = parse_bool(value, field);
+		expected = "true or false";
+		break;
+	}
+	if (!ok)
+		g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+			    "%s '%s' is not valid: expected %s", s->key, value, expected);
+	return ok;
+}
+
+static const struct machine_setting *find_setting(const char *group, const char *key)
+{
+	for (size_t i = 0; i < machine_settings_count; i++)
+		if (!strcmp(machine_settings[i].group, group) && !strcmp(machine_settings[i].key, key))
+			return &machine_settings[i];
+	return NULL;
+}
+
+static bool group_known(const char *group)
+{
+	for (size_t i = 0; i < machine_settings_count; i++)
+		if (!strcmp(machine_settings[i].group, group))
+			return true;
+	return false;
+}
+
+/* GKeyFile reports no line numbers, so the file is scanned first: every line
+ * must be blank, a comment, a [group] or a key=value, and each key's line is
+ * remembered (as "group\nkey") for the error messages that follow. */
+static GHashTable *scan_lines(const char *path, const char *text, GError **error)
+{
+	GHashTable *lines = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	g_auto(GStrv) rows = g_strsplit(text, "\n", -1);
+	g_autofree char *group = NULL;
+
+	for (unsigned n = 0; rows[n]; n++) {
+		char *line = g_strstrip(rows[n]);
+		size_t len = strlen(line);
+		const char *eq = strchr(line, '=');
+		if (len == 0 || line[0] == '#' || line[0] == ';')
+			continue;
+		if (line[0] == '[' && line[len - 1] == ']' && len > 2) {
+			g_free(group);
+			group = g_strndup(line + 1, len - 2);
+			if (!group_known(group)) {
+				g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_GROUP_NOT_FOUND,
+					    "%s:%u: unknown group [%s]", path, n + 1, group);
+				break;
+			}
+			continue;
+		}
+		if (!eq || eq == line || !group) {
+			g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_PARSE,
+				    "%s:%u: %s: '%s'", path, n + 1,
+				    group ? "expected key=value, [group] or a # comment"
+					  : "expected a [group] before the first setting", line);
+			break;
+		}
+		g_autofree char *key = g_strstrip(g_strndup(line, (size_t)(eq - line)));
+		if (strcmp(group, "machine") || strcmp(key, "schema")) {
+			if (!find_setting(group, key)) {
+				g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_KEY_NOT_FOUND,
+					    "%s:%u: unknown setting '%s' in [%s]", path, n + 1, key, group);
+				break;
+			}
+		}
+		g_hash_table_replace(lines, g_strdup_printf("%s\n%s", group, key), GUINT_TO_POINTER(n + 1));
+	}
+	if (error && *error) {
+		g_hash_table_unref(lines);
+		return NULL;
+	}
+	return lines;
+}
+
+static unsigned line_of(GHashTable *lines, const char *group, const char *key)
+{
+	g_autofree char *id = g_strdup_printf("%s\n%s", group, key);
+	return GPOINTER_TO_UINT(g_hash_table_lookup(lines, id));
+}
+
+static bool check_schema(GKeyFile *kf, GHashTable *lines, const char *path, GError **error)
+{
+	g_autofree char *schema = g_key_file_get_value(kf, "machine", "schema", NULL);
+	guint64 version;
+	if (!schema)
+		return true; /* hand-written files may omit it: they are read as version 1 */
+	if (!g_ascii_string_to_unsigned(schema, 10, 1, G_MAXUINT, &version, NULL)) {
+		g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+			    "%s:%u: schema '%s' is not a version number", path,
+			    line_of(lines, "machine", "schema"), schema);
+		return false;
+	}
+	if (version > MACHINE_SCHEMA_VERSION) {
+		g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+			    "%s:%u: written by a newer Vireo (schema %" G_GUINT64_FORMAT ", this one reads %d)",
+			    path, line_of(lines, "machine", "schema"), version, MACHINE_SCHEMA_VERSION);
+		return false;
+	}
+	return true;
+}
+
+static bool apply_settings(struct vireo_machine *m, GKeyFile *kf, GHashTable *lines,
+			   const char *path, GError **error)
+{
+	g_autofree char *base_dir = g_path_get_dirname(path);
+	for (size_t i = 0; i < machine_settings_count; i++) {
+		const struct machine_setting *s = &machine_settings[i];
+		g_autofree char *value = g_key_file_get_string(kf, s->group, s->key, NULL);
+		GError *bad = NULL;
+		if (!value)
+			continue;
+		if (!machine_set(m, s, value, base_dir, &bad)) {
+			g_set_error(error, bad->domain, bad->code, "%s:%u: %s", path,
+				    line_of(lines, s->group, s->key), bad->message);
+			g_error_free(bad);
+			return false;
+		}
+	}
+	return true;
+}
+
+bool machine_load(struct vireo_machine *m, const char *path, GError **error)
+{
+	g_autofree char *text = NULL;
+	GError *io_error = NULL;
+	if (!g_file_get_contents(path, &text, NULL, &io_error)) {
+		g_set_error(error, io_error->domain, io_error->code, "cannot read machine file: %s",
+			    io_error->message);
+		g_error_free(io_error);
+		return false;
+	}
+	GHashTable *lines = scan_lines(path, text, error);
+	if (!lines)
+		return false;
+
+	g_autoptr(GKeyFile) kf = g_key_file_new();
+	bool ok = g_key_file_load_from_data(kf, text, (gsize)-1, G_KEY_FILE_NONE, &io_error);
+	if (!ok) {
+		g_set_error(error, io_error->domain, io_error->code, "%s: %s", path, io_error->message);
+		g_error_free(io_error);
+	}
+	ok = ok && check_schema(kf, lines, path, error) && apply_settings(m, kf, lines, path, error);
+	g_hash_table_unref(lines);
+	return ok;
+}

@@ -1,0 +1,60 @@
+/* The machine definition: every setting of a virtual machine, read from
+ * command-line flags and from machine.ini (GKeyFile) through one table, so the
+ * engine and the app agree on names, types and limits. */
+#ifndef VIREO_MACHINE_H
+#define VIREO_MACHINE_H
+
+#include <glib.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define MACHINE_SCHEMA_VERSION 1
+#define MACHINE_MIN_MEMORY (32ull << 20)
+#define MACHINE_MAX_CPUS 255 /* xAPIC IDs are 8 bits and 0xFF is broadcast */
+
+struct vireo_machine {
+	char *name;
+	uint64_t memory;   /* bytes */
+	unsigned cpus;
+	char *cpu;         /* "host" with optional ",+feature" / ",-feature" */
+	char *kernel;
+	char *initrd;
+	char *cmdline;
+	char *serial;      /* chardev spec: stdio, none, file:PATH, unix:PATH */
+	bool no_reboot;
+};
+
+enum machine_setting_type {
+	SETTING_STRING,
+	SETTING_PATH,   /* relative paths in machine.ini are relative to its folder */
+	SETTING_SIZE,   /* bytes; plain numbers are MiB, suffixes K M G T */
+	SETTING_CPUS,
+	SETTING_SERIAL,
+	SETTING_BOOL,
+};
+
+struct machine_setting {
+	const char *group;   /* machine.ini group */
+	const char *key;     /* machine.ini key */
+	const char *flag;    /* long command-line flag */
+	enum machine_setting_type type;
+	size_t offset;       /* into struct vireo_machine */
+	const char *arg;     /* placeholder in --help, NULL for booleans */
+	const char *help;
+};
+
+extern const struct machine_setting machine_settings[];
+extern const size_t machine_settings_count;
+
+void machine_init(struct vireo_machine *m);
+void machine_clear(struct vireo_machine *m);
+
+/* Sets one setting from text; base_dir resolves relative paths (NULL: as is).
+ * On error returns false with a message that names the value. */
+bool machine_set(struct vireo_machine *m, const struct machine_setting *s,
+		 const char *value, const char *base_dir, GError **error);
+
+/* Loads machine.ini; errors name the file and line ("PATH:LINE: ..."). */
+bool machine_load(struct vireo_machine *m, const char *path, GError **error);
+
+#endif

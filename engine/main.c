@@ -1,0 +1,121 @@
+/* vireo-engine: runs one virtual machine on KVM, from flags or machine.ini. */
+#include <glib.h>
+#include <locale.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "backend/chardev.h"
+#include "engine.h"
+#include "machine.h"
+
+#define EXIT_USAGE 2
+
+struct flag_value {
+	const struct machine_setting *setting;
+	char *value;
+};
+
+static GArray *flag_values; /* struct flag_value, applied after machine.ini */
+
+static const struct machine_setting *setting_for_flag(const char *option_name)
+{
+	const char *name = option_name + strspn(option_name, "-");
+	for (size_t i = 0; i < machine_settings_count; i++)
+		if (!strcmp(machine_settings[i].flag, name))
+			return &machine_settings[i];
+	return NULL;
+}
+
+static gboolean remember_flag(const char *option_name, const char *value, gpointer data, GError **error)
+{
+	(void)data, (void)error;
+	struct flag_value fv = { setting_for_flag(option_name), g_strdup(value ? value : "true") };
+	g_array_append_val(flag_values, fv);
+	return TRUE;
+}
+
+static GOptionEntry *build_option_entries(void)
+{
+	GOptionEntry *entries = g_new0(GOptionEntry, machine_settings_count + 1);
+	for (size_t i = 0; i < machine_settings_count; i++) {
+		const struct machine_setting *s = &machine_settings[i];
+		entries[i] = (GOptionEntry){
+			.long_name = s->flag,
+			.flags = s->type == SETTING_BOOL ? G_OPTION_FLAG_NO_ARG : 0,
+			.arg = G_OPTION_ARG_CALLBACK,
+			.arg_data = (gpointer)remember_flag,
+			.description = s->help,
+			.arg_description = s->arg,
+		};
+	}
+	return entries;
+}
+
+static void fail(int status, const char *message)
+{
+	fprintf(stderr, "vireo-engine: %s\n", message);
+	exit(status);
+}
+
+static void parse_command_line(int argc, char **argv, struct vireo_machine *def)
+{
+	g_autofree GOptionEntry *entries = build_option_entries();
+	g_autoptr(GOptionContext) ctx = g_option_context_new("[MACHINE.INI] - run a virtual machine on KVM");
+	g_autoptr(GError) error = NULL;
+
+	g_option_context_add_main_entries(ctx, entries, NULL);
+	g_option_context_set_description(ctx,
+		"Settings come from MACHINE.INI when given; flags override it.\n\n"
+		"Examples:\n"
+		"  vireo-engine --kernel vmlinuz --initrd initrd.img --append console=ttyS0 --memory 1G --cpus 2\n"
+		"  vireo-engine --kernel vmlinux --append \"console=ttyS0 earlyprintk=ttyS0\" --no-reboot\n"
+		"  vireo-engine ~/.local/share/vireo/machines/demo/machine.ini\n\n"
+		"Exit status: 0 when the guest powers off (or resets with --no-reboot) or the engine\n"
+		"is told to stop; 1 when the machine fails; 2 for bad flags or settings.");
+	flag_values = g_array_new(FALSE, FALSE, sizeof(struct flag_value));
+	if (!g_option_context_parse(ctx, &argc, &argv, &error))
+		fail(EXIT_USAGE, error->message);
+	if (argc > 2)
+		fail(EXIT_USAGE, "more than one machine file given");
+	if (argc == 2 && !machine_load(def, argv[1], &error))
+		fail(EXIT_USAGE, error->message);
+	for (guint i = 0; i < flag_values->len; i++) {
+		struct flag_value *fv = &g_array_index(flag_values, struct flag_value, i);
+		if (!machine_set(def, fv->setting, fv->value, NULL, &error)) {
+			g_autofree char *msg = g_strdup_printf("--%s: %s", fv->setting->flag, error->message);
+			fail(EXIT_USAGE, msg);
+		}
+		g_free(fv->value);
+	}
+	g_array_free(flag_values, TRUE);
+}
+
+int main(int argc, char **argv)
+{
+	struct vireo_machine def;
+	struct chardev serial;
+	char *error = NULL;
+
+	setlocale(LC_ALL, "");
+	signal(SIGPIPE, SIG_IGN); /* a serial socket client that goes away is not fatal */
+	machine_init(&def);
+	parse_command_line(argc, argv, &def);
+	if (!engine_check_inputs(&def, &error))
+		fail(EXIT_USAGE, error);
+
+	GMainContext *context = g_main_context_default();
+	if (chardev_open(&serial, def.serial, context, &error) < 0)
+		fail(EXIT_USAGE, error);
+
+	enum vm_stop_reason reason;
+	do {
+		reason = engine_run(&def, &serial, context, &error);
+	} while (reason == VM_STOP_RESET && !def.no_reboot);
+
+	chardev_close(&serial);
+	machine_clear(&def);
+	if (error)
+		fprintf(stderr, "vireo-engine: %s\n", error);
+	return reason == VM_STOP_ERROR ? 1 : 0;
+}
