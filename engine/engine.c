@@ -35,7 +35,7 @@
 
 struct engine {
 	const struct vireo_machine *def;
-	GMainLoop *loop;
+	GMainContext *context;
 	struct vm vm;
 	struct kvm_cpuid2 *cpuid;
 	struct vcpu *vcpus;
@@ -127,13 +127,14 @@ static void request_power_off(void *opaque)
 }
 
 /* Runs on whichever thread stopped the VM: every vCPU leaves KVM_RUN and
- * the main loop returns. */
+ * the I/O loop in engine_run wakes up to see the stop (a wakeup that comes
+ * before the loop blocks is not lost). */
 static void on_vm_stop(void *opaque)
 {
 	struct engine *e = opaque;
 	for (unsigned i = 0; i < e->vcpus_created; i++)
 		vcpu_kick(&e->vcpus[i]);
-	g_main_loop_quit(e->loop);
+	g_main_context_wakeup(e->context);
 }
 
 /* CMOS memory and CPU bytes a PC BIOS leaves for the OS (and SeaBIOS reads
@@ -213,6 +214,7 @@ static void destroy_devices(struct engine *e)
 {
 	acpi_pm_destroy(&e->pm);
 	rtc_destroy(&e->rtc);
+	i8042_destroy(&e->kbc);
 	uart_destroy(&e->com1);
 	reset_control_destroy(&e->reset);
 	pci_bus_destroy(&e->pci);
@@ -299,7 +301,7 @@ enum vm_stop_reason engine_run(const struct vireo_machine *def, struct chardev *
 	bool devices = false;
 
 	e->def = def;
-	e->loop = g_main_loop_new(context, FALSE);
+	e->context = context;
 	if (vm_create(&e->vm, def->memory, error) < 0)
 		goto out;
 	e->vm.on_stop = on_vm_stop;
@@ -312,8 +314,8 @@ enum vm_stop_reason engine_run(const struct vireo_machine *def, struct chardev *
 		goto out_vcpus;
 
 	watch_terminate_signals(e, context);
-	if (atomic_load(&e->vm.stop_reason) == VM_RUNNING)
-		g_main_loop_run(e->loop);
+	while (atomic_load(&e->vm.stop_reason) == VM_RUNNING)
+		g_main_context_iteration(context, TRUE);
 	unwatch_terminate_signals(e);
 	reason = (enum vm_stop_reason)atomic_load(&e->vm.stop_reason);
 out_vcpus:
@@ -323,7 +325,6 @@ out_vcpus:
 out_vm:
 	vm_destroy(&e->vm);
 out:
-	g_main_loop_unref(e->loop);
 	g_free(e);
 	return reason;
 }

@@ -45,8 +45,6 @@ static void deliver_pending(struct chardev *chr)
 	chr->pending_len -= n;
 }
 
-static void watch_input(struct chardev *chr);
-
 static void input_closed(struct chardev *chr)
 {
 	stop_watching_input(chr);
@@ -61,9 +59,9 @@ static gboolean on_input(gint fd, GIOCondition condition, gpointer data)
 	struct chardev *chr = data;
 	(void)condition;
 	g_mutex_lock(&chr->lock);
-	ssize_t n = read(fd, chr->pending, sizeof(chr->pending));
+	ssize_t n = read(fd, chr->pending + chr->pending_len, sizeof(chr->pending) - chr->pending_len);
 	if (n > 0) {
-		chr->pending_len = (size_t)n;
+		chr->pending_len += (size_t)n;
 		deliver_pending(chr);
 		if (chr->pending_len > 0)
 			stop_watching_input(chr); /* device full: wait for accept_input */
@@ -76,7 +74,7 @@ static gboolean on_input(gint fd, GIOCondition condition, gpointer data)
 
 static void watch_input(struct chardev *chr)
 {
-	if (chr->in_fd < 0 || chr->in_source || !chr->receiver.receive)
+	if (chr->in_fd < 0 || chr->in_source || !chr->receiver.receive || chr->pending_len)
 		return;
 	chr->in_source = g_unix_fd_source_new(chr->in_fd, G_IO_IN | G_IO_HUP | G_IO_ERR);
 	g_source_set_callback(chr->in_source, G_SOURCE_FUNC(on_input), chr, NULL);
@@ -88,8 +86,7 @@ static gboolean resume_input(gpointer data)
 	struct chardev *chr = data;
 	g_mutex_lock(&chr->lock);
 	deliver_pending(chr);
-	if (chr->pending_len == 0)
-		watch_input(chr);
+	watch_input(chr);
 	g_mutex_unlock(&chr->lock);
 	return G_SOURCE_REMOVE;
 }
@@ -104,7 +101,12 @@ void chardev_set_receiver(struct chardev *chr, const struct chardev_receiver *re
 {
 	g_mutex_lock(&chr->lock);
 	chr->receiver = *receiver;
-	watch_input(chr);
+	if (receiver->receive) {
+		deliver_pending(chr);
+		watch_input(chr);
+	}
+	else
+		stop_watching_input(chr); /* bytes already read wait for the next device */
 	g_mutex_unlock(&chr->lock);
 }
 
@@ -115,7 +117,7 @@ void chardev_write(struct chardev *chr, const uint8_t *buf, size_t len)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
-			return; /* reader gone: output is dropped, as a UART with no cable */
+			return; /* reader gone or (a socket) not keeping up: dropped, as a UART with no cable */
 		buf += n;
 		len -= (size_t)n;
 	}
@@ -125,7 +127,8 @@ static gboolean on_connection(gint fd, GIOCondition condition, gpointer data)
 {
 	struct chardev *chr = data;
 	(void)condition;
-	int client = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
+	/* Non-blocking, so a client that stops reading cannot stall a vCPU. */
+	int client = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 	if (client < 0)
 		return G_SOURCE_CONTINUE;
 	g_mutex_lock(&chr->lock);

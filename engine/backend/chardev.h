@@ -1,7 +1,9 @@
 /* Character backends: the host side of a serial port.
  *
  * A chardev is stdio, a file (output only), a listening UNIX socket, or none.
- * Output is written synchronously from whichever thread the device runs on.
+ * Output is written synchronously from whichever thread the device runs on:
+ * stdio and files take all of it (the reader sets the pace), a socket client
+ * that does not keep up loses output rather than stalling the guest.
  * Input is read on the I/O thread's GMainContext and handed to the device's
  * receive callback only as far as the device says it can take (can_receive),
  * so nothing typed is lost while the guest's FIFO is full; the device calls

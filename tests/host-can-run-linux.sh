@@ -1,0 +1,15 @@
+#!/bin/sh
+# Exits 0 when this host's KVM runs guest kernel code natively, so a full
+# Linux boot can work; otherwise prints one line naming the limit (unless -q)
+# and exits 1. The probe is a tiny guest that executes int3 in kernel mode:
+# hosts whose KVM emulates guest kernel code stop it with an internal error.
+top=$(cd "$(dirname "$0")/.." && pwd)
+engine=${VIREO_ENGINE:-$top/build/engine/vireo-engine}
+guest=${VIREO_GUEST_DIR:-$top/build/tests/guest}/probe-int3.elf
+out=$(timeout 20 "$engine" --kernel "$guest" --memory 64M --no-reboot --serial stdio </dev/null 2>&1)
+status=$?
+case "$out" in
+*"probe: int3 ok"*) [ $status -eq 0 ] && exit 0 ;;
+esac
+[ "$1" = "-q" ] || echo "host KVM cannot run a full Linux kernel: int3 at CPL0 stops the guest (KVM internal error)"
+exit 1

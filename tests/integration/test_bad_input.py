@@ -1,0 +1,139 @@
+#!/usr/bin/env python3
+"""Bad input gets one clear line on stderr and a non-zero exit, before any
+guest runs. Usage: test_bad_input.py CASE (see CASES)."""
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(__file__))
+import vireo_test as vt
+
+
+def guest(name):
+    return os.path.join(vt.guest_dir(), name + ".elf")
+
+
+def run(args, env=None, prefix=()):
+    cmd = list(prefix) + [vt.engine_path()] + args
+    full_env = dict(os.environ, **(env or {}))
+    p = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                       env=full_env, timeout=30)
+    return p.returncode, p.stderr
+
+
+def expect(args, *needles, status=None, env=None, prefix=()):
+    code, err = run(args, env, prefix)
+    lines = err.strip().splitlines()
+    if code == 0 or (status is not None and code != status):
+        vt.fail("exit status %d (expected %s) for %s; stderr: %r"
+                % (code, status or "non-zero", args, err))
+    if len(lines) != 1 or not lines[0].startswith("vireo-engine: "):
+        vt.fail("expected one 'vireo-engine: ...' line, got %r" % err)
+    for needle in needles:
+        if needle not in lines[0]:
+            vt.fail("message %r does not mention %r" % (lines[0], needle))
+    print("ok: %s" % lines[0])
+
+
+def write(tmp, name, text, mode="w"):
+    path = os.path.join(tmp, name)
+    with open(path, mode) as f:
+        f.write(text)
+    return path
+
+
+def case_no_kvm(tmp):
+    # A mount namespace where /dev has no kvm node: the host without KVM.
+    if os.geteuid() != 0 or not shutil.which("unshare"):
+        vt.skip("needs root and unshare to hide /dev/kvm")
+    script = 'mount -t tmpfs none /dev && exec "$@"'
+    expect(["--kernel", guest("pci")], "/dev/kvm does not exist",
+           prefix=["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh"])
+
+
+def case_kvm_permission(tmp):
+    if os.geteuid() != 0 or not shutil.which("setpriv"):
+        vt.skip("needs root and setpriv to run as an unprivileged user")
+    os.chmod(tmp, 0o755)
+    kernel = shutil.copy(guest("pci"), os.path.join(tmp, "pci.elf"))
+    os.chmod(kernel, 0o644)
+    expect(["--kernel", kernel], "no permission to open /dev/kvm", "'kvm' group",
+           prefix=["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"])
+
+
+def case_missing_capability(tmp):
+    expect(["--kernel", guest("pci")], "KVM_CAP_IRQFD",
+           env={"VIREO_TEST_HIDE_KVM_CAP": "IRQFD"}, status=1)
+
+
+def case_kernel_missing(tmp):
+    expect(["--kernel", os.path.join(tmp, "nope")], "kernel", "No such file", status=2)
+
+
+def case_kernel_not_bootable(tmp):
+    expect(["--kernel", write(tmp, "notes.txt", "not a kernel\n")],
+           "neither a bzImage nor an ELF kernel with a PVH entry note", status=1)
+
+
+def case_elf_without_pvh(tmp):
+    # A real ELF program that is no PVH kernel.
+    expect(["--kernel", "/bin/true"], "without a PVH entry note", status=1)
+
+
+def case_bzimage_truncated(tmp):
+    with open(os.path.join(vt.images_dir(), "vmlinuz"), "rb") as f:
+        head = f.read(0x300)
+    expect(["--kernel", write(tmp, "short", head, "wb")], "damaged bzImage setup header", status=1)
+
+
+def case_initrd_missing(tmp):
+    expect(["--kernel", guest("pci"), "--initrd", os.path.join(tmp, "initrd.img")],
+           "initrd", "No such file", status=2)
+
+
+def case_memory_too_large(tmp):
+    expect(["--kernel", guest("pci"), "--memory", "64T"], "more than this host's", status=1)
+
+
+def case_memory_garbage(tmp):
+    expect(["--kernel", guest("pci"), "--memory", "lots"], "--memory", "'lots'", status=2)
+
+
+def case_cpus_out_of_range(tmp):
+    expect(["--kernel", guest("pci"), "--cpus", "0"], "--cpus", "1 to 255", status=2)
+
+
+def case_cpu_feature_unknown(tmp):
+    expect(["--kernel", guest("pci"), "--cpu", "host,-warp-drive"], "-warp-drive", status=1)
+
+
+def case_unknown_flag(tmp):
+    expect(["--kernel", guest("pci"), "--frobnicate"], "--frobnicate", status=2)
+
+
+def case_ini_syntax(tmp):
+    ini = write(tmp, "machine.ini", "[machine]\nname=x\nthis line is wrong\n")
+    expect([ini], "machine.ini:3:", "this line is wrong", status=2)
+
+
+def case_ini_bad_value(tmp):
+    ini = write(tmp, "machine.ini", "[machine]\nmemory=512M\ncpus=many\n")
+    expect([ini], "machine.ini:3:", "cpus 'many'", status=2)
+
+
+def case_ini_unknown_key(tmp):
+    ini = write(tmp, "machine.ini", "# demo\n[boot]\nkernal=vmlinuz\n")
+    expect([ini], "machine.ini:3:", "unknown setting 'kernal'", status=2)
+
+
+def case_ini_missing(tmp):
+    expect([os.path.join(tmp, "missing.ini")], "cannot read machine file", status=2)
+
+
+CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith("case_")}
+
+if __name__ == "__main__":
+    with tempfile.TemporaryDirectory() as tmp:
+        CASES[sys.argv[1]](tmp)

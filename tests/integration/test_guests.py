@@ -1,0 +1,105 @@
+#!/usr/bin/env python3
+"""Our small test guests (tests/guest/) on vireo-engine, one device each.
+Usage: test_guests.py CASE (see CASES)."""
+import datetime
+import os
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(__file__))
+import vireo_test as vt
+
+
+def guest(name):
+    return os.path.join(vt.guest_dir(), name + ".elf")
+
+
+def boot(name, *extra):
+    return vt.Engine(["--kernel", guest(name), "--memory", "64M", "--no-reboot", *extra])
+
+
+def case_uart():
+    """Bytes typed on the serial backend reach the guest by interrupt."""
+    with boot("uart") as engine:
+        engine.wait_for(r"uart: ready", 20)
+        engine.send(b"ping\n")
+        m = engine.wait_for(r"uart: PASS irqs=(\d+)", 20)
+        if int(m.group(1)) < 1:
+            vt.fail("no receive interrupts counted")
+        engine.wait_for(r"uart: got 70", 1)  # 'p', echoed from the IRQ handler
+        if engine.wait_exit(20) != 0:
+            vt.fail("engine did not end cleanly")
+
+
+def case_rtc():
+    """The guest reads the host's UTC time from the CMOS RTC."""
+    with boot("rtc") as engine:
+        m = engine.wait_for(r"rtc: (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)", 20)
+        host = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+        guest_time = datetime.datetime.strptime(m.group(1), "%Y-%m-%d %H:%M:%S")
+        skew = abs((host - guest_time).total_seconds())
+        if skew > 2:
+            vt.fail("guest time %s is %.1f s from host %s" % (guest_time, skew, host))
+        engine.wait_for(r"rtc: PASS", 5)
+        print("ok: guest RTC within %.1f s of the host" % skew)
+
+
+def case_i8042_reset():
+    """0xFE to port 0x64 resets; with --no-reboot the engine ends with 0."""
+    with boot("i8042") as engine:
+        engine.wait_for(r"i8042: selftest ok", 20)
+        engine.wait_for(r"i8042: resetting", 5)
+        if engine.wait_exit(10) != 0:
+            vt.fail("engine exit status is not 0")
+        if "FAIL" in engine.output():
+            vt.fail("guest kept running after the reset")
+
+
+def case_i8042_reboot():
+    """Without --no-reboot, the reset boots the machine again."""
+    with vt.Engine(["--kernel", guest("i8042"), "--memory", "64M"]) as engine:
+        engine.wait_for(r"(?s)i8042: resetting.*i8042: selftest ok", 30)
+
+
+def case_pci():
+    """The guest enumerates bus 0 and finds the i440FX host bridge."""
+    with boot("pci") as engine:
+        engine.wait_for(r"pci: cf8 ok", 20)
+        engine.wait_for(r"pci: 00:00\.0 8086:1237 class 060000 hdr 00", 20)
+        engine.wait_for(r"pci: 1 functions", 20)
+        if engine.wait_exit(10) != 0:
+            vt.fail("engine exit status is not 0")
+
+
+def case_machine_ini():
+    """A machine.ini with relative paths and flags that override it."""
+    with tempfile.TemporaryDirectory() as tmp:
+        os.symlink(guest("pci"), os.path.join(tmp, "guest.elf"))
+        ini = os.path.join(tmp, "machine.ini")
+        with open(ini, "w") as f:
+            f.write("[machine]\nschema=1\nname=ini test\nmemory=64M\ncpus=1\n"
+                    "[boot]\nkernel=guest.elf\n[devices]\nserial=stdio\n")
+        with vt.Engine([ini, "--no-reboot", "--cpus", "2"]) as engine:
+            engine.wait_for(r"pci: 00:00\.0 8086:1237", 20)
+            if engine.wait_exit(10) != 0:
+                vt.fail("engine exit status is not 0")
+
+
+def case_serial_file():
+    """--serial file:PATH writes the console to a file."""
+    with tempfile.TemporaryDirectory() as tmp:
+        log = os.path.join(tmp, "com1.log")
+        with boot("pci", "--serial", "file:" + log) as engine:
+            if engine.wait_exit(20) != 0:
+                vt.fail("engine exit status is not 0")
+        with open(log) as f:
+            text = f.read()
+        if "pci: 00:00.0 8086:1237" not in text:
+            vt.fail("serial log lacks the guest's output: %r" % text[-500:])
+
+
+CASES = {name[5:].replace("_", "-"): fn for name, fn in globals().items() if name.startswith("case_")}
+
+if __name__ == "__main__":
+    CASES[sys.argv[1]]()
+    print("ok: %s" % sys.argv[1])

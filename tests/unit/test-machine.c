@@ -1,0 +1,104 @@
+/* The machine definition: machine.ini and flag values through one table. */
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "machine.h"
+
+static char *write_ini(const char *text)
+{
+	char *path = NULL;
+	int fd = g_file_open_tmp("machine-XXXXXX.ini", &path, NULL);
+	g_assert_cmpint(fd, >=, 0);
+	g_assert_cmpint(write(fd, text, strlen(text)), ==, (gssize)strlen(text));
+	close(fd);
+	return path;
+}
+
+static void expect_error(const char *ini_text, const char *line_prefix, const char *needle)
+{
+	struct vireo_machine m;
+	g_autoptr(GError) error = NULL;
+	g_autofree char *path = write_ini(ini_text);
+	g_autofree char *where = g_strdup_printf("%s:%s", path, line_prefix);
+	machine_init(&m);
+	g_assert_false(machine_load(&m, path, &error));
+	g_assert_nonnull(error);
+	g_assert_true(g_str_has_prefix(error->message, where));
+	g_assert_nonnull(strstr(error->message, needle));
+	g_assert_null(strchr(error->message, '\n'));
+	machine_clear(&m);
+	g_unlink(path);
+}
+
+static void test_load(void)
+{
+	struct vireo_machine m;
+	g_autoptr(GError) error = NULL;
+	g_autofree char *path = write_ini("# a machine\n[machine]\nschema=1\nname=Debian 12\nmemory=5G\n"
+					  "cpus=4\ncpu=host,-cx16\nno-reboot=true\n\n[boot]\nkernel=vmlinuz\n"
+					  "initrd=/abs/initrd.img\ncmdline=console=ttyS0 quiet\n"
+					  "[devices]\nserial=unix:/tmp/com1.sock\n");
+	g_autofree char *dir = g_path_get_dirname(path);
+	g_autofree char *kernel = g_build_filename(dir, "vmlinuz", NULL);
+	machine_init(&m);
+	g_assert_true(machine_load(&m, path, &error));
+	g_assert_cmpstr(m.name, ==, "Debian 12");
+	g_assert_cmpuint(m.memory, ==, 5ull << 30);
+	g_assert_cmpuint(m.cpus, ==, 4);
+	g_assert_cmpstr(m.cpu, ==, "host,-cx16");
+	g_assert_true(m.no_reboot);
+	g_assert_cmpstr(m.kernel, ==, kernel);           /* relative to the file's folder */
+	g_assert_cmpstr(m.initrd, ==, "/abs/initrd.img");
+	g_assert_cmpstr(m.cmdline, ==, "console=ttyS0 quiet");
+	g_assert_cmpstr(m.serial, ==, "unix:/tmp/com1.sock");
+	machine_clear(&m);
+	g_unlink(path);
+}
+
+static void test_sizes(void)
+{
+	static const struct { const char *text; uint64_t bytes; } good[] = {
+		{ "512", 512ull << 20 }, { "512M", 512ull << 20 }, { "2G", 2ull << 30 },
+		{ "3GiB", 3ull << 30 }, { "65536K", 64ull << 20 }, { "1T", 1ull << 40 },
+	};
+	static const char *bad[] = { "", "G", "-1G", "1.5G", "12X", "1G2", "99999999999999999999", "16M" };
+	const struct machine_setting *memory = &machine_settings[1];
+	struct vireo_machine m;
+	machine_init(&m);
+	g_assert_cmpstr(memory->key, ==, "memory");
+	for (size_t i = 0; i < G_N_ELEMENTS(good); i++) {
+		g_autoptr(GError) error = NULL;
+		g_assert_true(machine_set(&m, memory, good[i].text, NULL, &error));
+		g_assert_cmpuint(m.memory, ==, good[i].bytes);
+	}
+	for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+		g_autoptr(GError) error = NULL;
+		g_assert_false(machine_set(&m, memory, bad[i], NULL, &error));
+		g_assert_nonnull(error);
+	}
+	machine_clear(&m);
+}
+
+static void test_errors_name_the_line(void)
+{
+	expect_error("[machine]\nname=x\nthis is not a setting\n", "3:", "expected key=value");
+	expect_error("name=x\n", "1:", "before the first setting");
+	expect_error("[machine]\n\n[disks]\n", "3:", "unknown group [disks]");
+	expect_error("[boot]\nkernal=x\n", "2:", "unknown setting 'kernal'");
+	expect_error("[machine]\ncpus=0\n", "2:", "cpus '0'");
+	expect_error("[machine]\nmemory=1\n", "2:", "too small");
+	expect_error("[devices]\nserial=tcp:1234\n", "2:", "serial 'tcp:1234'");
+	expect_error("[machine]\nschema=7\n", "2:", "newer Vireo");
+	expect_error("[machine]\nno-reboot=perhaps\n", "2:", "true or false");
+}
+
+int main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+	g_test_add_func("/machine/load", test_load);
+	g_test_add_func("/machine/sizes", test_sizes);
+	g_test_add_func("/machine/errors-name-the-line", test_errors_name_the_line);
+	return g_test_run();
+}
