@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Vireo's set-up script for Debian 12, run as root:
+#   ./setup.sh run    install, build, boot the demo machine on this terminal
+#   ./setup.sh test   install, build, run every test; the last line is "N passed, N failed, N skipped"
+# and the steps on their own: deps, images, build. Each step is idempotent
+# and quiet when there is nothing to do.
+set -euo pipefail
+
+# Debian packages the build, the tests and the guest images need.
+PACKAGES=(
+	build-essential meson ninja-build pkg-config libglib2.0-dev
+	python3 util-linux binutils
+	busybox-static cpio gzip xz-utils zstd
+)
+
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+CACHE=${VIREO_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/vireo}
+IMAGES=$CACHE/images
+export VIREO_IMAGES=$IMAGES
+
+say() { echo "setup: $*" >&2; }
+
+deps() {
+	local missing=()
+	for p in "${PACKAGES[@]}"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	say "installing ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+images() {
+	"$TOP/tests/images/build-images.sh" "$IMAGES"
+}
+
+build() {
+	cd "$TOP"
+	[ -f build/build.ninja ] || meson setup build --buildtype=debugoptimized >/dev/null
+	ninja -C build >/dev/null || ninja -C build
+	if [ ! -f build-asan/build.ninja ]; then
+		meson setup build-asan --buildtype=debug -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
+	fi
+	ninja -C build-asan >/dev/null || ninja -C build-asan
+}
+
+run() {
+	deps
+	images
+	build
+	cd "$TOP"
+	if tests/host-can-run-linux.sh; then
+		say "booting Debian's kernel with a busybox shell ('poweroff -f' ends it)"
+		exec build/engine/vireo-engine --name demo --kernel "$IMAGES/vmlinuz" \
+			--initrd "$IMAGES/initramfs.cpio.gz" --append "console=ttyS0 quiet" --memory 1G --cpus 2
+	fi
+	say "booting the demo guest instead ('q' ends it)"
+	exec build/engine/vireo-engine --name demo --kernel build/tests/guest/demo.elf --memory 64M
+}
+
+run_tests() {
+	local status=0
+	deps && images && build || { echo "0 passed, 1 failed, 0 skipped"; exit 1; }
+	cd "$TOP"
+	rm -f build/meson-logs/testlog.json build-asan/meson-logs/testlog.json
+	meson test -C build --print-errorlogs --num-processes 2 || status=1
+	meson test -C build-asan --suite unit --print-errorlogs --num-processes 2 || status=1
+	python3 tests/summary.py build/meson-logs/testlog.json build-asan/meson-logs/testlog.json || status=1
+	exit $status
+}
+
+case "${1:-}" in
+deps) deps ;;
+images) deps && images ;;
+build) deps && build ;;
+run) run ;;
+test) run_tests ;;
+*)
+	echo "usage: $0 run|test|deps|images|build" >&2
+	exit 2
+	;;
+esac
