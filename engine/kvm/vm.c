@@ -128,37 +128,95 @@ static int setup_ram_slots(struct vm *vm, char **error)
 	return 0;
 }
 
+static void add_irqchip_route(struct vm *vm, unsigned gsi, unsigned chip, unsigned pin)
+{
+	vm->routes[vm->route_count++] = (struct kvm_irq_routing_entry){
+		.gsi = gsi, .type = KVM_IRQ_ROUTING_IRQCHIP, .u.irqchip = { .irqchip = chip, .pin = pin },
+	};
+}
+
+/* Hands the whole table to KVM (it has no call to change one entry). */
+static int commit_routes(struct vm *vm)
+{
+	g_autofree struct kvm_irq_routing *table =
+		g_malloc0(sizeof(*table) + vm->route_count * sizeof(table->entries[0]));
+	table->nr = vm->route_count;
+	memcpy(table->entries, vm->routes, vm->route_count * sizeof(table->entries[0]));
+	return ioctl(vm->vm_fd, KVM_SET_GSI_ROUTING, table) < 0 ? -errno : 0;
+}
+
 /* Routing as on a PC with the PIT behind IOAPIC pin 2 (the MADT and MP
  * table carry the matching IRQ0 -> GSI 2 override): GSI 0-15 reach the PIC
  * pins of the same number (except the cascade, 2), GSI n the IOAPIC pin n,
- * and GSI 0 IOAPIC pin 2. */
+ * and GSI 0 IOAPIC pin 2. MSI routes get GSIs above the IOAPIC's. */
 static int setup_gsi_routing(struct vm *vm)
 {
-	struct {
-		struct kvm_irq_routing header;
-		struct kvm_irq_routing_entry entries[16 + VM_IOAPIC_PINS];
-	} table = { 0 };
-	unsigned n = 0;
+	for (unsigned gsi = 0; gsi < 16; gsi++)
+		if (gsi != 2)
+			add_irqchip_route(vm, gsi, gsi < 8 ? KVM_IRQCHIP_PIC_MASTER : KVM_IRQCHIP_PIC_SLAVE, gsi % 8);
+	for (unsigned gsi = 0; gsi < VM_IOAPIC_PINS; gsi++)
+		if (gsi != 2)
+			add_irqchip_route(vm, gsi, KVM_IRQCHIP_IOAPIC, gsi == 0 ? 2 : gsi);
+	vm->next_msi_gsi = VM_IOAPIC_PINS;
+	int err = commit_routes(vm);
+	errno = -err;
+	return err;
+}
 
-	for (unsigned gsi = 0; gsi < 16; gsi++) {
-		if (gsi == 2)
-			continue;
-		table.entries[n++] = (struct kvm_irq_routing_entry){
-			.gsi = gsi, .type = KVM_IRQ_ROUTING_IRQCHIP,
-			.u.irqchip = { .irqchip = gsi < 8 ? KVM_IRQCHIP_PIC_MASTER : KVM_IRQCHIP_PIC_SLAVE,
-				       .pin = gsi % 8 },
-		};
+static struct kvm_irq_routing_entry msi_route(unsigned gsi, uint64_t address, uint32_t data)
+{
+	return (struct kvm_irq_routing_entry){
+		.gsi = gsi, .type = KVM_IRQ_ROUTING_MSI,
+		.u.msi = { .address_lo = (uint32_t)address, .address_hi = (uint32_t)(address >> 32), .data = data },
+	};
+}
+
+int vm_add_msi_route(struct vm *vm, uint64_t address, uint32_t data)
+{
+	g_mutex_lock(&vm->routing_lock);
+	int ret = -ENOSPC;
+	if (vm->route_count < VM_MAX_ROUTES) {
+		unsigned gsi = vm->next_msi_gsi;
+		vm->routes[vm->route_count++] = msi_route(gsi, address, data);
+		ret = commit_routes(vm);
+		if (ret < 0)
+			vm->route_count--;
+		else
+			ret = (int)vm->next_msi_gsi++;
 	}
-	for (unsigned gsi = 0; gsi < VM_IOAPIC_PINS; gsi++) {
-		if (gsi == 2)
-			continue;
-		table.entries[n++] = (struct kvm_irq_routing_entry){
-			.gsi = gsi, .type = KVM_IRQ_ROUTING_IRQCHIP,
-			.u.irqchip = { .irqchip = KVM_IRQCHIP_IOAPIC, .pin = gsi == 0 ? 2 : gsi },
-		};
+	g_mutex_unlock(&vm->routing_lock);
+	return ret;
+}
+
+int vm_set_msi_route(struct vm *vm, unsigned gsi, uint64_t address, uint32_t data)
+{
+	g_mutex_lock(&vm->routing_lock);
+	int ret = -ENOENT;
+	for (unsigned i = 0; i < vm->route_count; i++) {
+		if (vm->routes[i].gsi == gsi && vm->routes[i].type == KVM_IRQ_ROUTING_MSI) {
+			vm->routes[i] = msi_route(gsi, address, data);
+			ret = commit_routes(vm);
+			break;
+		}
 	}
-	table.header.nr = n;
-	return ioctl(vm->vm_fd, KVM_SET_GSI_ROUTING, &table);
+	g_mutex_unlock(&vm->routing_lock);
+	return ret;
+}
+
+static int set_irqfd(struct vm *vm, int eventfd, unsigned gsi, uint32_t flags)
+{
+	struct kvm_irqfd irqfd = { .fd = (uint32_t)eventfd, .gsi = gsi, .flags = flags };
+	return ioctl(vm->vm_fd, KVM_IRQFD, &irqfd) < 0 ? -errno : 0;
+}
+
+int vm_attach_irqfd(struct vm *vm, int eventfd, unsigned gsi)
+{
+	return set_irqfd(vm, eventfd, gsi, 0);
+}
+
+int vm_detach_irqfd(struct vm *vm, int eventfd, unsigned gsi)
+{
+	return set_irqfd(vm, eventfd, gsi, KVM_IRQFD_FLAG_DEASSIGN);
 }
 
 static int setup_irqchip(struct vm *vm, char **error)
@@ -182,6 +240,7 @@ int vm_create(struct vm *vm, uint64_t ram_size, char **error)
 {
 	memset(vm, 0, sizeof(*vm));
 	vm->kvm_fd = vm->vm_fd = -1;
+	g_mutex_init(&vm->routing_lock);
 	bus_init(&vm->pio, "pio");
 	bus_init(&vm->mmio, "mmio");
 
@@ -210,6 +269,7 @@ void vm_destroy(struct vm *vm)
 		munmap(vm->ram, vm->ram_size);
 	bus_destroy(&vm->pio);
 	bus_destroy(&vm->mmio);
+	g_mutex_clear(&vm->routing_lock);
 	vm->vm_fd = vm->kvm_fd = -1;
 	vm->ram = NULL;
 }

@@ -3,6 +3,8 @@
 #ifndef VIREO_KVM_VM_H
 #define VIREO_KVM_VM_H
 
+#include <glib.h>
+#include <linux/kvm.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -19,6 +21,8 @@
 #define VM_IOAPIC_BASE       0xFEC00000ull
 #define VM_LAPIC_BASE        0xFEE00000ull
 #define VM_IOAPIC_PINS       24
+#define VM_MAX_MSI_ROUTES    256   /* GSIs above the IOAPIC's, one per MSI vector */
+#define VM_MAX_ROUTES        (16 + VM_IOAPIC_PINS + VM_MAX_MSI_ROUTES)
 
 enum vm_stop_reason {
 	VM_RUNNING = 0,
@@ -38,6 +42,10 @@ struct vm {
 	struct guest_mem mem;
 	struct bus pio;
 	struct bus mmio;
+	GMutex routing_lock;     /* the GSI routing table, rewritten whole on change */
+	struct kvm_irq_routing_entry routes[VM_MAX_ROUTES];
+	unsigned route_count;
+	unsigned next_msi_gsi;
 	_Atomic int stop_reason; /* enum vm_stop_reason */
 	void (*on_stop)(void *opaque);
 	void *on_stop_opaque;
@@ -51,6 +59,14 @@ void vm_destroy(struct vm *vm);
 
 /* struct irq_line callback: drives a GSI through KVM_IRQ_LINE. */
 void vm_set_irq(void *opaque, unsigned gsi, bool level);
+
+/* MSI delivery without userspace on the path: a GSI routed to an MSI
+ * (address/data as the device's MSI-X table entry holds them), and an
+ * eventfd that raises it (irqfd). Return the GSI or 0, or -errno. */
+int vm_add_msi_route(struct vm *vm, uint64_t address, uint32_t data);
+int vm_set_msi_route(struct vm *vm, unsigned gsi, uint64_t address, uint32_t data);
+int vm_attach_irqfd(struct vm *vm, int eventfd, unsigned gsi);
+int vm_detach_irqfd(struct vm *vm, int eventfd, unsigned gsi);
 
 /* Any thread: ask the machine to stop. The first reason wins. */
 void vm_request_stop(struct vm *vm, enum vm_stop_reason reason);

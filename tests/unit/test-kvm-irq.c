@@ -1,0 +1,88 @@
+/* MSI delivery through irqfd on real KVM, with no vCPU running: an eventfd
+ * write must land the MSI's vector in the target LAPIC's IRR, and moving the
+ * route (as a guest rewriting its MSI-X table entry) must change the vector. */
+#include <glib.h>
+#include <linux/kvm.h>
+#include <errno.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "kvm/cpuid.h"
+#include "kvm/vcpu.h"
+#include "kvm/vm.h"
+
+#define APIC_SVR 0xF0
+#define APIC_SVR_ENABLE 0x100
+#define APIC_IRR 0x200
+#define MSI_ADDRESS(apic_id) (0xFEE00000u | (apic_id) << 12)
+
+static uint32_t lapic_reg(const struct kvm_lapic_state *s, unsigned offset)
+{
+	return *(const uint32_t *)(s->regs + offset);
+}
+
+static bool irr_has(struct vcpu *vcpu, unsigned vector)
+{
+	struct kvm_lapic_state lapic;
+	g_assert_cmpint(ioctl(vcpu->fd, KVM_GET_LAPIC, &lapic), ==, 0);
+	return lapic_reg(&lapic, APIC_IRR + (vector / 32) * 0x10) & (1u << (vector % 32));
+}
+
+static bool wait_for_irr(struct vcpu *vcpu, unsigned vector)
+{
+	for (int i = 0; i < 1000; i++) {
+		if (irr_has(vcpu, vector))
+			return true;
+		g_usleep(1000);
+	}
+	return false;
+}
+
+static void test_msi_irqfd(void)
+{
+	struct vm vm;
+	struct vcpu vcpu;
+	char *error = NULL;
+	if (access("/dev/kvm", R_OK | W_OK) != 0) {
+		g_test_skip("no /dev/kvm on this host");
+		return;
+	}
+	g_assert_cmpint(vm_create(&vm, 64ull << 20, &error), ==, 0);
+	g_autofree struct kvm_cpuid2 *cpuid = cpuid_model_create(vm.kvm_fd, "host", &error);
+	g_assert_nonnull(cpuid);
+	g_assert_cmpint(vcpu_create(&vcpu, &vm, 0, cpuid, 1, &error), ==, 0);
+
+	struct kvm_lapic_state lapic;
+	g_assert_cmpint(ioctl(vcpu.fd, KVM_GET_LAPIC, &lapic), ==, 0);
+	*(uint32_t *)(lapic.regs + APIC_SVR) |= APIC_SVR_ENABLE; /* as an OS does at boot */
+	g_assert_cmpint(ioctl(vcpu.fd, KVM_SET_LAPIC, &lapic), ==, 0);
+
+	int gsi = vm_add_msi_route(&vm, MSI_ADDRESS(0), 0x41);
+	g_assert_cmpint(gsi, >=, VM_IOAPIC_PINS);
+	int efd = eventfd(0, EFD_CLOEXEC);
+	g_assert_cmpint(vm_attach_irqfd(&vm, efd, (unsigned)gsi), ==, 0);
+	g_assert_false(irr_has(&vcpu, 0x41));
+	uint64_t one = 1;
+	g_assert_cmpint(write(efd, &one, sizeof(one)), ==, sizeof(one));
+	g_assert_true(wait_for_irr(&vcpu, 0x41));
+
+	g_assert_cmpint(vm_set_msi_route(&vm, (unsigned)gsi, MSI_ADDRESS(0), 0x52), ==, 0);
+	g_assert_cmpint(write(efd, &one, sizeof(one)), ==, sizeof(one));
+	g_assert_true(wait_for_irr(&vcpu, 0x52));
+	g_assert_cmpint(vm_set_msi_route(&vm, 5, MSI_ADDRESS(0), 0x52), ==, -ENOENT); /* not an MSI GSI */
+
+	int second = vm_add_msi_route(&vm, MSI_ADDRESS(0), 0x60);
+	g_assert_cmpint(second, ==, gsi + 1);
+	g_assert_cmpint(vm_detach_irqfd(&vm, efd, (unsigned)gsi), ==, 0);
+	close(efd);
+	vcpu_join_and_destroy(&vcpu);
+	vm_destroy(&vm);
+}
+
+int main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+	g_test_add_func("/kvm/msi-irqfd", test_msi_irqfd);
+	return g_test_run();
+}
