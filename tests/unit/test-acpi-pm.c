@@ -4,6 +4,7 @@
 #include <time.h>
 
 #include "hw/acpi_pm.h"
+#include "bus-poke.h"
 #include "hw/bus.h"
 
 #define BASE ACPI_PM_BASE
@@ -28,14 +29,12 @@ static void count_power_off(void *opaque)
 
 static uint64_t in(struct fixture *f, uint16_t port, unsigned size)
 {
-	uint64_t v = 0;
-	bus_read(&f->pio, port, &v, size);
-	return v;
+	return bus_in(&f->pio, port, size);
 }
 
 static void out(struct fixture *f, uint16_t port, uint64_t v, unsigned size)
 {
-	bus_write(&f->pio, port, &v, size);
+	bus_out(&f->pio, port, v, size);
 }
 
 static struct fixture *fixture_new(void)
@@ -102,17 +101,7 @@ static void test_pm_timer(void)
 static void test_garbage(void)
 {
 	struct fixture *f = fixture_new();
-	GRand *rng = g_rand_new_with_seed(7);
-	static const unsigned sizes[] = { 1, 2, 4, 8 };
-	for (int i = 0; i < 100000; i++) {
-		uint16_t port = (uint16_t)(BASE + g_rand_int_range(rng, 0, ACPI_PM_SIZE + 8));
-		unsigned size = sizes[g_rand_int_range(rng, 0, 4)];
-		if (g_rand_boolean(rng))
-			out(f, port, ((uint64_t)g_rand_int(rng) << 32) | g_rand_int(rng), size);
-		else
-			in(f, port, size);
-	}
-	g_rand_free(rng);
+	bus_poke_randomly(&f->pio, BASE, ACPI_PM_SIZE + 8, 100000, 7, NULL, NULL);
 	fixture_free(f);
 }
 

@@ -2,6 +2,7 @@
  * the sequences SeaBIOS and Linux's i8042/atkbd/psmouse drivers use. */
 #include <glib.h>
 
+#include "bus-poke.h"
 #include "hw/i8042.h"
 
 #define DATA 0x60
@@ -194,25 +195,21 @@ static void test_mouse(void)
 	fixture_free(f);
 }
 
+/* Console input arriving while the guest pokes garbage. */
+static void feed_input(void *opaque)
+{
+	struct fixture *f = opaque;
+	uint8_t codes[3] = { (uint8_t)g_random_int(), 0xF0, (uint8_t)g_random_int() };
+	i8042_put_kbd_scancodes(&f->kbc, codes, 3);
+	i8042_put_mouse_event(&f->kbc, g_random_int_range(-9999, 9999), g_random_int_range(-9999, 9999),
+			      g_random_int_range(-99, 99), g_random_int());
+}
+
 static void test_garbage(void)
 {
 	struct fixture *f = fixture_new();
-	GRand *rng = g_rand_new_with_seed(3);
-	for (int i = 0; i < 200000; i++) {
-		uint16_t port = g_rand_boolean(rng) ? DATA : CMD;
-		if (g_rand_boolean(rng))
-			out(f, port, (uint8_t)g_rand_int(rng));
-		else
-			in(f, port);
-		if (i % 97 == 0) {
-			uint8_t codes[3] = { (uint8_t)g_rand_int(rng), 0xF0, (uint8_t)g_rand_int(rng) };
-			i8042_put_kbd_scancodes(&f->kbc, codes, 3);
-			i8042_put_mouse_event(&f->kbc, g_rand_int_range(rng, -9999, 9999),
-					      g_rand_int_range(rng, -9999, 9999), g_rand_int_range(rng, -99, 99),
-					      g_rand_int(rng));
-		}
-	}
-	g_rand_free(rng);
+	g_random_set_seed(3);
+	bus_poke_randomly(&f->pio, DATA, 5, 200000, 3, feed_input, f);
 	fixture_free(f);
 }
 

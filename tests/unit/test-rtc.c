@@ -3,6 +3,7 @@
 #include <glib.h>
 #include <time.h>
 
+#include "bus-poke.h"
 #include "hw/rtc.h"
 
 struct fixture {
@@ -135,17 +136,7 @@ static void test_cmos_ram_and_garbage(void)
 	g_assert_cmphex(cmos_read(f, 0x80 | 0x34), ==, 0x12); /* NMI-mask bit ignored */
 	cmos_write(f, 0x50, 0xAB);
 	g_assert_cmphex(cmos_read(f, 0x50), ==, 0xAB);
-	GRand *rng = g_rand_new_with_seed(8);
-	for (int i = 0; i < 100000; i++) {
-		uint64_t v = ((uint64_t)g_rand_int(rng) << 32) | g_rand_int(rng);
-		unsigned size = 1u << g_rand_int_range(rng, 0, 2);
-		uint16_t port = (uint16_t)(0x70 + g_rand_int_range(rng, 0, 2));
-		if (g_rand_boolean(rng))
-			bus_write(&f->pio, port, &v, size);
-		else
-			bus_read(&f->pio, port, &v, size);
-	}
-	g_rand_free(rng);
+	bus_poke_randomly(&f->pio, 0x70, 2, 100000, 8, NULL, NULL);
 	fixture_free(f);
 }
 
