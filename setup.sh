@@ -47,11 +47,10 @@ build() {
 }
 
 run() {
-	deps
-	images
-	build
+	# Keys typed while setting up belong to the guest, not to apt or ninja.
+	{ deps && images && build; } </dev/null
 	cd "$TOP"
-	if tests/host-can-run-linux.sh; then
+	if tests/host-can-run-linux.sh </dev/null; then
 		say "booting Debian's kernel with a busybox shell ('poweroff -f' ends it)"
 		exec build/engine/vireo-engine --name demo --kernel "$IMAGES/vmlinuz" \
 			--initrd "$IMAGES/initramfs.cpio.gz" --append "console=ttyS0 quiet" --memory 1G --cpus 2
