@@ -154,7 +154,7 @@ static void transmit(struct uart *u, uint8_t byte)
 	u->thre_pending = true;
 }
 
-static uint8_t read_register(struct uart *u, unsigned reg, bool *drained)
+static uint8_t read_register(struct uart *u, unsigned reg)
 {
 	bool dlab = u->lcr & LCR_DLAB;
 	uint8_t value;
@@ -163,9 +163,7 @@ static uint8_t read_register(struct uart *u, unsigned reg, bool *drained)
 	case UART_RBR:
 		if (dlab)
 			return (uint8_t)u->divisor;
-		value = rx_pop(u);
-		*drained = true;
-		return value;
+		return rx_pop(u);
 	case UART_IER:
 		return dlab ? (uint8_t)(u->divisor >> 8) : u->ier;
 	case UART_IIR:
@@ -241,17 +239,30 @@ static void write_register(struct uart *u, unsigned reg, uint8_t value)
 	}
 }
 
+static unsigned rx_room(const struct uart *u)
+{
+	return (u->mcr & MCR_LOOP) ? 0 : rx_capacity(u) - u->rx_count;
+}
+
+/* After any register access: if the receiver has more room than before
+ * (RBR read, FIFO enabled or cleared, loopback left), the chardev may send
+ * what it holds back. */
+static void resume_input_if_room_grew(struct uart *u, unsigned room_before)
+{
+	if (rx_room(u) > room_before)
+		chardev_accept_input(u->chr);
+}
+
 static uint64_t uart_read(void *opaque, uint64_t offset, unsigned size)
 {
 	struct uart *u = opaque;
-	bool drained = false;
 	(void)size; /* wider accesses return the addressed byte, zero-extended */
 	g_mutex_lock(&u->lock);
-	uint8_t value = read_register(u, (unsigned)offset, &drained);
+	unsigned room = rx_room(u);
+	uint8_t value = read_register(u, (unsigned)offset);
 	update_irq(u);
+	resume_input_if_room_grew(u, room);
 	g_mutex_unlock(&u->lock);
-	if (drained)
-		chardev_accept_input(u->chr);
 	return value;
 }
 
@@ -260,8 +271,10 @@ static void uart_write(void *opaque, uint64_t offset, uint64_t value, unsigned s
 	struct uart *u = opaque;
 	(void)size;
 	g_mutex_lock(&u->lock);
+	unsigned room = rx_room(u);
 	write_register(u, (unsigned)offset, (uint8_t)value);
 	update_irq(u);
+	resume_input_if_room_grew(u, room);
 	g_mutex_unlock(&u->lock);
 }
 
@@ -269,7 +282,7 @@ static size_t uart_can_receive(void *opaque)
 {
 	struct uart *u = opaque;
 	g_mutex_lock(&u->lock);
-	size_t room = (u->mcr & MCR_LOOP) ? 0 : rx_capacity(u) - u->rx_count;
+	size_t room = rx_room(u);
 	g_mutex_unlock(&u->lock);
 	return room;
 }
