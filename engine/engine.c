@@ -9,7 +9,6 @@
 #include <glib-unix.h>
 #include <linux/kvm.h>
 #include <sys/ioctl.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -50,12 +49,6 @@ struct engine {
 	GSource *signal_sources[3];
 };
 
-/* A file mapped read-only for loading, unmapped right after. */
-struct mapped_file {
-	void *data;
-	size_t size;
-};
-
 static bool check_file(const char *what, const char *path, char **error)
 {
 	struct stat st;
@@ -81,32 +74,25 @@ bool engine_check_inputs(const struct vireo_machine *def, char **error)
 	       (!def->initrd || check_file("initrd", def->initrd, error));
 }
 
-static bool map_file(struct mapped_file *f, const char *what, const char *path, char **error)
+/* Opens a kernel or initrd for boot_load, which reads it straight into
+ * guest RAM (no copy of a 60 MiB vmlinux stays resident in the engine). */
+static bool open_image(struct boot_image *img, const char *what, const char *path, char **error)
 {
 	struct stat st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	f->data = NULL;
-	if (fd < 0 || fstat(fd, &st) < 0 || st.st_size <= 0) {
-		*error = g_strdup_printf("%s %s: %s", what, path, fd < 0 ? g_strerror(errno) : "empty file");
-		if (fd >= 0)
-			close(fd);
-		return false;
-	}
-	f->size = (size_t)st.st_size;
-	f->data = mmap(NULL, f->size, PROT_READ, MAP_PRIVATE, fd, 0);
-	close(fd);
-	if (f->data == MAP_FAILED) {
+	img->path = path;
+	img->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (img->fd < 0 || fstat(img->fd, &st) < 0) {
 		*error = g_strdup_printf("%s %s: %s", what, path, g_strerror(errno));
-		f->data = NULL;
 		return false;
 	}
+	img->size = (uint64_t)st.st_size;
 	return true;
 }
 
-static void unmap_file(struct mapped_file *f)
+static void close_image(struct boot_image *img)
 {
-	if (f->data)
-		munmap(f->data, f->size);
+	if (img->fd >= 0)
+		close(img->fd);
 }
 
 static struct irq_line gsi_line(struct engine *e, unsigned gsi)
@@ -223,8 +209,9 @@ static void destroy_devices(struct engine *e)
 static int load_kernel(struct engine *e, struct boot_entry *entry, char **error)
 {
 	const struct vireo_machine *def = e->def;
-	struct mapped_file kernel = { 0 }, initrd = { 0 };
 	struct e820_table e820;
+	struct boot_request req = { .kernel = { .fd = -1 }, .initrd = { .fd = -1 }, .cmdline = def->cmdline,
+				    .e820 = &e820 };
 	int ret = -1;
 
 	e820_build(&e820, e->vm.low_ram_size, e->vm.ram_size - e->vm.low_ram_size);
@@ -233,23 +220,16 @@ static int load_kernel(struct engine *e, struct boot_entry *entry, char **error)
 		.sci_irq = ACPI_PM_SCI_IRQ, .reset_port = RESET_CONTROL_PORT,
 		.reset_value = RESET_CONTROL_RESET_VALUE,
 	};
-	uint64_t rsdp = acpi_build(&e->vm.mem, &acpi);
-	if (!rsdp || !mptable_build(&e->vm.mem, def->cpus, (uint8_t)def->cpus, ACPI_PM_SCI_IRQ)) {
+	req.rsdp_addr = acpi_build(&e->vm.mem, &acpi);
+	if (!req.rsdp_addr || !mptable_build(&e->vm.mem, def->cpus, (uint8_t)def->cpus, ACPI_PM_SCI_IRQ)) {
 		*error = g_strdup("guest RAM too small for ACPI and MP tables");
 		return -1;
 	}
-	if (!map_file(&kernel, "kernel", def->kernel, error) ||
-	    (def->initrd && !map_file(&initrd, "initrd", def->initrd, error)))
-		goto out;
-	struct boot_request req = {
-		.kernel = { kernel.data, kernel.size, def->kernel },
-		.initrd = { initrd.data, initrd.size, def->initrd },
-		.cmdline = def->cmdline, .e820 = &e820, .rsdp_addr = rsdp,
-	};
-	ret = boot_load(&e->vm.mem, &req, entry, error);
-out:
-	unmap_file(&kernel);
-	unmap_file(&initrd);
+	if (open_image(&req.kernel, "kernel", def->kernel, error) &&
+	    (!def->initrd || open_image(&req.initrd, "initrd", def->initrd, error)))
+		ret = boot_load(&e->vm.mem, &req, entry, error);
+	close_image(&req.kernel);
+	close_image(&req.initrd);
 	return ret;
 }
 

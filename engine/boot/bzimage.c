@@ -42,23 +42,24 @@
 
 
 
-bool bzimage_detect(const struct boot_image *kernel)
+bool bzimage_detect(const uint8_t *head, size_t len)
 {
-	return kernel->size > HDR_VERSION + 2 && !memcmp(kernel->data + HDR_MAGIC, "HdrS", 4);
+	return len > HDR_VERSION + 2 && !memcmp(head + HDR_MAGIC, "HdrS", 4);
 }
 
-static size_t setup_size(const struct boot_image *k)
+/* The real-mode part: boot sector plus setup_sects sectors (0 means 4). */
+static size_t setup_size(const uint8_t *head)
 {
-	unsigned sects = k->data[HDR_SETUP_SECTS];
+	unsigned sects = head[HDR_SETUP_SECTS];
 	return ((size_t)(sects ? sects : 4) + 1) * SECTOR;
 }
 
-static int check_header(const struct boot_image *k, char **error)
+static int check_header(const struct boot_image *k, const uint8_t *head, char **error)
 {
-	uint32_t version = get_le(k->data + HDR_VERSION, 2);
-	size_t header_end = HDR_JUMP + 2 + k->data[HDR_JUMP + 1];
-	if (get_le(k->data + HDR_BOOT_FLAG, 2) != BOOT_FLAG_MAGIC || header_end > k->size ||
-	    setup_size(k) >= k->size || header_end > BP_SIZE) {
+	uint32_t version = (uint32_t)get_le(head + HDR_VERSION, 2);
+	size_t header_end = HDR_JUMP + 2 + head[HDR_JUMP + 1];
+	if (get_le(head + HDR_BOOT_FLAG, 2) != BOOT_FLAG_MAGIC || header_end > k->size ||
+	    setup_size(head) >= k->size) {
 		*error = g_strdup_printf("kernel %s has a damaged bzImage setup header", k->path);
 		return -1;
 	}
@@ -67,7 +68,7 @@ static int check_header(const struct boot_image *k, char **error)
 					 k->path, version >> 8, version & 0xFF);
 		return -1;
 	}
-	if (!(k->data[HDR_LOADFLAGS] & LOADFLAG_LOADED_HIGH)) {
+	if (!(head[HDR_LOADFLAGS] & LOADFLAG_LOADED_HIGH)) {
 		*error = g_strdup_printf("kernel %s is a zImage (loaded low); only bzImages are supported",
 					 k->path);
 		return -1;
@@ -90,34 +91,39 @@ int bzimage_load(struct guest_mem *mem, const struct boot_request *req,
 		 struct boot_entry *entry, char **error)
 {
 	const struct boot_image *k = &req->kernel;
+	uint8_t head[BP_SIZE] = { 0 }; /* the setup header ends below 0x302 */
 	uint8_t bp[BP_SIZE] = { 0 };
 
-	if (check_header(k, error) < 0)
+	if (!boot_image_read(k, 0, head, MIN(sizeof(head), k->size))) {
+		*error = g_strdup_printf("kernel %s: cannot read its setup header", k->path);
 		return -1;
-	uint32_t version = get_le(k->data + HDR_VERSION, 2);
-	size_t header_end = HDR_JUMP + 2 + k->data[HDR_JUMP + 1];
-	size_t pm_offset = setup_size(k), pm_size = k->size - pm_offset;
+	}
+	if (check_header(k, head, error) < 0)
+		return -1;
+	uint32_t version = (uint32_t)get_le(head + HDR_VERSION, 2);
+	size_t header_end = HDR_JUMP + 2 + head[HDR_JUMP + 1];
+	uint64_t pm_offset = setup_size(head), pm_size = k->size - pm_offset;
 	uint64_t footprint = pm_size;
 	if (version >= PROTOCOL_INIT_SIZE)
-		footprint = MAX(footprint, get_le(k->data + HDR_INIT_SIZE, 4));
+		footprint = MAX(footprint, get_le(head + HDR_INIT_SIZE, 4));
 
 	if (!guest_mem_ptr(mem, BOOT_KERNEL_ADDR, footprint) ||
-	    !guest_mem_write(mem, BOOT_KERNEL_ADDR, k->data + pm_offset, pm_size)) {
+	    !boot_image_load(k, pm_offset, pm_size, mem, BOOT_KERNEL_ADDR)) {
 		*error = g_strdup_printf("kernel %s needs %llu MiB above 1 MiB; give the machine more memory",
 					 k->path, (unsigned long long)(footprint >> 20) + 1);
 		return -1;
 	}
 
-	memcpy(bp + HDR_SETUP_SECTS, k->data + HDR_SETUP_SECTS, header_end - HDR_SETUP_SECTS);
+	memcpy(bp + HDR_SETUP_SECTS, head + HDR_SETUP_SECTS, header_end - HDR_SETUP_SECTS);
 	bp[HDR_TYPE_OF_LOADER] = LOADER_TYPE_UNDEFINED;
 	put_le(bp + HDR_VID_MODE, VID_MODE_NORMAL, 2);
 	put_le(bp + HDR_CMD_LINE_PTR, BOOT_CMDLINE_ADDR, 4);
 	put_le(bp + HDR_CODE32_START, BOOT_KERNEL_ADDR, 4);
-	if (boot_write_cmdline(mem, req, MIN(BOOT_CMDLINE_MAX, get_le(k->data + HDR_CMDLINE_SIZE, 4) + 1ull),
+	if (boot_write_cmdline(mem, req, MIN(BOOT_CMDLINE_MAX, get_le(head + HDR_CMDLINE_SIZE, 4) + 1ull),
 			       error) < 0)
 		return -1;
-	if (req->initrd.data) {
-		uint64_t limit = MIN(get_le(k->data + HDR_INITRD_ADDR_MAX, 4) + 1ull, e820_low_ram_top(req->e820));
+	if (req->initrd.fd >= 0) {
+		uint64_t limit = MIN(get_le(head + HDR_INITRD_ADDR_MAX, 4) + 1ull, e820_low_ram_top(req->e820));
 		uint64_t addr = boot_place_initrd(mem, req, BOOT_KERNEL_ADDR + footprint, limit, error);
 		if (!addr)
 			return -1;

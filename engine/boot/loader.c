@@ -1,8 +1,10 @@
 /* Linux direct boot: format detection and the parts both loaders share. */
 #include "loader.h"
 
+#include <errno.h>
 #include <glib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "boot/layout.h"
 
@@ -15,6 +17,28 @@ static const uint64_t boot_gdt[] = {
 	0x00CF9B000000FFFFull, /* 0x10: code, base 0, limit 4 GiB, 32-bit, present */
 	0x00CF93000000FFFFull, /* 0x18: data, base 0, limit 4 GiB, 32-bit, present */
 };
+
+bool boot_image_read(const struct boot_image *img, uint64_t offset, void *dst, uint64_t len)
+{
+	if (offset > img->size || len > img->size - offset)
+		return false;
+	for (uint8_t *p = dst; len > 0;) {
+		ssize_t n = pread(img->fd, p, MIN(len, 1u << 30), (off_t)offset);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return false;
+		p += n, offset += (uint64_t)n, len -= (uint64_t)n;
+	}
+	return true;
+}
+
+bool boot_image_load(const struct boot_image *img, uint64_t offset, uint64_t len,
+		     struct guest_mem *mem, uint64_t gpa)
+{
+	void *dst = len ? guest_mem_ptr(mem, gpa, len) : NULL;
+	return len == 0 || (dst && boot_image_read(img, offset, dst, len));
+}
 
 int boot_write_cmdline(struct guest_mem *mem, const struct boot_request *req,
 		       size_t max_len, char **error)
@@ -42,7 +66,7 @@ uint64_t boot_place_initrd(struct guest_mem *mem, const struct boot_request *req
 		*error = g_strdup_printf("initrd %s is empty", req->initrd.path);
 		return 0;
 	}
-	if (addr < floor || !guest_mem_write(mem, addr, req->initrd.data, size)) {
+	if (addr < floor || !boot_image_load(&req->initrd, 0, size, mem, addr)) {
 		g_autofree char *s = g_format_size_full(size, G_FORMAT_SIZE_IEC_UNITS);
 		*error = g_strdup_printf("initrd %s (%s) does not fit in guest RAM below the kernel's limit; "
 					 "give the machine more memory", req->initrd.path, s);
@@ -61,9 +85,15 @@ int boot_load(struct guest_mem *mem, const struct boot_request *req,
 	memset(entry, 0, sizeof(*entry));
 	entry->gdt_base = BOOT_GDT_ADDR;
 	entry->gdt_limit = sizeof(boot_gdt) - 1;
-	if (bzimage_detect(&req->kernel))
+	uint8_t head[0x210] = { 0 };
+	size_t head_len = MIN(sizeof(head), req->kernel.size);
+	if (!boot_image_read(&req->kernel, 0, head, head_len)) {
+		*error = g_strdup_printf("kernel %s: cannot read it: %s", req->kernel.path, g_strerror(errno));
+		return -1;
+	}
+	if (bzimage_detect(head, head_len))
 		return bzimage_load(mem, req, entry, error);
-	if (pvh_image_is_elf(&req->kernel))
+	if (pvh_image_is_elf(head, head_len))
 		return pvh_load(mem, req, entry, error);
 	*error = g_strdup_printf("kernel %s is neither a bzImage nor an ELF kernel with a PVH entry note",
 				 req->kernel.path);

@@ -10,15 +10,17 @@
 #include "kvm/guest_mem.h"
 #include "kvm/vcpu.h"
 
+/* A kernel or initrd file, read with pread() straight into guest RAM (no
+ * copy of it stays in the engine's memory). */
 struct boot_image {
-	const uint8_t *data;
-	size_t size;
+	int fd;             /* -1: none */
+	uint64_t size;
 	const char *path;   /* for messages */
 };
 
 struct boot_request {
 	struct boot_image kernel;
-	struct boot_image initrd;  /* data NULL: none */
+	struct boot_image initrd;  /* fd -1: none */
 	const char *cmdline;       /* NULL: empty */
 	const struct e820_table *e820;
 	uint64_t rsdp_addr;
@@ -30,14 +32,19 @@ int boot_load(struct guest_mem *mem, const struct boot_request *req,
 	      struct boot_entry *entry, char **error);
 
 /* Format-specific loaders, used by boot_load. */
-bool pvh_image_is_elf(const struct boot_image *kernel);
+bool pvh_image_is_elf(const uint8_t *head, size_t len);
 int pvh_load(struct guest_mem *mem, const struct boot_request *req,
 	     struct boot_entry *entry, char **error);
-bool bzimage_detect(const struct boot_image *kernel);
+bool bzimage_detect(const uint8_t *head, size_t len);
 int bzimage_load(struct guest_mem *mem, const struct boot_request *req,
 		 struct boot_entry *entry, char **error);
 
 /* Shared by the loaders. */
+/* Reads [offset, offset+len) of the image; false if it is not all there. */
+bool boot_image_read(const struct boot_image *img, uint64_t offset, void *dst, uint64_t len);
+/* Reads [offset, offset+len) of the image into guest RAM at gpa. */
+bool boot_image_load(const struct boot_image *img, uint64_t offset, uint64_t len,
+		     struct guest_mem *mem, uint64_t gpa);
 int boot_write_cmdline(struct guest_mem *mem, const struct boot_request *req,
 		       size_t max_len, char **error);
 /* Highest page-aligned address for the initrd that ends at or below limit

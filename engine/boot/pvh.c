@@ -48,45 +48,43 @@ struct segment {
 	uint64_t offset, paddr, filesz, memsz;
 };
 
+/* The ELF header and program header table, read from the file. */
 struct elf_view {
 	const struct boot_image *img;
 	bool is64;
-	uint64_t phoff;
 	unsigned phnum;
+	uint8_t *phdrs;
 };
 
-static bool in_file(const struct boot_image *img, uint64_t offset, uint64_t len)
-{
-	return offset <= img->size && len <= img->size - offset;
-}
+#define NOTE_SEGMENT_MAX 0x10000 /* larger PT_NOTE segments are not kernels' */
 
-bool pvh_image_is_elf(const struct boot_image *kernel)
+bool pvh_image_is_elf(const uint8_t *head, size_t len)
 {
-	return kernel->size >= EI_NIDENT && !memcmp(kernel->data, ELFMAG, SELFMAG);
+	return len >= EI_NIDENT && !memcmp(head, ELFMAG, SELFMAG);
 }
 
 static int open_elf(struct elf_view *v, const struct boot_image *img, char **error)
 {
+	union { Elf32_Ehdr e32; Elf64_Ehdr e64; } eh;
+	uint64_t phoff;
 	v->img = img;
-	v->is64 = img->data[EI_CLASS] == ELFCLASS64;
-	size_t ehsize = v->is64 ? sizeof(Elf64_Ehdr) : sizeof(Elf32_Ehdr);
-	if ((img->data[EI_CLASS] != ELFCLASS32 && !v->is64) || img->data[EI_DATA] != ELFDATA2LSB ||
-	    img->size < ehsize) {
+	v->phdrs = NULL;
+	if (!boot_image_read(img, 0, &eh, MIN(sizeof(eh), img->size)) ||
+	    (eh.e32.e_ident[EI_CLASS] != ELFCLASS32 && eh.e32.e_ident[EI_CLASS] != ELFCLASS64) ||
+	    eh.e32.e_ident[EI_DATA] != ELFDATA2LSB ||
+	    img->size < (eh.e32.e_ident[EI_CLASS] == ELFCLASS64 ? sizeof(Elf64_Ehdr) : sizeof(Elf32_Ehdr))) {
 		*error = g_strdup_printf("kernel %s is not a little-endian x86 ELF file", img->path);
 		return -1;
 	}
-	if (v->is64) {
-		const Elf64_Ehdr *eh = (const void *)img->data;
-		v->phoff = eh->e_phoff;
-		v->phnum = eh->e_phnum;
-	} else {
-		const Elf32_Ehdr *eh = (const void *)img->data;
-		v->phoff = eh->e_phoff;
-		v->phnum = eh->e_phnum;
-	}
-	size_t phsize = v->is64 ? sizeof(Elf64_Phdr) : sizeof(Elf32_Phdr);
-	if (v->phnum == 0 || !in_file(img, v->phoff, (uint64_t)v->phnum * phsize)) {
+	v->is64 = eh.e32.e_ident[EI_CLASS] == ELFCLASS64;
+	phoff = v->is64 ? eh.e64.e_phoff : eh.e32.e_phoff;
+	v->phnum = v->is64 ? eh.e64.e_phnum : eh.e32.e_phnum;
+	size_t table = v->phnum * (v->is64 ? sizeof(Elf64_Phdr) : sizeof(Elf32_Phdr));
+	v->phdrs = v->phnum ? g_malloc(table) : NULL;
+	if (!v->phdrs || !boot_image_read(img, phoff, v->phdrs, table)) {
 		*error = g_strdup_printf("kernel %s has a damaged ELF program header table", img->path);
+		g_free(v->phdrs);
+		v->phdrs = NULL;
 		return -1;
 	}
 	return 0;
@@ -97,10 +95,10 @@ static struct segment get_segment(const struct elf_view *v, unsigned i)
 	Elf64_Phdr p64;
 	Elf32_Phdr p32;
 	if (v->is64) {
-		memcpy(&p64, v->img->data + v->phoff + i * sizeof(p64), sizeof(p64));
+		memcpy(&p64, v->phdrs + i * sizeof(p64), sizeof(p64));
 		return (struct segment){ p64.p_type, p64.p_offset, p64.p_paddr, p64.p_filesz, p64.p_memsz };
 	}
-	memcpy(&p32, v->img->data + v->phoff + i * sizeof(p32), sizeof(p32));
+	memcpy(&p32, v->phdrs + i * sizeof(p32), sizeof(p32));
 	return (struct segment){ p32.p_type, p32.p_offset, p32.p_paddr, p32.p_filesz, p32.p_memsz };
 }
 
@@ -108,20 +106,22 @@ static struct segment get_segment(const struct elf_view *v, unsigned i)
  * both classes: 32-bit namesz, descsz, type; name and desc 4-byte aligned). */
 static bool find_pvh_entry(const struct boot_image *img, const struct segment *s, uint64_t *entry)
 {
-	uint64_t pos = s->offset, end = s->offset + s->filesz;
-	if (!in_file(img, s->offset, s->filesz))
+	if (s->filesz > NOTE_SEGMENT_MAX)
 		return false;
-	while (end - pos >= 12) {
+	g_autofree uint8_t *notes = g_malloc(s->filesz + 1);
+	if (!boot_image_read(img, s->offset, notes, s->filesz))
+		return false;
+	for (uint64_t pos = 0, end = s->filesz; end - pos >= 12;) {
 		uint32_t hdr[3];
-		memcpy(hdr, img->data + pos, sizeof(hdr));
+		memcpy(hdr, notes + pos, sizeof(hdr));
 		uint64_t name_len = ((uint64_t)hdr[0] + 3) & ~3ull, desc_len = ((uint64_t)hdr[1] + 3) & ~3ull;
 		uint64_t name = pos + 12, desc = name + name_len;
 		if (name_len > end - name || desc_len > end - desc)
 			return false;
 		if (hdr[2] == XEN_ELFNOTE_PHYS32_ENTRY && hdr[0] == 4 &&
-		    !memcmp(img->data + name, "Xen", 4) && (hdr[1] == 4 || hdr[1] == 8)) {
+		    !memcmp(notes + name, "Xen", 4) && (hdr[1] == 4 || hdr[1] == 8)) {
 			*entry = 0;
-			memcpy(entry, img->data + desc, hdr[1]);
+			memcpy(entry, notes + desc, hdr[1]);
 			return true;
 		}
 		pos = desc + desc_len;
@@ -133,18 +133,17 @@ static int load_segment(struct guest_mem *mem, const struct boot_image *img,
 			const struct segment *s, uint64_t *kernel_end, char **error)
 {
 	uint8_t *dst = guest_mem_ptr(mem, s->paddr, s->memsz);
-	if (s->filesz > s->memsz || !in_file(img, s->offset, s->filesz)) {
-		*error = g_strdup_printf("kernel %s has a damaged segment at offset 0x%llx", img->path,
-					 (unsigned long long)s->offset);
-		return -1;
-	}
 	if (!dst || s->paddr + s->memsz > 1ull << 32) {
 		*error = g_strdup_printf("kernel %s wants memory at 0x%llx-0x%llx, outside guest RAM "
 					 "(give the machine more memory)", img->path,
 					 (unsigned long long)s->paddr, (unsigned long long)(s->paddr + s->memsz));
 		return -1;
 	}
-	memcpy(dst, img->data + s->offset, s->filesz);
+	if (s->filesz > s->memsz || !boot_image_read(img, s->offset, dst, s->filesz)) {
+		*error = g_strdup_printf("kernel %s has a damaged segment at offset 0x%llx", img->path,
+					 (unsigned long long)s->offset);
+		return -1;
+	}
 	memset(dst + s->filesz, 0, s->memsz - s->filesz);
 	*kernel_end = MAX(*kernel_end, s->paddr + s->memsz);
 	return 0;
@@ -178,17 +177,14 @@ fail:
 	return -1;
 }
 
-int pvh_load(struct guest_mem *mem, const struct boot_request *req,
-	     struct boot_entry *entry, char **error)
+static int pvh_load_elf(struct guest_mem *mem, const struct boot_request *req,
+			const struct elf_view *v, struct boot_entry *entry, char **error)
 {
-	struct elf_view elf;
 	uint64_t pvh_entry = 0, kernel_end = 0, initrd_addr = 0;
 	bool has_note = false;
 
-	if (open_elf(&elf, &req->kernel, error) < 0)
-		return -1;
-	for (unsigned i = 0; i < elf.phnum && !has_note; i++) {
-		struct segment s = get_segment(&elf, i);
+	for (unsigned i = 0; i < v->phnum && !has_note; i++) {
+		struct segment s = get_segment(v, i);
 		if (s.type == PT_NOTE)
 			has_note = find_pvh_entry(&req->kernel, &s, &pvh_entry);
 	}
@@ -198,12 +194,12 @@ int pvh_load(struct guest_mem *mem, const struct boot_request *req,
 					 req->kernel.path);
 		return -1;
 	}
-	for (unsigned i = 0; i < elf.phnum; i++) {
-		struct segment s = get_segment(&elf, i);
+	for (unsigned i = 0; i < v->phnum; i++) {
+		struct segment s = get_segment(v, i);
 		if (s.type == PT_LOAD && s.memsz && load_segment(mem, &req->kernel, &s, &kernel_end, error) < 0)
 			return -1;
 	}
-	if (req->initrd.data) {
+	if (req->initrd.fd >= 0) {
 		initrd_addr = boot_place_initrd(mem, req, MAX(kernel_end, BOOT_KERNEL_ADDR),
 						e820_low_ram_top(req->e820), error);
 		if (!initrd_addr)
@@ -215,4 +211,15 @@ int pvh_load(struct guest_mem *mem, const struct boot_request *req,
 	entry->eip = (uint32_t)pvh_entry;
 	entry->ebx = BOOT_PARAMS_ADDR;
 	return 0;
+}
+
+int pvh_load(struct guest_mem *mem, const struct boot_request *req,
+	     struct boot_entry *entry, char **error)
+{
+	struct elf_view elf;
+	if (open_elf(&elf, &req->kernel, error) < 0)
+		return -1;
+	int ret = pvh_load_elf(mem, req, &elf, entry, error);
+	g_free(elf.phdrs);
+	return ret;
 }

@@ -5,6 +5,7 @@
 #include <glib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "boot/e820.h"
 #include "boot/layout.h"
@@ -19,8 +20,18 @@ struct fixture {
 	struct boot_request req;
 	struct boot_entry entry;
 	GMappedFile *kernel;
+	const uint8_t *image;   /* the kernel's bytes, for the test's own checks */
 	uint8_t initrd[3 * 4096 + 17];
 };
+
+/* An in-memory file, for initrds and damaged kernels. */
+static struct boot_image memfd_image(const void *data, size_t len, const char *name)
+{
+	int fd = memfd_create(name, MFD_CLOEXEC);
+	g_assert_cmpint(fd, >=, 0);
+	g_assert_cmpint(write(fd, data, len), ==, (ssize_t)len);
+	return (struct boot_image){ fd, len, name };
+}
 
 static GMappedFile *open_image(const char *name)
 {
@@ -44,10 +55,10 @@ static void fixture_setup(struct fixture *f, uint64_t ram_size, const char *kern
 	for (size_t i = 0; i < sizeof(f->initrd); i++)
 		f->initrd[i] = (uint8_t)(i * 7);
 	f->kernel = open_image(kernel_name);
+	f->image = (const uint8_t *)g_mapped_file_get_contents(f->kernel);
 	f->req = (struct boot_request){
-		.kernel = { (const uint8_t *)g_mapped_file_get_contents(f->kernel),
-			    g_mapped_file_get_length(f->kernel), kernel_name },
-		.initrd = { f->initrd, sizeof(f->initrd), "initrd" },
+		.kernel = memfd_image(f->image, g_mapped_file_get_length(f->kernel), kernel_name),
+		.initrd = memfd_image(f->initrd, sizeof(f->initrd), "initrd"),
 		.cmdline = "console=ttyS0 root=/dev/vda",
 		.e820 = &f->e820,
 		.rsdp_addr = BOOT_ACPI_ADDR,
@@ -56,6 +67,8 @@ static void fixture_setup(struct fixture *f, uint64_t ram_size, const char *kern
 
 static void fixture_teardown(struct fixture *f, uint64_t ram_size)
 {
+	close(f->req.kernel.fd);
+	close(f->req.initrd.fd);
 	munmap(f->ram, ram_size);
 	g_mapped_file_unref(f->kernel);
 }
@@ -84,9 +97,9 @@ static void test_bzimage(void)
 	struct fixture f;
 	char *error = NULL;
 	fixture_setup(&f, RAM_SIZE, "vmlinuz");
-	const uint8_t *k = f.req.kernel.data;
+	const uint8_t *k = f.image;
 
-	g_assert_true(bzimage_detect(&f.req.kernel));
+	g_assert_true(bzimage_detect(k, f.req.kernel.size));
 	g_assert_cmpint(boot_load(&f.mem, &f.req, &f.entry, &error), ==, 0);
 	g_assert_null(error);
 
@@ -142,7 +155,7 @@ static void test_pvh(void)
 	struct fixture f;
 	char *error = NULL;
 	fixture_setup(&f, RAM_SIZE, "vmlinux");
-	const uint8_t *img = f.req.kernel.data;
+	const uint8_t *img = f.image;
 	const Elf64_Ehdr *eh = (const void *)img;
 
 	g_assert_cmpint(boot_load(&f.mem, &f.req, &f.entry, &error), ==, 0);
@@ -192,31 +205,32 @@ static void damage_and_load(const char *name, size_t header_span)
 {
 	struct fixture f;
 	fixture_setup(&f, RAM_SIZE, name);
-	size_t size = f.req.kernel.size;
+	size_t size = f.req.kernel.size, span = MIN(size, header_span);
 	GRand *rng = g_rand_new_with_seed(0x5eed);
 	static const size_t cuts[] = { 1, 4, 64, 0x1F1, 0x203, 0x300, 0x1000, 0x4000 };
+	struct boot_request req = f.req;
+	char *error = NULL;
 
 	for (size_t i = 0; i < G_N_ELEMENTS(cuts); i++) {
-		g_autofree uint8_t *copy = g_memdup2(f.req.kernel.data, cuts[i]);
-		struct boot_request req = f.req;
-		char *error = NULL;
-		req.kernel = (struct boot_image){ copy, cuts[i], name };
-		g_assert_cmpint(boot_load(&f.mem, &req, &f.entry, &error), ==, -1);
+		req.kernel = memfd_image(f.image, cuts[i], name);
+		g_assert_cmpint(boot_load(&f.mem, &req, &f.entry, &error), ==, -1); /* refused */
 		g_assert_nonnull(error);
-		g_free(error);
+		g_clear_pointer(&error, g_free);
+		close(req.kernel.fd);
 	}
-	g_autofree uint8_t *copy = g_memdup2(f.req.kernel.data, size);
+	/* Whole image, damaged headers: rewrite only the first span each round. */
+	req.kernel = memfd_image(f.image, size, name);
+	g_autofree uint8_t *head = g_malloc(span);
 	for (int round = 0; round < 200; round++) {
-		memcpy(copy, f.req.kernel.data, MIN(size, header_span));
+		memcpy(head, f.image, span);
 		for (int flips = 0; flips < 8; flips++)
-			copy[g_rand_int_range(rng, 0, (gint32)MIN(size, header_span))] = (uint8_t)g_rand_int(rng);
-		struct boot_request req = f.req;
-		char *error = NULL;
-		req.kernel = (struct boot_image){ copy, size, name };
+			head[g_rand_int_range(rng, 0, (gint32)span)] = (uint8_t)g_rand_int(rng);
+		g_assert_cmpint(pwrite(req.kernel.fd, head, span, 0), ==, (ssize_t)span);
 		if (boot_load(&f.mem, &req, &f.entry, &error) < 0)
 			g_assert_nonnull(error);
-		g_free(error);
+		g_clear_pointer(&error, g_free);
 	}
+	close(req.kernel.fd);
 	g_rand_free(rng);
 	fixture_teardown(&f, RAM_SIZE);
 }
