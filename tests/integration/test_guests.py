@@ -3,8 +3,10 @@
 Usage: test_guests.py CASE (see CASES)."""
 import datetime
 import os
+import socket
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 import vireo_test as vt
@@ -96,6 +98,44 @@ def case_serial_file():
             text = f.read()
         if "pci: 00:00.0 8086:1237" not in text:
             vt.fail("serial log lacks the guest's output: %r" % text[-500:])
+
+
+def case_acpi_power_off():
+    """The guest writes SLP_TYP(S5)|SLP_EN to our ACPI PM block: the engine
+    ends with 0 even without --no-reboot, and the guest ran once."""
+    with vt.Engine(["--kernel", guest("pci"), "--memory", "64M"]) as engine:
+        if engine.wait_exit(20) != 0:
+            vt.fail("engine exit status is not 0")
+        if engine.output().count("DONE") != 1:
+            vt.fail("the guest ran %d times; a power-off must not reboot" % engine.output().count("DONE"))
+
+
+def case_serial_socket():
+    """--serial unix:PATH: a client connects, types, and reads the guest's replies."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "com1.sock")
+        with boot("uart", "--serial", "unix:" + path) as engine:
+            client = socket.socket(socket.AF_UNIX)
+            for _ in range(100):
+                try:
+                    client.connect(path)
+                    break
+                except OSError:
+                    time.sleep(0.1)
+            else:
+                vt.fail("nothing listens on %s" % path)
+            client.settimeout(20)
+            time.sleep(0.5)  # let the guest enable its receive interrupt
+            client.sendall(b"ping\n")
+            received = b""
+            while b"uart: PASS" not in received:
+                chunk = client.recv(4096)
+                if not chunk:
+                    vt.fail("socket closed; got %r" % received)
+                received += chunk
+            client.close()
+            if engine.wait_exit(20) != 0:
+                vt.fail("engine exit status is not 0")
 
 
 CASES = {name[5:].replace("_", "-"): fn for name, fn in globals().items() if name.startswith("case_")}
