@@ -65,7 +65,8 @@ run_tests() {
 	cd "$TOP"
 	rm -f build/meson-logs/testlog.json build-asan/meson-logs/testlog.json
 	meson test -C build --print-errorlogs --num-processes 2 || status=1
-	meson test -C build-asan --suite unit --print-errorlogs --num-processes 2 || status=1
+	# The sanitizer build also runs the engine itself on our test guests and bad input.
+	meson test -C build-asan --suite unit --suite guest --suite bad-input --print-errorlogs --num-processes 2 || status=1
 	python3 tests/summary.py build/meson-logs/testlog.json build-asan/meson-logs/testlog.json || status=1
 	exit $status
 }
