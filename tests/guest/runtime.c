@@ -200,13 +200,14 @@ void guest_exit(void)
 }
 
 extern char __bss_start[], __bss_end[];
+const struct hvm_start_info *start_info;
 
-void guest_start(uint32_t start_info);
-void guest_start(uint32_t start_info)
+void guest_start(uint32_t start_info_paddr);
+void guest_start(uint32_t start_info_paddr)
 {
-	(void)start_info;
 	for (char *p = __bss_start; p < __bss_end; p++)
 		*p = 0;
+	start_info = (const struct hvm_start_info *)(uintptr_t)start_info_paddr;
 	serial_init();
 	main();
 	print("DONE\n");

@@ -20,6 +20,14 @@ static inline void wait_for_interrupt(void) { __asm__ volatile("sti; hlt; cli");
 
 #define COM1 0x3F8
 
+/* What the PVH loader hands us in EBX (Xen's hvm_start_info, version 1). */
+struct hvm_start_info {
+	uint32_t magic, version, flags, nr_modules;
+	uint64_t modlist_paddr, cmdline_paddr, rsdp_paddr, memmap_paddr;
+	uint32_t memmap_entries, reserved;
+};
+extern const struct hvm_start_info *start_info;
+
 void serial_putc(char c);
 void print(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 bool serial_poll(uint8_t *byte);

@@ -138,6 +138,32 @@ def case_serial_socket():
                 vt.fail("engine exit status is not 0")
 
 
+def case_smp():
+    """Every vCPU starts: the guest sends INIT and STARTUP IPIs, each AP runs
+    a real-mode trampoline and counts itself in."""
+    for cpus in (2, 4):
+        with boot("smp", "--cpus", str(cpus), "--append", "cpus=%d" % cpus) as engine:
+            engine.wait_for(r"smp: %d CPUs up" % cpus, 30)
+            if engine.wait_exit(20) != 0:
+                vt.fail("engine exit status is not 0 with %d CPUs" % cpus)
+
+
+def host_has_cx16():
+    with open("/proc/cpuinfo") as f:
+        return " cx16" in f.read()
+
+
+def case_cpu_model():
+    """--cpu host shows the host's features; host,-cx16 hides CMPXCHG16B;
+    the logical processor count follows --cpus."""
+    with boot("cpuid", "--cpus", "3") as engine:
+        m = engine.wait_for(r"cpuid: cx16=(\d) hypervisor=(\d) apic=(\d+) logical=(\d+)", 20)
+        if (int(m.group(1)), m.group(2), m.group(3), m.group(4)) != (int(host_has_cx16()), "1", "0", "3"):
+            vt.fail("unexpected CPUID view: %s" % m.group(0))
+    with boot("cpuid", "--cpu", "host,-cx16") as engine:
+        engine.wait_for(r"cpuid: cx16=0 hypervisor=1 apic=0 logical=1", 20)
+
+
 CASES = {name[5:].replace("_", "-"): fn for name, fn in globals().items() if name.startswith("case_")}
 
 if __name__ == "__main__":
