@@ -180,7 +180,7 @@ static int init_devices(struct engine *e, struct chardev *serial, GMainContext *
 	const char *what;
 	int err;
 
-	if ((what = "PCI bus", err = pci_bus_init(&e->pci, pio)) < 0 ||
+	if ((what = "PCI bus", err = pci_bus_init(&e->pci, pio, &e->vm.mmio)) < 0 ||
 	    (what = "i440FX host bridge", err = i440fx_init(&e->host_bridge, &e->pci)) < 0 ||
 	    (what = "reset control", err = reset_control_init(&e->reset, pio, &e->pci, request_reset, e)) < 0 ||
 	    (what = "COM1", err = uart_init(&e->com1, pio, COM1_PORT, gsi_line(e, COM1_IRQ), serial)) < 0 ||

@@ -9,10 +9,12 @@ void bus_init(struct bus *bus, const char *name)
 {
 	memset(bus, 0, sizeof(*bus));
 	bus->name = name;
+	g_rw_lock_init(&bus->lock);
 }
 
 void bus_destroy(struct bus *bus)
 {
+	g_rw_lock_clear(&bus->lock);
 	free(bus->ranges);
 	bus->ranges = NULL;
 	bus->count = bus->capacity = 0;
@@ -23,12 +25,9 @@ static bool ranges_overlap(const struct bus_range *r, uint64_t base, uint64_t le
 	return base < r->base + r->len && r->base < base + len;
 }
 
-int bus_register(struct bus *bus, uint64_t base, uint64_t len,
-		 const struct bus_ops *ops, void *opaque)
+static int insert_range(struct bus *bus, uint64_t base, uint64_t len,
+			const struct bus_ops *ops, void *opaque)
 {
-	if (len == 0 || base + len < base)
-		return -EINVAL;
-
 	size_t pos = 0;
 	while (pos < bus->count && bus->ranges[pos].base < base)
 		pos++;
@@ -51,6 +50,33 @@ int bus_register(struct bus *bus, uint64_t base, uint64_t len,
 	return 0;
 }
 
+int bus_register(struct bus *bus, uint64_t base, uint64_t len,
+		 const struct bus_ops *ops, void *opaque)
+{
+	if (len == 0 || base + len < base)
+		return -EINVAL;
+	g_rw_lock_writer_lock(&bus->lock);
+	int err = insert_range(bus, base, len, ops, opaque);
+	g_rw_lock_writer_unlock(&bus->lock);
+	return err;
+}
+
+int bus_unregister(struct bus *bus, uint64_t base, void *opaque)
+{
+	int err = -ENOENT;
+	g_rw_lock_writer_lock(&bus->lock);
+	for (size_t i = 0; i < bus->count; i++) {
+		if (bus->ranges[i].base == base && bus->ranges[i].opaque == opaque) {
+			memmove(&bus->ranges[i], &bus->ranges[i + 1], (bus->count - i - 1) * sizeof(*bus->ranges));
+			bus->count--;
+			err = 0;
+			break;
+		}
+	}
+	g_rw_lock_writer_unlock(&bus->lock);
+	return err;
+}
+
 /* The range holding addr, or NULL. An access straddling the end of a range is
  * treated as unclaimed rather than split. */
 static const struct bus_range *bus_find(const struct bus *bus, uint64_t addr, unsigned size)
@@ -69,24 +95,37 @@ static const struct bus_range *bus_find(const struct bus *bus, uint64_t addr, un
 	return NULL;
 }
 
+/* A copy of the range holding addr, taken under the read lock. */
+static bool bus_lookup(const struct bus *bus, uint64_t addr, unsigned size, struct bus_range *out)
+{
+	GRWLock *lock = (GRWLock *)&bus->lock;
+	g_rw_lock_reader_lock(lock);
+	const struct bus_range *r = bus_find(bus, addr, size);
+	if (r)
+		*out = *r;
+	g_rw_lock_reader_unlock(lock);
+	return r != NULL;
+}
+
 bool bus_read(const struct bus *bus, uint64_t addr, void *data, unsigned size)
 {
-	const struct bus_range *r = bus_find(bus, addr, size);
+	struct bus_range r;
+	bool claimed = bus_lookup(bus, addr, size, &r);
 	uint64_t value = UINT64_MAX;
-	if (r && r->ops->read)
-		value = r->ops->read(r->opaque, addr - r->base, size);
+	if (claimed && r.ops->read)
+		value = r.ops->read(r.opaque, addr - r.base, size);
 	memcpy(data, &value, size); /* x86 is little-endian */
-	return r != NULL;
+	return claimed;
 }
 
 bool bus_write(const struct bus *bus, uint64_t addr, const void *data, unsigned size)
 {
-	const struct bus_range *r = bus_find(bus, addr, size);
-	if (!r)
+	struct bus_range r;
+	if (!bus_lookup(bus, addr, size, &r))
 		return false;
 	uint64_t value = 0;
 	memcpy(&value, data, size);
-	if (r->ops->write)
-		r->ops->write(r->opaque, addr - r->base, value, size);
+	if (r.ops->write)
+		r.ops->write(r.opaque, addr - r.base, value, size);
 	return true;
 }

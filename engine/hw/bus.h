@@ -1,12 +1,16 @@
 /* The device bus: port I/O and MMIO ranges with read/write callbacks.
  *
- * A device registers its ranges once, from its init function, before any vCPU
- * runs. Lookup is a binary search over a sorted array. Callbacks get the offset
- * into the range, not the absolute address. A bus access nobody claims reads as
- * all ones and drops writes, as on a PC. */
+ * Devices register fixed ranges from their init functions; PCI BARs come and
+ * go while vCPUs run, so the table is guarded by a reader/writer lock. Lookup
+ * is a binary search over a sorted array, done under the read lock; the
+ * callback is called after the lock is dropped (a device may move its own
+ * BARs from inside one). Callbacks get the offset into the range, not the
+ * absolute address. An access nobody claims reads as all ones and drops
+ * writes, as on a PC. */
 #ifndef VIREO_HW_BUS_H
 #define VIREO_HW_BUS_H
 
+#include <glib.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -26,6 +30,7 @@ struct bus_range {
 
 struct bus {
 	const char *name; /* "pio" or "mmio", for error messages */
+	GRWLock lock;
 	struct bus_range *ranges;
 	size_t count;
 	size_t capacity;
@@ -39,6 +44,10 @@ void bus_destroy(struct bus *bus);
  * range, -ENOMEM. */
 int bus_register(struct bus *bus, uint64_t base, uint64_t len,
 		 const struct bus_ops *ops, void *opaque);
+
+/* Removes the range that starts at base and belongs to opaque; -ENOENT if
+ * there is none. */
+int bus_unregister(struct bus *bus, uint64_t base, void *opaque);
 
 /* Returns false when no device claims addr (the read then yields all ones). */
 bool bus_read(const struct bus *bus, uint64_t addr, void *data, unsigned size);

@@ -13,6 +13,12 @@
 /* Bits of 0xCF8 that hold state: enable, bus, device, function, dword. */
 #define CONFIG_ADDRESS_MASK 0x80FFFFFCu
 
+/* BAR low bits (PCI 3.0 §6.2.5.1). */
+#define BAR_IO_SPACE       0x1
+#define BAR_MEM_TYPE_64    0x4
+#define BAR_MEM_PREFETCH   0x8
+#define IO_SPACE_END       0x10000
+
 /* COMMAND bits a guest may set (PCI 3.0 §6.2.2): I/O, memory, bus master,
  * parity error response, SERR#, interrupt disable. */
 #define PCI_COMMAND_WRITABLE 0x0547
@@ -38,6 +44,82 @@ void pci_bus_claim_cf9(struct pci_bus *pci, const struct bus_ops *ops, void *opa
 {
 	pci->cf9_ops = ops;
 	pci->cf9_opaque = opaque;
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	for (unsigned i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+	return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+int pci_device_set_bar(struct pci_device *dev, unsigned index, enum pci_bar_kind kind, bool prefetchable,
+		       uint64_t size, const struct bus_ops *ops, void *opaque)
+{
+	unsigned reg = PCI_BAR0 + 4 * index;
+	uint64_t min = kind == PCI_BAR_IO ? 4 : 16;
+	if (index >= PCI_BARS || (kind == PCI_BAR_MEM64 && index + 1 >= PCI_BARS) || size < min ||
+	    (size & (size - 1)) || (kind == PCI_BAR_IO && size > 256) || (kind == PCI_BAR_MEM32 && size > (1ull << 31)))
+		return -EINVAL;
+	dev->bars[index] = (struct pci_bar){ kind, size, ops, opaque, false, 0 };
+	uint64_t mask = ~(size - 1);
+	uint32_t type = kind == PCI_BAR_IO ? BAR_IO_SPACE
+		      : (kind == PCI_BAR_MEM64 ? BAR_MEM_TYPE_64 : 0) | (prefetchable ? BAR_MEM_PREFETCH : 0);
+	put32(dev->config + reg, type);
+	put32(dev->wmask + reg, (uint32_t)mask & (kind == PCI_BAR_IO ? ~3u : ~15u));
+	if (kind == PCI_BAR_MEM64)
+		put32(dev->wmask + reg + 4, (uint32_t)(mask >> 32));
+	return 0;
+}
+
+/* Where the guest put BAR i, or false when it should not decode now
+ * (decoding off, unassigned, or reaching past its address space). */
+static bool bar_address(const struct pci_device *dev, unsigned i, uint64_t *addr)
+{
+	const struct pci_bar *bar = &dev->bars[i];
+	uint16_t command = (uint16_t)(dev->config[PCI_COMMAND] | dev->config[PCI_COMMAND + 1] << 8);
+	uint32_t low = get32(dev->config + PCI_BAR0 + 4 * i);
+	if (bar->kind == PCI_BAR_IO) {
+		*addr = low & ~3u;
+		return (command & PCI_COMMAND_IO) && *addr && *addr + bar->size <= IO_SPACE_END;
+	}
+	*addr = low & ~15u;
+	if (bar->kind == PCI_BAR_MEM64)
+		*addr |= (uint64_t)get32(dev->config + PCI_BAR0 + 4 * i + 4) << 32;
+	return (command & PCI_COMMAND_MEMORY) && *addr && *addr + bar->size > *addr;
+}
+
+static void unmap_bar(struct pci_bus *pci, struct pci_bar *bar)
+{
+	if (bar->mapped)
+		bus_unregister(bar->kind == PCI_BAR_IO ? pci->pio : pci->mmio, bar->mapped_at, bar->opaque);
+	bar->mapped = false;
+}
+
+/* Moves each BAR's range to where the configuration space now says. A BAR
+ * placed over another device's range stays unmapped, as a conflicting
+ * decode would on real hardware be undefined. */
+static void update_bars(struct pci_bus *pci, struct pci_device *dev)
+{
+	for (unsigned i = 0; i < PCI_BARS; i++) {
+		struct pci_bar *bar = &dev->bars[i];
+		uint64_t addr;
+		if (bar->kind == PCI_BAR_UNUSED)
+			continue;
+		bool decode = bar_address(dev, i, &addr);
+		if (decode == bar->mapped && (!decode || addr == bar->mapped_at))
+			continue;
+		unmap_bar(pci, bar);
+		struct bus *space = bar->kind == PCI_BAR_IO ? pci->pio : pci->mmio;
+		if (decode && bus_register(space, addr, bar->size, bar->ops, bar->opaque) == 0) {
+			bar->mapped = true;
+			bar->mapped_at = addr;
+		}
+	}
 }
 
 int pci_bus_add(struct pci_bus *pci, struct pci_device *dev, unsigned slot, unsigned function)
@@ -113,17 +195,21 @@ static void data_write(void *opaque, uint64_t offset, uint64_t value, unsigned s
 		uint8_t mask = dev->wmask[reg + i], byte = (uint8_t)(value >> (8 * i));
 		dev->config[reg + i] = (uint8_t)((dev->config[reg + i] & ~mask) | (byte & mask));
 	}
+	if (dev)
+		update_bars(pci, dev);
 	g_mutex_unlock(&pci->lock);
 }
 
 static const struct bus_ops address_ops = { address_read, address_write };
 static const struct bus_ops data_ops = { data_read, data_write };
 
-int pci_bus_init(struct pci_bus *pci, struct bus *pio)
+int pci_bus_init(struct pci_bus *pci, struct bus *pio, struct bus *mmio)
 {
 	int err;
 	memset(pci, 0, sizeof(*pci));
 	g_mutex_init(&pci->lock);
+	pci->pio = pio;
+	pci->mmio = mmio;
 	if ((err = bus_register(pio, PCI_CONFIG_ADDRESS_PORT, 4, &address_ops, pci)) < 0 ||
 	    (err = bus_register(pio, PCI_CONFIG_DATA_PORT, 4, &data_ops, pci)) < 0) {
 		g_mutex_clear(&pci->lock);
@@ -134,5 +220,8 @@ int pci_bus_init(struct pci_bus *pci, struct bus *pio)
 
 void pci_bus_destroy(struct pci_bus *pci)
 {
+	for (unsigned devfn = 0; devfn < PCI_SLOTS * PCI_FUNCTIONS; devfn++)
+		for (unsigned i = 0; pci->devices[devfn] && i < PCI_BARS; i++)
+			unmap_bar(pci, &pci->devices[devfn]->bars[i]);
 	g_mutex_clear(&pci->lock);
 }

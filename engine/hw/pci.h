@@ -1,7 +1,9 @@
 /* PCI bus 0 behind configuration mechanism #1 (ports 0xCF8/0xCFC, PCI Local
  * Bus Specification 3.0 §3.2.2.3.2). Devices own a 256-byte configuration
  * space; the bus applies each device's write mask, so read-only and reserved
- * bits survive whatever a guest writes. */
+ * bits survive whatever a guest writes. Base address registers are sized by
+ * their write masks (§6.2.5.1) and map the device's ranges on the port or
+ * MMIO bus wherever the guest puts them while COMMAND decodes them. */
 #ifndef VIREO_HW_PCI_H
 #define VIREO_HW_PCI_H
 
@@ -18,12 +20,16 @@
 #define PCI_VENDOR_ID      0x00
 #define PCI_DEVICE_ID      0x02
 #define PCI_COMMAND        0x04
+#define PCI_COMMAND_IO     0x0001
+#define PCI_COMMAND_MEMORY 0x0002
 #define PCI_STATUS         0x06
 #define PCI_REVISION_ID    0x08
 #define PCI_CLASS_PROG     0x09
 #define PCI_CACHE_LINE     0x0C
 #define PCI_LATENCY_TIMER  0x0D
 #define PCI_HEADER_TYPE    0x0E
+#define PCI_BAR0           0x10
+#define PCI_BARS           6
 #define PCI_SUBSYSTEM_VENDOR_ID 0x2C
 #define PCI_SUBSYSTEM_ID   0x2E
 #define PCI_INTERRUPT_LINE 0x3C
@@ -31,14 +37,33 @@
 
 #define PCI_HEADER_MULTIFUNCTION 0x80
 
+enum pci_bar_kind {
+	PCI_BAR_UNUSED,
+	PCI_BAR_IO,
+	PCI_BAR_MEM32,
+	PCI_BAR_MEM64,    /* takes this BAR and the next */
+};
+
+struct pci_bar {
+	enum pci_bar_kind kind;
+	uint64_t size;                  /* a power of two */
+	const struct bus_ops *ops;
+	void *opaque;
+	bool mapped;
+	uint64_t mapped_at;
+};
+
 struct pci_device {
 	const char *name;
 	uint8_t config[PCI_CONFIG_SIZE];
 	uint8_t wmask[PCI_CONFIG_SIZE];  /* bits the guest may change */
+	struct pci_bar bars[PCI_BARS];
 };
 
 struct pci_bus {
 	GMutex lock;
+	struct bus *pio;
+	struct bus *mmio;
 	uint32_t config_address;         /* 0xCF8 */
 	/* Byte accesses to 0xCF9 are the PIIX reset control register, which
 	 * shares the CONFIG_ADDRESS dword; its owner claims them here. */
@@ -47,8 +72,8 @@ struct pci_bus {
 	struct pci_device *devices[PCI_SLOTS * PCI_FUNCTIONS];
 };
 
-int pci_bus_init(struct pci_bus *pci, struct bus *pio);
-void pci_bus_destroy(struct pci_bus *pci);
+int pci_bus_init(struct pci_bus *pci, struct bus *pio, struct bus *mmio);
+void pci_bus_destroy(struct pci_bus *pci);  /* unmaps every BAR */
 
 static inline void pci_config_set16(struct pci_device *dev, unsigned offset, uint16_t value)
 {
@@ -62,6 +87,12 @@ void pci_device_init(struct pci_device *dev, const char *name, uint16_t vendor, 
 		     uint32_t class_code, uint8_t revision);
 
 void pci_bus_claim_cf9(struct pci_bus *pci, const struct bus_ops *ops, void *opaque);
+
+/* Declares BAR `index` (before pci_bus_add): I/O size at least 4, memory
+ * size at least 16, both powers of two; accesses go to ops with the offset
+ * into the BAR. Returns -EINVAL for a bad size or index. */
+int pci_device_set_bar(struct pci_device *dev, unsigned index, enum pci_bar_kind kind, bool prefetchable,
+		       uint64_t size, const struct bus_ops *ops, void *opaque);
 
 /* Returns -EEXIST when the slot/function is taken, -EINVAL when out of range. */
 int pci_bus_add(struct pci_bus *pci, struct pci_device *dev, unsigned slot, unsigned function);
