@@ -219,6 +219,23 @@ int vm_detach_irqfd(struct vm *vm, int eventfd, unsigned gsi)
 	return set_irqfd(vm, eventfd, gsi, KVM_IRQFD_FLAG_DEASSIGN);
 }
 
+static int set_ioeventfd(struct vm *vm, int eventfd, uint64_t addr, unsigned len, uint32_t flags)
+{
+	struct kvm_ioeventfd io = { .addr = addr, .len = len, .fd = eventfd, .flags = flags };
+	return ioctl(vm->vm_fd, KVM_IOEVENTFD, &io) < 0 ? -errno : 0;
+}
+
+int vm_attach_ioeventfd(struct vm *vm, int eventfd, uint64_t addr, unsigned len, bool pio)
+{
+	return set_ioeventfd(vm, eventfd, addr, len, pio ? KVM_IOEVENTFD_FLAG_PIO : 0);
+}
+
+int vm_detach_ioeventfd(struct vm *vm, int eventfd, uint64_t addr, unsigned len, bool pio)
+{
+	return set_ioeventfd(vm, eventfd, addr, len,
+			     KVM_IOEVENTFD_FLAG_DEASSIGN | (pio ? KVM_IOEVENTFD_FLAG_PIO : 0));
+}
+
 static int setup_irqchip(struct vm *vm, char **error)
 {
 	uint64_t identity_map = VM_IDENTITY_MAP_ADDR;

@@ -68,6 +68,11 @@ int vm_set_msi_route(struct vm *vm, unsigned gsi, uint64_t address, uint32_t dat
 int vm_attach_irqfd(struct vm *vm, int eventfd, unsigned gsi);
 int vm_detach_irqfd(struct vm *vm, int eventfd, unsigned gsi);
 
+/* Guest writes of `len` bytes to a port or MMIO address signal an eventfd
+ * in the kernel instead of exiting to userspace (virtio queue notify). */
+int vm_attach_ioeventfd(struct vm *vm, int eventfd, uint64_t addr, unsigned len, bool pio);
+int vm_detach_ioeventfd(struct vm *vm, int eventfd, uint64_t addr, unsigned len, bool pio);
+
 /* Any thread: ask the machine to stop. The first reason wins. */
 void vm_request_stop(struct vm *vm, enum vm_stop_reason reason);
 

@@ -1,6 +1,8 @@
-/* MSI delivery through irqfd on real KVM, with no vCPU running: an eventfd
- * write must land the MSI's vector in the target LAPIC's IRR, and moving the
- * route (as a guest rewriting its MSI-X table entry) must change the vector. */
+/* The kernel-side notification paths on real KVM. MSI through irqfd, with
+ * no vCPU running: an eventfd write must land the MSI's vector in the target
+ * LAPIC's IRR, and moving the route (as a guest rewriting its MSI-X table
+ * entry) must change the vector. ioeventfd: a guest port write to the
+ * registered port signals the eventfd without an exit to userspace. */
 #include <glib.h>
 #include <linux/kvm.h>
 #include <errno.h>
@@ -80,9 +82,49 @@ static void test_msi_irqfd(void)
 	vm_destroy(&vm);
 }
 
+/* Real mode at 0x1000: out 0xE0, al; out 0xE1, al; then spin. */
+static const uint8_t notify_code[] = { 0xE6, 0xE0, 0xE6, 0xE1, 0xEB, 0xFE };
+
+static void test_ioeventfd(void)
+{
+	struct vm vm;
+	struct vcpu vcpu;
+	char *error = NULL;
+	if (access("/dev/kvm", R_OK | W_OK) != 0) {
+		g_test_skip("no /dev/kvm on this host");
+		return;
+	}
+	g_assert_cmpint(vm_create(&vm, 64ull << 20, &error), ==, 0);
+	g_autofree struct kvm_cpuid2 *cpuid = cpuid_model_create(vm.kvm_fd, "host", &error);
+	g_assert_cmpint(vcpu_create(&vcpu, &vm, 0, cpuid, 1, &error), ==, 0);
+	g_assert_true(guest_mem_write(&vm.mem, 0x1000, notify_code, sizeof(notify_code)));
+	struct kvm_sregs sregs;
+	g_assert_cmpint(ioctl(vcpu.fd, KVM_GET_SREGS, &sregs), ==, 0);
+	sregs.cs.base = 0;
+	sregs.cs.selector = 0;
+	g_assert_cmpint(ioctl(vcpu.fd, KVM_SET_SREGS, &sregs), ==, 0);
+	struct kvm_regs regs = { .rip = 0x1000, .rflags = 2 };
+	g_assert_cmpint(ioctl(vcpu.fd, KVM_SET_REGS, &regs), ==, 0);
+
+	int efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	g_assert_cmpint(vm_attach_ioeventfd(&vm, efd, 0xE0, 1, true), ==, 0);
+	g_assert_cmpint(ioctl(vcpu.fd, KVM_RUN, 0), ==, 0);
+	g_assert_cmpuint(vcpu.run->exit_reason, ==, KVM_EXIT_IO);
+	g_assert_cmphex(vcpu.run->io.port, ==, 0xE1);          /* 0xE0 never reached us */
+	uint64_t count = 0;
+	g_assert_cmpint(read(efd, &count, sizeof(count)), ==, sizeof(count));
+	g_assert_cmpuint(count, ==, 1);
+	g_assert_cmpint(vm_detach_ioeventfd(&vm, efd, 0xE0, 1, true), ==, 0);
+	g_assert_cmpint(vm_detach_ioeventfd(&vm, efd, 0xE0, 1, true), <, 0); /* already gone */
+	close(efd);
+	vcpu_join_and_destroy(&vcpu);
+	vm_destroy(&vm);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/kvm/msi-irqfd", test_msi_irqfd);
+	g_test_add_func("/kvm/ioeventfd", test_ioeventfd);
 	return g_test_run();
 }
