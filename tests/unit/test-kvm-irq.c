@@ -41,19 +41,28 @@ static bool wait_for_irr(struct vcpu *vcpu, unsigned vector)
 	return false;
 }
 
+/* A 64 MiB VM with vCPU 0 (not running); false, with the test skipped,
+ * when this host has no /dev/kvm. */
+static bool create_vm_with_vcpu(struct vm *vm, struct vcpu *vcpu)
+{
+	char *error = NULL;
+	if (access("/dev/kvm", R_OK | W_OK) != 0) {
+		g_test_skip("no /dev/kvm on this host");
+		return false;
+	}
+	g_assert_cmpint(vm_create(vm, 64ull << 20, &error), ==, 0);
+	g_autofree struct kvm_cpuid2 *cpuid = cpuid_model_create(vm->kvm_fd, "host", &error);
+	g_assert_nonnull(cpuid);
+	g_assert_cmpint(vcpu_create(vcpu, vm, 0, cpuid, 1, &error), ==, 0);
+	return true;
+}
+
 static void test_msi_irqfd(void)
 {
 	struct vm vm;
 	struct vcpu vcpu;
-	char *error = NULL;
-	if (access("/dev/kvm", R_OK | W_OK) != 0) {
-		g_test_skip("no /dev/kvm on this host");
+	if (!create_vm_with_vcpu(&vm, &vcpu))
 		return;
-	}
-	g_assert_cmpint(vm_create(&vm, 64ull << 20, &error), ==, 0);
-	g_autofree struct kvm_cpuid2 *cpuid = cpuid_model_create(vm.kvm_fd, "host", &error);
-	g_assert_nonnull(cpuid);
-	g_assert_cmpint(vcpu_create(&vcpu, &vm, 0, cpuid, 1, &error), ==, 0);
 
 	struct kvm_lapic_state lapic;
 	g_assert_cmpint(ioctl(vcpu.fd, KVM_GET_LAPIC, &lapic), ==, 0);
@@ -89,14 +98,8 @@ static void test_ioeventfd(void)
 {
 	struct vm vm;
 	struct vcpu vcpu;
-	char *error = NULL;
-	if (access("/dev/kvm", R_OK | W_OK) != 0) {
-		g_test_skip("no /dev/kvm on this host");
+	if (!create_vm_with_vcpu(&vm, &vcpu))
 		return;
-	}
-	g_assert_cmpint(vm_create(&vm, 64ull << 20, &error), ==, 0);
-	g_autofree struct kvm_cpuid2 *cpuid = cpuid_model_create(vm.kvm_fd, "host", &error);
-	g_assert_cmpint(vcpu_create(&vcpu, &vm, 0, cpuid, 1, &error), ==, 0);
 	g_assert_true(guest_mem_write(&vm.mem, 0x1000, notify_code, sizeof(notify_code)));
 	struct kvm_sregs sregs;
 	g_assert_cmpint(ioctl(vcpu.fd, KVM_GET_SREGS, &sregs), ==, 0);
