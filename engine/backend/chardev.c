@@ -59,9 +59,10 @@ static gboolean on_input(gint fd, GIOCondition condition, gpointer data)
 	struct chardev *chr = data;
 	(void)condition;
 	g_mutex_lock(&chr->lock);
-	ssize_t n = read(fd, chr->pending + chr->pending_len, sizeof(chr->pending) - chr->pending_len);
+	/* Watched only while nothing is pending (watch_input), so the buffer is empty. */
+	ssize_t n = read(fd, chr->pending, sizeof(chr->pending));
 	if (n > 0) {
-		chr->pending_len += (size_t)n;
+		chr->pending_len = (size_t)n;
 		deliver_pending(chr);
 		if (chr->pending_len > 0)
 			stop_watching_input(chr); /* device full: wait for accept_input */

@@ -5,10 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-void bus_init(struct bus *bus, const char *name)
+void bus_init(struct bus *bus)
 {
 	memset(bus, 0, sizeof(*bus));
-	bus->name = name;
 	g_rw_lock_init(&bus->lock);
 }
 

@@ -29,14 +29,13 @@ struct bus_range {
 };
 
 struct bus {
-	const char *name; /* "pio" or "mmio", for error messages */
 	GRWLock lock;
 	struct bus_range *ranges;
 	size_t count;
 	size_t capacity;
 };
 
-void bus_init(struct bus *bus, const char *name);
+void bus_init(struct bus *bus);
 void bus_destroy(struct bus *bus);
 
 /* Returns 0, or -EEXIST when the range overlaps one already registered (a

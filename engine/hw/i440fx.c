@@ -13,7 +13,7 @@
 int i440fx_init(struct i440fx *host, struct pci_bus *pci)
 {
 	struct pci_device *dev = &host->pci;
-	pci_device_init(dev, "i440fx", I440FX_VENDOR, I440FX_DEVICE, PCI_CLASS_BRIDGE_HOST, I440FX_REVISION);
+	pci_device_init(dev, I440FX_VENDOR, I440FX_DEVICE, PCI_CLASS_BRIDGE_HOST, I440FX_REVISION);
 	pci_config_set16(dev, PCI_SUBSYSTEM_VENDOR_ID, SUBSYSTEM_VENDOR);
 	pci_config_set16(dev, PCI_SUBSYSTEM_ID, SUBSYSTEM_DEVICE);
 	return pci_bus_add(pci, dev, 0, 0);

@@ -23,11 +23,10 @@
  * parity error response, SERR#, interrupt disable. */
 #define PCI_COMMAND_WRITABLE 0x0547
 
-void pci_device_init(struct pci_device *dev, const char *name, uint16_t vendor, uint16_t device,
+void pci_device_init(struct pci_device *dev, uint16_t vendor, uint16_t device,
 		     uint32_t class_code, uint8_t revision)
 {
 	memset(dev, 0, sizeof(*dev));
-	dev->name = name;
 	pci_config_set16(dev, PCI_VENDOR_ID, vendor);
 	pci_config_set16(dev, PCI_DEVICE_ID, device);
 	dev->config[PCI_REVISION_ID] = revision;

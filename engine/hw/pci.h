@@ -54,7 +54,6 @@ struct pci_bar {
 };
 
 struct pci_device {
-	const char *name;
 	uint8_t config[PCI_CONFIG_SIZE];
 	uint8_t wmask[PCI_CONFIG_SIZE];  /* bits the guest may change */
 	struct pci_bar bars[PCI_BARS];
@@ -83,7 +82,7 @@ static inline void pci_config_set16(struct pci_device *dev, unsigned offset, uin
 
 /* Fills vendor/device/class/revision/header type and the standard writable
  * fields (command, cache line, latency timer, interrupt line). */
-void pci_device_init(struct pci_device *dev, const char *name, uint16_t vendor, uint16_t device,
+void pci_device_init(struct pci_device *dev, uint16_t vendor, uint16_t device,
 		     uint32_t class_code, uint8_t revision);
 
 void pci_bus_claim_cf9(struct pci_bus *pci, const struct bus_ops *ops, void *opaque);

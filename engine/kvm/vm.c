@@ -258,8 +258,8 @@ int vm_create(struct vm *vm, uint64_t ram_size, char **error)
 	memset(vm, 0, sizeof(*vm));
 	vm->kvm_fd = vm->vm_fd = -1;
 	g_mutex_init(&vm->routing_lock);
-	bus_init(&vm->pio, "pio");
-	bus_init(&vm->mmio, "mmio");
+	bus_init(&vm->pio);
+	bus_init(&vm->mmio);
 
 	if (open_kvm(vm, error) < 0 || map_ram(vm, ram_size, error) < 0)
 		goto fail;

@@ -40,7 +40,7 @@ static void out(struct fixture *f, uint16_t port, uint64_t v, unsigned size)
 static struct fixture *fixture_new(void)
 {
 	struct fixture *f = g_new0(struct fixture, 1);
-	bus_init(&f->pio, "pio");
+	bus_init(&f->pio);
 	struct irq_line sci = { record_sci, f, ACPI_PM_SCI_IRQ };
 	g_assert_cmpint(acpi_pm_init(&f->pm, &f->pio, BASE, sci, count_power_off, f), ==, 0);
 	return f;

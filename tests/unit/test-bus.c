@@ -24,7 +24,7 @@ static void test_bus_dispatch(void)
 {
 	struct bus bus;
 	uint64_t last[3] = { 0 }, value = 0;
-	bus_init(&bus, "pio");
+	bus_init(&bus);
 	/* Registered out of order: lookup must still find each. */
 	g_assert_cmpint(bus_register(&bus, 0x3F8, 8, &ops, last), ==, 0);
 	g_assert_cmpint(bus_register(&bus, 0x60, 1, &ops, last), ==, 0);
@@ -44,7 +44,7 @@ static void test_bus_unclaimed_and_straddling(void)
 	struct bus bus;
 	uint64_t last[3] = { 0 };
 	uint32_t value = 0;
-	bus_init(&bus, "pio");
+	bus_init(&bus);
 	g_assert_cmpint(bus_register(&bus, 0x70, 2, &ops, last), ==, 0);
 	g_assert_false(bus_read(&bus, 0x80, &value, 4));
 	g_assert_cmphex(value, ==, 0xFFFFFFFF);        /* nobody home: all ones */
@@ -57,7 +57,7 @@ static void test_bus_unclaimed_and_straddling(void)
 static void test_bus_rejects_overlap(void)
 {
 	struct bus bus;
-	bus_init(&bus, "mmio");
+	bus_init(&bus);
 	g_assert_cmpint(bus_register(&bus, 0x1000, 0x100, &ops, NULL), ==, 0);
 	g_assert_cmpint(bus_register(&bus, 0x10FF, 1, &ops, NULL), <, 0);
 	g_assert_cmpint(bus_register(&bus, 0xF00, 0x101, &ops, NULL), <, 0);

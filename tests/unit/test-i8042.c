@@ -53,7 +53,7 @@ static uint8_t read_byte(struct fixture *f)
 static struct fixture *fixture_new(void)
 {
 	struct fixture *f = g_new0(struct fixture, 1);
-	bus_init(&f->pio, "pio");
+	bus_init(&f->pio);
 	g_assert_cmpint(i8042_init(&f->kbc, &f->pio, (struct irq_line){ record_irq, f, 1 },
 				   (struct irq_line){ record_irq, f, 12 }, count_reset, f), ==, 0);
 	return f;

@@ -47,8 +47,8 @@ static void count_reset(void *opaque)
 static struct fixture *fixture_new(void)
 {
 	struct fixture *f = g_new0(struct fixture, 1);
-	bus_init(&f->pio, "pio");
-	bus_init(&f->mmio, "mmio");
+	bus_init(&f->pio);
+	bus_init(&f->mmio);
 	g_assert_cmpint(pci_bus_init(&f->pci, &f->pio, &f->mmio), ==, 0);
 	g_assert_cmpint(i440fx_init(&f->host, &f->pci), ==, 0);
 	g_assert_cmpint(reset_control_init(&f->reset, &f->pio, &f->pci, count_reset, f), ==, 0);
@@ -154,7 +154,7 @@ static void add_bar_device(struct fixture *f, struct bar_device *d)
 {
 	for (unsigned i = 0; i < 3; i++)
 		d->probes[i].bar = i;
-	pci_device_init(&d->pci, "bars", 0x1AF4, 0x1000, 0x020000, 0);
+	pci_device_init(&d->pci, 0x1AF4, 0x1000, 0x020000, 0);
 	g_assert_cmpint(pci_device_set_bar(&d->pci, 0, PCI_BAR_IO, false, 32, &probe_ops, &d->probes[0]), ==, 0);
 	g_assert_cmpint(pci_device_set_bar(&d->pci, 1, PCI_BAR_MEM32, false, 4096, &probe_ops, &d->probes[1]), ==, 0);
 	g_assert_cmpint(pci_device_set_bar(&d->pci, 2, PCI_BAR_MEM64, true, 1 << 20, &probe_ops, &d->probes[2]), ==, 0);

@@ -35,7 +35,7 @@ static void cmos_write(struct fixture *f, uint8_t index, uint8_t value)
 static struct fixture *fixture_new(void)
 {
 	struct fixture *f = g_new0(struct fixture, 1);
-	bus_init(&f->pio, "pio");
+	bus_init(&f->pio);
 	g_assert_cmpint(rtc_init(&f->rtc, &f->pio, (struct irq_line){ record_irq, f, 8 }, NULL), ==, 0);
 	return f;
 }

@@ -58,7 +58,7 @@ static struct fixture *fixture_new(void)
 	g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM, 0, fds), ==, 0);
 	f->host = fds[0];
 	f->context = g_main_context_new();
-	bus_init(&f->pio, "pio");
+	bus_init(&f->pio);
 	chardev_open_fds(&f->chr, fds[1], fds[1], f->context);
 	struct irq_line irq = { record_irq, f, 4 };
 	g_assert_cmpint(uart_init(&f->uart, &f->pio, BASE, irq, &f->chr), ==, 0);
