@@ -23,6 +23,9 @@
  * parity error response, SERR#, interrupt disable. */
 #define PCI_COMMAND_WRITABLE 0x0547
 
+/* Capabilities start after the type 0 header (PCI 3.0 §6.7). */
+#define PCI_FIRST_CAPABILITY 0x40
+
 void pci_device_init(struct pci_device *dev, uint16_t vendor, uint16_t device,
 		     uint32_t class_code, uint8_t revision)
 {
@@ -37,6 +40,25 @@ void pci_device_init(struct pci_device *dev, uint16_t vendor, uint16_t device,
 	dev->wmask[PCI_CACHE_LINE] = 0xFF;
 	dev->wmask[PCI_LATENCY_TIMER] = 0xFF;
 	dev->wmask[PCI_INTERRUPT_LINE] = 0xFF;
+	dev->next_capability = PCI_FIRST_CAPABILITY;
+}
+
+unsigned pci_device_add_capability(struct pci_device *dev, uint8_t id, unsigned size)
+{
+	unsigned offset = dev->next_capability;
+	if (size < 2 || offset + size > PCI_CONFIG_SIZE)
+		return 0;
+	/* Link from the header or from the last capability in the list. */
+	unsigned link = PCI_CAPABILITY_LIST;
+	while (dev->config[link])
+		link = dev->config[link] + 1;
+	dev->config[link] = (uint8_t)offset;
+	dev->config[offset] = id;
+	dev->config[PCI_STATUS] |= PCI_STATUS_CAP_LIST;
+	dev->next_capability = (uint8_t)((offset + size + 3) & ~3u);
+	if (offset + size + 3 >= PCI_CONFIG_SIZE)
+		dev->next_capability = 0xFF; /* full: the next request fails */
+	return offset;
 }
 
 void pci_bus_claim_cf9(struct pci_bus *pci, const struct bus_ops *ops, void *opaque)
@@ -92,11 +114,15 @@ static bool bar_address(const struct pci_device *dev, unsigned i, uint64_t *addr
 	return (command & PCI_COMMAND_MEMORY) && *addr && *addr + bar->size > *addr;
 }
 
-static void unmap_bar(struct pci_bus *pci, struct pci_bar *bar)
+static void unmap_bar(struct pci_bus *pci, struct pci_device *dev, unsigned index)
 {
-	if (bar->mapped)
-		bus_unregister(bar->kind == PCI_BAR_IO ? pci->pio : pci->mmio, bar->mapped_at, bar->opaque);
+	struct pci_bar *bar = &dev->bars[index];
+	if (!bar->mapped)
+		return;
+	bus_unregister(bar->kind == PCI_BAR_IO ? pci->pio : pci->mmio, bar->mapped_at, bar->opaque);
 	bar->mapped = false;
+	if (dev->hooks && dev->hooks->bar_moved)
+		dev->hooks->bar_moved(dev->hooks_opaque, index, false, bar->mapped_at);
 }
 
 /* Moves each BAR's range to where the configuration space now says. A BAR
@@ -112,11 +138,13 @@ static void update_bars(struct pci_bus *pci, struct pci_device *dev)
 		bool decode = bar_address(dev, i, &addr);
 		if (decode == bar->mapped && (!decode || addr == bar->mapped_at))
 			continue;
-		unmap_bar(pci, bar);
+		unmap_bar(pci, dev, i);
 		struct bus *space = bar->kind == PCI_BAR_IO ? pci->pio : pci->mmio;
 		if (decode && bus_register(space, addr, bar->size, bar->ops, bar->opaque) == 0) {
 			bar->mapped = true;
 			bar->mapped_at = addr;
+			if (dev->hooks && dev->hooks->bar_moved)
+				dev->hooks->bar_moved(dev->hooks_opaque, i, true, addr);
 		}
 	}
 }
@@ -176,10 +204,13 @@ static uint64_t data_read(void *opaque, uint64_t offset, unsigned size)
 	g_mutex_lock(&pci->lock);
 	const struct pci_device *dev = selected_device(pci);
 	unsigned reg = CONFIG_REG(pci->config_address) + (unsigned)offset;
-	if (!dev)
+	if (!dev) {
 		value = UINT64_MAX; /* empty slot: vendor 0xFFFF */
-	else
+	} else {
+		if (dev->hooks && dev->hooks->config_reading)
+			dev->hooks->config_reading(dev->hooks_opaque, reg, size);
 		memcpy(&value, dev->config + reg, size);
+	}
 	g_mutex_unlock(&pci->lock);
 	return value;
 }
@@ -194,8 +225,11 @@ static void data_write(void *opaque, uint64_t offset, uint64_t value, unsigned s
 		uint8_t mask = dev->wmask[reg + i], byte = (uint8_t)(value >> (8 * i));
 		dev->config[reg + i] = (uint8_t)((dev->config[reg + i] & ~mask) | (byte & mask));
 	}
-	if (dev)
+	if (dev) {
 		update_bars(pci, dev);
+		if (dev->hooks && dev->hooks->config_written)
+			dev->hooks->config_written(dev->hooks_opaque, reg, size);
+	}
 	g_mutex_unlock(&pci->lock);
 }
 
@@ -221,6 +255,6 @@ void pci_bus_destroy(struct pci_bus *pci)
 {
 	for (unsigned devfn = 0; devfn < PCI_SLOTS * PCI_FUNCTIONS; devfn++)
 		for (unsigned i = 0; pci->devices[devfn] && i < PCI_BARS; i++)
-			unmap_bar(pci, &pci->devices[devfn]->bars[i]);
+			unmap_bar(pci, pci->devices[devfn], i);
 	g_mutex_clear(&pci->lock);
 }

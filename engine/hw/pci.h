@@ -23,6 +23,7 @@
 #define PCI_COMMAND_IO     0x0001
 #define PCI_COMMAND_MEMORY 0x0002
 #define PCI_STATUS         0x06
+#define PCI_STATUS_CAP_LIST 0x0010
 #define PCI_REVISION_ID    0x08
 #define PCI_CLASS_PROG     0x09
 #define PCI_CACHE_LINE     0x0C
@@ -32,6 +33,7 @@
 #define PCI_BARS           6
 #define PCI_SUBSYSTEM_VENDOR_ID 0x2C
 #define PCI_SUBSYSTEM_ID   0x2E
+#define PCI_CAPABILITY_LIST 0x34
 #define PCI_INTERRUPT_LINE 0x3C
 #define PCI_INTERRUPT_PIN  0x3D
 
@@ -53,10 +55,25 @@ struct pci_bar {
 	uint64_t mapped_at;
 };
 
+/* What a device with more than plain registers hears from the bus. All are
+ * optional and called with the bus lock held (they must not touch config
+ * space through the bus). */
+struct pci_device_hooks {
+	/* A guest write of `size` bytes at `reg` has landed (write mask applied). */
+	void (*config_written)(void *opaque, unsigned reg, unsigned size);
+	/* About to return config bytes [reg, reg+size): refresh them if needed. */
+	void (*config_reading)(void *opaque, unsigned reg, unsigned size);
+	/* BAR `index` now decodes at addr (mapped) or no longer decodes. */
+	void (*bar_moved)(void *opaque, unsigned index, bool mapped, uint64_t addr);
+};
+
 struct pci_device {
 	uint8_t config[PCI_CONFIG_SIZE];
 	uint8_t wmask[PCI_CONFIG_SIZE];  /* bits the guest may change */
 	struct pci_bar bars[PCI_BARS];
+	uint8_t next_capability;         /* where pci_device_add_capability puts the next */
+	const struct pci_device_hooks *hooks;
+	void *hooks_opaque;
 };
 
 struct pci_bus {
@@ -84,6 +101,11 @@ static inline void pci_config_set16(struct pci_device *dev, unsigned offset, uin
  * fields (command, cache line, latency timer, interrupt line). */
 void pci_device_init(struct pci_device *dev, uint16_t vendor, uint16_t device,
 		     uint32_t class_code, uint8_t revision);
+
+/* Appends a capability of `size` bytes (ID byte and next pointer included)
+ * to the list (PCI 3.0 §6.7); returns its offset, or 0 when config space is
+ * full. The caller fills the rest and sets write masks. */
+unsigned pci_device_add_capability(struct pci_device *dev, uint8_t id, unsigned size);
 
 void pci_bus_claim_cf9(struct pci_bus *pci, const struct bus_ops *ops, void *opaque);
 
