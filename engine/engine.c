@@ -1,6 +1,7 @@
 /* The PC a machine runs on: RAM, vCPUs, in-kernel irqchip and PIT, COM1,
- * i8042, RTC, PCI host bridge, ACPI PM block and reset ports, booted directly
- * into a Linux kernel (or our test guests) with e820, MP and ACPI tables. */
+ * i8042, RTC, PCI host bridge, ACPI PM block and reset ports, virtio disks
+ * and rng, booted directly into a Linux kernel (or our test guests) with
+ * e820, MP and ACPI tables. */
 #include "engine.h"
 
 #include <errno.h>
@@ -23,14 +24,27 @@
 #include "hw/reset_control.h"
 #include "hw/rtc.h"
 #include "hw/uart.h"
+#include "hw/virtio_blk.h"
+#include "hw/virtio_rng.h"
 #include "kvm/cpuid.h"
 #include "kvm/vcpu.h"
+#include "kvm/virtio_host.h"
 
 #define COM1_PORT 0x3F8
 #define COM1_IRQ 4
 #define KBD_IRQ 1
 #define AUX_IRQ 12
 #define RTC_IRQ 8
+
+/* PCI devices: the host bridge is 00:00.0, virtio devices follow from slot
+ * 2. With no firmware, the engine places their BARs in the PCI hole. INTx
+ * (used only while MSI-X is off) goes to IOAPIC pins 16-23, one per slot. */
+#define VIRTIO_FIRST_SLOT 2
+#define PCI_MMIO_BASE 0xE0000000ull
+#define PCI_MMIO_LIMIT VM_IOAPIC_BASE
+#define PCI_IO_BASE 0xC000
+#define PCI_INTX_FIRST_GSI 16
+#define PCI_INTX_GSIS 8
 
 struct engine {
 	const struct vireo_machine *def;
@@ -47,6 +61,16 @@ struct engine {
 	struct acpi_pm pm;
 	struct reset_control reset;
 	GSource *signal_sources[3];
+	struct engine_backends *backends;
+	/* Virtio queues are served here, never on a vCPU thread. */
+	GMainContext *io_context;
+	GMainLoop *io_loop;
+	GThread *io_thread;
+	struct virtio_blk disks[MACHINE_MAX_DISKS];
+	unsigned disks_created;
+	struct virtio_rng rng;
+	bool rng_created;
+	struct virtio_host virtio_hosts[MACHINE_MAX_DISKS + 1];
 };
 
 static bool check_file(const char *what, const char *path, char **error)
@@ -196,6 +220,110 @@ static int init_devices(struct engine *e, struct chardev *serial, GMainContext *
 	return 0;
 }
 
+int engine_open_backends(const struct vireo_machine *def, struct engine_backends *b, GMainContext *context,
+			 char **error)
+{
+	memset(b, 0, sizeof(*b));
+	if (chardev_open(&b->serial, def->serial, context, error) < 0)
+		return -1;
+	for (unsigned i = 0; def->disks && def->disks[i]; i++, b->disk_count++) {
+		GError *bad = NULL;
+		if (!machine_parse_disk(def->disks[i], &b->disk_specs[i], &bad)) {
+			*error = g_strdup(bad->message);  /* already checked when the setting was read */
+			g_error_free(bad);
+			engine_close_backends(b);
+			return -1;
+		}
+		if (block_open(&b->disks[i], b->disk_specs[i].path, b->disk_specs[i].read_only, error) < 0) {
+			machine_disk_clear(&b->disk_specs[i]);
+			engine_close_backends(b);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+void engine_close_backends(struct engine_backends *b)
+{
+	for (unsigned i = 0; i < b->disk_count; i++) {
+		block_close(&b->disks[i]);
+		machine_disk_clear(&b->disk_specs[i]);
+	}
+	b->disk_count = 0;
+	chardev_close(&b->serial);
+}
+
+static gpointer run_io_loop(gpointer opaque)
+{
+	struct engine *e = opaque;
+	g_main_context_push_thread_default(e->io_context);
+	g_main_loop_run(e->io_loop);
+	g_main_context_pop_thread_default(e->io_context);
+	return NULL;
+}
+
+static void start_io_thread(struct engine *e)
+{
+	e->io_context = g_main_context_new();
+	e->io_loop = g_main_loop_new(e->io_context, FALSE);
+	e->io_thread = g_thread_new("vireo-io", run_io_loop, e);
+}
+
+static void stop_io_thread(struct engine *e)
+{
+	if (!e->io_thread)
+		return;
+	g_main_loop_quit(e->io_loop);
+	g_thread_join(e->io_thread);
+	g_main_loop_unref(e->io_loop);
+	e->io_thread = NULL;
+}
+
+static struct irq_line slot_intx(struct engine *e, unsigned slot)
+{
+	return gsi_line(e, PCI_INTX_FIRST_GSI + slot % PCI_INTX_GSIS);
+}
+
+static int add_virtio_devices(struct engine *e, char **error)
+{
+	struct engine_backends *b = e->backends;
+	unsigned slot = VIRTIO_FIRST_SLOT;
+	int err = 0;
+	for (unsigned i = 0; i < b->disk_count && !err; i++, slot++) {
+		struct virtio_host *host = &e->virtio_hosts[i];
+		virtio_host_init(host, &e->vm);
+		err = virtio_blk_init(&e->disks[i], &b->disks[i], b->disk_specs[i].serial, b->disk_specs[i].queues,
+				      e->io_context, &e->vm.mem, slot_intx(e, slot), &virtio_host_kvm_ops, host);
+		if (!err) {
+			e->disks_created++;
+			err = pci_bus_add(&e->pci, &e->disks[i].vp.pci, slot, 0);
+		}
+	}
+	if (!err && e->def->rng) {
+		struct virtio_host *host = &e->virtio_hosts[b->disk_count];
+		virtio_host_init(host, &e->vm);
+		err = virtio_rng_init(&e->rng, e->io_context, &e->vm.mem, slot_intx(e, slot), &virtio_host_kvm_ops, host);
+		e->rng_created = !err;
+		if (!err)
+			err = pci_bus_add(&e->pci, &e->rng.vp.pci, slot, 0);
+	}
+	if (!err)
+		err = pci_bus_assign_bars(&e->pci, PCI_MMIO_BASE, PCI_MMIO_LIMIT, PCI_IO_BASE);
+	if (err < 0)
+		*error = g_strdup_printf("cannot set up virtio devices: %s", g_strerror(-err));
+	return err < 0 ? -1 : 0;
+}
+
+static void destroy_virtio_devices(struct engine *e)
+{
+	for (unsigned i = 0; i < e->disks_created; i++)
+		virtio_blk_destroy(&e->disks[i]);
+	if (e->rng_created)
+		virtio_rng_destroy(&e->rng);
+	if (e->io_context)
+		g_main_context_unref(e->io_context);
+}
+
 static void destroy_devices(struct engine *e)
 {
 	acpi_pm_destroy(&e->pm);
@@ -203,7 +331,9 @@ static void destroy_devices(struct engine *e)
 	i8042_destroy(&e->kbc);
 	uart_destroy(&e->com1);
 	reset_control_destroy(&e->reset);
+	stop_io_thread(e);
 	pci_bus_destroy(&e->pci);
+	destroy_virtio_devices(e);
 }
 
 static int load_kernel(struct engine *e, struct boot_entry *entry, char **error)
@@ -272,7 +402,7 @@ static void stop_vcpus(struct engine *e)
 	g_free(e->cpuid);
 }
 
-enum vm_stop_reason engine_run(const struct vireo_machine *def, struct chardev *serial,
+enum vm_stop_reason engine_run(const struct vireo_machine *def, struct engine_backends *backends,
 			       GMainContext *context, char **error)
 {
 	struct engine *e = g_new0(struct engine, 1);
@@ -282,14 +412,16 @@ enum vm_stop_reason engine_run(const struct vireo_machine *def, struct chardev *
 
 	e->def = def;
 	e->context = context;
+	e->backends = backends;
 	if (vm_create(&e->vm, def->memory, error) < 0)
 		goto out;
 	e->vm.on_stop = on_vm_stop;
 	e->vm.on_stop_opaque = e;
-	if (init_devices(e, serial, context, error) < 0)
+	if (init_devices(e, &backends->serial, context, error) < 0)
 		goto out_vm;
 	devices = true;
-	if (load_kernel(e, &entry, error) < 0 || create_vcpus(e, error) < 0 ||
+	start_io_thread(e);
+	if (add_virtio_devices(e, error) < 0 || load_kernel(e, &entry, error) < 0 || create_vcpus(e, error) < 0 ||
 	    start_vcpus(e, &entry, error) < 0)
 		goto out_vcpus;
 

@@ -5,9 +5,25 @@
 
 #include <glib.h>
 
+#include "backend/block.h"
 #include "backend/chardev.h"
 #include "kvm/vm.h"
 #include "machine.h"
+
+/* Host resources that outlive a run (a guest reboot keeps its serial
+ * connection and its disks, and their locks). */
+struct engine_backends {
+	struct chardev serial;
+	struct block_backend disks[MACHINE_MAX_DISKS];
+	struct machine_disk disk_specs[MACHINE_MAX_DISKS];
+	unsigned disk_count;
+};
+
+/* Opens the serial backend and every disk (checked and locked). Returns 0,
+ * or -1 with *error set to one line; nothing stays open then. */
+int engine_open_backends(const struct vireo_machine *def, struct engine_backends *b, GMainContext *context,
+			 char **error);
+void engine_close_backends(struct engine_backends *b);
 
 /* Checks what can be checked before KVM is touched (files exist and are
  * readable and non-empty). Returns false with *error set. */
@@ -15,8 +31,8 @@ bool engine_check_inputs(const struct vireo_machine *def, char **error);
 
 /* Runs the machine once. Returns why it stopped; on a setup failure returns
  * VM_STOP_ERROR with *error set (a vCPU failure is reported by the vCPU and
- * leaves *error NULL). The serial backend outlives the run (reboots reuse it). */
-enum vm_stop_reason engine_run(const struct vireo_machine *def, struct chardev *serial,
+ * leaves *error NULL). */
+enum vm_stop_reason engine_run(const struct vireo_machine *def, struct engine_backends *backends,
 			       GMainContext *context, char **error);
 
 #endif

@@ -70,6 +70,7 @@ static void parse_command_line(int argc, char **argv, struct vireo_machine *def)
 		"Examples:\n"
 		"  vireo-engine --kernel vmlinuz --initrd initrd.img --append console=ttyS0 --memory 1G --cpus 2\n"
 		"  vireo-engine --kernel vmlinux --append \"console=ttyS0 earlyprintk=ttyS0\" --no-reboot\n"
+		"  vireo-engine --kernel vmlinuz --append \"root=/dev/vda console=ttyS0\" --disk root.img --rng\n"
 		"  vireo-engine ~/.local/share/vireo/machines/demo/machine.ini\n\n"
 		"Exit status: 0 when the guest powers off (or resets with --no-reboot) or the engine\n"
 		"is told to stop; 1 when the machine fails; 2 for bad flags or settings.");
@@ -94,7 +95,7 @@ static void parse_command_line(int argc, char **argv, struct vireo_machine *def)
 int main(int argc, char **argv)
 {
 	struct vireo_machine def;
-	struct chardev serial;
+	struct engine_backends backends;
 	char *error = NULL;
 
 	setlocale(LC_ALL, "");
@@ -105,15 +106,15 @@ int main(int argc, char **argv)
 		fail(EXIT_USAGE, error);
 
 	GMainContext *context = g_main_context_default();
-	if (chardev_open(&serial, def.serial, context, &error) < 0)
+	if (engine_open_backends(&def, &backends, context, &error) < 0)
 		fail(EXIT_USAGE, error);
 
 	enum vm_stop_reason reason;
 	do {
-		reason = engine_run(&def, &serial, context, &error);
+		reason = engine_run(&def, &backends, context, &error);
 	} while (reason == VM_STOP_RESET && !def.no_reboot);
 
-	chardev_close(&serial);
+	engine_close_backends(&backends);
 	machine_clear(&def);
 	if (error)
 		fprintf(stderr, "vireo-engine: %s\n", error);

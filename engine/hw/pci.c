@@ -149,6 +149,54 @@ static void update_bars(struct pci_bus *pci, struct pci_device *dev)
 	}
 }
 
+#define PCI_COMMAND_MASTER 0x0004
+
+static uint64_t align_up(uint64_t v, uint64_t a)
+{
+	return (v + a - 1) & ~(a - 1);
+}
+
+static int assign_device(struct pci_bus *pci, struct pci_device *dev, uint64_t *mmio, uint64_t mmio_limit,
+			 uint32_t *io)
+{
+	uint16_t command = PCI_COMMAND_MASTER;
+	for (unsigned i = 0; i < PCI_BARS; i++) {
+		struct pci_bar *bar = &dev->bars[i];
+		uint8_t *reg = dev->config + PCI_BAR0 + 4 * i;
+		if (bar->kind == PCI_BAR_IO) {
+			uint32_t at = (uint32_t)align_up(*io, bar->size);
+			if (at + bar->size > IO_SPACE_END)
+				return -ENOSPC;
+			put32(reg, at | BAR_IO_SPACE);
+			*io = at + (uint32_t)bar->size;
+			command |= PCI_COMMAND_IO;
+		} else if (bar->kind != PCI_BAR_UNUSED) {
+			uint64_t at = align_up(*mmio, bar->size);
+			if (at + bar->size > mmio_limit)
+				return -ENOSPC;
+			put32(reg, (uint32_t)at | (get32(reg) & 0xF));
+			if (bar->kind == PCI_BAR_MEM64)
+				put32(reg + 4, (uint32_t)(at >> 32));
+			*mmio = at + bar->size;
+			command |= PCI_COMMAND_MEMORY;
+		}
+	}
+	pci_config_set16(dev, PCI_COMMAND, command);
+	update_bars(pci, dev);
+	return 0;
+}
+
+int pci_bus_assign_bars(struct pci_bus *pci, uint64_t mmio_base, uint64_t mmio_limit, uint32_t io_base)
+{
+	int err = 0;
+	g_mutex_lock(&pci->lock);
+	for (unsigned devfn = 0; devfn < PCI_SLOTS * PCI_FUNCTIONS && !err; devfn++)
+		if (pci->devices[devfn])
+			err = assign_device(pci, pci->devices[devfn], &mmio_base, mmio_limit, &io_base);
+	g_mutex_unlock(&pci->lock);
+	return err;
+}
+
 int pci_bus_add(struct pci_bus *pci, struct pci_device *dev, unsigned slot, unsigned function)
 {
 	if (slot >= PCI_SLOTS || function >= PCI_FUNCTIONS)

@@ -115,6 +115,12 @@ void pci_bus_claim_cf9(struct pci_bus *pci, const struct bus_ops *ops, void *opa
 int pci_device_set_bar(struct pci_device *dev, unsigned index, enum pci_bar_kind kind, bool prefetchable,
 		       uint64_t size, const struct bus_ops *ops, void *opaque);
 
+/* Does what firmware would for a direct-booted kernel: gives every BAR an
+ * address (memory from mmio_base up, naturally aligned; I/O from io_base)
+ * and turns on decoding and bus mastering. Returns -ENOSPC when the window
+ * is too small. */
+int pci_bus_assign_bars(struct pci_bus *pci, uint64_t mmio_base, uint64_t mmio_limit, uint32_t io_base);
+
 /* Returns -EEXIST when the slot/function is taken, -EINVAL when out of range. */
 int pci_bus_add(struct pci_bus *pci, struct pci_device *dev, unsigned slot, unsigned function);
 

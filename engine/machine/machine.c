@@ -27,6 +27,10 @@ const struct machine_setting machine_settings[] = {
 	  "kernel command line" },
 	{ "devices", "serial", "serial", SETTING_SERIAL, FIELD(serial), "BACKEND",
 	  "COM1 backend: stdio (default), none, file:PATH or unix:PATH" },
+	{ "devices", "disks", "disk", SETTING_DISKS, FIELD(disks), "FILE[,ro][,serial=ID][,queues=N]",
+	  "a virtio disk on a raw image (repeat for more; machine.ini: disks=a.img;b.img,ro)" },
+	{ "devices", "rng", "rng", SETTING_BOOL, FIELD(rng), NULL,
+	  "a virtio-rng device fed from the host's getrandom()" },
 };
 const size_t machine_settings_count = G_N_ELEMENTS(machine_settings);
 
@@ -46,6 +50,8 @@ void machine_clear(struct vireo_machine *m)
 		const struct machine_setting *s = &machine_settings[i];
 		if (s->type == SETTING_STRING || s->type == SETTING_PATH || s->type == SETTING_SERIAL)
 			g_free(*(char **)((char *)m + s->offset));
+		else if (s->type == SETTING_DISKS)
+			g_strfreev(*(char ***)((char *)m + s->offset));
 	}
 	memset(m, 0, sizeof(*m));
 }
@@ -101,6 +107,89 @@ static bool serial_spec_valid(const char *spec)
 	       (g_str_has_prefix(spec, "unix:") && spec[5]);
 }
 
+void machine_disk_clear(struct machine_disk *disk)
+{
+	g_free(disk->path);
+	g_free(disk->serial);
+	memset(disk, 0, sizeof(*disk));
+}
+
+static bool disk_option(struct machine_disk *disk, const char *option, GError **error)
+{
+	guint64 n;
+	if (!strcmp(option, "ro")) {
+		disk->read_only = true;
+	} else if (g_str_has_prefix(option, "serial=") && option[7] && strlen(option + 7) <= 20) {
+		g_free(disk->serial);
+		disk->serial = g_strdup(option + 7);
+	} else if (g_str_has_prefix(option, "queues=") &&
+		   g_ascii_string_to_unsigned(option + 7, 10, 1, MACHINE_MAX_DISK_QUEUES, &n, NULL)) {
+		disk->queues = (unsigned)n;
+	} else {
+		g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+			    "disk option '%s' is not valid: expected ro, serial=ID (up to 20 characters) "
+			    "or queues=N (1-" G_STRINGIFY(MACHINE_MAX_DISK_QUEUES) ")", option);
+		return false;
+	}
+	return true;
+}
+
+bool machine_parse_disk(const char *spec, struct machine_disk *disk, GError **error)
+{
+	g_auto(GStrv) parts = g_strsplit(spec, ",", -1);
+	memset(disk, 0, sizeof(*disk));
+	disk->queues = 1;
+	if (!parts[0] || !*parts[0]) {
+		g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+			    "disk '%s' is not valid: expected FILE[,ro][,serial=ID][,queues=N]", spec);
+		return false;
+	}
+	disk->path = g_strdup(parts[0]);
+	for (unsigned i = 1; parts[i]; i++) {
+		if (!disk_option(disk, parts[i], error)) {
+			machine_disk_clear(disk);
+			return false;
+		}
+	}
+	return true;
+}
+
+/* Checks each spec, makes relative paths relative to base_dir and appends. */
+static bool add_disks(struct vireo_machine *m, const char *value, const char *base_dir, GError **error)
+{
+	g_auto(GStrv) specs = g_strsplit(value, ";", -1);
+	GPtrArray *all = g_ptr_array_new();
+	for (unsigned i = 0; m->disks && m->disks[i]; i++)
+		g_ptr_array_add(all, g_strdup(m->disks[i]));
+	bool ok = true;
+	for (unsigned i = 0; ok && specs[i]; i++) {
+		struct machine_disk disk;
+		const char *spec = g_strstrip(specs[i]);
+		if (!*spec && specs[i + 1] == NULL && i > 0)
+			break;  /* a trailing ';' as GKeyFile lists have */
+		ok = machine_parse_disk(spec, &disk, error);
+		if (ok && all->len >= MACHINE_MAX_DISKS) {
+			g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+				    "too many disks: at most %d", MACHINE_MAX_DISKS);
+			ok = false;
+		}
+		if (ok)
+			g_ptr_array_add(all, base_dir && !g_path_is_absolute(disk.path)
+					     ? g_strconcat(base_dir, G_DIR_SEPARATOR_S, spec, NULL) : g_strdup(spec));
+		if (ok)
+			machine_disk_clear(&disk);
+	}
+	g_ptr_array_add(all, NULL);
+	char **result = (char **)g_ptr_array_free(all, FALSE);
+	if (!ok) {
+		g_strfreev(result);
+		return false;
+	}
+	g_strfreev(m->disks);
+	m->disks = result;
+	return true;
+}
+
 static void set_string(struct vireo_machine *m, const struct machine_setting *s, char *owned)
 {
 	char **field = (char **)((char *)m + s->offset);
@@ -152,6 +241,8 @@ bool machine_set(struct vireo_machine *m, const struct machine_setting *s,
 		ok = parse_bool(value, field);
 		expected = "true or false";
 		break;
+	case SETTING_DISKS:
+		return add_disks(m, value, base_dir, error);
 	}
 	if (!ok)
 		g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,

@@ -21,7 +21,20 @@ struct vireo_machine {
 	char *initrd;
 	char *cmdline;
 	char *serial;      /* chardev spec: stdio, none, file:PATH, unix:PATH */
+	char **disks;      /* NULL-terminated disk specs: PATH[,ro][,serial=ID][,queues=N] */
+	bool rng;          /* virtio-rng */
 	bool no_reboot;
+};
+
+#define MACHINE_MAX_DISKS 16
+#define MACHINE_MAX_DISK_QUEUES 8
+
+/* One disk spec, parsed. */
+struct machine_disk {
+	char *path;
+	bool read_only;
+	char *serial;      /* NULL: none */
+	unsigned queues;
 };
 
 enum machine_setting_type {
@@ -31,6 +44,7 @@ enum machine_setting_type {
 	SETTING_CPUS,
 	SETTING_SERIAL,
 	SETTING_BOOL,
+	SETTING_DISKS,  /* each value adds disks; machine.ini lists them with ';' */
 };
 
 struct machine_setting {
@@ -53,6 +67,10 @@ void machine_clear(struct vireo_machine *m);
  * On error returns false with a message that names the value. */
 bool machine_set(struct vireo_machine *m, const struct machine_setting *s,
 		 const char *value, const char *base_dir, GError **error);
+
+/* Parses PATH[,ro][,serial=ID][,queues=N]; errors name the bad part. */
+bool machine_parse_disk(const char *spec, struct machine_disk *disk, GError **error);
+void machine_disk_clear(struct machine_disk *disk);
 
 /* Loads machine.ini; errors name the file and line ("PATH:LINE: ..."). */
 bool machine_load(struct vireo_machine *m, const char *path, GError **error);
