@@ -4,13 +4,17 @@
 # outside the source tree):
 #   vmlinuz             Debian's kernel (the package linux-image-amd64 depends on)
 #   vmlinux             the uncompressed ELF inside it, for PVH boot
-#   initramfs.cpio.gz   busybox-static and tests/images/init
+#   initramfs.cpio.gz   busybox-static, tests/images/init and the kernel's virtio modules
 #   kernel-version      what they were built from; a rebuild happens when it changes
 set -euo pipefail
 
 OUT=${1:?usage: build-images.sh OUTPUT_DIR}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-APPLETS="sh ash mount umount mkdir cat echo ls nproc free poweroff reboot setsid cttyhack uname dmesg sleep grep"
+APPLETS="sh ash mount umount mkdir cat echo ls nproc free poweroff reboot setsid cttyhack uname dmesg sleep grep insmod head od sync"
+# Debian builds virtio as modules; init loads them in this (dependency) order.
+MODULES="drivers/virtio/virtio drivers/virtio/virtio_ring drivers/virtio/virtio_pci_modern_dev
+	drivers/virtio/virtio_pci_legacy_dev drivers/virtio/virtio_pci drivers/block/virtio_blk
+	drivers/char/hw_random/virtio-rng"
 
 kernel_package() {
 	apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-/ { print $2; exit }'
@@ -24,7 +28,7 @@ fi
 [ -n "$pkg" ] || { echo "build-images: cannot find the kernel package linux-image-amd64 depends on" >&2; exit 1; }
 version=$(apt-cache policy "$pkg" | awk '/Candidate:/ { print $2 }')
 busybox_version=$(apt-cache policy busybox-static | awk '/Candidate:/ { print $2 }')
-stamp="$pkg $version busybox-static $busybox_version init $(sha256sum "$HERE/init" | cut -c1-16)"
+stamp="$pkg $version busybox-static $busybox_version init $(cat "$HERE/init" "$0" | sha256sum | cut -c1-16)"
 
 if [ -f "$OUT/kernel-version" ] && [ "$(cat "$OUT/kernel-version")" = "$stamp" ] &&
 	[ -s "$OUT/vmlinuz" ] && [ -s "$OUT/vmlinux" ] && [ -s "$OUT/initramfs.cpio.gz" ]; then
@@ -47,6 +51,11 @@ mkdir -p root/bin root/dev root/proc root/sys root/etc
 cp busybox/bin/busybox root/bin/busybox
 for applet in $APPLETS; do ln -s busybox "root/bin/$applet"; done
 install -m 755 "$HERE/init" root/init
+mkdir -p root/lib/modules
+for module in $MODULES; do
+	cp kernel/lib/modules/*/kernel/"$module".ko root/lib/modules/
+	echo "$(basename "$module").ko" >> root/lib/modules/order
+done
 echo 'export PS1="~ # "' > root/etc/profile
 (cd root && find . | cpio -o -H newc --quiet | gzip -9) > initramfs.cpio.gz
 

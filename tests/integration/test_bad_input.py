@@ -6,6 +6,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 import vireo_test as vt
@@ -130,6 +131,73 @@ def case_ini_unknown_key(tmp):
 
 def case_ini_missing(tmp):
     expect([os.path.join(tmp, "missing.ini")], "cannot read machine file", status=2)
+
+
+def disk_args(*disks):
+    args = ["--kernel", guest("demo")]
+    for disk in disks:
+        args += ["--disk", disk]
+    return args
+
+
+def image(tmp, name, size=1 << 20, head=b""):
+    path = os.path.join(tmp, name)
+    with open(path, "wb") as f:
+        f.write(head)
+        f.truncate(size)
+    return path
+
+
+def case_disk_missing(tmp):
+    expect(disk_args(os.path.join(tmp, "nope.img")), "disk image", "nope.img", "No such file", status=2)
+
+
+def case_disk_directory(tmp):
+    expect(disk_args(tmp), "disk image", "is a directory", status=2)
+
+
+def case_disk_empty(tmp):
+    expect(disk_args(image(tmp, "empty.img", 0)), "empty.img", "is empty", status=2)
+
+
+def case_disk_qcow2(tmp):
+    path = image(tmp, "disk.qcow2", head=b"QFI\xfb\x00\x00\x00\x03")
+    expect(disk_args(path), "disk.qcow2", "qcow2 format", "raw", status=2)
+
+
+def case_disk_bad_option(tmp):
+    expect(disk_args(image(tmp, "d.img") + ",rw"), "--disk", "disk option 'rw'", status=2)
+
+
+def case_disk_read_only_file(tmp):
+    # As an unprivileged user (root may write anything) on a file it may
+    # only read, without the ro option.
+    if os.geteuid() != 0 or not shutil.which("setpriv"):
+        vt.skip("needs root and setpriv to run as another user")
+    os.chmod(tmp, 0o755)
+    path = image(tmp, "ro.img")
+    os.chmod(path, 0o444)
+    expect(disk_args(path), "ro.img", "is read-only", "add ro", status=2,
+           prefix=("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"))
+
+
+def case_disk_locked(tmp):
+    """Two engines on one image: the second refuses before its guest starts."""
+    path = image(tmp, "shared.img")
+    first = subprocess.Popen([vt.engine_path()] + disk_args(path) + ["--serial", "none"],
+                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        for _ in range(100):  # until the first engine holds its lock
+            if os.path.exists("/proc/%d/fdinfo" % first.pid) and any(
+                    os.path.realpath("/proc/%d/fd/%s" % (first.pid, fd)) == os.path.realpath(path)
+                    for fd in os.listdir("/proc/%d/fd" % first.pid)):
+                break
+            time.sleep(0.05)
+        expect(disk_args(path), "shared.img", "in use by another running machine", status=2)
+        expect(disk_args(path + ",ro"), "shared.img", "in use by another running machine", status=2)
+    finally:
+        first.terminate()
+        first.wait(10)
 
 
 CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith("case_")}

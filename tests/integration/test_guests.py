@@ -164,6 +164,61 @@ def case_cpu_model():
         engine.wait_for(r"cpuid: cx16=0 hypervisor=1 apic=0 logical=1", 20)
 
 
+def pattern_byte(i):
+    return (i * 13 + 7 + (i >> 9)) & 0xFF
+
+
+def case_virtio_blk():
+    """A pattern written, flushed and read back through virtio-blk is in the
+    image byte for byte afterwards; the read-only disk refuses the write with
+    VIRTIO_BLK_S_IOERR (1) and its image is untouched."""
+    with tempfile.TemporaryDirectory() as tmp:
+        rw, ro = os.path.join(tmp, "rw.img"), os.path.join(tmp, "ro.img")
+        with open(rw, "wb") as f:
+            f.truncate(1 << 20)
+        with open(ro, "wb") as f:
+            f.write(b"READONLY" + bytes(4088))
+        with open(ro, "rb") as f:
+            ro_before = f.read()
+        with boot("virtio-blk", "--disk", rw + ",serial=vireo-disk0", "--disk", ro + ",ro") as engine:
+            engine.wait_for(r"virtio-blk: disk 0 has 2048 sectors", 20)
+            engine.wait_for(r"virtio-blk: wrote, flushed and read back 4096 bytes at sector 16", 20)
+            engine.wait_for(r"virtio-blk: disk 0 id 'vireo-disk0' status 0", 10)
+            engine.wait_for(r"virtio-blk: read-only disk write status 1", 10)
+            engine.wait_for(r"virtio-blk: read-only disk reads 'READONLY' status 0", 10)
+            if engine.wait_exit(20) != 0:
+                vt.fail("engine did not end cleanly")
+        with open(rw, "rb") as f:
+            image = f.read()
+        expected = bytes(pattern_byte(i) for i in range(4096))
+        if image[16 * 512:16 * 512 + 4096] != expected:
+            vt.fail("the image does not hold the pattern at sector 16")
+        if image[:16 * 512] != bytes(16 * 512) or image[16 * 512 + 4096:] != bytes(len(image) - 16 * 512 - 4096):
+            vt.fail("bytes outside the written range changed")
+        with open(ro, "rb") as f:
+            if f.read() != ro_before:
+                vt.fail("the read-only image changed")
+
+
+def rng_lines():
+    with boot("virtio-rng", "--rng") as engine:
+        m = engine.wait_for(r"virtio-rng: 32 bytes ([0-9a-f]{64})\r?\nvirtio-rng: 32 bytes ([0-9a-f]{64})", 20)
+        lines = [m.group(1), m.group(2)]
+        if engine.wait_exit(20) != 0:
+            vt.fail("engine did not end cleanly")
+    return lines
+
+
+def case_virtio_rng():
+    """Two requests, and two machines, never see the same bytes."""
+    seen = rng_lines() + rng_lines()
+    if len(set(seen)) != 4:
+        vt.fail("virtio-rng repeated itself: %s" % seen)
+    for line in seen:
+        if len(set(line[i:i + 2] for i in range(0, 64, 2))) < 16:
+            vt.fail("virtio-rng bytes look constant: %s" % line)
+
+
 CASES = {name[5:].replace("_", "-"): fn for name, fn in globals().items() if name.startswith("case_")}
 
 if __name__ == "__main__":
