@@ -11,6 +11,7 @@ PACKAGES=(
 	build-essential meson ninja-build pkg-config libglib2.0-dev
 	python3 util-linux binutils
 	busybox-static cpio gzip xz-utils zstd
+	clang libclang-rt-14-dev
 )
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -44,6 +45,11 @@ build() {
 		meson setup build-asan --buildtype=debug -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
 	fi
 	ninja -C build-asan >/dev/null || ninja -C build-asan
+	if [ ! -f build-fuzz/build.ninja ]; then
+		CC=clang meson setup build-fuzz --buildtype=debugoptimized -Dfuzzing=true \
+			-Db_sanitize=address,undefined -Db_lundef=false >/dev/null
+	fi
+	ninja -C build-fuzz >/dev/null || ninja -C build-fuzz
 }
 
 run() {
@@ -63,11 +69,14 @@ run_tests() {
 	local status=0
 	deps && images && build || { echo "0 passed, 1 failed, 0 skipped"; exit 1; }
 	cd "$TOP"
-	rm -f build/meson-logs/testlog.json build-asan/meson-logs/testlog.json
+	rm -f build*/meson-logs/testlog.json
 	meson test -C build --print-errorlogs --num-processes 2 || status=1
 	# The sanitizer build also runs the engine itself on our test guests and bad input.
 	meson test -C build-asan --suite unit --suite guest --suite bad-input --print-errorlogs --num-processes 2 || status=1
-	python3 tests/summary.py build/meson-logs/testlog.json build-asan/meson-logs/testlog.json || status=1
+	# libFuzzer on the virtio devices, 60 s per target, under ASan/UBSan.
+	meson test -C build-fuzz --suite fuzz --print-errorlogs || status=1
+	python3 tests/summary.py build/meson-logs/testlog.json build-asan/meson-logs/testlog.json \
+		build-fuzz/meson-logs/testlog.json || status=1
 	exit $status
 }
 

@@ -1,10 +1,14 @@
 #!/usr/bin/env python3
-"""Debian's kernel and our busybox initramfs to a shell: the prompt, nproc,
-free memory, and a clean power-off. Needs a host whose KVM runs guest kernel
-code natively (VT-x/AMD-V); elsewhere it skips with one line naming the limit."""
+"""Debian's kernel and our busybox initramfs to a shell. Cases:
+  shell        the prompt, nproc, free memory, a clean power-off
+  virtio-disk  a line written to /dev/vda survives a power-off and a second boot,
+               and is in the host image
+  virtio-rng   /dev/hwrng is virtio_rng and gives bytes
+Needs a host whose KVM runs guest kernel code natively (VT-x/AMD-V); elsewhere
+it skips with one line naming the limit. Usage: test_linux_full.py CASE"""
 import os
-import re
 import sys
+import tempfile
 
 sys.path.insert(0, os.path.dirname(__file__))
 import vireo_test as vt
@@ -12,28 +16,73 @@ import vireo_test as vt
 PROMPT = r"~ # "
 
 
-def main():
-    if not vt.host_can_run_linux():
-        vt.skip("host KVM cannot run a full Linux kernel (guest kernel code is emulated; "
-                "int3 at CPL0 stops the guest)")
+def boot(*extra):
     images = vt.images_dir()
     args = ["--kernel", os.path.join(images, "vmlinuz"),
             "--initrd", os.path.join(images, "initramfs.cpio.gz"),
-            "--append", "console=ttyS0 panic=-1", "--memory", "1G", "--cpus", "2"]
-    with vt.Engine(args) as engine:
-        engine.wait_for(r"vireo-initramfs: ready", 120)
-        engine.wait_for(PROMPT, 30)
+            "--append", "console=ttyS0 panic=-1", "--memory", "1G", "--cpus", "2", *extra]
+    return vt.Engine(args)
+
+
+def shell(engine):
+    engine.wait_for(r"vireo-initramfs: ready", 120)
+    engine.wait_for(PROMPT, 30)
+
+
+def power_off(engine):
+    engine.send(b"poweroff -f\n")
+    if engine.wait_exit(60) != 0:
+        vt.fail("engine did not exit 0 after the guest powered off")
+
+
+def case_shell():
+    with boot() as engine:
+        shell(engine)
         engine.send(b"nproc\n")
         engine.wait_for(r"nproc\r?\n2\r?\n", 10)
         engine.send(b"free -m | grep Mem\n")
         m = engine.wait_for(r"Mem:\s+(\d+)", 10)
         if not 800 <= int(m.group(1)) <= 1024:
             vt.fail("guest sees %s MiB of memory, expected about 1024" % m.group(1))
-        engine.send(b"poweroff -f\n")
-        if engine.wait_exit(60) != 0:
-            vt.fail("engine did not exit 0 after the guest powered off")
-    print("ok: shell, nproc, free, poweroff")
+        power_off(engine)
 
+
+def case_virtio_disk():
+    with tempfile.TemporaryDirectory() as tmp:
+        disk = os.path.join(tmp, "disk.img")
+        with open(disk, "wb") as f:
+            f.truncate(64 << 20)
+        with boot("--disk", disk) as engine:
+            shell(engine)
+            engine.send(b"echo vireo-persist-42 > /dev/vda; sync\n")
+            engine.send(b"echo written\n")
+            engine.wait_for(r"\nwritten", 10)
+            power_off(engine)
+        with boot("--disk", disk) as engine:
+            shell(engine)
+            engine.send(b"head -c 18 /dev/vda; echo\n")
+            engine.wait_for(r"\nvireo-persist-42", 10)
+            power_off(engine)
+        with open(disk, "rb") as f:
+            if f.read(17) != b"vireo-persist-42\n":
+                vt.fail("the host image does not start with what the guest wrote")
+
+
+def case_virtio_rng():
+    with boot("--rng") as engine:
+        shell(engine)
+        engine.send(b"cat /sys/class/misc/hw_random/rng_current\n")
+        engine.wait_for(r"virtio_rng", 10)
+        engine.send(b"head -c 16 /dev/hwrng | od -An -tx1\n")
+        engine.wait_for(r"([0-9a-f]{2} ){15}[0-9a-f]{2}", 10)
+        power_off(engine)
+
+
+CASES = {name[5:].replace("_", "-"): fn for name, fn in globals().items() if name.startswith("case_")}
 
 if __name__ == "__main__":
-    main()
+    if not vt.host_can_run_linux():
+        vt.skip("host KVM cannot run a full Linux kernel (guest kernel code is emulated; "
+                "int3 at CPL0 stops the guest)")
+    CASES[sys.argv[1]]()
+    print("ok: %s" % sys.argv[1])

@@ -17,6 +17,7 @@
 #include "hw/virtio_blk.h"
 #include "hw/virtio_rng.h"
 #include "vdriver.h"
+#include "vplatform-bus.h"
 
 #define RAM_SIZE (16u << 20)
 #define MMIO_BASE 0xE0000000ull
@@ -54,47 +55,34 @@ struct fixture {
 	struct block_backend disk, ro_disk;
 	struct virtio_blk blk, blk_ro;
 	struct virtio_rng rng;
+	struct bus_platform bp;
 	struct vplatform platform;
 	bool intx_level;
 };
 
 static void drain(struct fixture *f)
 {
-	while (g_main_context_iteration(f->ctx, FALSE))
-		;
+	bus_platform_drain(&f->bp);
 }
 
-static uint32_t p_config_read(void *opaque, unsigned devfn, unsigned reg)
+static uint32_t p_config_read(struct fixture *f, unsigned devfn, unsigned reg)
 {
-	struct fixture *f = opaque;
-	bus_out(&f->pio, 0xCF8, 0x80000000u | devfn << 8 | reg, 4);
-	return (uint32_t)bus_in(&f->pio, 0xCFC, 4);
+	return f->platform.config_read(&f->bp, devfn, reg);
 }
 
-static void p_config_write(void *opaque, unsigned devfn, unsigned reg, uint32_t value)
+static void p_config_write(struct fixture *f, unsigned devfn, unsigned reg, uint32_t value)
 {
-	struct fixture *f = opaque;
-	bus_out(&f->pio, 0xCF8, 0x80000000u | devfn << 8 | reg, 4);
-	bus_out(&f->pio, 0xCFC, value, 4);
+	f->platform.config_write(&f->bp, devfn, reg, value);
 }
 
-static uint64_t p_mmio_read(void *opaque, uint64_t addr, unsigned size)
+static uint64_t p_mmio_read(struct fixture *f, uint64_t addr, unsigned size)
 {
-	return bus_in(&((struct fixture *)opaque)->mmio, addr, size);
+	return f->platform.mmio_read(&f->bp, addr, size);
 }
 
-/* A guest's MMIO write, then the I/O thread's turn: queues kicked by the
- * write are processed before the "guest" looks again. */
-static void p_mmio_write(void *opaque, uint64_t addr, uint64_t value, unsigned size)
+static void p_mmio_write(struct fixture *f, uint64_t addr, uint64_t value, unsigned size)
 {
-	struct fixture *f = opaque;
-	bus_out(&f->mmio, addr, value, size);
-	drain(f);
-}
-
-static void *p_ram(void *opaque, uint64_t gpa)
-{
-	return ((struct fixture *)opaque)->ram + gpa;
+	f->platform.mmio_write(&f->bp, addr, value, size);
 }
 
 static void record_intx(void *opaque, unsigned gsi, bool level)
@@ -136,7 +124,8 @@ static struct fixture *fixture_new(void)
 	g_assert_cmpint(pci_bus_add(&f->pci, &f->blk.vp.pci, SLOT_BLK, 0), ==, 0);
 	g_assert_cmpint(pci_bus_add(&f->pci, &f->blk_ro.vp.pci, SLOT_BLK_RO, 0), ==, 0);
 	g_assert_cmpint(pci_bus_add(&f->pci, &f->rng.vp.pci, SLOT_RNG, 0), ==, 0);
-	f->platform = (struct vplatform){ p_config_read, p_config_write, p_mmio_read, p_mmio_write, p_ram, f };
+	f->bp = (struct bus_platform){ &f->pio, &f->mmio, f->ram, f->ctx };
+	bus_platform_init(&f->platform, &f->bp);
 	return f;
 }
 
