@@ -64,8 +64,8 @@ struct engine {
 	struct engine_backends *backends;
 	/* Virtio queues are served here, never on a vCPU thread. */
 	GMainContext *io_context;
-	GMainLoop *io_loop;
 	GThread *io_thread;
+	atomic_bool io_stop;
 	struct virtio_blk disks[MACHINE_MAX_DISKS];
 	unsigned disks_created;
 	struct virtio_rng rng;
@@ -253,11 +253,14 @@ void engine_close_backends(struct engine_backends *b)
 	chardev_close(&b->serial);
 }
 
+/* A flag rather than a GMainLoop: a stop requested before the thread has
+ * started iterating must not be lost. */
 static gpointer run_io_loop(gpointer opaque)
 {
 	struct engine *e = opaque;
 	g_main_context_push_thread_default(e->io_context);
-	g_main_loop_run(e->io_loop);
+	while (!atomic_load(&e->io_stop))
+		g_main_context_iteration(e->io_context, TRUE);
 	g_main_context_pop_thread_default(e->io_context);
 	return NULL;
 }
@@ -265,7 +268,6 @@ static gpointer run_io_loop(gpointer opaque)
 static void start_io_thread(struct engine *e)
 {
 	e->io_context = g_main_context_new();
-	e->io_loop = g_main_loop_new(e->io_context, FALSE);
 	e->io_thread = g_thread_new("vireo-io", run_io_loop, e);
 }
 
@@ -273,9 +275,9 @@ static void stop_io_thread(struct engine *e)
 {
 	if (!e->io_thread)
 		return;
-	g_main_loop_quit(e->io_loop);
+	atomic_store(&e->io_stop, true);
+	g_main_context_wakeup(e->io_context);
 	g_thread_join(e->io_thread);
-	g_main_loop_unref(e->io_loop);
 	e->io_thread = NULL;
 }
 

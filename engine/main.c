@@ -118,5 +118,6 @@ int main(int argc, char **argv)
 	machine_clear(&def);
 	if (error)
 		fprintf(stderr, "vireo-engine: %s\n", error);
+	g_free(error);
 	return reason == VM_STOP_ERROR ? 1 : 0;
 }
