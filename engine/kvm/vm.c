@@ -118,6 +118,87 @@ static int add_slot(struct vm *vm, uint32_t slot, uint64_t gpa, uint64_t size, v
 	return 0;
 }
 
+static bool ranges_overlap(uint64_t a, uint64_t a_size, uint64_t b, uint64_t b_size)
+{
+	return a < b + b_size && b < a + a_size;
+}
+
+/* Whether [gpa, gpa+size) would collide with guest RAM or a device slot.
+ * Called with device_ram_lock held. */
+static bool device_ram_collides(const struct vm *vm, uint64_t gpa, uint64_t size)
+{
+	for (unsigned i = 0; i < vm->mem.count; i++)
+		if (ranges_overlap(gpa, size, vm->mem.regions[i].gpa, vm->mem.regions[i].size))
+			return true;
+	for (unsigned i = 0; i < VM_DEVICE_RAM_SLOTS; i++)
+		if (vm->device_ram[i].size && ranges_overlap(gpa, size, vm->device_ram[i].gpa, vm->device_ram[i].size))
+			return true;
+	return false;
+}
+
+static int set_device_slot(struct vm *vm, unsigned i, uint64_t gpa, uint64_t size, void *hva, bool log_dirty)
+{
+	struct kvm_userspace_memory_region region = {
+		.slot = VM_RAM_SLOTS + i, .guest_phys_addr = gpa, .memory_size = size,
+		.userspace_addr = (uintptr_t)hva, .flags = log_dirty ? KVM_MEM_LOG_DIRTY_PAGES : 0,
+	};
+	return ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0 ? -errno : 0;
+}
+
+int vm_map_device_ram(struct vm *vm, uint64_t gpa, uint64_t size, void *hva, bool log_dirty)
+{
+	if (!size || (gpa | size | (uintptr_t)hva) % VM_DIRTY_PAGE_SIZE || gpa + size < gpa)
+		return -EINVAL;
+	g_mutex_lock(&vm->device_ram_lock);
+	int ret = device_ram_collides(vm, gpa, size) ? -EEXIST : -ENOSPC;
+	for (unsigned i = 0; ret == -ENOSPC && i < VM_DEVICE_RAM_SLOTS; i++) {
+		if (vm->device_ram[i].size)
+			continue;
+		ret = set_device_slot(vm, i, gpa, size, hva, log_dirty);
+		if (ret == 0)
+			vm->device_ram[i] = (struct vm_device_ram){ gpa, size, hva, log_dirty };
+	}
+	g_mutex_unlock(&vm->device_ram_lock);
+	return ret;
+}
+
+/* The device slot mapped at gpa, or NULL. Called with device_ram_lock held. */
+static struct vm_device_ram *find_device_ram(struct vm *vm, uint64_t gpa)
+{
+	for (unsigned i = 0; i < VM_DEVICE_RAM_SLOTS; i++)
+		if (vm->device_ram[i].size && vm->device_ram[i].gpa == gpa)
+			return &vm->device_ram[i];
+	return NULL;
+}
+
+int vm_unmap_device_ram(struct vm *vm, uint64_t gpa)
+{
+	g_mutex_lock(&vm->device_ram_lock);
+	struct vm_device_ram *ram = find_device_ram(vm, gpa);
+	int ret = -ENOENT;
+	if (ram) {
+		ret = set_device_slot(vm, (unsigned)(ram - vm->device_ram), gpa, 0, ram->hva, false);
+		if (ret == 0)
+			ram->size = 0;
+	}
+	g_mutex_unlock(&vm->device_ram_lock);
+	return ret;
+}
+
+int vm_get_dirty_log(struct vm *vm, uint64_t gpa, uint64_t size, unsigned long *bitmap)
+{
+	g_mutex_lock(&vm->device_ram_lock);
+	struct vm_device_ram *ram = find_device_ram(vm, gpa);
+	int ret = -ENOENT;
+	if (ram && ram->size == size && ram->log_dirty) {
+		struct kvm_dirty_log log = { .slot = VM_RAM_SLOTS + (uint32_t)(ram - vm->device_ram),
+					     .dirty_bitmap = bitmap };
+		ret = ioctl(vm->vm_fd, KVM_GET_DIRTY_LOG, &log) < 0 ? -errno : 0;
+	}
+	g_mutex_unlock(&vm->device_ram_lock);
+	return ret;
+}
+
 static int setup_ram_slots(struct vm *vm, char **error)
 {
 	if (add_slot(vm, 0, 0, vm->low_ram_size, vm->ram, error) < 0)
@@ -258,6 +339,7 @@ int vm_create(struct vm *vm, uint64_t ram_size, char **error)
 	memset(vm, 0, sizeof(*vm));
 	vm->kvm_fd = vm->vm_fd = -1;
 	g_mutex_init(&vm->routing_lock);
+	g_mutex_init(&vm->device_ram_lock);
 	bus_init(&vm->pio);
 	bus_init(&vm->mmio);
 
@@ -287,6 +369,7 @@ void vm_destroy(struct vm *vm)
 	bus_destroy(&vm->pio);
 	bus_destroy(&vm->mmio);
 	g_mutex_clear(&vm->routing_lock);
+	g_mutex_clear(&vm->device_ram_lock);
 	vm->vm_fd = vm->kvm_fd = -1;
 	vm->ram = NULL;
 }

@@ -23,6 +23,9 @@
 #define VM_IOAPIC_PINS       24
 #define VM_MAX_MSI_ROUTES    256   /* GSIs above the IOAPIC's, one per MSI vector */
 #define VM_MAX_ROUTES        (16 + VM_IOAPIC_PINS + VM_MAX_MSI_ROUTES)
+#define VM_RAM_SLOTS         2     /* KVM slots 0 and 1: guest RAM below and above 4 GiB */
+#define VM_DEVICE_RAM_SLOTS  8     /* slots after those: device memory such as VRAM */
+#define VM_DIRTY_PAGE_SIZE   4096  /* one dirty-log bit covers this much */
 
 enum vm_stop_reason {
 	VM_RUNNING = 0,
@@ -30,6 +33,14 @@ enum vm_stop_reason {
 	VM_STOP_RESET,      /* guest reset: reboot, or exit 0 with --no-reboot */
 	VM_STOP_REQUESTED,  /* signal or control request: exit 0 */
 	VM_STOP_ERROR,      /* vCPU failure already reported: exit 1 */
+};
+
+/* Host memory of a device (VRAM) mapped into the guest as a KVM slot. */
+struct vm_device_ram {
+	uint64_t gpa;
+	uint64_t size;       /* 0: the slot is free */
+	void *hva;
+	bool log_dirty;
 };
 
 struct vm {
@@ -46,6 +57,8 @@ struct vm {
 	struct kvm_irq_routing_entry routes[VM_MAX_ROUTES];
 	unsigned route_count;
 	unsigned next_msi_gsi;
+	GMutex device_ram_lock;  /* device_ram and their KVM slots */
+	struct vm_device_ram device_ram[VM_DEVICE_RAM_SLOTS];
 	_Atomic int stop_reason; /* enum vm_stop_reason */
 	void (*on_stop)(void *opaque);
 	void *on_stop_opaque;
@@ -72,6 +85,21 @@ int vm_detach_irqfd(struct vm *vm, int eventfd, unsigned gsi);
  * in the kernel instead of exiting to userspace (virtio queue notify). */
 int vm_attach_ioeventfd(struct vm *vm, int eventfd, uint64_t addr, unsigned len, bool pio);
 int vm_detach_ioeventfd(struct vm *vm, int eventfd, uint64_t addr, unsigned len, bool pio);
+
+/* Device memory: guest accesses to [gpa, gpa+size) reach host memory at
+ * hva without exits (a framebuffer BAR). size and gpa are multiples of the
+ * page size; with log_dirty, KVM records which pages the guest wrote. Any
+ * thread. map returns 0, -EEXIST when the range overlaps RAM or another
+ * slot, -ENOSPC when all device slots are taken, -EINVAL for a bad range;
+ * unmap returns -ENOENT when nothing is mapped at gpa. */
+int vm_map_device_ram(struct vm *vm, uint64_t gpa, uint64_t size, void *hva, bool log_dirty);
+int vm_unmap_device_ram(struct vm *vm, uint64_t gpa);
+/* Copies the pages written since the last call into bitmap (one bit per
+ * VM_DIRTY_PAGE_SIZE page of the slot mapped at gpa, bit 0 of word 0 first;
+ * the caller provides size / VM_DIRTY_PAGE_SIZE bits rounded up to whole
+ * longs) and starts a new round. -ENOENT when no logged slot of that size is
+ * at gpa. */
+int vm_get_dirty_log(struct vm *vm, uint64_t gpa, uint64_t size, unsigned long *bitmap);
 
 /* Any thread: ask the machine to stop. The first reason wins. */
 void vm_request_stop(struct vm *vm, enum vm_stop_reason reason);

@@ -2,12 +2,14 @@
  * no vCPU running: an eventfd write must land the MSI's vector in the target
  * LAPIC's IRR, and moving the route (as a guest rewriting its MSI-X table
  * entry) must change the vector. ioeventfd: a guest port write to the
- * registered port signals the eventfd without an exit to userspace. */
+ * registered port signals the eventfd without an exit to userspace. Device
+ * RAM (VRAM): guest writes land in host memory and in the dirty log. */
 #include <glib.h>
 #include <linux/kvm.h>
 #include <errno.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "kvm/cpuid.h"
@@ -124,10 +126,63 @@ static void test_ioeventfd(void)
 	vm_destroy(&vm);
 }
 
+#define DEVICE_RAM_GPA  0x08000000u /* above the test VM's 64 MiB of RAM */
+#define DEVICE_RAM_SIZE (64u << 10)
+
+/* 32-bit flat code at 0x1000: mov [DEVICE_RAM_GPA + 0x3000], al;
+ * out 0xE1, al; then spin. */
+static const uint8_t store_code[] = { 0xA2, 0x00, 0x30, 0x00, 0x08, 0xE6, 0xE1, 0xEB, 0xFE };
+
+static void test_device_ram_dirty_log(void)
+{
+	struct vm vm;
+	struct vcpu vcpu;
+	char *error = NULL;
+	if (!create_vm_with_vcpu(&vm, &vcpu))
+		return;
+	uint8_t *vram = mmap(NULL, DEVICE_RAM_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	g_assert_true(vram != MAP_FAILED);
+	unsigned long bitmap[1] = { ~0ul };
+
+	g_assert_cmpint(vm_map_device_ram(&vm, 0x100000, DEVICE_RAM_SIZE, vram, true), ==, -EEXIST); /* RAM */
+	g_assert_cmpint(vm_map_device_ram(&vm, DEVICE_RAM_GPA + 1, DEVICE_RAM_SIZE, vram, true), ==, -EINVAL);
+	g_assert_cmpint(vm_map_device_ram(&vm, DEVICE_RAM_GPA, DEVICE_RAM_SIZE, vram, true), ==, 0);
+	g_assert_cmpint(vm_map_device_ram(&vm, DEVICE_RAM_GPA, DEVICE_RAM_SIZE, vram, true), ==, -EEXIST);
+	g_assert_cmpint(vm_get_dirty_log(&vm, DEVICE_RAM_GPA, DEVICE_RAM_SIZE, bitmap), ==, 0);
+	g_assert_cmphex(bitmap[0], ==, 0);
+	g_assert_cmpint(vm_get_dirty_log(&vm, DEVICE_RAM_GPA, 2 * DEVICE_RAM_SIZE, bitmap), ==, -ENOENT);
+
+	g_assert_true(guest_mem_write(&vm.mem, 0x1000, store_code, sizeof(store_code)));
+	struct boot_entry entry = { .eip = 0x1000 };
+	g_assert_cmpint(vcpu_set_boot_entry(&vcpu, &entry, &error), ==, 0);
+	struct kvm_regs regs;
+	g_assert_cmpint(ioctl(vcpu.fd, KVM_GET_REGS, &regs), ==, 0);
+	regs.rax = 0x5A;
+	g_assert_cmpint(ioctl(vcpu.fd, KVM_SET_REGS, &regs), ==, 0);
+	g_assert_cmpint(ioctl(vcpu.fd, KVM_RUN, 0), ==, 0);
+	g_assert_cmpuint(vcpu.run->exit_reason, ==, KVM_EXIT_IO);
+	g_assert_cmphex(vcpu.run->io.port, ==, 0xE1);       /* the store did not exit */
+	g_assert_cmphex(vram[0x3000], ==, 0x5A);
+	g_assert_cmpint(vm_get_dirty_log(&vm, DEVICE_RAM_GPA, DEVICE_RAM_SIZE, bitmap), ==, 0);
+	g_assert_cmphex(bitmap[0], ==, 1u << 3);                   /* page 3 only */
+	g_assert_cmpint(vm_get_dirty_log(&vm, DEVICE_RAM_GPA, DEVICE_RAM_SIZE, bitmap), ==, 0);
+	g_assert_cmphex(bitmap[0], ==, 0);                         /* each call starts a new round */
+
+	g_assert_cmpint(vm_unmap_device_ram(&vm, DEVICE_RAM_GPA), ==, 0);
+	g_assert_cmpint(vm_unmap_device_ram(&vm, DEVICE_RAM_GPA), ==, -ENOENT);
+	g_assert_cmpint(vm_get_dirty_log(&vm, DEVICE_RAM_GPA, DEVICE_RAM_SIZE, bitmap), ==, -ENOENT);
+	g_assert_cmpint(vm_map_device_ram(&vm, DEVICE_RAM_GPA, DEVICE_RAM_SIZE, vram, false), ==, 0); /* slot reused */
+	g_assert_cmpint(vm_get_dirty_log(&vm, DEVICE_RAM_GPA, DEVICE_RAM_SIZE, bitmap), ==, -ENOENT); /* not logged */
+	vcpu_join_and_destroy(&vcpu);
+	vm_destroy(&vm);
+	munmap(vram, DEVICE_RAM_SIZE);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/kvm/msi-irqfd", test_msi_irqfd);
 	g_test_add_func("/kvm/ioeventfd", test_ioeventfd);
+	g_test_add_func("/kvm/device-ram-dirty-log", test_device_ram_dirty_log);
 	return g_test_run();
 }
