@@ -111,7 +111,8 @@ static inline void vga_mark_dirty(struct vga *vga, uint64_t offset)
 	vga->dirty[page / VGA_LONG_BITS] |= 1ul << (page % VGA_LONG_BITS);
 }
 
-/* vga_render.c: the console's refresh, and freeing what it allocated. */
+/* vga_render.c: the console's refresh; withdrawing the surface and freeing
+ * the buffers behind it. */
 void vga_refresh(void *opaque);
 void vga_render_destroy(struct vga *vga);
 

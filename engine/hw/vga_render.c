@@ -152,10 +152,13 @@ static void *grow(void *buffer, size_t *size, size_t needed)
 	return g_realloc(buffer, needed);
 }
 
-/* A new mode: new buffers and a new surface; everything is redrawn. */
+/* A new mode: new buffers and a new surface; everything is redrawn. A
+ * frontend may be reading the old shadow under the console lock, so a
+ * larger one replaces it only once the console has let go of the old. */
 static void publish(struct vga *vga, const struct vga_display *d)
 {
 	struct console_surface surface = { .format = CONSOLE_FORMAT_NONE };
+	uint32_t *retired = NULL;
 	vga->shown = *d;
 	if (shown_from_vram(d)) {
 		surface = (struct console_surface){
@@ -163,10 +166,13 @@ static void publish(struct vga *vga, const struct vga_display *d)
 			.width = d->width, .height = d->height, .stride = d->line_bytes, .pixels = vga->vram + d->start,
 		};
 	} else if (d->kind != VGA_DISPLAY_NONE) {
-		size_t bytes = (size_t)d->width * d->height * 4, line = (size_t)d->width * 4;
-		vga->shadow = grow(vga->shadow, &vga->shadow_size, bytes);
-		vga->line = grow(vga->line, &vga->line_size, line);
-		memset(vga->shadow, 0, bytes);
+		size_t bytes = (size_t)d->width * d->height * 4;
+		if (bytes > vga->shadow_size) {
+			retired = vga->shadow;
+			vga->shadow = g_malloc0(bytes);
+			vga->shadow_size = bytes;
+		}
+		vga->line = grow(vga->line, &vga->line_size, (size_t)d->width * 4);
 		surface = (struct console_surface){
 			.format = CONSOLE_FORMAT_XRGB8888, .width = d->width, .height = d->height,
 			.stride = d->width * 4, .pixels = (const uint8_t *)vga->shadow,
@@ -175,6 +181,7 @@ static void publish(struct vga *vga, const struct vga_display *d)
 	if (d->kind == VGA_DISPLAY_TEXT)
 		vga->cells = grow(vga->cells, &vga->cells_size, (size_t)d->rows * d->cols * sizeof(uint32_t));
 	console_set_surface(vga->console, &surface);
+	g_free(retired);
 }
 
 /* ---- Dirty pages */
@@ -447,6 +454,7 @@ void vga_refresh(void *opaque)
 
 void vga_render_destroy(struct vga *vga)
 {
+	console_set_surface(vga->console, &(struct console_surface){ .format = CONSOLE_FORMAT_NONE });
 	g_free(vga->shadow);
 	g_free(vga->line);
 	g_free(vga->cells);
