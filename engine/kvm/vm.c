@@ -118,6 +118,31 @@ static int add_slot(struct vm *vm, uint32_t slot, uint64_t gpa, uint64_t size, v
 	return 0;
 }
 
+static int set_ram_slot(struct vm *vm, uint32_t slot, uint64_t gpa, uint64_t size, void *hva)
+{
+	struct kvm_userspace_memory_region region = {
+		.slot = slot, .guest_phys_addr = gpa, .memory_size = size, .userspace_addr = (uintptr_t)hva,
+	};
+	return ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0 ? -errno : 0;
+}
+
+/* KVM cannot shrink a slot, so slot 0 is deleted and made again below the
+ * window, and the RAM above it gets a slot of its own. guest_mem follows. */
+int vm_release_vga_window(struct vm *vm)
+{
+	struct guest_region *low = &vm->mem.regions[0];
+	uint64_t tail = vm->low_ram_size - VM_VGA_WINDOW_END;
+	int err;
+	if (low->gpa != 0 || low->size != vm->low_ram_size || vm->low_ram_size <= VM_VGA_WINDOW_END)
+		return -EINVAL; /* already done, or too little RAM to have a window */
+	if ((err = set_ram_slot(vm, 0, 0, 0, vm->ram)) < 0 ||
+	    (err = set_ram_slot(vm, 0, 0, VM_VGA_WINDOW_BASE, vm->ram)) < 0 ||
+	    (err = set_ram_slot(vm, VM_SLOT_LOW_RAM_TAIL, VM_VGA_WINDOW_END, tail, vm->ram + VM_VGA_WINDOW_END)) < 0)
+		return err;
+	low->size = VM_VGA_WINDOW_BASE;
+	return guest_mem_add(&vm->mem, VM_VGA_WINDOW_END, tail, vm->ram + VM_VGA_WINDOW_END) ? 0 : -ENOSPC;
+}
+
 static bool ranges_overlap(uint64_t a, uint64_t a_size, uint64_t b, uint64_t b_size)
 {
 	return a < b + b_size && b < a + a_size;

@@ -23,7 +23,10 @@
 #define VM_IOAPIC_PINS       24
 #define VM_MAX_MSI_ROUTES    256   /* GSIs above the IOAPIC's, one per MSI vector */
 #define VM_MAX_ROUTES        (16 + VM_IOAPIC_PINS + VM_MAX_MSI_ROUTES)
-#define VM_RAM_SLOTS         2     /* KVM slots 0 and 1: guest RAM below and above 4 GiB */
+#define VM_RAM_SLOTS         3     /* KVM slots 0-2: RAM below 4 GiB, above it, above the VGA window */
+#define VM_SLOT_LOW_RAM_TAIL 2
+#define VM_VGA_WINDOW_BASE   0xA0000ull
+#define VM_VGA_WINDOW_END    0xC0000ull
 #define VM_DEVICE_RAM_SLOTS  8     /* slots after those: device memory such as VRAM */
 #define VM_DIRTY_PAGE_SIZE   4096  /* one dirty-log bit covers this much */
 
@@ -85,6 +88,11 @@ int vm_detach_irqfd(struct vm *vm, int eventfd, unsigned gsi);
  * in the kernel instead of exiting to userspace (virtio queue notify). */
 int vm_attach_ioeventfd(struct vm *vm, int eventfd, uint64_t addr, unsigned len, bool pio);
 int vm_detach_ioeventfd(struct vm *vm, int eventfd, uint64_t addr, unsigned len, bool pio);
+
+/* Takes 0xA0000-0xBFFFF out of guest RAM, so guest accesses there exit to
+ * the MMIO bus, where a VGA claims its window; RAM below and above stays.
+ * Call before vCPUs run. Returns 0, or -errno from KVM. */
+int vm_release_vga_window(struct vm *vm);
 
 /* Device memory: guest accesses to [gpa, gpa+size) reach host memory at
  * hva without exits (a framebuffer BAR). size and gpa are multiples of the

@@ -3,7 +3,8 @@
  * LAPIC's IRR, and moving the route (as a guest rewriting its MSI-X table
  * entry) must change the vector. ioeventfd: a guest port write to the
  * registered port signals the eventfd without an exit to userspace. Device
- * RAM (VRAM): guest writes land in host memory and in the dirty log. */
+ * RAM (VRAM): guest writes land in host memory and in the dirty log. The
+ * VGA window taken out of RAM: guest stores there exit as MMIO. */
 #include <glib.h>
 #include <linux/kvm.h>
 #include <errno.h>
@@ -178,11 +179,41 @@ static void test_device_ram_dirty_log(void)
 	munmap(vram, DEVICE_RAM_SIZE);
 }
 
+/* 32-bit flat code at 0x1000: mov [0xB8000], al; then spin. */
+static const uint8_t vga_store_code[] = { 0xA2, 0x00, 0x80, 0x0B, 0x00, 0xEB, 0xFE };
+
+static void test_vga_window_released(void)
+{
+	struct vm vm;
+	struct vcpu vcpu;
+	char *error = NULL;
+	if (!create_vm_with_vcpu(&vm, &vcpu))
+		return;
+	g_assert_nonnull(guest_mem_ptr(&vm.mem, 0xB8000, 1));
+	g_assert_cmpint(vm_release_vga_window(&vm), ==, 0);
+	g_assert_cmpint(vm_release_vga_window(&vm), ==, -EINVAL);   /* once */
+	g_assert_null(guest_mem_ptr(&vm.mem, 0xB8000, 1));
+	g_assert_null(guest_mem_ptr(&vm.mem, 0x9F000, 0x2000));      /* no range across the hole */
+	g_assert_nonnull(guest_mem_ptr(&vm.mem, 0x9F000, 0x1000));
+	g_assert_nonnull(guest_mem_ptr(&vm.mem, 0xE0000, 0x20000));  /* ACPI and MP tables stay RAM */
+
+	g_assert_true(guest_mem_write(&vm.mem, 0x1000, vga_store_code, sizeof(vga_store_code)));
+	struct boot_entry entry = { .eip = 0x1000 };
+	g_assert_cmpint(vcpu_set_boot_entry(&vcpu, &entry, &error), ==, 0);
+	g_assert_cmpint(ioctl(vcpu.fd, KVM_RUN, 0), ==, 0);
+	g_assert_cmpuint(vcpu.run->exit_reason, ==, KVM_EXIT_MMIO);  /* reaches the bus */
+	g_assert_cmphex(vcpu.run->mmio.phys_addr, ==, 0xB8000);
+	g_assert_true(vcpu.run->mmio.is_write);
+	vcpu_join_and_destroy(&vcpu);
+	vm_destroy(&vm);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/kvm/msi-irqfd", test_msi_irqfd);
 	g_test_add_func("/kvm/ioeventfd", test_ioeventfd);
 	g_test_add_func("/kvm/device-ram-dirty-log", test_device_ram_dirty_log);
+	g_test_add_func("/kvm/vga-window-released", test_vga_window_released);
 	return g_test_run();
 }
