@@ -11,7 +11,7 @@
  * - BAR0: VRAM (the linear framebuffer), a power of two of 1-256 MiB. The
  *   engine maps it into the guest as memory with dirty logging
  *   (vga_memory_ops); the bus callbacks here serve it only until then.
- * - BAR2, 4 KiB of registers: EDID at 0x000 (not provided: reads as 0),
+ * - BAR2, 4 KiB of registers: EDID at 0x000 (edid.c's monitor),
  *   VGA ports 0x3C0-0x3DF at 0x400, DISPI at 0x500 + 2 * index, the QEMU
  *   extended registers at 0x600 (size, framebuffer byte order).
  *
@@ -667,7 +667,9 @@ static uint8_t mmio_byte(struct vga *vga, uint32_t off)
 		return (uint8_t)(QEXT_SIZE >> (8 * (off & 3)));
 	if (off >= MMIO_QEXT_BYTEORDER && off < MMIO_QEXT_BYTEORDER + 4)
 		return (uint8_t)(QEXT_LITTLE_ENDIAN >> (8 * (off & 3)));
-	return 0; /* EDID and the rest: none */
+	if (off < EDID_BLOCK_SIZE)
+		return vga->edid[off];
+	return 0;
 }
 
 static uint64_t mmio_read(void *opaque, uint64_t offset, unsigned size)
@@ -775,6 +777,7 @@ int vga_init(struct vga *vga, struct bus *pio, struct bus *mmio, uint32_t vram_s
 	vga->mem_ops = mem_ops;
 	vga->mem_opaque = mem_opaque;
 	vga->console = con;
+	edid_build(vga->edid);
 	vga->dirty = g_malloc0(vga_dirty_bitmap_bytes(vga));
 	vga->dirty_scratch = g_malloc0(vga_dirty_bitmap_bytes(vga));
 	vga->vram = mmap(NULL, vram_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);

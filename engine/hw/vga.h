@@ -10,6 +10,7 @@
 
 #include "console.h"
 #include "hw/bus.h"
+#include "hw/edid.h"
 #include "hw/pci.h"
 
 #define VGA_VRAM_DEFAULT   (16u << 20)
@@ -92,6 +93,8 @@ struct vga {
 	uint32_t latch;                 /* the four plane latches, plane 0 in bits 0-7 */
 	bool regs_changed;              /* a register write since the last refresh */
 	bool font_changed;              /* plane 2 written since the last refresh */
+
+	uint8_t edid[EDID_BLOCK_SIZE];  /* BAR2 0x000 */
 
 	/* Bochs DISPI and the QEMU extended registers. */
 	uint16_t dispi_index;

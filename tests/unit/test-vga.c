@@ -212,6 +212,17 @@ static void test_pci_identity(void)
 	g_assert_cmphex(bus_in(&f->mmio, mmio + 0x600, 4), ==, 8);           /* qext size */
 	g_assert_cmphex(bus_in(&f->mmio, mmio + 0x604, 4), ==, 0x1E1E1E1Eu); /* little-endian */
 	g_assert_cmphex(bus_in(&f->mmio, mmio + 0x500, 2) & 0xFFF0, ==, 0xB0C0); /* what bochs-drm checks */
+	/* EDID at 0: header, checksum, preferred timing 1024x768. */
+	uint8_t edid[128], sum = 0;
+	for (unsigned i = 0; i < sizeof(edid); i++)
+		sum = (uint8_t)(sum + (edid[i] = (uint8_t)bus_in(&f->mmio, mmio + i, 1)));
+	g_assert_cmphex(bus_in(&f->mmio, mmio, 8), ==, 0x00FFFFFFFFFFFF00ull);
+	g_assert_cmphex(sum, ==, 0);
+	g_assert_cmphex(edid[0x12] << 8 | edid[0x13], ==, 0x0104);                 /* EDID 1.4 */
+	g_assert_cmpuint(edid[0x38] | (edid[0x3A] >> 4) << 8, ==, 1024);            /* H active */
+	g_assert_cmpuint(edid[0x3B] | (edid[0x3D] >> 4) << 8, ==, 768);             /* V active */
+	g_assert_cmpuint(edid[0x36] | edid[0x37] << 8, ==, 6500);                   /* 65 MHz */
+	g_assert_cmpmem(edid + 0x5A + 5, 10, "Vireo VGA\n", 10);                   /* monitor name */
 	g_assert_cmphex(bus_in(&f->mmio, mmio + 0x500 + 0xA * 2, 2), ==, 256);   /* 16 MiB in 64 KiB */
 	/* Moving BAR0 remaps it; turning decoding off unmaps it. */
 	bus_out(&f->pio, 0xCF8, 0x80000000u | DEVFN << 8 | 0x10, 4);
