@@ -132,11 +132,16 @@ static struct vga_display current_display(const struct vga *vga)
 	return text_display(vga);
 }
 
+/* Whether b can be drawn on a's surface. Legacy modes compare what they
+ * draw with what is shown, so panning through the CRTC start address is
+ * just new content; a DISPI start moves the surface (or, shadowed, makes
+ * every line new). */
 static bool same_display(const struct vga_display *a, const struct vga_display *b)
 {
 	return a->kind == b->kind && a->width == b->width && a->height == b->height && a->bpp == b->bpp &&
-	       a->start == b->start && a->line_bytes == b->line_bytes && a->cols == b->cols && a->rows == b->rows &&
-	       a->char_width == b->char_width && a->char_height == b->char_height;
+	       (a->start == b->start || a->kind != VGA_DISPLAY_DISPI) && a->line_bytes == b->line_bytes &&
+	       a->cols == b->cols && a->rows == b->rows && a->char_width == b->char_width &&
+	       a->char_height == b->char_height;
 }
 
 static bool shown_from_vram(const struct vga_display *d)
@@ -441,6 +446,7 @@ void vga_refresh(void *opaque)
 	bool full = !same_display(&d, &vga->shown);
 	if (full)
 		publish(vga, &d);
+	vga->shown.start = d.start;
 	switch (d.kind) {
 	case VGA_DISPLAY_TEXT: refresh_text(vga, full); break;
 	case VGA_DISPLAY_PLANAR16: case VGA_DISPLAY_PACKED256: refresh_graphics(vga, full); break;

@@ -462,6 +462,56 @@ static void test_text_line_graphics_and_cursor(void)
 	fixture_free(f);
 }
 
+/* 8-dot characters 8 lines high give 80x50 in 640x400; the CRTC start
+ * address scrolls by whole cells. */
+static void test_text_geometry(void)
+{
+	struct fixture *f = fixture_new();
+	disable_cursor(f);
+	indexed(f, 0x3C4, 0x01, 0x01);                          /* 8-dot clocking */
+	indexed(f, 0x3D4, 0x09, 0x47);                          /* 8 scan lines a row */
+	bus_out(&f->mmio, TEXT_BASE + 80 * 2, 0x0F5A, 2);         /* 'Z' at row 1 */
+	refresh(f);
+	g_assert_cmpuint(f->surface.width, ==, 640);
+	g_assert_cmpuint(f->surface.height, ==, 400);
+	g_assert_cmpuint(f->rects->len, ==, 50);
+	for (unsigned y = 0; y < 8; y++)
+		for (unsigned x = 0; x < 8; x++)
+			g_assert_cmphex(pixel(f, x, 8 + y), ==, vga_font_8x16['Z' * 16 + y] & (0x80 >> x) ? WHITE : 0);
+	indexed(f, 0x3D4, 0x0C, 0);
+	indexed(f, 0x3D4, 0x0D, 80);                            /* start at row 1 */
+	refresh(f);
+	g_assert_cmphex(pixel(f, 1, 2), ==, vga_font_8x16['Z' * 16 + 2] & 0x40 ? WHITE : 0);
+	/* Only the rows whose cells changed: 'Z' moved from row 1 to row 0. */
+	assert_rects(f, (struct console_rect[]){ { 0, 0, 8, 8 }, { 0, 8, 8, 8 } }, 2);
+	fixture_free(f);
+}
+
+/* Attribute bit 7 blinks the foreground (blink enabled in AR10) every
+ * ~533 ms; with blinking disabled it selects a bright background. */
+static void test_text_blink(void)
+{
+	struct fixture *f = fixture_new();
+	disable_cursor(f);
+	bus_out(&f->mmio, TEXT_BASE, 0x8FDB, 2);                /* full block, white, blinking */
+	refresh(f);
+	bool seen[2] = { false, false };
+	for (unsigned i = 0; i < 60 && !(seen[0] && seen[1]); i++) {
+		seen[pixel(f, 0, 0) == WHITE] = true;
+		g_usleep(25000);
+		refresh(f);
+		if (f->rects->len)
+			assert_rects(f, &(struct console_rect){ 0, 0, 9, 16 }, 1);
+	}
+	g_assert_true(seen[0] && seen[1]);
+	g_assert_cmphex(pixel(f, 8, 0), ==, pixel(f, 7, 0));     /* 0xDB: the 9th dot repeats the 8th */
+	attr(f, 0x10, 0x00);                    /* blink and line graphics off: bit 7 is background intensity */
+	refresh(f);
+	g_assert_cmphex(pixel(f, 0, 0), ==, WHITE);
+	g_assert_cmphex(pixel(f, 8, 0), ==, 0x555555);           /* colour 8: dark grey */
+	fixture_free(f);
+}
+
 /* BIOS mode 13h registers (IBM VGA Technical Reference). */
 static void set_mode_13h(struct fixture *f)
 {
@@ -692,6 +742,8 @@ int main(int argc, char **argv)
 	g_test_add_func("/vga/dispi-hostile-sizes", test_dispi_hostile_sizes);
 	g_test_add_func("/vga/text-glyph", test_text_glyph);
 	g_test_add_func("/vga/text-line-graphics-cursor", test_text_line_graphics_and_cursor);
+	g_test_add_func("/vga/text-geometry", test_text_geometry);
+	g_test_add_func("/vga/text-blink", test_text_blink);
 	g_test_add_func("/vga/mode-13h", test_mode_13h);
 	g_test_add_func("/vga/planar", test_planar_modes);
 	g_test_add_func("/vga/dac-attribute-ports", test_dac_and_attribute_ports);
