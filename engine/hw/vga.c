@@ -158,13 +158,12 @@ void vga_reset(struct vga *vga)
 	g_mutex_lock(&vga->lock);
 	memset(vga->vram, 0, VGA_PLANE_MEMORY);
 	memset(vga->sr, 0, sizeof(vga->sr));
-	memset(vga->gr, 0, sizeof(vga->gr));
 	memcpy(vga->sr, mode3_sr, sizeof(mode3_sr));
 	memcpy(vga->gr, mode3_gr, sizeof(mode3_gr));
 	memcpy(vga->cr, mode3_cr, sizeof(mode3_cr));
 	memcpy(vga->ar, mode3_ar, sizeof(mode3_ar));
 	vga->misc_output = MODE3_MISC;
-	vga->feature_control = 0;
+	vga->feature_control = vga->status1 = 0;
 	vga->sr_index = vga->gr_index = vga->cr_index = 0;
 	vga->ar_index = AR_INDEX_PAS;
 	vga->ar_flip_flop = false;

@@ -1,6 +1,14 @@
 /* QEMU's "standard VGA" (PCI 1234:1111, class 0300): a VGA with the Bochs
  * DISPI extension and a linear framebuffer, as Linux bochs-drm, SeaBIOS's
- * vgabios-stdvga and OVMF's QemuVideoDxe drive it. See vga.c. */
+ * vgabios-stdvga and OVMF's QemuVideoDxe drive it. See vga.c.
+ *
+ * Wiring: vm_release_vga_window() before vCPUs run (so 0xA0000-0xBFFFF
+ * reaches the MMIO bus), vga_init() with the VM's buses, a console and
+ * vga_memory_ops backed by vm_map_device_ram()/vm_unmap_device_ram()/
+ * vm_get_dirty_log(), then pci_bus_add(&vga->pci, slot 2) before BARs are
+ * assigned. Frontends call console_refresh() when they want pixels. On a
+ * guest reset call vga_reset(); tear down with pci_bus_destroy() first
+ * (it unmaps BAR0), then vga_destroy(). */
 #ifndef VIREO_HW_VGA_H
 #define VIREO_HW_VGA_H
 
