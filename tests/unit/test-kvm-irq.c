@@ -13,9 +13,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "kvm/cpuid.h"
-#include "kvm/vcpu.h"
-#include "kvm/vm.h"
+#include "kvm-test.h"
 
 #define APIC_SVR 0xF0
 #define APIC_SVR_ENABLE 0x100
@@ -42,22 +40,6 @@ static bool wait_for_irr(struct vcpu *vcpu, unsigned vector)
 		g_usleep(1000);
 	}
 	return false;
-}
-
-/* A 64 MiB VM with vCPU 0 (not running); false, with the test skipped,
- * when this host has no /dev/kvm. */
-static bool create_vm_with_vcpu(struct vm *vm, struct vcpu *vcpu)
-{
-	char *error = NULL;
-	if (access("/dev/kvm", R_OK | W_OK) != 0) {
-		g_test_skip("no /dev/kvm on this host");
-		return false;
-	}
-	g_assert_cmpint(vm_create(vm, 64ull << 20, &error), ==, 0);
-	g_autofree struct kvm_cpuid2 *cpuid = cpuid_model_create(vm->kvm_fd, "host", &error);
-	g_assert_nonnull(cpuid);
-	g_assert_cmpint(vcpu_create(vcpu, vm, 0, cpuid, 1, &error), ==, 0);
-	return true;
 }
 
 static void test_msi_irqfd(void)
@@ -138,7 +120,6 @@ static void test_device_ram_dirty_log(void)
 {
 	struct vm vm;
 	struct vcpu vcpu;
-	char *error = NULL;
 	if (!create_vm_with_vcpu(&vm, &vcpu))
 		return;
 	uint8_t *vram = mmap(NULL, DEVICE_RAM_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -154,8 +135,7 @@ static void test_device_ram_dirty_log(void)
 	g_assert_cmpint(vm_get_dirty_log(&vm, DEVICE_RAM_GPA, 2 * DEVICE_RAM_SIZE, bitmap), ==, -ENOENT);
 
 	g_assert_true(guest_mem_write(&vm.mem, 0x1000, store_code, sizeof(store_code)));
-	struct boot_entry entry = { .eip = 0x1000 };
-	g_assert_cmpint(vcpu_set_boot_entry(&vcpu, &entry, &error), ==, 0);
+	start_flat(&vcpu, 0x1000);
 	struct kvm_regs regs;
 	g_assert_cmpint(ioctl(vcpu.fd, KVM_GET_REGS, &regs), ==, 0);
 	regs.rax = 0x5A;
@@ -186,7 +166,6 @@ static void test_vga_window_released(void)
 {
 	struct vm vm;
 	struct vcpu vcpu;
-	char *error = NULL;
 	if (!create_vm_with_vcpu(&vm, &vcpu))
 		return;
 	g_assert_nonnull(guest_mem_ptr(&vm.mem, 0xB8000, 1));
@@ -198,8 +177,7 @@ static void test_vga_window_released(void)
 	g_assert_nonnull(guest_mem_ptr(&vm.mem, 0xE0000, 0x20000));  /* ACPI and MP tables stay RAM */
 
 	g_assert_true(guest_mem_write(&vm.mem, 0x1000, vga_store_code, sizeof(vga_store_code)));
-	struct boot_entry entry = { .eip = 0x1000 };
-	g_assert_cmpint(vcpu_set_boot_entry(&vcpu, &entry, &error), ==, 0);
+	start_flat(&vcpu, 0x1000);
 	g_assert_cmpint(ioctl(vcpu.fd, KVM_RUN, 0), ==, 0);
 	g_assert_cmpuint(vcpu.run->exit_reason, ==, KVM_EXIT_MMIO);  /* reaches the bus */
 	g_assert_cmphex(vcpu.run->mmio.phys_addr, ==, 0xB8000);

@@ -7,11 +7,15 @@
 #include <glib.h>
 #include <string.h>
 
+#include <sys/ioctl.h>
+
 #include "bus-poke.h"
 #include "console.h"
 #include "hw/pci.h"
 #include "hw/vga.h"
 #include "hw/vga_font.h"
+#include "kvm-test.h"
+#include "kvm/vga_host.h"
 
 #define MMIO_BASE   0xE0000000u
 #define MMIO_LIMIT  0xF0000000u
@@ -715,6 +719,63 @@ static void test_hostile(void)
 	fixture_free(f);
 }
 
+/* 32-bit flat code at 0x1000: mov eax, 0x00ABCDEF; mov [LFB + 20 * 4096 +
+ * 40], eax; out 0xE1, al; then spin. */
+static const uint8_t lfb_store_code[] = {
+	0xB8, 0xEF, 0xCD, 0xAB, 0x00, 0xA3, 0x28, 0x40, 0x01, 0xE0, 0xE6, 0xE1, 0xEB, 0xFE,
+};
+
+/* On real KVM with the engine's memory operations: BAR0 becomes a memory
+ * slot, a guest store to pixel (10, 20) of 1024x768x32 never exits, and the
+ * dirty log makes refresh report exactly line 20. */
+static void test_kvm_lfb(void)
+{
+	struct vm vm;
+	struct vcpu vcpu;
+	if (!create_vm_with_vcpu(&vm, &vcpu))
+		return;
+	struct fixture *f = g_new0(struct fixture, 1);
+	struct pci_bus pci;
+	console_init(&f->con);
+	f->rects = g_array_new(FALSE, FALSE, sizeof(struct console_rect));
+	f->listener = (struct console_listener){ surface_changed, update, f };
+	g_assert_true(console_add_listener(&f->con, &f->listener));
+	g_assert_cmpint(pci_bus_init(&pci, &vm.pio, &vm.mmio), ==, 0);
+	g_assert_cmpint(vga_init(&f->vga, &vm.pio, &vm.mmio, VGA_VRAM_DEFAULT, &vga_host_kvm_ops, &vm, &f->con), ==, 0);
+	g_assert_cmpint(pci_bus_add(&pci, &f->vga.pci, VGA_SLOT, 0), ==, 0);
+	g_assert_cmpint(pci_bus_assign_bars(&pci, MMIO_BASE, MMIO_LIMIT, 0xC000), ==, 0);
+	g_assert_true(f->vga.lfb_mapped);
+	g_assert_cmphex(f->vga.lfb_gpa, ==, MMIO_BASE);
+
+	bus_out(&vm.pio, DISPI_INDEX, 3, 2), bus_out(&vm.pio, DISPI_DATA, 32, 2);
+	bus_out(&vm.pio, DISPI_INDEX, 1, 2), bus_out(&vm.pio, DISPI_DATA, 1024, 2);
+	bus_out(&vm.pio, DISPI_INDEX, 2, 2), bus_out(&vm.pio, DISPI_DATA, 768, 2);
+	bus_out(&vm.pio, DISPI_INDEX, 4, 2), bus_out(&vm.pio, DISPI_DATA, 0x41, 2);
+	refresh(f);
+	refresh(f);
+	assert_rects(f, NULL, 0);
+
+	g_assert_true(guest_mem_write(&vm.mem, 0x1000, lfb_store_code, sizeof(lfb_store_code)));
+	start_flat(&vcpu, 0x1000);
+	g_assert_cmpint(ioctl(vcpu.fd, KVM_RUN, 0), ==, 0);
+	g_assert_cmpuint(vcpu.run->exit_reason, ==, KVM_EXIT_IO);   /* the store did not exit */
+	refresh(f);
+	assert_rects(f, &(struct console_rect){ 0, 20, 1024, 1 }, 1);
+	g_assert_cmphex(pixel(f, 10, 20), ==, 0xABCDEF);
+	refresh(f);
+	assert_rects(f, NULL, 0);
+
+	pci_bus_destroy(&pci);                                  /* unmaps BAR0 */
+	g_assert_false(f->vga.lfb_mapped);
+	g_assert_cmpint(vm_unmap_device_ram(&vm, MMIO_BASE), ==, -ENOENT);
+	vga_destroy(&f->vga);
+	console_destroy(&f->con);
+	g_array_free(f->rects, TRUE);
+	g_free(f);
+	vcpu_join_and_destroy(&vcpu);
+	vm_destroy(&vm);
+}
+
 static void test_bad_size(void)
 {
 	struct bus pio, mmio;
@@ -749,5 +810,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/vga/dac-attribute-ports", test_dac_and_attribute_ports);
 	g_test_add_func("/vga/hostile", test_hostile);
 	g_test_add_func("/vga/bad-size", test_bad_size);
+	g_test_add_func("/vga/kvm-lfb", test_kvm_lfb);
 	return g_test_run();
 }
