@@ -50,7 +50,8 @@ struct vga_memory_ops {
 	int (*map)(void *opaque, uint64_t gpa, uint64_t size, void *hva);
 	void (*unmap)(void *opaque, uint64_t gpa, uint64_t size);
 	/* Pages written by the guest since the last call, one bit per
-	 * VGA_PAGE_SIZE; false when unknown (the device then assumes all). */
+	 * VGA_PAGE_SIZE; false (or a NULL member) when unknown: the device then
+	 * redraws everything. */
 	bool (*fetch_dirty)(void *opaque, uint64_t gpa, uint64_t size, unsigned long *bitmap);
 };
 

@@ -191,12 +191,15 @@ static void publish(struct vga *vga, const struct vga_display *d)
 
 /* ---- Dirty pages */
 
+/* Adds the pages the guest wrote through its VRAM mapping; when the engine
+ * cannot say which, all of them. */
 static void collect_dirty(struct vga *vga)
 {
-	if (!vga->lfb_mapped || !vga->mem_ops->fetch_dirty)
+	if (!vga->lfb_mapped)
 		return;
 	size_t words = vga_dirty_bitmap_bytes(vga) / sizeof(long);
-	if (!vga->mem_ops->fetch_dirty(vga->mem_opaque, vga->lfb_gpa, vga->vram_size, vga->dirty_scratch)) {
+	if (!vga->mem_ops->fetch_dirty ||
+	    !vga->mem_ops->fetch_dirty(vga->mem_opaque, vga->lfb_gpa, vga->vram_size, vga->dirty_scratch)) {
 		memset(vga->dirty, 0xFF, vga_dirty_bitmap_bytes(vga));
 		return;
 	}
