@@ -24,10 +24,12 @@
 #include "hw/reset_control.h"
 #include "hw/rtc.h"
 #include "hw/uart.h"
+#include "hw/vga.h"
 #include "hw/virtio_blk.h"
 #include "hw/virtio_rng.h"
 #include "kvm/cpuid.h"
 #include "kvm/vcpu.h"
+#include "kvm/vga_host.h"
 #include "kvm/virtio_host.h"
 
 #define COM1_PORT 0x3F8
@@ -36,10 +38,11 @@
 #define AUX_IRQ 12
 #define RTC_IRQ 8
 
-/* PCI devices: the host bridge is 00:00.0, virtio devices follow from slot
- * 2. With no firmware, the engine places their BARs in the PCI hole. INTx
+/* PCI devices: the host bridge is 00:00.0, the standard VGA 00:02.0 (where
+ * a PC's firmware and QEMU put it), virtio devices follow from slot 3. With no firmware, the engine places their BARs in the PCI hole. INTx
  * (used only while MSI-X is off) goes to IOAPIC pins 16-23, one per slot. */
-#define VIRTIO_FIRST_SLOT 2
+#define VGA_SLOT 2
+#define VIRTIO_FIRST_SLOT 3
 #define PCI_MMIO_BASE 0xE0000000ull
 #define PCI_MMIO_LIMIT VM_IOAPIC_BASE
 #define PCI_IO_BASE 0xC000
@@ -60,6 +63,8 @@ struct engine {
 	struct rtc rtc;
 	struct acpi_pm pm;
 	struct reset_control reset;
+	struct vga vga;
+	bool vga_created;
 	GSource *signal_sources[3];
 	struct engine_backends *backends;
 	/* Virtio queues are served here, never on a vCPU thread. */
@@ -198,6 +203,25 @@ static void unwatch_terminate_signals(struct engine *e)
 	}
 }
 
+/* The standard VGA: legacy VGA in 0xA0000-0xBFFFF (taken out of guest RAM
+ * for it) and its framebuffer mapped as dirty-logged memory. */
+static int add_vga(struct engine *e, char **error)
+{
+	int err;
+	if ((err = vm_release_vga_window(&e->vm)) < 0 ||
+	    (err = vga_init(&e->vga, &e->vm.pio, &e->vm.mmio, VGA_VRAM_DEFAULT, &vga_host_kvm_ops, &e->vm,
+			    &e->backends->console)) < 0) {
+		*error = g_strdup_printf("cannot set up the VGA: %s", g_strerror(-err));
+		return -1;
+	}
+	e->vga_created = true;
+	if ((err = pci_bus_add(&e->pci, &e->vga.pci, VGA_SLOT, 0)) < 0) {
+		*error = g_strdup_printf("cannot set up the VGA: %s", g_strerror(-err));
+		return -1;
+	}
+	return 0;
+}
+
 static int init_devices(struct engine *e, struct chardev *serial, GMainContext *context, char **error)
 {
 	struct bus *pio = &e->vm.pio;
@@ -217,7 +241,7 @@ static int init_devices(struct engine *e, struct chardev *serial, GMainContext *
 		return -1;
 	}
 	fill_cmos(e);
-	return 0;
+	return add_vga(e, error);
 }
 
 int engine_open_backends(const struct vireo_machine *def, struct engine_backends *b, GMainContext *context,
@@ -226,6 +250,7 @@ int engine_open_backends(const struct vireo_machine *def, struct engine_backends
 	memset(b, 0, sizeof(*b));
 	if (chardev_open(&b->serial, def->serial, context, error) < 0)
 		return -1;
+	console_init(&b->console);
 	for (unsigned i = 0; def->disks && def->disks[i]; i++, b->disk_count++) {
 		GError *bad = NULL;
 		if (!machine_parse_disk(def->disks[i], &b->disk_specs[i], &bad)) {
@@ -250,6 +275,7 @@ void engine_close_backends(struct engine_backends *b)
 		machine_disk_clear(&b->disk_specs[i]);
 	}
 	b->disk_count = 0;
+	console_destroy(&b->console);
 	chardev_close(&b->serial);
 }
 
@@ -336,6 +362,8 @@ static void destroy_devices(struct engine *e)
 	stop_io_thread(e);
 	pci_bus_destroy(&e->pci);
 	destroy_virtio_devices(e);
+	if (e->vga_created)
+		vga_destroy(&e->vga);
 }
 
 static int load_kernel(struct engine *e, struct boot_entry *entry, char **error)

@@ -7,6 +7,7 @@
 
 #include "backend/block.h"
 #include "backend/chardev.h"
+#include "console.h"
 #include "kvm/vm.h"
 #include "machine.h"
 
@@ -14,6 +15,7 @@
  * connection and its disks, and their locks). */
 struct engine_backends {
 	struct chardev serial;
+	struct console console;     /* the screen: frontends stay attached across reboots */
 	struct block_backend disks[MACHINE_MAX_DISKS];
 	struct machine_disk disk_specs[MACHINE_MAX_DISKS];
 	unsigned disk_count;

@@ -114,7 +114,7 @@ static bool draw_800x600x16(volatile uint16_t *fb)
 	for (unsigned y = 0; y < 600; y++)
 		for (unsigned x = 0; x < 800; x++)
 			fb[y * 800 + x] = pattern16(x, y);
-	return fb[50 * 800 + 450] == 0xF81F;
+	return fb[50 * 800 + 550] == 0xF81F;  /* bar 5: red + blue */
 }
 
 int main(void)

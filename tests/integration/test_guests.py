@@ -64,11 +64,14 @@ def case_i8042_reboot():
 
 
 def case_pci():
-    """The guest enumerates bus 0 and finds the i440FX host bridge."""
-    with boot("pci") as engine:
+    """The guest enumerates bus 0 and finds the i440FX host bridge and the
+    standard VGA, then the virtio disk after them."""
+    with boot("pci", "--disk", vt.scratch_image()) as engine:
         engine.wait_for(r"pci: cf8 ok", 20)
         engine.wait_for(r"pci: 00:00\.0 8086:1237 class 060000 hdr 00", 20)
-        engine.wait_for(r"pci: 1 functions", 20)
+        engine.wait_for(r"pci: 00:02\.0 1234:1111 class 030000 hdr 00", 20)
+        engine.wait_for(r"pci: 00:03\.0 1af4:1042 class 018000 hdr 00", 20)
+        engine.wait_for(r"pci: 3 functions", 20)
         if engine.wait_exit(10) != 0:
             vt.fail("engine exit status is not 0")
 

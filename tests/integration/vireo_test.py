@@ -1,10 +1,13 @@
 """Shared helpers for the integration tests: find the engine and the images,
 run the engine with its serial console on a pipe, wait for what the guest
 prints, and report the way meson reads it (exit 0 pass, 77 skip, 1 fail)."""
+import atexit
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
@@ -39,6 +42,16 @@ def images_dir():
 
 
 _host_can_run_linux = None
+
+
+def scratch_image(size=1 << 20):
+    """A zeroed raw disk image that is removed when the test ends."""
+    tmp = tempfile.mkdtemp(prefix="vireo-test-")
+    atexit.register(shutil.rmtree, tmp, True)
+    path = os.path.join(tmp, "scratch.img")
+    with open(path, "wb") as f:
+        f.truncate(size)
+    return path
 
 
 def host_can_run_linux():
