@@ -12,7 +12,7 @@ PACKAGES=(
 	python3 util-linux binutils
 	busybox-static cpio gzip xz-utils zstd
 	clang libclang-rt-14-dev
-	console-data
+	console-data libslirp-dev
 )
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)

@@ -25,7 +25,9 @@
 #include "hw/rtc.h"
 #include "hw/uart.h"
 #include "hw/vga.h"
+#include "backend/net_slirp.h"
 #include "hw/virtio_blk.h"
+#include "hw/virtio_net.h"
 #include "hw/virtio_rng.h"
 #include "kvm/cpuid.h"
 #include "kvm/vcpu.h"
@@ -75,7 +77,10 @@ struct engine {
 	unsigned disks_created;
 	struct virtio_rng rng;
 	bool rng_created;
-	struct virtio_host virtio_hosts[MACHINE_MAX_DISKS + 1];
+	struct net_backend *net_backend;
+	struct virtio_net net;
+	bool net_created;
+	struct virtio_host virtio_hosts[MACHINE_MAX_DISKS + 2];
 };
 
 static bool check_file(const char *what, const char *path, char **error)
@@ -93,6 +98,24 @@ static bool check_file(const char *what, const char *path, char **error)
 	return ok;
 }
 
+static bool check_net(const struct vireo_machine *def, char **error)
+{
+	struct machine_net net;
+	GError *bad = NULL;
+	bool ok = machine_parse_net(def->net, &net, &bad);
+	if (!ok) {
+		*error = g_strdup(bad->message);
+		g_error_free(bad);
+		return false;
+	}
+	if (net.tftp && !g_file_test(net.tftp, G_FILE_TEST_IS_DIR)) {
+		*error = g_strdup_printf("net tftp=%s: not a folder", net.tftp);
+		ok = false;
+	}
+	machine_net_clear(&net);
+	return ok;
+}
+
 bool engine_check_inputs(const struct vireo_machine *def, char **error)
 {
 	if (!def->kernel) {
@@ -100,7 +123,7 @@ bool engine_check_inputs(const struct vireo_machine *def, char **error)
 		return false;
 	}
 	return check_file("kernel", def->kernel, error) &&
-	       (!def->initrd || check_file("initrd", def->initrd, error));
+	       (!def->initrd || check_file("initrd", def->initrd, error)) && check_net(def, error);
 }
 
 /* Opens a kernel or initrd for boot_load, which reads it straight into
@@ -312,6 +335,34 @@ static struct irq_line slot_intx(struct engine *e, unsigned slot)
 	return gsi_line(e, PCI_INTX_FIRST_GSI + slot % PCI_INTX_GSIS);
 }
 
+/* virtio-net on user networking, when the machine has a network. */
+static int add_network(struct engine *e, unsigned slot, char **error)
+{
+	struct machine_net config;
+	GError *bad = NULL;
+	int err;
+	if (!machine_parse_net(e->def->net, &config, &bad)) {
+		*error = g_strdup(bad->message);  /* already checked when the setting was read */
+		g_error_free(bad);
+		return -1;
+	}
+	if (!config.enabled)
+		return 0;
+	e->net_backend = net_slirp_new(&config, e->io_context, error);
+	struct virtio_host *host = &e->virtio_hosts[MACHINE_MAX_DISKS + 1];
+	virtio_host_init(host, &e->vm);
+	err = !e->net_backend ? -1
+	    : virtio_net_init(&e->net, e->net_backend, config.mac, e->io_context, &e->vm.mem, slot_intx(e, slot),
+			      &virtio_host_kvm_ops, host);
+	e->net_created = err == 0;
+	if (err == 0)
+		err = pci_bus_add(&e->pci, &e->net.vp.pci, slot, 0);
+	machine_net_clear(&config);
+	if (err < -1)
+		*error = g_strdup_printf("cannot set up the network card: %s", g_strerror(-err));
+	return err < 0 ? -1 : 0;
+}
+
 static int add_virtio_devices(struct engine *e, char **error)
 {
 	struct engine_backends *b = e->backends;
@@ -335,6 +386,8 @@ static int add_virtio_devices(struct engine *e, char **error)
 		if (!err)
 			err = pci_bus_add(&e->pci, &e->rng.vp.pci, slot, 0);
 	}
+	if (!err && add_network(e, slot + e->rng_created, error) < 0)
+		return -1;
 	if (!err)
 		err = pci_bus_assign_bars(&e->pci, PCI_MMIO_BASE, PCI_MMIO_LIMIT, PCI_IO_BASE);
 	if (err < 0)
@@ -348,6 +401,10 @@ static void destroy_virtio_devices(struct engine *e)
 		virtio_blk_destroy(&e->disks[i]);
 	if (e->rng_created)
 		virtio_rng_destroy(&e->rng);
+	if (e->net_created)
+		virtio_net_destroy(&e->net);
+	if (e->net_backend)
+		e->net_backend->destroy(e->net_backend);
 	if (e->io_context)
 		g_main_context_unref(e->io_context);
 }

@@ -151,13 +151,24 @@ static bool driver_ok(struct virtio_pci *vp)
 	return ok;
 }
 
+bool virtio_pci_queue_lock(struct virtio_pci *vp, unsigned queue)
+{
+	struct virtio_queue *q = &vp->queues[queue];
+	g_mutex_lock(&q->lock);
+	return q->vq.ready && !q->vq.broken && driver_ok(vp);
+}
+
+void virtio_pci_queue_unlock(struct virtio_pci *vp, unsigned queue)
+{
+	g_mutex_unlock(&vp->queues[queue].lock);
+}
+
 static void process(struct virtio_queue *q)
 {
 	struct virtio_pci *vp = q->owner;
-	g_mutex_lock(&q->lock);
-	if (q->vq.ready && !q->vq.broken && driver_ok(vp))
+	if (virtio_pci_queue_lock(vp, q->index))
 		vp->ops->process_queue(vp->opaque, q->index);
-	g_mutex_unlock(&q->lock);
+	virtio_pci_queue_unlock(vp, q->index);
 }
 
 static gboolean on_kick(gint fd, GIOCondition condition, gpointer data)

@@ -152,6 +152,12 @@ void virtio_pci_serve_queue(struct virtio_pci *vp, unsigned queue,
 			    uint32_t (*handle)(void *opaque, unsigned queue, const struct virtq_request *req),
 			    void *opaque);
 
+/* For work that arrives from outside a kick (a network frame for the
+ * receive queue): takes the queue's lock and says whether the driver has
+ * the queue running. Always pair with virtio_pci_queue_unlock. */
+bool virtio_pci_queue_lock(struct virtio_pci *vp, unsigned queue);
+void virtio_pci_queue_unlock(struct virtio_pci *vp, unsigned queue);
+
 /* A malformed ring or request: DEVICE_NEEDS_RESET and a config interrupt. */
 void virtio_pci_needs_reset(struct virtio_pci *vp);
 

@@ -31,6 +31,9 @@ const struct machine_setting machine_settings[] = {
 	  "a virtio disk on a raw image (repeat for more; machine.ini: disks=a.img;b.img,ro)" },
 	{ "devices", "rng", "rng", SETTING_BOOL, FIELD(rng), NULL,
 	  "a virtio-rng device fed from the host's getrandom()" },
+	{ "devices", "net", "net", SETTING_NET, FIELD(net), "none|user[,OPTION...]",
+	  "virtio network: none (default) or user networking, options mac=, tftp=DIR, bootfile=FILE, "
+	  "hostfwd=tcp:127.0.0.1:2222-:22 (repeatable), host-loopback=on" },
 };
 const size_t machine_settings_count = G_N_ELEMENTS(machine_settings);
 
@@ -42,13 +45,15 @@ void machine_init(struct vireo_machine *m)
 	m->cpus = 1;
 	m->cpu = g_strdup("host");
 	m->serial = g_strdup("stdio");
+	m->net = g_strdup("none");
 }
 
 void machine_clear(struct vireo_machine *m)
 {
 	for (size_t i = 0; i < machine_settings_count; i++) {
 		const struct machine_setting *s = &machine_settings[i];
-		if (s->type == SETTING_STRING || s->type == SETTING_PATH || s->type == SETTING_SERIAL)
+		if (s->type == SETTING_STRING || s->type == SETTING_PATH || s->type == SETTING_SERIAL ||
+		    s->type == SETTING_NET)
 			g_free(*(char **)((char *)m + s->offset));
 		else if (s->type == SETTING_DISKS)
 			g_strfreev(*(char ***)((char *)m + s->offset));
@@ -154,6 +159,139 @@ bool machine_parse_disk(const char *spec, struct machine_disk *disk, GError **er
 	return true;
 }
 
+void machine_net_clear(struct machine_net *net)
+{
+	g_free(net->tftp);
+	g_free(net->bootfile);
+	memset(net, 0, sizeof(*net));
+}
+
+static bool net_error(GError **error, const char *part, const char *expected)
+{
+	g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+		    "net option '%s' is not valid: expected %s", part, expected);
+	return false;
+}
+
+static bool parse_mac(const char *text, uint8_t mac[6])
+{
+	unsigned v[6];
+	char end;
+	if (sscanf(text, "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &end) != 6 ||
+	    strlen(text) != 17)
+		return false;
+	for (unsigned i = 0; i < 6; i++)
+		mac[i] = (uint8_t)v[i];
+	return !(mac[0] & 1);  /* a multicast address cannot be a NIC's */
+}
+
+static bool parse_ipv4(const char *text, size_t len, char out[16])
+{
+	unsigned a, b, c, d;
+	char buf[16], end;
+	if (len >= sizeof(buf))
+		return false;
+	memcpy(buf, text, len);
+	buf[len] = 0;
+	if (sscanf(buf, "%u.%u.%u.%u%c", &a, &b, &c, &d, &end) != 4 || a > 255 || b > 255 || c > 255 || d > 255)
+		return false;
+	memcpy(out, buf, len + 1);
+	return true;
+}
+
+static bool parse_port(const char *text, size_t len, unsigned *port)
+{
+	char buf[8];
+	guint64 n;
+	if (len == 0 || len >= sizeof(buf))
+		return false;
+	memcpy(buf, text, len);
+	buf[len] = 0;
+	if (!g_ascii_string_to_unsigned(buf, 10, 1, 65535, &n, NULL))
+		return false;
+	*port = (unsigned)n;
+	return true;
+}
+
+/* [ADDR]:PORT into addr (unchanged when empty) and port. */
+static bool parse_endpoint(const char *text, size_t len, char addr[16], unsigned *port)
+{
+	const char *colon = memchr(text, ':', len);
+	if (!colon)
+		return false;
+	size_t addr_len = (size_t)(colon - text);
+	if (addr_len && !parse_ipv4(text, addr_len, addr))
+		return false;
+	return parse_port(colon + 1, len - addr_len - 1, port);
+}
+
+static bool parse_hostfwd(const char *text, struct machine_hostfwd *fwd)
+{
+	memset(fwd, 0, sizeof(*fwd));
+	strcpy(fwd->host_addr, "127.0.0.1");
+	if (g_str_has_prefix(text, "tcp:"))
+		text += 4;
+	else if (g_str_has_prefix(text, "udp:"))
+		text += 4, fwd->udp = true;
+	const char *dash = strchr(text, '-');
+	return dash && parse_endpoint(text, (size_t)(dash - text), fwd->host_addr, &fwd->host_port) &&
+	       parse_endpoint(dash + 1, strlen(dash + 1), fwd->guest_addr, &fwd->guest_port);
+}
+
+static bool net_option(struct machine_net *net, const char *option, GError **error)
+{
+	const char *value = strchr(option, '=');
+	if (!value)
+		return net_error(error, option, "mac=, tftp=, bootfile=, hostfwd= or host-loopback=on");
+	value++;
+	if (g_str_has_prefix(option, "mac="))
+		return parse_mac(value, net->mac) || net_error(error, option, "mac=52:54:00:12:34:56 (a unicast address)");
+	if (g_str_has_prefix(option, "tftp=") && *value) {
+		g_free(net->tftp);
+		net->tftp = g_strdup(value);
+		return true;
+	}
+	if (g_str_has_prefix(option, "bootfile=") && *value) {
+		g_free(net->bootfile);
+		net->bootfile = g_strdup(value);
+		return true;
+	}
+	if (g_str_has_prefix(option, "host-loopback=") && (!strcmp(value, "on") || !strcmp(value, "off"))) {
+		net->host_loopback = !strcmp(value, "on");
+		return true;
+	}
+	if (g_str_has_prefix(option, "hostfwd=")) {
+		if (net->hostfwd_count >= MACHINE_MAX_HOSTFWD)
+			return net_error(error, option, "at most " G_STRINGIFY(MACHINE_MAX_HOSTFWD) " forwards");
+		return parse_hostfwd(value, &net->hostfwd[net->hostfwd_count++]) ||
+		       net_error(error, option, "hostfwd=tcp:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT (or udp:)");
+	}
+	return net_error(error, option, "mac=, tftp=DIR, bootfile=FILE, hostfwd=... or host-loopback=on|off");
+}
+
+bool machine_parse_net(const char *spec, struct machine_net *net, GError **error)
+{
+	static const uint8_t default_mac[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 };
+	g_auto(GStrv) parts = g_strsplit(spec, ",", -1);
+	memset(net, 0, sizeof(*net));
+	memcpy(net->mac, default_mac, sizeof(default_mac));
+	if (!strcmp(spec, "none"))
+		return true;
+	if (!parts[0] || strcmp(parts[0], "user")) {
+		g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+			    "net '%s' is not valid: expected none or user[,OPTION...]", spec);
+		return false;
+	}
+	net->enabled = true;
+	for (unsigned i = 1; parts[i]; i++) {
+		if (!net_option(net, parts[i], error)) {
+			machine_net_clear(net);
+			return false;
+		}
+	}
+	return true;
+}
+
 /* Checks each spec, makes relative paths relative to base_dir and appends. */
 static bool add_disks(struct vireo_machine *m, const char *value, const char *base_dir, GError **error)
 {
@@ -243,6 +381,14 @@ bool machine_set(struct vireo_machine *m, const struct machine_setting *s,
 		break;
 	case SETTING_DISKS:
 		return add_disks(m, value, base_dir, error);
+	case SETTING_NET: {
+		struct machine_net net;
+		if (!machine_parse_net(value, &net, error))
+			return false;
+		machine_net_clear(&net);
+		set_string(m, s, g_strdup(value));
+		return true;
+	}
 	}
 	if (!ok)
 		g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,

@@ -23,6 +23,7 @@ struct vireo_machine {
 	char *serial;      /* chardev spec: stdio, none, file:PATH, unix:PATH */
 	char **disks;      /* NULL-terminated disk specs: PATH[,ro][,serial=ID][,queues=N] */
 	bool rng;          /* virtio-rng */
+	char *net;         /* "none" or user[,OPTIONS] (see machine_parse_net) */
 	bool no_reboot;
 };
 
@@ -45,6 +46,7 @@ enum machine_setting_type {
 	SETTING_SERIAL,
 	SETTING_BOOL,
 	SETTING_DISKS,  /* each value adds disks; machine.ini lists them with ';' */
+	SETTING_NET,
 };
 
 struct machine_setting {
@@ -67,6 +69,33 @@ void machine_clear(struct vireo_machine *m);
  * On error returns false with a message that names the value. */
 bool machine_set(struct vireo_machine *m, const struct machine_setting *s,
 		 const char *value, const char *base_dir, GError **error);
+
+#define MACHINE_MAX_HOSTFWD 16
+
+/* One host-to-guest port forward: PROTO:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT. */
+struct machine_hostfwd {
+	bool udp;
+	char host_addr[16];    /* dotted quad; "127.0.0.1" when not given */
+	unsigned host_port;
+	char guest_addr[16];   /* "" = the guest's DHCP address */
+	unsigned guest_port;
+};
+
+/* A parsed --net user spec. */
+struct machine_net {
+	bool enabled;
+	uint8_t mac[6];
+	char *tftp;            /* folder the built-in TFTP server serves, or NULL */
+	char *bootfile;        /* DHCP boot file name, or NULL */
+	bool host_loopback;    /* may the guest reach the host's 127.0.0.1 (10.0.2.2) */
+	struct machine_hostfwd hostfwd[MACHINE_MAX_HOSTFWD];
+	unsigned hostfwd_count;
+};
+
+/* Parses none | user[,mac=52:54:00:12:34:56][,tftp=DIR][,bootfile=FILE]
+ * [,hostfwd=tcp:127.0.0.1:2222-:22 ...][,host-loopback=on]; errors name the bad part. */
+bool machine_parse_net(const char *spec, struct machine_net *net, GError **error);
+void machine_net_clear(struct machine_net *net);
 
 /* Parses PATH[,ro][,serial=ID][,queues=N]; errors name the bad part. */
 bool machine_parse_disk(const char *spec, struct machine_disk *disk, GError **error);

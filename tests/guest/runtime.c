@@ -213,3 +213,21 @@ void guest_start(uint32_t start_info_paddr)
 	print("DONE\n");
 	guest_exit();
 }
+
+/* GCC may call these even in freestanding code (struct copies, zeroing). */
+void *memcpy(void *dst, const void *src, unsigned long n)
+{
+	uint8_t *d = dst;
+	const uint8_t *s = src;
+	while (n--)
+		*d++ = *s++;
+	return dst;
+}
+
+void *memset(void *dst, int c, unsigned long n)
+{
+	uint8_t *d = dst;
+	while (n--)
+		*d++ = (uint8_t)c;
+	return dst;
+}

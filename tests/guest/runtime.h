@@ -41,6 +41,9 @@ void interrupts_init(void);
 void set_handler(unsigned vector, interrupt_handler handler);
 void pic_unmask(unsigned irq);
 
+void *memcpy(void *dst, const void *src, unsigned long n);
+void *memset(void *dst, int c, unsigned long n);
+
 void guest_exit(void) __attribute__((noreturn));
 void guest_reset(void) __attribute__((noreturn)); /* i8042 reset pulse */
 int main(void);

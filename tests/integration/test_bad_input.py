@@ -3,6 +3,7 @@
 guest runs. Usage: test_bad_input.py CASE (see CASES)."""
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -198,6 +199,29 @@ def case_disk_locked(tmp):
     finally:
         first.terminate()
         first.wait(10)
+
+
+def case_net_bad_option(tmp):
+    expect(["--kernel", guest("demo"), "--net", "user,hostfwd=tcp:2222-22"], "--net", "hostfwd=tcp:2222-22",
+           status=2)
+
+
+def case_net_unknown_backend(tmp):
+    expect(["--kernel", guest("demo"), "--net", "bridge"], "--net", "net 'bridge'", "user", status=2)
+
+
+def case_net_tftp_missing(tmp):
+    expect(["--kernel", guest("demo"), "--net", "user,tftp=" + os.path.join(tmp, "nope")], "tftp=",
+           "not a folder", status=2)
+
+
+def case_net_port_in_use(tmp):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        expect(["--kernel", guest("demo"), "--net", "user,hostfwd=tcp:127.0.0.1:%d-:22" % port],
+               "hostfwd", str(port), status=1)
 
 
 CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith("case_")}

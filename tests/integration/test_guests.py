@@ -203,6 +203,38 @@ def case_virtio_blk():
                 vt.fail("the read-only image changed")
 
 
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def case_virtio_net():
+    """User networking: a DHCP lease, a file from the built-in TFTP server,
+    and a TCP connection from the host through a forwarded port."""
+    with tempfile.TemporaryDirectory() as tftp:
+        text = b"Hello over TFTP from the Vireo host!\n" * 40  # three TFTP blocks
+        with open(os.path.join(tftp, "hello.txt"), "wb") as f:
+            f.write(text)
+        port = free_port()
+        net = "user,tftp=%s,hostfwd=tcp:127.0.0.1:%d-:22,mac=52:54:00:ab:cd:ef" % (tftp, port)
+        with boot("virtio-net", "--net", net) as engine:
+            engine.wait_for(r"virtio-net: mac 52:54:00:ab:cd:ef link 1", 20)
+            engine.wait_for(r"virtio-net: lease address 10\.0\.2\.15 router 10\.0\.2\.2 dns 10\.0\.2\.3", 30)
+            engine.wait_for(r"virtio-net: tftp hello\.txt: %d bytes, starting '%s'"
+                            % (len(text), text[:32].decode()), 30)
+            engine.wait_for(r"virtio-net: listening on port 22", 10)
+            with socket.create_connection(("127.0.0.1", port), timeout=20) as conn:
+                conn.sendall(b"ping\n")
+                reply = conn.recv(100)
+            if reply != b"pong\n":
+                vt.fail("the guest answered %r through the forwarded port" % reply)
+            engine.wait_for(r"virtio-net: tcp got 'ping'", 10)
+            engine.wait_for(r"virtio-net: tcp closed", 20)
+            if engine.wait_exit(20) != 0:
+                vt.fail("engine did not end cleanly")
+
+
 def rng_lines():
     with boot("virtio-rng", "--rng") as engine:
         m = engine.wait_for(r"virtio-rng: 32 bytes ([0-9a-f]{64})\r?\nvirtio-rng: 32 bytes ([0-9a-f]{64})", 20)
