@@ -10,11 +10,11 @@ set -euo pipefail
 
 OUT=${1:?usage: build-images.sh OUTPUT_DIR}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-APPLETS="sh ash mount umount mkdir cat echo ls nproc free poweroff reboot setsid cttyhack uname dmesg sleep grep insmod head od sync"
+APPLETS="sh ash mount umount mkdir cat echo ls nproc free poweroff reboot setsid cttyhack uname dmesg sleep grep insmod head od sync ifconfig route wget nc"
 # Debian builds virtio as modules; init loads them in this (dependency) order.
 MODULES="drivers/virtio/virtio drivers/virtio/virtio_ring drivers/virtio/virtio_pci_modern_dev
 	drivers/virtio/virtio_pci_legacy_dev drivers/virtio/virtio_pci drivers/block/virtio_blk
-	drivers/char/hw_random/virtio-rng"
+	drivers/char/hw_random/virtio-rng net/core/failover drivers/net/net_failover drivers/net/virtio_net"
 
 kernel_package() {
 	apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-/ { print $2; exit }'

@@ -4,11 +4,16 @@
   virtio-disk  a line written to /dev/vda survives a power-off and a second boot,
                and is in the host image
   virtio-rng   /dev/hwrng is virtio_rng and gives bytes
+  virtio-net   eth0 on user networking fetches a file from a web server on the
+               host (host-loopback=on) and answers on a forwarded port
 Needs a host whose KVM runs guest kernel code natively (VT-x/AMD-V); elsewhere
 it skips with one line naming the limit. Usage: test_linux_full.py CASE"""
+import http.server
 import os
+import socket
 import sys
 import tempfile
+import threading
 
 sys.path.insert(0, os.path.dirname(__file__))
 import vireo_test as vt
@@ -76,6 +81,36 @@ def case_virtio_rng():
         engine.send(b"head -c 16 /dev/hwrng | od -An -tx1\n")
         engine.wait_for(r"([0-9a-f]{2} ){15}[0-9a-f]{2}", 10)
         power_off(engine)
+
+
+def serve_folder(folder):
+    handler = lambda *a: http.server.SimpleHTTPRequestHandler(*a, directory=folder)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def case_virtio_net():
+    with tempfile.TemporaryDirectory() as www:
+        with open(os.path.join(www, "greeting.txt"), "w") as f:
+            f.write("fetched through slirp\n")
+        server = serve_folder(www)
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            fwd_port = s.getsockname()[1]
+        net = "user,host-loopback=on,hostfwd=tcp:127.0.0.1:%d-:7000" % fwd_port
+        with boot("--net", net) as engine:
+            shell(engine)
+            engine.send(b"ifconfig eth0 10.0.2.15 netmask 255.255.255.0 up; route add default gw 10.0.2.2\n")
+            engine.send(b"wget -q -O - http://10.0.2.2:%d/greeting.txt\n" % server.server_address[1])
+            engine.wait_for(r"\nfetched through slirp", 30)
+            engine.send(b"echo hello-from-guest | nc -l -p 7000 &\n")
+            engine.wait_for(PROMPT, 10)
+            with socket.create_connection(("127.0.0.1", fwd_port), timeout=20) as conn:
+                if not conn.recv(100).startswith(b"hello-from-guest"):
+                    vt.fail("nothing came back through the forwarded port")
+            power_off(engine)
+        server.shutdown()
 
 
 CASES = {name[5:].replace("_", "-"): fn for name, fn in globals().items() if name.startswith("case_")}

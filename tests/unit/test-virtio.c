@@ -15,6 +15,7 @@
 #include "bus-poke.h"
 #include "hw/pci.h"
 #include "hw/virtio_blk.h"
+#include "hw/virtio_net.h"
 #include "hw/virtio_rng.h"
 #include "vdriver.h"
 #include "vplatform-bus.h"
@@ -27,6 +28,7 @@
 #define SLOT_BLK 1
 #define SLOT_BLK_RO 2
 #define SLOT_RNG 3
+#define SLOT_NET 4
 #define INTX_GSI 11
 
 /* virtio-blk request layout (§5.2.6). */
@@ -55,6 +57,10 @@ struct fixture {
 	struct block_backend disk, ro_disk;
 	struct virtio_blk blk, blk_ro;
 	struct virtio_rng rng;
+	struct net_backend net_backend;
+	struct virtio_net net;
+	GByteArray *sent;                /* frames the card transmitted, back to back */
+	unsigned sent_frames;
 	struct bus_platform bp;
 	struct vplatform platform;
 	bool intx_level;
@@ -102,8 +108,16 @@ static char *make_image(const char *dir, const char *name, unsigned size)
 	return path;
 }
 
+static void record_frame(struct net_backend *backend, const uint8_t *frame, size_t len)
+{
+	struct fixture *f = (struct fixture *)((char *)backend - offsetof(struct fixture, net_backend));
+	g_byte_array_append(f->sent, frame, (guint)len);
+	f->sent_frames++;
+}
+
 static struct fixture *fixture_new(void)
 {
+	static const uint8_t mac[6] = { 0x52, 0x54, 0x00, 0xab, 0xcd, 0xef };
 	struct fixture *f = g_new0(struct fixture, 1);
 	char *error = NULL;
 	f->ram = g_malloc0(RAM_SIZE);
@@ -121,6 +135,10 @@ static struct fixture *fixture_new(void)
 	g_assert_cmpint(virtio_blk_init(&f->blk, &f->disk, "vireo-test-disk", 2, f->ctx, &f->mem, intx, NULL, NULL), ==, 0);
 	g_assert_cmpint(virtio_blk_init(&f->blk_ro, &f->ro_disk, NULL, 1, f->ctx, &f->mem, intx, NULL, NULL), ==, 0);
 	g_assert_cmpint(virtio_rng_init(&f->rng, f->ctx, &f->mem, intx, NULL, NULL), ==, 0);
+	f->sent = g_byte_array_new();
+	f->net_backend.send = record_frame;
+	g_assert_cmpint(virtio_net_init(&f->net, &f->net_backend, mac, f->ctx, &f->mem, intx, NULL, NULL), ==, 0);
+	g_assert_cmpint(pci_bus_add(&f->pci, &f->net.vp.pci, SLOT_NET, 0), ==, 0);
 	g_assert_cmpint(pci_bus_add(&f->pci, &f->blk.vp.pci, SLOT_BLK, 0), ==, 0);
 	g_assert_cmpint(pci_bus_add(&f->pci, &f->blk_ro.vp.pci, SLOT_BLK_RO, 0), ==, 0);
 	g_assert_cmpint(pci_bus_add(&f->pci, &f->rng.vp.pci, SLOT_RNG, 0), ==, 0);
@@ -135,6 +153,8 @@ static void fixture_free(struct fixture *f)
 	virtio_blk_destroy(&f->blk);
 	virtio_blk_destroy(&f->blk_ro);
 	virtio_rng_destroy(&f->rng);
+	virtio_net_destroy(&f->net);
+	g_byte_array_free(f->sent, TRUE);
 	block_close(&f->disk);
 	block_close(&f->ro_disk);
 	g_main_context_unref(f->ctx);
@@ -328,6 +348,51 @@ static void test_rng(void)
 	for (unsigned i = 0; i < 128; i++)
 		zeroes += f->ram[BUF_GPA + i] == 0;
 	g_assert_cmpuint(zeroes, <, 16);
+	fixture_free(f);
+}
+
+/* ---- network ---- */
+
+#define NET_HDR 12
+
+static void test_net(void)
+{
+	struct fixture *f = fixture_new();
+	struct vdevice d;
+	uint32_t used;
+	start(f, &d, 1, 0, ALL_FEATURES, 2);
+	g_assert_cmphex(vdev_config_read(&d, 0, 4), ==, 0xab005452);  /* 52:54:00:ab */
+	g_assert_cmphex(vdev_config_read(&d, 6, 2), ==, 1);            /* link up */
+	/* Transmit: the frame after the header reaches the backend as it was. */
+	uint8_t *tx = f->ram + BUF_GPA;
+	memset(tx, 0, NET_HDR);
+	fill_pattern(tx + NET_HDR, 1514, 5);
+	struct vbuf hdr = { BUF_GPA, NET_HDR, false }, body[2] = { { BUF_GPA, NET_HDR, false },
+								   { BUF_GPA + NET_HDR, 1514, false } };
+	vq_submit(&d, 1, body, 2);
+	g_assert_true(vq_poll(&d, 1, &used, 1));
+	g_assert_cmpuint(f->sent_frames, ==, 1);
+	g_assert_cmpmem(f->sent->data, f->sent->len, tx + NET_HDR, 1514);
+	vq_submit(&d, 1, &hdr, 1);  /* a header alone is no frame */
+	g_assert_true(vq_poll(&d, 1, &used, 1));
+	g_assert_cmpuint(f->sent_frames, ==, 1);
+	/* Receive before any buffer is posted: the frame waits, then arrives
+	 * behind a header saying one buffer. */
+	uint8_t frame[60];
+	fill_pattern(frame, sizeof(frame), 11);
+	f->net_backend.receive(f->net_backend.receive_opaque, frame, sizeof(frame));
+	struct vbuf rx = { BUF_GPA + 0x10000, 2048, true };
+	vq_submit(&d, 0, &rx, 1);
+	g_assert_true(vq_poll(&d, 0, &used, 1));
+	g_assert_cmpuint(used, ==, NET_HDR + sizeof(frame));
+	g_assert_cmpuint(f->ram[BUF_GPA + 0x10000 + 10], ==, 1);  /* num_buffers */
+	g_assert_cmpmem(f->ram + BUF_GPA + 0x10000 + NET_HDR, sizeof(frame), frame, sizeof(frame));
+	/* A buffer too small for the frame comes back empty. */
+	struct vbuf small = { BUF_GPA + 0x10000, 40, true };
+	vq_submit(&d, 0, &small, 1);
+	f->net_backend.receive(f->net_backend.receive_opaque, frame, sizeof(frame));
+	g_assert_true(vq_poll(&d, 0, &used, 1));
+	g_assert_cmpuint(used, ==, 0);
 	fixture_free(f);
 }
 
@@ -578,6 +643,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/virtio/blk/discard-write-zeroes", test_blk_discard_write_zeroes);
 	g_test_add_func("/virtio/features", test_feature_negotiation);
 	g_test_add_func("/virtio/rng", test_rng);
+	g_test_add_func("/virtio/net", test_net);
 	g_test_add_func("/virtio/msix", test_msix);
 	g_test_add_func("/virtio/intx-isr", test_intx_and_isr);
 	g_test_add_func("/virtio/event-index", test_event_index);
