@@ -6,3 +6,4 @@ here=$(dirname "$0")
 command -v qemu-system-x86_64 >/dev/null || apt-get install -y -qq qemu-system-x86 >/dev/null
 python3 "$here/exit-rate.py" "$@"
 python3 "$here/boot-time.py" "$@"
+python3 "$here/virtio-blk.py" --runs 5
