@@ -13,6 +13,7 @@ PACKAGES=(
 	busybox-static cpio gzip xz-utils zstd
 	clang libclang-rt-14-dev
 	console-data libslirp-dev
+	iproute2 dnsmasq-base
 )
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)

@@ -26,6 +26,7 @@
 #include "hw/uart.h"
 #include "hw/vga.h"
 #include "backend/net_slirp.h"
+#include "backend/net_tap.h"
 #include "hw/virtio_blk.h"
 #include "hw/virtio_net.h"
 #include "hw/virtio_rng.h"
@@ -335,7 +336,7 @@ static struct irq_line slot_intx(struct engine *e, unsigned slot)
 	return gsi_line(e, PCI_INTX_FIRST_GSI + slot % PCI_INTX_GSIS);
 }
 
-/* virtio-net on user networking, when the machine has a network. */
+/* virtio-net on user networking or a tap, when the machine has a network. */
 static int add_network(struct engine *e, unsigned slot, char **error)
 {
 	struct machine_net config;
@@ -346,9 +347,10 @@ static int add_network(struct engine *e, unsigned slot, char **error)
 		g_error_free(bad);
 		return -1;
 	}
-	if (!config.enabled)
+	if (config.kind == MACHINE_NET_NONE)
 		return 0;
-	e->net_backend = net_slirp_new(&config, e->io_context, error);
+	e->net_backend = config.kind == MACHINE_NET_TAP ? net_tap_new(config.ifname, e->io_context, error)
+							: net_slirp_new(&config, e->io_context, error);
 	struct virtio_host *host = &e->virtio_hosts[MACHINE_MAX_DISKS + 1];
 	virtio_host_init(host, &e->vm);
 	err = !e->net_backend ? -1

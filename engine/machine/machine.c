@@ -31,9 +31,9 @@ const struct machine_setting machine_settings[] = {
 	  "a virtio disk on a raw image (repeat for more; machine.ini: disks=a.img;b.img,ro)" },
 	{ "devices", "rng", "rng", SETTING_BOOL, FIELD(rng), NULL,
 	  "a virtio-rng device fed from the host's getrandom()" },
-	{ "devices", "net", "net", SETTING_NET, FIELD(net), "none|user[,OPTION...]",
-	  "virtio network: none (default) or user networking, options mac=, tftp=DIR, bootfile=FILE, "
-	  "hostfwd=tcp:127.0.0.1:2222-:22 (repeatable), host-loopback=on" },
+	{ "devices", "net", "net", SETTING_NET, FIELD(net), "none|user[,OPTION...]|tap,ifname=NAME",
+	  "virtio network: none (default), user networking (options mac=, tftp=DIR, bootfile=FILE, "
+	  "hostfwd=tcp:127.0.0.1:2222-:22 (repeatable), host-loopback=on) or a host tap interface" },
 };
 const size_t machine_settings_count = G_N_ELEMENTS(machine_settings);
 
@@ -163,6 +163,7 @@ void machine_net_clear(struct machine_net *net)
 {
 	g_free(net->tftp);
 	g_free(net->bootfile);
+	g_free(net->ifname);
 	memset(net, 0, sizeof(*net));
 }
 
@@ -246,6 +247,13 @@ static bool net_option(struct machine_net *net, const char *option, GError **err
 	value++;
 	if (g_str_has_prefix(option, "mac="))
 		return parse_mac(value, net->mac) || net_error(error, option, "mac=52:54:00:12:34:56 (a unicast address)");
+	if (net->kind == MACHINE_NET_TAP) {
+		if (!g_str_has_prefix(option, "ifname=") || !*value || strlen(value) >= 16)
+			return net_error(error, option, "ifname=NAME (up to 15 characters) or mac= for a tap");
+		g_free(net->ifname);
+		net->ifname = g_strdup(value);
+		return true;
+	}
 	if (g_str_has_prefix(option, "tftp=") && *value) {
 		g_free(net->tftp);
 		net->tftp = g_strdup(value);
@@ -277,17 +285,23 @@ bool machine_parse_net(const char *spec, struct machine_net *net, GError **error
 	memcpy(net->mac, default_mac, sizeof(default_mac));
 	if (!strcmp(spec, "none"))
 		return true;
-	if (!parts[0] || strcmp(parts[0], "user")) {
+	if (!parts[0] || (strcmp(parts[0], "user") && strcmp(parts[0], "tap"))) {
 		g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
-			    "net '%s' is not valid: expected none or user[,OPTION...]", spec);
+			    "net '%s' is not valid: expected none, user[,OPTION...] or tap,ifname=NAME", spec);
 		return false;
 	}
-	net->enabled = true;
+	net->kind = strcmp(parts[0], "tap") ? MACHINE_NET_USER : MACHINE_NET_TAP;
 	for (unsigned i = 1; parts[i]; i++) {
 		if (!net_option(net, parts[i], error)) {
 			machine_net_clear(net);
 			return false;
 		}
+	}
+	if (net->kind == MACHINE_NET_TAP && !net->ifname) {
+		g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+			    "net '%s' is not valid: a tap needs ifname=NAME", spec);
+		machine_net_clear(net);
+		return false;
 	}
 	return true;
 }

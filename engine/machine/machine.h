@@ -81,9 +81,16 @@ struct machine_hostfwd {
 	unsigned guest_port;
 };
 
-/* A parsed --net user spec. */
+enum machine_net_kind {
+	MACHINE_NET_NONE,
+	MACHINE_NET_USER,      /* libslirp */
+	MACHINE_NET_TAP,       /* a host tap interface */
+};
+
+/* A parsed --net spec. */
 struct machine_net {
-	bool enabled;
+	enum machine_net_kind kind;
+	char *ifname;          /* tap */
 	uint8_t mac[6];
 	char *tftp;            /* folder the built-in TFTP server serves, or NULL */
 	char *bootfile;        /* DHCP boot file name, or NULL */
@@ -93,7 +100,8 @@ struct machine_net {
 };
 
 /* Parses none | user[,mac=52:54:00:12:34:56][,tftp=DIR][,bootfile=FILE]
- * [,hostfwd=tcp:127.0.0.1:2222-:22 ...][,host-loopback=on]; errors name the bad part. */
+ * [,hostfwd=tcp:127.0.0.1:2222-:22 ...][,host-loopback=on] |
+ * tap,ifname=NAME[,mac=...]; errors name the bad part. */
 bool machine_parse_net(const char *spec, struct machine_net *net, GError **error);
 void machine_net_clear(struct machine_net *net);
 

@@ -210,6 +210,10 @@ def case_net_unknown_backend(tmp):
     expect(["--kernel", guest("demo"), "--net", "bridge"], "--net", "net 'bridge'", "user", status=2)
 
 
+def case_net_tap_without_ifname(tmp):
+    expect(["--kernel", guest("demo"), "--net", "tap,tftp=/srv"], "--net", "tftp=/srv", "ifname=NAME", status=2)
+
+
 def case_net_tftp_missing(tmp):
     expect(["--kernel", guest("demo"), "--net", "user,tftp=" + os.path.join(tmp, "nope")], "tftp=",
            "not a folder", status=2)

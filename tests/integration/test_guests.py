@@ -3,7 +3,9 @@
 Usage: test_guests.py CASE (see CASES)."""
 import datetime
 import os
+import shutil
 import socket
+import subprocess
 import sys
 import tempfile
 import time
@@ -233,6 +235,50 @@ def case_virtio_net():
             engine.wait_for(r"virtio-net: tcp closed", 20)
             if engine.wait_exit(20) != 0:
                 vt.fail("engine did not end cleanly")
+
+
+TAP = "vireotap0"
+
+
+def case_virtio_net_tap():
+    """The same guest on a tap device in a private network namespace, with
+    dnsmasq as the DHCP and TFTP server and a TCP connection straight to the
+    guest's address."""
+    if os.environ.get("VIREO_IN_NETNS") != "1":
+        if os.geteuid() != 0 or not shutil.which("unshare") or not shutil.which("dnsmasq"):
+            vt.skip("needs root, unshare and dnsmasq to make a tap in a private network namespace")
+        env = dict(os.environ, VIREO_IN_NETNS="1")
+        sys.exit(subprocess.run(["unshare", "--net", sys.executable, __file__, "virtio-net-tap"], env=env).returncode)
+    with tempfile.TemporaryDirectory() as tmp:
+        text = b"Hello over TFTP from dnsmasq!\n" * 30
+        with open(os.path.join(tmp, "hello.txt"), "wb") as f:
+            f.write(text)
+        for cmd in (["ip", "link", "set", "lo", "up"], ["ip", "tuntap", "add", "dev", TAP, "mode", "tap"],
+                    ["ip", "addr", "add", "10.0.2.2/24", "dev", TAP], ["ip", "link", "set", TAP, "up"]):
+            subprocess.run(cmd, check=True)
+        dnsmasq = subprocess.Popen(
+            ["dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null", "--port=0", "--interface=" + TAP,
+             "--bind-interfaces", "--dhcp-range=10.0.2.15,10.0.2.15,255.255.255.0",
+             "--dhcp-option=option:router,10.0.2.2", "--dhcp-option=option:dns-server,10.0.2.3",
+             "--enable-tftp", "--tftp-root=" + tmp, "--user=root", "--pid-file=" + os.path.join(tmp, "pid"),
+             "--dhcp-leasefile=" + os.path.join(tmp, "leases")],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            with boot("virtio-net", "--net", "tap,ifname=" + TAP) as engine:
+                engine.wait_for(r"virtio-net: lease address 10\.0\.2\.15 router 10\.0\.2\.2 dns 10\.0\.2\.3", 30)
+                engine.wait_for(r"virtio-net: tftp hello\.txt: %d bytes, starting '%s'"
+                                % (len(text), text[:32].decode().replace("\n", ".")), 30)
+                engine.wait_for(r"virtio-net: listening on port 22", 10)
+                with socket.create_connection(("10.0.2.15", 22), timeout=20) as conn:
+                    conn.sendall(b"ping\n")
+                    if conn.recv(100) != b"pong\n":
+                        vt.fail("the guest did not answer on the tap")
+                engine.wait_for(r"virtio-net: tcp closed", 20)
+                if engine.wait_exit(20) != 0:
+                    vt.fail("engine did not end cleanly")
+        finally:
+            dnsmasq.terminate()
+            dnsmasq.wait(10)
 
 
 def rng_lines():
