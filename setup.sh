@@ -12,7 +12,7 @@ PACKAGES=(
 	python3 util-linux binutils
 	busybox-static cpio gzip xz-utils zstd
 	clang libclang-rt-14-dev
-	console-data libslirp-dev
+	console-data libslirp-dev libvncserver-dev
 	iproute2 dnsmasq-base
 )
 
@@ -74,7 +74,7 @@ run_tests() {
 	rm -f build*/meson-logs/testlog.json
 	meson test -C build --print-errorlogs --num-processes 2 || status=1
 	# The sanitizer build also runs the engine itself on our test guests and bad input.
-	meson test -C build-asan --suite unit --suite guest --suite bad-input --print-errorlogs --num-processes 2 || status=1
+	meson test -C build-asan --suite unit --suite guest --suite display --suite bad-input --print-errorlogs --num-processes 2 || status=1
 	# libFuzzer on the virtio devices, 60 s per target, under ASan/UBSan.
 	meson test -C build-fuzz --suite fuzz --print-errorlogs || status=1
 	python3 tests/summary.py build/meson-logs/testlog.json build-asan/meson-logs/testlog.json \

@@ -34,6 +34,7 @@
 #include "kvm/vcpu.h"
 #include "kvm/vga_host.h"
 #include "kvm/virtio_host.h"
+#include "keymap.h"
 
 #define COM1_PORT 0x3F8
 #define COM1_IRQ 4
@@ -246,6 +247,22 @@ static int add_vga(struct engine *e, char **error)
 	return 0;
 }
 
+/* Keyboard and mouse from the console reach the PS/2 devices. */
+static void ps2_key(void *opaque, unsigned evdev, bool down)
+{
+	uint8_t codes[KEYMAP_MAX_SCANCODES];
+	size_t n = keymap_to_ps2_set2(evdev, down, codes);
+	if (n)
+		i8042_put_kbd_scancodes(opaque, codes, n);
+}
+
+static void ps2_pointer(void *opaque, int dx, int dy, int dz, unsigned buttons)
+{
+	i8042_put_mouse_event(opaque, dx, -dy, dz, buttons);  /* PS/2 counts up as positive */
+}
+
+static const struct console_input_ops ps2_input = { .key = ps2_key, .pointer_rel = ps2_pointer };
+
 static int init_devices(struct engine *e, struct chardev *serial, GMainContext *context, char **error)
 {
 	struct bus *pio = &e->vm.pio;
@@ -265,7 +282,24 @@ static int init_devices(struct engine *e, struct chardev *serial, GMainContext *
 		return -1;
 	}
 	fill_cmos(e);
+	console_set_input(&e->backends->console, &ps2_input, &e->kbc);
 	return add_vga(e, error);
+}
+
+static int start_display(const struct vireo_machine *def, struct engine_backends *b, char **error)
+{
+	struct machine_display display;
+	GError *bad = NULL;
+	if (!machine_parse_display(def->display, &display, &bad)) {
+		*error = g_strdup(bad->message);
+		g_error_free(bad);
+		return -1;
+	}
+	if (display.vnc)
+		b->vnc = vnc_server_start(&b->console, display.vnc_addr, display.vnc_port, display.password, error);
+	bool failed = display.vnc && !b->vnc;
+	machine_display_clear(&display);
+	return failed ? -1 : 0;
 }
 
 int engine_open_backends(const struct vireo_machine *def, struct engine_backends *b, GMainContext *context,
@@ -275,6 +309,10 @@ int engine_open_backends(const struct vireo_machine *def, struct engine_backends
 	if (chardev_open(&b->serial, def->serial, context, error) < 0)
 		return -1;
 	console_init(&b->console);
+	if (start_display(def, b, error) < 0) {
+		engine_close_backends(b);
+		return -1;
+	}
 	for (unsigned i = 0; def->disks && def->disks[i]; i++, b->disk_count++) {
 		GError *bad = NULL;
 		if (!machine_parse_disk(def->disks[i], &b->disk_specs[i], &bad)) {
@@ -299,6 +337,9 @@ void engine_close_backends(struct engine_backends *b)
 		machine_disk_clear(&b->disk_specs[i]);
 	}
 	b->disk_count = 0;
+	if (b->vnc)
+		vnc_server_stop(b->vnc);
+	b->vnc = NULL;
 	console_destroy(&b->console);
 	chardev_close(&b->serial);
 }
@@ -415,6 +456,7 @@ static void destroy_devices(struct engine *e)
 {
 	acpi_pm_destroy(&e->pm);
 	rtc_destroy(&e->rtc);
+	console_set_input(&e->backends->console, NULL, NULL);
 	i8042_destroy(&e->kbc);
 	uart_destroy(&e->com1);
 	reset_control_destroy(&e->reset);

@@ -8,6 +8,7 @@
 #include "backend/block.h"
 #include "backend/chardev.h"
 #include "console.h"
+#include "vnc.h"
 #include "kvm/vm.h"
 #include "machine.h"
 
@@ -16,12 +17,14 @@
 struct engine_backends {
 	struct chardev serial;
 	struct console console;     /* the screen: frontends stay attached across reboots */
+	struct vnc_server *vnc;     /* or NULL */
 	struct block_backend disks[MACHINE_MAX_DISKS];
 	struct machine_disk disk_specs[MACHINE_MAX_DISKS];
 	unsigned disk_count;
 };
 
-/* Opens the serial backend and every disk (checked and locked). Returns 0,
+/* Opens the serial backend, every disk (checked and locked) and the
+ * display frontend (the VNC server listening). Returns 0,
  * or -1 with *error set to one line; nothing stays open then. */
 int engine_open_backends(const struct vireo_machine *def, struct engine_backends *b, GMainContext *context,
 			 char **error);

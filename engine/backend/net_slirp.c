@@ -274,7 +274,8 @@ struct net_backend *net_slirp_new(const struct machine_net *config, GMainContext
 		.vhost = ipv4("10.0.2.2"),
 		.vdhcp_start = ipv4("10.0.2.15"),
 		.vnameserver = ipv4("10.0.2.3"),
-		.tftp_server_name = config->tftp ? "10.0.2.2" : NULL,
+		/* No tftp_server_name (DHCP option 66): PXE finds the server as the
+		 * DHCP server anyway, and libslirp 4.7 never frees that string. */
 		.tftp_path = config->tftp,
 		.bootfile = config->bootfile,
 		.vhostname = "vireo",

@@ -34,6 +34,9 @@ const struct machine_setting machine_settings[] = {
 	{ "devices", "net", "net", SETTING_NET, FIELD(net), "none|user[,OPTION...]|tap,ifname=NAME",
 	  "virtio network: none (default), user networking (options mac=, tftp=DIR, bootfile=FILE, "
 	  "hostfwd=tcp:127.0.0.1:2222-:22 (repeatable), host-loopback=on) or a host tap interface" },
+	{ "display", "display", "display", SETTING_DISPLAY, FIELD(display), "none|vnc[=ADDR:PORT][,password-file=F]",
+	  "the guest screen: none (default) or the built-in VNC server (default 127.0.0.1:5900; another "
+	  "address only when given, and then better with a password)" },
 };
 const size_t machine_settings_count = G_N_ELEMENTS(machine_settings);
 
@@ -46,6 +49,7 @@ void machine_init(struct vireo_machine *m)
 	m->cpu = g_strdup("host");
 	m->serial = g_strdup("stdio");
 	m->net = g_strdup("none");
+	m->display = g_strdup("none");
 }
 
 void machine_clear(struct vireo_machine *m)
@@ -53,7 +57,7 @@ void machine_clear(struct vireo_machine *m)
 	for (size_t i = 0; i < machine_settings_count; i++) {
 		const struct machine_setting *s = &machine_settings[i];
 		if (s->type == SETTING_STRING || s->type == SETTING_PATH || s->type == SETTING_SERIAL ||
-		    s->type == SETTING_NET)
+		    s->type == SETTING_NET || s->type == SETTING_DISPLAY)
 			g_free(*(char **)((char *)m + s->offset));
 		else if (s->type == SETTING_DISKS)
 			g_strfreev(*(char ***)((char *)m + s->offset));
@@ -306,6 +310,62 @@ bool machine_parse_net(const char *spec, struct machine_net *net, GError **error
 	return true;
 }
 
+void machine_display_clear(struct machine_display *display)
+{
+	g_free(display->password);
+	memset(display, 0, sizeof(*display));
+}
+
+static bool display_error(GError **error, const char *part, const char *expected)
+{
+	g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+		    "display '%s' is not valid: expected %s", part, expected);
+	return false;
+}
+
+static bool read_password(struct machine_display *display, const char *path, GError **error)
+{
+	g_autofree char *text = NULL;
+	GError *io = NULL;
+	if (!g_file_get_contents(path, &text, NULL, &io)) {
+		g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE, "display password-file: %s",
+			    io->message);
+		g_error_free(io);
+		return false;
+	}
+	text[strcspn(text, "\r\n")] = 0;
+	if (!*text)
+		return display_error(error, path, "a password file whose first line is the password");
+	display->password = g_strdup(text);
+	return true;
+}
+
+bool machine_parse_display(const char *spec, struct machine_display *display, GError **error)
+{
+	g_auto(GStrv) parts = g_strsplit(spec, ",", -1);
+	memset(display, 0, sizeof(*display));
+	strcpy(display->vnc_addr, "127.0.0.1");
+	display->vnc_port = 5900;
+	if (!strcmp(spec, "none"))
+		return true;
+	if (!parts[0] || (strcmp(parts[0], "vnc") && !g_str_has_prefix(parts[0], "vnc=")))
+		return display_error(error, spec, "none or vnc[=ADDR:PORT][,password-file=FILE]");
+	display->vnc = true;
+	const char *where = parts[0] + 3;
+	if (*where == '=' && !parse_endpoint(where + 1, strlen(where + 1), display->vnc_addr, &display->vnc_port))
+		return display_error(error, parts[0], "vnc=[ADDR]:PORT, e.g. vnc=127.0.0.1:5901");
+	for (unsigned i = 1; parts[i]; i++) {
+		bool ok = g_str_has_prefix(parts[i], "password-file=") && parts[i][14]
+			? read_password(display, parts[i] + 14, error)
+			: display_error(error, parts[i], "password-file=FILE");
+		if (!ok) {
+			machine_display_clear(display);
+			return false;
+		}
+	}
+	return true;
+}
+
 /* Checks each spec, makes relative paths relative to base_dir and appends. */
 static bool add_disks(struct vireo_machine *m, const char *value, const char *base_dir, GError **error)
 {
@@ -395,6 +455,14 @@ bool machine_set(struct vireo_machine *m, const struct machine_setting *s,
 		break;
 	case SETTING_DISKS:
 		return add_disks(m, value, base_dir, error);
+	case SETTING_DISPLAY: {
+		struct machine_display display;
+		if (!machine_parse_display(value, &display, error))
+			return false;
+		machine_display_clear(&display);
+		set_string(m, s, g_strdup(value));
+		return true;
+	}
 	case SETTING_NET: {
 		struct machine_net net;
 		if (!machine_parse_net(value, &net, error))

@@ -44,6 +44,14 @@ bool serial_poll(uint8_t *byte)
 	return true;
 }
 
+uint8_t serial_wait(void)
+{
+	uint8_t byte;
+	while (!serial_poll(&byte))
+		;
+	return byte;
+}
+
 static void print_unsigned(uint32_t v, unsigned base, int width, char pad)
 {
 	char digits[12];

@@ -31,6 +31,8 @@ extern const struct hvm_start_info *start_info;
 void serial_putc(char c);
 void print(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 bool serial_poll(uint8_t *byte);
+/* Waits for a byte on COM1: tests pace a guest this way. */
+uint8_t serial_wait(void);
 
 uint32_t pci_config_read(unsigned bus, unsigned dev, unsigned fn, unsigned reg);
 

@@ -48,5 +48,6 @@ int main(void)
 		return 1;
 	}
 	print("vga-text: written\n");
+	serial_wait();  /* the test looks at the screen first */
 	return 0;
 }

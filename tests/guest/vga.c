@@ -9,7 +9,8 @@
  *   800x600x16:  eight vertical bars 100 pixels wide, colour index i of
  *                the bar as RGB565 (r = bit 2, g = bit 1, b = bit 0, full
  *                intensity), with a white line on every 100th row.
- * Prints "vga: 1024x768x32 drawn" and "vga: 800x600x16 drawn" on COM1. */
+ * Prints "vga: 1024x768x32 drawn" and "vga: 800x600x16 drawn" on COM1, and
+ * after each waits for a byte on COM1, so a test can look at the screen. */
 #include "runtime.h"
 
 #define VENDOR_QEMU_VGA 0x1234
@@ -146,10 +147,12 @@ int main(void)
 		return 1;
 	}
 	print("vga: 1024x768x32 drawn\n");
+	serial_wait();  /* the test looks at the screen first */
 	if (!draw_800x600x16((volatile uint16_t *)lfb)) {
 		print("vga: FAIL 800x600x16\n");
 		return 1;
 	}
 	print("vga: 800x600x16 drawn\n");
+	serial_wait();
 	return 0;
 }

@@ -228,6 +228,25 @@ def case_net_port_in_use(tmp):
                "hostfwd", str(port), status=1)
 
 
+def case_display_bad(tmp):
+    expect(["--kernel", guest("demo"), "--display", "vnc=127.0.0.1:99999"], "--display", "vnc=127.0.0.1:99999",
+           status=2)
+
+
+def case_display_port_in_use(tmp):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        expect(["--kernel", guest("demo"), "--display", "vnc=127.0.0.1:%d" % port], "vnc=127.0.0.1:%d" % port,
+               "cannot listen", status=2)
+
+
+def case_display_password_file_missing(tmp):
+    expect(["--kernel", guest("demo"), "--display", "vnc,password-file=" + os.path.join(tmp, "nope")],
+           "password-file", "nope", status=2)
+
+
 CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith("case_")}
 
 if __name__ == "__main__":

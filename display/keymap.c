@@ -1,0 +1,105 @@
+/* The key table. See keymap.h. */
+#include "keymap.h"
+
+#include <glib.h>
+#include <linux/input-event-codes.h>
+
+#define PS2_EXTENDED 0xE0
+#define PS2_BREAK 0xF0
+#define EXT 0x100                   /* set-2 code needs the 0xE0 prefix */
+
+struct key {
+	uint16_t evdev;
+	uint16_t set2;                  /* make code, | EXT for extended keys */
+	uint32_t keysym, keysym_shifted;
+};
+
+/* Keysym values from X11's keysymdef.h. */
+static const struct key keys[] = {
+	{ KEY_ESC, 0x76, 0xff1b, 0 },
+	{ KEY_1, 0x16, '1', '!' }, { KEY_2, 0x1E, '2', '@' }, { KEY_3, 0x26, '3', '#' },
+	{ KEY_4, 0x25, '4', '$' }, { KEY_5, 0x2E, '5', '%' }, { KEY_6, 0x36, '6', '^' },
+	{ KEY_7, 0x3D, '7', '&' }, { KEY_8, 0x3E, '8', '*' }, { KEY_9, 0x46, '9', '(' },
+	{ KEY_0, 0x45, '0', ')' }, { KEY_MINUS, 0x4E, '-', '_' }, { KEY_EQUAL, 0x55, '=', '+' },
+	{ KEY_BACKSPACE, 0x66, 0xff08, 0 }, { KEY_TAB, 0x0D, 0xff09, 0xfe20 },
+	{ KEY_Q, 0x15, 'q', 'Q' }, { KEY_W, 0x1D, 'w', 'W' }, { KEY_E, 0x24, 'e', 'E' },
+	{ KEY_R, 0x2D, 'r', 'R' }, { KEY_T, 0x2C, 't', 'T' }, { KEY_Y, 0x35, 'y', 'Y' },
+	{ KEY_U, 0x3C, 'u', 'U' }, { KEY_I, 0x43, 'i', 'I' }, { KEY_O, 0x44, 'o', 'O' },
+	{ KEY_P, 0x4D, 'p', 'P' }, { KEY_LEFTBRACE, 0x54, '[', '{' }, { KEY_RIGHTBRACE, 0x5B, ']', '}' },
+	{ KEY_ENTER, 0x5A, 0xff0d, 0 }, { KEY_LEFTCTRL, 0x14, 0xffe3, 0 },
+	{ KEY_A, 0x1C, 'a', 'A' }, { KEY_S, 0x1B, 's', 'S' }, { KEY_D, 0x23, 'd', 'D' },
+	{ KEY_F, 0x2B, 'f', 'F' }, { KEY_G, 0x34, 'g', 'G' }, { KEY_H, 0x33, 'h', 'H' },
+	{ KEY_J, 0x3B, 'j', 'J' }, { KEY_K, 0x42, 'k', 'K' }, { KEY_L, 0x4B, 'l', 'L' },
+	{ KEY_SEMICOLON, 0x4C, ';', ':' }, { KEY_APOSTROPHE, 0x52, '\'', '"' }, { KEY_GRAVE, 0x0E, '`', '~' },
+	{ KEY_LEFTSHIFT, 0x12, 0xffe1, 0 }, { KEY_BACKSLASH, 0x5D, '\\', '|' },
+	{ KEY_Z, 0x1A, 'z', 'Z' }, { KEY_X, 0x22, 'x', 'X' }, { KEY_C, 0x21, 'c', 'C' },
+	{ KEY_V, 0x2A, 'v', 'V' }, { KEY_B, 0x32, 'b', 'B' }, { KEY_N, 0x31, 'n', 'N' },
+	{ KEY_M, 0x3A, 'm', 'M' }, { KEY_COMMA, 0x41, ',', '<' }, { KEY_DOT, 0x49, '.', '>' },
+	{ KEY_SLASH, 0x4A, '/', '?' }, { KEY_RIGHTSHIFT, 0x59, 0xffe2, 0 },
+	{ KEY_KPASTERISK, 0x7C, 0xffaa, 0 }, { KEY_LEFTALT, 0x11, 0xffe9, 0xffe7 },
+	{ KEY_SPACE, 0x29, ' ', 0 }, { KEY_CAPSLOCK, 0x58, 0xffe5, 0 },
+	{ KEY_F1, 0x05, 0xffbe, 0 }, { KEY_F2, 0x06, 0xffbf, 0 }, { KEY_F3, 0x04, 0xffc0, 0 },
+	{ KEY_F4, 0x0C, 0xffc1, 0 }, { KEY_F5, 0x03, 0xffc2, 0 }, { KEY_F6, 0x0B, 0xffc3, 0 },
+	{ KEY_F7, 0x83, 0xffc4, 0 }, { KEY_F8, 0x0A, 0xffc5, 0 }, { KEY_F9, 0x01, 0xffc6, 0 },
+	{ KEY_F10, 0x09, 0xffc7, 0 }, { KEY_F11, 0x78, 0xffc8, 0 }, { KEY_F12, 0x07, 0xffc9, 0 },
+	{ KEY_NUMLOCK, 0x77, 0xff7f, 0 }, { KEY_SCROLLLOCK, 0x7E, 0xff14, 0 },
+	{ KEY_KP7, 0x6C, 0xffb7, 0xff95 }, { KEY_KP8, 0x75, 0xffb8, 0xff97 }, { KEY_KP9, 0x7D, 0xffb9, 0xff9a },
+	{ KEY_KPMINUS, 0x7B, 0xffad, 0 }, { KEY_KP4, 0x6B, 0xffb4, 0xff96 }, { KEY_KP5, 0x73, 0xffb5, 0xff9d },
+	{ KEY_KP6, 0x74, 0xffb6, 0xff98 }, { KEY_KPPLUS, 0x79, 0xffab, 0 }, { KEY_KP1, 0x69, 0xffb1, 0xff9c },
+	{ KEY_KP2, 0x72, 0xffb2, 0xff99 }, { KEY_KP3, 0x7A, 0xffb3, 0xff9b }, { KEY_KP0, 0x70, 0xffb0, 0xff9e },
+	{ KEY_KPDOT, 0x71, 0xffae, 0xff9f }, { KEY_102ND, 0x61, 0, 0 },
+	{ KEY_KPENTER, EXT | 0x5A, 0xff8d, 0 }, { KEY_RIGHTCTRL, EXT | 0x14, 0xffe4, 0 },
+	{ KEY_KPSLASH, EXT | 0x4A, 0xffaf, 0 }, { KEY_RIGHTALT, EXT | 0x11, 0xffea, 0xfe03 },
+	{ KEY_HOME, EXT | 0x6C, 0xff50, 0 }, { KEY_UP, EXT | 0x75, 0xff52, 0 },
+	{ KEY_PAGEUP, EXT | 0x7D, 0xff55, 0 }, { KEY_LEFT, EXT | 0x6B, 0xff51, 0 },
+	{ KEY_RIGHT, EXT | 0x74, 0xff53, 0 }, { KEY_END, EXT | 0x69, 0xff57, 0 },
+	{ KEY_DOWN, EXT | 0x72, 0xff54, 0 }, { KEY_PAGEDOWN, EXT | 0x7A, 0xff56, 0 },
+	{ KEY_INSERT, EXT | 0x70, 0xff63, 0 }, { KEY_DELETE, EXT | 0x71, 0xffff, 0 },
+	{ KEY_LEFTMETA, EXT | 0x1F, 0xffeb, 0 }, { KEY_RIGHTMETA, EXT | 0x27, 0xffec, 0 },
+	{ KEY_COMPOSE, EXT | 0x2F, 0xff67, 0 },
+	/* Print Screen and Pause have sequences of their own (below). */
+	{ KEY_SYSRQ, 0, 0xff61, 0xff15 }, { KEY_PAUSE, 0, 0xff13, 0xff6b },
+};
+
+unsigned keymap_from_x_keysym(uint32_t keysym)
+{
+	if (keysym == 0)
+		return 0;
+	for (size_t i = 0; i < G_N_ELEMENTS(keys); i++)
+		if (keys[i].keysym == keysym || keys[i].keysym_shifted == keysym)
+			return keys[i].evdev;
+	return 0;
+}
+
+/* Print Screen: a fake left shift around the extended 7C. */
+static const uint8_t print_make[] = { 0xE0, 0x12, 0xE0, 0x7C };
+static const uint8_t print_break[] = { 0xE0, 0xF0, 0x7C, 0xE0, 0xF0, 0x12 };
+/* Pause: make and break sent together on press; nothing on release. */
+static const uint8_t pause_make[] = { 0xE1, 0x14, 0x77, 0xE1, 0xF0, 0x14, 0xF0, 0x77 };
+
+static size_t copy(uint8_t *out, const uint8_t *seq, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		out[i] = seq[i];
+	return n;
+}
+
+size_t keymap_to_ps2_set2(unsigned evdev, bool down, uint8_t out[KEYMAP_MAX_SCANCODES])
+{
+	if (evdev == KEY_SYSRQ)
+		return down ? copy(out, print_make, sizeof(print_make)) : copy(out, print_break, sizeof(print_break));
+	if (evdev == KEY_PAUSE)
+		return down ? copy(out, pause_make, sizeof(pause_make)) : 0;
+	for (size_t i = 0; i < G_N_ELEMENTS(keys); i++) {
+		if (keys[i].evdev != evdev || !keys[i].set2)
+			continue;
+		size_t n = 0;
+		if (keys[i].set2 & EXT)
+			out[n++] = PS2_EXTENDED;
+		if (!down)
+			out[n++] = PS2_BREAK;
+		out[n++] = (uint8_t)keys[i].set2;
+		return n;
+	}
+	return 0;
+}

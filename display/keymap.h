@@ -1,0 +1,22 @@
+/* The one key table: Linux evdev key codes (linux/input-event-codes.h) are
+ * the console's code space; this converts X keysyms (VNC, RFC 6143 §7.5.4)
+ * into them and them into PS/2 scan code set 2 (IBM PS/2 keyboard technical
+ * reference; what an i8042 keyboard sends before translation). */
+#ifndef VIREO_DISPLAY_KEYMAP_H
+#define VIREO_DISPLAY_KEYMAP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define KEYMAP_MAX_SCANCODES 8
+
+/* The key that produces `keysym` (shifted symbols map to their key: the
+ * client sends Shift separately), or 0 when there is none. */
+unsigned keymap_from_x_keysym(uint32_t keysym);
+
+/* The set-2 bytes for pressing or releasing `evdev`; 0 for unknown keys
+ * (and for releasing Pause, which has no break code). */
+size_t keymap_to_ps2_set2(unsigned evdev, bool down, uint8_t out[KEYMAP_MAX_SCANCODES]);
+
+#endif

@@ -1,0 +1,248 @@
+/* The VNC server. See vnc.h. */
+#include "vnc.h"
+
+#include <arpa/inet.h>
+#include <rfb/rfb.h>
+#include <stdatomic.h>
+#include <string.h>
+
+#include "keymap.h"
+
+#define REFRESH_USEC 33000          /* about 30 frames a second */
+#define MAX_PENDING_RECTS 64
+#define IDLE_WIDTH 640              /* shown before the guest sets a mode */
+#define IDLE_HEIGHT 480
+
+/* RFC 6143 §7.5.5 pointer button mask. */
+#define RFB_BUTTON_LEFT 1
+#define RFB_BUTTON_MIDDLE 2
+#define RFB_BUTTON_RIGHT 4
+#define RFB_WHEEL_UP 8
+#define RFB_WHEEL_DOWN 16
+#define RFB_BUTTON_BACK 128         /* extension QEMU and TigerVNC use for side buttons */
+
+struct vnc_server {
+	struct console *con;
+	rfbScreenInfoPtr screen;
+	uint32_t *fb;
+	unsigned width, height;
+	GThread *thread;
+	atomic_bool stop;
+	int clients;
+	char *passwords[2];
+	struct console_listener listener;
+	/* Written by the listener with the console lock held, read under it. */
+	bool surface_changed;
+	struct console_rect pending[MAX_PENDING_RECTS];
+	unsigned pending_count;
+	bool pending_overflow;
+	/* Pointer state for relative motion. */
+	int last_x, last_y;
+	bool have_last;
+};
+
+static void on_surface_changed(void *opaque, const struct console_surface *surface)
+{
+	struct vnc_server *vnc = opaque;
+	(void)surface;
+	vnc->surface_changed = true;
+}
+
+static void on_update(void *opaque, const struct console_rect *rect)
+{
+	struct vnc_server *vnc = opaque;
+	if (vnc->pending_count < MAX_PENDING_RECTS)
+		vnc->pending[vnc->pending_count++] = *rect;
+	else
+		vnc->pending_overflow = true;  /* more than we track: send the whole screen */
+}
+
+/* One pixel in the server's own format (whatever shifts libvncserver chose). */
+static uint32_t pack(const rfbPixelFormat *f, uint32_t r, uint32_t g, uint32_t b)
+{
+	return r << f->redShift | g << f->greenShift | b << f->blueShift;
+}
+
+static void copy_rect(struct vnc_server *vnc, const struct console_surface *s, const struct console_rect *r)
+{
+	const rfbPixelFormat *f = &vnc->screen->serverFormat;
+	for (unsigned y = r->y; y < r->y + r->height; y++) {
+		const uint8_t *src = s->pixels + (size_t)y * s->stride;
+		uint32_t *dst = vnc->fb + (size_t)y * vnc->width;
+		for (unsigned x = r->x; x < r->x + r->width; x++) {
+			if (s->format == CONSOLE_FORMAT_XRGB8888) {
+				const uint8_t *p = src + 4 * x;
+				dst[x] = pack(f, p[2], p[1], p[0]);
+			} else {
+				uint16_t p = (uint16_t)(src[2 * x] | src[2 * x + 1] << 8);
+				uint32_t r5 = p >> 11, g6 = (p >> 5) & 0x3F, b5 = p & 0x1F;
+				dst[x] = pack(f, r5 << 3 | r5 >> 2, g6 << 2 | g6 >> 4, b5 << 3 | b5 >> 2);
+			}
+		}
+	}
+}
+
+/* A new surface: a new framebuffer of its size, all of it copied. Console lock held. */
+static void take_surface(struct vnc_server *vnc, const struct console_surface *s)
+{
+	unsigned width = s->format == CONSOLE_FORMAT_NONE ? IDLE_WIDTH : s->width;
+	unsigned height = s->format == CONSOLE_FORMAT_NONE ? IDLE_HEIGHT : s->height;
+	if (width != vnc->width || height != vnc->height) {
+		uint32_t *old = vnc->fb;
+		vnc->fb = g_new0(uint32_t, (size_t)width * height);
+		vnc->width = width;
+		vnc->height = height;
+		rfbNewFramebuffer(vnc->screen, (char *)vnc->fb, (int)width, (int)height, 8, 3, 4);
+		g_free(old);
+	}
+	if (s->format == CONSOLE_FORMAT_NONE)
+		memset(vnc->fb, 0, (size_t)width * height * 4);
+	else
+		copy_rect(vnc, s, &(struct console_rect){ 0, 0, width, height });
+	rfbMarkRectAsModified(vnc->screen, 0, 0, (int)width, (int)height);
+}
+
+static void refresh(struct vnc_server *vnc)
+{
+	console_refresh(vnc->con);
+	console_lock(vnc->con);
+	const struct console_surface *s = &vnc->con->surface;
+	if (vnc->surface_changed || vnc->pending_overflow) {
+		take_surface(vnc, s);
+	} else if (s->format != CONSOLE_FORMAT_NONE) {
+		for (unsigned i = 0; i < vnc->pending_count; i++) {
+			const struct console_rect *r = &vnc->pending[i];
+			copy_rect(vnc, s, r);
+			rfbMarkRectAsModified(vnc->screen, (int)r->x, (int)r->y, (int)(r->x + r->width),
+					      (int)(r->y + r->height));
+		}
+	}
+	vnc->surface_changed = vnc->pending_overflow = false;
+	vnc->pending_count = 0;
+	console_unlock(vnc->con);
+}
+
+static gpointer serve(gpointer opaque)
+{
+	struct vnc_server *vnc = opaque;
+	gint64 next = 0;
+	while (!atomic_load(&vnc->stop)) {
+		rfbProcessEvents(vnc->screen, REFRESH_USEC / 2);
+		gint64 now = g_get_monotonic_time();
+		if (vnc->clients > 0 && now >= next) {
+			refresh(vnc);
+			next = now + REFRESH_USEC;
+		}
+	}
+	return NULL;
+}
+
+static void on_key(rfbBool down, rfbKeySym keysym, rfbClientPtr client)
+{
+	struct vnc_server *vnc = client->screen->screenData;
+	unsigned evdev = keymap_from_x_keysym((uint32_t)keysym);
+	if (evdev)
+		console_key(vnc->con, evdev, down);
+}
+
+static unsigned console_buttons(int mask)
+{
+	return (mask & RFB_BUTTON_LEFT ? CONSOLE_BUTTON_LEFT : 0) | (mask & RFB_BUTTON_RIGHT ? CONSOLE_BUTTON_RIGHT : 0) |
+	       (mask & RFB_BUTTON_MIDDLE ? CONSOLE_BUTTON_MIDDLE : 0) | (mask & RFB_BUTTON_BACK ? CONSOLE_BUTTON_SIDE : 0);
+}
+
+static void on_pointer(int mask, int x, int y, rfbClientPtr client)
+{
+	struct vnc_server *vnc = client->screen->screenData;
+	int dz = (mask & RFB_WHEEL_UP ? 1 : 0) - (mask & RFB_WHEEL_DOWN ? 1 : 0);
+	unsigned buttons = console_buttons(mask);
+	unsigned w = MAX(vnc->width, 2), h = MAX(vnc->height, 2);
+	console_pointer_abs(vnc->con, (unsigned)CLAMP(x, 0, (int)w - 1) * CONSOLE_ABS_MAX / (w - 1),
+			    (unsigned)CLAMP(y, 0, (int)h - 1) * CONSOLE_ABS_MAX / (h - 1), dz, buttons);
+	int dx = vnc->have_last ? x - vnc->last_x : 0, dy = vnc->have_last ? y - vnc->last_y : 0;
+	console_pointer_rel(vnc->con, dx, dy, dz, buttons);
+	vnc->last_x = x;
+	vnc->last_y = y;
+	vnc->have_last = true;
+}
+
+static void on_client_gone(rfbClientPtr client)
+{
+	struct vnc_server *vnc = client->screen->screenData;
+	vnc->clients--;
+}
+
+static enum rfbNewClientAction on_new_client(rfbClientPtr client)
+{
+	struct vnc_server *vnc = client->screen->screenData;
+	vnc->clients++;
+	client->clientGoneHook = on_client_gone;
+	return RFB_CLIENT_ACCEPT;
+}
+
+static bool loopback(in_addr_t addr)
+{
+	return (ntohl(addr) >> 24) == 127;
+}
+
+struct vnc_server *vnc_server_start(struct console *con, const char *addr, unsigned port, const char *password,
+				    char **error)
+{
+	struct vnc_server *vnc = g_new0(struct vnc_server, 1);
+	struct in_addr listen;
+	if (inet_pton(AF_INET, addr, &listen) != 1) {
+		*error = g_strdup_printf("display vnc=%s:%u: not an IPv4 address", addr, port);
+		g_free(vnc);
+		return NULL;
+	}
+	vnc->con = con;
+	vnc->width = IDLE_WIDTH;
+	vnc->height = IDLE_HEIGHT;
+	vnc->fb = g_new0(uint32_t, (size_t)IDLE_WIDTH * IDLE_HEIGHT);
+	rfbLogEnable(0);
+	vnc->screen = rfbGetScreen(NULL, NULL, IDLE_WIDTH, IDLE_HEIGHT, 8, 3, 4);
+	vnc->screen->frameBuffer = (char *)vnc->fb;
+	vnc->screen->screenData = vnc;
+	vnc->screen->desktopName = "Vireo";
+	vnc->screen->listenInterface = listen.s_addr;
+	vnc->screen->port = (int)port;
+	vnc->screen->ipv6port = 0;          /* IPv4 only, on the address asked for */
+	vnc->screen->httpPort = 0;
+	vnc->screen->cursor = NULL;         /* the guest draws its own pointer; never paint one into its pixels */
+	vnc->screen->alwaysShared = TRUE;   /* several viewers at once */
+	vnc->screen->kbdAddEvent = on_key;
+	vnc->screen->ptrAddEvent = on_pointer;
+	vnc->screen->newClientHook = on_new_client;
+	if (password) {
+		vnc->passwords[0] = g_strdup(password);
+		vnc->screen->authPasswdData = vnc->passwords;
+		vnc->screen->passwordCheck = rfbCheckPasswordByList;
+	}
+	rfbInitServer(vnc->screen);
+	if (vnc->screen->listenSock < 0) {
+		*error = g_strdup_printf("display vnc=%s:%u: cannot listen there (port in use?)", addr, port);
+		vnc_server_stop(vnc);
+		return NULL;
+	}
+	if (!loopback(listen.s_addr) && !password)
+		g_printerr("vireo-engine: warning: VNC on %s:%u without a password: anyone who can reach it "
+			   "controls this machine\n", addr, port);
+	vnc->listener = (struct console_listener){ on_surface_changed, on_update, vnc };
+	console_add_listener(con, &vnc->listener);
+	vnc->thread = g_thread_new("vireo-vnc", serve, vnc);
+	return vnc;
+}
+
+void vnc_server_stop(struct vnc_server *vnc)
+{
+	if (vnc->thread) {
+		atomic_store(&vnc->stop, true);
+		g_thread_join(vnc->thread);
+		console_remove_listener(vnc->con, &vnc->listener);
+	}
+	rfbShutdownServer(vnc->screen, TRUE);
+	rfbScreenCleanup(vnc->screen);
+	g_free(vnc->passwords[0]);
+	g_free(vnc->fb);
+	g_free(vnc);
+}

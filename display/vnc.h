@@ -1,0 +1,22 @@
+/* The VNC server (RFB 3.8, RFC 6143, on libvncserver) showing a console.
+ *
+ * One thread serves every viewer: it handles their messages, and while at
+ * least one is connected asks the console for changes about 30 times a
+ * second and sends only the rectangles that changed (an idle screen sends
+ * nothing). A mode change reaches viewers as a desktop resize. Keys arrive
+ * as X keysyms and go to the console as evdev codes; the pointer goes both
+ * as absolute positions and as relative motion with buttons and wheel. */
+#ifndef VIREO_DISPLAY_VNC_H
+#define VIREO_DISPLAY_VNC_H
+
+#include "console.h"
+
+struct vnc_server;
+
+/* Listens on addr:port (IPv4). password may be NULL (no authentication).
+ * Returns NULL with *error set when the address cannot be used. */
+struct vnc_server *vnc_server_start(struct console *con, const char *addr, unsigned port, const char *password,
+				    char **error);
+void vnc_server_stop(struct vnc_server *vnc);
+
+#endif

@@ -1,0 +1,231 @@
+#!/usr/bin/env python3
+"""The guest screen and input through the engine's VNC server, seen by a real
+RFB client (vnc-probe, on libvncclient). Usage: test_display.py CASE"""
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+import vireo_test as vt
+
+sys.path.insert(0, os.path.join(vt.SOURCE_DIR, "engine", "hw"))
+import psf2vga  # noqa: E402  (the font the VGA preloads, to read text back)
+
+FONT = "/usr/share/consolefonts/default8x16.psf.gz"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Probe:
+    """vnc-probe, one command and one answer at a time."""
+
+    def __init__(self, port, password=None):
+        cmd = [os.environ["VIREO_VNC_PROBE"], "127.0.0.1", str(port)] + ([password] if password else [])
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     text=True)
+        self.greeting = self.proc.stdout.readline().strip()
+
+    def ask(self, line):
+        self.proc.stdin.write(line + "\n")
+        self.proc.stdin.flush()
+        answer = self.proc.stdout.readline().strip()
+        if not answer:
+            vt.fail("vnc-probe died on %r: %s" % (line, self.proc.stderr.read()))
+        return answer
+
+    def screen(self, width, height, seconds=30):
+        if self.ask("size %d %d %d" % (width, height, seconds)) != "size %d %d" % (width, height):
+            vt.fail("the viewer never got a %dx%d desktop" % (width, height))
+        self.ask("idle 0.3")  # the server's refresh runs every 33 ms: let the last writes in
+        with tempfile.NamedTemporaryFile(suffix=".ppm") as f:
+            self.ask("dump " + f.name)
+            data = f.read()
+        header_end = data.index(b"255\n") + 4
+        return data[header_end:]
+
+    def close(self):
+        self.proc.stdin.close()
+        self.proc.wait(10)
+
+
+def boot_with_vnc(guest, *extra, display_options=""):
+    port = free_port()
+    args = ["--kernel", os.path.join(vt.guest_dir(), guest + ".elf"), "--memory", "64M",
+            "--display", "vnc=127.0.0.1:%d%s" % (port, display_options), *extra]
+    return vt.Engine(args), port
+
+
+def pixel(rgb, width, x, y):
+    i = 3 * (y * width + x)
+    return tuple(rgb[i:i + 3])
+
+
+def check_image(rgb, width, height, expected, what):
+    """expected(x, y) -> (r, g, b); fails at the first pixel that differs."""
+    for y in range(height):
+        for x in range(width):
+            got = pixel(rgb, width, x, y)
+            if got != expected(x, y):
+                vt.fail("%s: pixel (%d,%d) is %s, expected %s" % (what, x, y, got, expected(x, y)))
+
+
+def pattern32(x, y):
+    """tests/guest/vga.c's 1024x768x32 picture."""
+    if x % 64 == 0 or y % 64 == 0:
+        return (0, 0, 0)
+    return [[(255, 0, 0), (0, 255, 0)], [(0, 0, 255), (255, 255, 255)]][y >= 384][x >= 512]
+
+
+def expand565(r5, g6, b5):
+    return (r5 << 3 | r5 >> 2, g6 << 2 | g6 >> 4, b5 << 3 | b5 >> 2)
+
+
+def pattern16(x, y):
+    """tests/guest/vga.c's 800x600x16 bars, as 8-bit channels."""
+    if y % 100 == 0:
+        return expand565(31, 63, 31)
+    bar = x // 100
+    return expand565(31 if bar & 4 else 0, 63 if bar & 2 else 0, 31 if bar & 1 else 0)
+
+
+def case_dispi_modes():
+    """1024x768x32 then 800x600x16 set through DISPI as bochs-drm does: one
+    viewer sees each as a desktop resize with exact pixels, and nothing is
+    sent while the screen stands still."""
+    engine, port = boot_with_vnc("vga")
+    with engine:
+        probe = Probe(port)
+        engine.wait_for(r"vga: 1024x768x32 drawn", 60)
+        check_image(probe.screen(1024, 768), 1024, 768, pattern32, "1024x768x32")
+        idle = probe.ask("idle 2")
+        if idle != "idle-bytes 0":
+            vt.fail("a still screen sent framebuffer data: %s" % idle)
+        engine.send(b"\n")
+        engine.wait_for(r"vga: 800x600x16 drawn", 60)
+        check_image(probe.screen(800, 600), 800, 600, pattern16, "800x600x16")
+        engine.send(b"\n")
+        if engine.wait_exit(20) != 0:
+            vt.fail("engine did not end cleanly")
+        probe.close()
+
+
+def read_text(rgb, width, height):
+    """The text on a 9x16-cell screen, matched glyph for glyph against the font."""
+    glyphs, first_glyph = psf2vga.read_psf1(FONT)
+    shapes = {}
+    for code in range(0x20, 0x7F):
+        g = first_glyph.get(psf2vga.cp437_unicode(code))
+        if g is not None:
+            shapes.setdefault(bytes(glyphs[g]), chr(code))
+    lines = []
+    for row in range(height // 16):
+        line = ""
+        for col in range(width // 9):
+            x0, y0 = col * 9, row * 16
+            background = pixel(rgb, width, x0 + 8, y0)
+            bits = bytes(sum((pixel(rgb, width, x0 + i, y0 + r) != background) << (7 - i) for i in range(8))
+                         for r in range(16))
+            line += shapes.get(bits, "?")
+        lines.append(line.rstrip())
+    return lines
+
+
+def case_text_mode():
+    """Text written to 0xB8000 in the VGA's default 80x25 mode reads back from
+    the viewer's pixels, in white on blue."""
+    engine, port = boot_with_vnc("vga-text")
+    with engine:
+        probe = Probe(port)
+        engine.wait_for(r"vga-text: written", 30)
+        rgb = probe.screen(720, 400)
+        text = read_text(rgb, 720, 400)
+        if not text[0].startswith("Hello from Vireo"):
+            vt.fail("row 0 reads %r" % text[0])
+        if pixel(rgb, 720, 8, 0) != (0, 0, 0xAA):
+            vt.fail("the background of 'H' is %s, not VGA blue" % (pixel(rgb, 720, 8, 0),))
+        engine.send(b"\n")
+        engine.wait_exit(20)
+        probe.close()
+
+
+def case_password():
+    """With a password file, a viewer without the password is refused and one
+    with it is let in."""
+    with tempfile.NamedTemporaryFile("w", suffix=".pw") as pw:
+        pw.write("s3cret\n")
+        pw.flush()
+        engine, port = boot_with_vnc("vga-text", display_options=",password-file=" + pw.name)
+        with engine:
+            engine.wait_for(r"vga-text: written", 30)
+            wrong = Probe(port, "wrong")
+            if wrong.greeting.startswith("connected"):
+                vt.fail("a wrong password was accepted")
+            right = Probe(port, "s3cret")
+            if not right.greeting.startswith("connected"):
+                vt.fail("the right password was refused")
+            second = Probe(port, "s3cret")  # several viewers at once
+            if not second.greeting.startswith("connected"):
+                vt.fail("a second viewer was refused")
+            right.screen(720, 400)
+            second.screen(720, 400)
+            engine.send(b"\n")
+            engine.wait_exit(20)
+            right.close()
+            second.close()
+
+
+def case_keyboard_and_mouse():
+    """Keys and pointer events from the viewer reach the guest's i8042 as
+    scan set 1 (translated from set 2) and IntelliMouse packets."""
+    engine, port = boot_with_vnc("ps2-input")
+    with engine:
+        probe = Probe(port)
+        engine.wait_for(r"ps2: mouse id 3", 30)
+        engine.wait_for(r"ps2: ready", 30)
+        for line in ["key 61 1", "key 61 0",              # a
+                     "key ffe1 1", "key 21 1", "key 21 0", "key ffe1 0",  # Shift + 1 ('!')
+                     "key ff53 1", "key ff53 0",          # Right arrow (extended)
+                     "pointer 100 100 0", "pointer 110 95 0", "pointer 110 95 1", "pointer 110 95 8"]:
+            probe.ask(line)
+        want = ["kbd 1e", "kbd 9e", "kbd 2a", "kbd 02", "kbd 82", "kbd aa", "kbd e0", "kbd 4d", "kbd e0",
+                "kbd cd", "mouse 08 00 00 00", "mouse 08 0a 05 00", "mouse 09 00 00 00", "mouse 08 00 00 ff"]
+        engine.wait_for(r"\r?\n".join(want), 30)
+        probe.ask("key 71 1")  # q ends the guest
+        engine.wait_for(r"kbd 10", 10)
+        if engine.wait_exit(20) != 0:
+            vt.fail("engine did not end cleanly")
+        probe.close()
+
+
+def case_linux_earlyprintk_vga():
+    """Linux's own early console on the VGA text screen (earlyprintk=vga),
+    read back from the viewer's pixels. The screen is the only output, so
+    the test looks at it until the banner shows."""
+    port = free_port()
+    args = ["--kernel", os.path.join(vt.images_dir(), "vmlinux"), "--memory", "256M",
+            "--append", "earlyprintk=vga,keep", "--display", "vnc=127.0.0.1:%d" % port]
+    with vt.Engine(args) as engine:
+        probe = Probe(port)
+        deadline = time.monotonic() + 150
+        text = ""
+        while "Linux version" not in text:
+            if time.monotonic() > deadline:
+                vt.fail("the VGA screen never showed the kernel banner; it shows:\n%s" % text)
+            time.sleep(3)
+            text = "\n".join(read_text(probe.screen(720, 400), 720, 400))
+        print("ok: the screen shows: %s" % [line for line in text.splitlines() if "Linux version" in line][0][:60])
+        probe.close()
+
+
+CASES = {name[5:].replace("_", "-"): fn for name, fn in globals().items() if name.startswith("case_")}
+
+if __name__ == "__main__":
+    CASES[sys.argv[1]]()
+    print("ok: %s" % sys.argv[1])

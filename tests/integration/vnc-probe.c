@@ -1,0 +1,161 @@
+/* A scripted VNC viewer for the tests, on libvncclient: a real RFB client
+ * that the test drives with one command per line on stdin and answers one
+ * line each on stdout.
+ *
+ *   vnc-probe HOST PORT [PASSWORD]
+ *   size W H SECONDS   wait until the desktop is W x H and fully received   -> "size W H" | "timeout"
+ *   dump FILE          ask for the whole screen, write it as a binary PPM   -> "dumped W H"
+ *   idle SECONDS       keep asking for incremental updates; count pixel bytes -> "idle-bytes N"
+ *   key KEYSYM DOWN    a key event (keysym in hex, DOWN 1 or 0)             -> "ok"
+ *   pointer X Y MASK   a pointer event                                       -> "ok"
+ *
+ * Exits 1 with a message when it cannot connect or authenticate. */
+#include <rfb/rfbclient.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+static const char *password;
+static unsigned long long pixel_bytes;
+static unsigned long long update_area;   /* pixels in the update being received */
+static int full_updates;                 /* updates that covered the whole screen */
+
+static char *get_password(rfbClient *client)
+{
+	(void)client;
+	return strdup(password ? password : "");
+}
+
+static void got_update(rfbClient *client, int x, int y, int w, int h)
+{
+	(void)x, (void)y;
+	pixel_bytes += (unsigned long long)w * h * (unsigned)client->format.bitsPerPixel / 8;
+	update_area += (unsigned long long)w * h;
+}
+
+/* libvncclient keeps an incremental request outstanding, so the update that
+ * answers ours is recognised by covering the whole screen. */
+static void finished_update(rfbClient *client)
+{
+	if (update_area >= (unsigned long long)client->width * client->height)
+		full_updates++;
+	update_area = 0;
+}
+
+static double now(void)
+{
+	struct timeval tv;
+	gettimeofday(&tv, NULL);
+	return tv.tv_sec + tv.tv_usec / 1e6;
+}
+
+/* Handles messages until `deadline`; false when the connection broke. */
+static int pump_until(rfbClient *client, double deadline, int (*done)(rfbClient *, void *), void *arg)
+{
+	while (now() < deadline) {
+		if (done && done(client, arg))
+			return 1;
+		int n = WaitForMessage(client, 50000);
+		if (n < 0 || (n > 0 && !HandleRFBServerMessage(client)))
+			return 0;
+	}
+	return done ? done(client, arg) : 1;
+}
+
+static int update_count_reached(rfbClient *client, void *arg)
+{
+	(void)client;
+	return full_updates >= *(int *)arg;
+}
+
+/* Requests the whole screen and waits for that update to finish. */
+static int full_update(rfbClient *client, double seconds)
+{
+	int want = full_updates + 1;
+	SendFramebufferUpdateRequest(client, 0, 0, client->width, client->height, FALSE);
+	return pump_until(client, now() + seconds, update_count_reached, &want);
+}
+
+static int size_is(rfbClient *client, void *arg)
+{
+	const int *wh = arg;
+	return client->width == wh[0] && client->height == wh[1];
+}
+
+static void dump(rfbClient *client, const char *path)
+{
+	FILE *f = fopen(path, "wb");
+	const rfbPixelFormat *fmt = &client->format;
+	fprintf(f, "P6\n%d %d\n255\n", client->width, client->height);
+	for (int i = 0; i < client->width * client->height; i++) {
+		uint32_t p = ((uint32_t *)client->frameBuffer)[i];
+		fputc((int)(p >> fmt->redShift & fmt->redMax), f);
+		fputc((int)(p >> fmt->greenShift & fmt->greenMax), f);
+		fputc((int)(p >> fmt->blueShift & fmt->blueMax), f);
+	}
+	fclose(f);
+}
+
+static void command(rfbClient *client, char *line)
+{
+	char arg[4096];
+	int a, b, c;
+	double secs;
+	if (sscanf(line, "size %d %d %lf", &a, &b, &secs) == 3) {
+		int wh[2] = { a, b };
+		double deadline = now() + secs;
+		int ok = pump_until(client, deadline, size_is, wh) && full_update(client, deadline - now());
+		printf(ok && size_is(client, wh) ? "size %d %d\n" : "timeout %d %d\n", client->width, client->height);
+	} else if (sscanf(line, "dump %4095s", arg) == 1) {
+		full_update(client, 10);
+		dump(client, arg);
+		printf("dumped %d %d\n", client->width, client->height);
+	} else if (sscanf(line, "idle %lf", &secs) == 1) {
+		double end = now() + secs;
+		pixel_bytes = 0;
+		while (now() < end) {
+			SendFramebufferUpdateRequest(client, 0, 0, client->width, client->height, TRUE);
+			double step = now() + 0.1;
+			pump_until(client, step < end ? step : end, NULL, NULL);
+		}
+		printf("idle-bytes %llu\n", pixel_bytes);
+	} else if (sscanf(line, "key %x %d", (unsigned *)&a, &b) == 2) {
+		SendKeyEvent(client, (uint32_t)a, b ? TRUE : FALSE);
+		printf("ok\n");
+	} else if (sscanf(line, "pointer %d %d %d", &a, &b, &c) == 3) {
+		SendPointerEvent(client, a, b, c);
+		printf("ok\n");
+	} else {
+		printf("unknown command\n");
+	}
+	fflush(stdout);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 3) {
+		fprintf(stderr, "usage: vnc-probe HOST PORT [PASSWORD]\n");
+		return 2;
+	}
+	password = argc > 3 ? argv[3] : NULL;
+	rfbEnableClientLogging = FALSE;
+	rfbClient *client = rfbGetClient(8, 3, 4);
+	client->serverHost = strdup(argv[1]);
+	client->serverPort = atoi(argv[2]);
+	client->GetPassword = get_password;
+	client->GotFrameBufferUpdate = got_update;
+	client->FinishedFrameBufferUpdate = finished_update;
+	client->appData.encodingsString = "raw";
+	if (!rfbInitClient(client, NULL, NULL)) {
+		fprintf(stderr, "vnc-probe: cannot connect to or authenticate with %s:%s\n", argv[1], argv[2]);
+		return 1;
+	}
+	printf("connected %d %d\n", client->width, client->height);
+	fflush(stdout);
+	char line[8192];
+	while (fgets(line, sizeof(line), stdin))
+		command(client, line);
+	rfbClientCleanup(client);
+	return 0;
+}
