@@ -26,6 +26,14 @@
 #define HDR_INITRD_ADDR_MAX 0x22C
 #define HDR_CMDLINE_SIZE    0x238
 #define HDR_INIT_SIZE       0x260
+/* struct screen_info at the start of boot_params (screen_info.h). */
+#define SI_ORIG_VIDEO_MODE  0x06
+#define SI_ORIG_VIDEO_COLS  0x07
+#define SI_ORIG_VIDEO_LINES 0x0E
+#define SI_ORIG_VIDEO_IS_VGA 0x0F
+#define SI_ORIG_VIDEO_POINTS 0x10
+#define ORIG_VIDEO_VGA      0x01  /* what the real-mode setup stores for a VGA (boot/video.c) */
+#define TEXT_MODE_3         0x03  /* 80x25 colour */
 #define BP_ACPI_RSDP_ADDR   0x070
 #define BP_E820_ENTRIES     0x1E8
 #define BP_E820_TABLE       0x2D0
@@ -40,7 +48,16 @@
 #define PROTOCOL_RSDP       0x020E /* acpi_rsdp_addr exists from 2.14 */
 #define SECTOR              512
 
-
+/* What a VGA BIOS leaves behind: the standard VGA in 80x25 colour text
+ * with 8x16 characters (vgacon and earlyprintk=vga use it). */
+static void fill_screen_info(uint8_t *bp)
+{
+	bp[SI_ORIG_VIDEO_MODE] = TEXT_MODE_3;
+	bp[SI_ORIG_VIDEO_COLS] = 80;
+	bp[SI_ORIG_VIDEO_LINES] = 25;
+	bp[SI_ORIG_VIDEO_IS_VGA] = ORIG_VIDEO_VGA;
+	put_le(bp + SI_ORIG_VIDEO_POINTS, 16, 2);
+}
 
 bool bzimage_detect(const uint8_t *head, size_t len)
 {
@@ -133,6 +150,7 @@ int bzimage_load(struct guest_mem *mem, const struct boot_request *req,
 	if (version >= PROTOCOL_RSDP)
 		put_le(bp + BP_ACPI_RSDP_ADDR, req->rsdp_addr, 8);
 	fill_e820(bp, req->e820);
+	fill_screen_info(bp);
 	if (!guest_mem_write(mem, BOOT_PARAMS_ADDR, bp, sizeof(bp))) {
 		*error = g_strdup("guest RAM too small for the zero page");
 		return -1;
