@@ -2,13 +2,22 @@
 #include "vnc.h"
 
 #include <arpa/inet.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 #include <rfb/rfb.h>
 #include <stdatomic.h>
 #include <string.h>
 
 #include "keymap.h"
 
-#define REFRESH_USEC 33000          /* about 30 frames a second */
+/* Screen refresh: about 30 a second while things change, backing off on a
+ * still screen to one every 2 s (QEMU backs off to one in 3 s), and at once
+ * back to 30 on any change or input. On a still screen each refresh is a
+ * wakeup that costs more than the work it finds. */
+#define REFRESH_MIN_USEC 33000
+#define REFRESH_MAX_USEC 2112000
+#define MAX_POLL_FDS 64
 #define MAX_PENDING_RECTS 64
 #define IDLE_WIDTH 640              /* shown before the guest sets a mode */
 #define IDLE_HEIGHT 480
@@ -28,6 +37,7 @@ struct vnc_server {
 	unsigned width, height;
 	GThread *thread;
 	atomic_bool stop;
+	int wake_fd;                    /* eventfd: stop now */
 	int clients;
 	char *passwords[2];
 	struct console_listener listener;
@@ -39,6 +49,7 @@ struct vnc_server {
 	/* Pointer state for relative motion. */
 	int last_x, last_y;
 	bool have_last;
+	bool input_seen;                /* since the last refresh */
 };
 
 static void on_surface_changed(void *opaque, const struct console_surface *surface)
@@ -102,7 +113,8 @@ static void take_surface(struct vnc_server *vnc, const struct console_surface *s
 	rfbMarkRectAsModified(vnc->screen, 0, 0, (int)width, (int)height);
 }
 
-static void refresh(struct vnc_server *vnc)
+/* Returns whether anything changed on screen. */
+static bool refresh(struct vnc_server *vnc)
 {
 	console_refresh(vnc->con);
 	console_lock(vnc->con);
@@ -117,22 +129,47 @@ static void refresh(struct vnc_server *vnc)
 					      (int)(r->y + r->height));
 		}
 	}
+	bool changed = vnc->surface_changed || vnc->pending_overflow || vnc->pending_count;
 	vnc->surface_changed = vnc->pending_overflow = false;
 	vnc->pending_count = 0;
 	console_unlock(vnc->con);
+	return changed;
+}
+
+/* Sleeps until a socket of the server or its viewers has something, the
+ * wake eventfd is signalled, or `usec` pass (-1: no limit); then lets
+ * libvncserver handle what arrived. Our own poll, rather than
+ * rfbProcessEvents' timed select, so that a stop needs no timeout. */
+static void wait_and_handle(struct vnc_server *vnc, gint64 usec)
+{
+	struct pollfd fds[MAX_POLL_FDS] = { { .fd = vnc->wake_fd, .events = POLLIN },
+					    { .fd = vnc->screen->listenSock, .events = POLLIN } };
+	nfds_t n = 2;
+	rfbClientIteratorPtr it = rfbGetClientIterator(vnc->screen);
+	for (rfbClientPtr cl; (cl = rfbClientIteratorNext(it)) && n < MAX_POLL_FDS;)
+		fds[n++] = (struct pollfd){ .fd = cl->sock, .events = POLLIN };
+	rfbReleaseClientIterator(it);
+	int timeout = usec < 0 ? -1 : (int)((usec + 999) / 1000);
+	if (poll(fds, n, timeout) > 0)
+		rfbProcessEvents(vnc->screen, 0);
 }
 
 static gpointer serve(gpointer opaque)
 {
 	struct vnc_server *vnc = opaque;
-	gint64 next = 0;
+	gint64 next = 0, interval = REFRESH_MIN_USEC;
 	while (!atomic_load(&vnc->stop)) {
-		rfbProcessEvents(vnc->screen, REFRESH_USEC / 2);
 		gint64 now = g_get_monotonic_time();
-		if (vnc->clients > 0 && now >= next) {
-			refresh(vnc);
-			next = now + REFRESH_USEC;
-		}
+		wait_and_handle(vnc, vnc->clients > 0 ? CLAMP(next - now, 0, interval) : -1);
+		now = g_get_monotonic_time();
+		if (vnc->clients == 0 || now < next)
+			continue;
+		bool changed = refresh(vnc), busy = changed || vnc->input_seen;
+		if (changed)
+			rfbProcessEvents(vnc->screen, 0);  /* send it now, not at the next wakeup */
+		vnc->input_seen = false;
+		interval = busy ? REFRESH_MIN_USEC : MIN(interval * 2, REFRESH_MAX_USEC);
+		next = now + interval;
 	}
 	return NULL;
 }
@@ -141,6 +178,7 @@ static void on_key(rfbBool down, rfbKeySym keysym, rfbClientPtr client)
 {
 	struct vnc_server *vnc = client->screen->screenData;
 	unsigned evdev = keymap_from_x_keysym((uint32_t)keysym);
+	vnc->input_seen = true;
 	if (evdev)
 		console_key(vnc->con, evdev, down);
 }
@@ -156,6 +194,7 @@ static void on_pointer(int mask, int x, int y, rfbClientPtr client)
 	struct vnc_server *vnc = client->screen->screenData;
 	int dz = (mask & RFB_WHEEL_UP ? 1 : 0) - (mask & RFB_WHEEL_DOWN ? 1 : 0);
 	unsigned buttons = console_buttons(mask);
+	vnc->input_seen = true;
 	unsigned w = MAX(vnc->width, 2), h = MAX(vnc->height, 2);
 	console_pointer_abs(vnc->con, (unsigned)CLAMP(x, 0, (int)w - 1) * CONSOLE_ABS_MAX / (w - 1),
 			    (unsigned)CLAMP(y, 0, (int)h - 1) * CONSOLE_ABS_MAX / (h - 1), dz, buttons);
@@ -196,6 +235,7 @@ struct vnc_server *vnc_server_start(struct console *con, const char *addr, unsig
 		return NULL;
 	}
 	vnc->con = con;
+	vnc->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	vnc->width = IDLE_WIDTH;
 	vnc->height = IDLE_HEIGHT;
 	vnc->fb = g_new0(uint32_t, (size_t)IDLE_WIDTH * IDLE_HEIGHT);
@@ -210,6 +250,7 @@ struct vnc_server *vnc_server_start(struct console *con, const char *addr, unsig
 	vnc->screen->httpPort = 0;
 	vnc->screen->cursor = NULL;         /* the guest draws its own pointer; never paint one into its pixels */
 	vnc->screen->alwaysShared = TRUE;   /* several viewers at once */
+	vnc->screen->deferUpdateTime = 0;   /* our refresh already batches; send what it found at once */
 	vnc->screen->kbdAddEvent = on_key;
 	vnc->screen->ptrAddEvent = on_pointer;
 	vnc->screen->newClientHook = on_new_client;
@@ -236,7 +277,9 @@ struct vnc_server *vnc_server_start(struct console *con, const char *addr, unsig
 void vnc_server_stop(struct vnc_server *vnc)
 {
 	if (vnc->thread) {
+		uint64_t one = 1;
 		atomic_store(&vnc->stop, true);
+		(void)!write(vnc->wake_fd, &one, sizeof(one));
 		g_thread_join(vnc->thread);
 		console_remove_listener(vnc->con, &vnc->listener);
 	}
@@ -244,5 +287,6 @@ void vnc_server_stop(struct vnc_server *vnc)
 	rfbScreenCleanup(vnc->screen);
 	g_free(vnc->passwords[0]);
 	g_free(vnc->fb);
+	close(vnc->wake_fd);
 	g_free(vnc);
 }

@@ -210,6 +210,20 @@ int vm_unmap_device_ram(struct vm *vm, uint64_t gpa)
 	return ret;
 }
 
+/* With manual protection, KVM_GET_DIRTY_LOG only reads the bitmap; the
+ * pages it names are write-protected again here, and nothing is done when
+ * nothing was written (a still screen costs one cheap ioctl, not a walk
+ * that write-protects the whole framebuffer). */
+static int clear_dirty(struct vm *vm, uint32_t slot, uint64_t pages, unsigned long *bitmap)
+{
+	bool any = false;
+	for (uint64_t i = 0; i < (pages + 63) / 64 && !any; i++)
+		any = ((uint64_t *)bitmap)[i] != 0;
+	struct kvm_clear_dirty_log clear = { .slot = slot, .num_pages = (uint32_t)pages, .first_page = 0,
+					     .dirty_bitmap = bitmap };
+	return !any || ioctl(vm->vm_fd, KVM_CLEAR_DIRTY_LOG, &clear) == 0 ? 0 : -errno;
+}
+
 int vm_get_dirty_log(struct vm *vm, uint64_t gpa, uint64_t size, unsigned long *bitmap)
 {
 	g_mutex_lock(&vm->device_ram_lock);
@@ -219,6 +233,8 @@ int vm_get_dirty_log(struct vm *vm, uint64_t gpa, uint64_t size, unsigned long *
 		struct kvm_dirty_log log = { .slot = VM_RAM_SLOTS + (uint32_t)(ram - vm->device_ram),
 					     .dirty_bitmap = bitmap };
 		ret = ioctl(vm->vm_fd, KVM_GET_DIRTY_LOG, &log) < 0 ? -errno : 0;
+		if (ret == 0 && vm->manual_dirty_protect)
+			ret = clear_dirty(vm, log.slot, size / VM_PAGE_SIZE, bitmap);
 	}
 	g_mutex_unlock(&vm->device_ram_lock);
 	return ret;
@@ -359,6 +375,16 @@ static int setup_irqchip(struct vm *vm, char **error)
 	return 0;
 }
 
+/* KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 (kvm api.rst §7.18), where the host has it. */
+static void enable_manual_dirty_protect(struct vm *vm)
+{
+	int flags = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2);
+	struct kvm_enable_cap cap = { .cap = KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2,
+				      .args = { KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE } };
+	vm->manual_dirty_protect = flags > 0 && (flags & KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE) &&
+				   ioctl(vm->vm_fd, KVM_ENABLE_CAP, &cap) == 0;
+}
+
 int vm_create(struct vm *vm, uint64_t ram_size, char **error)
 {
 	memset(vm, 0, sizeof(*vm));
@@ -375,6 +401,7 @@ int vm_create(struct vm *vm, uint64_t ram_size, char **error)
 		*error = g_strdup_printf("KVM_CREATE_VM failed: %s", g_strerror(errno));
 		goto fail;
 	}
+	enable_manual_dirty_protect(vm);
 	if (setup_irqchip(vm, error) < 0 || setup_ram_slots(vm, error) < 0)
 		goto fail;
 	return 0;

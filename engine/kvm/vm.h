@@ -21,6 +21,7 @@
 #define VM_IOAPIC_BASE       0xFEC00000ull
 #define VM_LAPIC_BASE        0xFEE00000ull
 #define VM_IOAPIC_PINS       24
+#define VM_PAGE_SIZE         4096ull /* the unit of memory slots and dirty logs */
 #define VM_MAX_MSI_ROUTES    256   /* GSIs above the IOAPIC's, one per MSI vector */
 #define VM_MAX_ROUTES        (16 + VM_IOAPIC_PINS + VM_MAX_MSI_ROUTES)
 #define VM_RAM_SLOTS         3     /* KVM slots 0-2: RAM below 4 GiB, above it, above the VGA window */
@@ -61,6 +62,7 @@ struct vm {
 	unsigned route_count;
 	unsigned next_msi_gsi;
 	GMutex device_ram_lock;  /* device_ram and their KVM slots */
+	bool manual_dirty_protect; /* dirty pages are re-protected by us, only those found dirty */
 	struct vm_device_ram device_ram[VM_DEVICE_RAM_SLOTS];
 	_Atomic int stop_reason; /* enum vm_stop_reason */
 	void (*on_stop)(void *opaque);
