@@ -14,6 +14,7 @@ PACKAGES=(
 	clang libclang-rt-14-dev
 	console-data libslirp-dev libvncserver-dev
 	iproute2 dnsmasq-base
+	libsdl2-dev xvfb x11-apps x11-utils xdotool
 )
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)

@@ -286,6 +286,14 @@ static int init_devices(struct engine *e, struct chardev *serial, GMainContext *
 	return add_vga(e, error);
 }
 
+/* Closing the window stops the machine as SIGTERM does: cleanly. (The
+ * firmware issue turns this into the ACPI power button.) */
+static void close_window(void *opaque)
+{
+	(void)opaque;
+	kill(getpid(), SIGTERM);
+}
+
 static int start_display(const struct vireo_machine *def, struct engine_backends *b, char **error)
 {
 	struct machine_display display;
@@ -297,7 +305,9 @@ static int start_display(const struct vireo_machine *def, struct engine_backends
 	}
 	if (display.vnc)
 		b->vnc = vnc_server_start(&b->console, display.vnc_addr, display.vnc_port, display.password, error);
-	bool failed = display.vnc && !b->vnc;
+	if (display.sdl)
+		b->sdl = sdl_window_start(&b->console, def->name, close_window, NULL, error);
+	bool failed = (display.vnc && !b->vnc) || (display.sdl && !b->sdl);
 	machine_display_clear(&display);
 	return failed ? -1 : 0;
 }
@@ -339,7 +349,10 @@ void engine_close_backends(struct engine_backends *b)
 	b->disk_count = 0;
 	if (b->vnc)
 		vnc_server_stop(b->vnc);
+	if (b->sdl)
+		sdl_window_stop(b->sdl);
 	b->vnc = NULL;
+	b->sdl = NULL;
 	console_destroy(&b->console);
 	chardev_close(&b->serial);
 }

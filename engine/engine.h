@@ -8,6 +8,7 @@
 #include "backend/block.h"
 #include "backend/chardev.h"
 #include "console.h"
+#include "sdl.h"
 #include "vnc.h"
 #include "kvm/vm.h"
 #include "machine.h"
@@ -18,6 +19,7 @@ struct engine_backends {
 	struct chardev serial;
 	struct console console;     /* the screen: frontends stay attached across reboots */
 	struct vnc_server *vnc;     /* or NULL */
+	struct sdl_window *sdl;     /* or NULL */
 	struct block_backend disks[MACHINE_MAX_DISKS];
 	struct machine_disk disk_specs[MACHINE_MAX_DISKS];
 	unsigned disk_count;

@@ -34,9 +34,10 @@ const struct machine_setting machine_settings[] = {
 	{ "devices", "net", "net", SETTING_NET, FIELD(net), "none|user[,OPTION...]|tap,ifname=NAME",
 	  "virtio network: none (default), user networking (options mac=, tftp=DIR, bootfile=FILE, "
 	  "hostfwd=tcp:127.0.0.1:2222-:22 (repeatable), host-loopback=on) or a host tap interface" },
-	{ "display", "display", "display", SETTING_DISPLAY, FIELD(display), "none|vnc[=ADDR:PORT][,password-file=F]",
-	  "the guest screen: none (default) or the built-in VNC server (default 127.0.0.1:5900; another "
-	  "address only when given, and then better with a password)" },
+	{ "display", "display", "display", SETTING_DISPLAY, FIELD(display), "none|sdl|vnc[=ADDR:PORT][,password-file=F]",
+	  "the guest screen: none (default), a window on this desktop (sdl; Ctrl+Alt+G grabs input, "
+	  "Ctrl+Alt+F full screen) or the built-in VNC server (default 127.0.0.1:5900; another address only "
+	  "when given, and then better with a password)" },
 };
 const size_t machine_settings_count = G_N_ELEMENTS(machine_settings);
 
@@ -348,8 +349,12 @@ bool machine_parse_display(const char *spec, struct machine_display *display, GE
 	display->vnc_port = 5900;
 	if (!strcmp(spec, "none"))
 		return true;
+	if (!strcmp(spec, "sdl")) {
+		display->sdl = true;
+		return true;
+	}
 	if (!parts[0] || (strcmp(parts[0], "vnc") && !g_str_has_prefix(parts[0], "vnc=")))
-		return display_error(error, spec, "none or vnc[=ADDR:PORT][,password-file=FILE]");
+		return display_error(error, spec, "none, sdl or vnc[=ADDR:PORT][,password-file=FILE]");
 	display->vnc = true;
 	const char *where = parts[0] + 3;
 	if (*where == '=' && !parse_endpoint(where + 1, strlen(where + 1), display->vnc_addr, &display->vnc_port))

@@ -24,7 +24,7 @@ struct vireo_machine {
 	char **disks;      /* NULL-terminated disk specs: PATH[,ro][,serial=ID][,queues=N] */
 	bool rng;          /* virtio-rng */
 	char *net;         /* "none" or user[,OPTIONS] (see machine_parse_net) */
-	char *display;     /* "none" or vnc[=ADDR:PORT][,password-file=F] (machine_parse_display) */
+	char *display;     /* none, sdl or vnc[=ADDR:PORT][,password-file=F] (machine_parse_display) */
 	bool no_reboot;
 };
 
@@ -108,14 +108,15 @@ bool machine_parse_net(const char *spec, struct machine_net *net, GError **error
 void machine_net_clear(struct machine_net *net);
 
 struct machine_display {
+	bool sdl;
 	bool vnc;
 	char vnc_addr[16];     /* default 127.0.0.1 */
 	unsigned vnc_port;     /* default 5900 */
 	char *password;        /* read from password-file=, or NULL */
 };
 
-/* Parses none | vnc[=[ADDR]:PORT][,password-file=FILE] (reading the file's
- * first line); errors name the bad part. */
+/* Parses none | sdl | vnc[=[ADDR]:PORT][,password-file=FILE] (reading the
+ * file's first line); errors name the bad part. */
 bool machine_parse_display(const char *spec, struct machine_display *display, GError **error);
 void machine_display_clear(struct machine_display *display);
 

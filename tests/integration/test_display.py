@@ -2,7 +2,10 @@
 """The guest screen and input through the engine's VNC server, seen by a real
 RFB client (vnc-probe, on libvncclient). Usage: test_display.py CASE"""
 import os
+import re
+import shutil
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -234,6 +237,106 @@ def case_linux_earlyprintk_vga():
             text = "\n".join(read_text(probe.screen(720, 400), 720, 400))
         print("ok: the screen shows: %s" % [line for line in text.splitlines() if "Linux version" in line][0][:60])
         probe.close()
+
+
+class Xvfb:
+    """A private X server for the SDL window tests."""
+
+    def __enter__(self):
+        for number in range(90, 140):
+            if not os.path.exists("/tmp/.X11-unix/X%d" % number) and not os.path.exists("/tmp/.X%d-lock" % number):
+                break
+        self.display = ":%d" % number
+        self.proc = subprocess.Popen(["Xvfb", self.display, "-screen", "0", "1600x1200x24", "-nolisten", "tcp"],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while not os.path.exists("/tmp/.X11-unix/X%d" % number):
+            if time.monotonic() > deadline:
+                vt.fail("Xvfb did not start")
+            time.sleep(0.1)
+        return self
+
+    def run(self, *cmd):
+        return subprocess.run(cmd, env=dict(os.environ, DISPLAY=self.display), capture_output=True, text=True,
+                              timeout=30).stdout
+
+    def window(self, name, seconds=20):
+        """(id, x, y, width, height) of the first window whose title contains name."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            # xwininfo reads the UTF-8 title (_NET_WM_NAME) SDL sets; xdotool search does not.
+            for line in self.run("xwininfo", "-root", "-tree").splitlines():
+                m = re.search(r'(0x[0-9a-f]+) "([^"]*)".*?(\d+)x(\d+)[+-]\d+[+-]\d+\s+\+(-?\d+)\+(-?\d+)', line)
+                if m and name in m.group(2):  # the last pair is the absolute position
+                    return (str(int(m.group(1), 16)), int(m.group(5)), int(m.group(6)), int(m.group(3)),
+                            int(m.group(4)))
+            time.sleep(0.2)
+        vt.fail("no window named %r appeared" % name)
+
+    def screenshot(self):
+        """The root window as (width, rgb bytes)."""
+        data = subprocess.run(["xwd", "-root", "-silent", "-display", self.display], capture_output=True,
+                              timeout=30).stdout
+        header = struct.unpack(">25I", data[:100])
+        width, height, bits, line = header[4], header[5], header[11], header[12]
+        start = header[0] + header[19] * 12
+        step = bits // 8
+        rgb = bytearray()
+        for y in range(height):
+            row = data[start + y * line:start + y * line + width * step]
+            for x in range(0, width * step, step):
+                rgb += bytes((row[x + 2], row[x + 1], row[x]))
+        return width, bytes(rgb)
+
+    def __exit__(self, *exc):
+        self.proc.terminate()
+        self.proc.wait(10)
+
+
+def sdl_available():
+    if not shutil.which("Xvfb") or not shutil.which("xdotool") or not shutil.which("xwd"):
+        vt.skip("needs Xvfb, xdotool and xwd (./setup.sh installs them)")
+
+
+def case_sdl_window():
+    """The SDL window under Xvfb: an X screenshot of it shows the guest's
+    1024x768x32 picture pixel for pixel, its title names the machine, and
+    keys typed into it with xdotool reach the PS/2 keyboard of a guest."""
+    sdl_available()
+    with Xvfb() as x:
+        engine = vt.Engine(["--name", "sdltest", "--kernel", os.path.join(vt.guest_dir(), "vga.elf"),
+                            "--memory", "64M", "--display", "sdl"], env={"DISPLAY": x.display})
+        with engine:
+            engine.wait_for(r"vga: 1024x768x32 drawn", 60)
+            wid, wx, wy, ww, wh = x.window("sdltest - Vireo")
+            if (ww, wh) != (1024, 768):
+                vt.fail("the window is %dx%d, not the guest's 1024x768" % (ww, wh))
+            time.sleep(1.5)  # the window refreshes at least twice a second
+            width, rgb = x.screenshot()
+            for py in range(768):
+                for px in range(1024):
+                    if pixel(rgb, width, wx + px, wy + py) != pattern32(px, py):
+                        vt.fail("SDL window: pixel (%d,%d) is %s, expected %s"
+                                % (px, py, pixel(rgb, width, wx + px, wy + py), pattern32(px, py)))
+            engine.send(b"\n")
+            engine.send(b"\n")
+        engine = vt.Engine(["--name", "keys", "--kernel", os.path.join(vt.guest_dir(), "ps2-input.elf"),
+                            "--memory", "64M", "--display", "sdl"], env={"DISPLAY": x.display})
+        with engine:
+            engine.wait_for(r"ps2: ready", 30)
+            wid = x.window("keys - Vireo")[0]
+            x.run("xdotool", "mousemove", "--window", wid, "100", "100")
+            x.run("xdotool", "windowfocus", "--sync", wid)
+            x.run("xdotool", "key", "--window", wid, "a")
+            x.run("xdotool", "key", "--window", wid, "shift+1")
+            engine.wait_for(r"kbd aa(.|\n)*kbd 82|kbd 82(.|\n)*kbd aa", 20)
+            keys = re.findall(r"kbd ([0-9a-f]{2})", engine.output())
+            # xdotool may let go of Shift before or after the 1
+            if keys not in (["1e", "9e", "2a", "02", "82", "aa"], ["1e", "9e", "2a", "02", "aa", "82"]):
+                vt.fail("the guest read %s for a, Shift+1" % keys)
+            x.run("xdotool", "key", "--window", wid, "q")
+            if engine.wait_exit(20) != 0:
+                vt.fail("engine did not end cleanly")
 
 
 CASES = {name[5:].replace("_", "-"): fn for name, fn in globals().items() if name.startswith("case_")}

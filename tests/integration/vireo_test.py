@@ -68,14 +68,15 @@ class Engine:
     """vireo-engine with COM1 on stdio: stdin is a pipe we write to, stdout is
     collected by a thread so wait_for() can match everything seen so far."""
 
-    def __init__(self, args):
+    def __init__(self, args, env=None):
         self.args = [engine_path()] + list(args)
+        self.env = dict(os.environ, **(env or {}))
         self._buffer = bytearray()
         self._lock = threading.Condition()
         self._closed = False
 
     def __enter__(self):
-        self.proc = subprocess.Popen(self.args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        self.proc = subprocess.Popen(self.args, env=self.env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE)
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()

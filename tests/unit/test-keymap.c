@@ -47,6 +47,24 @@ static void test_set2(void)
 	expect_set2(KEY_MUTE, true, NULL, 0);
 }
 
+static void test_usb_hid(void)
+{
+	g_assert_cmpuint(keymap_from_usb_hid(0x04), ==, KEY_A);
+	g_assert_cmpuint(keymap_from_usb_hid(0x27), ==, KEY_0);
+	g_assert_cmpuint(keymap_from_usb_hid(0x4F), ==, KEY_RIGHT);
+	g_assert_cmpuint(keymap_from_usb_hid(0xE6), ==, KEY_RIGHTALT);
+	g_assert_cmpuint(keymap_from_usb_hid(0), ==, 0);
+	g_assert_cmpuint(keymap_to_usb_hid(KEY_KPENTER), ==, 0x58);
+	/* Every usage from a to the keypad maps to a key and back. */
+	for (unsigned usage = 0x04; usage <= 0x65; usage++) {
+		if (usage == 0x32)
+			continue;  /* Non-US # and ~: the same key as backslash on PS/2 */
+		unsigned evdev = keymap_from_usb_hid(usage);
+		g_assert_cmpuint(evdev, !=, 0);
+		g_assert_cmpuint(keymap_to_usb_hid(evdev), ==, usage);
+	}
+}
+
 /* Every key a keysym reaches has a scan code (the tables agree). */
 static void test_round_trip(void)
 {
@@ -68,5 +86,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/keymap/keysyms", test_keysyms);
 	g_test_add_func("/keymap/set2", test_set2);
 	g_test_add_func("/keymap/round-trip", test_round_trip);
+	g_test_add_func("/keymap/usb-hid", test_usb_hid);
 	return g_test_run();
 }
