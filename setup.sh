@@ -59,13 +59,18 @@ run() {
 	# Keys typed while setting up belong to the guest, not to apt or ninja.
 	{ deps && images && build; } </dev/null
 	cd "$TOP"
+	# The screen: a window on a desktop, else the VNC server for any viewer.
+	local display=vnc=127.0.0.1:5900
+	[ -n "${DISPLAY:-}" ] && display=sdl
+	[ "$display" = sdl ] || say "the screen is on VNC at 127.0.0.1:5900 (e.g. vncviewer 127.0.0.1:5900)"
 	if tests/host-can-run-linux.sh </dev/null; then
 		say "booting Debian's kernel with a busybox shell ('poweroff -f' ends it)"
 		exec build/engine/vireo-engine --name demo --kernel "$IMAGES/vmlinuz" \
-			--initrd "$IMAGES/initramfs.cpio.gz" --append "console=ttyS0 quiet" --memory 1G --cpus 2
+			--initrd "$IMAGES/initramfs.cpio.gz" --append "console=ttyS0 quiet" --memory 1G --cpus 2 \
+			--net user --rng --display "$display"
 	fi
 	say "booting the demo guest instead ('q' ends it)"
-	exec build/engine/vireo-engine --name demo --kernel build/tests/guest/demo.elf --memory 64M
+	exec build/engine/vireo-engine --name demo --kernel build/tests/guest/demo.elf --memory 64M --display "$display"
 }
 
 run_tests() {
