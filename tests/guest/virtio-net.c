@@ -285,7 +285,7 @@ static unsigned put_string(uint8_t *p, const char *s)
 	return n;
 }
 
-static bool tftp_get(const char *name)
+static void send_rrq(const char *name)
 {
 	uint8_t *b = udp_payload();
 	unsigned len = 2;
@@ -293,23 +293,37 @@ static bool tftp_get(const char *name)
 	len += put_string(b + len, name);
 	len += put_string(b + len, "octet");
 	send_udp(gateway_mac, gateway_ip, 1069, 69, len);
-	unsigned total = 0;
+}
+
+/* Reads a file as RFC 1350 says: the request is sent again when nothing
+ * comes back, and a block that comes twice is acknowledged again but
+ * counted once. */
+static bool tftp_get(const char *name)
+{
+	unsigned total = 0, expected = 1;
 	char first[33] = { 0 };
 	struct packet p;
-	while (receive(&p, GUEST_POLL_SPINS)) {
-		if (p.proto != IP_UDP || p.dport != 1069 || p.data_len < 4 || get16(p.data) != TFTP_DATA)
-			continue;
-		unsigned block = get16(p.data + 2), n = p.data_len - 4;
-		for (unsigned i = 0; i < n && total + i < 32; i++)
-			first[total + i] = (char)(p.data[4 + i] >= 32 && p.data[4 + i] < 127 ? p.data[4 + i] : '.');
-		total += n;
-		uint16_t server_port = p.sport;
-		put16(b, TFTP_ACK);
-		put16(b + 2, (uint16_t)block);
-		send_udp(gateway_mac, gateway_ip, 1069, server_port, 4);
-		if (n < 512) {
-			print("virtio-net: tftp %s: %u bytes, starting '%s'\n", name, total, first);
-			return true;
+	for (unsigned tries = 0; tries < 5; tries++) {
+		if (expected == 1)
+			send_rrq(name);
+		while (receive(&p, GUEST_POLL_SPINS / 4)) {
+			if (p.proto != IP_UDP || p.dport != 1069 || p.data_len < 4 || get16(p.data) != TFTP_DATA)
+				continue;
+			unsigned block = get16(p.data + 2), n = p.data_len - 4;
+			uint8_t *b = udp_payload();
+			put16(b, TFTP_ACK);
+			put16(b + 2, (uint16_t)block);
+			send_udp(gateway_mac, gateway_ip, 1069, p.sport, 4);
+			if (block != expected)
+				continue;
+			for (unsigned i = 0; i < n && total + i < 32; i++)
+				first[total + i] = (char)(p.data[4 + i] >= 32 && p.data[4 + i] < 127 ? p.data[4 + i] : '.');
+			total += n;
+			expected++;
+			if (n < 512) {
+				print("virtio-net: tftp %s: %u bytes, starting '%s'\n", name, total, first);
+				return true;
+			}
 		}
 	}
 	return false;

@@ -267,7 +267,7 @@ def case_virtio_net_tap():
             with boot("virtio-net", "--net", "tap,ifname=" + TAP) as engine:
                 engine.wait_for(r"virtio-net: lease address 10\.0\.2\.15 router 10\.0\.2\.2 dns 10\.0\.2\.3", 30)
                 engine.wait_for(r"virtio-net: tftp hello\.txt: %d bytes, starting '%s'"
-                                % (len(text), text[:32].decode().replace("\n", ".")), 30)
+                                % (len(text), text[:32].decode().replace("\n", ".")), 60)
                 engine.wait_for(r"virtio-net: listening on port 22", 10)
                 with socket.create_connection(("10.0.2.15", 22), timeout=20) as conn:
                     conn.sendall(b"ping\n")
