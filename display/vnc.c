@@ -68,28 +68,21 @@ static void on_update(void *opaque, const struct console_rect *rect)
 		vnc->pending_overflow = true;  /* more than we track: send the whole screen */
 }
 
-/* One pixel in the server's own format (whatever shifts libvncserver chose). */
-static uint32_t pack(const rfbPixelFormat *f, uint32_t r, uint32_t g, uint32_t b)
+/* The console's 0x00RRGGBB in the server's own format (whatever shifts
+ * libvncserver chose for this host's byte order). */
+static uint32_t pack(const rfbPixelFormat *f, uint32_t rgb)
 {
-	return r << f->redShift | g << f->greenShift | b << f->blueShift;
+	return (rgb >> 16 & 0xFF) << f->redShift | (rgb >> 8 & 0xFF) << f->greenShift | (rgb & 0xFF) << f->blueShift;
 }
 
 static void copy_rect(struct vnc_server *vnc, const struct console_surface *s, const struct console_rect *r)
 {
 	const rfbPixelFormat *f = &vnc->screen->serverFormat;
 	for (unsigned y = r->y; y < r->y + r->height; y++) {
-		const uint8_t *src = s->pixels + (size_t)y * s->stride;
-		uint32_t *dst = vnc->fb + (size_t)y * vnc->width;
-		for (unsigned x = r->x; x < r->x + r->width; x++) {
-			if (s->format == CONSOLE_FORMAT_XRGB8888) {
-				const uint8_t *p = src + 4 * x;
-				dst[x] = pack(f, p[2], p[1], p[0]);
-			} else {
-				uint16_t p = (uint16_t)(src[2 * x] | src[2 * x + 1] << 8);
-				uint32_t r5 = p >> 11, g6 = (p >> 5) & 0x3F, b5 = p & 0x1F;
-				dst[x] = pack(f, r5 << 3 | r5 >> 2, g6 << 2 | g6 >> 4, b5 << 3 | b5 >> 2);
-			}
-		}
+		uint32_t *dst = vnc->fb + (size_t)y * vnc->width + r->x;
+		console_read_row(s, r->x, y, r->width, dst);
+		for (unsigned x = 0; x < r->width; x++)
+			dst[x] = pack(f, dst[x]);
 	}
 }
 
