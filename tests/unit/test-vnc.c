@@ -9,6 +9,7 @@
 #include <glib.h>
 #include <linux/input-event-codes.h>
 #include <rfb/rfbclient.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "vnc.h"
@@ -184,7 +185,7 @@ static void teardown(struct fixture *f, gconstpointer data)
 /* The viewer side. */
 struct viewer {
 	rfbClient *client;
-	const char *password;
+	const char *password;            /* NULL: none */
 	unsigned rects;                  /* rectangles received */
 	guint64 pixels;                  /* pixels received */
 	struct console_rect bounds;      /* what the rectangles covered */
@@ -197,9 +198,11 @@ static struct viewer *viewer_of(rfbClient *client)
 	return rfbClientGetClientData(client, &viewer_tag);
 }
 
+/* NULL rather than "" for no password: libvncclient leaks an empty one. */
 static char *viewer_password(rfbClient *client)
 {
-	return strdup(viewer_of(client)->password);
+	const char *password = viewer_of(client)->password;
+	return password ? strdup(password) : NULL;
 }
 
 static void viewer_got_rect(rfbClient *client, int x, int y, int w, int h)
@@ -233,10 +236,11 @@ static void quiet(const char *format, ...)
 static bool viewer_connect(struct viewer *v, const struct fixture *f, const char *password, const char *encodings)
 {
 	memset(v, 0, sizeof(*v));
-	v->password = password ? password : "";
+	v->password = password;
 	rfbClientLog = rfbClientErr = quiet;
 	rfbClient *client = rfbGetClient(8, 3, 4);
 	rfbClientSetClientData(client, &viewer_tag, v);
+	free(client->serverHost);
 	client->serverHost = strdup("127.0.0.1");
 	client->serverPort = (int)vnc_server_port(f->vnc);
 	client->GetPassword = viewer_password;
@@ -251,8 +255,10 @@ static bool viewer_connect(struct viewer *v, const struct fixture *f, const char
 	return true;
 }
 
+/* rfbClientCleanup leaves the framebuffer to its owner. */
 static void viewer_close(struct viewer *v)
 {
+	free(v->client->frameBuffer);
 	rfbClientCleanup(v->client);
 }
 
