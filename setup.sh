@@ -12,7 +12,7 @@ PACKAGES=(
 	python3 util-linux binutils
 	busybox-static cpio gzip xz-utils zstd
 	clang libclang-rt-14-dev
-	console-data libslirp-dev libvncserver-dev
+	console-data libslirp-dev libvncserver-dev zlib1g-dev
 	iproute2 dnsmasq-base
 	libsdl2-dev xvfb x11-apps x11-utils xdotool
 )

@@ -101,6 +101,26 @@ void console_remove_listener(struct console *con, const struct console_listener 
 	g_mutex_unlock(&con->lock);
 }
 
+static uint32_t rgb565_to_rgb(uint16_t p)
+{
+	uint32_t r = p >> 11, g = (p >> 5) & 0x3F, b = p & 0x1F;
+	return (r << 3 | r >> 2) << 16 | (g << 2 | g >> 4) << 8 | (b << 3 | b >> 2);
+}
+
+void console_read_row(const struct console_surface *surface, unsigned x, unsigned y, unsigned width, uint32_t *rgb)
+{
+	const uint8_t *row = surface->pixels + (size_t)y * surface->stride;
+	for (unsigned i = 0; i < width; i++) {
+		if (surface->format == CONSOLE_FORMAT_XRGB8888) {
+			const uint8_t *p = row + 4 * (size_t)(x + i);
+			rgb[i] = (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 | p[0];
+		} else {
+			const uint8_t *p = row + 2 * (size_t)(x + i);
+			rgb[i] = rgb565_to_rgb((uint16_t)(p[0] | p[1] << 8));
+		}
+	}
+}
+
 /* The device's callbacks run without the console lock: they report back
  * through console_update(), which takes it. */
 void console_refresh(struct console *con)

@@ -112,6 +112,12 @@ void console_preferred_size(struct console *con, unsigned width, unsigned height
 void console_lock(struct console *con);
 void console_unlock(struct console *con);
 
+/* `width` pixels of `surface` from (x, y) as 0x00RRGGBB, whatever its
+ * format, for frontends that want one (VNC, screenshots). RGB565 channels
+ * widen to 8 bits by repeating their top bits, so white stays 0xFFFFFF.
+ * The caller holds the console lock and stays inside the surface. */
+void console_read_row(const struct console_surface *surface, unsigned x, unsigned y, unsigned width, uint32_t *rgb);
+
 void console_key(struct console *con, unsigned evdev_code, bool down);
 void console_pointer_rel(struct console *con, int dx, int dy, int dz, unsigned buttons);
 void console_pointer_abs(struct console *con, unsigned x, unsigned y, int dz, unsigned buttons);

@@ -2,7 +2,10 @@
 #include "vnc.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
 #include <poll.h>
+#include <sys/socket.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 #include <rfb/rfb.h>
@@ -21,6 +24,7 @@
 #define MAX_PENDING_RECTS 64
 #define IDLE_WIDTH 640              /* shown before the guest sets a mode */
 #define IDLE_HEIGHT 480
+#define LISTEN_BACKLOG 8
 
 /* RFC 6143 §7.5.5 pointer button mask. */
 #define RFB_BUTTON_LEFT 1
@@ -37,6 +41,8 @@ struct vnc_server {
 	unsigned width, height;
 	GThread *thread;
 	atomic_bool stop;
+	int listen_fd;                  /* ours, not libvncserver's: port 0 works */
+	unsigned port;
 	int wake_fd;                    /* eventfd: stop now */
 	int clients;
 	char *passwords[2];
@@ -68,28 +74,21 @@ static void on_update(void *opaque, const struct console_rect *rect)
 		vnc->pending_overflow = true;  /* more than we track: send the whole screen */
 }
 
-/* One pixel in the server's own format (whatever shifts libvncserver chose). */
-static uint32_t pack(const rfbPixelFormat *f, uint32_t r, uint32_t g, uint32_t b)
+/* The console's 0x00RRGGBB in the server's own format (whatever shifts
+ * libvncserver chose for this host's byte order). */
+static uint32_t pack(const rfbPixelFormat *f, uint32_t rgb)
 {
-	return r << f->redShift | g << f->greenShift | b << f->blueShift;
+	return (rgb >> 16 & 0xFF) << f->redShift | (rgb >> 8 & 0xFF) << f->greenShift | (rgb & 0xFF) << f->blueShift;
 }
 
 static void copy_rect(struct vnc_server *vnc, const struct console_surface *s, const struct console_rect *r)
 {
 	const rfbPixelFormat *f = &vnc->screen->serverFormat;
 	for (unsigned y = r->y; y < r->y + r->height; y++) {
-		const uint8_t *src = s->pixels + (size_t)y * s->stride;
-		uint32_t *dst = vnc->fb + (size_t)y * vnc->width;
-		for (unsigned x = r->x; x < r->x + r->width; x++) {
-			if (s->format == CONSOLE_FORMAT_XRGB8888) {
-				const uint8_t *p = src + 4 * x;
-				dst[x] = pack(f, p[2], p[1], p[0]);
-			} else {
-				uint16_t p = (uint16_t)(src[2 * x] | src[2 * x + 1] << 8);
-				uint32_t r5 = p >> 11, g6 = (p >> 5) & 0x3F, b5 = p & 0x1F;
-				dst[x] = pack(f, r5 << 3 | r5 >> 2, g6 << 2 | g6 >> 4, b5 << 3 | b5 >> 2);
-			}
-		}
+		uint32_t *dst = vnc->fb + (size_t)y * vnc->width + r->x;
+		console_read_row(s, r->x, y, r->width, dst);
+		for (unsigned x = 0; x < r->width; x++)
+			dst[x] = pack(f, dst[x]);
 	}
 }
 
@@ -136,6 +135,15 @@ static bool refresh(struct vnc_server *vnc)
 	return changed;
 }
 
+/* libvncserver takes the connection from here on (handshake, security,
+ * newClientHook). */
+static void accept_viewer(struct vnc_server *vnc)
+{
+	int fd = accept4(vnc->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	if (fd >= 0)
+		rfbNewClient(vnc->screen, fd);
+}
+
 /* Sleeps until a socket of the server or its viewers has something, the
  * wake eventfd is signalled, or `usec` pass (-1: no limit); then lets
  * libvncserver handle what arrived. Our own poll, rather than
@@ -143,15 +151,18 @@ static bool refresh(struct vnc_server *vnc)
 static void wait_and_handle(struct vnc_server *vnc, gint64 usec)
 {
 	struct pollfd fds[MAX_POLL_FDS] = { { .fd = vnc->wake_fd, .events = POLLIN },
-					    { .fd = vnc->screen->listenSock, .events = POLLIN } };
+					    { .fd = vnc->listen_fd, .events = POLLIN } };
 	nfds_t n = 2;
 	rfbClientIteratorPtr it = rfbGetClientIterator(vnc->screen);
 	for (rfbClientPtr cl; (cl = rfbClientIteratorNext(it)) && n < MAX_POLL_FDS;)
 		fds[n++] = (struct pollfd){ .fd = cl->sock, .events = POLLIN };
 	rfbReleaseClientIterator(it);
 	int timeout = usec < 0 ? -1 : (int)((usec + 999) / 1000);
-	if (poll(fds, n, timeout) > 0)
-		rfbProcessEvents(vnc->screen, 0);
+	if (poll(fds, n, timeout) <= 0)
+		return;
+	if (fds[1].revents & POLLIN)
+		accept_viewer(vnc);
+	rfbProcessEvents(vnc->screen, 0);
 }
 
 static gpointer serve(gpointer opaque)
@@ -189,6 +200,8 @@ static unsigned console_buttons(int mask)
 	       (mask & RFB_BUTTON_MIDDLE ? CONSOLE_BUTTON_MIDDLE : 0) | (mask & RFB_BUTTON_BACK ? CONSOLE_BUTTON_SIDE : 0);
 }
 
+/* Positions are clamped to the screen first, so that relative motion never
+ * counts a viewer's pointer outside it (the guest's cannot go there). */
 static void on_pointer(int mask, int x, int y, rfbClientPtr client)
 {
 	struct vnc_server *vnc = client->screen->screenData;
@@ -196,8 +209,10 @@ static void on_pointer(int mask, int x, int y, rfbClientPtr client)
 	unsigned buttons = console_buttons(mask);
 	vnc->input_seen = true;
 	unsigned w = MAX(vnc->width, 2), h = MAX(vnc->height, 2);
-	console_pointer_abs(vnc->con, (unsigned)CLAMP(x, 0, (int)w - 1) * CONSOLE_ABS_MAX / (w - 1),
-			    (unsigned)CLAMP(y, 0, (int)h - 1) * CONSOLE_ABS_MAX / (h - 1), dz, buttons);
+	x = CLAMP(x, 0, (int)w - 1);
+	y = CLAMP(y, 0, (int)h - 1);
+	console_pointer_abs(vnc->con, (unsigned)x * CONSOLE_ABS_MAX / (w - 1), (unsigned)y * CONSOLE_ABS_MAX / (h - 1),
+			    dz, buttons);
 	int dx = vnc->have_last ? x - vnc->last_x : 0, dy = vnc->have_last ? y - vnc->last_y : 0;
 	console_pointer_rel(vnc->con, dx, dy, dz, buttons);
 	vnc->last_x = x;
@@ -224,17 +239,51 @@ static bool loopback(in_addr_t addr)
 	return (ntohl(addr) >> 24) == 127;
 }
 
+/* Our own listening socket rather than libvncserver's, which refuses port 0
+ * (let the system choose, as tests and the control interface want). -1 with
+ * errno set on failure; *port becomes the port bound. */
+static int listen_on(struct in_addr addr, unsigned *port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr = addr, .sin_port = htons((uint16_t)*port) };
+	socklen_t len = sizeof(sa);
+	int one = 1;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, LISTEN_BACKLOG) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&sa, &len) < 0) {
+		int saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	*port = ntohs(sa.sin_port);
+	return fd;
+}
+
 struct vnc_server *vnc_server_start(struct console *con, const char *addr, unsigned port, const char *password,
 				    char **error)
 {
-	struct vnc_server *vnc = g_new0(struct vnc_server, 1);
 	struct in_addr listen;
 	if (inet_pton(AF_INET, addr, &listen) != 1) {
 		*error = g_strdup_printf("display vnc=%s:%u: not an IPv4 address", addr, port);
-		g_free(vnc);
 		return NULL;
 	}
+	if (port > UINT16_MAX) {
+		*error = g_strdup_printf("display vnc=%s:%u: not a TCP port", addr, port);
+		return NULL;
+	}
+	unsigned bound = port;
+	int listen_fd = listen_on(listen, &bound);
+	if (listen_fd < 0) {
+		*error = g_strdup_printf("display vnc=%s:%u: cannot listen there: %s", addr, port, g_strerror(errno));
+		return NULL;
+	}
+	struct vnc_server *vnc = g_new0(struct vnc_server, 1);
 	vnc->con = con;
+	vnc->listen_fd = listen_fd;
+	vnc->port = bound;
 	vnc->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	vnc->width = IDLE_WIDTH;
 	vnc->height = IDLE_HEIGHT;
@@ -244,9 +293,8 @@ struct vnc_server *vnc_server_start(struct console *con, const char *addr, unsig
 	vnc->screen->frameBuffer = (char *)vnc->fb;
 	vnc->screen->screenData = vnc;
 	vnc->screen->desktopName = "Vireo";
-	vnc->screen->listenInterface = listen.s_addr;
-	vnc->screen->port = (int)port;
-	vnc->screen->ipv6port = 0;          /* IPv4 only, on the address asked for */
+	vnc->screen->port = 0;              /* libvncserver listens on nothing: listen_fd is ours */
+	vnc->screen->ipv6port = 0;
 	vnc->screen->httpPort = 0;
 	vnc->screen->cursor = NULL;         /* the guest draws its own pointer; never paint one into its pixels */
 	vnc->screen->alwaysShared = TRUE;   /* several viewers at once */
@@ -260,29 +308,28 @@ struct vnc_server *vnc_server_start(struct console *con, const char *addr, unsig
 		vnc->screen->passwordCheck = rfbCheckPasswordByList;
 	}
 	rfbInitServer(vnc->screen);
-	if (vnc->screen->listenSock < 0) {
-		*error = g_strdup_printf("display vnc=%s:%u: cannot listen there (port in use?)", addr, port);
-		vnc_server_stop(vnc);
-		return NULL;
-	}
 	if (!loopback(listen.s_addr) && !password)
 		g_printerr("vireo-engine: warning: VNC on %s:%u without a password: anyone who can reach it "
-			   "controls this machine\n", addr, port);
+			   "controls this machine\n", addr, bound);
 	vnc->listener = (struct console_listener){ on_surface_changed, on_update, vnc };
 	console_add_listener(con, &vnc->listener);
 	vnc->thread = g_thread_new("vireo-vnc", serve, vnc);
 	return vnc;
 }
 
+unsigned vnc_server_port(const struct vnc_server *vnc)
+{
+	return vnc->port;
+}
+
 void vnc_server_stop(struct vnc_server *vnc)
 {
-	if (vnc->thread) {
-		uint64_t one = 1;
-		atomic_store(&vnc->stop, true);
-		(void)!write(vnc->wake_fd, &one, sizeof(one));
-		g_thread_join(vnc->thread);
-		console_remove_listener(vnc->con, &vnc->listener);
-	}
+	uint64_t one = 1;
+	atomic_store(&vnc->stop, true);
+	(void)!write(vnc->wake_fd, &one, sizeof(one));
+	g_thread_join(vnc->thread);
+	console_remove_listener(vnc->con, &vnc->listener);
+	close(vnc->listen_fd);
 	rfbShutdownServer(vnc->screen, TRUE);
 	rfbScreenCleanup(vnc->screen);
 	g_free(vnc->passwords[0]);

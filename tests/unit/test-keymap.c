@@ -1,6 +1,7 @@
-/* The key table: X keysyms to evdev, evdev to PS/2 set 2, for each kind of
- * key (letters in both cases, shifted symbols, modifiers, keypad, extended
- * keys and the two keys with sequences of their own). */
+/* The key table: X keysyms and USB HID usages to evdev, evdev to PS/2 set 2
+ * and USB HID, for each kind of key (letters in both cases, shifted symbols,
+ * modifiers, locks, navigation, keypad, extended keys and the two keys with
+ * sequences of their own). */
 #include <glib.h>
 #include <linux/input-event-codes.h>
 
@@ -65,6 +66,47 @@ static void test_usb_hid(void)
 	}
 }
 
+/* One key of each kind in every direction: its keysym, evdev code, USB HID
+ * usage (HID Usage Tables, keyboard page) and set-2 make code, from the
+ * specifications rather than from the table. */
+static void test_each_class(void)
+{
+	static const struct {
+		uint32_t keysym;
+		unsigned evdev, usb;
+		uint8_t set2[2];
+		size_t set2_len;
+	} keys[] = {
+		{ 0xff1b, KEY_ESC, 0x29, { 0x76 }, 1 },          { 0xff09, KEY_TAB, 0x2B, { 0x0D }, 1 },
+		{ 0xff08, KEY_BACKSPACE, 0x2A, { 0x66 }, 1 },    { ' ', KEY_SPACE, 0x2C, { 0x29 }, 1 },
+		{ 'z', KEY_Z, 0x1D, { 0x1A }, 1 },               { '9', KEY_9, 0x26, { 0x46 }, 1 },
+		{ '?', KEY_SLASH, 0x38, { 0x4A }, 1 },           { '"', KEY_APOSTROPHE, 0x34, { 0x52 }, 1 },
+		{ 0xffbe, KEY_F1, 0x3A, { 0x05 }, 1 },           { 0xffe3, KEY_LEFTCTRL, 0xE0, { 0x14 }, 1 },
+		{ 0xffe4, KEY_RIGHTCTRL, 0xE4, { 0xE0, 0x14 }, 2 }, { 0xffe2, KEY_RIGHTSHIFT, 0xE5, { 0x59 }, 1 },
+		{ 0xffeb, KEY_LEFTMETA, 0xE3, { 0xE0, 0x1F }, 2 }, { 0xffec, KEY_RIGHTMETA, 0xE7, { 0xE0, 0x27 }, 2 },
+		{ 0xff67, KEY_COMPOSE, 0x65, { 0xE0, 0x2F }, 2 }, { 0xff50, KEY_HOME, 0x4A, { 0xE0, 0x6C }, 2 },
+		{ 0xff57, KEY_END, 0x4D, { 0xE0, 0x69 }, 2 },    { 0xff55, KEY_PAGEUP, 0x4B, { 0xE0, 0x7D }, 2 },
+		{ 0xff56, KEY_PAGEDOWN, 0x4E, { 0xE0, 0x7A }, 2 }, { 0xff63, KEY_INSERT, 0x49, { 0xE0, 0x70 }, 2 },
+		{ 0xffff, KEY_DELETE, 0x4C, { 0xE0, 0x71 }, 2 }, { 0xff54, KEY_DOWN, 0x51, { 0xE0, 0x72 }, 2 },
+		{ 0xffe5, KEY_CAPSLOCK, 0x39, { 0x58 }, 1 },     { 0xff7f, KEY_NUMLOCK, 0x53, { 0x77 }, 1 },
+		{ 0xff14, KEY_SCROLLLOCK, 0x47, { 0x7E }, 1 },   { 0xffad, KEY_KPMINUS, 0x56, { 0x7B }, 1 },
+		{ 0xffaa, KEY_KPASTERISK, 0x55, { 0x7C }, 1 },   { 0xffaf, KEY_KPSLASH, 0x54, { 0xE0, 0x4A }, 2 },
+		{ 0xffb0, KEY_KP0, 0x62, { 0x70 }, 1 },          { 0xff9f, KEY_KPDOT, 0x63, { 0x71 }, 1 },
+	};
+	for (size_t i = 0; i < G_N_ELEMENTS(keys); i++) {
+		g_assert_cmpuint(keymap_from_x_keysym(keys[i].keysym), ==, keys[i].evdev);
+		g_assert_cmpuint(keymap_to_usb_hid(keys[i].evdev), ==, keys[i].usb);
+		g_assert_cmpuint(keymap_from_usb_hid(keys[i].usb), ==, keys[i].evdev);
+		expect_set2(keys[i].evdev, true, keys[i].set2, keys[i].set2_len);
+	}
+	/* Print Screen and Pause: from their keysyms and their usages. */
+	g_assert_cmpuint(keymap_from_x_keysym(0xff61), ==, KEY_SYSRQ);    /* Print */
+	g_assert_cmpuint(keymap_from_x_keysym(0xff13), ==, KEY_PAUSE);
+	g_assert_cmpuint(keymap_from_x_keysym(0xff6b), ==, KEY_PAUSE);    /* Break: Ctrl+Pause */
+	g_assert_cmpuint(keymap_from_usb_hid(0x46), ==, KEY_SYSRQ);
+	g_assert_cmpuint(keymap_from_usb_hid(0x48), ==, KEY_PAUSE);
+}
+
 /* Every key a keysym reaches has a scan code (the tables agree). */
 static void test_round_trip(void)
 {
@@ -85,6 +127,7 @@ int main(int argc, char **argv)
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/keymap/keysyms", test_keysyms);
 	g_test_add_func("/keymap/set2", test_set2);
+	g_test_add_func("/keymap/each-class", test_each_class);
 	g_test_add_func("/keymap/round-trip", test_round_trip);
 	g_test_add_func("/keymap/usb-hid", test_usb_hid);
 	return g_test_run();
