@@ -1,4 +1,5 @@
-/* Little-endian field access and byte checksums for firmware tables. */
+/* Little-endian field access (firmware tables, device registers, virtio
+ * rings) and byte checksums. */
 #ifndef VIREO_BOOT_BYTES_H
 #define VIREO_BOOT_BYTES_H
 
@@ -18,6 +19,13 @@ static inline uint64_t get_le(const uint8_t *p, unsigned bytes)
 		v |= (uint64_t)p[i] << (8 * i);
 	return v;
 }
+
+static inline uint16_t get_le16(const uint8_t *p) { return (uint16_t)get_le(p, 2); }
+static inline uint32_t get_le32(const uint8_t *p) { return (uint32_t)get_le(p, 4); }
+static inline uint64_t get_le64(const uint8_t *p) { return get_le(p, 8); }
+static inline void put_le16(uint8_t *p, uint16_t v) { put_le(p, v, 2); }
+static inline void put_le32(uint8_t *p, uint32_t v) { put_le(p, v, 4); }
+static inline void put_le64(uint8_t *p, uint64_t v) { put_le(p, v, 8); }
 
 /* The byte that makes p[0..len) sum to zero (ACPI and MP table checksums). */
 static inline uint8_t checksum8(const uint8_t *p, size_t len)

@@ -1,5 +1,6 @@
 /* MSI-X capability, table and pending bits. See msix.h. */
 #include "msix.h"
+#include "boot/bytes.h"
 
 #include <errno.h>
 #include <string.h>
@@ -32,12 +33,6 @@ bool msix_enabled(const struct msix *msix)
 	return control(msix) & MSIX_CONTROL_ENABLE;
 }
 
-static void put32(uint8_t *p, uint32_t v)
-{
-	for (unsigned i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
 int msix_init(struct msix *msix, struct pci_device *pci, unsigned vectors, unsigned bar, uint32_t pba_offset,
 	      const struct msix_route_ops *route_ops, void *route_opaque)
 {
@@ -66,8 +61,8 @@ int msix_init(struct msix *msix, struct pci_device *pci, unsigned vectors, unsig
 	msix->capability = cap;
 	pci_config_set16(pci, cap + MSIX_CAP_CONTROL, (uint16_t)(vectors - 1));
 	pci->wmask[cap + MSIX_CAP_CONTROL + 1] = (MSIX_CONTROL_ENABLE | MSIX_CONTROL_MASKALL) >> 8;
-	put32(pci->config + cap + MSIX_CAP_TABLE, bar);
-	put32(pci->config + cap + MSIX_CAP_PBA, pba_offset | bar);
+	put_le32(pci->config + cap + MSIX_CAP_TABLE, bar);
+	put_le32(pci->config + cap + MSIX_CAP_PBA, pba_offset | bar);
 	g_mutex_init(&msix->lock);
 	return 0;
 }

@@ -1,5 +1,6 @@
 /* PCI bus 0 and configuration mechanism #1. See pci.h. */
 #include "pci.h"
+#include "boot/bytes.h"
 
 #include <errno.h>
 #include <string.h>
@@ -67,17 +68,6 @@ void pci_bus_claim_cf9(struct pci_bus *pci, const struct bus_ops *ops, void *opa
 	pci->cf9_opaque = opaque;
 }
 
-static void put32(uint8_t *p, uint32_t v)
-{
-	for (unsigned i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
 int pci_device_set_bar(struct pci_device *dev, unsigned index, enum pci_bar_kind kind, bool prefetchable,
 		       uint64_t size, const struct bus_ops *ops, void *opaque)
 {
@@ -90,10 +80,10 @@ int pci_device_set_bar(struct pci_device *dev, unsigned index, enum pci_bar_kind
 	uint64_t mask = ~(size - 1);
 	uint32_t type = kind == PCI_BAR_IO ? BAR_IO_SPACE
 		      : (kind == PCI_BAR_MEM64 ? BAR_MEM_TYPE_64 : 0) | (prefetchable ? BAR_MEM_PREFETCH : 0);
-	put32(dev->config + reg, type);
-	put32(dev->wmask + reg, (uint32_t)mask & (kind == PCI_BAR_IO ? ~3u : ~15u));
+	put_le32(dev->config + reg, type);
+	put_le32(dev->wmask + reg, (uint32_t)mask & (kind == PCI_BAR_IO ? ~3u : ~15u));
 	if (kind == PCI_BAR_MEM64)
-		put32(dev->wmask + reg + 4, (uint32_t)(mask >> 32));
+		put_le32(dev->wmask + reg + 4, (uint32_t)(mask >> 32));
 	return 0;
 }
 
@@ -103,14 +93,14 @@ static bool bar_address(const struct pci_device *dev, unsigned i, uint64_t *addr
 {
 	const struct pci_bar *bar = &dev->bars[i];
 	uint16_t command = (uint16_t)(dev->config[PCI_COMMAND] | dev->config[PCI_COMMAND + 1] << 8);
-	uint32_t low = get32(dev->config + PCI_BAR0 + 4 * i);
+	uint32_t low = get_le32(dev->config + PCI_BAR0 + 4 * i);
 	if (bar->kind == PCI_BAR_IO) {
 		*addr = low & ~3u;
 		return (command & PCI_COMMAND_IO) && *addr && *addr + bar->size <= IO_SPACE_END;
 	}
 	*addr = low & ~15u;
 	if (bar->kind == PCI_BAR_MEM64)
-		*addr |= (uint64_t)get32(dev->config + PCI_BAR0 + 4 * i + 4) << 32;
+		*addr |= (uint64_t)get_le32(dev->config + PCI_BAR0 + 4 * i + 4) << 32;
 	return (command & PCI_COMMAND_MEMORY) && *addr && *addr + bar->size > *addr;
 }
 
@@ -167,16 +157,16 @@ static int assign_device(struct pci_bus *pci, struct pci_device *dev, uint64_t *
 			uint32_t at = (uint32_t)align_up(*io, bar->size);
 			if (at + bar->size > IO_SPACE_END)
 				return -ENOSPC;
-			put32(reg, at | BAR_IO_SPACE);
+			put_le32(reg, at | BAR_IO_SPACE);
 			*io = at + (uint32_t)bar->size;
 			command |= PCI_COMMAND_IO;
 		} else if (bar->kind != PCI_BAR_UNUSED) {
 			uint64_t at = align_up(*mmio, bar->size);
 			if (at + bar->size > mmio_limit)
 				return -ENOSPC;
-			put32(reg, (uint32_t)at | (get32(reg) & 0xF));
+			put_le32(reg, (uint32_t)at | (get_le32(reg) & 0xF));
 			if (bar->kind == PCI_BAR_MEM64)
-				put32(reg + 4, (uint32_t)(at >> 32));
+				put_le32(reg + 4, (uint32_t)(at >> 32));
 			*mmio = at + bar->size;
 			command |= PCI_COMMAND_MEMORY;
 		}

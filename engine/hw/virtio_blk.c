@@ -1,5 +1,6 @@
 /* virtio-blk. See virtio_blk.h. */
 #include "virtio_blk.h"
+#include "boot/bytes.h"
 
 #include <errno.h>
 #include <string.h>
@@ -50,13 +51,6 @@
 
 #define SECTOR 512
 
-static uint32_t le32(const uint8_t *p) { return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24; }
-static uint64_t le64(const uint8_t *p) { return le32(p) | (uint64_t)le32(p + 4) << 32; }
-static void put_le(uint8_t *p, uint64_t v, unsigned n)
-{
-	for (unsigned i = 0; i < n; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
 
 static void build_config(const struct virtio_blk *blk, uint8_t *cfg)
 {
@@ -159,8 +153,8 @@ static uint8_t do_ranges(struct virtio_blk *blk, const struct virtq_request *req
 	for (uint64_t at = REQ_HEADER_SIZE; at < req->out_len; at += SEGMENT_SIZE) {
 		uint8_t seg[SEGMENT_SIZE];
 		virtq_copy_from_out(req, at, seg, sizeof(seg));
-		uint64_t sector = le64(seg), sectors = le32(seg + 8);
-		uint32_t flags = le32(seg + 12);
+		uint64_t sector = get_le64(seg), sectors = get_le32(seg + 8);
+		uint32_t flags = get_le32(seg + 12);
 		if (flags & ~SEGMENT_FLAG_UNMAP || (type == VIRTIO_BLK_T_DISCARD && flags))
 			return VIRTIO_BLK_S_UNSUPP;  /* §5.2.6.2: unmap is for write-zeroes only */
 		if (sectors > MAX_RANGE_SECTORS || !in_range(blk, sector, sectors * SECTOR))
@@ -179,8 +173,8 @@ static uint8_t execute(struct virtio_blk *blk, const struct virtq_request *req, 
 	uint8_t header[REQ_HEADER_SIZE];
 	if (virtq_copy_from_out(req, 0, header, sizeof(header)) != sizeof(header))
 		return VIRTIO_BLK_S_IOERR;
-	uint32_t type = le32(header);
-	uint64_t sector = le64(header + 8);
+	uint32_t type = get_le32(header);
+	uint64_t sector = get_le64(header + 8);
 	switch (type) {
 	case VIRTIO_BLK_T_IN:
 	case VIRTIO_BLK_T_OUT:

@@ -1,5 +1,6 @@
 /* The modern virtio PCI transport. See virtio_pci.h. */
 #include "virtio_pci.h"
+#include "boot/bytes.h"
 
 #include <errno.h>
 #include <glib-unix.h>
@@ -54,18 +55,12 @@
 
 #define PCI_COMMAND_INTX_DISABLE 0x400
 
-static void put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
-static void put32(uint8_t *p, uint32_t v) { put16(p, (uint16_t)v); put16(p + 2, (uint16_t)(v >> 16)); }
-static void put64(uint8_t *p, uint64_t v) { put32(p, (uint32_t)v); put32(p + 4, (uint32_t)(v >> 32)); }
-static uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
-static uint32_t get32(const uint8_t *p) { return get16(p) | (uint32_t)get16(p + 2) << 16; }
-static uint64_t get64(const uint8_t *p) { return get32(p) | (uint64_t)get32(p + 4) << 32; }
 
 /* ---- interrupts ---- */
 
 static bool intx_disabled(const struct virtio_pci *vp)
 {
-	return get16(vp->pci.config + PCI_COMMAND) & PCI_COMMAND_INTX_DISABLE;
+	return get_le16(vp->pci.config + PCI_COMMAND) & PCI_COMMAND_INTX_DISABLE;
 }
 
 /* Register lock held. */
@@ -235,28 +230,28 @@ static struct virtio_queue *selected_queue(struct virtio_pci *vp)
 static void common_image(struct virtio_pci *vp, uint8_t *img)
 {
 	memset(img, 0, COMMON_SIZE);
-	put32(img + COMMON_DFSELECT, vp->device_feature_select);
+	put_le32(img + COMMON_DFSELECT, vp->device_feature_select);
 	if (vp->device_feature_select < 2)
-		put32(img + COMMON_DF, (uint32_t)(vp->device_features >> (32 * vp->device_feature_select)));
-	put32(img + COMMON_GFSELECT, vp->driver_feature_select);
+		put_le32(img + COMMON_DF, (uint32_t)(vp->device_features >> (32 * vp->device_feature_select)));
+	put_le32(img + COMMON_GFSELECT, vp->driver_feature_select);
 	if (vp->driver_feature_select < 2)
-		put32(img + COMMON_GF, (uint32_t)(vp->driver_features >> (32 * vp->driver_feature_select)));
-	put16(img + COMMON_MSIX, vp->config_msix_vector);
-	put16(img + COMMON_NUMQ, (uint16_t)vp->num_queues);
+		put_le32(img + COMMON_GF, (uint32_t)(vp->driver_features >> (32 * vp->driver_feature_select)));
+	put_le16(img + COMMON_MSIX, vp->config_msix_vector);
+	put_le16(img + COMMON_NUMQ, (uint16_t)vp->num_queues);
 	img[COMMON_STATUS] = vp->status;
 	img[COMMON_CFGGENERATION] = vp->config_generation;
-	put16(img + COMMON_Q_SELECT, vp->queue_select);
+	put_le16(img + COMMON_Q_SELECT, vp->queue_select);
 	const struct virtio_queue *q = selected_queue(vp);
 	if (!q)
 		return;  /* queue_size 0: no such queue (§4.1.4.3.1) */
-	put16(img + COMMON_Q_SIZE, q->vq.size);
-	put16(img + COMMON_Q_MSIX, q->msix_vector);
-	put16(img + COMMON_Q_ENABLE, q->vq.ready);
-	put16(img + COMMON_Q_NOFF, vp->queue_select);
-	put64(img + COMMON_Q_DESCLO, q->vq.desc_gpa);
-	put64(img + COMMON_Q_AVAILLO, q->vq.avail_gpa);
-	put64(img + COMMON_Q_USEDLO, q->vq.used_gpa);
-	put16(img + COMMON_Q_NDATA, vp->queue_select);
+	put_le16(img + COMMON_Q_SIZE, q->vq.size);
+	put_le16(img + COMMON_Q_MSIX, q->msix_vector);
+	put_le16(img + COMMON_Q_ENABLE, q->vq.ready);
+	put_le16(img + COMMON_Q_NOFF, vp->queue_select);
+	put_le64(img + COMMON_Q_DESCLO, q->vq.desc_gpa);
+	put_le64(img + COMMON_Q_AVAILLO, q->vq.avail_gpa);
+	put_le64(img + COMMON_Q_USEDLO, q->vq.used_gpa);
+	put_le16(img + COMMON_Q_NDATA, vp->queue_select);
 }
 
 static bool written(unsigned field, unsigned width, uint64_t offset, unsigned size)
@@ -306,18 +301,18 @@ static void write_queue_fields(struct virtio_pci *vp, struct virtio_queue *q, co
 			       uint64_t offset, unsigned size)
 {
 	if (written(COMMON_Q_MSIX, 2, offset, size))
-		q->msix_vector = valid_vector(vp, get16(img + COMMON_Q_MSIX));
+		q->msix_vector = valid_vector(vp, get_le16(img + COMMON_Q_MSIX));
 	if (q->vq.ready)
 		return;  /* size and addresses are fixed once enabled */
 	if (written(COMMON_Q_SIZE, 2, offset, size))
-		q->vq.size = get16(img + COMMON_Q_SIZE);
+		q->vq.size = get_le16(img + COMMON_Q_SIZE);
 	if (written(COMMON_Q_DESCLO, 8, offset, size))
-		q->vq.desc_gpa = get64(img + COMMON_Q_DESCLO);
+		q->vq.desc_gpa = get_le64(img + COMMON_Q_DESCLO);
 	if (written(COMMON_Q_AVAILLO, 8, offset, size))
-		q->vq.avail_gpa = get64(img + COMMON_Q_AVAILLO);
+		q->vq.avail_gpa = get_le64(img + COMMON_Q_AVAILLO);
 	if (written(COMMON_Q_USEDLO, 8, offset, size))
-		q->vq.used_gpa = get64(img + COMMON_Q_USEDLO);
-	if (written(COMMON_Q_ENABLE, 2, offset, size) && get16(img + COMMON_Q_ENABLE) == 1) {
+		q->vq.used_gpa = get_le64(img + COMMON_Q_USEDLO);
+	if (written(COMMON_Q_ENABLE, 2, offset, size) && get_le16(img + COMMON_Q_ENABLE) == 1) {
 		if (!virtq_enable(&q->vq, vp->mem)) {
 			vp->status |= VIRTIO_STATUS_DEVICE_NEEDS_RESET;
 			config_interrupt(vp);
@@ -333,15 +328,15 @@ static void common_write(struct virtio_pci *vp, uint64_t offset, uint64_t value,
 	for (unsigned i = 0; i < size; i++)
 		img[offset + i] = (uint8_t)(value >> (8 * i));
 	if (written(COMMON_DFSELECT, 4, offset, size))
-		vp->device_feature_select = get32(img + COMMON_DFSELECT);
+		vp->device_feature_select = get_le32(img + COMMON_DFSELECT);
 	if (written(COMMON_GFSELECT, 4, offset, size))
-		vp->driver_feature_select = get32(img + COMMON_GFSELECT);
+		vp->driver_feature_select = get_le32(img + COMMON_GFSELECT);
 	if (written(COMMON_GF, 4, offset, size))
-		write_driver_features(vp, get32(img + COMMON_GF));
+		write_driver_features(vp, get_le32(img + COMMON_GF));
 	if (written(COMMON_MSIX, 2, offset, size))
-		vp->config_msix_vector = valid_vector(vp, get16(img + COMMON_MSIX));
+		vp->config_msix_vector = valid_vector(vp, get_le16(img + COMMON_MSIX));
 	if (written(COMMON_Q_SELECT, 2, offset, size))
-		vp->queue_select = get16(img + COMMON_Q_SELECT);
+		vp->queue_select = get_le16(img + COMMON_Q_SELECT);
 	struct virtio_queue *q = selected_queue(vp);
 	if (q)
 		write_queue_fields(vp, q, img, offset, size);
@@ -424,8 +419,8 @@ static const struct bus_ops msix_ops = { msix_read, msix_write };
 static const struct bus_ops *cfg_window(struct virtio_pci *vp, uint32_t *offset, unsigned *length)
 {
 	const uint8_t *cap = vp->pci.config + vp->pci_cfg_cap;
-	*offset = get32(cap + VIRTIO_CAP_OFFSET);
-	*length = get32(cap + VIRTIO_CAP_LENGTH);
+	*offset = get_le32(cap + VIRTIO_CAP_OFFSET);
+	*length = get_le32(cap + VIRTIO_CAP_LENGTH);
 	uint64_t bar_size = cap[VIRTIO_CAP_BAR] == VIRTIO_PCI_REGS_BAR ? VIRTIO_PCI_BAR_SIZE
 			  : cap[VIRTIO_CAP_BAR] == VIRTIO_PCI_MSIX_BAR ? VIRTIO_PCI_AREA_SIZE : 0;
 	if ((*length != 1 && *length != 2 && *length != 4) || *offset % *length || *offset + *length > bar_size)
@@ -450,7 +445,7 @@ static void config_written(void *opaque, unsigned reg, unsigned size)
 	unsigned length;
 	const struct bus_ops *ops;
 	if (touches_cfg_data(vp, reg, size) && (ops = cfg_window(vp, &offset, &length)))
-		ops->write(vp, offset, get32(vp->pci.config + vp->pci_cfg_cap + VIRTIO_CAP_PCI_CFG_DATA), length);
+		ops->write(vp, offset, get_le32(vp->pci.config + vp->pci_cfg_cap + VIRTIO_CAP_PCI_CFG_DATA), length);
 }
 
 static void config_reading(void *opaque, unsigned reg, unsigned size)
@@ -460,7 +455,7 @@ static void config_reading(void *opaque, unsigned reg, unsigned size)
 	unsigned length;
 	const struct bus_ops *ops;
 	if (touches_cfg_data(vp, reg, size) && (ops = cfg_window(vp, &offset, &length)))
-		put32(vp->pci.config + vp->pci_cfg_cap + VIRTIO_CAP_PCI_CFG_DATA,
+		put_le32(vp->pci.config + vp->pci_cfg_cap + VIRTIO_CAP_PCI_CFG_DATA,
 		      (uint32_t)ops->read(vp, offset, length));
 }
 
@@ -498,8 +493,8 @@ static unsigned add_virtio_cap(struct pci_device *pci, uint8_t type, unsigned si
 	pci->config[cap + 2] = (uint8_t)size;  /* cap_len */
 	pci->config[cap + VIRTIO_CAP_CFG_TYPE] = type;
 	pci->config[cap + VIRTIO_CAP_BAR] = bar;
-	put32(pci->config + cap + VIRTIO_CAP_OFFSET, offset);
-	put32(pci->config + cap + VIRTIO_CAP_LENGTH, length);
+	put_le32(pci->config + cap + VIRTIO_CAP_OFFSET, offset);
+	put_le32(pci->config + cap + VIRTIO_CAP_LENGTH, length);
 	return cap;
 }
 
@@ -517,7 +512,7 @@ static int add_capabilities(struct virtio_pci *vp)
 				      VIRTIO_PCI_NOTIFY_OFFSET, vp->num_queues * VIRTIO_PCI_NOTIFY_MULTIPLIER)) ||
 	    !(vp->pci_cfg_cap = add_virtio_cap(pci, VIRTIO_PCI_CAP_PCI_CFG, VIRTIO_CAP_SIZE + 4, 0, 0, 0)))
 		return -ENOSPC;
-	put32(pci->config + notify + VIRTIO_CAP_NOTIFY_MULT, VIRTIO_PCI_NOTIFY_MULTIPLIER);
+	put_le32(pci->config + notify + VIRTIO_CAP_NOTIFY_MULT, VIRTIO_PCI_NOTIFY_MULTIPLIER);
 	/* The PCI cfg window's bar, offset, length and data are the driver's. */
 	unsigned c = vp->pci_cfg_cap;
 	pci->wmask[c + VIRTIO_CAP_BAR] = 0xFF;

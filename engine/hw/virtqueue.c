@@ -1,5 +1,6 @@
 /* Split virtqueues, device side. See virtqueue.h. */
 #include "virtqueue.h"
+#include "boot/bytes.h"
 
 #include <errno.h>
 #include <glib.h>
@@ -19,12 +20,7 @@
 static uint64_t avail_bytes(uint16_t size) { return 4 + 2ull * size + 2; }
 static uint64_t used_bytes(uint16_t size) { return 4 + (uint64_t)USED_ELEM_SIZE * size + 2; }
 
-static uint16_t load16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
-static uint32_t load32(const uint8_t *p) { return load16(p) | (uint32_t)load16(p + 2) << 16; }
-static uint64_t load64(const uint8_t *p) { return load32(p) | (uint64_t)load32(p + 4) << 32; }
 
-static void store16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
-static void store32(uint8_t *p, uint32_t v) { store16(p, (uint16_t)v); store16(p + 2, (uint16_t)(v >> 16)); }
 
 /* Ring indexes the other side updates concurrently: one atomic access each. */
 static uint16_t load_idx(const uint8_t *p)
@@ -117,9 +113,9 @@ static int walk_table(struct chain_walk *w, const uint8_t *table, uint32_t entri
 		if (index >= entries || ++w->visited > VIRTQ_MAX_SIZE)
 			return -EIO;  /* out of the table, or a loop / over-long chain */
 		const uint8_t *d = table + (size_t)index * VIRTQ_DESC_SIZE;
-		uint64_t addr = load64(d);
-		uint32_t len = load32(d + 8);
-		uint16_t flags = load16(d + 12), next = load16(d + 14);
+		uint64_t addr = get_le64(d);
+		uint32_t len = get_le32(d + 8);
+		uint16_t flags = get_le16(d + 12), next = get_le16(d + 14);
 		int err;
 		if (flags & VIRTQ_DESC_F_INDIRECT) {
 			if (nested || !indirect_allowed || (flags & VIRTQ_DESC_F_NEXT))
@@ -146,7 +142,7 @@ int virtq_pop(struct virtq *vq, const struct guest_mem *mem, struct virtq_reques
 		vq->broken = true;  /* the driver claims more entries than the ring has */
 		return -EIO;
 	}
-	uint16_t head = load16(vq->avail + RING_ENTRIES + 2 * (vq->last_avail % vq->size));
+	uint16_t head = get_le16(vq->avail + RING_ENTRIES + 2 * (vq->last_avail % vq->size));
 	memset(req, 0, offsetof(struct virtq_request, iov));
 	req->head = head;
 	struct chain_walk walk = { .mem = mem, .req = req };
@@ -169,8 +165,8 @@ bool virtq_push(struct virtq *vq, uint16_t head, uint32_t written)
 	if (!vq->ready)
 		return false;  /* reset while the request was in flight */
 	uint8_t *elem = vq->used + RING_ENTRIES + (size_t)USED_ELEM_SIZE * (vq->used_idx % vq->size);
-	store32(elem, head);
-	store32(elem + 4, written);
+	put_le32(elem, head);
+	put_le32(elem + 4, written);
 	uint16_t old = vq->signalled_used, new_idx = ++vq->used_idx;
 	store_idx(vq->used + RING_IDX, new_idx);  /* release: the element is visible first */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);  /* against the driver's used_event/flags update */
@@ -178,7 +174,7 @@ bool virtq_push(struct virtq *vq, uint16_t head, uint32_t written)
 	if (vq->event_idx)
 		notify = need_event(load_idx(vq->avail + RING_ENTRIES + 2 * vq->size), new_idx, old);
 	else
-		notify = !(load16(vq->avail) & VIRTQ_AVAIL_F_NO_INTERRUPT);
+		notify = !(get_le16(vq->avail) & VIRTQ_AVAIL_F_NO_INTERRUPT);
 	if (notify)
 		vq->signalled_used = new_idx;
 	return notify;
