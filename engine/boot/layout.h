@@ -6,6 +6,9 @@
 #define BOOT_PARAMS_ADDR     0x7000     /* Linux zero page, or PVH hvm_start_info */
 #define BOOT_PVH_MODLIST_ADDR 0x7800    /* PVH module list (the initrd) */
 #define BOOT_PVH_MEMMAP_ADDR 0x8000     /* PVH memory map */
+#define BOOT_PML4_ADDR       0x9000     /* 64-bit entry: identity page tables, */
+#define BOOT_PDPT_ADDR       0xA000
+#define BOOT_PD_ADDR         0xB000     /* four page directories up to 0xEFFF */
 #define BOOT_CMDLINE_ADDR    0x20000
 #define BOOT_CMDLINE_MAX     0x10000    /* bytes, with the NUL */
 #define BOOT_EBDA_ADDR       0x9FC00    /* last KiB of base memory, reserved as on PCs */

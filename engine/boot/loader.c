@@ -18,6 +18,37 @@ static const uint64_t boot_gdt[] = {
 	0x00CF93000000FFFFull, /* 0x18: data, base 0, limit 4 GiB, 32-bit, present */
 };
 
+/* Long-mode page table entry bits (Intel SDM vol. 3, 4.5 "4-level paging"). */
+#define PTE_PRESENT   0x01ull
+#define PTE_WRITABLE  0x02ull
+#define PTE_LARGE     0x80ull   /* 2 MiB page in a page directory */
+#define PAGE_SIZE_4K  0x1000u
+#define LARGE_PAGE    (2ull << 20)
+#define IDENTITY_GIB  4u        /* what the identity map covers */
+#define CODE64_DESCRIPTOR 0x00AF9B000000FFFFull /* execute/read, L=1, D=0 */
+
+int boot_enter_long_mode(struct guest_mem *mem, struct boot_entry *entry, char **error)
+{
+	uint64_t pml4[512] = { BOOT_PDPT_ADDR | PTE_PRESENT | PTE_WRITABLE };
+	uint64_t pdpt[512] = { 0 };
+	g_autofree uint64_t *pd = g_new0(uint64_t, 512 * IDENTITY_GIB);
+	uint64_t code64 = CODE64_DESCRIPTOR;
+
+	for (unsigned gib = 0; gib < IDENTITY_GIB; gib++)
+		pdpt[gib] = (BOOT_PD_ADDR + gib * PAGE_SIZE_4K) | PTE_PRESENT | PTE_WRITABLE;
+	for (unsigned i = 0; i < 512 * IDENTITY_GIB; i++)
+		pd[i] = i * LARGE_PAGE | PTE_PRESENT | PTE_WRITABLE | PTE_LARGE;
+	if (!guest_mem_write(mem, BOOT_PML4_ADDR, pml4, sizeof(pml4)) ||
+	    !guest_mem_write(mem, BOOT_PDPT_ADDR, pdpt, sizeof(pdpt)) ||
+	    !guest_mem_write(mem, BOOT_PD_ADDR, pd, 512 * IDENTITY_GIB * sizeof(*pd)) ||
+	    !guest_mem_write(mem, entry->gdt_base + BOOT_CODE_SELECTOR, &code64, sizeof(code64))) {
+		*error = g_strdup("guest RAM too small for the boot page tables");
+		return -1;
+	}
+	entry->cr3 = BOOT_PML4_ADDR;
+	return 0;
+}
+
 bool boot_image_read(const struct boot_image *img, uint64_t offset, void *dst, uint64_t len)
 {
 	if (offset > img->size || len > img->size - offset)
@@ -93,8 +124,8 @@ int boot_load(struct guest_mem *mem, const struct boot_request *req,
 	}
 	if (bzimage_detect(head, head_len))
 		return bzimage_load(mem, req, entry, error);
-	if (pvh_image_is_elf(head, head_len))
-		return pvh_load(mem, req, entry, error);
+	if (elf_image_detect(head, head_len))
+		return elf_load(mem, req, entry, error);
 	*error = g_strdup_printf("kernel %s is neither a bzImage nor an ELF kernel with a PVH entry note",
 				 req->kernel.path);
 	return -1;

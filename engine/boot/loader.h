@@ -1,5 +1,6 @@
-/* Linux direct boot: a bzImage (boot protocol 2.06+) or an ELF kernel with a
- * PVH entry note, plus initrd and command line, loaded into guest RAM. */
+/* Linux direct boot: a bzImage (boot protocol 2.06+), a Linux vmlinux (64-bit
+ * boot protocol) or another ELF kernel with a PVH entry note, plus initrd and
+ * command line, loaded into guest RAM. */
 #ifndef VIREO_BOOT_LOADER_H
 #define VIREO_BOOT_LOADER_H
 
@@ -32,8 +33,8 @@ int boot_load(struct guest_mem *mem, const struct boot_request *req,
 	      struct boot_entry *entry, char **error);
 
 /* Format-specific loaders, used by boot_load. */
-bool pvh_image_is_elf(const uint8_t *head, size_t len);
-int pvh_load(struct guest_mem *mem, const struct boot_request *req,
+bool elf_image_detect(const uint8_t *head, size_t len);
+int elf_load(struct guest_mem *mem, const struct boot_request *req,
 	     struct boot_entry *entry, char **error);
 bool bzimage_detect(const uint8_t *head, size_t len);
 int bzimage_load(struct guest_mem *mem, const struct boot_request *req,
@@ -49,6 +50,9 @@ int boot_write_cmdline(struct guest_mem *mem, const struct boot_request *req,
 		       size_t max_len, char **error);
 /* Highest page-aligned address for the initrd that ends at or below limit
  * and starts at or above floor; 0 with *error when it does not fit. */
+/* Identity page tables for the low 4 GiB and a 64-bit code segment: *entry
+ * then starts the vCPU in long mode (boot.rst, "64-bit Boot Protocol"). */
+int boot_enter_long_mode(struct guest_mem *mem, struct boot_entry *entry, char **error);
 uint64_t boot_place_initrd(struct guest_mem *mem, const struct boot_request *req,
 			   uint64_t floor, uint64_t limit, char **error);
 

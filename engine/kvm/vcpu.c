@@ -15,6 +15,10 @@
 #define VCPU_KICK_SIGNAL SIGUSR1
 #define X86_CR0_PE 0x1
 #define X86_CR0_ET 0x10
+#define X86_CR0_PG 0x80000000u
+#define X86_CR4_PAE 0x20      /* SDM vol. 3, 2.5 "Control Registers" */
+#define EFER_LME (1u << 8)    /* long mode enable (SDM vol. 3, 2.2.1) */
+#define EFER_LMA (1u << 10)   /* long mode active */
 
 enum exit_action { EXIT_CONTINUE, EXIT_STOP };
 typedef enum exit_action (*exit_handler)(struct vcpu *vcpu);
@@ -88,6 +92,13 @@ int vcpu_set_boot_entry(struct vcpu *vcpu, const struct boot_entry *entry, char 
 	sregs.cr0 = X86_CR0_PE | X86_CR0_ET;
 	sregs.cr4 = 0;
 	sregs.efer = 0;
+	if (entry->cr3) {
+		sregs.cs.l = 1, sregs.cs.db = 0;
+		sregs.cr0 |= X86_CR0_PG;
+		sregs.cr3 = entry->cr3;
+		sregs.cr4 = X86_CR4_PAE;
+		sregs.efer = EFER_LME | EFER_LMA;
+	}
 	if (ioctl(vcpu->fd, KVM_SET_SREGS, &sregs) < 0 || ioctl(vcpu->fd, KVM_SET_REGS, &regs) < 0)
 		goto fail;
 	return 0;
@@ -157,7 +168,7 @@ static GString *instruction_bytes(struct vcpu *vcpu)
 	if (ioctl(vcpu->fd, KVM_GET_REGS, &r) < 0 || ioctl(vcpu->fd, KVM_GET_SREGS, &s) < 0)
 		return text;
 	struct kvm_translation tr = { .linear_address = s.cs.base + r.rip };
-	if (s.efer & (1u << 10)) /* long mode: CS base is ignored */
+	if (s.efer & EFER_LMA) /* long mode: CS base is ignored */
 		tr.linear_address = r.rip;
 	if (ioctl(vcpu->fd, KVM_TRANSLATE, &tr) < 0 || !tr.valid) {
 		g_string_append(text, "(not mapped)");

@@ -17,6 +17,7 @@ struct boot_entry {
 	uint32_t esi;      /* Linux boot protocol: boot_params */
 	uint32_t gdt_base;
 	uint16_t gdt_limit;
+	uint32_t cr3;      /* nonzero: start in long mode on these page tables */
 };
 
 #define BOOT_CODE_SELECTOR 0x10

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Boot time and memory, vireo-engine against QEMU (-machine microvm), both
-booting Debian's vmlinux through PVH with the same memory and CPUs.
+booting Debian's vmlinux with the same memory and CPUs (vireo-engine through
+the 64-bit boot protocol, QEMU through PVH).
 
 For each run: wall time from process start to the kernel's first serial line
 and to "smpboot: Allowing N CPUs"; at that line, the VMM's peak RSS (VmHWM)

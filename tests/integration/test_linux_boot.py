@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Debian's real kernel on vireo-engine.
 
-pvh MEMORY CPUS: the uncompressed vmlinux through its PVH entry prints its
-  banner, an e820 map that is exactly the RAM asked for (with the PCI hole
+vmlinux MEMORY CPUS: the uncompressed vmlinux through the 64-bit boot
+  protocol prints its banner, an e820 map that is exactly the RAM asked for (with the PCI hole
   below 4 GiB), and "Allowing N CPUs" for --cpus N.
 bzimage: the bzImage through the 32-bit boot protocol starts executing: its
   decompressor finds "nokaslr" on the command line we passed in the zero page
@@ -26,12 +26,14 @@ def parse_size(text):
 
 
 def expected_e820(memory):
-    """The map engine/boot/e820.c builds, as Linux prints it after its PVH
-    entry marks 0xA0000-0xFFFFF reserved and merges neighbours (inclusive ends)."""
+    """The map engine/boot/e820.c builds, as Linux prints it from the zero
+    page (inclusive ends): the EBDA and the BIOS area reserved, the VGA
+    window 0xA0000-0xDFFFF in no entry, as on a PC."""
     low = memory if memory <= 0xE0000000 else 0xC0000000
     rows = [
         (0x0, 0x9FBFF, "usable"),
-        (0x9FC00, 0xFFFFF, "reserved"),
+        (0x9FC00, 0x9FFFF, "reserved"),
+        (0xE0000, 0xFFFFF, "reserved"),
         (0x100000, low - 1, "usable"),
         (0xFEFFC000, 0xFEFFFFFF, "reserved"),
     ]
@@ -49,7 +51,7 @@ def read_e820(engine):
             for m in pattern.finditer(block.group(1))]
 
 
-def test_pvh(memory_text, cpus):
+def test_vmlinux(memory_text, cpus):
     memory = parse_size(memory_text)
     vmlinux = os.path.join(vt.images_dir(), "vmlinux")
     args = ["--kernel", vmlinux, "--memory", memory_text, "--cpus", str(cpus), "--no-reboot",
@@ -81,7 +83,7 @@ def test_bzimage():
 
 
 if __name__ == "__main__":
-    if sys.argv[1] == "pvh":
-        test_pvh(sys.argv[2], int(sys.argv[3]))
+    if sys.argv[1] == "vmlinux":
+        test_vmlinux(sys.argv[2], int(sys.argv[3]))
     else:
         test_bzimage()

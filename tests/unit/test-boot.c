@@ -1,5 +1,7 @@
 /* The direct-boot loaders against Debian's real kernel: bzImage through the
- * 32-bit boot protocol and vmlinux through PVH, checked field by field, and
+ * 32-bit boot protocol, vmlinux through the 64-bit boot protocol and (with
+ * its Linux notes renamed, as any other ELF kernel) through PVH, checked
+ * field by field, and
  * damaged images refused without touching memory outside guest RAM. */
 #include <elf.h>
 #include <glib.h>
@@ -150,26 +152,101 @@ static uint64_t pvh_note_entry(const uint8_t *img)
 	return 0;
 }
 
-static void test_pvh(void)
+/* Every PT_LOAD segment of the ELF image is in RAM at its physical address;
+ * returns the end of the highest. */
+static uint64_t assert_segments_loaded(const uint8_t *ram, const uint8_t *img)
 {
-	struct fixture f;
-	char *error = NULL;
-	fixture_setup(&f, RAM_SIZE, "vmlinux");
-	const uint8_t *img = f.image;
 	const Elf64_Ehdr *eh = (const void *)img;
-
-	g_assert_cmpint(boot_load(&f.mem, &f.req, &f.entry, &error), ==, 0);
-	g_assert_null(error);
-	g_assert_cmphex(f.entry.eip, ==, pvh_note_entry(img));
-	g_assert_cmphex(f.entry.ebx, ==, BOOT_PARAMS_ADDR);
 	uint64_t kernel_end = 0;
 	for (unsigned i = 0; i < eh->e_phnum; i++) {
 		const Elf64_Phdr *ph = (const void *)(img + eh->e_phoff + i * sizeof(*ph));
 		if (ph->p_type != PT_LOAD)
 			continue;
-		g_assert_cmpint(memcmp(f.ram + ph->p_paddr, img + ph->p_offset, ph->p_filesz), ==, 0);
+		g_assert_cmpint(memcmp(ram + ph->p_paddr, img + ph->p_offset, ph->p_filesz), ==, 0);
 		kernel_end = MAX(kernel_end, ph->p_paddr + ph->p_memsz);
 	}
+	return kernel_end;
+}
+
+/* The physical address the boot page tables map `va` to (4-level paging,
+ * 2 MiB pages), or ~0 when unmapped. */
+static uint64_t translate(const uint8_t *ram, uint64_t cr3, uint64_t va)
+{
+	uint64_t pml4e = le(ram + cr3 + ((va >> 39) & 511) * 8, 8);
+	if (!(pml4e & 1))
+		return ~0ull;
+	uint64_t pdpte = le(ram + (pml4e & ~0xFFFull) + ((va >> 30) & 511) * 8, 8);
+	if (!(pdpte & 1))
+		return ~0ull;
+	uint64_t pde = le(ram + (pdpte & ~0xFFFull) + ((va >> 21) & 511) * 8, 8);
+	if (!(pde & 1) || !(pde & 0x80))
+		return ~0ull;
+	return (pde & ~0x1FFFFFull) | (va & 0x1FFFFF);
+}
+
+static void test_vmlinux_64bit(void)
+{
+	struct fixture f;
+	char *error = NULL;
+	fixture_setup(&f, RAM_SIZE, "vmlinux");
+	const Elf64_Ehdr *eh = (const void *)f.image;
+
+	g_assert_cmpint(boot_load(&f.mem, &f.req, &f.entry, &error), ==, 0);
+	g_assert_null(error);
+	uint64_t kernel_end = assert_segments_loaded(f.ram, f.image);
+	/* startup_64 at the ELF entry, RSI = zero page, long mode on identity tables. */
+	g_assert_cmphex(f.entry.eip, ==, eh->e_entry);
+	g_assert_cmphex(f.entry.esi, ==, BOOT_PARAMS_ADDR);
+	g_assert_cmphex(f.entry.cr3, !=, 0);
+	for (uint64_t va = 0; va < 4ull << 30; va += 0x1FF000)
+		g_assert_cmphex(translate(f.ram, f.entry.cr3, va), ==, va);
+	g_assert_cmphex(le(f.ram + BOOT_GDT_ADDR + 0x10, 8), ==, 0x00AF9B000000FFFFull); /* L=1 code */
+	/* The zero page: a minimal header and what a loader and VGA BIOS fill. */
+	const uint8_t *zp = f.ram + BOOT_PARAMS_ADDR;
+	g_assert_cmphex(le(zp + 0x1FE, 2), ==, 0xAA55);
+	g_assert_cmpmem(zp + 0x202, 4, "HdrS", 4);
+	g_assert_cmphex(le(zp + 0x206, 2), >=, 0x020E);
+	g_assert_cmphex(zp[0x210], ==, 0xFF);
+	g_assert_cmphex(le(zp + 0x228, 4), ==, BOOT_CMDLINE_ADDR);
+	g_assert_cmpstr((const char *)f.ram + BOOT_CMDLINE_ADDR, ==, f.req.cmdline);
+	g_assert_cmphex(le(zp + 0x070, 8), ==, BOOT_ACPI_ADDR);
+	uint64_t initrd = le(zp + 0x218, 4);
+	g_assert_cmpuint(le(zp + 0x21C, 4), ==, sizeof(f.initrd));
+	g_assert_cmphex(initrd, >=, kernel_end);
+	g_assert_cmpint(memcmp(f.ram + initrd, f.initrd, sizeof(f.initrd)), ==, 0);
+	assert_e820_equal(zp + 0x2D0, zp[0x1E8], 20, &f.e820);
+	/* screen_info: 80x25 colour text on a VGA, 16-line characters. */
+	g_assert_cmpuint(zp[0x06], ==, 3);
+	g_assert_cmpuint(zp[0x07], ==, 80);
+	g_assert_cmpuint(zp[0x0E], ==, 25);
+	g_assert_cmpuint(zp[0x0F], ==, 1);
+	g_assert_cmpuint(le(zp + 0x10, 2), ==, 16);
+	fixture_teardown(&f, RAM_SIZE);
+}
+
+/* An ELF kernel without Linux's own notes (our vmlinux with their owner
+ * renamed) enters through its PVH note. */
+static void test_pvh(void)
+{
+	struct fixture f;
+	char *error = NULL;
+	fixture_setup(&f, RAM_SIZE, "vmlinux");
+	size_t size = f.req.kernel.size;
+	g_autofree uint8_t *img = g_memdup2(f.image, size);
+	unsigned renamed = 0;
+	for (uint8_t *p = img; (p = memmem(p, size - (size_t)(p - img), "Linux\0\0\0", 8)); p += 8)
+		if (le(p - 12, 4) == 6)     /* a note header's namesz just before the name */
+			memcpy(p, "Xinux", 5), renamed++;
+	g_assert_cmpuint(renamed, >, 0);
+	close(f.req.kernel.fd);
+	f.req.kernel = memfd_image(img, size, "vmlinux-pvh");
+
+	g_assert_cmpint(boot_load(&f.mem, &f.req, &f.entry, &error), ==, 0);
+	g_assert_null(error);
+	g_assert_cmphex(f.entry.eip, ==, pvh_note_entry(img));
+	g_assert_cmphex(f.entry.ebx, ==, BOOT_PARAMS_ADDR);
+	g_assert_cmphex(f.entry.cr3, ==, 0);
+	uint64_t kernel_end = assert_segments_loaded(f.ram, img);
 	const uint8_t *si = f.ram + BOOT_PARAMS_ADDR;
 	g_assert_cmphex(le(si, 4), ==, 0x336ec578);       /* magic */
 	g_assert_cmpuint(le(si + 4, 4), ==, 1);           /* version */
@@ -187,7 +264,7 @@ static void test_pvh(void)
 }
 
 /* A guest too small for the kernel's segments gets an error naming it. */
-static void test_pvh_ram_too_small(void)
+static void test_elf_ram_too_small(void)
 {
 	struct fixture f;
 	char *error = NULL;
@@ -249,8 +326,9 @@ int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/boot/bzimage", test_bzimage);
+	g_test_add_func("/boot/vmlinux-64bit", test_vmlinux_64bit);
 	g_test_add_func("/boot/pvh", test_pvh);
-	g_test_add_func("/boot/pvh-ram-too-small", test_pvh_ram_too_small);
+	g_test_add_func("/boot/elf-ram-too-small", test_elf_ram_too_small);
 	g_test_add_func("/boot/bzimage-damaged", test_bzimage_damaged);
 	g_test_add_func("/boot/elf-damaged", test_elf_damaged);
 	return g_test_run();

@@ -1,19 +1,31 @@
-/* PVH direct boot of an ELF kernel (Xen's HVM direct boot ABI, as Linux,
- * Firecracker and Cloud Hypervisor use it): the loader places PT_LOAD
- * segments at their physical addresses and enters the 32-bit address named
- * by the XEN_ELFNOTE_PHYS32_ENTRY note with EBX = hvm_start_info
- * (xen/include/public/arch-x86/hvm/start_info.h). Every offset read from the
- * file is checked against its size: a malformed kernel is an error. */
+/* ELF kernels. The loader places PT_LOAD segments at their physical
+ * addresses, then enters one of two ways:
+ * - a Linux vmlinux (x86-64, carrying Linux's own ELF notes) through the
+ *   64-bit boot protocol (Documentation/arch/x86/boot.rst, "64-bit Boot
+ *   Protocol"): startup_64 at the ELF entry, in long mode on identity page
+ *   tables, RSI = zero page. That is the hand-over its own decompressor
+ *   does, and the zero page tells it about the VGA text screen
+ *   (earlyprintk=vga, vgacon), which PVH has no field for;
+ * - any other kernel with a PVH note (Xen's HVM direct boot ABI, as Linux,
+ *   Firecracker and Cloud Hypervisor use it; our test guests): the 32-bit
+ *   address named by XEN_ELFNOTE_PHYS32_ENTRY with EBX = hvm_start_info
+ *   (xen/include/public/arch-x86/hvm/start_info.h).
+ * Every offset read from the file is checked against its size: a malformed
+ * kernel is an error. */
 #include <elf.h>
 #include <glib.h>
 #include <string.h>
 
 #include "boot/layout.h"
 #include "boot/loader.h"
+#include "boot/zeropage.h"
+#include "boot/bytes.h"
 
 #define XEN_ELFNOTE_PHYS32_ENTRY 18
 #define HVM_START_MAGIC 0x336ec578
 #define HVM_START_VERSION 1
+#define LINUX_COMMAND_LINE_SIZE 2048   /* x86 COMMAND_LINE_SIZE, with the NUL */
+#define LINUX_PROTOCOL_VERSION 0x020F  /* the zero-page fields we fill exist in 2.15 */
 
 struct hvm_start_info {
 	uint32_t magic;
@@ -52,13 +64,15 @@ struct segment {
 struct elf_view {
 	const struct boot_image *img;
 	bool is64;
+	uint16_t machine;
+	uint64_t entry;
 	unsigned phnum;
 	uint8_t *phdrs;
 };
 
 #define NOTE_SEGMENT_MAX 0x10000 /* larger PT_NOTE segments are not kernels' */
 
-bool pvh_image_is_elf(const uint8_t *head, size_t len)
+bool elf_image_detect(const uint8_t *head, size_t len)
 {
 	return len >= EI_NIDENT && !memcmp(head, ELFMAG, SELFMAG);
 }
@@ -77,6 +91,8 @@ static int open_elf(struct elf_view *v, const struct boot_image *img, char **err
 		return -1;
 	}
 	v->is64 = eh.e32.e_ident[EI_CLASS] == ELFCLASS64;
+	v->machine = eh.e32.e_machine; /* same offset in both classes */
+	v->entry = v->is64 ? eh.e64.e_entry : eh.e32.e_entry;
 	phoff = v->is64 ? eh.e64.e_phoff : eh.e32.e_phoff;
 	v->phnum = v->is64 ? eh.e64.e_phnum : eh.e32.e_phnum;
 	size_t table = v->phnum * (v->is64 ? sizeof(Elf64_Phdr) : sizeof(Elf32_Phdr));
@@ -102,31 +118,39 @@ static struct segment get_segment(const struct elf_view *v, unsigned i)
 	return (struct segment){ p32.p_type, p32.p_offset, p32.p_paddr, p32.p_filesz, p32.p_memsz };
 }
 
+/* What the ELF notes say about how to enter the kernel. */
+struct kernel_notes {
+	bool has_pvh_entry;
+	uint64_t pvh_entry;
+	bool is_linux;     /* a note owned by "Linux" (build salt, LTO info) */
+};
+
 /* Walks the notes of one PT_NOTE segment (ELF notes have the same layout in
  * both classes: 32-bit namesz, descsz, type; name and desc 4-byte aligned). */
-static bool find_pvh_entry(const struct boot_image *img, const struct segment *s, uint64_t *entry)
+static void scan_notes(const struct boot_image *img, const struct segment *s, struct kernel_notes *found)
 {
 	if (s->filesz > NOTE_SEGMENT_MAX)
-		return false;
+		return;
 	g_autofree uint8_t *notes = g_malloc(s->filesz + 1);
 	if (!boot_image_read(img, s->offset, notes, s->filesz))
-		return false;
+		return;
 	for (uint64_t pos = 0, end = s->filesz; end - pos >= 12;) {
 		uint32_t hdr[3];
 		memcpy(hdr, notes + pos, sizeof(hdr));
 		uint64_t name_len = ((uint64_t)hdr[0] + 3) & ~3ull, desc_len = ((uint64_t)hdr[1] + 3) & ~3ull;
 		uint64_t name = pos + 12, desc = name + name_len;
 		if (name_len > end - name || desc_len > end - desc)
-			return false;
+			return;
 		if (hdr[2] == XEN_ELFNOTE_PHYS32_ENTRY && hdr[0] == 4 &&
 		    !memcmp(notes + name, "Xen", 4) && (hdr[1] == 4 || hdr[1] == 8)) {
-			*entry = 0;
-			memcpy(entry, notes + desc, hdr[1]);
-			return true;
+			found->pvh_entry = 0;
+			memcpy(&found->pvh_entry, notes + desc, hdr[1]);
+			found->has_pvh_entry = true;
 		}
+		if (hdr[0] == 6 && !memcmp(notes + name, "Linux", 6))
+			found->is_linux = true;
 		pos = desc + desc_len;
 	}
-	return false;
 }
 
 static int load_segment(struct guest_mem *mem, const struct boot_image *img,
@@ -177,49 +201,98 @@ fail:
 	return -1;
 }
 
-static int pvh_load_elf(struct guest_mem *mem, const struct boot_request *req,
-			const struct elf_view *v, struct boot_entry *entry, char **error)
+/* Loads every PT_LOAD segment; *kernel_end is the highest byte loaded. */
+static int load_segments(struct guest_mem *mem, const struct boot_image *img,
+			 const struct elf_view *v, uint64_t *kernel_end, char **error)
 {
-	uint64_t pvh_entry = 0, kernel_end = 0, initrd_addr = 0;
-	bool has_note = false;
+	*kernel_end = 0;
+	for (unsigned i = 0; i < v->phnum; i++) {
+		struct segment s = get_segment(v, i);
+		if (s.type == PT_LOAD && s.memsz && load_segment(mem, img, &s, kernel_end, error) < 0)
+			return -1;
+	}
+	return 0;
+}
 
-	for (unsigned i = 0; i < v->phnum && !has_note; i++) {
+static uint64_t place_initrd(struct guest_mem *mem, const struct boot_request *req,
+			     uint64_t kernel_end, char **error)
+{
+	if (req->initrd.fd < 0)
+		return 0;
+	return boot_place_initrd(mem, req, MAX(kernel_end, BOOT_KERNEL_ADDR),
+				 e820_low_ram_top(req->e820), error);
+}
+
+static int pvh_enter(struct guest_mem *mem, const struct boot_request *req,
+		     const struct kernel_notes *notes, uint64_t kernel_end,
+		     struct boot_entry *entry, char **error)
+{
+	uint64_t initrd_addr = place_initrd(mem, req, kernel_end, error);
+	if ((req->initrd.fd >= 0 && !initrd_addr) ||
+	    boot_write_cmdline(mem, req, BOOT_CMDLINE_MAX, error) < 0 ||
+	    write_start_info(mem, req, initrd_addr, error) < 0)
+		return -1;
+	entry->eip = (uint32_t)notes->pvh_entry;
+	entry->ebx = BOOT_PARAMS_ADDR;
+	return 0;
+}
+
+/* The 64-bit boot protocol: a zero page with a minimal setup header (no
+ * real-mode part exists to copy one from) and startup_64 in long mode. */
+static int linux64_enter(struct guest_mem *mem, const struct boot_request *req,
+			 const struct elf_view *v, uint64_t kernel_end,
+			 struct boot_entry *entry, char **error)
+{
+	uint8_t bp[ZP_SIZE] = { 0 };
+	uint64_t initrd_addr = place_initrd(mem, req, kernel_end, error);
+	if ((req->initrd.fd >= 0 && !initrd_addr) ||
+	    boot_write_cmdline(mem, req, LINUX_COMMAND_LINE_SIZE, error) < 0)
+		return -1;
+	put_le16(bp + HDR_BOOT_FLAG, BOOT_FLAG_MAGIC);
+	memcpy(bp + HDR_MAGIC, "HdrS", 4);
+	put_le16(bp + HDR_VERSION, LINUX_PROTOCOL_VERSION);
+	put_le32(bp + HDR_CMDLINE_SIZE, LINUX_COMMAND_LINE_SIZE - 1);
+	zero_page_fill(bp, req, initrd_addr);
+	if (!guest_mem_write(mem, BOOT_PARAMS_ADDR, bp, sizeof(bp))) {
+		*error = g_strdup("guest RAM too small for the zero page");
+		return -1;
+	}
+	entry->eip = (uint32_t)v->entry;
+	entry->esi = BOOT_PARAMS_ADDR;
+	return boot_enter_long_mode(mem, entry, error);
+}
+
+static int load_elf(struct guest_mem *mem, const struct boot_request *req,
+		    const struct elf_view *v, struct boot_entry *entry, char **error)
+{
+	struct kernel_notes notes = { 0 };
+	uint64_t kernel_end;
+
+	for (unsigned i = 0; i < v->phnum; i++) {
 		struct segment s = get_segment(v, i);
 		if (s.type == PT_NOTE)
-			has_note = find_pvh_entry(&req->kernel, &s, &pvh_entry);
+			scan_notes(&req->kernel, &s, &notes);
 	}
-	if (!has_note || pvh_entry >= 1ull << 32) {
+	bool linux64 = notes.is_linux && v->is64 && v->machine == EM_X86_64 && v->entry < 1ull << 32;
+	if (!linux64 && (!notes.has_pvh_entry || notes.pvh_entry >= 1ull << 32)) {
 		*error = g_strdup_printf("kernel %s is an ELF file without a PVH entry note "
 					 "(XEN_ELFNOTE_PHYS32_ENTRY); build it with CONFIG_PVH=y",
 					 req->kernel.path);
 		return -1;
 	}
-	for (unsigned i = 0; i < v->phnum; i++) {
-		struct segment s = get_segment(v, i);
-		if (s.type == PT_LOAD && s.memsz && load_segment(mem, &req->kernel, &s, &kernel_end, error) < 0)
-			return -1;
-	}
-	if (req->initrd.fd >= 0) {
-		initrd_addr = boot_place_initrd(mem, req, MAX(kernel_end, BOOT_KERNEL_ADDR),
-						e820_low_ram_top(req->e820), error);
-		if (!initrd_addr)
-			return -1;
-	}
-	if (boot_write_cmdline(mem, req, BOOT_CMDLINE_MAX, error) < 0 ||
-	    write_start_info(mem, req, initrd_addr, error) < 0)
+	if (load_segments(mem, &req->kernel, v, &kernel_end, error) < 0)
 		return -1;
-	entry->eip = (uint32_t)pvh_entry;
-	entry->ebx = BOOT_PARAMS_ADDR;
-	return 0;
+	return linux64 ? linux64_enter(mem, req, v, kernel_end, entry, error)
+		       : pvh_enter(mem, req, &notes, kernel_end, entry, error);
 }
 
-int pvh_load(struct guest_mem *mem, const struct boot_request *req,
+int elf_load(struct guest_mem *mem, const struct boot_request *req,
 	     struct boot_entry *entry, char **error)
 {
 	struct elf_view elf;
 	if (open_elf(&elf, &req->kernel, error) < 0)
 		return -1;
-	int ret = pvh_load_elf(mem, req, &elf, entry, error);
+	int ret = load_elf(mem, req, &elf, entry, error);
 	g_free(elf.phdrs);
 	return ret;
 }
