@@ -3,7 +3,7 @@
  * partial update, a cursor on the cursor queue, requests the device must
  * refuse, and a new mode when the display changes size. Each step prints
  * one "gpu: ..." line for the test to wait for; the test checks the pixels
- * over VNC.
+ * over VNC, and sends a byte on COM1 once it has seen the resized screen.
  *
  * Commands and structures: virtio 1.2 §5.7 "GPU Device". */
 #include "runtime.h"
@@ -463,6 +463,7 @@ static bool display_change(void)
 	    !expect("RESOURCE_FLUSH", flush(4, whole), RESP_OK_NODATA))
 		return false;
 	print("gpu: resized %ux%u\n", w, h);
+	serial_wait();  /* the test looks at the screen before the guest ends */
 	return true;
 }
 
