@@ -220,7 +220,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	password = argc > 3 ? argv[3] : NULL;
-	rfbEnableClientLogging = FALSE;
+	rfbEnableClientLogging = getenv("VNC_PROBE_LOG") != NULL;
 	rfbClient *client = rfbGetClient(8, 3, 4);
 	client->serverHost = strdup(argv[1]);
 	client->serverPort = atoi(argv[2]);
