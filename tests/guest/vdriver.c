@@ -106,6 +106,11 @@ uint64_t vdev_config_read(struct vdevice *d, unsigned offset, unsigned size)
 	return rd(d, d->device + offset, size);
 }
 
+void vdev_config_write(struct vdevice *d, unsigned offset, uint64_t value, unsigned size)
+{
+	wr(d, d->device + offset, value, size);
+}
+
 bool vdev_negotiate(struct vdevice *d, uint64_t wanted)
 {
 	wr(d, d->common + COMMON_STATUS, 0, 1);

@@ -63,6 +63,7 @@ bool vdev_queue_setup(struct vdevice *d, unsigned index, uint16_t size, uint64_t
 void vdev_driver_ok(struct vdevice *d);
 uint8_t vdev_status(struct vdevice *d);
 uint64_t vdev_config_read(struct vdevice *d, unsigned offset, unsigned size);
+void vdev_config_write(struct vdevice *d, unsigned offset, uint64_t value, unsigned size);
 
 /* Posts a chain (direct descriptors) and notifies. */
 void vq_submit(struct vdevice *d, unsigned queue, const struct vbuf *bufs, unsigned count);

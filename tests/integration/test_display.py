@@ -238,6 +238,104 @@ def case_linux_earlyprintk_vga():
         probe.close()
 
 
+def gpu_pattern(x, y):
+    """tests/guest/virtio-gpu.c's 640x480 picture after its partial update."""
+    if 100 <= x < 150 and 120 <= y < 160:
+        return (0xFF, 0x80, 0x00)
+    return ((x * 3) & 0xFF, (y * 5) & 0xFF, (x ^ y) & 0xFF)
+
+
+def gpu_step(engine, line, timeout):
+    """Waits for the guest's line, failing at once on one of its error lines."""
+    m = engine.wait_for(r"(%s)|gpu: error [^\r\n]*|gpu: FAIL [^\r\n]*|gpu: no display change" % line, timeout)
+    if m.group(1) is None:
+        vt.fail("waiting for %r the guest printed %r" % (line, m.group(0)))
+    return m
+
+
+def cursor_mismatch(answer):
+    """What is wrong with the probe's "cursor W H HOTX HOTY X,Y=AARRGGBB ..."
+    for the guest's 64x64 ARGB cursor (a 16x16 opaque white square with a
+    black outer ring at the top left, transparent elsewhere, hot spot (1,1)),
+    or None."""
+    fields = answer.split()
+    if fields[0] != "cursor":
+        return "the viewer got no cursor shape"
+    width, height, hot_x, hot_y = map(int, fields[1:5])
+    if (hot_x, hot_y) != (1, 1) or width < 16 or height < 16:
+        return "cursor %dx%d hot (%d,%d), expected at least 16x16 with hot spot (1,1)" % (width, height, hot_x, hot_y)
+    for point in fields[5:]:
+        where, argb = point.split("=")
+        x, y = map(int, where.split(","))
+        if x >= 16 or y >= 16:
+            ok = argb == "outside" or int(argb, 16) >> 24 == 0
+            want = "transparent"
+        else:
+            want = "ff000000" if x in (0, 15) or y in (0, 15) else "ffffffff"
+            ok = argb == want
+        if not ok:
+            return "cursor pixel (%d,%d) is %s, expected %s" % (x, y, argb, want)
+    return None
+
+
+def check_cursor(probe, seconds=10):
+    """The viewer's cursor shape becomes the guest's (an older shape may
+    still be the latest one the viewer has taken)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        probe.ask("idle 0.3")
+        answer = probe.ask("cursor 5 0 0 1 1 5 5 14 14 15 15 15 0 0 15 8 15 16 16 20 20 16 0 0 16 63 63")
+        wrong = cursor_mismatch(answer)
+        if wrong is None:
+            return
+        if time.monotonic() > deadline:
+            vt.fail("%s (%s)" % (wrong, answer))
+
+
+def case_virtio_gpu():
+    """A virtio-gpu driven as Linux's virtio-gpu DRM driver does
+    (tests/guest/virtio-gpu.c): the 640x480 scanout gathered from two backing
+    entries and a partial update show pixel for pixel, the cursor arrives as
+    the viewer's cursor shape, requests the device must refuse get error
+    responses, and a viewer's desktop resize reaches the guest as a display
+    change that it answers with a new mode."""
+    port = free_port()
+    args = ["--kernel", os.path.join(vt.guest_dir(), "virtio-gpu.elf"), "--memory", "256M", "--gpu", "virtio",
+            "--display", "vnc=127.0.0.1:%d" % port]
+    with vt.Engine(args) as engine:
+        probe = Probe(port)
+        gpu_step(engine, r"gpu: found, edid feature 1", 30)
+        width, height = gpu_step(engine, r"gpu: display 0 (\d+)x(\d+) enabled 1", 30).group(2, 3)
+        gpu_step(engine, r"gpu: edid \d+ bytes, checksum ok, preferred %sx%s" % (width, height), 30)
+        gpu_step(engine, r"gpu: scanout 640x480", 60)
+        gpu_step(engine, r"gpu: partial flush", 30)
+        rgb = probe.screen(640, 480)
+        # The orange rect's corners, inside and just outside, then some of the pattern.
+        for x, y in [(100, 120), (149, 120), (100, 159), (149, 159), (99, 120), (150, 120), (100, 119),
+                     (100, 160), (149, 160), (150, 159), (0, 0), (639, 0), (0, 479), (639, 479), (319, 239),
+                     (320, 240), (77, 333), (511, 17)]:
+            if pixel(rgb, 640, x, y) != gpu_pattern(x, y):
+                vt.fail("640x480: pixel (%d,%d) is %s, expected %s"
+                        % (x, y, pixel(rgb, 640, x, y), gpu_pattern(x, y)))
+        check_image(rgb, 640, 480, gpu_pattern, "640x480")
+        gpu_step(engine, r"gpu: cursor 300,200", 30)
+        check_cursor(probe)
+        for what in ["transfer", "backing", "scanout"]:
+            gpu_step(engine, r"gpu: bad %s -> 0x12[0-9a-f]{2}\r?\n" % what, 30)
+        gpu_step(engine, r"gpu: still ok", 30)
+        gpu_step(engine, r"gpu: waiting for display change", 30)
+        if probe.ask("resize 800 600") != "ok":
+            vt.fail("the viewer could not send its desktop size request")
+        gpu_step(engine, r"gpu: display change 800x600", 30)
+        gpu_step(engine, r"gpu: resized 800x600", 60)
+        check_image(probe.screen(800, 600), 800, 600, lambda x, y: (0x33, 0x66, 0x99), "800x600")
+        engine.send(b"\n")
+        gpu_step(engine, r"gpu: done", 20)
+        if engine.wait_exit(20) != 0:
+            vt.fail("engine did not end cleanly")
+        probe.close()
+
+
 class Xvfb:
     """A private X server for the SDL window tests."""
 

@@ -8,6 +8,10 @@
  *   idle SECONDS       take updates as a viewer does; count pixel bytes    -> "idle-bytes N"
  *   key KEYSYM DOWN    a key event (keysym in hex, DOWN 1 or 0)             -> "ok"
  *   pointer X Y MASK   a pointer event                                       -> "ok"
+ *   resize W H         ask the server for a W x H desktop (SetDesktopSize)  -> "ok" | "failed"
+ *   cursor SECONDS [X Y]...  wait for the server's cursor shape; its size, hot
+ *                      spot and the ARGB of pixels (0,0) (5,5) (20,20) or of
+ *                      the points given -> "cursor W H HOTX HOTY X,Y=AARRGGBB..." | "no-cursor"
  *
  * Exits 1 with a message when it cannot connect or authenticate. */
 #include <rfb/rfbclient.h>
@@ -20,6 +24,12 @@ static const char *password;
 static unsigned long long pixel_bytes;
 static unsigned long long update_area;   /* pixels in the update being received */
 static int full_updates;                 /* updates that covered the whole screen */
+
+/* The last cursor shape the server sent (RichCursor), as ARGB. */
+static struct {
+	int width, height, hot_x, hot_y, count;
+	uint32_t *argb;
+} cursor;
 
 static char *get_password(rfbClient *client)
 {
@@ -41,6 +51,53 @@ static void finished_update(rfbClient *client)
 	if (update_area >= (unsigned long long)client->width * client->height)
 		full_updates++;
 	update_area = 0;
+}
+
+/* libvncclient hands over the shape in the client's pixel format
+ * (rcSource) with a one-byte-per-pixel mask (rcMask). */
+static void got_cursor_shape(rfbClient *client, int xhot, int yhot, int width, int height, int bytes_per_pixel)
+{
+	const rfbPixelFormat *fmt = &client->format;
+	if (!client->rcSource || !client->rcMask || bytes_per_pixel != 4)
+		return;
+	free(cursor.argb);
+	cursor.argb = malloc((size_t)width * height * sizeof(uint32_t));
+	if (!cursor.argb)
+		return;
+	for (int i = 0; i < width * height; i++) {
+		uint32_t p = ((uint32_t *)client->rcSource)[i];
+		uint32_t r = p >> fmt->redShift & fmt->redMax, g = p >> fmt->greenShift & fmt->greenMax;
+		uint32_t b = p >> fmt->blueShift & fmt->blueMax;
+		cursor.argb[i] = (client->rcMask[i] ? 0xFF000000u : 0) | r << 16 | g << 8 | b;
+	}
+	cursor.width = width;
+	cursor.height = height;
+	cursor.hot_x = xhot;
+	cursor.hot_y = yhot;
+	cursor.count++;
+}
+
+static void print_cursor(char *points)
+{
+	int xy[64], n = 0, used;
+	while (n < 64 && sscanf(points, "%d %d%n", &xy[n], &xy[n + 1], &used) == 2) {
+		n += 2;
+		points += used;
+	}
+	if (n == 0) {
+		static const int defaults[] = { 0, 0, 5, 5, 20, 20 };
+		memcpy(xy, defaults, sizeof(defaults));
+		n = 6;
+	}
+	printf("cursor %d %d %d %d", cursor.width, cursor.height, cursor.hot_x, cursor.hot_y);
+	for (int i = 0; i < n; i += 2) {
+		int x = xy[i], y = xy[i + 1];
+		if (x < 0 || y < 0 || x >= cursor.width || y >= cursor.height)
+			printf(" %d,%d=outside", x, y);
+		else
+			printf(" %d,%d=%08x", x, y, cursor.argb[y * cursor.width + x]);
+	}
+	printf("\n");
 }
 
 static double now(void)
@@ -83,6 +140,26 @@ static int size_is(rfbClient *client, void *arg)
 	return client->width == wh[0] && client->height == wh[1];
 }
 
+static int have_cursor(rfbClient *client, void *arg)
+{
+	(void)client, (void)arg;
+	return cursor.count > 0;
+}
+
+/* SetDesktopSize with one screen covering the desktop. Not libvncclient's
+ * SendExtDesktopSize: that (0.9.14) sends nothing until the server has
+ * announced a screen with a non-zero id (QEMU announces id 0), and leaves
+ * the screen's id, position and flags uninitialised. */
+static int set_desktop_size(rfbClient *client, uint16_t width, uint16_t height)
+{
+	rfbSetDesktopSizeMsg msg = { .type = rfbSetDesktopSize, .numberOfScreens = 1 };
+	rfbExtDesktopScreen screen = { 0 };
+	msg.width = screen.width = rfbClientSwap16IfLE(width);
+	msg.height = screen.height = rfbClientSwap16IfLE(height);
+	return WriteToRFBServer(client, (char *)&msg, sz_rfbSetDesktopSizeMsg) &&
+	       WriteToRFBServer(client, (char *)&screen, sz_rfbExtDesktopScreen);
+}
+
 static void dump(rfbClient *client, const char *path)
 {
 	FILE *f = fopen(path, "wb");
@@ -123,6 +200,13 @@ static void command(rfbClient *client, char *line)
 	} else if (sscanf(line, "pointer %d %d %d", &a, &b, &c) == 3) {
 		SendPointerEvent(client, a, b, c);
 		printf("ok\n");
+	} else if (sscanf(line, "resize %d %d", &a, &b) == 2) {
+		printf(set_desktop_size(client, (uint16_t)a, (uint16_t)b) ? "ok\n" : "failed\n");
+	} else if (sscanf(line, "cursor %lf%n", &secs, &c) == 1) {
+		if (pump_until(client, now() + secs, have_cursor, NULL))
+			print_cursor(line + c);
+		else
+			printf("no-cursor\n");
 	} else {
 		printf("unknown command\n");
 	}
@@ -136,7 +220,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	password = argc > 3 ? argv[3] : NULL;
-	rfbEnableClientLogging = FALSE;
+	rfbEnableClientLogging = getenv("VNC_PROBE_LOG") != NULL;
 	rfbClient *client = rfbGetClient(8, 3, 4);
 	client->serverHost = strdup(argv[1]);
 	client->serverPort = atoi(argv[2]);
@@ -144,6 +228,8 @@ int main(int argc, char **argv)
 	client->GotFrameBufferUpdate = got_update;
 	client->FinishedFrameBufferUpdate = finished_update;
 	client->appData.encodingsString = "raw";
+	client->appData.useRemoteCursor = TRUE;   /* the shape comes as RichCursor, not drawn into the pixels */
+	client->GotCursorShape = got_cursor_shape;
 	if (!rfbInitClient(client, NULL, NULL)) {
 		fprintf(stderr, "vnc-probe: cannot connect to or authenticate with %s:%s\n", argv[1], argv[2]);
 		return 1;
