@@ -75,6 +75,33 @@ void console_update(struct console *con, unsigned x, unsigned y, unsigned width,
 	g_mutex_unlock(&con->lock);
 }
 
+static void notify_cursor(struct console *con, bool shape)
+{
+	for (unsigned i = 0; i < con->listener_count; i++)
+		if (con->listeners[i]->cursor_changed)
+			con->listeners[i]->cursor_changed(con->listeners[i]->opaque, &con->cursor, shape);
+}
+
+void console_set_cursor(struct console *con, const struct console_cursor *cursor)
+{
+	g_mutex_lock(&con->lock);
+	con->cursor = *cursor;
+	con->cursor.width = MIN(cursor->width, CONSOLE_CURSOR_MAX);
+	con->cursor.height = MIN(cursor->height, CONSOLE_CURSOR_MAX);
+	con->cursor.visible = cursor->visible && con->cursor.width && con->cursor.height;
+	notify_cursor(con, true);
+	g_mutex_unlock(&con->lock);
+}
+
+void console_move_cursor(struct console *con, unsigned x, unsigned y)
+{
+	g_mutex_lock(&con->lock);
+	con->cursor.x = x;
+	con->cursor.y = y;
+	notify_cursor(con, false);
+	g_mutex_unlock(&con->lock);
+}
+
 bool console_add_listener(struct console *con, const struct console_listener *listener)
 {
 	bool added = false;
@@ -83,6 +110,8 @@ bool console_add_listener(struct console *con, const struct console_listener *li
 	if (con->listener_count < CONSOLE_MAX_LISTENERS) {
 		con->listeners[con->listener_count++] = listener;
 		listener->surface_changed(listener->opaque, &con->surface);
+		if (listener->cursor_changed && con->cursor.visible)
+			listener->cursor_changed(listener->opaque, &con->cursor, true);
 		added = true;
 	}
 	g_mutex_unlock(&con->lock);
@@ -133,14 +162,16 @@ void console_refresh(struct console *con)
 		ops->refresh(opaque);
 }
 
-void console_preferred_size(struct console *con, unsigned width, unsigned height)
+bool console_preferred_size(struct console *con, unsigned width, unsigned height)
 {
 	g_mutex_lock(&con->lock);
 	const struct console_display_ops *ops = con->display;
 	void *opaque = con->display_opaque;
 	g_mutex_unlock(&con->lock);
-	if (ops && ops->preferred_size)
-		ops->preferred_size(opaque, width, height);
+	if (!ops || !ops->preferred_size)
+		return false;
+	ops->preferred_size(opaque, width, height);
+	return true;
 }
 
 void console_key(struct console *con, unsigned evdev_code, bool down)

@@ -43,12 +43,25 @@ struct console_rect {
 	unsigned x, y, width, height;
 };
 
+/* The guest's pointer image, for devices that have one (virtio-gpu's cursor
+ * queue): frontends draw it themselves (VNC cursor pseudo-encoding, an SDL
+ * cursor) rather than it being part of the surface. */
+#define CONSOLE_CURSOR_MAX 64
+struct console_cursor {
+	bool visible;
+	unsigned width, height;       /* at most CONSOLE_CURSOR_MAX */
+	unsigned hot_x, hot_y;
+	unsigned x, y;                /* where the hot spot is on the surface */
+	uint32_t pixels[CONSOLE_CURSOR_MAX * CONSOLE_CURSOR_MAX]; /* 0xAARRGGBB, rows of `width` */
+};
+
 struct console_listener {
 	/* New mode or new pixel buffer: the whole surface is to be redrawn. */
 	void (*surface_changed)(void *opaque, const struct console_surface *surface);
 	/* A rectangle of the current surface changed (already clipped). */
 	void (*update)(void *opaque, const struct console_rect *rect);
-	/* The guest asks for a size (virtio-gpu display info); may be NULL. */
+	/* The cursor's image (shape true) or just its position changed; may be NULL. */
+	void (*cursor_changed)(void *opaque, const struct console_cursor *cursor, bool shape);
 	void *opaque;
 };
 
@@ -84,6 +97,7 @@ struct console_input_ops {
 struct console {
 	GMutex lock;
 	struct console_surface surface;
+	struct console_cursor cursor;
 	const struct console_display_ops *display;
 	void *display_opaque;
 	const struct console_input_ops *input;
@@ -99,16 +113,20 @@ void console_destroy(struct console *con);
 void console_set_display(struct console *con, const struct console_display_ops *ops, void *opaque);
 void console_set_surface(struct console *con, const struct console_surface *surface);
 void console_update(struct console *con, unsigned x, unsigned y, unsigned width, unsigned height);
+/* A new cursor image (visible false: none), or a move of the current one. */
+void console_set_cursor(struct console *con, const struct console_cursor *cursor);
+void console_move_cursor(struct console *con, unsigned x, unsigned y);
 
 /* Input device side: the last one set is the active one. */
 void console_set_input(struct console *con, const struct console_input_ops *ops, void *opaque);
 
 /* Frontend side. Returns false when all CONSOLE_MAX_LISTENERS are taken.
- * A new listener gets surface_changed at once. */
+ * A new listener gets surface_changed (and cursor_changed) at once. */
 bool console_add_listener(struct console *con, const struct console_listener *listener);
 void console_remove_listener(struct console *con, const struct console_listener *listener);
 void console_refresh(struct console *con);
-void console_preferred_size(struct console *con, unsigned width, unsigned height);
+/* False when the display device cannot follow a size (the standard VGA). */
+bool console_preferred_size(struct console *con, unsigned width, unsigned height);
 void console_lock(struct console *con);
 void console_unlock(struct console *con);
 

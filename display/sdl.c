@@ -248,7 +248,7 @@ struct sdl_window *sdl_window_start(struct console *con, const char *name, void 
 	win->opaque = opaque;
 	g_mutex_init(&win->start_lock);
 	g_cond_init(&win->started);
-	win->listener = (struct console_listener){ on_surface_changed, on_update, win };
+	win->listener = (struct console_listener){ .surface_changed = on_surface_changed, .update = on_update, .opaque = win };
 	console_add_listener(con, &win->listener);
 	win->thread = g_thread_new("vireo-sdl", run, win);
 	g_mutex_lock(&win->start_lock);

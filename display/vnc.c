@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include <rfb/rfb.h>
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "keymap.h"
@@ -43,7 +44,9 @@ struct vnc_server {
 	atomic_bool stop;
 	int listen_fd;                  /* ours, not libvncserver's: port 0 works */
 	unsigned port;
-	int wake_fd;                    /* eventfd: stop now */
+	int wake_fd;                    /* eventfd: stop, or a device pushed an update */
+	atomic_bool refreshing;         /* our own console_refresh is running: no wakeups needed */
+	atomic_bool woken;              /* wake_fd was signalled for an update */
 	int clients;
 	char *passwords[2];
 	struct console_listener listener;
@@ -52,17 +55,30 @@ struct vnc_server {
 	struct console_rect pending[MAX_PENDING_RECTS];
 	unsigned pending_count;
 	bool pending_overflow;
+	struct console_cursor cursor;
+	bool cursor_pending;
 	/* Pointer state for relative motion. */
 	int last_x, last_y;
 	bool have_last;
 	bool input_seen;                /* since the last refresh */
 };
 
+/* A device that reports changes as they happen (virtio-gpu's flush, any
+ * mode change) rather than when asked: refresh now, not at the next tick,
+ * which may be seconds away on a screen that was still. */
+static void wake_for_update(struct vnc_server *vnc)
+{
+	uint64_t one = 1;
+	if (!atomic_load(&vnc->refreshing) && !atomic_exchange(&vnc->woken, true))
+		(void)!write(vnc->wake_fd, &one, sizeof(one));
+}
+
 static void on_surface_changed(void *opaque, const struct console_surface *surface)
 {
 	struct vnc_server *vnc = opaque;
 	(void)surface;
 	vnc->surface_changed = true;
+	wake_for_update(vnc);
 }
 
 static void on_update(void *opaque, const struct console_rect *rect)
@@ -72,6 +88,19 @@ static void on_update(void *opaque, const struct console_rect *rect)
 		vnc->pending[vnc->pending_count++] = *rect;
 	else
 		vnc->pending_overflow = true;  /* more than we track: send the whole screen */
+	wake_for_update(vnc);
+}
+
+/* Viewers draw the pointer themselves (cursor pseudo-encodings); only its
+ * image travels, never its position, which follows the viewer's own. */
+static void on_cursor_changed(void *opaque, const struct console_cursor *cursor, bool shape)
+{
+	struct vnc_server *vnc = opaque;
+	if (!shape)
+		return;
+	vnc->cursor = *cursor;
+	vnc->cursor_pending = true;
+	wake_for_update(vnc);
 }
 
 /* The console's 0x00RRGGBB in the server's own format (whatever shifts
@@ -112,11 +141,50 @@ static void take_surface(struct vnc_server *vnc, const struct console_surface *s
 	rfbMarkRectAsModified(vnc->screen, 0, 0, (int)width, (int)height);
 }
 
+/* The console's cursor as a libvncserver rich cursor (pixels in the
+ * server's format, a mask where alpha is at least half), which libvncserver
+ * frees when the next one replaces it. Console lock held. */
+static void take_cursor(struct vnc_server *vnc)
+{
+	const struct console_cursor *c = &vnc->cursor;
+	vnc->cursor_pending = false;
+	if (!c->visible) {
+		rfbSetCursor(vnc->screen, NULL);
+		return;
+	}
+	const rfbPixelFormat *f = &vnc->screen->serverFormat;
+	unsigned mask_stride = (c->width + 7) / 8;
+	rfbCursorPtr rc = calloc(1, sizeof(*rc));
+	uint32_t *rich = calloc((size_t)c->width * c->height, 4);
+	unsigned char *mask = calloc((size_t)mask_stride * c->height, 1);
+	if (!rc || !rich || !mask) {
+		free(rc), free(rich), free(mask);
+		return;
+	}
+	for (unsigned y = 0; y < c->height; y++) {
+		for (unsigned x = 0; x < c->width; x++) {
+			uint32_t argb = c->pixels[y * c->width + x];
+			rich[y * c->width + x] = pack(f, argb & 0xFFFFFF);
+			if (argb >> 24 >= 0x80)
+				mask[y * mask_stride + x / 8] |= (unsigned char)(0x80 >> (x % 8));
+		}
+	}
+	*rc = (rfbCursor){ .cleanup = TRUE, .cleanupSource = TRUE, .cleanupMask = TRUE, .cleanupRichSource = TRUE,
+			   .width = (unsigned short)c->width, .height = (unsigned short)c->height,
+			   .xhot = (unsigned short)c->hot_x, .yhot = (unsigned short)c->hot_y,
+			   .mask = mask, .richSource = (unsigned char *)rich };
+	rfbSetCursor(vnc->screen, rc);
+}
+
 /* Returns whether anything changed on screen. */
 static bool refresh(struct vnc_server *vnc)
 {
+	atomic_store(&vnc->refreshing, true);
 	console_refresh(vnc->con);
+	atomic_store(&vnc->refreshing, false);
 	console_lock(vnc->con);
+	if (vnc->cursor_pending)
+		take_cursor(vnc);
 	const struct console_surface *s = &vnc->con->surface;
 	if (vnc->surface_changed || vnc->pending_overflow) {
 		take_surface(vnc, s);
@@ -128,7 +196,7 @@ static bool refresh(struct vnc_server *vnc)
 					      (int)(r->y + r->height));
 		}
 	}
-	bool changed = vnc->surface_changed || vnc->pending_overflow || vnc->pending_count;
+	bool changed = vnc->surface_changed || vnc->pending_overflow || vnc->pending_count || vnc->cursor_pending;
 	vnc->surface_changed = vnc->pending_overflow = false;
 	vnc->pending_count = 0;
 	console_unlock(vnc->con);
@@ -147,8 +215,9 @@ static void accept_viewer(struct vnc_server *vnc)
 /* Sleeps until a socket of the server or its viewers has something, the
  * wake eventfd is signalled, or `usec` pass (-1: no limit); then lets
  * libvncserver handle what arrived. Our own poll, rather than
- * rfbProcessEvents' timed select, so that a stop needs no timeout. */
-static void wait_and_handle(struct vnc_server *vnc, gint64 usec)
+ * rfbProcessEvents' timed select, so that a stop needs no timeout. True
+ * when a device pushed an update meanwhile. */
+static bool wait_and_handle(struct vnc_server *vnc, gint64 usec)
 {
 	struct pollfd fds[MAX_POLL_FDS] = { { .fd = vnc->wake_fd, .events = POLLIN },
 					    { .fd = vnc->listen_fd, .events = POLLIN } };
@@ -159,10 +228,15 @@ static void wait_and_handle(struct vnc_server *vnc, gint64 usec)
 	rfbReleaseClientIterator(it);
 	int timeout = usec < 0 ? -1 : (int)((usec + 999) / 1000);
 	if (poll(fds, n, timeout) <= 0)
-		return;
+		return false;
+	if (fds[0].revents & POLLIN) {
+		uint64_t count;
+		(void)!read(vnc->wake_fd, &count, sizeof(count));
+	}
 	if (fds[1].revents & POLLIN)
 		accept_viewer(vnc);
 	rfbProcessEvents(vnc->screen, 0);
+	return atomic_exchange(&vnc->woken, false);
 }
 
 static gpointer serve(gpointer opaque)
@@ -171,9 +245,9 @@ static gpointer serve(gpointer opaque)
 	gint64 next = 0, interval = REFRESH_MIN_USEC;
 	while (!atomic_load(&vnc->stop)) {
 		gint64 now = g_get_monotonic_time();
-		wait_and_handle(vnc, vnc->clients > 0 ? CLAMP(next - now, 0, interval) : -1);
+		bool pushed = wait_and_handle(vnc, vnc->clients > 0 ? CLAMP(next - now, 0, interval) : -1);
 		now = g_get_monotonic_time();
-		if (vnc->clients == 0 || now < next)
+		if (vnc->clients == 0 || (now < next && !pushed))
 			continue;
 		bool changed = refresh(vnc), busy = changed || vnc->input_seen;
 		if (changed)
@@ -218,6 +292,21 @@ static void on_pointer(int mask, int x, int y, rfbClientPtr client)
 	vnc->last_x = x;
 	vnc->last_y = y;
 	vnc->have_last = true;
+}
+
+/* A viewer asks for a desktop size (RFB ExtendedDesktopSize): a display
+ * device that can follow (virtio-gpu) tells the guest, whose new mode then
+ * reaches every viewer as a resize. */
+static int on_set_desktop_size(int width, int height, int screens, struct rfbExtDesktopScreen *layout,
+			       rfbClientPtr client)
+{
+	struct vnc_server *vnc = client->screen->screenData;
+	(void)screens;
+	(void)layout;
+	if (width <= 0 || height <= 0)
+		return rfbExtDesktopSize_InvalidScreenLayout;
+	return console_preferred_size(vnc->con, (unsigned)width, (unsigned)height) ? rfbExtDesktopSize_Success
+										     : rfbExtDesktopSize_ResizeProhibited;
 }
 
 static void on_client_gone(rfbClientPtr client)
@@ -296,12 +385,13 @@ struct vnc_server *vnc_server_start(struct console *con, const char *addr, unsig
 	vnc->screen->port = 0;              /* libvncserver listens on nothing: listen_fd is ours */
 	vnc->screen->ipv6port = 0;
 	vnc->screen->httpPort = 0;
-	vnc->screen->cursor = NULL;         /* the guest draws its own pointer; never paint one into its pixels */
+	vnc->screen->cursor = NULL;         /* the guest draws its own pointer unless its device has a cursor */
 	vnc->screen->alwaysShared = TRUE;   /* several viewers at once */
 	vnc->screen->deferUpdateTime = 0;   /* our refresh already batches; send what it found at once */
 	vnc->screen->kbdAddEvent = on_key;
 	vnc->screen->ptrAddEvent = on_pointer;
 	vnc->screen->newClientHook = on_new_client;
+	vnc->screen->setDesktopSizeHook = on_set_desktop_size;
 	if (password) {
 		vnc->passwords[0] = g_strdup(password);
 		vnc->screen->authPasswdData = vnc->passwords;
@@ -311,7 +401,7 @@ struct vnc_server *vnc_server_start(struct console *con, const char *addr, unsig
 	if (!loopback(listen.s_addr) && !password)
 		g_printerr("vireo-engine: warning: VNC on %s:%u without a password: anyone who can reach it "
 			   "controls this machine\n", addr, bound);
-	vnc->listener = (struct console_listener){ on_surface_changed, on_update, vnc };
+	vnc->listener = (struct console_listener){ .surface_changed = on_surface_changed, .update = on_update, .cursor_changed = on_cursor_changed, .opaque = vnc };
 	console_add_listener(con, &vnc->listener);
 	vnc->thread = g_thread_new("vireo-vnc", serve, vnc);
 	return vnc;

@@ -29,6 +29,7 @@
 #include "backend/net_tap.h"
 #include "hw/virtio_blk.h"
 #include "hw/virtio_net.h"
+#include "hw/virtio_gpu.h"
 #include "hw/virtio_rng.h"
 #include "kvm/cpuid.h"
 #include "kvm/vcpu.h"
@@ -42,10 +43,11 @@
 #define AUX_IRQ 12
 #define RTC_IRQ 8
 
-/* PCI devices: the host bridge is 00:00.0, the standard VGA 00:02.0 (where
- * a PC's firmware and QEMU put it), virtio devices follow from slot 3. With no firmware, the engine places their BARs in the PCI hole. INTx
+/* PCI devices: the host bridge is 00:00.0, the display adapter 00:02.0
+ * (where a PC's firmware and QEMU put the VGA), virtio devices follow from
+ * slot 3. With no firmware, the engine places their BARs in the PCI hole. INTx
  * (used only while MSI-X is off) goes to IOAPIC pins 16-23, one per slot. */
-#define VGA_SLOT 2
+#define DISPLAY_SLOT 2
 #define VIRTIO_FIRST_SLOT 3
 #define PCI_MMIO_BASE 0xE0000000ull
 #define PCI_MMIO_LIMIT VM_IOAPIC_BASE
@@ -79,10 +81,12 @@ struct engine {
 	unsigned disks_created;
 	struct virtio_rng rng;
 	bool rng_created;
+	struct virtio_gpu gpu;
+	bool gpu_created;
 	struct net_backend *net_backend;
 	struct virtio_net net;
 	bool net_created;
-	struct virtio_host virtio_hosts[MACHINE_MAX_DISKS + 2];
+	struct virtio_host virtio_hosts[MACHINE_MAX_DISKS + 3];  /* disks, rng, net, gpu */
 };
 
 static bool check_file(const char *what, const char *path, char **error)
@@ -240,7 +244,7 @@ static int add_vga(struct engine *e, char **error)
 		return -1;
 	}
 	e->vga_created = true;
-	if ((err = pci_bus_add(&e->pci, &e->vga.pci, VGA_SLOT, 0)) < 0) {
+	if ((err = pci_bus_add(&e->pci, &e->vga.pci, DISPLAY_SLOT, 0)) < 0) {
 		*error = g_strdup_printf("cannot set up the VGA: %s", g_strerror(-err));
 		return -1;
 	}
@@ -283,7 +287,7 @@ static int init_devices(struct engine *e, struct chardev *serial, GMainContext *
 	}
 	fill_cmos(e);
 	console_set_input(&e->backends->console, &ps2_input, &e->kbc);
-	return add_vga(e, error);
+	return strcmp(e->def->gpu, "std") ? 0 : add_vga(e, error);
 }
 
 /* Closing the window stops the machine as SIGTERM does: cleanly. (The
@@ -419,11 +423,22 @@ static int add_network(struct engine *e, unsigned slot, char **error)
 	return err < 0 ? -1 : 0;
 }
 
+/* --gpu virtio: a virtio-gpu where the VGA would be. */
+static int add_virtio_gpu(struct engine *e)
+{
+	struct virtio_host *host = &e->virtio_hosts[MACHINE_MAX_DISKS + 2];
+	virtio_host_init(host, &e->vm);
+	int err = virtio_gpu_init(&e->gpu, &e->backends->console, e->io_context, &e->vm.mem,
+				  slot_intx(e, DISPLAY_SLOT), &virtio_host_kvm_ops, host);
+	e->gpu_created = err == 0;
+	return err ? err : pci_bus_add(&e->pci, &e->gpu.vp.pci, DISPLAY_SLOT, 0);
+}
+
 static int add_virtio_devices(struct engine *e, char **error)
 {
 	struct engine_backends *b = e->backends;
 	unsigned slot = VIRTIO_FIRST_SLOT;
-	int err = 0;
+	int err = strcmp(e->def->gpu, "virtio") ? 0 : add_virtio_gpu(e);
 	for (unsigned i = 0; i < b->disk_count && !err; i++, slot++) {
 		struct virtio_host *host = &e->virtio_hosts[i];
 		virtio_host_init(host, &e->vm);
@@ -457,6 +472,8 @@ static void destroy_virtio_devices(struct engine *e)
 		virtio_blk_destroy(&e->disks[i]);
 	if (e->rng_created)
 		virtio_rng_destroy(&e->rng);
+	if (e->gpu_created)
+		virtio_gpu_destroy(&e->gpu);
 	if (e->net_created)
 		virtio_net_destroy(&e->net);
 	if (e->net_backend)

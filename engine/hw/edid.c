@@ -1,8 +1,9 @@
 /* VESA E-EDID 1.4 base block. Offsets and encodings from the VESA Enhanced
  * EDID Standard (release A rev. 2), section numbers cited; the preferred
- * timing is 1024x768 at 60 Hz from the VESA DMT standard. */
+ * timing is the display's size at 60 Hz. */
 #include "edid.h"
 
+#include <glib.h>
 #include <string.h>
 
 /* Section 3.3: header, 3.4: vendor and product, 3.5: version. */
@@ -58,9 +59,34 @@ struct detailed_timing {
 };
 
 /* VESA DMT 1024x768 at 60 Hz: 65 MHz, negative syncs (digital separate). */
-static const struct detailed_timing preferred = {
+static const struct detailed_timing dmt_1024x768 = {
 	6500, 1024, 320, 24, 136, 768, 38, 3, 6, 0x18,
 };
+/* Blanking in the style of VESA CVT 1.2 reduced blanking: 160 pixels a line
+ * (48 front porch, 32 sync), at least 460 us of vertical blanking (3 lines
+ * front porch, 6 sync); +hsync -vsync as CVT-RB uses. */
+#define CVT_RB_H_BLANK 160
+#define CVT_RB_H_FRONT 48
+#define CVT_RB_H_SYNC 32
+#define CVT_RB_V_FRONT 3
+#define CVT_RB_V_SYNC 6
+#define CVT_RB_MIN_V_BLANK_US 460
+#define CVT_RB_FLAGS 0x1A
+#define REFRESH_HZ 60
+
+static struct detailed_timing timing_for(unsigned width, unsigned height)
+{
+	if (width == dmt_1024x768.h_active && height == dmt_1024x768.v_active)
+		return dmt_1024x768;
+	/* Lines of blanking: 460 us at a line time of 1 s / (60 * total lines). */
+	unsigned v_blank = MAX(CVT_RB_V_FRONT + CVT_RB_V_SYNC + 1u,
+			       (unsigned)((uint64_t)CVT_RB_MIN_V_BLANK_US * REFRESH_HZ * height / (1000000 - CVT_RB_MIN_V_BLANK_US * REFRESH_HZ)) + 1);
+	uint64_t clock = (uint64_t)(width + CVT_RB_H_BLANK) * (height + v_blank) * REFRESH_HZ;
+	return (struct detailed_timing){
+		(unsigned)((clock + 9999) / 10000), width, CVT_RB_H_BLANK, CVT_RB_H_FRONT, CVT_RB_H_SYNC,
+		height, v_blank, CVT_RB_V_FRONT, CVT_RB_V_SYNC, CVT_RB_FLAGS,
+	};
+}
 
 static uint8_t letter(char c)
 {
@@ -98,7 +124,7 @@ static void put_display_descriptor(uint8_t *d, uint8_t tag, const uint8_t *data,
 static void put_text_descriptor(uint8_t *d, uint8_t tag, const char *text)
 {
 	uint8_t data[13];
-	size_t len = strlen(text);
+	size_t len = MIN(strlen(text), sizeof(data) - 1);  /* room for the newline */
 	memset(data, ' ', sizeof(data));
 	memcpy(data, text, len);
 	data[len] = '\n';
@@ -131,11 +157,11 @@ static void put_standard_timings(uint8_t *block)
 	}
 }
 
-void edid_build(uint8_t block[EDID_BLOCK_SIZE])
+void edid_build(uint8_t block[EDID_BLOCK_SIZE], const char *name, unsigned width, unsigned height)
 {
 	static const uint8_t header[8] = { 0x00, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x00 };
-	/* Section 3.10.3.3: V 50-125 Hz, H 30-160 kHz, 300 MHz, no formula. */
-	static const uint8_t range_limits[13] = { 50, 125, 30, 160, 30, RANGE_LIMITS_ONLY, '\n', ' ', ' ', ' ', ' ', ' ', ' ' };
+	/* Section 3.10.3.3: V 50-125 Hz, H 30-160 kHz, 600 MHz, no formula. */
+	static const uint8_t range_limits[13] = { 50, 125, 30, 160, 60, RANGE_LIMITS_ONLY, '\n', ' ', ' ', ' ', ' ', ' ', ' ' };
 	uint16_t vendor = (uint16_t)(letter('V') << 10 | letter('I') << 5 | letter('R'));
 
 	memset(block, 0, EDID_BLOCK_SIZE);
@@ -156,10 +182,11 @@ void edid_build(uint8_t block[EDID_BLOCK_SIZE])
 	block[EDID_ESTABLISHED] = EST1_640X480_60 | EST1_800X600_60;
 	block[EDID_ESTABLISHED + 1] = EST2_1024X768_60;
 	put_standard_timings(block);
+	struct detailed_timing preferred = timing_for(MIN(width, 4095u), MIN(height, 4095u));
 	put_detailed_timing(block + EDID_DESCRIPTOR, &preferred);
 	put_display_descriptor(block + EDID_DESCRIPTOR + DESCRIPTOR_SIZE, TAG_RANGE_LIMITS, range_limits,
 			       sizeof(range_limits));
-	put_text_descriptor(block + EDID_DESCRIPTOR + 2 * DESCRIPTOR_SIZE, TAG_PRODUCT_NAME, "Vireo VGA");
+	put_text_descriptor(block + EDID_DESCRIPTOR + 2 * DESCRIPTOR_SIZE, TAG_PRODUCT_NAME, name);
 	block[EDID_DESCRIPTOR + 3 * DESCRIPTOR_SIZE + 3] = TAG_DUMMY; /* the rest of it stays zero */
 	block[EDID_EXTENSIONS] = 0;
 	uint8_t sum = 0;

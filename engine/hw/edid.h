@@ -8,9 +8,11 @@
 
 #define EDID_BLOCK_SIZE 128
 
-/* "Vireo VGA": digital, sRGB, preferred mode 1024x768 at 60 Hz (VESA DMT
- * timing), the common VESA modes up to 1920x1200 as established and
- * standard timings, and a range limit a 300 MHz pixel clock allows. */
-void edid_build(uint8_t block[EDID_BLOCK_SIZE]);
+/* A monitor named `name` (at most 13 characters): digital, sRGB, preferred
+ * mode width x height at 60 Hz (1024x768 has its VESA DMT timing, other
+ * sizes CVT reduced-blanking-style timings), the common VESA modes up to
+ * 1920x1200 as established and standard timings, and range limits up to a
+ * 600 MHz pixel clock. Sizes up to 4095x4095. */
+void edid_build(uint8_t block[EDID_BLOCK_SIZE], const char *name, unsigned width, unsigned height);
 
 #endif

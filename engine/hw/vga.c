@@ -776,7 +776,7 @@ int vga_init(struct vga *vga, struct bus *pio, struct bus *mmio, uint32_t vram_s
 	vga->mem_ops = mem_ops;
 	vga->mem_opaque = mem_opaque;
 	vga->console = con;
-	edid_build(vga->edid);
+	edid_build(vga->edid, "Vireo VGA", 1024, 768);
 	vga->dirty = g_malloc0(vga_dirty_bitmap_bytes(vga));
 	vga->dirty_scratch = g_malloc0(vga_dirty_bitmap_bytes(vga));
 	vga->vram = mmap(NULL, vram_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);

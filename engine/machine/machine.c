@@ -8,6 +8,8 @@
 
 #define FIELD(name) offsetof(struct vireo_machine, name)
 
+const char *const machine_gpu_choices[] = { "std", "virtio", "none", NULL };
+
 const struct machine_setting machine_settings[] = {
 	{ "machine", "name", "name", SETTING_STRING, FIELD(name), "NAME",
 	  "machine name, shown in window titles" },
@@ -38,6 +40,10 @@ const struct machine_setting machine_settings[] = {
 	  "the guest screen: none (default), a window on this desktop (sdl; Ctrl+Alt+G grabs input, "
 	  "Ctrl+Alt+F full screen) or the built-in VNC server (default 127.0.0.1:5900; another address only "
 	  "when given, and then better with a password)" },
+	{ "display", "gpu", "gpu", SETTING_CHOICE, FIELD(gpu), "std|virtio|none",
+	  "the display adapter: the standard VGA (default; legacy VGA and VBE modes, what firmware and "
+	  "installers expect), virtio-gpu (the guest desktop follows the window or viewer size) or none",
+	  machine_gpu_choices },
 };
 const size_t machine_settings_count = G_N_ELEMENTS(machine_settings);
 
@@ -51,6 +57,7 @@ void machine_init(struct vireo_machine *m)
 	m->serial = g_strdup("stdio");
 	m->net = g_strdup("none");
 	m->display = g_strdup("none");
+	m->gpu = g_strdup("std");
 }
 
 void machine_clear(struct vireo_machine *m)
@@ -58,7 +65,7 @@ void machine_clear(struct vireo_machine *m)
 	for (size_t i = 0; i < machine_settings_count; i++) {
 		const struct machine_setting *s = &machine_settings[i];
 		if (s->type == SETTING_STRING || s->type == SETTING_PATH || s->type == SETTING_SERIAL ||
-		    s->type == SETTING_NET || s->type == SETTING_DISPLAY)
+		    s->type == SETTING_NET || s->type == SETTING_DISPLAY || s->type == SETTING_CHOICE)
 			g_free(*(char **)((char *)m + s->offset));
 		else if (s->type == SETTING_DISKS)
 			g_strfreev(*(char ***)((char *)m + s->offset));
@@ -460,6 +467,12 @@ bool machine_set(struct vireo_machine *m, const struct machine_setting *s,
 		break;
 	case SETTING_DISKS:
 		return add_disks(m, value, base_dir, error);
+	case SETTING_CHOICE:
+		ok = g_strv_contains((const char *const *)s->choices, value);
+		expected = s->arg;
+		if (ok)
+			set_string(m, s, g_strdup(value));
+		break;
 	case SETTING_DISPLAY: {
 		struct machine_display display;
 		if (!machine_parse_display(value, &display, error))

@@ -25,6 +25,7 @@ struct vireo_machine {
 	bool rng;          /* virtio-rng */
 	char *net;         /* "none" or user[,OPTIONS] (see machine_parse_net) */
 	char *display;     /* none, sdl or vnc[=ADDR:PORT][,password-file=F] (machine_parse_display) */
+	char *gpu;         /* one of machine_gpu_choices */
 	bool no_reboot;
 };
 
@@ -49,6 +50,7 @@ enum machine_setting_type {
 	SETTING_DISKS,  /* each value adds disks; machine.ini lists them with ';' */
 	SETTING_NET,
 	SETTING_DISPLAY,
+	SETTING_CHOICE, /* one of the setting's `choices` */
 };
 
 struct machine_setting {
@@ -59,7 +61,12 @@ struct machine_setting {
 	size_t offset;       /* into struct vireo_machine */
 	const char *arg;     /* placeholder in --help, NULL for booleans */
 	const char *help;
+	const char *const *choices;  /* SETTING_CHOICE: NULL-terminated */
 };
+
+/* The display adapter: the standard VGA (Bochs DISPI, legacy VGA), a
+ * virtio-gpu (2D, follows the viewer's size) or none. */
+extern const char *const machine_gpu_choices[];
 
 extern const struct machine_setting machine_settings[];
 extern const size_t machine_settings_count;

@@ -93,7 +93,7 @@ static struct fixture *fixture_new_sized(uint32_t vram_size)
 	bus_init(&f->mmio);
 	console_init(&f->con);
 	f->rects = g_array_new(FALSE, FALSE, sizeof(struct console_rect));
-	f->listener = (struct console_listener){ surface_changed, update, f };
+	f->listener = (struct console_listener){ .surface_changed = surface_changed, .update = update, .opaque = f };
 	g_assert_true(console_add_listener(&f->con, &f->listener));
 	g_assert_cmpint(pci_bus_init(&f->pci, &f->pio, &f->mmio), ==, 0);
 	g_assert_cmpint(vga_init(&f->vga, &f->pio, &f->mmio, vram_size, &fake_memory, f, &f->con), ==, 0);
@@ -738,7 +738,7 @@ static void test_kvm_lfb(void)
 	struct pci_bus pci;
 	console_init(&f->con);
 	f->rects = g_array_new(FALSE, FALSE, sizeof(struct console_rect));
-	f->listener = (struct console_listener){ surface_changed, update, f };
+	f->listener = (struct console_listener){ .surface_changed = surface_changed, .update = update, .opaque = f };
 	g_assert_true(console_add_listener(&f->con, &f->listener));
 	g_assert_cmpint(pci_bus_init(&pci, &vm.pio, &vm.mmio), ==, 0);
 	g_assert_cmpint(vga_init(&f->vga, &vm.pio, &vm.mmio, VGA_VRAM_DEFAULT, &vga_host_kvm_ops, &vm, &f->con), ==, 0);

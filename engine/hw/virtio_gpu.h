@@ -1,0 +1,45 @@
+/* virtio-gpu, 2D (virtio 1.2 §5.7), as Linux's virtio_gpu DRM driver and
+ * Windows' viogpu drive it: one scanout, host resources the guest fills from
+ * scattered backing pages (transfer, then flush), a cursor queue, EDID, and
+ * display-info changes so that the guest follows the window or viewer size.
+ *
+ * The controlq and cursorq are served on the I/O context like every virtio
+ * device. Resources live in host memory (limited to
+ * VIRTIO_GPU_MAX_HOST_MEMORY in total) in the console's XRGB8888 layout;
+ * the scanout's resource is the console surface itself, so a flush costs a
+ * copy of the flushed rectangle from guest pages and nothing more. Every
+ * guest-given id, rectangle, offset and backing address is checked: a bad
+ * request gets an error response, never a host access outside guest RAM or
+ * a resource. */
+#ifndef VIREO_HW_VIRTIO_GPU_H
+#define VIREO_HW_VIRTIO_GPU_H
+
+#include "console.h"
+#include "hw/virtio_pci.h"
+
+#define VIRTIO_ID_GPU 16
+
+#define VIRTIO_GPU_MAX_HOST_MEMORY (256u << 20)  /* all resources together */
+#define VIRTIO_GPU_DEFAULT_WIDTH 1024
+#define VIRTIO_GPU_DEFAULT_HEIGHT 768
+#define VIRTIO_GPU_MIN_SIZE 320                  /* the smallest display size we report */
+#define VIRTIO_GPU_MAX_SIZE 4096                 /* the largest display and resource sides */
+
+struct virtio_gpu {
+	struct virtio_pci vp;
+	struct console *console;
+	GHashTable *resources;          /* id -> struct gpu_resource */
+	uint64_t host_memory;           /* bytes held by resources */
+	uint32_t scanout_resource;      /* 0: scanout disabled */
+	struct console_rect scanout_rect;
+	GMutex display_lock;            /* the fields below: the frontend thread sets them */
+	unsigned width, height;         /* what the display asks the guest to show */
+	uint32_t events_read;
+};
+
+int virtio_gpu_init(struct virtio_gpu *gpu, struct console *console, GMainContext *io_context,
+		    const struct guest_mem *mem, struct irq_line intx,
+		    const struct virtio_host_ops *host, void *host_opaque);
+void virtio_gpu_destroy(struct virtio_gpu *gpu);
+
+#endif
