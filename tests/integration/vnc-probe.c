@@ -10,8 +10,10 @@
  *   pointer X Y MASK   a pointer event                                       -> "ok"
  *   latency N PAUSE    N key presses (after a random pause of up to PAUSE ms each), each timed until
  *                      the vga-bench guest's square shows the key's colour  -> "latency MIN MEDIAN P95 MAX FAILED T0 T1 ..."
- *   redraw ENC [FILE]  a second viewer connects with only encoding ENC; bytes it receives until the
- *                      first full picture (handshake included), optionally saved as a PPM -> "redraw-bytes N W H"
+ *   redraw ENC [FILE]  a second viewer connects with only encoding ENC, takes its first full picture
+ *                      and then updates until 300 ms pass quietly; the bytes it received (handshake
+ *                      included), the updates that covered the screen, ms from connecting to the
+ *                      last of them; the picture optionally saved as a PPM     -> "redraw-bytes N W H UPDATES MS"
  *
  * Exits 1 with a message when it cannot connect or authenticate. */
 #include <rfb/rfbclient.h>
@@ -133,6 +135,18 @@ static int bench_square_is(rfbClient *client, void *arg)
 	return rgb == *(uint32_t *)arg;
 }
 
+/* Takes updates for `seconds`, to the microsecond (pump_until looks at
+ * its deadline only every 50 ms when nothing comes). */
+static void pump_exactly(rfbClient *client, double seconds)
+{
+	double end = monotonic() + seconds, left;
+	while ((left = end - monotonic()) > 0) {
+		int n = WaitForMessage(client, (unsigned)(left * 1e6) + 1);
+		if (n < 0 || (n > 0 && !HandleRFBServerMessage(client)))
+			return;
+	}
+}
+
 static int compare_doubles(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -155,7 +169,7 @@ static void latency(rfbClient *client, int n, int pause_ms)
 	for (int i = 0; i < n; i++) {
 		unsigned k = (unsigned)i % (sizeof(keys) / sizeof(keys[0]));
 		uint32_t want = bench_key_colour(keys[k].set1);
-		pump_until(client, now() + (pause_ms > 0 ? rand() % (pause_ms + 1) : 0) / 1e3, NULL, NULL);
+		pump_exactly(client, (pause_ms > 0 ? rand() % (pause_ms + 1) : 0) / 1e3);
 		double t0 = monotonic();
 		SendKeyEvent(client, keys[k].keysym, TRUE);
 		SendKeyEvent(client, keys[k].keysym, FALSE);
@@ -191,6 +205,7 @@ static void latency(rfbClient *client, int n, int pause_ms)
  * of bytes received on its socket is the bytes on the wire. */
 static void redraw(rfbClient *first, const char *encoding, const char *path)
 {
+	double start = monotonic();
 	rfbClient *client = rfbGetClient(8, 3, 4);
 	client->serverHost = strdup(first->serverHost);
 	client->serverPort = first->serverPort;
@@ -203,18 +218,29 @@ static void redraw(rfbClient *first, const char *encoding, const char *path)
 		printf("redraw-failed connect\n");
 		return;
 	}
-	int want = full_updates + 1;
+	int before = full_updates, want = before + 1;
 	struct tcp_info info = { 0 };
 	socklen_t len = sizeof(info);
-	if (pump_until(client, now() + 30, update_count_reached, &want) &&
-	    getsockopt(client->sock, IPPROTO_TCP, TCP_INFO, &info, &len) == 0) {
-		if (path)
-			dump(client, path);
-		printf("redraw-bytes %llu %d %d\n", (unsigned long long)info.tcpi_bytes_received, client->width,
-		       client->height);
-	} else {
+	if (!pump_until(client, now() + 30, update_count_reached, &want)) {
 		printf("redraw-failed timeout\n");
+		rfbClientCleanup(client);
+		return;
 	}
+	double last = monotonic();
+	/* Some servers send a size announcement first, which libvncclient
+	 * takes for a full-screen update; so take what comes until the line
+	 * is quiet for 300 ms, and say how many whole-screen updates that was. */
+	while (WaitForMessage(client, 300000) > 0) {
+		if (!HandleRFBServerMessage(client))
+			break;
+		last = monotonic();
+	}
+	double ms = (last - start) * 1e3;
+	getsockopt(client->sock, IPPROTO_TCP, TCP_INFO, &info, &len);
+	if (path)
+		dump(client, path);
+	printf("redraw-bytes %llu %d %d %d %.1f\n", (unsigned long long)info.tcpi_bytes_received, client->width,
+	       client->height, full_updates - before, ms);
 	rfbClientCleanup(client);
 }
 
