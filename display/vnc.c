@@ -21,6 +21,14 @@
  * wakeup that costs more than the work it finds. */
 #define REFRESH_MIN_USEC 33000
 #define REFRESH_MAX_USEC 2112000
+/* Input from a viewer brings the next refresh forward to this long after
+ * it: a guest's answer to a key or click is usually drawn within a few ms,
+ * and without this it waited for a refresh that may have backed off to
+ * seconds (and at best came up to 33 ms later). Not sooner than the gap
+ * after the previous refresh, so that a stream of pointer motion costs at
+ * most 1 s / gap refreshes. */
+#define INPUT_REFRESH_USEC 4000
+#define INPUT_REFRESH_GAP_USEC 10000
 #define MAX_POLL_FDS 64
 #define MAX_PENDING_RECTS 64
 #define IDLE_WIDTH 640              /* shown before the guest sets a mode */
@@ -242,13 +250,16 @@ static bool wait_and_handle(struct vnc_server *vnc, gint64 usec)
 static gpointer serve(gpointer opaque)
 {
 	struct vnc_server *vnc = opaque;
-	gint64 next = 0, interval = REFRESH_MIN_USEC;
+	gint64 next = 0, last = 0, interval = REFRESH_MIN_USEC;
 	while (!atomic_load(&vnc->stop)) {
 		gint64 now = g_get_monotonic_time();
 		bool pushed = wait_and_handle(vnc, vnc->clients > 0 ? CLAMP(next - now, 0, interval) : -1);
 		now = g_get_monotonic_time();
+		if (vnc->input_seen)
+			next = MIN(next, MAX(now + INPUT_REFRESH_USEC, last + INPUT_REFRESH_GAP_USEC));
 		if (vnc->clients == 0 || (now < next && !pushed))
 			continue;
+		last = now;
 		bool changed = refresh(vnc), busy = changed || vnc->input_seen;
 		if (changed)
 			rfbProcessEvents(vnc->screen, 0);  /* send it now, not at the next wakeup */

@@ -8,3 +8,5 @@ python3 "$here/exit-rate.py" "$@"
 python3 "$here/boot-time.py" "$@"
 python3 "$here/virtio-blk.py" --runs 5
 python3 "$here/vnc-idle.py"
+python3 "$here/vnc-latency.py" --runs 5
+python3 "$here/vnc-redraw-bytes.py" --runs 5

@@ -8,23 +8,9 @@ request outstanding as viewers keep).
 Usage: vnc-idle.py [--seconds N]"""
 import argparse
 import os
-import socket
-import subprocess
 import sys
-import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-TOP = os.path.dirname(os.path.dirname(HERE))
-BUILD = os.path.join(TOP, "build")
-ENGINE = os.environ.get("VIREO_ENGINE", os.path.join(BUILD, "engine", "vireo-engine"))
-GUEST = os.path.join(BUILD, "tests", "guest", "vga.elf")
-PROBE = os.path.join(BUILD, "tests", "integration", "vnc-probe")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from vnc_common import VMMS, Probe, Vmm, guest
 
 
 def cpu_seconds(pid):
@@ -39,35 +25,18 @@ def cpu_seconds(pid):
     return total / 1e9
 
 
-def commands(port):
-    return {
-        "vireo": [ENGINE, "--kernel", GUEST, "--memory", "64M", "--display", "vnc=127.0.0.1:%d" % port],
-        "qemu": ["qemu-system-x86_64", "-enable-kvm", "-machine", "pc", "-cpu", "host,-arch-capabilities",
-                 "-m", "64M", "-vga", "std", "-vnc", "127.0.0.1:%d" % (port - 5900), "-serial", "stdio",
-                 "-no-reboot", "-kernel", GUEST],
-    }
-
-
-def measure(cmd, port, seconds):
-    vmm = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    for line in vmm.stdout:
-        if b"vga: 1024x768x32 drawn" in line:
-            break
-    probe = subprocess.Popen([PROBE, "127.0.0.1", str(port)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                             text=True)
-    probe.stdout.readline()
-    probe.stdin.write("idle 2\n")  # the first full picture and any settling
-    probe.stdin.flush()
-    probe.stdout.readline()
-    start = cpu_seconds(vmm.pid)
-    probe.stdin.write("idle %d\n" % seconds)
-    probe.stdin.flush()
-    idle = probe.stdout.readline().split()[-1]
-    cpu = cpu_seconds(vmm.pid) - start
-    probe.stdin.close()
-    probe.wait()
-    vmm.kill()
-    vmm.wait()
+def measure(name, seconds):
+    vmm = Vmm(name, guest("vga"))
+    try:
+        vmm.wait_for("vga: 1024x768x32 drawn")
+        probe = Probe(vmm)
+        probe.ask("idle 2")  # the first full picture and any settling
+        start = cpu_seconds(vmm.proc.pid)
+        idle = probe.ask("idle %d" % seconds)[-1]
+        cpu = cpu_seconds(vmm.proc.pid) - start
+        probe.close()
+    finally:
+        vmm.stop()
     return cpu / seconds * 100, int(idle)
 
 
@@ -76,11 +45,8 @@ def main():
     ap.add_argument("--seconds", type=int, default=30)
     args = ap.parse_args()
     print("%-8s %10s %22s" % ("vmm", "CPU %", "bytes sent while idle"))
-    for name in ("vireo", "qemu"):
-        port = free_port()
-        while port < 5900:
-            port = free_port()
-        cpu, idle = measure(commands(port)[name], port, args.seconds)
+    for name in VMMS:
+        cpu, idle = measure(name, args.seconds)
         print("%-8s %9.3f%% %22d" % (name, cpu, idle))
 
 

@@ -12,6 +12,12 @@
  *   cursor SECONDS [X Y]...  wait for the server's cursor shape; its size, hot
  *                      spot and the ARGB of pixels (0,0) (5,5) (20,20) or of
  *                      the points given -> "cursor W H HOTX HOTY X,Y=AARRGGBB..." | "no-cursor"
+ *   latency N PAUSE    N key presses (after a random pause of up to PAUSE ms each), each timed until
+ *                      the vga-bench guest's square shows the key's colour  -> "latency MIN MEDIAN P95 MAX FAILED T0 T1 ..."
+ *   redraw ENC [FILE]  a second viewer connects with only encoding ENC, takes its first full picture
+ *                      and then updates until 300 ms pass quietly; the bytes it received (handshake
+ *                      included), the updates that covered the screen, ms from connecting to the
+ *                      last of them; the picture optionally saved as a PPM     -> "redraw-bytes N W H UPDATES MS"
  *
  * Exits 1 with a message when it cannot connect or authenticate. */
 #include <rfb/rfbclient.h>
@@ -19,6 +25,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include <netinet/in.h>
+#include <linux/tcp.h>          /* struct tcp_info with tcpi_bytes_received */
+#include <time.h>
 
 static const char *password;
 static unsigned long long pixel_bytes;
@@ -174,9 +183,147 @@ static void dump(rfbClient *client, const char *path)
 	fclose(f);
 }
 
+/* --- latency and redraw: the display benchmarks (tests/bench/) --------- */
+
+static double monotonic(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);  /* Python's time.monotonic(): the scripts compare stamps */
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* tests/guest/vga-bench.c: the square's last pixel and key_colour(). */
+#define BENCH_SQUARE_LAST_X (960 + 31)
+#define BENCH_SQUARE_LAST_Y (16 + 31)
+
+static uint32_t bench_key_colour(uint8_t set1)
+{
+	return ((set1 * 0x9E3779B1u) >> 8 | 0x404040) & 0xFFFFFF;
+}
+
+static int bench_square_is(rfbClient *client, void *arg)
+{
+	const rfbPixelFormat *f = &client->format;
+	if (client->width <= BENCH_SQUARE_LAST_X || client->height <= BENCH_SQUARE_LAST_Y)
+		return 0;
+	uint32_t p = ((uint32_t *)client->frameBuffer)[BENCH_SQUARE_LAST_Y * client->width + BENCH_SQUARE_LAST_X];
+	uint32_t rgb = (p >> f->redShift & f->redMax) << 16 | (p >> f->greenShift & f->greenMax) << 8 |
+		       (p >> f->blueShift & f->blueMax);
+	return rgb == *(uint32_t *)arg;
+}
+
+/* Takes updates for `seconds`, to the microsecond (pump_until looks at
+ * its deadline only every 50 ms when nothing comes). */
+static void pump_exactly(rfbClient *client, double seconds)
+{
+	double end = monotonic() + seconds, left;
+	while ((left = end - monotonic()) > 0) {
+		int n = WaitForMessage(client, (unsigned)(left * 1e6) + 1);
+		if (n < 0 || (n > 0 && !HandleRFBServerMessage(client)))
+			return;
+	}
+}
+
+static int compare_doubles(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Key down and up, then take updates until the square has the key's
+ * colour. Keys cycle through a row of letters so that each press changes
+ * the colour. The random pause before each press spreads the presses over
+ * the server's refresh phase, as a typist's would. */
+static void latency(rfbClient *client, int n, int pause_ms)
+{
+	static const struct { uint32_t keysym; uint8_t set1; } keys[] = {
+		{ 'a', 0x1E }, { 's', 0x1F }, { 'd', 0x20 }, { 'f', 0x21 }, { 'g', 0x22 },
+		{ 'h', 0x23 }, { 'j', 0x24 }, { 'k', 0x25 }, { 'l', 0x26 },
+	};
+	double *ms = calloc((size_t)n, sizeof(double)), *stamps = calloc((size_t)n * 2, sizeof(double));
+	int got = 0, failed = 0;
+	srand(1);
+	for (int i = 0; i < n; i++) {
+		unsigned k = (unsigned)i % (sizeof(keys) / sizeof(keys[0]));
+		uint32_t want = bench_key_colour(keys[k].set1);
+		pump_exactly(client, (pause_ms > 0 ? rand() % (pause_ms + 1) : 0) / 1e3);
+		double t0 = monotonic();
+		SendKeyEvent(client, keys[k].keysym, TRUE);
+		SendKeyEvent(client, keys[k].keysym, FALSE);
+		if (!pump_until(client, now() + 10, bench_square_is, &want)) {
+			failed++;
+			continue;
+		}
+		double t1 = monotonic();
+		stamps[2 * i] = t0;
+		stamps[2 * i + 1] = t1;
+		ms[got++] = (t1 - t0) * 1e3;
+	}
+	double *sorted = calloc((size_t)(got ? got : 1), sizeof(double));
+	memcpy(sorted, ms, (size_t)got * sizeof(double));
+	qsort(sorted, (size_t)got, sizeof(double), compare_doubles);
+	if (got)
+		printf("latency %.3f %.3f %.3f %.3f %d", sorted[0], got % 2 ? sorted[got / 2] :
+		       (sorted[got / 2 - 1] + sorted[got / 2]) / 2, sorted[(got * 95 + 99) / 100 - 1], sorted[got - 1],
+		       failed);
+	else
+		printf("latency - - - - %d", failed);
+	for (int i = 0; i < n; i++)
+		printf(" %.6f %.6f", stamps[2 * i], stamps[2 * i + 1]);
+	printf("\n");
+	free(ms);
+	free(stamps);
+	free(sorted);
+}
+
+/* A second viewer with only `encoding` (lossless: no JPEG) and the same
+ * pixel format: its first update is the whole screen, asked for
+ * non-incrementally as every viewer does on connecting. The kernel's count
+ * of bytes received on its socket is the bytes on the wire. */
+static void redraw(rfbClient *first, const char *encoding, const char *path)
+{
+	double start = monotonic();
+	rfbClient *client = rfbGetClient(8, 3, 4);
+	client->serverHost = strdup(first->serverHost);
+	client->serverPort = first->serverPort;
+	client->GetPassword = get_password;
+	client->GotFrameBufferUpdate = got_update;
+	client->FinishedFrameBufferUpdate = finished_update;
+	client->appData.encodingsString = encoding;
+	client->appData.enableJPEG = FALSE;
+	if (!rfbInitClient(client, NULL, NULL)) {  /* frees the client */
+		printf("redraw-failed connect\n");
+		return;
+	}
+	int before = full_updates, want = before + 1;
+	struct tcp_info info = { 0 };
+	socklen_t len = sizeof(info);
+	if (!pump_until(client, now() + 30, update_count_reached, &want)) {
+		printf("redraw-failed timeout\n");
+		rfbClientCleanup(client);
+		return;
+	}
+	double last = monotonic();
+	/* Some servers send a size announcement first, which libvncclient
+	 * takes for a full-screen update; so take what comes until the line
+	 * is quiet for 300 ms, and say how many whole-screen updates that was. */
+	while (WaitForMessage(client, 300000) > 0) {
+		if (!HandleRFBServerMessage(client))
+			break;
+		last = monotonic();
+	}
+	double ms = (last - start) * 1e3;
+	getsockopt(client->sock, IPPROTO_TCP, TCP_INFO, &info, &len);
+	if (path)
+		dump(client, path);
+	printf("redraw-bytes %llu %d %d %d %.1f\n", (unsigned long long)info.tcpi_bytes_received, client->width,
+	       client->height, full_updates - before, ms);
+	rfbClientCleanup(client);
+}
+
 static void command(rfbClient *client, char *line)
 {
-	char arg[4096];
+	char arg[4096], enc[64];
 	int a, b, c;
 	double secs;
 	if (sscanf(line, "size %d %d %lf", &a, &b, &secs) == 3) {
@@ -207,6 +354,10 @@ static void command(rfbClient *client, char *line)
 			print_cursor(line + c);
 		else
 			printf("no-cursor\n");
+	} else if (sscanf(line, "latency %d %d", &a, &b) == 2) {
+		latency(client, a, b);
+	} else if (sscanf(line, "redraw %63s %4095s", enc, arg) >= 1) {
+		redraw(client, enc, sscanf(line, "redraw %*s %4095s", arg) == 1 ? arg : NULL);
 	} else {
 		printf("unknown command\n");
 	}
