@@ -27,17 +27,34 @@ struct sdl_window {
 	unsigned width, height;
 	bool grabbed, fullscreen;
 	struct console_listener listener;
+	atomic_bool refreshing;          /* our own console_refresh is running */
+	atomic_bool woken;               /* a wake event is queued */
+	SDL_Cursor *cursor;              /* the guest's, when its device has one */
 	/* Written by the listener with the console lock held. */
 	bool surface_changed;
 	struct console_rect pending[MAX_PENDING_RECTS];
 	unsigned pending_count;
 	bool pending_overflow;
+	struct console_cursor guest_cursor;
+	bool cursor_pending;
 };
+
+/* A change a device reports on its own (virtio-gpu's flush, a mode change):
+ * draw it now rather than at the next, possibly backed-off, refresh. */
+static void wake_for_update(struct sdl_window *win)
+{
+	if (!atomic_load(&win->refreshing) && !atomic_exchange(&win->woken, true)) {
+		SDL_Event wake = { .type = SDL_USEREVENT };
+		SDL_PushEvent(&wake);
+	}
+}
 
 static void on_surface_changed(void *opaque, const struct console_surface *surface)
 {
+	struct sdl_window *win = opaque;
 	(void)surface;
-	((struct sdl_window *)opaque)->surface_changed = true;
+	win->surface_changed = true;
+	wake_for_update(win);
 }
 
 static void on_update(void *opaque, const struct console_rect *rect)
@@ -47,6 +64,40 @@ static void on_update(void *opaque, const struct console_rect *rect)
 		win->pending[win->pending_count++] = *rect;
 	else
 		win->pending_overflow = true;
+	wake_for_update(win);
+}
+
+/* The guest's pointer image becomes the window's cursor; its position is the
+ * host pointer's own. */
+static void on_cursor_changed(void *opaque, const struct console_cursor *cursor, bool shape)
+{
+	struct sdl_window *win = opaque;
+	if (!shape)
+		return;
+	win->guest_cursor = *cursor;
+	win->cursor_pending = true;
+	wake_for_update(win);
+}
+
+/* Console lock held. */
+static void take_cursor(struct sdl_window *win)
+{
+	const struct console_cursor *c = &win->guest_cursor;
+	SDL_Cursor *old = win->cursor;
+	win->cursor_pending = false;
+	win->cursor = NULL;
+	if (c->visible) {
+		SDL_Surface *image = SDL_CreateRGBSurfaceWithFormatFrom((void *)c->pixels, (int)c->width, (int)c->height,
+									32, (int)c->width * 4, SDL_PIXELFORMAT_ARGB8888);
+		if (image)
+			win->cursor = SDL_CreateColorCursor(image, (int)c->hot_x, (int)c->hot_y);
+		SDL_FreeSurface(image);
+	}
+	if (win->cursor)
+		SDL_SetCursor(win->cursor);
+	SDL_ShowCursor(c->visible ? SDL_ENABLE : SDL_DISABLE);
+	if (old)
+		SDL_FreeCursor(old);
 }
 
 static void update_title(struct sdl_window *win)
@@ -87,8 +138,13 @@ static void new_texture(struct sdl_window *win, const struct console_surface *s)
 /* Pulls changes and draws them; returns whether anything changed. */
 static bool refresh(struct sdl_window *win)
 {
+	atomic_store(&win->woken, false);
+	atomic_store(&win->refreshing, true);
 	console_refresh(win->con);
+	atomic_store(&win->refreshing, false);
 	console_lock(win->con);
+	if (win->cursor_pending)
+		take_cursor(win);
 	const struct console_surface *s = &win->con->surface;
 	bool changed = win->surface_changed || win->pending_overflow || win->pending_count;
 	if (win->surface_changed || win->pending_overflow)
@@ -166,6 +222,8 @@ static void handle(struct sdl_window *win, const SDL_Event *ev)
 		console_pointer_rel(win->con, 0, 0, ev->wheel.y, mouse_buttons(SDL_GetMouseState(NULL, NULL)));
 		break;
 	case SDL_WINDOWEVENT:
+		if (ev->window.event == SDL_WINDOWEVENT_RESIZED)  /* by the user: a device that can follows */
+			console_preferred_size(win->con, (unsigned)ev->window.data1, (unsigned)ev->window.data2);
 		if (ev->window.event == SDL_WINDOWEVENT_EXPOSED || ev->window.event == SDL_WINDOWEVENT_SIZE_CHANGED) {
 			console_lock(win->con);
 			win->surface_changed = true;  /* redraw everything at the next refresh */
@@ -207,6 +265,8 @@ static bool open_window(struct sdl_window *win)
 
 static void close_window(struct sdl_window *win)
 {
+	if (win->cursor)
+		SDL_FreeCursor(win->cursor);
 	if (win->texture)
 		SDL_DestroyTexture(win->texture);
 	if (win->renderer)
@@ -248,7 +308,8 @@ struct sdl_window *sdl_window_start(struct console *con, const char *name, void 
 	win->opaque = opaque;
 	g_mutex_init(&win->start_lock);
 	g_cond_init(&win->started);
-	win->listener = (struct console_listener){ .surface_changed = on_surface_changed, .update = on_update, .opaque = win };
+	win->listener = (struct console_listener){ .surface_changed = on_surface_changed, .update = on_update,
+						   .cursor_changed = on_cursor_changed, .opaque = win };
 	console_add_listener(con, &win->listener);
 	win->thread = g_thread_new("vireo-sdl", run, win);
 	g_mutex_lock(&win->start_lock);

@@ -436,6 +436,45 @@ def case_sdl_window():
                 vt.fail("engine did not end cleanly")
 
 
+def case_sdl_virtio_gpu():
+    """virtio-gpu in the SDL window under Xvfb: the window takes the guest's
+    640x480 scanout, pixel for pixel; resizing the window (as a user
+    dragging its corner does) reaches the guest as a display change, and the
+    guest's new 800x600 mode fills the window."""
+    sdl_available()
+    with Xvfb() as x:
+        engine = vt.Engine(["--name", "gpu", "--kernel", os.path.join(vt.guest_dir(), "virtio-gpu.elf"),
+                            "--memory", "256M", "--gpu", "virtio", "--display", "sdl"], env={"DISPLAY": x.display})
+        with engine:
+            gpu_step(engine, r"gpu: waiting for display change", 60)
+            wid, wx, wy, ww, wh = x.window("gpu - Vireo")
+            if (ww, wh) != (640, 480):
+                vt.fail("the window is %dx%d, not the guest's 640x480" % (ww, wh))
+            time.sleep(1)
+            width, rgb = x.screenshot()
+            for py in range(0, 480, 7):
+                for px in range(0, 640, 5):
+                    if pixel(rgb, width, wx + px, wy + py) != gpu_pattern(px, py):
+                        vt.fail("SDL window: pixel (%d,%d) is %s, expected %s"
+                                % (px, py, pixel(rgb, width, wx + px, wy + py), gpu_pattern(px, py)))
+            x.run("xdotool", "windowsize", wid, "800", "600")
+            gpu_step(engine, r"gpu: display change 800x600", 30)
+            gpu_step(engine, r"gpu: resized 800x600", 60)
+            deadline = time.monotonic() + 10
+            while True:
+                wid, wx, wy, ww, wh = x.window("gpu - Vireo")
+                width, rgb = x.screenshot()
+                corners = [pixel(rgb, width, wx + px, wy + py) for px, py in [(0, 0), (799, 0), (0, 599), (799, 599)]]
+                if (ww, wh) == (800, 600) and corners == [(0x33, 0x66, 0x99)] * 4:
+                    break
+                if time.monotonic() > deadline:
+                    vt.fail("the %dx%d window shows %s at its corners, not the guest's 800x600 0x336699"
+                            % (ww, wh, corners))
+                time.sleep(0.3)
+            engine.send(b"\n")
+            gpu_step(engine, r"gpu: done", 20)
+
+
 CASES = {name[5:].replace("_", "-"): fn for name, fn in globals().items() if name.startswith("case_")}
 
 if __name__ == "__main__":
