@@ -247,6 +247,12 @@ def case_display_password_file_missing(tmp):
            "password-file", "nope", status=2)
 
 
+def case_gpu_unknown(tmp):
+    expect(["--kernel", guest("demo"), "--gpu", "cirrus"], "--gpu", "cirrus", "std|virtio|none", status=2)
+    ini = write(tmp, "machine.ini", "[display]\ngpu=qxl\n")
+    expect([ini], "gpu", "qxl", status=2)
+
+
 CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith("case_")}
 
 if __name__ == "__main__":
