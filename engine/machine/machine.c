@@ -9,6 +9,7 @@
 #define FIELD(name) offsetof(struct vireo_machine, name)
 
 const char *const machine_gpu_choices[] = { "std", "virtio", "none", NULL };
+const char *const machine_firmware_choices[] = { "bios", "uefi", NULL };
 
 const struct machine_setting machine_settings[] = {
 	{ "machine", "name", "name", SETTING_STRING, FIELD(name), "NAME",
@@ -27,6 +28,11 @@ const struct machine_setting machine_settings[] = {
 	  "initial ramdisk for the kernel" },
 	{ "boot", "cmdline", "append", SETTING_STRING, FIELD(cmdline), "CMDLINE",
 	  "kernel command line" },
+	{ "boot", "firmware", "firmware", SETTING_CHOICE, FIELD(firmware), "bios|uefi",
+	  "firmware to boot: bios (SeaBIOS, the default when no kernel is given) or uefi",
+	  machine_firmware_choices },
+	{ "boot", "firmware-log", "firmware-log", SETTING_PATH, FIELD(firmware_log), "FILE",
+	  "write the firmware's debug console (port 0x402) to FILE (default: discarded)" },
 	{ "devices", "serial", "serial", SETTING_SERIAL, FIELD(serial), "BACKEND",
 	  "COM1 backend: stdio (default), none, file:PATH or unix:PATH" },
 	{ "devices", "disks", "disk", SETTING_DISKS, FIELD(disks), "FILE[,ro][,serial=ID][,queues=N]",

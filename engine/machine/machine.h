@@ -20,6 +20,8 @@ struct vireo_machine {
 	char *kernel;
 	char *initrd;
 	char *cmdline;
+	char *firmware;    /* one of machine_firmware_choices, or NULL: bios unless a kernel is given */
+	char *firmware_log;/* file for the firmware's debug console (port 0x402), or NULL */
 	char *serial;      /* chardev spec: stdio, none, file:PATH, unix:PATH */
 	char **disks;      /* NULL-terminated disk specs: PATH[,ro][,serial=ID][,queues=N] */
 	bool rng;          /* virtio-rng */
@@ -67,6 +69,9 @@ struct machine_setting {
 /* The display adapter: the standard VGA (Bochs DISPI, legacy VGA), a
  * virtio-gpu (2D, follows the viewer's size) or none. */
 extern const char *const machine_gpu_choices[];
+
+/* The firmware a machine boots: SeaBIOS (bios) or OVMF (uefi). */
+extern const char *const machine_firmware_choices[];
 
 extern const struct machine_setting machine_settings[];
 extern const size_t machine_settings_count;
