@@ -23,6 +23,11 @@ struct e820_table {
  * end of low RAM, KVM's identity-map/TSS pages, and RAM above 4 GiB. */
 void e820_build(struct e820_table *table, uint64_t low_ram_size, uint64_t high_ram_size);
 
+/* What firmware is told (fw_cfg etc/e820): all of low RAM from 0, KVM's
+ * identity-map/TSS pages and RAM above 4 GiB. The firmware reserves its own
+ * areas (EBDA, BIOS) in the map it gives the OS. */
+void e820_build_firmware(struct e820_table *table, uint64_t low_ram_size, uint64_t high_ram_size);
+
 /* The highest RAM address + 1 below 4 GiB that [addr, addr+len) can end at. */
 uint64_t e820_low_ram_top(const struct e820_table *table);
 
