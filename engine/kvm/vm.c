@@ -143,6 +143,43 @@ int vm_release_vga_window(struct vm *vm)
 	return guest_mem_add(&vm->mem, VM_VGA_WINDOW_END, tail, vm->ram + VM_VGA_WINDOW_END) ? 0 : -ENOSPC;
 }
 
+int vm_release_legacy_window(struct vm *vm)
+{
+	int err;
+	if (vm->legacy_released)
+		return -EINVAL;
+	if (vm->mem.regions[0].size == vm->low_ram_size && (err = vm_release_vga_window(vm)) < 0)
+		return err;
+	if ((err = set_ram_slot(vm, VM_SLOT_LOW_RAM_TAIL, VM_VGA_WINDOW_END, 0, vm->ram + VM_VGA_WINDOW_END)) < 0 ||
+	    (err = set_ram_slot(vm, VM_SLOT_LOW_RAM_TAIL, VM_LEGACY_END, vm->low_ram_size - VM_LEGACY_END,
+				vm->ram + VM_LEGACY_END)) < 0)
+		return err;
+	vm->legacy_released = true;
+	return 0;
+}
+
+int vm_set_extra_slot(struct vm *vm, unsigned index, uint64_t gpa, uint64_t size, const void *hva,
+		      bool read_only)
+{
+	if (index >= VM_EXTRA_SLOTS)
+		return -EINVAL;
+	struct kvm_userspace_memory_region region = {
+		.slot = VM_RAM_SLOTS + VM_DEVICE_RAM_SLOTS + index, .guest_phys_addr = gpa, .memory_size = size,
+		.userspace_addr = (uintptr_t)hva, .flags = read_only ? KVM_MEM_READONLY : 0,
+	};
+	/* KVM cannot move a slot or change its flags: delete it first. */
+	struct kvm_userspace_memory_region gone = { .slot = region.slot };
+	if (vm->extra_slot_used[index] && ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &gone) < 0)
+		return -errno;
+	vm->extra_slot_used[index] = false;
+	if (!size)
+		return 0;
+	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0)
+		return -errno;
+	vm->extra_slot_used[index] = true;
+	return 0;
+}
+
 static bool ranges_overlap(uint64_t a, uint64_t a_size, uint64_t b, uint64_t b_size)
 {
 	return a < b + b_size && b < a + a_size;

@@ -30,6 +30,9 @@
 #define VM_VGA_WINDOW_END    0xC0000ull
 #define VM_DEVICE_RAM_SLOTS  8     /* slots after those: device memory such as VRAM */
 #define VM_DIRTY_PAGE_SIZE   4096  /* one dirty-log bit covers this much */
+#define VM_EXTRA_SLOTS       16    /* slots after those: firmware ROM and the PAM pieces */
+#define VM_LEGACY_BASE       0xC0000ull  /* the BIOS area that PAM switches */
+#define VM_LEGACY_END        0x100000ull
 
 enum vm_stop_reason {
 	VM_RUNNING = 0,
@@ -64,6 +67,8 @@ struct vm {
 	GMutex device_ram_lock;  /* device_ram and their KVM slots */
 	bool manual_dirty_protect; /* dirty pages are re-protected by us, only those found dirty */
 	struct vm_device_ram device_ram[VM_DEVICE_RAM_SLOTS];
+	bool extra_slot_used[VM_EXTRA_SLOTS];
+	bool legacy_released;    /* 0xC0000-0xFFFFF is no longer in a RAM slot */
 	_Atomic int stop_reason; /* enum vm_stop_reason */
 	void (*on_stop)(void *opaque);
 	void *on_stop_opaque;
@@ -95,6 +100,19 @@ int vm_detach_ioeventfd(struct vm *vm, int eventfd, uint64_t addr, unsigned len,
  * the MMIO bus, where a VGA claims its window; RAM below and above stays.
  * Call before vCPUs run. Returns 0, or -errno from KVM. */
 int vm_release_vga_window(struct vm *vm);
+
+/* Firmware boot: takes 0xA0000-0xFFFFF out of the RAM slots (the VGA window
+ * too, if vm_release_vga_window has not yet), so that the BIOS area can be
+ * switched piece by piece with vm_set_extra_slot. Guest memory (guest_mem)
+ * keeps 0xC0000-0xFFFFF: firmware DMA lands in the shadow RAM behind it.
+ * Returns 0, or -errno. */
+int vm_release_legacy_window(struct vm *vm);
+
+/* Extra slot `index` (< VM_EXTRA_SLOTS) maps [gpa, gpa+size) to host memory
+ * at hva, read-only (KVM_MEM_READONLY: guest writes exit as MMIO, where
+ * nobody claims them) or not; size 0 removes it. Returns 0 or -errno. */
+int vm_set_extra_slot(struct vm *vm, unsigned index, uint64_t gpa, uint64_t size, const void *hva,
+		      bool read_only);
 
 /* Device memory: guest accesses to [gpa, gpa+size) reach host memory at
  * hva without exits (a framebuffer BAR). size and gpa are multiples of the
