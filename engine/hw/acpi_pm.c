@@ -125,10 +125,23 @@ int acpi_pm_init(struct acpi_pm *pm, struct bus *pio, uint16_t base, struct irq_
 	pm->power_off = power_off;
 	pm->opaque = opaque;
 	pm->timer_epoch_ns = monotonic_ns();
-	int err = bus_register(pio, base, ACPI_PM_SIZE, &pm_ops, pm);
+	pm->pio = pio;
+	pm->base = base;
+	int err = base ? bus_register(pio, base, ACPI_PM_SIZE, &pm_ops, pm) : 0;
 	if (err < 0)
 		g_mutex_clear(&pm->lock);
 	return err;
+}
+
+void acpi_pm_relocate(struct acpi_pm *pm, uint16_t base)
+{
+	g_mutex_lock(&pm->lock);
+	if (base != pm->base) {
+		if (pm->base)
+			bus_unregister(pm->pio, pm->base, pm);
+		pm->base = base && bus_register(pm->pio, base, ACPI_PM_SIZE, &pm_ops, pm) == 0 ? base : 0;
+	}
+	g_mutex_unlock(&pm->lock);
 }
 
 void acpi_pm_destroy(struct acpi_pm *pm)

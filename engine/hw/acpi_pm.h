@@ -22,12 +22,19 @@ struct acpi_pm {
 	uint16_t gpe0_en;
 	int64_t timer_epoch_ns;  /* CLOCK_MONOTONIC at reset */
 	struct irq_line sci;
+	struct bus *pio;
+	uint16_t base;           /* where the block decodes; 0: nowhere */
 	void (*power_off)(void *opaque);
 	void *opaque;
 };
 
+/* base 0: the block decodes nowhere until acpi_pm_relocate (firmware boot,
+ * where the firmware picks the address through PIIX4 PM's PMBA). */
 int acpi_pm_init(struct acpi_pm *pm, struct bus *pio, uint16_t base, struct irq_line sci,
 		 void (*power_off)(void *opaque), void *opaque);
+/* Moves the block to base (0: off). A base whose 64 ports overlap another
+ * device's leaves the block off. Any thread. */
+void acpi_pm_relocate(struct acpi_pm *pm, uint16_t base);
 void acpi_pm_destroy(struct acpi_pm *pm);
 
 #endif

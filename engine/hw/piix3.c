@@ -1,0 +1,99 @@
+/* PIIX3 ISA bridge, 8086:7000 (82371SB datasheet §2.2). PIRQRC[A:D] at
+ * 0x60-0x63: bit 7 masks the route, bits 3:0 pick the IRQ; IRQs 0-2, 8 and
+ * 13 are reserved there, and a route to them is treated as masked so a
+ * guest cannot drive the timer, cascade or FPU lines. Each routed IRQ is
+ * the OR of the PIRQs routed to it (level-triggered, shared). */
+#include "piix3.h"
+
+#include <string.h>
+
+#define PIIX3_VENDOR 0x8086
+#define PIIX3_DEVICE 0x7000
+#define PIIX3_REVISION 0x00
+#define PCI_CLASS_BRIDGE_ISA 0x060100
+#define PIRQRC 0x60
+#define PIRQRC_DISABLE 0x80
+#define PIRQRC_IRQ 0x0F
+#define PIRQRC_WRITABLE 0x8F
+#define RESERVED_IRQS ((1u << 0) | (1u << 1) | (1u << 2) | (1u << 8) | (1u << 13))
+
+static uint8_t route_of(const struct piix3 *isa, unsigned pirq)
+{
+	uint8_t reg = isa->pci.config[PIRQRC + pirq];
+	uint8_t irq = reg & PIRQRC_IRQ;
+	return (reg & PIRQRC_DISABLE) || (RESERVED_IRQS & (1u << irq)) ? 0 : irq;
+}
+
+/* Sets ISA IRQ `irq` to the OR of the PIRQs routed to it. Lock held. */
+static void update_irq(struct piix3 *isa, uint8_t irq)
+{
+	bool level = false;
+	if (!irq)
+		return;
+	for (unsigned p = 0; p < PIIX3_PIRQS; p++)
+		level |= isa->routes[p] == irq && isa->sources[p];
+	isa->isa.set_level(isa->isa.opaque, irq, level);
+}
+
+static void set_intx(void *opaque, unsigned slot, bool level)
+{
+	struct piix3 *isa = opaque;
+	unsigned pirq = (slot + PIIX3_PIRQS - 1) % PIIX3_PIRQS;
+	g_mutex_lock(&isa->lock);
+	if (level)
+		isa->sources[pirq] |= 1u << (slot % 32);
+	else
+		isa->sources[pirq] &= ~(1u << (slot % 32));
+	update_irq(isa, isa->routes[pirq]);
+	g_mutex_unlock(&isa->lock);
+}
+
+struct irq_line piix3_intx_line(struct piix3 *isa, unsigned slot)
+{
+	return (struct irq_line){ set_intx, isa, slot };
+}
+
+/* A route changed: the IRQ it left and the IRQ it joined are recomputed. */
+static void config_written(void *opaque, unsigned reg, unsigned size)
+{
+	struct piix3 *isa = opaque;
+	if (reg >= PIRQRC + PIIX3_PIRQS || reg + size <= PIRQRC)
+		return;
+	g_mutex_lock(&isa->lock);
+	for (unsigned p = 0; p < PIIX3_PIRQS; p++) {
+		uint8_t old = isa->routes[p];
+		isa->routes[p] = route_of(isa, p);
+		if (old != isa->routes[p]) {
+			update_irq(isa, old);
+			update_irq(isa, isa->routes[p]);
+		}
+	}
+	g_mutex_unlock(&isa->lock);
+}
+
+static const struct pci_device_hooks piix3_hooks = { .config_written = config_written };
+
+int piix3_init(struct piix3 *isa, struct pci_bus *pci, struct irq_line isa_irqs)
+{
+	struct pci_device *dev = &isa->pci;
+	memset(isa, 0, sizeof(*isa));
+	pci_device_init(dev, PIIX3_VENDOR, PIIX3_DEVICE, PCI_CLASS_BRIDGE_ISA, PIIX3_REVISION);
+	dev->config[PCI_HEADER_TYPE] = PCI_HEADER_MULTIFUNCTION;  /* IDE, USB and PM are functions 1-3 */
+	for (unsigned p = 0; p < PIIX3_PIRQS; p++) {
+		dev->config[PIRQRC + p] = PIRQRC_DISABLE;
+		dev->wmask[PIRQRC + p] = PIRQRC_WRITABLE;
+	}
+	dev->hooks = &piix3_hooks;
+	dev->hooks_opaque = isa;
+	isa->isa = isa_irqs;
+	g_mutex_init(&isa->lock);
+	int err = pci_bus_add(pci, dev, PIIX3_SLOT, 0);
+	if (err < 0)
+		g_mutex_clear(&isa->lock);
+	return err;
+}
+
+void piix3_destroy(struct piix3 *isa)
+{
+	g_mutex_clear(&isa->lock);
+}
