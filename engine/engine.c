@@ -17,6 +17,7 @@
 #include "boot/e820.h"
 #include "boot/loader.h"
 #include "boot/mptable.h"
+#include "firmware_board.h"
 #include "hw/acpi_pm.h"
 #include "hw/i440fx.h"
 #include "hw/i8042.h"
@@ -87,6 +88,9 @@ struct engine {
 	struct virtio_net net;
 	bool net_created;
 	struct virtio_host virtio_hosts[MACHINE_MAX_DISKS + 3];  /* disks, rng, net, gpu */
+	bool firmware;                  /* booting SeaBIOS rather than a kernel */
+	struct firmware_board board;
+	bool board_created;
 };
 
 static bool check_file(const char *what, const char *path, char **error)
@@ -122,14 +126,16 @@ static bool check_net(const struct vireo_machine *def, char **error)
 	return ok;
 }
 
+static bool check_kernel(const struct vireo_machine *def, char **error)
+{
+	return check_file("kernel", def->kernel, error) && (!def->initrd || check_file("initrd", def->initrd, error));
+}
+
+/* A kernel boots directly; without one (or with --firmware) the firmware does. */
 bool engine_check_inputs(const struct vireo_machine *def, char **error)
 {
-	if (!def->kernel) {
-		*error = g_strdup("no kernel given: use --kernel FILE (firmware boot is not available yet)");
-		return false;
-	}
-	return check_file("kernel", def->kernel, error) &&
-	       (!def->initrd || check_file("initrd", def->initrd, error)) && check_net(def, error);
+	bool boot_ok = def->kernel && !def->firmware ? check_kernel(def, error) : firmware_board_check(def, error);
+	return boot_ok && check_net(def, error);
 }
 
 /* Opens a kernel or initrd for boot_load, which reads it straight into
@@ -280,7 +286,7 @@ static int init_devices(struct engine *e, struct chardev *serial, GMainContext *
 	    (what = "i8042", err = i8042_init(&e->kbc, pio, gsi_line(e, KBD_IRQ), gsi_line(e, AUX_IRQ),
 					      request_reset, e)) < 0 ||
 	    (what = "RTC", err = rtc_init(&e->rtc, pio, gsi_line(e, RTC_IRQ), context)) < 0 ||
-	    (what = "ACPI PM", err = acpi_pm_init(&e->pm, pio, ACPI_PM_BASE, gsi_line(e, ACPI_PM_SCI_IRQ),
+	    (what = "ACPI PM", err = acpi_pm_init(&e->pm, pio, e->firmware ? 0 : ACPI_PM_BASE, gsi_line(e, ACPI_PM_SCI_IRQ),
 						  request_power_off, e)) < 0) {
 		*error = g_strdup_printf("cannot set up %s: %s", what, g_strerror(-err));
 		return -1;
@@ -316,12 +322,41 @@ static int start_display(const struct vireo_machine *def, struct engine_backends
 	return failed ? -1 : 0;
 }
 
+/* --firmware-log: the debug console's bytes, appended across guest reboots. */
+static int open_firmware_log(const struct vireo_machine *def, struct engine_backends *b, GMainContext *context,
+			     char **error)
+{
+	b->firmware_log_fd = -1;
+	if (!def->firmware_log)
+		return 0;
+	b->firmware_log_fd = open(def->firmware_log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (b->firmware_log_fd < 0) {
+		*error = g_strdup_printf("firmware-log %s: %s", def->firmware_log, g_strerror(errno));
+		return -1;
+	}
+	chardev_open_fds(&b->firmware_log, -1, b->firmware_log_fd, context);
+	return 0;
+}
+
+static void close_firmware_log(struct engine_backends *b)
+{
+	if (b->firmware_log_fd < 0)
+		return;
+	chardev_close(&b->firmware_log);
+	close(b->firmware_log_fd);
+	b->firmware_log_fd = -1;
+}
+
 int engine_open_backends(const struct vireo_machine *def, struct engine_backends *b, GMainContext *context,
 			 char **error)
 {
 	memset(b, 0, sizeof(*b));
-	if (chardev_open(&b->serial, def->serial, context, error) < 0)
+	if (open_firmware_log(def, b, context, error) < 0)
 		return -1;
+	if (chardev_open(&b->serial, def->serial, context, error) < 0) {
+		close_firmware_log(b);
+		return -1;
+	}
 	console_init(&b->console);
 	if (start_display(def, b, error) < 0) {
 		engine_close_backends(b);
@@ -359,6 +394,7 @@ void engine_close_backends(struct engine_backends *b)
 	b->sdl = NULL;
 	console_destroy(&b->console);
 	chardev_close(&b->serial);
+	close_firmware_log(b);
 }
 
 /* A flag rather than a GMainLoop: a stop requested before the thread has
@@ -389,8 +425,12 @@ static void stop_io_thread(struct engine *e)
 	e->io_thread = NULL;
 }
 
+/* Direct boot: one IOAPIC pin per slot, as our ACPI tables say. Firmware
+ * boot: through the PIIX3's PIRQ routing, which the firmware programs. */
 static struct irq_line slot_intx(struct engine *e, unsigned slot)
 {
+	if (e->firmware)
+		return firmware_board_intx(&e->board, slot);
 	return gsi_line(e, PCI_INTX_FIRST_GSI + slot % PCI_INTX_GSIS);
 }
 
@@ -459,7 +499,7 @@ static int add_virtio_devices(struct engine *e, char **error)
 	}
 	if (!err && add_network(e, slot + e->rng_created, error) < 0)
 		return -1;
-	if (!err)
+	if (!err && !e->firmware)  /* firmware assigns BARs itself */
 		err = pci_bus_assign_bars(&e->pci, PCI_MMIO_BASE, PCI_MMIO_LIMIT, PCI_IO_BASE);
 	if (err < 0)
 		*error = g_strdup_printf("cannot set up virtio devices: %s", g_strerror(-err));
@@ -484,6 +524,8 @@ static void destroy_virtio_devices(struct engine *e)
 
 static void destroy_devices(struct engine *e)
 {
+	if (e->board_created)
+		firmware_board_destroy(&e->board);
 	acpi_pm_destroy(&e->pm);
 	rtc_destroy(&e->rtc);
 	console_set_input(&e->backends->console, NULL, NULL);
@@ -495,6 +537,18 @@ static void destroy_devices(struct engine *e)
 	destroy_virtio_devices(e);
 	if (e->vga_created)
 		vga_destroy(&e->vga);
+}
+
+/* Firmware boot: ROM, PAM, PIIX3/PIIX4 PM, fw_cfg, debug ports. */
+static int add_firmware_board(struct engine *e, char **error)
+{
+	struct firmware_board_parts parts = {
+		.vm = &e->vm, .pci = &e->pci, .host_bridge = &e->host_bridge, .pm = &e->pm, .rtc = &e->rtc,
+		.log = e->backends->firmware_log_fd >= 0 ? &e->backends->firmware_log : NULL,
+		.cpus = e->def->cpus, .std_vga = e->vga_created,
+	};
+	e->board_created = true;  /* destroy copes with a partial board */
+	return firmware_board_init(&e->board, &parts, error);
 }
 
 static int load_kernel(struct engine *e, struct boot_entry *entry, char **error)
@@ -544,9 +598,10 @@ static int create_vcpus(struct engine *e, char **error)
 	return 0;
 }
 
+/* entry NULL: vCPU 0 starts at the reset vector, as KVM creates it. */
 static int start_vcpus(struct engine *e, const struct boot_entry *entry, char **error)
 {
-	if (vcpu_set_boot_entry(&e->vcpus[0], entry, error) < 0)
+	if (entry && vcpu_set_boot_entry(&e->vcpus[0], entry, error) < 0)
 		return -1;
 	for (unsigned i = 0; i < e->vcpus_created; i++)
 		if (vcpu_start(&e->vcpus[i], error) < 0)
@@ -572,6 +627,7 @@ enum vm_stop_reason engine_run(const struct vireo_machine *def, struct engine_ba
 	bool devices = false;
 
 	e->def = def;
+	e->firmware = firmware_board_wanted(def);
 	e->context = context;
 	e->backends = backends;
 	if (vm_create(&e->vm, def->memory, error) < 0)
@@ -582,8 +638,9 @@ enum vm_stop_reason engine_run(const struct vireo_machine *def, struct engine_ba
 		goto out_vm;
 	devices = true;
 	start_io_thread(e);
-	if (add_virtio_devices(e, error) < 0 || load_kernel(e, &entry, error) < 0 || create_vcpus(e, error) < 0 ||
-	    start_vcpus(e, &entry, error) < 0)
+	if ((e->firmware && add_firmware_board(e, error) < 0) || add_virtio_devices(e, error) < 0 ||
+	    (!e->firmware && load_kernel(e, &entry, error) < 0) || create_vcpus(e, error) < 0 ||
+	    start_vcpus(e, e->firmware ? NULL : &entry, error) < 0)
 		goto out_vcpus;
 
 	watch_terminate_signals(e, context);

@@ -23,6 +23,8 @@ struct engine_backends {
 	struct block_backend disks[MACHINE_MAX_DISKS];
 	struct machine_disk disk_specs[MACHINE_MAX_DISKS];
 	unsigned disk_count;
+	struct chardev firmware_log;  /* --firmware-log, when firmware_log_fd >= 0 */
+	int firmware_log_fd;
 };
 
 /* Opens the serial backend, every disk (checked and locked) and the

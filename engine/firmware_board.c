@@ -1,0 +1,143 @@
+/* The firmware-boot parts of the PC. See firmware_board.h. */
+#include "firmware_board.h"
+
+#include <string.h>
+
+#include "boot/bytes.h"
+#include "boot/e820.h"
+
+#define E820_ENTRY_SIZE 20          /* packed {u64 addr, u64 len, u32 type}, little-endian */
+#define BOOT_FAIL_WAIT_FOREVER 0xFFFFFFFFu  /* "No bootable device." stays up, as QEMU's default */
+#define VGA_ROM_FILE "pci1234,1111.rom"     /* SeaBIOS runs it for the 1234:1111 at 00:02.0 */
+#define IRQ0_OVERRIDE 1             /* the PIT's IRQ 0 arrives on IOAPIC pin 2: vm.c's routing */
+/* CMOS bytes SeaBIOS reads on a QEMU machine (pc-platform.md §4.1). */
+#define CMOS_FLOPPY_TYPES 0x10
+#define CMOS_BOOT_ORDER_2_1 0x3D    /* (2nd << 4) | 1st */
+#define CMOS_BOOT_ORDER_3 0x38      /* 3rd << 4; bit 0 set: no floppy signature check */
+#define BOOT_DEVICE_HDD 2
+#define BOOT_DEVICE_CD 3
+
+bool firmware_board_wanted(const struct vireo_machine *def)
+{
+	return !def->kernel;
+}
+
+bool firmware_board_check(const struct vireo_machine *def, char **error)
+{
+	if (def->kernel && def->firmware) {
+		*error = g_strdup_printf("firmware %s and kernel %s: a kernel boots directly, without firmware; "
+					 "give one of them", def->firmware, def->kernel);
+		return false;
+	}
+	if (def->firmware && !strcmp(def->firmware, "uefi")) {
+		*error = g_strdup("firmware uefi: not available yet (use --firmware bios)");
+		return false;
+	}
+	if (def->initrd || def->cmdline) {
+		*error = g_strdup_printf("%s given without a kernel: use --kernel FILE", def->initrd ? "initrd" : "cmdline");
+		return false;
+	}
+	size_t rom_size;
+	g_autofree uint8_t *rom = NULL;
+	if (!firmware_check(FIRMWARE_BIOS_FILE, error))
+		return false;
+	return strcmp(def->gpu, "std") || (rom = firmware_read_rom(FIRMWARE_VGABIOS_FILE, &rom_size, error));
+}
+
+static int add_e820(struct fw_cfg *cfg, const struct vm *vm)
+{
+	struct e820_table table;
+	e820_build_firmware(&table, vm->low_ram_size, vm->ram_size - vm->low_ram_size);
+	uint8_t bytes[E820_MAX_ENTRIES * E820_ENTRY_SIZE];
+	for (unsigned i = 0; i < table.count; i++) {
+		uint8_t *e = bytes + i * E820_ENTRY_SIZE;
+		put_le(e, table.entries[i].addr, 8);
+		put_le(e + 8, table.entries[i].size, 8);
+		put_le32(e + 16, table.entries[i].type);
+	}
+	return fw_cfg_add_file(cfg, "etc/e820", bytes, table.count * E820_ENTRY_SIZE);
+}
+
+/* NUMA: no nodes (a zero count, then a zero node per CPU). */
+static int add_numa(struct fw_cfg *cfg, unsigned cpus)
+{
+	g_autofree uint8_t *zeros = g_malloc0(8 * (1 + (size_t)cpus));
+	return fw_cfg_add_bytes(cfg, FW_CFG_NUMA, zeros, 8 * (1 + (size_t)cpus));
+}
+
+static int add_vga_rom(struct fw_cfg *cfg, char **error)
+{
+	size_t size;
+	g_autofree uint8_t *rom = firmware_read_rom(FIRMWARE_VGABIOS_FILE, &size, error);
+	return rom ? fw_cfg_add_file(cfg, VGA_ROM_FILE, rom, size) : -1;
+}
+
+static int fill_fw_cfg(struct firmware_board *board, const struct firmware_board_parts *parts, char **error)
+{
+	struct fw_cfg *cfg = &board->cfg;
+	uint8_t fail_wait[4];
+	int err;
+	put_le32(fail_wait, BOOT_FAIL_WAIT_FOREVER);
+	if ((err = fw_cfg_add_u16(cfg, FW_CFG_NB_CPUS, (uint16_t)parts->cpus)) < 0 ||
+	    (err = fw_cfg_add_u16(cfg, FW_CFG_MAX_CPUS, (uint16_t)parts->cpus)) < 0 ||
+	    (err = fw_cfg_add_u64(cfg, FW_CFG_RAM_SIZE, parts->vm->ram_size)) < 0 ||
+	    (err = fw_cfg_add_u16(cfg, FW_CFG_NOGRAPHIC, 0)) < 0 ||
+	    (err = fw_cfg_add_u16(cfg, FW_CFG_BOOT_MENU, 0)) < 0 ||
+	    (err = add_numa(cfg, parts->cpus)) < 0 ||
+	    (err = fw_cfg_add_u32(cfg, FW_CFG_IRQ0_OVERRIDE, IRQ0_OVERRIDE)) < 0 ||
+	    (err = add_e820(cfg, parts->vm)) < 0 ||
+	    (err = fw_cfg_add_file(cfg, "bootorder", "", 0)) < 0 ||
+	    (err = fw_cfg_add_file(cfg, "etc/boot-fail-wait", fail_wait, sizeof(fail_wait))) < 0) {
+		*error = g_strdup_printf("cannot fill fw_cfg: %s", g_strerror(-err));
+		return -1;
+	}
+	return parts->std_vga ? add_vga_rom(cfg, error) : 0;
+}
+
+static void fill_cmos(struct rtc *rtc)
+{
+	rtc_set_cmos(rtc, CMOS_FLOPPY_TYPES, 0);
+	rtc_set_cmos(rtc, CMOS_BOOT_ORDER_2_1, BOOT_DEVICE_CD << 4 | BOOT_DEVICE_HDD);
+	rtc_set_cmos(rtc, CMOS_BOOT_ORDER_3, 0);
+}
+
+static int add_pci_functions(struct firmware_board *board, const struct firmware_board_parts *parts)
+{
+	struct irq_line isa_irqs = { vm_set_irq, parts->vm, 0 };
+	int err = piix3_init(&board->isa, parts->pci, isa_irqs);
+	board->isa_created = err == 0;
+	return err ? err : piix4_pm_init(&board->pm_function, parts->pci, parts->pm);
+}
+
+int firmware_board_init(struct firmware_board *board, const struct firmware_board_parts *parts, char **error)
+{
+	const char *what;
+	int err;
+	memset(board, 0, sizeof(*board));
+	if (firmware_load(&board->bios, FIRMWARE_BIOS_FILE, error) < 0)
+		return -1;
+	if ((what = "firmware ROM", err = pam_host_init(&board->pam, parts->vm, board->bios.data, board->bios.size)) < 0 ||
+	    (what = "PCI functions of PIIX3/PIIX4", err = add_pci_functions(board, parts)) < 0 ||
+	    (what = "fw_cfg", err = fw_cfg_init(&board->cfg, &parts->vm->pio, &parts->vm->mem)) < 0 ||
+	    (board->cfg_created = true, what = "debug ports", err = debug_ports_init(&board->debug, &parts->vm->pio, parts->log)) < 0) {
+		*error = g_strdup_printf("cannot set up the %s: %s", what, g_strerror(-err));
+		return -1;
+	}
+	i440fx_attach_pam(parts->host_bridge, &pam_host_kvm_ops, &board->pam);
+	fill_cmos(parts->rtc);
+	return fill_fw_cfg(board, parts, error);
+}
+
+void firmware_board_destroy(struct firmware_board *board)
+{
+	if (board->cfg_created)
+		fw_cfg_destroy(&board->cfg);
+	if (board->isa_created)
+		piix3_destroy(&board->isa);
+	firmware_unload(&board->bios);
+}
+
+struct irq_line firmware_board_intx(struct firmware_board *board, unsigned slot)
+{
+	return piix3_intx_line(&board->isa, slot);
+}

@@ -1,0 +1,59 @@
+/* What a PC has only when it boots firmware (SeaBIOS): the BIOS ROM and PAM
+ * shadowing, the PIIX3 ISA bridge with PCI interrupt routing, the PIIX4 PM
+ * function that places the ACPI PM block, fw_cfg, the debug console and POST
+ * port, and the CMOS bytes a BIOS reads. Direct kernel boot has none of it. */
+#ifndef VIREO_FIRMWARE_BOARD_H
+#define VIREO_FIRMWARE_BOARD_H
+
+#include "backend/chardev.h"
+#include "boot/firmware.h"
+#include "hw/acpi_pm.h"
+#include "hw/debug_ports.h"
+#include "hw/fw_cfg.h"
+#include "hw/i440fx.h"
+#include "hw/piix3.h"
+#include "hw/piix4_pm.h"
+#include "hw/rtc.h"
+#include "kvm/pam_host.h"
+#include "kvm/vm.h"
+#include "machine.h"
+
+struct firmware_board_parts {
+	struct vm *vm;
+	struct pci_bus *pci;
+	struct i440fx *host_bridge;
+	struct acpi_pm *pm;         /* created with base 0 */
+	struct rtc *rtc;
+	struct chardev *log;        /* debug console output, or NULL */
+	unsigned cpus;
+	bool std_vga;               /* the standard VGA is at 00:02.0: give it its BIOS */
+};
+
+struct firmware_board {
+	struct firmware_image bios;
+	struct pam_host pam;
+	struct piix3 isa;
+	bool isa_created;
+	struct piix4_pm pm_function;
+	struct fw_cfg cfg;
+	bool cfg_created;
+	struct debug_ports debug;
+};
+
+/* Whether this machine boots firmware (no kernel given). */
+bool firmware_board_wanted(const struct vireo_machine *def);
+
+/* Before KVM is touched: bios needs its files, uefi is refused for now.
+ * false with *error set (one line). */
+bool firmware_board_check(const struct vireo_machine *def, char **error);
+
+/* Builds the board; call after the PCI bus, the host bridge, the RTC, the
+ * PM block and the VGA exist and before vCPUs run. Returns 0, or -1 with
+ * *error set; firmware_board_destroy cleans up either way. */
+int firmware_board_init(struct firmware_board *board, const struct firmware_board_parts *parts, char **error);
+void firmware_board_destroy(struct firmware_board *board);
+
+/* The INTA# line of a PCI device in `slot`, through the PIIX3 router. */
+struct irq_line firmware_board_intx(struct firmware_board *board, unsigned slot);
+
+#endif
