@@ -126,14 +126,27 @@ def case_dispi_modes():
         probe.close()
 
 
-def read_text(rgb, width, height):
-    """The text on a 9x16-cell screen, matched glyph for glyph against the font."""
-    glyphs, first_glyph = psf2vga.read_psf1(FONT)
+def font_shapes(glyphs):
+    """{16-row glyph bitmap: character} for printable ASCII; glyphs(code) gives a code's rows or None."""
     shapes = {}
     for code in range(0x20, 0x7F):
-        g = first_glyph.get(psf2vga.cp437_unicode(code))
+        g = glyphs(code)
         if g is not None:
-            shapes.setdefault(bytes(glyphs[g]), chr(code))
+            shapes.setdefault(bytes(g), chr(code))
+    return shapes
+
+
+def console_font_shapes():
+    """The shapes of the font the VGA preloads (Debian's default8x16)."""
+    glyphs, first_glyph = psf2vga.read_psf1(FONT)
+    return font_shapes(lambda code: glyphs[first_glyph[psf2vga.cp437_unicode(code)]]
+                       if psf2vga.cp437_unicode(code) in first_glyph else None)
+
+
+def read_text(rgb, width, height, shapes=None):
+    """The text on a 9x16-cell screen, matched glyph for glyph against the
+    font (by default the one the VGA preloads; a guest may load its own)."""
+    shapes = shapes or console_font_shapes()
     lines = []
     for row in range(height // 16):
         line = ""

@@ -1,0 +1,122 @@
+#!/usr/bin/env python3
+"""Firmware boot: Debian's SeaBIOS on the engine with no kernel and no disks,
+up to its "No bootable device." screen. Usage: test_firmware.py CASE"""
+import os
+import re
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+import test_display as td  # noqa: E402
+import vireo_test as vt  # noqa: E402
+
+FIRMWARE_DIR = os.environ.get("VIREO_FIRMWARE_DIR") or "/usr/share/seabios"
+VGA_BIOS = os.path.join(FIRMWARE_DIR, "vgabios-stdvga.bin")
+BOOT_TIMEOUT = 120  # s: on hosts that emulate real mode SeaBIOS takes several seconds
+SMILEY = bytes([0, 0, 0x7E, 0x81, 0xA5, 0x81, 0x81, 0xBD, 0x99, 0x81, 0x81, 0x7E, 0, 0, 0, 0])
+# What the engine's PCI bus holds with no disks, rng or network.
+PCI_DEVICES = [("00:00.0", "8086:1237"), ("00:01.0", "8086:7000"), ("00:01.3", "8086:7113"),
+               ("00:02.0", "1234:1111")]
+
+
+def vgabios_shapes():
+    """The 8x16 font SeaVGABIOS loads into plane 2, found in its ROM by its
+    second glyph (the IBM smiley): 256 glyphs of 16 bytes."""
+    rom = open(VGA_BIOS, "rb").read()
+    at = rom.find(SMILEY)
+    if at < 16:
+        vt.fail("no 8x16 font found in %s" % VGA_BIOS)
+    font = rom[at - 16:at - 16 + 256 * 16]
+    return td.font_shapes(lambda code: font[code * 16:code * 16 + 16])
+
+
+def low_high_ram(memory):
+    """engine/kvm/vm.c's split: all below 4 GiB up to 3.5 GiB, else 3 GiB low."""
+    return (memory, 0) if memory <= 0xE0000000 else (0xC0000000, memory - 0xC0000000)
+
+
+def wait_log(log, pattern, engine, timeout):
+    """The log's text once pattern appears in it (the engine must stay up)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        text = open(log, errors="replace").read() if os.path.exists(log) else ""
+        if re.search(pattern, text):
+            return text
+        if engine.proc.poll() is not None:
+            vt.fail("the engine exited (%d) before %r; stderr: %s\nfirmware log:\n%s"
+                    % (engine.proc.returncode, pattern, engine.proc.stderr.read().decode(errors="replace"),
+                       text[-3000:]))
+        if time.monotonic() > deadline:
+            vt.fail("no %r in the firmware log within %d s; log:\n%s" % (pattern, timeout, text[-3000:]))
+        time.sleep(0.1)
+
+
+def boot_to_no_bootable_device(memory, cpus, tmp):
+    """Starts SeaBIOS and returns (engine, vnc port, log text, seconds to the message)."""
+    log = os.path.join(tmp, "firmware.log")
+    port = td.free_port()
+    engine = vt.Engine(["--memory", memory, "--cpus", str(cpus), "--display", "vnc=127.0.0.1:%d" % port,
+                        "--firmware-log", log])
+    engine.__enter__()
+    start = time.monotonic()
+    text = wait_log(log, r"No bootable device", engine, BOOT_TIMEOUT)
+    return engine, port, text, time.monotonic() - start
+
+
+def check_log(text, memory, cpus):
+    for needle in ["SeaBIOS (version", "Found QEMU fw_cfg", "QEMU fw_cfg DMA interface supported",
+                   "Found %d cpu(s) max supported %d cpu(s)" % (cpus, cpus)]:
+        if needle not in text:
+            vt.fail("the firmware log lacks %r:\n%s" % (needle, text[-3000:]))
+    low, high = low_high_ram(memory)
+    expected = [(0, low)] + ([(1 << 32, high)] if high else [])
+    ram = [(int(a, 16), int(n, 16)) for a, n in re.findall(r"qemu/e820: addr (0x[0-9a-f]+) len (0x[0-9a-f]+) \[RAM\]", text)]
+    if ram != expected:
+        vt.fail("SeaBIOS read RAM %s from etc/e820, expected %s" % (
+            [(hex(a), hex(n)) for a, n in ram], [(hex(a), hex(n)) for a, n in expected]))
+    found = re.search(r"Found (\d+) PCI devices", text)
+    if not found or int(found.group(1)) != len(PCI_DEVICES):
+        vt.fail("SeaBIOS found %s PCI devices, expected %d" % (found and found.group(1), len(PCI_DEVICES)))
+    for bdf, ids in PCI_DEVICES:
+        if "PCI: init bdf=%s id=%s" % (bdf, ids) not in text:
+            vt.fail("SeaBIOS did not initialise %s %s" % (bdf, ids))
+
+
+def case_seabios_no_bootable_device():
+    """256 MiB, 2 vCPUs, the standard VGA: SeaBIOS finds fw_cfg, our e820, both
+    CPUs and every PCI device, runs the VGA BIOS and shows its banner and "No
+    bootable device." in text mode, read back through a VNC viewer."""
+    with tempfile.TemporaryDirectory() as tmp:
+        engine, port, text, seconds = boot_to_no_bootable_device("256M", 2, tmp)
+        with engine:
+            print("time to 'No bootable device.' in the firmware log: %.1f s" % seconds)
+            check_log(text, 256 << 20, 2)
+            probe = td.Probe(port)
+            shapes = vgabios_shapes()
+            deadline = time.monotonic() + 30
+            while True:  # the log can be ahead of the screen's next refresh
+                lines = td.read_text(probe.screen(720, 400), 720, 400, shapes)
+                screen = "\n".join(lines)
+                if "SeaBIOS (version" in screen and "No bootable device" in screen:
+                    break
+                if time.monotonic() > deadline:
+                    vt.fail("the screen reads:\n%s" % screen)
+                time.sleep(0.5)
+            probe.close()
+
+
+def case_seabios_high_ram():
+    """5 GiB: SeaBIOS reads 3 GiB below 4 GiB and 2 GiB above it from etc/e820."""
+    with tempfile.TemporaryDirectory() as tmp:
+        engine, _, text, seconds = boot_to_no_bootable_device("5G", 1, tmp)
+        with engine:
+            print("time to 'No bootable device.' in the firmware log: %.1f s" % seconds)
+            check_log(text, 5 << 30, 1)
+
+
+CASES = {name[5:].replace("_", "-"): fn for name, fn in globals().items() if name.startswith("case_")}
+
+if __name__ == "__main__":
+    CASES[sys.argv[1]]()
+    print("ok: %s" % sys.argv[1])
