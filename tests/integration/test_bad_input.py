@@ -253,6 +253,30 @@ def case_gpu_unknown(tmp):
     expect([ini], "gpu", "qxl", status=2)
 
 
+def case_firmware_missing(tmp):
+    # No kernel: SeaBIOS boots, and its file is not there.
+    expect([], "bios-256k.bin", "seabios", status=2, env={"VIREO_FIRMWARE_DIR": tmp})
+    write(tmp, "bios-256k.bin", "too small")
+    expect([], "bios-256k.bin", "not a firmware image", status=2, env={"VIREO_FIRMWARE_DIR": tmp})
+
+
+def case_firmware_uefi(tmp):
+    expect(["--firmware", "uefi"], "uefi", "not available yet", status=2)
+    expect(["--firmware", "coreboot"], "--firmware", "coreboot", "bios|uefi", status=2)
+    ini = write(tmp, "machine.ini", "[boot]\nfirmware=uefi\n")
+    expect([ini], "uefi", "not available yet", status=2)
+
+
+def case_firmware_with_kernel(tmp):
+    expect(["--kernel", guest("demo"), "--firmware", "bios"], "firmware bios", "kernel", status=2)
+    expect(["--initrd", guest("demo")], "initrd", "--kernel", status=2)
+
+
+def case_firmware_log_unwritable(tmp):
+    expect(["--firmware-log", os.path.join(tmp, "no", "such", "dir", "log")], "firmware-log", "No such file",
+           status=2)
+
+
 CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith("case_")}
 
 if __name__ == "__main__":
