@@ -52,16 +52,20 @@ def wait_log(log, pattern, engine, timeout):
         time.sleep(0.1)
 
 
-def boot_to_no_bootable_device(memory, cpus, tmp):
-    """Starts SeaBIOS and returns (engine, vnc port, log text, seconds to the message)."""
+def firmware_engine(memory, cpus, tmp):
+    """(engine, its VNC port, its firmware log), not started yet."""
     log = os.path.join(tmp, "firmware.log")
     port = td.free_port()
-    engine = vt.Engine(["--memory", memory, "--cpus", str(cpus), "--display", "vnc=127.0.0.1:%d" % port,
-                        "--firmware-log", log])
-    engine.__enter__()
+    return vt.Engine(["--memory", memory, "--cpus", str(cpus), "--display", "vnc=127.0.0.1:%d" % port,
+                      "--firmware-log", log]), port, log
+
+
+def wait_no_bootable_device(engine, log):
+    """The firmware log once SeaBIOS gave up; prints how long that took."""
     start = time.monotonic()
     text = wait_log(log, r"No bootable device", engine, BOOT_TIMEOUT)
-    return engine, port, text, time.monotonic() - start
+    print("time to 'No bootable device.' in the firmware log: %.1f s" % (time.monotonic() - start))
+    return text
 
 
 def check_log(text, memory, cpus):
@@ -88,10 +92,9 @@ def case_seabios_no_bootable_device():
     CPUs and every PCI device, runs the VGA BIOS and shows its banner and "No
     bootable device." in text mode, read back through a VNC viewer."""
     with tempfile.TemporaryDirectory() as tmp:
-        engine, port, text, seconds = boot_to_no_bootable_device("256M", 2, tmp)
+        engine, port, log = firmware_engine("256M", 2, tmp)
         with engine:
-            print("time to 'No bootable device.' in the firmware log: %.1f s" % seconds)
-            check_log(text, 256 << 20, 2)
+            check_log(wait_no_bootable_device(engine, log), 256 << 20, 2)
             probe = td.Probe(port)
             shapes = vgabios_shapes()
             deadline = time.monotonic() + 30
@@ -109,10 +112,9 @@ def case_seabios_no_bootable_device():
 def case_seabios_high_ram():
     """5 GiB: SeaBIOS reads 3 GiB below 4 GiB and 2 GiB above it from etc/e820."""
     with tempfile.TemporaryDirectory() as tmp:
-        engine, _, text, seconds = boot_to_no_bootable_device("5G", 1, tmp)
+        engine, _, log = firmware_engine("5G", 1, tmp)
         with engine:
-            print("time to 'No bootable device.' in the firmware log: %.1f s" % seconds)
-            check_log(text, 5 << 30, 1)
+            check_log(wait_no_bootable_device(engine, log), 5 << 30, 1)
 
 
 CASES = {name[5:].replace("_", "-"): fn for name, fn in globals().items() if name.startswith("case_")}
