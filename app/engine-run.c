@@ -1,0 +1,258 @@
+/* Spawning and watching an engine; see engine-run.h. */
+#include "engine-run.h"
+
+#include <gio/gio.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "engine1-client.h"
+
+#define ENGINE_OBJECT_PATH "/io/github/vireo/Engine1"
+#define CONNECT_INTERVAL_MS 100
+#define CONNECT_TRIES 50
+
+struct engine_run {
+	GSubprocess *process;
+	GDataInputStream *stderr_lines;
+	GCancellable *cancellable;
+	char *socket_path;
+	char *last_line;
+	VireoEngine1 *proxy;
+	unsigned connect_timer;
+	unsigned connect_tries;
+	enum engine_state state;
+	bool exited, stderr_closed, stop_requested;
+	int exit_status;
+	engine_run_notify notify;
+	void *data;
+};
+
+bool engine_has_control(const char *engine)
+{
+	static GHashTable *known;  /* engine path -> answer */
+	if (!known)
+		known = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	gpointer answer;
+	if (g_hash_table_lookup_extended(known, engine, NULL, &answer))
+		return GPOINTER_TO_INT(answer);
+	const char *argv[] = { engine, "--help", NULL };
+	g_autofree char *out = NULL;
+	bool has = g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, &out, NULL, NULL,
+				NULL) && out && strstr(out, "--control");
+	g_hash_table_insert(known, g_strdup(engine), GINT_TO_POINTER(has));
+	return has;
+}
+
+static void set_state(struct engine_run *run, enum engine_state state)
+{
+	if (run->state == state || run->state == ENGINE_STOPPED || run->state == ENGINE_FAILED)
+		return;
+	run->state = state;
+	run->notify(run, run->data);  /* last: the callback may free a finished run */
+}
+
+/* Both the exit status and all of stderr are in: the run is over. */
+static void maybe_finish(struct engine_run *run)
+{
+	if (!run->exited || !run->stderr_closed)
+		return;
+	g_clear_handle_id(&run->connect_timer, g_source_remove);
+	bool clean = run->exit_status == 0 ||
+		     (run->stop_requested && g_subprocess_get_if_signaled(run->process) &&
+		      g_subprocess_get_term_sig(run->process) == SIGTERM);
+	set_state(run, clean ? ENGINE_STOPPED : ENGINE_FAILED);
+}
+
+static void on_exited(GObject *source, GAsyncResult *result, gpointer data)
+{
+	g_autoptr(GError) error = NULL;
+	if (!g_subprocess_wait_finish(G_SUBPROCESS(source), result, &error))
+		return;  /* cancelled: the run was freed */
+	struct engine_run *run = data;
+	GSubprocess *process = run->process;
+	run->exited = true;
+	run->exit_status = g_subprocess_get_if_exited(process) ? g_subprocess_get_exit_status(process) : -1;
+	maybe_finish(run);
+}
+
+static void read_next_line(struct engine_run *run);
+
+static void on_stderr_line(GObject *source, GAsyncResult *result, gpointer data)
+{
+	g_autoptr(GError) error = NULL;
+	char *line = g_data_input_stream_read_line_finish_utf8(G_DATA_INPUT_STREAM(source), result, NULL, &error);
+	if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+		return;
+	struct engine_run *run = data;
+	if (!line) {
+		run->stderr_closed = true;
+		maybe_finish(run);
+		return;
+	}
+	if (*g_strstrip(line)) {
+		g_free(run->last_line);
+		run->last_line = line;
+	} else {
+		g_free(line);
+	}
+	read_next_line(run);
+}
+
+static void read_next_line(struct engine_run *run)
+{
+	g_data_input_stream_read_line_async(run->stderr_lines, G_PRIORITY_DEFAULT, run->cancellable,
+					    on_stderr_line, run);
+}
+
+static enum engine_state state_from_text(const char *text)
+{
+	if (!g_strcmp0(text, "paused"))
+		return ENGINE_PAUSED;
+	if (!g_strcmp0(text, "stopping"))
+		return ENGINE_STOPPING;
+	return ENGINE_RUNNING;
+}
+
+static void on_engine_state(GObject *proxy, GParamSpec *pspec, gpointer data)
+{
+	(void)pspec;
+	struct engine_run *run = data;
+	if (!run->exited)
+		set_state(run, state_from_text(vireo_engine1_get_state(VIREO_ENGINE1(proxy))));
+}
+
+static void on_proxy(GObject *source, GAsyncResult *result, gpointer data)
+{
+	(void)source;
+	g_autoptr(GError) error = NULL;
+	VireoEngine1 *proxy = vireo_engine1_proxy_new_finish(result, &error);
+	if (!proxy) {
+		if (!g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+			set_state(data, ENGINE_RUNNING);  /* the process lives: that is running enough */
+		return;
+	}
+	struct engine_run *run = data;
+	run->proxy = proxy;
+	g_signal_connect(proxy, "notify::state", G_CALLBACK(on_engine_state), run);
+	on_engine_state(G_OBJECT(proxy), NULL, run);
+}
+
+static void on_connection(GObject *source, GAsyncResult *result, gpointer data)
+{
+	(void)source;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GDBusConnection) connection = g_dbus_connection_new_for_address_finish(result, &error);
+	if (!connection) {
+		if (!g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+			set_state(data, ENGINE_RUNNING);
+		return;
+	}
+	struct engine_run *run = data;
+	vireo_engine1_proxy_new(connection, G_DBUS_PROXY_FLAGS_NONE, NULL, ENGINE_OBJECT_PATH, run->cancellable,
+				on_proxy, run);
+}
+
+/* The engine makes its socket once it is up; look for it a few times. */
+static gboolean try_connect(gpointer data)
+{
+	struct engine_run *run = data;
+	if (!g_file_test(run->socket_path, G_FILE_TEST_EXISTS)) {
+		if (++run->connect_tries < CONNECT_TRIES)
+			return G_SOURCE_CONTINUE;
+		run->connect_timer = 0;
+		set_state(run, ENGINE_RUNNING);
+		return G_SOURCE_REMOVE;
+	}
+	run->connect_timer = 0;
+	g_autofree char *escaped = g_dbus_address_escape_value(run->socket_path);
+	g_autofree char *address = g_strdup_printf("unix:path=%s", escaped);
+	g_dbus_connection_new_for_address(address, G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT, NULL,
+					  run->cancellable, on_connection, run);
+	return G_SOURCE_REMOVE;
+}
+
+/* The engine gets its own session: a Ctrl+C in the app's terminal, or the
+ * app ending, must not stop the machines. */
+static void child_setup(gpointer data)
+{
+	(void)data;
+	setsid();
+}
+
+struct engine_run *engine_run_start(const char *engine, const char *ini_path, const char *socket_path,
+				    engine_run_notify notify, void *data, GError **error)
+{
+	bool control = engine_has_control(engine);
+	g_autofree char *folder = g_path_get_dirname(ini_path);
+	g_autofree char *socket_dir = g_path_get_dirname(socket_path);
+	const char *argv[] = { engine, ini_path, control ? "--control" : NULL, socket_path, NULL };
+	g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new(
+		G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
+	g_subprocess_launcher_set_cwd(launcher, folder);
+	g_subprocess_launcher_set_child_setup(launcher, child_setup, NULL, NULL);
+	if (control) {
+		g_mkdir_with_parents(socket_dir, 0700);
+		unlink(socket_path);  /* a stale socket from a machine that crashed */
+	}
+	GSubprocess *process = g_subprocess_launcher_spawnv(launcher, argv, error);
+	if (!process)
+		return NULL;
+
+	struct engine_run *run = g_new0(struct engine_run, 1);
+	run->process = process;
+	run->cancellable = g_cancellable_new();
+	run->socket_path = g_strdup(socket_path);
+	run->notify = notify;
+	run->data = data;
+	run->state = control ? ENGINE_STARTING : ENGINE_RUNNING;
+	run->stderr_lines = g_data_input_stream_new(g_subprocess_get_stderr_pipe(process));
+	g_subprocess_wait_async(process, run->cancellable, on_exited, run);
+	read_next_line(run);
+	if (control)
+		run->connect_timer = g_timeout_add(CONNECT_INTERVAL_MS, try_connect, run);
+	return run;
+}
+
+void engine_run_free(struct engine_run *run)
+{
+	if (!run)
+		return;
+	g_cancellable_cancel(run->cancellable);
+	g_clear_handle_id(&run->connect_timer, g_source_remove);
+	if (run->proxy)
+		g_signal_handlers_disconnect_by_data(run->proxy, run);
+	g_clear_object(&run->proxy);
+	g_clear_object(&run->stderr_lines);
+	g_clear_object(&run->process);
+	g_clear_object(&run->cancellable);
+	g_free(run->socket_path);
+	g_free(run->last_line);
+	g_free(run);
+}
+
+enum engine_state engine_run_state(const struct engine_run *run)
+{
+	return run->state;
+}
+
+const char *engine_run_error(const struct engine_run *run)
+{
+	return run->last_line;
+}
+
+int engine_run_exit_status(const struct engine_run *run)
+{
+	return run->exit_status;
+}
+
+void engine_run_stop(struct engine_run *run)
+{
+	if (run->exited)
+		return;
+	run->stop_requested = true;
+	if (run->proxy)
+		vireo_engine1_call_power_button(run->proxy, run->cancellable, NULL, NULL);
+	else
+		g_subprocess_send_signal(run->process, SIGTERM);
+}

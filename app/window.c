@@ -1,0 +1,470 @@
+/* The main window; see window.h. */
+#include "window.h"
+
+#include <glib/gi18n.h>
+
+#include "engine-run.h"
+#include "library.h"
+#include "new-machine.h"
+#include "paths.h"
+
+#define RELOAD_DELAY_MS 200
+
+struct _VireoWindow {
+	GtkApplicationWindow parent;
+	GtkStack *stack;
+	GtkListBox *machine_list;
+	GtkInfoBar *error_bar;
+	GtkLabel *error_label;
+	GSettings *settings;       /* NULL when the schema is missing */
+	char *library_dir;
+	char *kept_disks_dir;
+	GPtrArray *entries;        /* struct library_entry *, as listed */
+	GHashTable *runs;          /* entry id -> struct engine_run *, machines we started */
+	GFileMonitor *monitor;
+	unsigned reload_timer;
+};
+
+G_DEFINE_TYPE(VireoWindow, vireo_window, GTK_TYPE_APPLICATION_WINDOW)
+
+static void reload(VireoWindow *self);
+
+static char *setting_string(VireoWindow *self, const char *key, const char *fallback)
+{
+	return self->settings ? g_settings_get_string(self->settings, key) : g_strdup(fallback);
+}
+
+static void show_error(VireoWindow *self, const char *text)
+{
+	gtk_label_set_text(self->error_label, text);
+	gtk_info_bar_set_revealed(self->error_bar, TRUE);
+}
+
+static void on_error_bar_response(GtkInfoBar *bar, int response, gpointer data)
+{
+	(void)response, (void)data;
+	gtk_info_bar_set_revealed(bar, FALSE);
+}
+
+static const struct library_entry *find_entry(VireoWindow *self, const char *id)
+{
+	for (unsigned i = 0; id && i < self->entries->len; i++) {
+		const struct library_entry *entry = self->entries->pdata[i];
+		if (!strcmp(entry->id, id))
+			return entry;
+	}
+	return NULL;
+}
+
+static const struct library_entry *selected_entry(VireoWindow *self)
+{
+	GtkListBoxRow *row = gtk_list_box_get_selected_row(self->machine_list);
+	return row ? find_entry(self, g_object_get_data(G_OBJECT(row), "id")) : NULL;
+}
+
+static const char *state_text(const struct library_entry *entry, struct engine_run *run)
+{
+	if (entry->broken)
+		return _("Broken");
+	switch (run ? engine_run_state(run) : ENGINE_STOPPED) {
+	case ENGINE_STARTING:
+		return _("Starting…");
+	case ENGINE_RUNNING:
+		return _("Running");
+	case ENGINE_PAUSED:
+		return _("Paused");
+	case ENGINE_STOPPING:
+		return _("Stopping…");
+	case ENGINE_STOPPED:
+	case ENGINE_FAILED:
+		break;
+	}
+	return _("Stopped");
+}
+
+/* The line under the name: what the machine boots, or why it is broken. */
+static char *detail_text(const struct library_entry *entry)
+{
+	const struct vireo_machine *m = &entry->machine;
+	if (entry->broken)
+		return g_strdup(entry->broken->message);
+	if (m->kernel) {
+		g_autofree char *base = g_path_get_basename(m->kernel);
+		return g_strdup_printf(_("Linux kernel %s"), base);
+	}
+	if (m->disks && m->disks[0]) {
+		struct machine_disk disk;
+		if (machine_parse_disk(m->disks[0], &disk, NULL)) {
+			g_autofree char *base = g_path_get_basename(disk.path);
+			machine_disk_clear(&disk);
+			return g_strdup_printf(_("Disk %s"), base);
+		}
+	}
+	return g_strdup(_("Nothing to boot"));
+}
+
+static char *resources_text(const struct vireo_machine *m)
+{
+	g_autofree char *memory = g_format_size_full(m->memory, G_FORMAT_SIZE_IEC_UNITS);
+	return g_strdup_printf(ngettext("%s · %u processor", "%s · %u processors", m->cpus), memory,
+			       m->cpus);
+}
+
+static GtkWidget *new_label(const char *text, const char *style_class, float xalign)
+{
+	GtkWidget *label = gtk_label_new(text);
+	gtk_label_set_xalign(GTK_LABEL(label), xalign);
+	gtk_label_set_ellipsize(GTK_LABEL(label), PANGO_ELLIPSIZE_END);
+	if (style_class)
+		gtk_style_context_add_class(gtk_widget_get_style_context(label), style_class);
+	return label;
+}
+
+static bool is_active(struct engine_run *run)
+{
+	return run && engine_run_state(run) != ENGINE_STOPPED && engine_run_state(run) != ENGINE_FAILED;
+}
+
+static void start_or_stop(VireoWindow *self, const struct library_entry *entry);
+
+static void on_row_button(GtkButton *button, gpointer data)
+{
+	VireoWindow *self = data;
+	start_or_stop(self, find_entry(self, g_object_get_data(G_OBJECT(button), "id")));
+}
+
+static GtkWidget *new_start_button(VireoWindow *self, const struct library_entry *entry, bool running)
+{
+	GtkWidget *button = gtk_button_new_from_icon_name(
+		running ? "media-playback-stop-symbolic" : "media-playback-start-symbolic", GTK_ICON_SIZE_BUTTON);
+	const char *what = running ? _("Stop") : _("Start");
+	gtk_widget_set_tooltip_text(button, what);
+	atk_object_set_name(gtk_widget_get_accessible(button), what);
+	gtk_widget_set_valign(button, GTK_ALIGN_CENTER);
+	g_object_set_data_full(G_OBJECT(button), "id", g_strdup(entry->id), g_free);
+	g_signal_connect(button, "clicked", G_CALLBACK(on_row_button), self);
+	return button;
+}
+
+/* name        state
+ * detail      memory · processors   [start] */
+static GtkWidget *new_row(VireoWindow *self, const struct library_entry *entry)
+{
+	struct engine_run *run = g_hash_table_lookup(self->runs, entry->id);
+	const char *name = entry->broken ? entry->id : entry->machine.name;
+	g_autofree char *detail = detail_text(entry);
+	GtkWidget *row = gtk_list_box_row_new();
+	GtkWidget *grid = gtk_grid_new();
+	GtkWidget *icon = gtk_image_new_from_icon_name(entry->broken ? "dialog-warning-symbolic" : "computer-symbolic",
+						       GTK_ICON_SIZE_DND);
+	GtkWidget *detail_label = new_label(detail, entry->broken ? GTK_STYLE_CLASS_ERROR : GTK_STYLE_CLASS_DIM_LABEL, 0);
+
+	g_object_set(grid, "margin", 8, "column-spacing", 12, "row-spacing", 2, NULL);
+	gtk_widget_set_hexpand(detail_label, TRUE);
+	gtk_grid_attach(GTK_GRID(grid), icon, 0, 0, 1, 2);
+	gtk_grid_attach(GTK_GRID(grid), new_label(name, "machine-name", 0), 1, 0, 1, 1);
+	gtk_grid_attach(GTK_GRID(grid), detail_label, 1, 1, 1, 1);
+	gtk_grid_attach(GTK_GRID(grid), new_label(state_text(entry, run), NULL, 1), 2, 0, 1, 1);
+	if (!entry->broken) {
+		g_autofree char *resources = resources_text(&entry->machine);
+		gtk_grid_attach(GTK_GRID(grid), new_label(resources, GTK_STYLE_CLASS_DIM_LABEL, 1), 2, 1, 1, 1);
+		gtk_grid_attach(GTK_GRID(grid), new_start_button(self, entry, is_active(run)), 3, 0, 1, 2);
+	}
+	gtk_container_add(GTK_CONTAINER(row), grid);
+	atk_object_set_name(gtk_widget_get_accessible(row), name);
+	g_object_set_data_full(G_OBJECT(row), "id", g_strdup(entry->id), g_free);
+	gtk_widget_show_all(row);
+	return row;
+}
+
+static void fill_list(VireoWindow *self, const char *select_id)
+{
+	g_autoptr(GList) old = gtk_container_get_children(GTK_CONTAINER(self->machine_list));
+	for (GList *l = old; l; l = l->next)
+		gtk_widget_destroy(l->data);
+	for (unsigned i = 0; i < self->entries->len; i++) {
+		const struct library_entry *entry = self->entries->pdata[i];
+		GtkWidget *row = new_row(self, entry);
+		gtk_container_add(GTK_CONTAINER(self->machine_list), row);
+		if (!g_strcmp0(entry->id, select_id) || (i == 0 && !select_id))
+			gtk_list_box_select_row(self->machine_list, GTK_LIST_BOX_ROW(row));
+	}
+	gtk_stack_set_visible_child_name(self->stack, self->entries->len ? "list" : "empty");
+	g_simple_action_set_enabled(G_SIMPLE_ACTION(g_action_map_lookup_action(G_ACTION_MAP(self), "delete")),
+				    self->entries->len > 0);
+}
+
+/* Lists the library again and redraws the rows, keeping the selection. */
+static void reload_selecting(VireoWindow *self, const char *select_id)
+{
+	g_autoptr(GError) error = NULL;
+	const struct library_entry *selected = selected_entry(self);
+	g_autofree char *keep = g_strdup(select_id ? select_id : selected ? selected->id : NULL);
+	GPtrArray *entries = library_list(self->library_dir, &error);
+	if (!entries) {
+		show_error(self, error->message);
+		entries = g_ptr_array_new_with_free_func((GDestroyNotify)library_entry_free);
+	}
+	g_ptr_array_unref(self->entries);
+	self->entries = entries;
+	fill_list(self, keep);
+}
+
+static void reload(VireoWindow *self)
+{
+	reload_selecting(self, NULL);
+}
+
+static gboolean reload_now(gpointer data)
+{
+	VireoWindow *self = data;
+	self->reload_timer = 0;
+	reload(self);
+	return G_SOURCE_REMOVE;
+}
+
+/* Folders come and go in bursts (a create is a mkdir and a rename). */
+static void on_library_changed(GFileMonitor *monitor, GFile *file, GFile *other, GFileMonitorEvent event,
+			       gpointer data)
+{
+	(void)monitor, (void)file, (void)other, (void)event;
+	VireoWindow *self = data;
+	if (!self->reload_timer)
+		self->reload_timer = g_timeout_add(RELOAD_DELAY_MS, reload_now, self);
+}
+
+static void on_run_changed(struct engine_run *run, void *data)
+{
+	VireoWindow *self = data;
+	enum engine_state state = engine_run_state(run);
+	GHashTableIter iter;
+	gpointer key, value;
+	g_hash_table_iter_init(&iter, self->runs);
+	while (g_hash_table_iter_next(&iter, &key, &value)) {
+		if (value != run)
+			continue;
+		if (state == ENGINE_FAILED) {
+			const struct library_entry *entry = find_entry(self, key);
+			const char *name = entry ? entry->machine.name : key;
+			const char *reason = engine_run_error(run);
+			g_autofree char *status = g_strdup_printf(_("the engine ended with status %d"),
+								  engine_run_exit_status(run));
+			g_autofree char *text = g_strdup_printf(_("“%s” stopped with an error: %s"), name,
+								reason ? reason : status);
+			show_error(self, text);
+		}
+		if (state == ENGINE_STOPPED || state == ENGINE_FAILED)
+			g_hash_table_iter_remove(&iter);
+		break;
+	}
+	fill_list(self, NULL);
+}
+
+static void start_machine(VireoWindow *self, const struct library_entry *entry)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree char *socket_name = g_strconcat(entry->id, ".sock", NULL);
+	g_autofree char *socket_path = g_build_filename(g_get_user_runtime_dir(), "vireo", socket_name, NULL);
+	struct engine_run *run = engine_run_start(paths_engine(), entry->ini_path, socket_path, on_run_changed, self,
+						  &error);
+	if (!run) {
+		g_autofree char *text = g_strdup_printf(_("“%s” could not start: %s"), entry->machine.name,
+							error->message);
+		show_error(self, text);
+		return;
+	}
+	gtk_info_bar_set_revealed(self->error_bar, FALSE);
+	g_hash_table_replace(self->runs, g_strdup(entry->id), run);
+	fill_list(self, entry->id);
+}
+
+static void start_or_stop(VireoWindow *self, const struct library_entry *entry)
+{
+	if (!entry)
+		return;
+	if (entry->broken) {
+		g_autofree char *text = g_strdup_printf(_("“%s” cannot start: %s"), entry->id, entry->broken->message);
+		show_error(self, text);
+		return;
+	}
+	struct engine_run *run = g_hash_table_lookup(self->runs, entry->id);
+	if (is_active(run))
+		engine_run_stop(run);
+	else
+		start_machine(self, entry);
+}
+
+static void on_row_activated(GtkListBox *list, GtkListBoxRow *row, gpointer data)
+{
+	(void)list;
+	VireoWindow *self = data;
+	const struct library_entry *entry = find_entry(self, g_object_get_data(G_OBJECT(row), "id"));
+	struct engine_run *run = entry ? g_hash_table_lookup(self->runs, entry->id) : NULL;
+	if (entry && !is_active(run))
+		start_or_stop(self, entry);
+}
+
+static char *new_machine_display(VireoWindow *self)
+{
+	g_autofree char *frontend = setting_string(self, "default-display", "sdl");
+	g_autofree char *listen = setting_string(self, "vnc-listen", "127.0.0.1:5900");
+	if (strcmp(frontend, "vnc"))
+		return g_strdup("sdl");
+	return *listen ? g_strdup_printf("vnc=%s", listen) : g_strdup("vnc");
+}
+
+static void on_new_response(GtkDialog *dialog, int response, gpointer data)
+{
+	VireoWindow *self = data;
+	if (response == GTK_RESPONSE_OK) {
+		struct vireo_machine m;
+		g_autoptr(GError) error = NULL;
+		vireo_new_machine_dialog_get_machine(VIREO_NEW_MACHINE_DIALOG(dialog), &m);
+		g_autofree char *folder = library_create(self->library_dir, &m, &error);
+		machine_clear(&m);
+		if (folder) {
+			g_autofree char *id = g_path_get_basename(folder);
+			reload_selecting(self, id);
+		} else {
+			show_error(self, error->message);
+		}
+	}
+	gtk_widget_destroy(GTK_WIDGET(dialog));
+}
+
+static void on_new(GSimpleAction *action, GVariant *parameter, gpointer data)
+{
+	(void)action, (void)parameter;
+	VireoWindow *self = data;
+	g_autofree char *display = new_machine_display(self);
+	GtkWidget *dialog = vireo_new_machine_dialog_new(GTK_WINDOW(self), self->entries, display);
+	g_signal_connect(dialog, "response", G_CALLBACK(on_new_response), self);
+	gtk_widget_show(dialog);
+}
+
+static void on_delete_response(GtkDialog *dialog, int response, gpointer data)
+{
+	VireoWindow *self = data;
+	const char *id = g_object_get_data(G_OBJECT(dialog), "id");
+	const struct library_entry *entry = find_entry(self, id);
+	GtkToggleButton *keep = g_object_get_data(G_OBJECT(dialog), "keep");
+	if (response == GTK_RESPONSE_ACCEPT && entry) {
+		g_autoptr(GError) error = NULL;
+		if (!library_delete(entry->folder, gtk_toggle_button_get_active(keep) ? self->kept_disks_dir : NULL,
+				    &error))
+			show_error(self, error->message);
+		reload(self);
+	}
+	gtk_widget_destroy(GTK_WIDGET(dialog));
+}
+
+static void on_delete(GSimpleAction *action, GVariant *parameter, gpointer data)
+{
+	(void)action, (void)parameter;
+	VireoWindow *self = data;
+	const struct library_entry *entry = selected_entry(self);
+	if (!entry)
+		return;
+	const char *name = entry->broken ? entry->id : entry->machine.name;
+	if (is_active(g_hash_table_lookup(self->runs, entry->id))) {
+		g_autofree char *text = g_strdup_printf(_("Stop “%s” before deleting it."), name);
+		show_error(self, text);
+		return;
+	}
+	GtkWidget *dialog = gtk_message_dialog_new(GTK_WINDOW(self), GTK_DIALOG_MODAL | GTK_DIALOG_DESTROY_WITH_PARENT,
+						   GTK_MESSAGE_QUESTION, GTK_BUTTONS_NONE, _("Delete “%s”?"), name);
+	gtk_message_dialog_format_secondary_text(GTK_MESSAGE_DIALOG(dialog),
+		_("Its settings and the files in its folder are removed."));
+	GtkWidget *keep = gtk_check_button_new_with_mnemonic(_("_Keep its disk images"));
+	gtk_toggle_button_set_active(GTK_TOGGLE_BUTTON(keep), TRUE);
+	gtk_widget_set_tooltip_text(keep, self->kept_disks_dir);
+	gtk_container_add(GTK_CONTAINER(gtk_message_dialog_get_message_area(GTK_MESSAGE_DIALOG(dialog))), keep);
+	gtk_widget_show(keep);
+	gtk_dialog_add_button(GTK_DIALOG(dialog), _("_Cancel"), GTK_RESPONSE_CANCEL);
+	GtkWidget *button = gtk_dialog_add_button(GTK_DIALOG(dialog), _("_Delete"), GTK_RESPONSE_ACCEPT);
+	gtk_style_context_add_class(gtk_widget_get_style_context(button), GTK_STYLE_CLASS_DESTRUCTIVE_ACTION);
+	gtk_dialog_set_default_response(GTK_DIALOG(dialog), GTK_RESPONSE_CANCEL);
+	g_object_set_data_full(G_OBJECT(dialog), "id", g_strdup(entry->id), g_free);
+	g_object_set_data(G_OBJECT(dialog), "keep", keep);
+	g_signal_connect(dialog, "response", G_CALLBACK(on_delete_response), self);
+	gtk_widget_show(dialog);
+}
+
+static void on_start(GSimpleAction *action, GVariant *parameter, gpointer data)
+{
+	(void)action, (void)parameter;
+	VireoWindow *self = data;
+	start_or_stop(self, selected_entry(self));
+}
+
+static const GActionEntry window_actions[] = {
+	{ .name = "new", .activate = on_new },
+	{ .name = "delete", .activate = on_delete },
+	{ .name = "start", .activate = on_start },
+};
+
+static void watch_library(VireoWindow *self)
+{
+	g_autoptr(GFile) dir = g_file_new_for_path(self->library_dir);
+	g_autoptr(GError) error = NULL;
+	g_mkdir_with_parents(self->library_dir, 0755);
+	self->monitor = g_file_monitor_directory(dir, G_FILE_MONITOR_WATCH_MOVES, NULL, &error);
+	if (self->monitor)
+		g_signal_connect(self->monitor, "changed", G_CALLBACK(on_library_changed), self);
+	else
+		g_warning("not watching %s: %s", self->library_dir, error->message);
+}
+
+static void vireo_window_dispose(GObject *object)
+{
+	VireoWindow *self = VIREO_WINDOW(object);
+	g_clear_handle_id(&self->reload_timer, g_source_remove);
+	if (self->monitor)
+		g_signal_handlers_disconnect_by_data(self->monitor, self);
+	g_clear_object(&self->monitor);
+	g_clear_pointer(&self->runs, g_hash_table_unref);  /* forgets the engines; they keep running */
+	g_clear_pointer(&self->entries, g_ptr_array_unref);
+	g_clear_object(&self->settings);
+	G_OBJECT_CLASS(vireo_window_parent_class)->dispose(object);
+}
+
+static void vireo_window_finalize(GObject *object)
+{
+	VireoWindow *self = VIREO_WINDOW(object);
+	g_free(self->library_dir);
+	g_free(self->kept_disks_dir);
+	G_OBJECT_CLASS(vireo_window_parent_class)->finalize(object);
+}
+
+static void vireo_window_class_init(VireoWindowClass *klass)
+{
+	GtkWidgetClass *widget_class = GTK_WIDGET_CLASS(klass);
+	G_OBJECT_CLASS(klass)->dispose = vireo_window_dispose;
+	G_OBJECT_CLASS(klass)->finalize = vireo_window_finalize;
+	gtk_widget_class_set_template_from_resource(widget_class, "/io/github/vireo/Vireo/ui/window.ui");
+	gtk_widget_class_bind_template_child(widget_class, VireoWindow, stack);
+	gtk_widget_class_bind_template_child(widget_class, VireoWindow, machine_list);
+	gtk_widget_class_bind_template_child(widget_class, VireoWindow, error_bar);
+	gtk_widget_class_bind_template_child(widget_class, VireoWindow, error_label);
+	gtk_widget_class_bind_template_callback(widget_class, on_error_bar_response);
+	gtk_widget_class_bind_template_callback(widget_class, on_row_activated);
+}
+
+static void vireo_window_init(VireoWindow *self)
+{
+	gtk_widget_init_template(GTK_WIDGET(self));
+	g_action_map_add_action_entries(G_ACTION_MAP(self), window_actions, G_N_ELEMENTS(window_actions), self);
+	self->settings = paths_new_settings();
+	g_autofree char *folder = setting_string(self, "machine-folder", "");
+	self->library_dir = *folder ? g_strdup(folder) : library_default_dir();
+	self->kept_disks_dir = g_build_filename(g_get_user_data_dir(), "vireo", "kept-disks", NULL);
+	self->entries = g_ptr_array_new_with_free_func((GDestroyNotify)library_entry_free);
+	self->runs = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)engine_run_free);
+	watch_library(self);
+	reload(self);
+}
+
+GtkWidget *vireo_window_new(GtkApplication *app)
+{
+	return g_object_new(VIREO_TYPE_WINDOW, "application", app, NULL);
+}
