@@ -635,6 +635,14 @@ bool machine_load(struct vireo_machine *m, const char *path, GError **error)
 	return ok;
 }
 
+const struct machine_setting *machine_setting_by_flag(const char *flag)
+{
+	for (size_t i = 0; i < machine_settings_count; i++)
+		if (!strcmp(machine_settings[i].flag, flag))
+			return &machine_settings[i];
+	return NULL;
+}
+
 /* The largest unit that states the size exactly; parse_size reads it back. */
 static char *format_size(uint64_t bytes)
 {

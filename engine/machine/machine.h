@@ -71,6 +71,9 @@ extern const char *const machine_gpu_choices[];
 extern const struct machine_setting machine_settings[];
 extern const size_t machine_settings_count;
 
+/* The setting whose command-line flag is `flag`, or NULL. */
+const struct machine_setting *machine_setting_by_flag(const char *flag);
+
 void machine_init(struct vireo_machine *m);
 void machine_clear(struct vireo_machine *m);
 

@@ -66,11 +66,8 @@ static void fill_machine(struct vireo_machine *m, const char *dir)
 	machine_init(m);
 	g_assert_cmpuint(G_N_ELEMENTS(values), ==, machine_settings_count);
 	for (size_t i = 0; i < G_N_ELEMENTS(values); i++) {
-		const struct machine_setting *s = NULL;
+		const struct machine_setting *s = machine_setting_by_flag(values[i][0]);
 		GError *error = NULL;
-		for (size_t j = 0; j < machine_settings_count; j++)
-			if (!strcmp(machine_settings[j].flag, values[i][0]))
-				s = &machine_settings[j];
 		g_assert_nonnull(s);
 		g_assert_true(machine_set(m, s, values[i][1], dir, &error));
 		g_assert_no_error(error);
@@ -335,7 +332,7 @@ static char *machine_with_disks(const char *machines, const char *outside_disk)
 	g_assert_cmpint(symlink(outside_disk, link), ==, 0);
 	machine_init(&m);
 	g_assert_true(machine_load(&m, ini, &error));
-	g_assert_true(machine_set(&m, &machine_settings[9], disks, folder, &error));
+	g_assert_true(machine_set(&m, machine_setting_by_flag("disk"), disks, folder, &error));
 	g_assert_no_error(error);
 	g_assert_true(machine_save(&m, ini, &error));
 	machine_clear(&m);
@@ -349,7 +346,6 @@ static void test_library_delete(void)
 	g_autofree char *keep = g_build_filename(dir, "kept", NULL);
 	g_autofree char *iso = g_build_filename(dir, "install.iso", NULL);
 	GError *error = NULL;
-	g_assert_cmpstr(machine_settings[9].key, ==, "disks");
 	write_file(iso, "an ISO");
 
 	/* Keeping disks: the image in the folder moves out, the rest goes. */
