@@ -103,9 +103,19 @@ static char *detail_text(const struct library_entry *entry)
 	return g_strdup(_("Nothing to boot"));
 }
 
+/* "512 MiB", "2 GiB", "1.5 GiB": as machine sizes are written, no ".0". */
+static char *memory_text(uint64_t bytes)
+{
+	if (bytes < (1ull << 30))
+		return g_strdup_printf("%" G_GUINT64_FORMAT " MiB", bytes >> 20);
+	if (!(bytes & ((1ull << 30) - 1)))
+		return g_strdup_printf("%" G_GUINT64_FORMAT " GiB", bytes >> 30);
+	return g_strdup_printf("%.1f GiB", (double)bytes / (1ull << 30));
+}
+
 static char *resources_text(const struct vireo_machine *m)
 {
-	g_autofree char *memory = g_format_size_full(m->memory, G_FORMAT_SIZE_IEC_UNITS);
+	g_autofree char *memory = memory_text(m->memory);
 	return g_strdup_printf(ngettext("%s · %u processor", "%s · %u processors", m->cpus), memory,
 			       m->cpus);
 }

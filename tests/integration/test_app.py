@@ -1,0 +1,351 @@
+#!/usr/bin/python3
+"""Drives the real vireo app under Xvfb through AT-SPI, the way assistive
+tools see it: finds widgets by role and accessible name, clicks, types, and
+checks the machine folders the app writes.
+
+    test_app.py CASE
+
+Each case gets its own X server, session bus and XDG folders. Needs
+/usr/bin/python3 with python3-gi and gir1.2-atspi-2.0 (Debian), Xvfb and
+dbus-run-session. Exit status: 0 pass, 1 fail, 77 skip."""
+import configparser
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+
+# Atspi.Action.get_action_name is marked deprecated, but it is the
+# untranslated name ("click") and what we want.
+warnings.filterwarnings("ignore", category=DeprecationWarning)
+
+SKIP = 77
+HERE = os.path.dirname(os.path.abspath(__file__))
+SOURCE_DIR = os.environ.get("VIREO_SOURCE_DIR", os.path.dirname(os.path.dirname(HERE)))
+APP = os.environ.get("VIREO_APP", os.path.join(SOURCE_DIR, "build", "app", "vireo"))
+ENGINE = os.environ.get("VIREO_ENGINE", os.path.join(SOURCE_DIR, "build", "engine", "vireo-engine"))
+
+
+def fail(message):
+    print("FAIL: " + message, flush=True)
+    sys.exit(1)
+
+
+def wait_for(what, check, timeout=10.0):
+    """Polls check() until it returns something true; fails naming `what`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            fail("timed out waiting for " + what)
+        time.sleep(0.1)
+
+
+class App:
+    """The app on its own X server, session bus and XDG folders."""
+
+    def __init__(self, tmp, lang="C.UTF-8"):
+        self.tmp = tmp
+        self.data = os.path.join(tmp, "data")
+        self.machines = os.path.join(self.data, "vireo", "machines")
+        env = dict(os.environ)
+        for name in ("config", "run", "cache"):
+            os.makedirs(os.path.join(tmp, name), mode=0o700, exist_ok=True)
+        env.update(XDG_DATA_HOME=self.data, XDG_CONFIG_HOME=os.path.join(tmp, "config"),
+                   XDG_RUNTIME_DIR=os.path.join(tmp, "run"), XDG_CACHE_HOME=os.path.join(tmp, "cache"),
+                   HOME=tmp, LANG=lang, LC_ALL=lang, GSETTINGS_BACKEND="memory",
+                   GTK_THEME="Adwaita", NO_AT_BRIDGE="0", VIREO_ENGINE=ENGINE)
+        env.pop("LANGUAGE", None)
+        self.env = env
+        self.xvfb = None
+        self.process = None
+
+    def start_x(self):
+        read_fd, write_fd = os.pipe()
+        self.xvfb = subprocess.Popen(["Xvfb", "-displayfd", str(write_fd), "-screen", "0", "1024x700x24",
+                                      "-nolisten", "tcp"], pass_fds=(write_fd,),
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        os.close(write_fd)
+        with os.fdopen(read_fd) as pipe:
+            number = pipe.readline().strip()
+        if not number:
+            fail("Xvfb did not start")
+        self.env["DISPLAY"] = ":" + number
+        os.environ["DISPLAY"] = self.env["DISPLAY"]
+
+    def start(self):
+        if not self.xvfb:
+            self.start_x()
+        self.log = open(os.path.join(self.tmp, "app.log"), "w+")
+        self.process = subprocess.Popen([APP], env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
+        self.root = wait_for("the app on the accessibility bus", self.find_app, timeout=20)
+        self.window = wait_for("the main window", lambda: find(self.root, "frame", "Vireo"))
+
+    def find_app(self):
+        if self.process.poll() is not None:
+            self.log.seek(0)
+            fail("the app exited with status %d:\n%s" % (self.process.returncode, self.log.read()))
+        desktop = Atspi.get_desktop(0)
+        for i in range(desktop.get_child_count()):
+            app = desktop.get_child_at_index(i)
+            try:
+                if app and app.get_process_id() == self.process.pid:
+                    return app
+            except GLib.Error:
+                pass
+        return None
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+        if self.xvfb:
+            self.xvfb.terminate()
+            self.xvfb.wait(timeout=10)
+
+
+# --- the accessibility tree ---------------------------------------------------
+
+def children(node):
+    try:
+        return [node.get_child_at_index(i) for i in range(node.get_child_count())]
+    except GLib.Error:
+        return []
+
+
+def showing(node):
+    return node.get_state_set().contains(Atspi.StateType.SHOWING)
+
+
+def walk(node):
+    yield node
+    for child in children(node):
+        if child is not None:
+            yield from walk(child)
+
+
+def find_all(node, role, name=None, visible=True):
+    found = []
+    for n in walk(node):
+        try:
+            if n.get_role_name() == role and (name is None or n.get_name() == name) and \
+                    (not visible or showing(n)):
+                found.append(n)
+        except GLib.Error:
+            pass
+    return found
+
+
+def find(node, role, name=None, visible=True):
+    found = find_all(node, role, name, visible)
+    return found[0] if found else None
+
+
+def text_of(node):
+    if "Text" in node.get_interfaces():
+        return Atspi.Text.get_text(node, 0, -1)
+    return node.get_name()
+
+
+def label_texts(node):
+    return [text_of(n) for n in find_all(node, "label")]
+
+
+def click(node):
+    for i in range(Atspi.Action.get_n_actions(node)):
+        if Atspi.Action.get_action_name(node, i) == "click":
+            Atspi.Action.do_action(node, i)
+            return
+    fail("%s %r cannot be clicked" % (node.get_role_name(), node.get_name()))
+
+
+def set_text(node, text):
+    Atspi.EditableText.set_text_contents(node, text)
+
+
+def set_value(node, value):
+    Atspi.Value.set_current_value(node, value)
+
+
+def row(app, name):
+    machines = find(app.window, "list box", "Machines")
+    return machines and find(machines, "list item", name)
+
+
+# --- the cases ------------------------------------------------------------------
+
+def write_machine(app, folder, text):
+    path = os.path.join(app.machines, folder)
+    os.makedirs(path, exist_ok=True)
+    with open(os.path.join(path, "machine.ini"), "w") as f:
+        f.write(text)
+    return os.path.join(path, "machine.ini")
+
+
+def case_empty_state(app):
+    app.start()
+    wait_for("the empty state", lambda: find(app.window, "label", "No machines yet"))
+    if not find(app.window, "push button", "Create a Machine"):
+        fail("the empty state has no Create a Machine button")
+    if find(app.window, "list box", "Machines"):
+        fail("the machine list shows although there are no machines")
+
+
+def case_create_machine(app):
+    kernel = os.path.join(app.tmp, "vmlinuz-test")
+    with open(kernel, "wb") as f:
+        f.write(b"not really a kernel")
+    app.start()
+    click(wait_for("the New button", lambda: find(app.window, "push button", "New")))
+    dialog = wait_for("the New Machine dialog", lambda: find(app.root, "dialog", "New Machine"))
+    create = wait_for("the Create button", lambda: find(dialog, "push button", "Create"))
+    name_entry, file_entry = find(dialog, "text", "Name"), find(dialog, "text", "File")
+    if create.get_state_set().contains(Atspi.StateType.SENSITIVE):
+        fail("Create is possible before a file is chosen")
+    # Inline validation: a missing file is named under the field.
+    set_text(file_entry, "/nonexistent/vmlinuz")
+    wait_for("the missing-file message",
+             lambda: "There is no file “/nonexistent/vmlinuz”." in label_texts(dialog))
+    set_text(file_entry, kernel)
+    wait_for("the name suggested from the file", lambda: text_of(name_entry) == "vmlinuz-test")
+    set_text(name_entry, "Test Kernel")
+    memory, cpus = find(dialog, "spin button", "Memory (MiB)"), find(dialog, "spin button", "Processors")
+    set_value(memory, 256)
+    set_value(cpus, 1)
+    wait_for("Create to become possible", lambda: create.get_state_set().contains(Atspi.StateType.SENSITIVE))
+    click(create)
+
+    item = wait_for("the new machine in the list", lambda: row(app, "Test Kernel"))
+    texts = label_texts(item)
+    for expected in ("Test Kernel", "Linux kernel vmlinuz-test", "Stopped", "256 MiB · 1 processor"):
+        if expected not in texts:
+            fail("the row shows %r, not %r" % (texts, expected))
+    ini = os.path.join(app.machines, "Test Kernel", "machine.ini")
+    with open(ini) as f:
+        text = f.read()
+    expected = ("[machine]\nschema=1\nname=Test Kernel\nmemory=256M\ncpus=1\ncpu=host\nno-reboot=false\n\n"
+                "[boot]\nkernel=%s\n\n[devices]\nserial=none\nrng=false\nnet=none\n\n"
+                "[display]\ndisplay=sdl\ngpu=std\n" % kernel)
+    if text != expected:
+        fail("machine.ini is\n%s\nnot\n%s" % (text, expected))
+    if os.listdir(app.machines) != ["Test Kernel"]:
+        fail("the library holds %r" % os.listdir(app.machines))
+
+    # The name is taken now: a second machine cannot have it.
+    click(find(app.window, "push button", "New"))
+    dialog = wait_for("the New Machine dialog again", lambda: find(app.root, "dialog", "New Machine"))
+    name_entry, file_entry = find(dialog, "text", "Name"), find(dialog, "text", "File")
+    set_text(file_entry, kernel)
+    set_text(name_entry, "test kernel")
+    wait_for("the name-taken message",
+             lambda: "A machine called “test kernel” already exists." in label_texts(dialog))
+    if find(dialog, "push button", "Create").get_state_set().contains(Atspi.StateType.SENSITIVE):
+        fail("Create is possible with a name in use")
+
+
+def case_broken_machine(app):
+    write_machine(app, "corrupt", "\x7fELF this is no machine file\n")
+    write_machine(app, "Fine", "[machine]\nname=Fine\nmemory=1G\ncpus=2\n[boot]\nkernel=/boot/vmlinuz\n")
+    app.start()
+    item = wait_for("the corrupt machine in the list", lambda: row(app, "corrupt"))
+    texts = label_texts(item)
+    if "Broken" not in texts:
+        fail("the corrupt machine is not marked broken: %r" % texts)
+    reason = [t for t in texts if t.startswith("machine.ini:1: ")]
+    if not reason or "expected a [group]" not in reason[0]:
+        fail("the broken machine's reason is missing: %r" % texts)
+    if not row(app, "Fine"):
+        fail("the good machine beside the broken one is missing")
+    # One that breaks while the app runs shows up too (the library is watched).
+    write_machine(app, "later", "[machine]\nmemory=lots\n")
+    item = wait_for("the machine added while running", lambda: row(app, "later"))
+    expected = "machine.ini:2: memory 'lots' is not valid: expected a size such as 512M or 4G"
+    wait_for("its reason", lambda: expected in label_texts(row(app, "later")))
+
+
+def case_engine_error(app):
+    ini = write_machine(app, "No Kernel", "[machine]\nname=No Kernel\nmemory=64M\n[boot]\n"
+                        "kernel=/nonexistent/vmlinuz\n[devices]\nserial=none\n")
+    engine = subprocess.run([ENGINE, ini], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True, timeout=30)
+    if engine.returncode == 0 or not engine.stderr.strip():
+        fail("the engine was expected to fail on a missing kernel")
+    line = engine.stderr.strip().splitlines()[-1]
+    app.start()
+    item = wait_for("the machine", lambda: row(app, "No Kernel"))
+    click(find(item, "push button", "Start"))
+    message = "“No Kernel” stopped with an error: " + line
+    wait_for("the engine's error in the window",
+             lambda: message in label_texts(find(app.window, "info bar")), timeout=30)
+    wait_for("the machine to show as stopped", lambda: "Stopped" in label_texts(row(app, "No Kernel")))
+
+
+def case_screenshot(app):
+    iso = os.path.join(app.tmp, "debian-12-netinst.iso")
+    open(iso, "wb").close()
+    write_machine(app, "Debian", "[machine]\nname=Debian 12\nmemory=2G\ncpus=2\n[devices]\ndisks=%s,ro\n" % iso)
+    write_machine(app, "Demo", "[machine]\nname=Vireo demo\nmemory=64M\n[boot]\nkernel=/boot/demo.elf\n")
+    write_machine(app, "Server", "[machine]\nname=Web server\nmemory=4G\ncpus=4\n[boot]\n"
+                  "kernel=/boot/vmlinuz\n[display]\ndisplay=vnc=127.0.0.1:5901\n")
+    app.start()
+    wait_for("the machines", lambda: row(app, "Web server"))
+    time.sleep(0.5)  # let the last frame draw
+    x, y, width, height = extents(app.window)
+    gi.require_version("Gdk", "3.0")
+    from gi.repository import Gdk
+    Gdk.init([])
+    root = Gdk.get_default_root_window()
+    picture = Gdk.pixbuf_get_from_window(root, x, y, width, height)
+    if picture is None:
+        fail("could not read the screen")
+    targets = [os.path.join(os.environ.get("VIREO_SCREENSHOT_DIR", app.tmp), "main-window.png")]
+    if os.environ.get("VIREO_UPDATE_SCREENSHOT", "1") == "1":
+        targets.append(os.path.join(SOURCE_DIR, "data", "screenshots", "main-window.png"))
+    for path in targets:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        picture.savev(path + ".tmp", "png", [], [])
+        os.replace(path + ".tmp", path)
+        print("saved " + path)
+
+
+def extents(node):
+    rect = Atspi.Component.get_extents(node, Atspi.CoordType.SCREEN)
+    return rect.x, rect.y, rect.width, rect.height
+
+
+def main():
+    if len(sys.argv) != 2 or "case_" + sys.argv[1].replace("-", "_") not in globals():
+        print("usage: test_app.py CASE")
+        return 2
+    if not os.path.exists(APP):
+        fail("no app at " + APP)
+    # A private session bus (and accessibility bus) for this case alone.
+    if not os.environ.get("VIREO_APP_TEST_BUS"):
+        for tool in ("dbus-run-session", "Xvfb"):
+            if not shutil.which(tool):
+                print("SKIP: %s is not installed" % tool)
+                return SKIP
+        env = dict(os.environ, VIREO_APP_TEST_BUS="1")
+        return subprocess.call(["dbus-run-session", "--", sys.executable, os.path.abspath(__file__), sys.argv[1]],
+                               env=env)
+    global Atspi, GLib, gi
+    import gi
+    gi.require_version("Atspi", "2.0")
+    from gi.repository import Atspi, GLib
+    tmp = tempfile.mkdtemp(prefix="vireo-app-test-")
+    app = App(tmp)
+    try:
+        globals()["case_" + sys.argv[1].replace("-", "_")](app)
+    finally:
+        app.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+    print("ok")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
