@@ -10,6 +10,7 @@ Each case gets its own X server, session bus and XDG folders. Needs
 dbus-run-session. Exit status: 0 pass, 1 fail, 77 skip."""
 import configparser
 import os
+import random
 import shutil
 import subprocess
 import sys
@@ -65,16 +66,26 @@ class App:
         self.process = None
 
     def start_x(self):
-        read_fd, write_fd = os.pipe()
-        self.xvfb = subprocess.Popen(["Xvfb", "-displayfd", str(write_fd), "-screen", "0", "1024x700x24",
-                                      "-nolisten", "tcp"], pass_fds=(write_fd,),
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        os.close(write_fd)
-        with os.fdopen(read_fd) as pipe:
-            number = pipe.readline().strip()
-        if not number:
+        # A display number of our own, away from the :0, :1... other tests
+        # and desktops take first.
+        for _ in range(50):
+            number = random.randint(100, 999)
+            if os.path.exists("/tmp/.X%d-lock" % number):
+                continue
+            xvfb = subprocess.Popen(["Xvfb", ":%d" % number, "-screen", "0", "1024x700x24", "-nolisten", "tcp"],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            socket = "/tmp/.X11-unix/X%d" % number
+            deadline = time.monotonic() + 10
+            while xvfb.poll() is None and not os.path.exists(socket) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            if xvfb.poll() is None and os.path.exists(socket):
+                self.xvfb = xvfb
+                break
+            xvfb.kill()
+            xvfb.wait()
+        else:
             fail("Xvfb did not start")
-        self.env["DISPLAY"] = ":" + number
+        self.env["DISPLAY"] = ":%d" % number
         os.environ["DISPLAY"] = self.env["DISPLAY"]
 
     def start(self):
@@ -284,6 +295,67 @@ def case_engine_error(app):
     wait_for("the machine to show as stopped", lambda: "Stopped" in label_texts(row(app, "No Kernel")))
 
 
+def press(keys):
+    """Types keys ("ctrl+n", "Delete") through XTest, as a keyboard would."""
+    subprocess.run(["xdotool", "key", keys], check=True)
+
+
+def select_row(app, name):
+    machines = find(app.window, "list box", "Machines")
+    rows = find_all(machines, "list item")
+    names = [r.get_name() for r in rows]
+    if name not in names:
+        fail("no row %r among %r" % (name, names))
+    Atspi.Selection.select_child(machines, names.index(name))
+    Atspi.Component.grab_focus(rows[names.index(name)])
+
+
+def case_shortcuts(app):
+    iso = os.path.join(app.tmp, "install.iso")
+    open(iso, "wb").close()
+    folder = os.path.dirname(write_machine(app, "Old", "[machine]\nname=Old\n[devices]\ndisks=root.img;%s,ro\n" % iso))
+    with open(os.path.join(folder, "root.img"), "wb") as f:
+        f.truncate(1 << 20)
+    write_machine(app, "No Kernel", "[machine]\nname=No Kernel\n[boot]\nkernel=/nonexistent/vmlinuz\n"
+                  "[devices]\nserial=none\n")
+    app.start()
+    wait_for("the machines", lambda: row(app, "Old") and row(app, "No Kernel"))
+
+    # Ctrl+N opens the New dialog; Escape closes it.
+    select_row(app, "Old")
+    press("ctrl+n")
+    wait_for("Ctrl+N to open the New Machine dialog", lambda: find(app.root, "dialog", "New Machine"))
+    press("Escape")
+    wait_for("Escape to close it", lambda: not find(app.root, "dialog", "New Machine"))
+
+    # Enter starts the selected machine (and its failure shows).
+    select_row(app, "No Kernel")
+    press("Return")
+    wait_for("Enter to start the machine",
+             lambda: any(t.startswith("“No Kernel” stopped with an error: ")
+                         for t in label_texts(find(app.window, "info bar"))), timeout=30)
+
+    # Delete asks first, keeps disk images by default, never touches the ISO.
+    select_row(app, "Old")
+    press("Delete")
+    alert = wait_for("the delete confirmation", lambda: find(app.root, "alert", None))
+    if "Delete “Old”?" not in label_texts(alert):
+        fail("the confirmation says %r" % label_texts(alert))
+    keep = find(alert, "check box", "Keep its disk images")
+    if not keep or not keep.get_state_set().contains(Atspi.StateType.CHECKED):
+        fail("keeping the disk images is not the default")
+    if not os.path.isdir(folder):
+        fail("the machine was deleted before the confirmation")
+    click(find(alert, "push button", "Delete"))
+    wait_for("the machine folder to go", lambda: not os.path.exists(folder))
+    wait_for("its row to go", lambda: not row(app, "Old"))
+    kept = os.path.join(app.data, "vireo", "kept-disks", "Old-root.img")
+    if not os.path.isfile(kept) or os.path.getsize(kept) != 1 << 20:
+        fail("the disk image was not kept at " + kept)
+    if not os.path.isfile(iso):
+        fail("the ISO outside the machine folder was deleted")
+
+
 def case_screenshot(app):
     iso = os.path.join(app.tmp, "debian-12-netinst.iso")
     open(iso, "wb").close()
@@ -325,7 +397,7 @@ def main():
         fail("no app at " + APP)
     # A private session bus (and accessibility bus) for this case alone.
     if not os.environ.get("VIREO_APP_TEST_BUS"):
-        for tool in ("dbus-run-session", "Xvfb"):
+        for tool in ("dbus-run-session", "Xvfb", "xdotool"):
             if not shutil.which(tool):
                 print("SKIP: %s is not installed" % tool)
                 return SKIP
