@@ -17,7 +17,7 @@ struct _VireoNewMachineDialog {
 	GtkLabel *memory_message;
 	GtkSpinButton *cpus_spin;
 	GtkWidget *create_button;
-	GPtrArray *entries;
+	GPtrArray *entries;   /* the library as listed when the dialog opened */
 	char *display;
 	bool name_edited;     /* the user typed a name: stop suggesting one */
 	bool suggesting;      /* the name entry is being changed by us */
@@ -165,6 +165,7 @@ static void vireo_new_machine_dialog_finalize(GObject *object)
 {
 	VireoNewMachineDialog *self = VIREO_NEW_MACHINE_DIALOG(object);
 	g_free(self->display);
+	g_ptr_array_unref(self->entries);
 	G_OBJECT_CLASS(vireo_new_machine_dialog_parent_class)->finalize(object);
 }
 
@@ -206,7 +207,7 @@ GtkWidget *vireo_new_machine_dialog_new(GtkWindow *parent, GPtrArray *entries, c
 {
 	VireoNewMachineDialog *self = g_object_new(VIREO_TYPE_NEW_MACHINE_DIALOG, "transient-for", parent,
 						   "use-header-bar", TRUE, NULL);
-	self->entries = entries;
+	self->entries = g_ptr_array_ref(entries);
 	self->display = g_strdup(display);
 	set_bounds(self);
 	g_autofree char *name = library_unique_name(entries, _("New Machine"));

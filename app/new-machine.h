@@ -10,8 +10,8 @@
 #define VIREO_TYPE_NEW_MACHINE_DIALOG (vireo_new_machine_dialog_get_type())
 G_DECLARE_FINAL_TYPE(VireoNewMachineDialog, vireo_new_machine_dialog, VIREO, NEW_MACHINE_DIALOG, GtkDialog)
 
-/* `entries` (the library's machines, for unique names) must outlive the
- * dialog; `display` is the screen spec new machines get. */
+/* `entries`: the library's machines, for unique names (the dialog keeps a
+ * reference); `display`: the screen spec new machines get. */
 GtkWidget *vireo_new_machine_dialog_new(GtkWindow *parent, GPtrArray *entries, const char *display);
 
 /* After GTK_RESPONSE_OK: the machine as entered. */
