@@ -295,6 +295,53 @@ def case_engine_error(app):
     wait_for("the machine to show as stopped", lambda: "Stopped" in label_texts(row(app, "No Kernel")))
 
 
+def case_start_stop(app):
+    """A machine that really runs (our demo guest on KVM) shows as running
+    while its engine lives, and Stop ends it cleanly, with no error."""
+    guest = os.path.join(os.environ.get("VIREO_GUEST_DIR", os.path.join(SOURCE_DIR, "build", "tests", "guest")),
+                         "demo.elf")
+    if not os.access("/dev/kvm", os.R_OK | os.W_OK):
+        print("SKIP: no usable /dev/kvm")
+        sys.exit(SKIP)
+    write_machine(app, "Demo", "[machine]\nname=Demo\nmemory=64M\n[boot]\nkernel=%s\n"
+                  "[devices]\nserial=none\n[display]\ndisplay=none\n" % guest)
+    app.start()
+    item = wait_for("the machine", lambda: row(app, "Demo"))
+    click(find(item, "push button", "Start"))
+    wait_for("the machine to run", lambda: "Running" in label_texts(row(app, "Demo")))
+    engines = wait_for("its engine process", lambda: engine_pids(app))
+    time.sleep(1)
+    if not engine_pids(app) or "Running" not in label_texts(row(app, "Demo")):
+        fail("the engine did not keep running: %r" % label_texts(find(app.window, "info bar")))
+    click(find(row(app, "Demo"), "push button", "Stop"))
+    wait_for("the machine to stop", lambda: "Stopped" in label_texts(row(app, "Demo")), timeout=20)
+    for pid in engines:
+        if os.path.exists("/proc/%d" % pid):
+            fail("engine %d still runs after Stop" % pid)
+    bar = find(app.window, "info bar")
+    errors = [t for t in label_texts(bar) if t] if bar else []
+    if errors:
+        fail("a clean stop showed an error: %r" % errors)
+
+
+def engine_pids(app):
+    """The engines started by the app (children in their own session)."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % entry) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            with open("/proc/%s/cmdline" % entry, "rb") as f:
+                argv = f.read().split(b"\0")
+        except OSError:
+            continue
+        if int(fields[1]) == app.process.pid and argv[0].endswith(b"vireo-engine"):
+            pids.append(int(entry))
+    return pids
+
+
 def press(keys):
     """Types keys ("ctrl+n", "Delete") through XTest, as a keyboard would."""
     subprocess.run(["xdotool", "key", keys], check=True)
