@@ -12,6 +12,7 @@ import configparser
 import os
 import random
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -324,6 +325,32 @@ def case_start_stop(app):
         fail("a clean stop showed an error: %r" % errors)
 
 
+def case_control_socket(app):
+    """The app follows an engine's State over its control socket and stops it
+    with the power button, against a stand-in that serves Engine1.xml."""
+    app.env["VIREO_ENGINE"] = os.path.join(HERE, "fake-engine.py")
+    app.env["VIREO_SOURCE_DIR"] = SOURCE_DIR
+    ini = write_machine(app, "Ctl", "[machine]\nname=Controlled\n[boot]\nkernel=/boot/vmlinuz\n")
+    app.start()
+    click(find(wait_for("the machine", lambda: row(app, "Controlled")), "push button", "Start"))
+    wait_for("Running from the engine's State", lambda: "Running" in label_texts(row(app, "Controlled")))
+    socket = os.path.join(app.env["XDG_RUNTIME_DIR"], "vireo", "Ctl.sock")
+    if not os.path.exists(socket):
+        fail("no control socket at " + socket)
+    engines = wait_for("the engine process", lambda: engine_pids(app))
+    os.kill(engines[0], signal.SIGUSR1)   # the stand-in pauses
+    wait_for("Paused after PropertiesChanged", lambda: "Paused" in label_texts(row(app, "Controlled")))
+    click(find(row(app, "Controlled"), "push button", "Stop"))
+    wait_for("the machine to stop", lambda: "Stopped" in label_texts(row(app, "Controlled")), timeout=20)
+    with open(os.path.join(os.path.dirname(ini), "fake-engine.log")) as f:
+        calls = f.read().split()
+    if calls != ["PowerButton"]:
+        fail("the engine got %r, not one PowerButton call" % calls)
+    bar = find(app.window, "info bar")
+    if bar and any(label_texts(bar)):
+        fail("a clean stop showed an error: %r" % label_texts(bar))
+
+
 def engine_pids(app):
     """The engines started by the app (children in their own session)."""
     pids = []
@@ -337,7 +364,8 @@ def engine_pids(app):
                 argv = f.read().split(b"\0")
         except OSError:
             continue
-        if int(fields[1]) == app.process.pid and argv[0].endswith(b"vireo-engine"):
+        if int(fields[1]) == app.process.pid and (argv[0].endswith(b"vireo-engine") or
+                                                  argv[1:2] == [os.path.join(HERE, "fake-engine.py").encode()]):
             pids.append(int(entry))
     return pids
 
