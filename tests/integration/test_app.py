@@ -68,18 +68,19 @@ class App:
 
     def start_x(self):
         # A display number of our own, away from the :0, :1... other tests
-        # and desktops take first.
-        for _ in range(50):
+        # and desktops take first; Xvfb says on a pipe when it is ready.
+        for _ in range(20):
             number = random.randint(100, 999)
             if os.path.exists("/tmp/.X%d-lock" % number):
                 continue
-            xvfb = subprocess.Popen(["Xvfb", ":%d" % number, "-screen", "0", "1024x700x24", "-nolisten", "tcp"],
+            read_fd, write_fd = os.pipe()
+            xvfb = subprocess.Popen(["Xvfb", ":%d" % number, "-displayfd", str(write_fd), "-screen", "0",
+                                     "1024x700x24", "-nolisten", "tcp"], pass_fds=(write_fd,),
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            socket = "/tmp/.X11-unix/X%d" % number
-            deadline = time.monotonic() + 10
-            while xvfb.poll() is None and not os.path.exists(socket) and time.monotonic() < deadline:
-                time.sleep(0.05)
-            if xvfb.poll() is None and os.path.exists(socket):
+            os.close(write_fd)
+            with os.fdopen(read_fd) as pipe:
+                ready = pipe.readline().strip() == str(number)
+            if ready and xvfb.poll() is None:
                 self.xvfb = xvfb
                 break
             xvfb.kill()
@@ -226,6 +227,14 @@ def case_create_machine(app):
     wait_for("the name suggested from the file", lambda: text_of(name_entry) == "vmlinuz-test")
     set_text(name_entry, "Test Kernel")
     memory, cpus = find(dialog, "spin button", "Memory (MiB)"), find(dialog, "spin button", "Processors")
+    # Bounded by this computer: all its memory, all the processors we may use.
+    host_mib = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") >> 20
+    host_cpus = min(len(os.sched_getaffinity(0)), 255)
+    if (Atspi.Value.get_maximum_value(memory), Atspi.Value.get_minimum_value(memory)) != (host_mib, 32):
+        fail("memory goes from %d to %d MiB, not 32 to %d" % (Atspi.Value.get_minimum_value(memory),
+                                                            Atspi.Value.get_maximum_value(memory), host_mib))
+    if (Atspi.Value.get_maximum_value(cpus), Atspi.Value.get_minimum_value(cpus)) != (host_cpus, 1):
+        fail("processors go up to %d, not %d" % (Atspi.Value.get_maximum_value(cpus), host_cpus))
     set_value(memory, 256)
     set_value(cpus, 1)
     wait_for("Create to become possible", lambda: create.get_state_set().contains(Atspi.StateType.SENSITIVE))
@@ -257,6 +266,42 @@ def case_create_machine(app):
              lambda: "A machine called “test kernel” already exists." in label_texts(dialog))
     if find(dialog, "push button", "Create").get_state_set().contains(Atspi.StateType.SENSITIVE):
         fail("Create is possible with a name in use")
+
+
+def case_settings(app):
+    """The GSettings keys: new machines get the default screen and VNC
+    address, and live in the machine folder chosen there. An installer ISO
+    is attached read-only."""
+    folder = os.path.join(app.tmp, "elsewhere")
+    settings = os.path.join(app.env["XDG_CONFIG_HOME"], "glib-2.0", "settings")
+    os.makedirs(settings)
+    with open(os.path.join(settings, "keyfile"), "w") as f:
+        f.write("[io/github/vireo/Vireo]\ndefault-display='vnc'\nvnc-listen='127.0.0.1:5905'\n"
+                "machine-folder='%s'\n" % folder)
+    app.env["GSETTINGS_BACKEND"] = "keyfile"
+    iso = os.path.join(app.tmp, "debian-12.5.0-amd64-netinst.iso")
+    open(iso, "wb").close()
+    app.start()
+    click(wait_for("the New button", lambda: find(app.window, "push button", "New")))
+    dialog = wait_for("the New Machine dialog", lambda: find(app.root, "dialog", "New Machine"))
+    click(find(dialog, "radio button", "Installer ISO"))
+    set_text(find(dialog, "text", "File"), iso)
+    name = find(dialog, "text", "Name")
+    wait_for("the name from the ISO", lambda: text_of(name) == "debian-12.5.0-amd64-netinst")
+    set_value(find(dialog, "spin button", "Memory (MiB)"), 1024)
+    set_value(find(dialog, "spin button", "Processors"), 1)
+    create = find(dialog, "push button", "Create")
+    wait_for("Create to become possible", lambda: create.get_state_set().contains(Atspi.StateType.SENSITIVE))
+    click(create)
+    wait_for("the new machine in the list", lambda: row(app, "debian-12.5.0-amd64-netinst"))
+    config = configparser.ConfigParser(interpolation=None)
+    config.read(os.path.join(folder, "debian-12.5.0-amd64-netinst", "machine.ini"))
+    got = (config.get("devices", "disks", fallback=None), config.get("display", "display", fallback=None),
+           config.get("machine", "memory", fallback=None), config.has_option("boot", "kernel"))
+    if got != (iso + ",ro", "vnc=127.0.0.1:5905", "1G", False):
+        fail("the machine in the configured folder has disks, display, memory, kernel %r" % (got,))
+    if os.path.exists(app.machines):
+        fail("the default machine folder was used although another is configured")
 
 
 def case_broken_machine(app):
