@@ -138,17 +138,24 @@ static void on_proxy(GObject *source, GAsyncResult *result, gpointer data)
 	on_engine_state(G_OBJECT(proxy), NULL, run);
 }
 
+static gboolean try_connect(gpointer data);
+
 static void on_connection(GObject *source, GAsyncResult *result, gpointer data)
 {
 	(void)source;
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GDBusConnection) connection = g_dbus_connection_new_for_address_finish(result, &error);
+	if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+		return;
+	struct engine_run *run = data;
 	if (!connection) {
-		if (!g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-			set_state(data, ENGINE_RUNNING);
+		/* The socket may exist a moment before the engine answers on it. */
+		if (++run->connect_tries < CONNECT_TRIES && !run->exited)
+			run->connect_timer = g_timeout_add(CONNECT_INTERVAL_MS, try_connect, run);
+		else
+			set_state(run, ENGINE_RUNNING);
 		return;
 	}
-	struct engine_run *run = data;
 	vireo_engine1_proxy_new(connection, G_DBUS_PROXY_FLAGS_NONE, NULL, ENGINE_OBJECT_PATH, run->cancellable,
 				on_proxy, run);
 }
