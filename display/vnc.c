@@ -52,6 +52,7 @@ struct vnc_server {
 	atomic_bool stop;
 	int listen_fd;                  /* ours, not libvncserver's: port 0 works */
 	unsigned port;
+	char address[INET_ADDRSTRLEN];
 	int wake_fd;                    /* eventfd: stop, or a device pushed an update */
 	atomic_bool refreshing;         /* our own console_refresh is running: no wakeups needed */
 	atomic_bool woken;              /* wake_fd was signalled for an update */
@@ -384,6 +385,7 @@ struct vnc_server *vnc_server_start(struct console *con, const char *addr, unsig
 	vnc->con = con;
 	vnc->listen_fd = listen_fd;
 	vnc->port = bound;
+	g_strlcpy(vnc->address, addr, sizeof(vnc->address));
 	vnc->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	vnc->width = IDLE_WIDTH;
 	vnc->height = IDLE_HEIGHT;
@@ -421,6 +423,11 @@ struct vnc_server *vnc_server_start(struct console *con, const char *addr, unsig
 unsigned vnc_server_port(const struct vnc_server *vnc)
 {
 	return vnc->port;
+}
+
+const char *vnc_server_address(const struct vnc_server *vnc)
+{
+	return vnc->address;
 }
 
 void vnc_server_stop(struct vnc_server *vnc)
