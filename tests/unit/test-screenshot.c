@@ -125,8 +125,11 @@ static void test_xrgb8888(void)
 	console_set_surface(&con, &(struct console_surface){ CONSOLE_FORMAT_XRGB8888, W, H, STRIDE, pixels });
 	char *dir = tmp_dir(), *path = g_build_filename(dir, "shot.png", NULL), *error = NULL;
 
-	g_assert_true(screenshot_write_png(&con, path, NULL, NULL, &error));
+	unsigned width = 0, height = 0;
+	g_assert_true(screenshot_write_png(&con, path, &width, &height, &error));
 	g_assert_null(error);
+	g_assert_cmpuint(width, ==, W);
+	g_assert_cmpuint(height, ==, H);
 	struct png png = read_png(path);
 	g_assert_cmpuint(png.width, ==, W);
 	g_assert_cmpuint(png.height, ==, H);
