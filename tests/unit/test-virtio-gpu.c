@@ -184,17 +184,32 @@ static uint8_t *cmd(struct fixture *f, uint32_t type)
 	return p;
 }
 
+#define MAX_PARTS 8
+
+/* Sends the request as `n` readable descriptors of parts[i] bytes each,
+ * back to back in RAM, then the response buffer; returns the response type. */
+static uint32_t send_split(struct fixture *f, const uint32_t *parts, unsigned n)
+{
+	struct vbuf bufs[MAX_PARTS + 1];
+	uint64_t at = REQ_GPA;
+	g_assert_cmpuint(n, <=, MAX_PARTS);
+	for (unsigned i = 0; i < n; at += parts[i], i++)
+		bufs[i] = (struct vbuf){ at, parts[i], false };
+	bufs[n] = (struct vbuf){ RESP_GPA, RESP_ROOM, true };
+	memset(f->v.ram + RESP_GPA, 0xAA, RESP_ROOM);
+	vq_submit(&f->d, CONTROLQ, bufs, n + 1);
+	g_assert_true(vq_poll(&f->d, CONTROLQ, &f->used, 1));
+	g_assert_cmpuint(f->used, >=, HDR_SIZE);
+	return get_le32(f->resp);
+}
+
 /* Sends the first `len` bytes of the request on the controlq; returns the
  * response type. The response area is poisoned first so that every byte
  * checked was written by the device. */
 static uint32_t send(struct fixture *f, size_t len)
 {
-	memset(f->v.ram + RESP_GPA, 0xAA, RESP_ROOM);
-	struct vbuf bufs[2] = { { REQ_GPA, (uint32_t)len, false }, { RESP_GPA, RESP_ROOM, true } };
-	vq_submit(&f->d, CONTROLQ, bufs, 2);
-	g_assert_true(vq_poll(&f->d, CONTROLQ, &f->used, 1));
-	g_assert_cmpuint(f->used, >=, HDR_SIZE);
-	return get_le32(f->resp);
+	const uint32_t parts[1] = { (uint32_t)len };
+	return send_split(f, parts, 1);
 }
 
 static void put_rect(uint8_t *p, struct rect r)
@@ -598,6 +613,41 @@ static void test_partial_transfer(void)
 	fixture_free(f);
 }
 
+/* Linux sends the backing entries in a descriptor of their own after the
+ * request; an entry may even straddle two descriptors. */
+static void test_attach_split(void)
+{
+	struct fixture *f = fixture_new();
+	struct entry e[BACKING_CHUNKS];
+	g_assert_cmphex(create(f, SHOWN, XRGB->id, W, H), ==, OK_NODATA);
+	write_backing(f, XRGB, W, H, 1, e);
+	uint8_t *p = cmd(f, CMD_RESOURCE_ATTACH_BACKING);
+	put_le32(p + BODY, SHOWN);
+	put_le32(p + BODY + 4, BACKING_CHUNKS);
+	for (unsigned i = 0; i < BACKING_CHUNKS; i++) {
+		put_le64(p + ID_SIZE + i * MEM_ENTRY_SIZE, e[i].addr);
+		put_le32(p + ID_SIZE + i * MEM_ENTRY_SIZE + 8, e[i].len);
+	}
+	const uint32_t linux_parts[] = { ID_SIZE, BACKING_CHUNKS * MEM_ENTRY_SIZE };
+	g_assert_cmphex(send_split(f, linux_parts, G_N_ELEMENTS(linux_parts)), ==, OK_NODATA);
+	g_assert_cmphex(detach(f, SHOWN), ==, OK_NODATA);
+	/* The same again, cut through the header, the body and an entry. */
+	p = cmd(f, CMD_RESOURCE_ATTACH_BACKING);
+	put_le32(p + BODY, SHOWN);
+	put_le32(p + BODY + 4, BACKING_CHUNKS);
+	for (unsigned i = 0; i < BACKING_CHUNKS; i++) {
+		put_le64(p + ID_SIZE + i * MEM_ENTRY_SIZE, e[i].addr);
+		put_le32(p + ID_SIZE + i * MEM_ENTRY_SIZE + 8, e[i].len);
+	}
+	const uint32_t odd_parts[] = { 10, 16, 11, 14, ID_SIZE + BACKING_CHUNKS * MEM_ENTRY_SIZE - 51 };
+	g_assert_cmphex(send_split(f, odd_parts, G_N_ELEMENTS(odd_parts)), ==, OK_NODATA);
+	g_assert_cmphex(transfer(f, SHOWN, whole, 0), ==, OK_NODATA);
+	g_assert_cmphex(set_scanout(f, 0, SHOWN, whole), ==, OK_NODATA);
+	g_assert_cmphex(flush(f, SHOWN, whole), ==, OK_NODATA);
+	assert_shown(f, 1);
+	fixture_free(f);
+}
+
 /* ---- cursor ---- */
 
 #define CURSOR_ID 7
@@ -965,6 +1015,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/virtio-gpu/scanout", test_scanout);
 	g_test_add_func("/virtio-gpu/formats", test_formats);
 	g_test_add_func("/virtio-gpu/partial-transfer", test_partial_transfer);
+	g_test_add_func("/virtio-gpu/attach-split", test_attach_split);
 	g_test_add_func("/virtio-gpu/cursor", test_cursor);
 	g_test_add_func("/virtio-gpu/display-change", test_display_change);
 	g_test_add_func("/virtio-gpu/fence", test_fence);
