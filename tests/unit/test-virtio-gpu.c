@@ -444,6 +444,7 @@ static void assert_working(struct fixture *f)
 static void expect(struct fixture *f, uint32_t got, uint32_t want)
 {
 	g_assert_cmphex(got, ==, want);
+	g_assert_cmpuint(f->used, ==, HDR_SIZE);   /* a bare header, whatever the outcome */
 	assert_working(f);
 }
 
