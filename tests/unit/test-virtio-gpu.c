@@ -246,8 +246,9 @@ static uint32_t detach(struct fixture *f, uint32_t id)
 	return id_cmd(f, CMD_RESOURCE_DETACH_BACKING, id);
 }
 
-/* ATTACH_BACKING saying `nr` entries and carrying `count` of them. */
-static uint32_t attach_nr(struct fixture *f, uint32_t id, uint32_t nr, const struct entry *e, unsigned count)
+/* Builds an ATTACH_BACKING saying `nr` entries and carrying `count` of
+ * them; returns its length. */
+static size_t attach_request(struct fixture *f, uint32_t id, uint32_t nr, const struct entry *e, unsigned count)
 {
 	uint8_t *p = cmd(f, CMD_RESOURCE_ATTACH_BACKING);
 	put_le32(p + BODY, id);
@@ -256,7 +257,12 @@ static uint32_t attach_nr(struct fixture *f, uint32_t id, uint32_t nr, const str
 		put_le64(p + ID_SIZE + i * MEM_ENTRY_SIZE, e[i].addr);
 		put_le32(p + ID_SIZE + i * MEM_ENTRY_SIZE + 8, e[i].len);
 	}
-	return send(f, ID_SIZE + count * MEM_ENTRY_SIZE);
+	return ID_SIZE + count * MEM_ENTRY_SIZE;
+}
+
+static uint32_t attach_nr(struct fixture *f, uint32_t id, uint32_t nr, const struct entry *e, unsigned count)
+{
+	return send(f, attach_request(f, id, nr, e, count));
 }
 
 static uint32_t attach(struct fixture *f, uint32_t id, const struct entry *e, unsigned count)
@@ -622,24 +628,12 @@ static void test_attach_split(void)
 	struct entry e[BACKING_CHUNKS];
 	g_assert_cmphex(create(f, SHOWN, XRGB->id, W, H), ==, OK_NODATA);
 	write_backing(f, XRGB, W, H, 1, e);
-	uint8_t *p = cmd(f, CMD_RESOURCE_ATTACH_BACKING);
-	put_le32(p + BODY, SHOWN);
-	put_le32(p + BODY + 4, BACKING_CHUNKS);
-	for (unsigned i = 0; i < BACKING_CHUNKS; i++) {
-		put_le64(p + ID_SIZE + i * MEM_ENTRY_SIZE, e[i].addr);
-		put_le32(p + ID_SIZE + i * MEM_ENTRY_SIZE + 8, e[i].len);
-	}
+	attach_request(f, SHOWN, BACKING_CHUNKS, e, BACKING_CHUNKS);
 	const uint32_t linux_parts[] = { ID_SIZE, BACKING_CHUNKS * MEM_ENTRY_SIZE };
 	g_assert_cmphex(send_split(f, linux_parts, G_N_ELEMENTS(linux_parts)), ==, OK_NODATA);
 	g_assert_cmphex(detach(f, SHOWN), ==, OK_NODATA);
 	/* The same again, cut through the header, the body and an entry. */
-	p = cmd(f, CMD_RESOURCE_ATTACH_BACKING);
-	put_le32(p + BODY, SHOWN);
-	put_le32(p + BODY + 4, BACKING_CHUNKS);
-	for (unsigned i = 0; i < BACKING_CHUNKS; i++) {
-		put_le64(p + ID_SIZE + i * MEM_ENTRY_SIZE, e[i].addr);
-		put_le32(p + ID_SIZE + i * MEM_ENTRY_SIZE + 8, e[i].len);
-	}
+	attach_request(f, SHOWN, BACKING_CHUNKS, e, BACKING_CHUNKS);
 	const uint32_t odd_parts[] = { 10, 16, 11, 14, ID_SIZE + BACKING_CHUNKS * MEM_ENTRY_SIZE - 51 };
 	g_assert_cmphex(send_split(f, odd_parts, G_N_ELEMENTS(odd_parts)), ==, OK_NODATA);
 	g_assert_cmphex(transfer(f, SHOWN, whole, 0), ==, OK_NODATA);
