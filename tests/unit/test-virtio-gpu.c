@@ -695,6 +695,19 @@ static void test_cursor(void)
 	g_assert_cmpuint(f->cursors, ==, cursors + 3);
 	g_assert_false(f->cursor.visible);
 
+	/* A resource larger than a cursor gives its top-left corner; the hot
+	 * spot stays inside the image. */
+	make_resource(f, 8, BGRA, 100, 80, 4);
+	cursor_cmd(f, CMD_UPDATE_CURSOR, 0, 8, 0, 0, 90, 70);
+	g_assert_true(f->cursor.visible);
+	g_assert_cmpuint(f->cursor.width, ==, CONSOLE_CURSOR_MAX);
+	g_assert_cmpuint(f->cursor.height, ==, CONSOLE_CURSOR_MAX);
+	g_assert_cmpuint(f->cursor.hot_x, <, CONSOLE_CURSOR_MAX);
+	g_assert_cmpuint(f->cursor.hot_y, <, CONSOLE_CURSOR_MAX);
+	for (unsigned y = 0; y < CONSOLE_CURSOR_MAX; y++)
+		for (unsigned x = 0; x < CONSOLE_CURSOR_MAX; x++)
+			g_assert_cmphex(f->cursor.pixels[y * CONSOLE_CURSOR_MAX + x], ==, colour(x, y, 4));
+
 	/* A format without alpha is opaque. */
 	g_assert_cmphex(unref(f, CURSOR_ID), ==, OK_NODATA);
 	make_resource(f, CURSOR_ID, XRGB, CURSOR_SIDE, CURSOR_SIDE, 3);
@@ -914,6 +927,17 @@ static void test_hostile_commands(void)
 		cmd(f, unknown[i]);
 		expect(f, send(f, RECT_CMD_SIZE), ERR_UNSPEC);
 	}
+	/* No request at all, and a request with nowhere to answer. */
+	struct vbuf only_resp = { RESP_GPA, RESP_ROOM, true }, only_req = { REQ_GPA, HDR_SIZE, false };
+	memset(f->v.ram + RESP_GPA, 0xAA, RESP_ROOM);
+	vq_submit(&f->d, CONTROLQ, &only_resp, 1);
+	g_assert_true(vq_poll(&f->d, CONTROLQ, &f->used, 1));
+	expect(f, get_le32(f->resp), ERR_UNSPEC);
+	cmd(f, CMD_GET_DISPLAY_INFO);
+	vq_submit(&f->d, CONTROLQ, &only_req, 1);
+	g_assert_true(vq_poll(&f->d, CONTROLQ, &f->used, 1));
+	g_assert_cmpuint(f->used, ==, 0);
+	assert_working(f);
 	/* Shorter than the header. */
 	static const size_t short_hdr[] = { 1, 4, 10, HDR_SIZE - 1 };
 	for (unsigned i = 0; i < G_N_ELEMENTS(short_hdr); i++) {
