@@ -13,8 +13,9 @@ set -euo pipefail
 OUT=${1:?usage: build-images.sh OUTPUT_DIR}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 APPLETS="sh ash mount umount mkdir cat echo ls nproc free poweroff reboot setsid cttyhack uname dmesg sleep grep insmod head od sync ifconfig route wget nc"
-# Debian builds virtio as modules; init loads them in this (dependency) order.
-MODULES="drivers/virtio/virtio drivers/virtio/virtio_ring drivers/virtio/virtio_pci_modern_dev
+# Debian builds virtio as modules; init loads them in this (dependency) order
+# (in 6.1.192 virtio needs virtio_ring: it calls virtio_break_device there).
+MODULES="drivers/virtio/virtio_ring drivers/virtio/virtio drivers/virtio/virtio_pci_modern_dev
 	drivers/virtio/virtio_pci_legacy_dev drivers/virtio/virtio_pci drivers/block/virtio_blk
 	drivers/char/hw_random/virtio-rng net/core/failover drivers/net/net_failover drivers/net/virtio_net"
 # What the screen and input tests need, loaded by init only when the kernel
