@@ -501,6 +501,11 @@ static void assert_edid(struct fixture *f, uint32_t width, uint32_t height)
 	g_assert_cmpuint(get_le16(dtd), !=, 0);         /* a timing, not a display descriptor */
 	g_assert_cmpuint(dtd[2] | (dtd[4] & 0xF0) << 4, ==, width);
 	g_assert_cmpuint(dtd[5] | (dtd[7] & 0xF0) << 4, ==, height);
+	/* A refresh rate a monitor has: the pixel clock over the total pixels. */
+	uint64_t htotal = width + (dtd[3] | (dtd[4] & 0x0F) << 8), vtotal = height + (dtd[6] | (dtd[7] & 0x0F) << 8);
+	uint64_t refresh = (uint64_t)get_le16(dtd) * 10000 / (htotal * vtotal);
+	g_assert_cmpuint(refresh, >=, 24);
+	g_assert_cmpuint(refresh, <=, 60);
 }
 
 static void test_display_info_and_edid(void)
@@ -746,6 +751,17 @@ static void test_display_change(void)
 	g_assert_cmphex(vdev_config_read(&f->d, CFG_EVENTS_READ, 4), ==, 0);
 	g_assert_cmpuint(generation(f), ==, gen);
 	g_assert_false(f->v.intx_level);
+	/* Large displays: 4K at 60 Hz; larger ones at a lower refresh rate that
+	 * the EDID's 16-bit pixel clock can say; sides beyond what an EDID
+	 * describes are clamped in display info and EDID alike. */
+	static const uint32_t sizes[][4] = {
+		{ 3840, 2160, 3840, 2160 }, { 3840, 2880, 3840, 2880 }, { 5000, 5000, 4095, 4095 }, { 100, 50, 320, 320 },
+	};
+	for (size_t i = 0; i < G_N_ELEMENTS(sizes); i++) {
+		g_assert_true(console_preferred_size(&f->con, sizes[i][0], sizes[i][1]));
+		assert_display_info(f, sizes[i][2], sizes[i][3]);
+		assert_edid(f, sizes[i][2], sizes[i][3]);
+	}
 	/* events_clear is the only writable field. */
 	vdev_config_write(&f->d, CFG_NUM_SCANOUTS, 5, 4);
 	g_assert_cmpuint(vdev_config_read(&f->d, CFG_NUM_SCANOUTS, 4), ==, 1);
