@@ -6,7 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "engine1-client.h"
+#include "vireo-engine1.h"
 
 #define ENGINE_OBJECT_PATH "/io/github/vireo/Engine1"
 #define CONNECT_INTERVAL_MS 100

@@ -8,6 +8,7 @@
 #include "backend/block.h"
 #include "backend/chardev.h"
 #include "console.h"
+#include "control.h"
 #include "sdl.h"
 #include "vnc.h"
 #include "kvm/vm.h"
@@ -23,6 +24,7 @@ struct engine_backends {
 	struct block_backend disks[MACHINE_MAX_DISKS];
 	struct machine_disk disk_specs[MACHINE_MAX_DISKS];
 	unsigned disk_count;
+	struct engine_control *control; /* or NULL: --control not given */
 };
 
 /* Opens the serial backend, every disk (checked and locked) and the
@@ -31,6 +33,10 @@ struct engine_backends {
 int engine_open_backends(const struct vireo_machine *def, struct engine_backends *b, GMainContext *context,
 			 char **error);
 void engine_close_backends(struct engine_backends *b);
+
+/* Where the screen is, for the control interface: "vnc:ADDR:PORT" (the
+ * port bound), "sdl" or "none". */
+char *engine_display_description(const struct engine_backends *b);
 
 /* Checks what can be checked before KVM is touched (files exist and are
  * readable and non-empty). Returns false with *error set. */

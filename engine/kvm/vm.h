@@ -65,6 +65,11 @@ struct vm {
 	bool manual_dirty_protect; /* dirty pages are re-protected by us, only those found dirty */
 	struct vm_device_ram device_ram[VM_DEVICE_RAM_SLOTS];
 	_Atomic int stop_reason; /* enum vm_stop_reason */
+	/* Pause: vCPUs park outside KVM_RUN while `pause_requested`. */
+	GMutex pause_lock;
+	GCond pause_cond;
+	atomic_bool pause_requested;
+	unsigned vcpus_parked;
 	void (*on_stop)(void *opaque);
 	void *on_stop_opaque;
 };

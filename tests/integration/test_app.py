@@ -343,7 +343,8 @@ def case_engine_error(app):
 
 def case_start_stop(app):
     """A machine that really runs (our demo guest on KVM) shows as running
-    while its engine lives, and Stop ends it cleanly, with no error."""
+    while its engine lives, and Stop ends it cleanly, with no error (through
+    the power button on the control socket when the engine has one)."""
     guest = os.path.join(os.environ.get("VIREO_GUEST_DIR", os.path.join(SOURCE_DIR, "build", "tests", "guest")),
                          "demo.elf")
     if not os.access("/dev/kvm", os.R_OK | os.W_OK):
@@ -356,6 +357,10 @@ def case_start_stop(app):
     click(find(item, "push button", "Start"))
     wait_for("the machine to run", lambda: "Running" in label_texts(row(app, "Demo")))
     engines = wait_for("its engine process", lambda: engine_pids(app))
+    help_text = subprocess.run([ENGINE, "--help"], capture_output=True, text=True).stdout
+    socket = os.path.join(app.env["XDG_RUNTIME_DIR"], "vireo", "Demo.sock")
+    if "--control" in help_text and not os.path.exists(socket):
+        fail("the engine has --control but no socket is at " + socket)
     time.sleep(1)
     if not engine_pids(app) or "Running" not in label_texts(row(app, "Demo")):
         fail("the engine did not keep running: %r" % label_texts(find(app.window, "info bar")))
