@@ -11,18 +11,19 @@
 #define ENGINE_OBJECT_PATH "/io/github/vireo/Engine1"
 #define CONNECT_INTERVAL_MS 100
 #define CONNECT_TRIES 50
+#define ENGINE_LOG_FILE "engine.log"
 
 struct engine_run {
 	GSubprocess *process;
-	GDataInputStream *stderr_lines;
 	GCancellable *cancellable;
 	char *socket_path;
+	char *log_path;     /* the engine's stderr */
 	char *last_line;
 	VireoEngine1 *proxy;
 	unsigned connect_timer;
 	unsigned connect_tries;
 	enum engine_state state;
-	bool exited, stderr_closed, stop_requested;
+	bool exited, stop_requested;
 	int exit_status;
 	engine_run_notify notify;
 	void *data;
@@ -52,16 +53,17 @@ static void set_state(struct engine_run *run, enum engine_state state)
 	run->notify(run, run->data);  /* last: the callback may free a finished run */
 }
 
-/* Both the exit status and all of stderr are in: the run is over. */
-static void maybe_finish(struct engine_run *run)
+/* The engine's error message: the last line it wrote to stderr. */
+static char *last_line_of(const char *path)
 {
-	if (!run->exited || !run->stderr_closed)
-		return;
-	g_clear_handle_id(&run->connect_timer, g_source_remove);
-	bool clean = run->exit_status == 0 ||
-		     (run->stop_requested && g_subprocess_get_if_signaled(run->process) &&
-		      g_subprocess_get_term_sig(run->process) == SIGTERM);
-	set_state(run, clean ? ENGINE_STOPPED : ENGINE_FAILED);
+	g_autofree char *text = NULL;
+	if (!g_file_get_contents(path, &text, NULL, NULL))
+		return NULL;
+	g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+	for (guint i = g_strv_length(lines); i-- > 0;)
+		if (*g_strstrip(lines[i]))
+			return g_strdup(lines[i]);
+	return NULL;
 }
 
 static void on_exited(GObject *source, GAsyncResult *result, gpointer data)
@@ -73,36 +75,12 @@ static void on_exited(GObject *source, GAsyncResult *result, gpointer data)
 	GSubprocess *process = run->process;
 	run->exited = true;
 	run->exit_status = g_subprocess_get_if_exited(process) ? g_subprocess_get_exit_status(process) : -1;
-	maybe_finish(run);
-}
-
-static void read_next_line(struct engine_run *run);
-
-static void on_stderr_line(GObject *source, GAsyncResult *result, gpointer data)
-{
-	g_autoptr(GError) error = NULL;
-	char *line = g_data_input_stream_read_line_finish_utf8(G_DATA_INPUT_STREAM(source), result, NULL, &error);
-	if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-		return;
-	struct engine_run *run = data;
-	if (!line) {
-		run->stderr_closed = true;
-		maybe_finish(run);
-		return;
-	}
-	if (*g_strstrip(line)) {
-		g_free(run->last_line);
-		run->last_line = line;
-	} else {
-		g_free(line);
-	}
-	read_next_line(run);
-}
-
-static void read_next_line(struct engine_run *run)
-{
-	g_data_input_stream_read_line_async(run->stderr_lines, G_PRIORITY_DEFAULT, run->cancellable,
-					    on_stderr_line, run);
+	run->last_line = last_line_of(run->log_path);
+	g_clear_handle_id(&run->connect_timer, g_source_remove);
+	bool clean = run->exit_status == 0 ||
+		     (run->stop_requested && g_subprocess_get_if_signaled(process) &&
+		      g_subprocess_get_term_sig(process) == SIGTERM);
+	set_state(run, clean ? ENGINE_STOPPED : ENGINE_FAILED);
 }
 
 static enum engine_state state_from_text(const char *text)
@@ -194,8 +172,11 @@ struct engine_run *engine_run_start(const char *engine, const char *ini_path, co
 	g_autofree char *folder = g_path_get_dirname(ini_path);
 	g_autofree char *socket_dir = g_path_get_dirname(socket_path);
 	const char *argv[] = { engine, ini_path, control ? "--control" : NULL, socket_path, NULL };
-	g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new(
-		G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
+	/* stderr goes to a file, not a pipe: the engine must outlive the app. */
+	g_autofree char *log_path = g_build_filename(folder, ENGINE_LOG_FILE, NULL);
+	g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDIN_PIPE |
+									     G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
+	g_subprocess_launcher_set_stderr_file_path(launcher, log_path);
 	g_subprocess_launcher_set_cwd(launcher, folder);
 	g_subprocess_launcher_set_child_setup(launcher, child_setup, NULL, NULL);
 	if (control) {
@@ -213,9 +194,8 @@ struct engine_run *engine_run_start(const char *engine, const char *ini_path, co
 	run->notify = notify;
 	run->data = data;
 	run->state = control ? ENGINE_STARTING : ENGINE_RUNNING;
-	run->stderr_lines = g_data_input_stream_new(g_subprocess_get_stderr_pipe(process));
+	run->log_path = g_steal_pointer(&log_path);
 	g_subprocess_wait_async(process, run->cancellable, on_exited, run);
-	read_next_line(run);
 	if (control)
 		run->connect_timer = g_timeout_add(CONNECT_INTERVAL_MS, try_connect, run);
 	return run;
@@ -230,10 +210,10 @@ void engine_run_free(struct engine_run *run)
 	if (run->proxy)
 		g_signal_handlers_disconnect_by_data(run->proxy, run);
 	g_clear_object(&run->proxy);
-	g_clear_object(&run->stderr_lines);
 	g_clear_object(&run->process);
 	g_clear_object(&run->cancellable);
 	g_free(run->socket_path);
+	g_free(run->log_path);
 	g_free(run->last_line);
 	g_free(run);
 }

@@ -23,13 +23,14 @@ struct engine_run;
 typedef void (*engine_run_notify)(struct engine_run *run, void *data);
 
 /* Starts `engine` on machine.ini, with its control socket at socket_path
- * when the engine has --control. */
+ * when the engine has --control; its stderr goes to engine.log in the
+ * machine's folder. */
 struct engine_run *engine_run_start(const char *engine, const char *ini_path, const char *socket_path,
 				    engine_run_notify notify, void *data, GError **error);
 void engine_run_free(struct engine_run *run);
 
 enum engine_state engine_run_state(const struct engine_run *run);
-/* The engine's last line on stderr (its error message), or NULL. */
+/* After the engine ended: its last line on stderr (its error), or NULL. */
 const char *engine_run_error(const struct engine_run *run);
 int engine_run_exit_status(const struct engine_run *run);
 

@@ -143,17 +143,31 @@ static void on_row_button(GtkButton *button, gpointer data)
 	start_or_stop(self, find_entry(self, g_object_get_data(G_OBJECT(button), "id")));
 }
 
-static GtkWidget *new_start_button(VireoWindow *self, const struct library_entry *entry, bool running)
+static GtkWidget *new_start_button(VireoWindow *self, const struct library_entry *entry)
 {
-	GtkWidget *button = gtk_button_new_from_icon_name(
-		running ? "media-playback-stop-symbolic" : "media-playback-start-symbolic", GTK_ICON_SIZE_BUTTON);
-	const char *what = running ? _("Stop") : _("Start");
-	gtk_widget_set_tooltip_text(button, what);
-	atk_object_set_name(gtk_widget_get_accessible(button), what);
+	GtkWidget *button = gtk_button_new();
+	gtk_button_set_image(GTK_BUTTON(button), gtk_image_new());
 	gtk_widget_set_valign(button, GTK_ALIGN_CENTER);
 	g_object_set_data_full(G_OBJECT(button), "id", g_strdup(entry->id), g_free);
 	g_signal_connect(button, "clicked", G_CALLBACK(on_row_button), self);
 	return button;
+}
+
+/* The parts of a row that follow the engine: its state and Start/Stop. */
+static void show_run_state(GtkWidget *row, const struct library_entry *entry, struct engine_run *run)
+{
+	GtkLabel *state = g_object_get_data(G_OBJECT(row), "state-label");
+	GtkButton *button = g_object_get_data(G_OBJECT(row), "start-button");
+	gtk_label_set_text(state, state_text(entry, run));
+	if (!button)
+		return;
+	bool running = is_active(run);
+	const char *what = running ? _("Stop") : _("Start");
+	gtk_image_set_from_icon_name(GTK_IMAGE(gtk_button_get_image(button)),
+				     running ? "media-playback-stop-symbolic" : "media-playback-start-symbolic",
+				     GTK_ICON_SIZE_BUTTON);
+	gtk_widget_set_tooltip_text(GTK_WIDGET(button), what);
+	atk_object_set_name(gtk_widget_get_accessible(GTK_WIDGET(button)), what);
 }
 
 /* name        state
@@ -174,12 +188,17 @@ static GtkWidget *new_row(VireoWindow *self, const struct library_entry *entry)
 	gtk_grid_attach(GTK_GRID(grid), icon, 0, 0, 1, 2);
 	gtk_grid_attach(GTK_GRID(grid), new_label(name, "machine-name", 0), 1, 0, 1, 1);
 	gtk_grid_attach(GTK_GRID(grid), detail_label, 1, 1, 1, 1);
-	gtk_grid_attach(GTK_GRID(grid), new_label(state_text(entry, run), NULL, 1), 2, 0, 1, 1);
+	GtkWidget *state = new_label(NULL, NULL, 1);
+	gtk_grid_attach(GTK_GRID(grid), state, 2, 0, 1, 1);
+	g_object_set_data(G_OBJECT(row), "state-label", state);
 	if (!entry->broken) {
 		g_autofree char *resources = resources_text(&entry->machine);
+		GtkWidget *button = new_start_button(self, entry);
 		gtk_grid_attach(GTK_GRID(grid), new_label(resources, GTK_STYLE_CLASS_DIM_LABEL, 1), 2, 1, 1, 1);
-		gtk_grid_attach(GTK_GRID(grid), new_start_button(self, entry, is_active(run)), 3, 0, 1, 2);
+		gtk_grid_attach(GTK_GRID(grid), button, 3, 0, 1, 2);
+		g_object_set_data(G_OBJECT(row), "start-button", button);
 	}
+	show_run_state(row, entry, run);
 	gtk_container_add(GTK_CONTAINER(row), grid);
 	atk_object_set_name(gtk_widget_get_accessible(row), name);
 	g_object_set_data_full(G_OBJECT(row), "id", g_strdup(entry->id), g_free);
@@ -243,31 +262,60 @@ static void on_library_changed(GFileMonitor *monitor, GFile *file, GFile *other,
 		self->reload_timer = g_timeout_add(RELOAD_DELAY_MS, reload_now, self);
 }
 
+/* The machine (folder id) a run belongs to. */
+static const char *id_of_run(VireoWindow *self, struct engine_run *run)
+{
+	GHashTableIter iter;
+	gpointer key, value;
+	g_hash_table_iter_init(&iter, self->runs);
+	while (g_hash_table_iter_next(&iter, &key, &value))
+		if (value == run)
+			return key;
+	return NULL;
+}
+
+static GtkWidget *find_row(VireoWindow *self, const char *id)
+{
+	g_autoptr(GList) rows = gtk_container_get_children(GTK_CONTAINER(self->machine_list));
+	for (GList *l = rows; l; l = l->next)
+		if (!g_strcmp0(g_object_get_data(l->data, "id"), id))
+			return l->data;
+	return NULL;
+}
+
+/* Redraws one machine's state in place: rebuilding the list would lose
+ * the keyboard focus and pull the rows from under assistive tools. */
+static void refresh_run_state(VireoWindow *self, const char *id)
+{
+	GtkWidget *row = find_row(self, id);
+	const struct library_entry *entry = find_entry(self, id);
+	if (row && entry)
+		show_run_state(row, entry, g_hash_table_lookup(self->runs, id));
+}
+
+static void report_failure(VireoWindow *self, const char *id, struct engine_run *run)
+{
+	const struct library_entry *entry = find_entry(self, id);
+	const char *reason = engine_run_error(run);
+	g_autofree char *status = g_strdup_printf(_("the engine ended with status %d"), engine_run_exit_status(run));
+	g_autofree char *text = g_strdup_printf(_("“%s” stopped with an error: %s"),
+						entry && !entry->broken ? entry->machine.name : id,
+						reason ? reason : status);
+	show_error(self, text);
+}
+
 static void on_run_changed(struct engine_run *run, void *data)
 {
 	VireoWindow *self = data;
 	enum engine_state state = engine_run_state(run);
-	GHashTableIter iter;
-	gpointer key, value;
-	g_hash_table_iter_init(&iter, self->runs);
-	while (g_hash_table_iter_next(&iter, &key, &value)) {
-		if (value != run)
-			continue;
-		if (state == ENGINE_FAILED) {
-			const struct library_entry *entry = find_entry(self, key);
-			const char *name = entry ? entry->machine.name : key;
-			const char *reason = engine_run_error(run);
-			g_autofree char *status = g_strdup_printf(_("the engine ended with status %d"),
-								  engine_run_exit_status(run));
-			g_autofree char *text = g_strdup_printf(_("“%s” stopped with an error: %s"), name,
-								reason ? reason : status);
-			show_error(self, text);
-		}
-		if (state == ENGINE_STOPPED || state == ENGINE_FAILED)
-			g_hash_table_iter_remove(&iter);
-		break;
-	}
-	fill_list(self, NULL);
+	g_autofree char *id = g_strdup(id_of_run(self, run));
+	if (!id)
+		return;
+	if (state == ENGINE_FAILED)
+		report_failure(self, id, run);
+	if (state == ENGINE_STOPPED || state == ENGINE_FAILED)
+		g_hash_table_remove(self->runs, id);  /* frees the run */
+	refresh_run_state(self, id);
 }
 
 static void start_machine(VireoWindow *self, const struct library_entry *entry)
@@ -285,7 +333,7 @@ static void start_machine(VireoWindow *self, const struct library_entry *entry)
 	}
 	gtk_info_bar_set_revealed(self->error_bar, FALSE);
 	g_hash_table_replace(self->runs, g_strdup(entry->id), run);
-	fill_list(self, entry->id);
+	refresh_run_state(self, entry->id);
 }
 
 static void start_or_stop(VireoWindow *self, const struct library_entry *entry)

@@ -9,6 +9,7 @@ Each case gets its own X server, session bus and XDG folders. Needs
 /usr/bin/python3 with python3-gi and gir1.2-atspi-2.0 (Debian), Xvfb and
 dbus-run-session. Exit status: 0 pass, 1 fail, 77 skip."""
 import configparser
+import faulthandler
 import os
 import random
 import shutil
@@ -558,6 +559,7 @@ def main():
         env = dict(os.environ, VIREO_APP_TEST_BUS="1")
         return subprocess.call(["dbus-run-session", "--", sys.executable, os.path.abspath(__file__), sys.argv[1]],
                                env=env)
+    faulthandler.enable()  # a crash inside libatspi still says where
     global Atspi, GLib, gi
     import gi
     gi.require_version("Atspi", "2.0")
