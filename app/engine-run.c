@@ -19,6 +19,7 @@ struct engine_run {
 	char *socket_path;
 	char *log_path;     /* the engine's stderr */
 	char *last_line;
+	GDBusConnection *connection;
 	VireoEngine1 *proxy;
 	unsigned connect_timer;
 	unsigned connect_tries;
@@ -100,6 +101,18 @@ static void on_engine_state(GObject *proxy, GParamSpec *pspec, gpointer data)
 		set_state(run, state_from_text(vireo_engine1_get_state(VIREO_ENGINE1(proxy))));
 }
 
+/* No control over the engine: a process we started is running while it
+ * lives; an engine we only attached to is gone (its socket was stale). */
+static void give_up_control(struct engine_run *run)
+{
+	if (run->process) {
+		set_state(run, ENGINE_RUNNING);
+		return;
+	}
+	unlink(run->socket_path);
+	set_state(run, ENGINE_STOPPED);
+}
+
 static void on_proxy(GObject *source, GAsyncResult *result, gpointer data)
 {
 	(void)source;
@@ -107,7 +120,7 @@ static void on_proxy(GObject *source, GAsyncResult *result, gpointer data)
 	VireoEngine1 *proxy = vireo_engine1_proxy_new_finish(result, &error);
 	if (!proxy) {
 		if (!g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-			set_state(data, ENGINE_RUNNING);  /* the process lives: that is running enough */
+			give_up_control(data);
 		return;
 	}
 	struct engine_run *run = data;
@@ -117,6 +130,16 @@ static void on_proxy(GObject *source, GAsyncResult *result, gpointer data)
 }
 
 static gboolean try_connect(gpointer data);
+
+/* An engine we attached to ends: its connection closes. (One we started
+ * ends through on_exited, with its status.) */
+static void on_closed(GDBusConnection *connection, gboolean remote, GError *error, gpointer data)
+{
+	(void)connection, (void)remote, (void)error;
+	struct engine_run *run = data;
+	if (!run->process)
+		set_state(run, ENGINE_STOPPED);
+}
 
 static void on_connection(GObject *source, GAsyncResult *result, gpointer data)
 {
@@ -128,12 +151,14 @@ static void on_connection(GObject *source, GAsyncResult *result, gpointer data)
 	struct engine_run *run = data;
 	if (!connection) {
 		/* The socket may exist a moment before the engine answers on it. */
-		if (++run->connect_tries < CONNECT_TRIES && !run->exited)
+		if (run->process && ++run->connect_tries < CONNECT_TRIES && !run->exited)
 			run->connect_timer = g_timeout_add(CONNECT_INTERVAL_MS, try_connect, run);
 		else
-			set_state(run, ENGINE_RUNNING);
+			give_up_control(run);
 		return;
 	}
+	run->connection = g_object_ref(connection);
+	g_signal_connect(connection, "closed", G_CALLBACK(on_closed), run);
 	vireo_engine1_proxy_new(connection, G_DBUS_PROXY_FLAGS_NONE, NULL, ENGINE_OBJECT_PATH, run->cancellable,
 				on_proxy, run);
 }
@@ -143,10 +168,10 @@ static gboolean try_connect(gpointer data)
 {
 	struct engine_run *run = data;
 	if (!g_file_test(run->socket_path, G_FILE_TEST_EXISTS)) {
-		if (++run->connect_tries < CONNECT_TRIES)
+		if (run->process && ++run->connect_tries < CONNECT_TRIES)
 			return G_SOURCE_CONTINUE;
 		run->connect_timer = 0;
-		set_state(run, ENGINE_RUNNING);
+		give_up_control(run);
 		return G_SOURCE_REMOVE;
 	}
 	run->connect_timer = 0;
@@ -201,6 +226,19 @@ struct engine_run *engine_run_start(const char *engine, const char *ini_path, co
 	return run;
 }
 
+struct engine_run *engine_run_attach(const char *socket_path, engine_run_notify notify, void *data)
+{
+	struct engine_run *run = g_new0(struct engine_run, 1);
+	run->cancellable = g_cancellable_new();
+	run->socket_path = g_strdup(socket_path);
+	run->notify = notify;
+	run->data = data;
+	run->state = ENGINE_STARTING;
+	run->exit_status = -1;
+	try_connect(run);
+	return run;
+}
+
 void engine_run_free(struct engine_run *run)
 {
 	if (!run)
@@ -210,6 +248,9 @@ void engine_run_free(struct engine_run *run)
 	if (run->proxy)
 		g_signal_handlers_disconnect_by_data(run->proxy, run);
 	g_clear_object(&run->proxy);
+	if (run->connection)
+		g_signal_handlers_disconnect_by_data(run->connection, run);
+	g_clear_object(&run->connection);
 	g_clear_object(&run->process);
 	g_clear_object(&run->cancellable);
 	g_free(run->socket_path);
@@ -240,6 +281,6 @@ void engine_run_stop(struct engine_run *run)
 	run->stop_requested = true;
 	if (run->proxy)
 		vireo_engine1_call_power_button(run->proxy, run->cancellable, NULL, NULL);
-	else
+	else if (run->process)
 		g_subprocess_send_signal(run->process, SIGTERM);
 }

@@ -27,11 +27,16 @@ typedef void (*engine_run_notify)(struct engine_run *run, void *data);
  * machine's folder. */
 struct engine_run *engine_run_start(const char *engine, const char *ini_path, const char *socket_path,
 				    engine_run_notify notify, void *data, GError **error);
+/* Attaches to an engine already running with its control socket at
+ * socket_path (started before the app last closed). When nothing answers
+ * there, the run ends as ENGINE_STOPPED and the stale socket is removed. */
+struct engine_run *engine_run_attach(const char *socket_path, engine_run_notify notify, void *data);
 void engine_run_free(struct engine_run *run);
 
 enum engine_state engine_run_state(const struct engine_run *run);
 /* After the engine ended: its last line on stderr (its error), or NULL. */
 const char *engine_run_error(const struct engine_run *run);
+/* -1 when not known (ended by a signal, or an engine we only attached to). */
 int engine_run_exit_status(const struct engine_run *run);
 
 /* Asks the machine to shut down: the power button over D-Bus, else SIGTERM. */

@@ -223,45 +223,6 @@ static void fill_list(VireoWindow *self, const char *select_id)
 				    self->entries->len > 0);
 }
 
-/* Lists the library again and redraws the rows, keeping the selection. */
-static void reload_selecting(VireoWindow *self, const char *select_id)
-{
-	g_autoptr(GError) error = NULL;
-	const struct library_entry *selected = selected_entry(self);
-	g_autofree char *keep = g_strdup(select_id ? select_id : selected ? selected->id : NULL);
-	GPtrArray *entries = library_list(self->library_dir, &error);
-	if (!entries) {
-		show_error(self, error->message);
-		entries = g_ptr_array_new_with_free_func((GDestroyNotify)library_entry_free);
-	}
-	g_ptr_array_unref(self->entries);
-	self->entries = entries;
-	fill_list(self, keep);
-}
-
-static void reload(VireoWindow *self)
-{
-	reload_selecting(self, NULL);
-}
-
-static gboolean reload_now(gpointer data)
-{
-	VireoWindow *self = data;
-	self->reload_timer = 0;
-	reload(self);
-	return G_SOURCE_REMOVE;
-}
-
-/* Folders come and go in bursts (a create is a mkdir and a rename). */
-static void on_library_changed(GFileMonitor *monitor, GFile *file, GFile *other, GFileMonitorEvent event,
-			       gpointer data)
-{
-	(void)monitor, (void)file, (void)other, (void)event;
-	VireoWindow *self = data;
-	if (!self->reload_timer)
-		self->reload_timer = g_timeout_add(RELOAD_DELAY_MS, reload_now, self);
-}
-
 /* The machine (folder id) a run belongs to. */
 static const char *id_of_run(VireoWindow *self, struct engine_run *run)
 {
@@ -318,11 +279,73 @@ static void on_run_changed(struct engine_run *run, void *data)
 	refresh_run_state(self, id);
 }
 
+/* $XDG_RUNTIME_DIR/vireo/ID.sock: where a machine's engine is controlled. */
+static char *socket_path_for(const char *id)
+{
+	g_autofree char *name = g_strconcat(id, ".sock", NULL);
+	return g_build_filename(g_get_user_runtime_dir(), "vireo", name, NULL);
+}
+
+/* Machines whose engine runs from before (the app was closed meanwhile)
+ * have their control socket in place: follow them again. */
+static void attach_running(VireoWindow *self)
+{
+	for (unsigned i = 0; i < self->entries->len; i++) {
+		const struct library_entry *entry = self->entries->pdata[i];
+		g_autofree char *socket_path = socket_path_for(entry->id);
+		if (entry->broken || g_hash_table_contains(self->runs, entry->id) ||
+		    !g_file_test(socket_path, G_FILE_TEST_EXISTS))
+			continue;
+		g_hash_table_replace(self->runs, g_strdup(entry->id),
+				     engine_run_attach(socket_path, on_run_changed, self));
+		refresh_run_state(self, entry->id);
+	}
+}
+
+/* Lists the library again and redraws the rows, keeping the selection. */
+static void reload_selecting(VireoWindow *self, const char *select_id)
+{
+	g_autoptr(GError) error = NULL;
+	const struct library_entry *selected = selected_entry(self);
+	g_autofree char *keep = g_strdup(select_id ? select_id : selected ? selected->id : NULL);
+	GPtrArray *entries = library_list(self->library_dir, &error);
+	if (!entries) {
+		show_error(self, error->message);
+		entries = g_ptr_array_new_with_free_func((GDestroyNotify)library_entry_free);
+	}
+	g_ptr_array_unref(self->entries);
+	self->entries = entries;
+	fill_list(self, keep);
+	attach_running(self);
+}
+
+static void reload(VireoWindow *self)
+{
+	reload_selecting(self, NULL);
+}
+
+static gboolean reload_now(gpointer data)
+{
+	VireoWindow *self = data;
+	self->reload_timer = 0;
+	reload(self);
+	return G_SOURCE_REMOVE;
+}
+
+/* Folders come and go in bursts (a create is a mkdir and a rename). */
+static void on_library_changed(GFileMonitor *monitor, GFile *file, GFile *other, GFileMonitorEvent event,
+			       gpointer data)
+{
+	(void)monitor, (void)file, (void)other, (void)event;
+	VireoWindow *self = data;
+	if (!self->reload_timer)
+		self->reload_timer = g_timeout_add(RELOAD_DELAY_MS, reload_now, self);
+}
+
 static void start_machine(VireoWindow *self, const struct library_entry *entry)
 {
 	g_autoptr(GError) error = NULL;
-	g_autofree char *socket_name = g_strconcat(entry->id, ".sock", NULL);
-	g_autofree char *socket_path = g_build_filename(g_get_user_runtime_dir(), "vireo", socket_name, NULL);
+	g_autofree char *socket_path = socket_path_for(entry->id);
 	struct engine_run *run = engine_run_start(paths_engine(), entry->ini_path, socket_path, on_run_changed, self,
 						  &error);
 	if (!run) {

@@ -14,6 +14,7 @@ import os
 import random
 import shutil
 import signal
+import socket as socketlib
 import subprocess
 import sys
 import tempfile
@@ -368,7 +369,7 @@ def case_start_stop(app):
     click(find(row(app, "Demo"), "push button", "Stop"))
     wait_for("the machine to stop", lambda: "Stopped" in label_texts(row(app, "Demo")), timeout=20)
     for pid in engines:
-        if os.path.exists("/proc/%d" % pid):
+        if alive(pid):
             fail("engine %d still runs after Stop" % pid)
     bar = find(app.window, "info bar")
     errors = [t for t in label_texts(bar) if t] if bar else []
@@ -400,6 +401,62 @@ def case_control_socket(app):
     bar = find(app.window, "info bar")
     if bar and any(label_texts(bar)):
         fail("a clean stop showed an error: %r" % label_texts(bar))
+
+
+def case_reattach(app):
+    """Closing the app leaves a running machine running; the app opened
+    again finds it through its control socket and can stop it."""
+    if not os.access("/dev/kvm", os.R_OK | os.W_OK):
+        print("SKIP: no usable /dev/kvm")
+        sys.exit(SKIP)
+    if "--control" not in subprocess.run([ENGINE, "--help"], capture_output=True, text=True).stdout:
+        print("SKIP: this engine has no control socket yet")
+        sys.exit(SKIP)
+    guest = os.path.join(os.environ.get("VIREO_GUEST_DIR", os.path.join(SOURCE_DIR, "build", "tests", "guest")),
+                         "demo.elf")
+    write_machine(app, "Demo", "[machine]\nname=Demo\nmemory=64M\n[boot]\nkernel=%s\n"
+                  "[devices]\nserial=none\n[display]\ndisplay=none\n" % guest)
+    # A stale socket of a machine that crashed long ago is cleared, not followed.
+    stale = os.path.join(app.env["XDG_RUNTIME_DIR"], "vireo", "Gone.sock")
+    os.makedirs(os.path.dirname(stale))
+    write_machine(app, "Gone", "[machine]\nname=Gone\n[boot]\nkernel=%s\n" % guest)
+    listener = socketlib.socket(socketlib.AF_UNIX)
+    listener.bind(stale)
+    listener.close()
+    app.start()
+    click(find(wait_for("the machine", lambda: row(app, "Demo")), "push button", "Start"))
+    wait_for("the machine to run", lambda: "Running" in label_texts(row(app, "Demo")))
+    engines = wait_for("its engine", lambda: engine_pids(app))
+    wait_for("the stale socket to go", lambda: not os.path.exists(stale))
+    if "Stopped" not in label_texts(row(app, "Gone")):
+        fail("a stale socket made %r" % label_texts(row(app, "Gone")))
+    try:
+        app.process.terminate()
+        app.process.wait(timeout=10)
+        time.sleep(0.5)
+        for pid in engines:
+            if not alive(pid):
+                fail("closing the app ended engine %d" % pid)
+        app.start()
+        wait_for("the machine to show as running again", lambda: "Running" in label_texts(row(app, "Demo")))
+        click(find(row(app, "Demo"), "push button", "Stop"))
+        wait_for("the machine to stop", lambda: "Stopped" in label_texts(row(app, "Demo")), timeout=20)
+        wait_for("the engine to end", lambda: not any(alive(p) for p in engines))
+    finally:
+        for pid in engines:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
+def alive(pid):
+    """Running, not ended (a zombie waiting for a parent that is gone counts as ended)."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
 
 
 def engine_pids(app):
