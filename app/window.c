@@ -20,7 +20,7 @@ struct _VireoWindow {
 	char *library_dir;
 	char *kept_disks_dir;
 	GPtrArray *entries;        /* struct library_entry *, as listed */
-	GHashTable *runs;          /* entry id -> struct engine_run *, machines we started */
+	GHashTable *runs;          /* entry id -> struct engine_run *: started or re-attached */
 	GFileMonitor *monitor;
 	unsigned reload_timer;
 };
@@ -258,7 +258,10 @@ static void report_failure(VireoWindow *self, const char *id, struct engine_run 
 {
 	const struct library_entry *entry = find_entry(self, id);
 	const char *reason = engine_run_error(run);
-	g_autofree char *status = g_strdup_printf(_("the engine ended with status %d"), engine_run_exit_status(run));
+	int exit_status = engine_run_exit_status(run);
+	g_autofree char *status = exit_status >= 0
+		? g_strdup_printf(_("the engine ended with status %d"), exit_status)
+		: g_strdup(_("the engine ended unexpectedly"));
 	g_autofree char *text = g_strdup_printf(_("“%s” stopped with an error: %s"),
 						entry && !entry->broken ? entry->machine.name : id,
 						reason ? reason : status);
