@@ -343,25 +343,34 @@ def case_engine_error(app):
     wait_for("the machine to show as stopped", lambda: "Stopped" in label_texts(row(app, "No Kernel")))
 
 
+def write_demo_machine(app):
+    """Machine "Demo": our demo guest on KVM, no screen; skips without KVM."""
+    if not os.access("/dev/kvm", os.R_OK | os.W_OK):
+        print("SKIP: no usable /dev/kvm")
+        sys.exit(SKIP)
+    guest_dir = os.environ.get("VIREO_GUEST_DIR", os.path.join(SOURCE_DIR, "build", "tests", "guest"))
+    guest = os.path.join(guest_dir, "demo.elf")
+    write_machine(app, "Demo", "[machine]\nname=Demo\nmemory=64M\n[boot]\nkernel=%s\n"
+                  "[devices]\nserial=none\n[display]\ndisplay=none\n" % guest)
+    return guest
+
+
+def engine_has_control():
+    return "--control" in subprocess.run([ENGINE, "--help"], capture_output=True, text=True).stdout
+
+
 def case_start_stop(app):
     """A machine that really runs (our demo guest on KVM) shows as running
     while its engine lives, and Stop ends it cleanly, with no error (through
     the power button on the control socket when the engine has one)."""
-    guest = os.path.join(os.environ.get("VIREO_GUEST_DIR", os.path.join(SOURCE_DIR, "build", "tests", "guest")),
-                         "demo.elf")
-    if not os.access("/dev/kvm", os.R_OK | os.W_OK):
-        print("SKIP: no usable /dev/kvm")
-        sys.exit(SKIP)
-    write_machine(app, "Demo", "[machine]\nname=Demo\nmemory=64M\n[boot]\nkernel=%s\n"
-                  "[devices]\nserial=none\n[display]\ndisplay=none\n" % guest)
+    write_demo_machine(app)
     app.start()
     item = wait_for("the machine", lambda: row(app, "Demo"))
     click(find(item, "push button", "Start"))
     wait_for("the machine to run", lambda: "Running" in label_texts(row(app, "Demo")))
     engines = wait_for("its engine process", lambda: engine_pids(app))
-    help_text = subprocess.run([ENGINE, "--help"], capture_output=True, text=True).stdout
     socket = os.path.join(app.env["XDG_RUNTIME_DIR"], "vireo", "Demo.sock")
-    if "--control" in help_text and not os.path.exists(socket):
+    if engine_has_control() and not os.path.exists(socket):
         fail("the engine has --control but no socket is at " + socket)
     time.sleep(1)
     if not engine_pids(app) or "Running" not in label_texts(row(app, "Demo")):
@@ -406,16 +415,10 @@ def case_control_socket(app):
 def case_reattach(app):
     """Closing the app leaves a running machine running; the app opened
     again finds it through its control socket and can stop it."""
-    if not os.access("/dev/kvm", os.R_OK | os.W_OK):
-        print("SKIP: no usable /dev/kvm")
-        sys.exit(SKIP)
-    if "--control" not in subprocess.run([ENGINE, "--help"], capture_output=True, text=True).stdout:
+    if not engine_has_control():
         print("SKIP: this engine has no control socket yet")
         sys.exit(SKIP)
-    guest = os.path.join(os.environ.get("VIREO_GUEST_DIR", os.path.join(SOURCE_DIR, "build", "tests", "guest")),
-                         "demo.elf")
-    write_machine(app, "Demo", "[machine]\nname=Demo\nmemory=64M\n[boot]\nkernel=%s\n"
-                  "[devices]\nserial=none\n[display]\ndisplay=none\n" % guest)
+    guest = write_demo_machine(app)
     # A stale socket of a machine that crashed long ago is cleared, not followed.
     stale = os.path.join(app.env["XDG_RUNTIME_DIR"], "vireo", "Gone.sock")
     os.makedirs(os.path.dirname(stale))
