@@ -16,6 +16,7 @@ struct _VireoNewMachineDialog {
 	GtkSpinButton *memory_spin;
 	GtkLabel *memory_message;
 	GtkSpinButton *cpus_spin;
+	GtkSpinButton *disk_spin;
 	GtkWidget *create_button;
 	GPtrArray *entries;   /* the library as listed when the dialog opened */
 	char *display;
@@ -182,6 +183,7 @@ static void vireo_new_machine_dialog_class_init(VireoNewMachineDialogClass *klas
 	gtk_widget_class_bind_template_child(widget_class, VireoNewMachineDialog, memory_spin);
 	gtk_widget_class_bind_template_child(widget_class, VireoNewMachineDialog, memory_message);
 	gtk_widget_class_bind_template_child(widget_class, VireoNewMachineDialog, cpus_spin);
+	gtk_widget_class_bind_template_child(widget_class, VireoNewMachineDialog, disk_spin);
 	gtk_widget_class_bind_template_child(widget_class, VireoNewMachineDialog, create_button);
 	gtk_widget_class_bind_template_callback(widget_class, on_field_changed);
 	gtk_widget_class_bind_template_callback(widget_class, on_choose_clicked);
@@ -243,4 +245,9 @@ void vireo_new_machine_dialog_get_machine(VireoNewMachineDialog *self, struct vi
 	}
 	set_setting(m, "serial", "none");  /* no terminal to print on */
 	set_setting(m, "display", self->display);
+}
+
+uint64_t vireo_new_machine_dialog_get_disk_size(VireoNewMachineDialog *self)
+{
+	return (uint64_t)gtk_spin_button_get_value_as_int(self->disk_spin) << 30;
 }

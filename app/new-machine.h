@@ -16,5 +16,7 @@ GtkWidget *vireo_new_machine_dialog_new(GtkWindow *parent, GPtrArray *entries, c
 
 /* After GTK_RESPONSE_OK: the machine as entered. */
 void vireo_new_machine_dialog_get_machine(VireoNewMachineDialog *dialog, struct vireo_machine *m);
+/* The size of the new empty disk to make, in bytes; 0 for none. */
+uint64_t vireo_new_machine_dialog_get_disk_size(VireoNewMachineDialog *dialog);
 
 #endif

@@ -404,7 +404,9 @@ static void on_new_response(GtkDialog *dialog, int response, gpointer data)
 		struct vireo_machine m;
 		g_autoptr(GError) error = NULL;
 		vireo_new_machine_dialog_get_machine(VIREO_NEW_MACHINE_DIALOG(dialog), &m);
-		g_autofree char *folder = library_create(self->library_dir, &m, &error);
+		g_autofree char *folder = library_create(self->library_dir, &m,
+							  vireo_new_machine_dialog_get_disk_size(VIREO_NEW_MACHINE_DIALOG(dialog)),
+							  &error);
 		machine_clear(&m);
 		if (folder) {
 			g_autofree char *id = g_path_get_basename(folder);

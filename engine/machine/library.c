@@ -175,7 +175,46 @@ static bool remove_tree(const char *folder, GError **error)
 	return false;
 }
 
-char *library_create(const char *dir, const struct vireo_machine *m, GError **error)
+/* A sparse raw image; O_EXCL: an existing file is never overwritten. */
+static bool create_disk(const char *path, uint64_t bytes, GError **error)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0 || ftruncate(fd, (off_t)bytes) || fsync(fd)) {
+		int err = errno;
+		if (fd >= 0) {
+			close(fd);
+			unlink(path);
+		}
+		g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(err), "cannot create disk image %s: %s",
+			    path, g_strerror(err));
+		return false;
+	}
+	close(fd);
+	return true;
+}
+
+/* machine.ini (and the disk image) in the work folder `work`. */
+static bool fill_folder(const char *work, const struct vireo_machine *m, uint64_t disk_bytes, GError **error)
+{
+	g_autofree char *ini = g_build_filename(work, LIBRARY_MACHINE_FILE, NULL);
+	if (!disk_bytes)
+		return machine_save(m, ini, error);
+	g_autofree char *disk = g_build_filename(work, LIBRARY_DISK_FILE, NULL);
+	if (!create_disk(disk, disk_bytes, error))
+		return false;
+	/* A shallow copy whose disk list starts with the new image; written
+	 * relative to the folder, so the rename below keeps it valid. */
+	struct vireo_machine with_disk = *m;
+	guint count = m->disks ? g_strv_length(m->disks) : 0;
+	g_autofree char **disks = g_new0(char *, count + 2);
+	disks[0] = disk;
+	for (guint i = 0; i < count; i++)
+		disks[i + 1] = m->disks[i];
+	with_disk.disks = disks;
+	return machine_save(&with_disk, ini, error);
+}
+
+char *library_create(const char *dir, const struct vireo_machine *m, uint64_t disk_bytes, GError **error)
 {
 	if (g_mkdir_with_parents(dir, 0755)) {
 		int err = errno;
@@ -191,9 +230,8 @@ char *library_create(const char *dir, const struct vireo_machine *m, GError **er
 			    dir, g_strerror(err));
 		return NULL;
 	}
-	g_autofree char *ini = g_build_filename(work, LIBRARY_MACHINE_FILE, NULL);
 	g_autofree char *name = folder_name_for(m->name);
-	char *folder = machine_save(m, ini, error) ? rename_unique(work, dir, name, error) : NULL;
+	char *folder = fill_folder(work, m, disk_bytes, error) ? rename_unique(work, dir, name, error) : NULL;
 	if (!folder)
 		remove_tree(work, NULL);
 	return folder;

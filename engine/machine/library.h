@@ -36,10 +36,14 @@ bool library_name_in_use(GPtrArray *entries, const char *name);
 /* `base` when no machine has that name, else "base 2", "base 3", ... */
 char *library_unique_name(GPtrArray *entries, const char *base);
 
+#define LIBRARY_DISK_FILE "disk.img"
+
 /* Makes a new machine folder in `dir` (created if needed) named after
  * m->name, made unique with a "-2", "-3"... suffix, and writes machine.ini
- * there. The folder appears complete or not at all. Returns the folder. */
-char *library_create(const char *dir, const struct vireo_machine *m, GError **error);
+ * there. With disk_bytes, a sparse raw image of that size is made there
+ * too (disk.img) and becomes the machine's first disk. The folder appears
+ * complete or not at all. Returns the folder. */
+char *library_create(const char *dir, const struct vireo_machine *m, uint64_t disk_bytes, GError **error);
 
 /* Deletes a machine folder and everything in it. With `keep_disks_in`, the
  * machine's disk images that live in its folder are first moved into that

@@ -239,6 +239,7 @@ def case_create_machine(app):
         fail("processors go up to %d, not %d" % (Atspi.Value.get_maximum_value(cpus), host_cpus))
     set_value(memory, 256)
     set_value(cpus, 1)
+    set_value(find(dialog, "spin button", "Disk (GiB)"), 0)   # no disk
     wait_for("Create to become possible", lambda: create.get_state_set().contains(Atspi.StateType.SENSITIVE))
     click(create)
 
@@ -273,7 +274,7 @@ def case_create_machine(app):
 def case_settings(app):
     """The GSettings keys: new machines get the default screen and VNC
     address, and live in the machine folder chosen there. An installer ISO
-    is attached read-only."""
+    is attached read-only, after a new sparse disk image."""
     folder = os.path.join(app.tmp, "elsewhere")
     settings = os.path.join(app.env["XDG_CONFIG_HOME"], "glib-2.0", "settings")
     os.makedirs(settings)
@@ -292,16 +293,21 @@ def case_settings(app):
     wait_for("the name from the ISO", lambda: text_of(name) == "debian-12.5.0-amd64-netinst")
     set_value(find(dialog, "spin button", "Memory (MiB)"), 1024)
     set_value(find(dialog, "spin button", "Processors"), 1)
+    set_value(find(dialog, "spin button", "Disk (GiB)"), 8)
     create = find(dialog, "push button", "Create")
     wait_for("Create to become possible", lambda: create.get_state_set().contains(Atspi.StateType.SENSITIVE))
     click(create)
     wait_for("the new machine in the list", lambda: row(app, "debian-12.5.0-amd64-netinst"))
+    machine = os.path.join(folder, "debian-12.5.0-amd64-netinst")
     config = configparser.ConfigParser(interpolation=None)
-    config.read(os.path.join(folder, "debian-12.5.0-amd64-netinst", "machine.ini"))
+    config.read(os.path.join(machine, "machine.ini"))
     got = (config.get("devices", "disks", fallback=None), config.get("display", "display", fallback=None),
            config.get("machine", "memory", fallback=None), config.has_option("boot", "kernel"))
-    if got != (iso + ",ro", "vnc=127.0.0.1:5905", "1G", False):
+    if got != ("disk.img;" + iso + ",ro", "vnc=127.0.0.1:5905", "1G", False):
         fail("the machine in the configured folder has disks, display, memory, kernel %r" % (got,))
+    disk = os.stat(os.path.join(machine, "disk.img"))
+    if disk.st_size != 8 << 30 or disk.st_blocks * 512 > 1 << 20:
+        fail("disk.img is %d bytes, %d allocated: not a sparse 8 GiB image" % (disk.st_size, disk.st_blocks * 512))
     if os.path.exists(app.machines):
         fail("the default machine folder was used although another is configured")
 

@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "library.h"
@@ -211,11 +212,45 @@ static char *create_named(const char *dir, const char *name)
 	machine_init(&m);
 	g_free(m.name);
 	m.name = g_strdup(name);
-	char *folder = library_create(dir, &m, &error);
+	char *folder = library_create(dir, &m, 0, &error);
 	g_assert_no_error(error);
 	g_assert_nonnull(folder);
 	machine_clear(&m);
 	return folder;
+}
+
+/* A new machine with a disk: a sparse image of the exact size, listed first
+ * and relative to the folder, before the disks the machine already had. */
+static void test_library_create_with_disk(void)
+{
+	g_autofree char *dir = make_temp_dir();
+	struct vireo_machine m, back;
+	GError *error = NULL;
+	struct stat st;
+	machine_init(&m);
+	g_assert_true(machine_set(&m, machine_setting_by_flag("disk"), "/srv/install.iso,ro", NULL, &error));
+	g_autofree char *folder = library_create(dir, &m, 3ull << 30, &error);
+	g_assert_no_error(error);
+	g_autofree char *disk = g_build_filename(folder, LIBRARY_DISK_FILE, NULL);
+	g_autofree char *ini = g_build_filename(folder, LIBRARY_MACHINE_FILE, NULL);
+	g_assert_cmpint(stat(disk, &st), ==, 0);
+	g_assert_cmpint(st.st_size, ==, 3ll << 30);
+	g_assert_cmpint(st.st_blocks, <, 2048);   /* sparse: next to nothing allocated */
+
+	g_autoptr(GKeyFile) kf = g_key_file_new();
+	g_assert_true(g_key_file_load_from_file(kf, ini, G_KEY_FILE_NONE, NULL));
+	g_autofree char *disks = g_key_file_get_string(kf, "devices", "disks", NULL);
+	g_assert_cmpstr(disks, ==, "disk.img;/srv/install.iso,ro");
+	machine_init(&back);
+	g_assert_true(machine_load(&back, ini, &error));
+	g_assert_cmpstr(back.disks[0], ==, disk);
+	g_assert_cmpstr(m.disks[0], ==, "/srv/install.iso,ro");   /* the caller's machine is unchanged */
+	g_assert_null(m.disks[1]);
+	g_autofree char *names = list_dir(dir);
+	g_assert_cmpstr(names, ==, "vireo");
+	machine_clear(&m);
+	machine_clear(&back);
+	remove_temp_dir(dir);
 }
 
 static const struct library_entry *find_entry(GPtrArray *entries, const char *id)
@@ -382,6 +417,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/machine/save/failure-keeps-old-file", test_save_failure_keeps_old_file);
 	g_test_add_func("/library/missing-is-empty", test_library_missing_is_empty);
 	g_test_add_func("/library/unique-names", test_library_unique_names);
+	g_test_add_func("/library/create-with-disk", test_library_create_with_disk);
 	g_test_add_func("/library/broken-machines", test_library_lists_broken_machines);
 	g_test_add_func("/library/delete", test_library_delete);
 	return g_test_run();
