@@ -78,9 +78,8 @@ static void on_exited(GObject *source, GAsyncResult *result, gpointer data)
 	run->exit_status = g_subprocess_get_if_exited(process) ? g_subprocess_get_exit_status(process) : -1;
 	run->last_line = last_line_of(run->log_path);
 	g_clear_handle_id(&run->connect_timer, g_source_remove);
-	bool clean = run->exit_status == 0 ||
-		     (run->stop_requested && g_subprocess_get_if_signaled(process) &&
-		      g_subprocess_get_term_sig(process) == SIGTERM);
+	int term_sig = g_subprocess_get_if_signaled(process) ? g_subprocess_get_term_sig(process) : 0;
+	bool clean = run->exit_status == 0 || (run->stop_requested && (term_sig == SIGTERM || term_sig == SIGKILL));
 	set_state(run, clean ? ENGINE_STOPPED : ENGINE_FAILED);
 }
 
@@ -272,6 +271,32 @@ const char *engine_run_error(const struct engine_run *run)
 int engine_run_exit_status(const struct engine_run *run)
 {
 	return run->exit_status;
+}
+
+bool engine_run_has_control(const struct engine_run *run)
+{
+	return run->proxy != NULL;
+}
+
+void engine_run_pause(struct engine_run *run, bool pause)
+{
+	if (!run->proxy)
+		return;
+	if (pause)
+		vireo_engine1_call_pause(run->proxy, run->cancellable, NULL, NULL);
+	else
+		vireo_engine1_call_resume(run->proxy, run->cancellable, NULL, NULL);
+}
+
+void engine_run_force_off(struct engine_run *run)
+{
+	if (run->exited)
+		return;
+	run->stop_requested = true;
+	if (run->proxy)
+		vireo_engine1_call_force_off(run->proxy, run->cancellable, NULL, NULL);
+	else if (run->process)
+		g_subprocess_force_exit(run->process);
 }
 
 void engine_run_stop(struct engine_run *run)

@@ -41,6 +41,12 @@ int engine_run_exit_status(const struct engine_run *run);
 
 /* Asks the machine to shut down: the power button over D-Bus, else SIGTERM. */
 void engine_run_stop(struct engine_run *run);
+/* Ends the machine at once: ForceOff over D-Bus, else SIGKILL. */
+void engine_run_force_off(struct engine_run *run);
+
+/* Pause and resume need the control socket. */
+bool engine_run_has_control(const struct engine_run *run);
+void engine_run_pause(struct engine_run *run, bool pause);
 
 /* Does this engine serve the control interface (--control)? Asked once. */
 bool engine_has_control(const char *engine);

@@ -143,31 +143,49 @@ static void on_row_button(GtkButton *button, gpointer data)
 	start_or_stop(self, find_entry(self, g_object_get_data(G_OBJECT(button), "id")));
 }
 
-static GtkWidget *new_start_button(VireoWindow *self, const struct library_entry *entry)
+static void on_pause_button(GtkButton *button, gpointer data)
+{
+	VireoWindow *self = data;
+	struct engine_run *run = g_hash_table_lookup(self->runs, g_object_get_data(G_OBJECT(button), "id"));
+	if (run)
+		engine_run_pause(run, engine_run_state(run) != ENGINE_PAUSED);
+}
+
+static GtkWidget *new_row_button(VireoWindow *self, const struct library_entry *entry, GCallback clicked)
 {
 	GtkWidget *button = gtk_button_new();
 	gtk_button_set_image(GTK_BUTTON(button), gtk_image_new());
 	gtk_widget_set_valign(button, GTK_ALIGN_CENTER);
+	gtk_widget_set_no_show_all(button, TRUE);
 	g_object_set_data_full(G_OBJECT(button), "id", g_strdup(entry->id), g_free);
-	g_signal_connect(button, "clicked", G_CALLBACK(on_row_button), self);
+	g_signal_connect(button, "clicked", clicked, self);
 	return button;
+}
+
+static void set_button(GtkWidget *button, const char *icon, const char *what, bool visible)
+{
+	gtk_image_set_from_icon_name(GTK_IMAGE(gtk_button_get_image(GTK_BUTTON(button))), icon,
+				     GTK_ICON_SIZE_BUTTON);
+	gtk_widget_set_tooltip_text(button, what);
+	atk_object_set_name(gtk_widget_get_accessible(button), what);
+	gtk_widget_set_visible(button, visible);
 }
 
 /* The parts of a row that follow the engine: its state and Start/Stop. */
 static void show_run_state(GtkWidget *row, const struct library_entry *entry, struct engine_run *run)
 {
 	GtkLabel *state = g_object_get_data(G_OBJECT(row), "state-label");
-	GtkButton *button = g_object_get_data(G_OBJECT(row), "start-button");
+	GtkWidget *start = g_object_get_data(G_OBJECT(row), "start-button");
+	GtkWidget *pause = g_object_get_data(G_OBJECT(row), "pause-button");
 	gtk_label_set_text(state, state_text(entry, run));
-	if (!button)
+	if (!start)
 		return;
 	bool running = is_active(run);
-	const char *what = running ? _("Stop") : _("Start");
-	gtk_image_set_from_icon_name(GTK_IMAGE(gtk_button_get_image(button)),
-				     running ? "media-playback-stop-symbolic" : "media-playback-start-symbolic",
-				     GTK_ICON_SIZE_BUTTON);
-	gtk_widget_set_tooltip_text(GTK_WIDGET(button), what);
-	atk_object_set_name(gtk_widget_get_accessible(GTK_WIDGET(button)), what);
+	bool paused = run && engine_run_state(run) == ENGINE_PAUSED;
+	set_button(start, running ? "media-playback-stop-symbolic" : "media-playback-start-symbolic",
+		   running ? _("Stop") : _("Start"), true);
+	set_button(pause, paused ? "media-playback-start-symbolic" : "media-playback-pause-symbolic",
+		   paused ? _("Resume") : _("Pause"), running && engine_run_has_control(run));
 }
 
 /* name        state
@@ -193,10 +211,13 @@ static GtkWidget *new_row(VireoWindow *self, const struct library_entry *entry)
 	g_object_set_data(G_OBJECT(row), "state-label", state);
 	if (!entry->broken) {
 		g_autofree char *resources = resources_text(&entry->machine);
-		GtkWidget *button = new_start_button(self, entry);
+		GtkWidget *pause = new_row_button(self, entry, G_CALLBACK(on_pause_button));
+		GtkWidget *start = new_row_button(self, entry, G_CALLBACK(on_row_button));
 		gtk_grid_attach(GTK_GRID(grid), new_label(resources, GTK_STYLE_CLASS_DIM_LABEL, 1), 2, 1, 1, 1);
-		gtk_grid_attach(GTK_GRID(grid), button, 3, 0, 1, 2);
-		g_object_set_data(G_OBJECT(row), "start-button", button);
+		gtk_grid_attach(GTK_GRID(grid), pause, 3, 0, 1, 2);
+		gtk_grid_attach(GTK_GRID(grid), start, 4, 0, 1, 2);
+		g_object_set_data(G_OBJECT(row), "pause-button", pause);
+		g_object_set_data(G_OBJECT(row), "start-button", start);
 	}
 	show_run_state(row, entry, run);
 	gtk_container_add(GTK_CONTAINER(row), grid);
@@ -476,6 +497,16 @@ static void on_delete(GSimpleAction *action, GVariant *parameter, gpointer data)
 	gtk_widget_show(dialog);
 }
 
+static void on_force_off(GSimpleAction *action, GVariant *parameter, gpointer data)
+{
+	(void)action, (void)parameter;
+	VireoWindow *self = data;
+	const struct library_entry *entry = selected_entry(self);
+	struct engine_run *run = entry ? g_hash_table_lookup(self->runs, entry->id) : NULL;
+	if (is_active(run))
+		engine_run_force_off(run);
+}
+
 static void on_start(GSimpleAction *action, GVariant *parameter, gpointer data)
 {
 	(void)action, (void)parameter;
@@ -487,6 +518,7 @@ static const GActionEntry window_actions[] = {
 	{ .name = "new", .activate = on_new },
 	{ .name = "delete", .activate = on_delete },
 	{ .name = "start", .activate = on_start },
+	{ .name = "force-off", .activate = on_force_off },
 };
 
 static void watch_library(VireoWindow *self)

@@ -418,6 +418,33 @@ def case_control_socket(app):
         fail("a clean stop showed an error: %r" % label_texts(bar))
 
 
+def case_pause_force_off(app):
+    """Pause and Resume through the control socket, the state coming back
+    from the engine; Force Off from the main menu ends it, with no error."""
+    if not engine_has_control():
+        print("SKIP: this engine has no control socket yet")
+        sys.exit(SKIP)
+    write_demo_machine(app)
+    app.start()
+    click(find(wait_for("the machine", lambda: row(app, "Demo")), "push button", "Start"))
+    wait_for("the machine to run", lambda: "Running" in label_texts(row(app, "Demo")))
+    engines = wait_for("its engine", lambda: engine_pids(app))
+    click(wait_for("the Pause button", lambda: find(row(app, "Demo"), "push button", "Pause")))
+    wait_for("Paused", lambda: "Paused" in label_texts(row(app, "Demo")))
+    click(wait_for("the Resume button", lambda: find(row(app, "Demo"), "push button", "Resume")))
+    wait_for("Running again", lambda: "Running" in label_texts(row(app, "Demo")))
+    select_row(app, "Demo")
+    click(find(app.window, "toggle button", "Main menu"))
+    click(wait_for("Force Off in the menu", lambda: find(app.window, "push button", "Force Off")))
+    wait_for("the machine to be off", lambda: "Stopped" in label_texts(row(app, "Demo")), timeout=20)
+    wait_for("its engine to end", lambda: not any(alive(p) for p in engines))
+    bar = find(app.window, "info bar")
+    if bar and any(label_texts(bar)):
+        fail("forcing off showed an error: %r" % label_texts(bar))
+    if find(row(app, "Demo"), "push button", "Pause"):
+        fail("a stopped machine offers Pause")
+
+
 def case_reattach(app):
     """Closing the app leaves a running machine running; the app opened
     again finds it through its control socket and can stop it."""
