@@ -16,6 +16,9 @@ struct _VireoWindow {
 	GtkListBox *machine_list;
 	GtkInfoBar *error_bar;
 	GtkLabel *error_label;
+	GtkSearchBar *search_bar;
+	GtkSearchEntry *search_entry;
+	GtkToggleButton *search_button;
 	GSettings *settings;       /* NULL when the schema is missing */
 	char *library_dir;
 	char *kept_disks_dir;
@@ -225,6 +228,43 @@ static GtkWidget *new_row(VireoWindow *self, const struct library_entry *entry)
 	g_object_set_data_full(G_OBJECT(row), "id", g_strdup(entry->id), g_free);
 	gtk_widget_show_all(row);
 	return row;
+}
+
+/* Rows whose machine name (or, when broken, folder name) holds the search
+ * text, ignoring case. */
+static gboolean filter_row(GtkListBoxRow *row, gpointer data)
+{
+	VireoWindow *self = data;
+	const char *text = gtk_entry_get_text(GTK_ENTRY(self->search_entry));
+	const struct library_entry *entry = find_entry(self, g_object_get_data(G_OBJECT(row), "id"));
+	if (!*text || !entry)
+		return TRUE;
+	g_autofree char *wanted = g_utf8_casefold(text, -1);
+	g_autofree char *name = g_utf8_casefold(entry->broken ? entry->id : entry->machine.name, -1);
+	return strstr(name, wanted) != NULL;
+}
+
+static void on_search_changed(GtkSearchEntry *entry, gpointer data)
+{
+	(void)entry;
+	VireoWindow *self = data;
+	gtk_list_box_invalidate_filter(self->machine_list);
+}
+
+/* Typing anywhere in the window starts a search, as in GNOME apps. */
+static gboolean on_key_press(GtkWidget *widget, GdkEvent *event, gpointer data)
+{
+	(void)widget;
+	VireoWindow *self = data;
+	return gtk_search_bar_handle_event(self->search_bar, event);
+}
+
+static void on_search(GSimpleAction *action, GVariant *parameter, gpointer data)
+{
+	(void)action, (void)parameter;
+	VireoWindow *self = data;
+	gtk_search_bar_set_search_mode(self->search_bar, TRUE);
+	gtk_widget_grab_focus(GTK_WIDGET(self->search_entry));
 }
 
 static void fill_list(VireoWindow *self, const char *select_id)
@@ -519,6 +559,7 @@ static const GActionEntry window_actions[] = {
 	{ .name = "delete", .activate = on_delete },
 	{ .name = "start", .activate = on_start },
 	{ .name = "force-off", .activate = on_force_off },
+	{ .name = "search", .activate = on_search },
 };
 
 static void watch_library(VireoWindow *self)
@@ -565,7 +606,11 @@ static void vireo_window_class_init(VireoWindowClass *klass)
 	gtk_widget_class_bind_template_child(widget_class, VireoWindow, error_bar);
 	gtk_widget_class_bind_template_child(widget_class, VireoWindow, error_label);
 	gtk_widget_class_bind_template_callback(widget_class, on_error_bar_response);
+	gtk_widget_class_bind_template_child(widget_class, VireoWindow, search_bar);
+	gtk_widget_class_bind_template_child(widget_class, VireoWindow, search_entry);
+	gtk_widget_class_bind_template_child(widget_class, VireoWindow, search_button);
 	gtk_widget_class_bind_template_callback(widget_class, on_row_activated);
+	gtk_widget_class_bind_template_callback(widget_class, on_search_changed);
 }
 
 static void vireo_window_init(VireoWindow *self)
@@ -578,6 +623,11 @@ static void vireo_window_init(VireoWindow *self)
 	self->kept_disks_dir = g_build_filename(g_get_user_data_dir(), "vireo", "kept-disks", NULL);
 	self->entries = g_ptr_array_new_with_free_func((GDestroyNotify)library_entry_free);
 	self->runs = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)engine_run_free);
+	gtk_list_box_set_filter_func(self->machine_list, filter_row, self, NULL);
+	g_object_bind_property(self->search_button, "active", self->search_bar, "search-mode-enabled",
+			       G_BINDING_BIDIRECTIONAL);
+	gtk_search_bar_connect_entry(self->search_bar, GTK_ENTRY(self->search_entry));
+	g_signal_connect(self, "key-press-event", G_CALLBACK(on_key_press), self);
 	watch_library(self);
 	reload(self);
 }

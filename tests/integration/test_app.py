@@ -554,6 +554,20 @@ def case_shortcuts(app):
              lambda: any(t.startswith("“No Kernel” stopped with an error: ")
                          for t in label_texts(find(app.window, "info bar"))), timeout=30)
 
+    # Typing starts a search that keeps the matching rows; Escape ends it.
+    select_row(app, "Old")
+    press("k")
+    search = wait_for("the search entry", lambda: find(app.window, "text", "Search machines"))
+    press("e")
+    wait_for("only the matching row", lambda: row(app, "No Kernel") and not row(app, "Old"))
+    if text_of(search) != "ke":
+        fail("the search holds %r, not what was typed" % text_of(search))
+    press("Escape")
+    wait_for("every row back", lambda: row(app, "Old") and row(app, "No Kernel"))
+    press("ctrl+f")
+    wait_for("Ctrl+F to open the search", lambda: find(app.window, "text", "Search machines"))
+    press("Escape")
+
     # Delete asks first, keeps disk images by default, never touches the ISO.
     select_row(app, "Old")
     press("Delete")
