@@ -15,6 +15,8 @@ PACKAGES=(
 	console-data libslirp-dev libvncserver-dev zlib1g-dev
 	iproute2 dnsmasq-base
 	libsdl2-dev xvfb x11-apps x11-utils xdotool
+	libgtk-3-dev gettext desktop-file-utils appstream libglib2.0-bin
+	at-spi2-core dbus-daemon python3-gi gir1.2-atspi-2.0 gir1.2-gtk-3.0 fonts-wqy-microhei
 )
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -80,7 +82,7 @@ run_tests() {
 	rm -f build*/meson-logs/testlog.json
 	meson test -C build --print-errorlogs --num-processes 2 || status=1
 	# The sanitizer build also runs the engine itself on our test guests and bad input.
-	meson test -C build-asan --suite unit --suite guest --suite display --suite firmware --suite bad-input --print-errorlogs --num-processes 2 || status=1
+	meson test -C build-asan --suite unit --suite guest --suite display --suite control --suite firmware --suite bad-input --print-errorlogs --num-processes 2 || status=1
 	# libFuzzer on the virtio devices, 60 s per target, under ASan/UBSan.
 	meson test -C build-fuzz --suite fuzz --print-errorlogs || status=1
 	python3 tests/summary.py build/meson-logs/testlog.json build-asan/meson-logs/testlog.json \

@@ -89,7 +89,7 @@ static GByteArray *encode(unsigned width, unsigned height, const uint8_t *raw, s
 	return png;
 }
 
-bool screenshot_write_png(struct console *con, const char *path, char **error)
+bool screenshot_write_png(struct console *con, const char *path, unsigned *width, unsigned *height, char **error)
 {
 	size_t raw_len = 0;
 	console_lock(con);
@@ -101,6 +101,10 @@ bool screenshot_write_png(struct console *con, const char *path, char **error)
 		return false;
 	}
 
+	if (width)
+		*width = s.width;
+	if (height)
+		*height = s.height;
 	GByteArray *png = encode(s.width, s.height, raw, raw_len);
 	g_free(raw);
 	if (!png) {

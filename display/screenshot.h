@@ -10,7 +10,8 @@
 #include "console.h"
 
 /* False with *error set when the guest has no picture yet (no mode set) or
- * the file cannot be written. Takes the console lock only while copying. */
-bool screenshot_write_png(struct console *con, const char *path, char **error);
+ * the file cannot be written. Takes the console lock only while copying.
+ * The picture's size goes to *width and *height (either may be NULL). */
+bool screenshot_write_png(struct console *con, const char *path, unsigned *width, unsigned *height, char **error);
 
 #endif

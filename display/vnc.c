@@ -52,6 +52,7 @@ struct vnc_server {
 	atomic_bool stop;
 	int listen_fd;                  /* ours, not libvncserver's: port 0 works */
 	unsigned port;
+	char address[INET_ADDRSTRLEN];
 	int wake_fd;                    /* eventfd: stop, or a device pushed an update */
 	atomic_bool refreshing;         /* our own console_refresh is running: no wakeups needed */
 	atomic_bool woken;              /* wake_fd was signalled for an update */
@@ -71,9 +72,9 @@ struct vnc_server {
 	bool input_seen;                /* since the last refresh */
 };
 
-/* A device that reports changes as they happen (virtio-gpu's flush, any
- * mode change) rather than when asked: refresh now, not at the next tick,
- * which may be seconds away on a screen that was still. */
+/* A device that reports changes as they happen (virtio-gpu's flush) rather
+ * than when asked: refresh now, not at the next tick, which may be seconds
+ * away on a screen that was still. */
 static void wake_for_update(struct vnc_server *vnc)
 {
 	uint64_t one = 1;
@@ -81,12 +82,14 @@ static void wake_for_update(struct vnc_server *vnc)
 		(void)!write(vnc->wake_fd, &one, sizeof(one));
 }
 
+/* A new surface waits for the next tick: sent at once, the resize raced
+ * libvncclient viewers (seen in test-vnc: the new size arrived, its pixels
+ * never), and a mode change is no latency matter. */
 static void on_surface_changed(void *opaque, const struct console_surface *surface)
 {
 	struct vnc_server *vnc = opaque;
 	(void)surface;
 	vnc->surface_changed = true;
-	wake_for_update(vnc);
 }
 
 static void on_update(void *opaque, const struct console_rect *rect)
@@ -96,7 +99,8 @@ static void on_update(void *opaque, const struct console_rect *rect)
 		vnc->pending[vnc->pending_count++] = *rect;
 	else
 		vnc->pending_overflow = true;  /* more than we track: send the whole screen */
-	wake_for_update(vnc);
+	if (!vnc->surface_changed)      /* a pending new surface waits for the tick, as above */
+		wake_for_update(vnc);
 }
 
 /* Viewers draw the pointer themselves (cursor pseudo-encodings); only its
@@ -384,6 +388,7 @@ struct vnc_server *vnc_server_start(struct console *con, const char *addr, unsig
 	vnc->con = con;
 	vnc->listen_fd = listen_fd;
 	vnc->port = bound;
+	g_strlcpy(vnc->address, addr, sizeof(vnc->address));
 	vnc->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	vnc->width = IDLE_WIDTH;
 	vnc->height = IDLE_HEIGHT;
@@ -421,6 +426,11 @@ struct vnc_server *vnc_server_start(struct console *con, const char *addr, unsig
 unsigned vnc_server_port(const struct vnc_server *vnc)
 {
 	return vnc->port;
+}
+
+const char *vnc_server_address(const struct vnc_server *vnc)
+{
+	return vnc->address;
 }
 
 void vnc_server_stop(struct vnc_server *vnc)

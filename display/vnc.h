@@ -22,5 +22,7 @@ struct vnc_server *vnc_server_start(struct console *con, const char *addr, unsig
 void vnc_server_stop(struct vnc_server *vnc);
 /* The port listened on: the one asked for, or the system's choice for 0. */
 unsigned vnc_server_port(const struct vnc_server *vnc);
+/* The IPv4 address it listens on, as given. */
+const char *vnc_server_address(const struct vnc_server *vnc);
 
 #endif

@@ -379,8 +379,18 @@ int engine_open_backends(const struct vireo_machine *def, struct engine_backends
 	return 0;
 }
 
+char *engine_display_description(const struct engine_backends *b)
+{
+	if (b->vnc)
+		return g_strdup_printf("vnc:%s:%u", vnc_server_address(b->vnc), vnc_server_port(b->vnc));
+	return g_strdup(b->sdl ? "sdl" : "none");
+}
+
 void engine_close_backends(struct engine_backends *b)
 {
+	if (b->control)
+		engine_control_stop(b->control);
+	b->control = NULL;
 	for (unsigned i = 0; i < b->disk_count; i++) {
 		block_close(&b->disks[i]);
 		machine_disk_clear(&b->disk_specs[i]);
@@ -618,6 +628,27 @@ static void stop_vcpus(struct engine *e)
 	g_free(e->cpuid);
 }
 
+/* What the control interface does to this run. */
+static void control_pause(void *opaque)
+{
+	struct engine *e = opaque;
+	vcpus_pause(e->vcpus, e->vcpus_created);
+}
+
+static void control_resume(void *opaque)
+{
+	struct engine *e = opaque;
+	vcpus_resume(&e->vm);
+}
+
+static void control_stop(void *opaque, enum vm_stop_reason reason)
+{
+	struct engine *e = opaque;
+	vm_request_stop(&e->vm, reason);
+}
+
+static const struct engine_control_ops control_ops = { control_pause, control_resume, control_stop };
+
 enum vm_stop_reason engine_run(const struct vireo_machine *def, struct engine_backends *backends,
 			       GMainContext *context, char **error)
 {
@@ -644,8 +675,12 @@ enum vm_stop_reason engine_run(const struct vireo_machine *def, struct engine_ba
 		goto out_vcpus;
 
 	watch_terminate_signals(e, context);
+	if (backends->control)
+		engine_control_attach(backends->control, &control_ops, e);
 	while (atomic_load(&e->vm.stop_reason) == VM_RUNNING)
 		g_main_context_iteration(context, TRUE);
+	if (backends->control)
+		engine_control_attach(backends->control, NULL, NULL);
 	unwatch_terminate_signals(e);
 	reason = (enum vm_stop_reason)atomic_load(&e->vm.stop_reason);
 out_vcpus:

@@ -8,6 +8,7 @@
 #include "backend/block.h"
 #include "backend/chardev.h"
 #include "console.h"
+#include "control.h"
 #include "sdl.h"
 #include "vnc.h"
 #include "kvm/vm.h"
@@ -25,6 +26,7 @@ struct engine_backends {
 	unsigned disk_count;
 	struct chardev firmware_log;  /* --firmware-log, when firmware_log_fd >= 0 */
 	int firmware_log_fd;
+	struct engine_control *control; /* or NULL: --control not given */
 };
 
 /* Opens the serial backend, every disk (checked and locked) and the
@@ -33,6 +35,10 @@ struct engine_backends {
 int engine_open_backends(const struct vireo_machine *def, struct engine_backends *b, GMainContext *context,
 			 char **error);
 void engine_close_backends(struct engine_backends *b);
+
+/* Where the screen is, for the control interface: "vnc:ADDR:PORT" (the
+ * port bound), "sdl" or "none". */
+char *engine_display_description(const struct engine_backends *b);
 
 /* Checks what can be checked before KVM is touched (files exist and are
  * readable and non-empty). Returns false with *error set. */

@@ -17,6 +17,7 @@ struct flag_value {
 };
 
 static GArray *flag_values; /* struct flag_value, applied after machine.ini */
+static char *control_path;  /* --control: not a machine setting, a property of this process */
 
 static const struct machine_setting *setting_for_flag(const char *option_name)
 {
@@ -37,7 +38,7 @@ static gboolean remember_flag(const char *option_name, const char *value, gpoint
 
 static GOptionEntry *build_option_entries(void)
 {
-	GOptionEntry *entries = g_new0(GOptionEntry, machine_settings_count + 1);
+	GOptionEntry *entries = g_new0(GOptionEntry, machine_settings_count + 2);
 	for (size_t i = 0; i < machine_settings_count; i++) {
 		const struct machine_setting *s = &machine_settings[i];
 		entries[i] = (GOptionEntry){
@@ -49,6 +50,12 @@ static GOptionEntry *build_option_entries(void)
 			.arg_description = s->arg,
 		};
 	}
+	entries[machine_settings_count] = (GOptionEntry){
+		.long_name = "control", .arg = G_OPTION_ARG_FILENAME, .arg_data = &control_path,
+		.description = "serve the control interface (D-Bus io.github.vireo.Engine1, peer-to-peer) on this "
+			       "UNIX socket: state, pause, resume, power button, reset, screenshots",
+		.arg_description = "SOCKET",
+	};
 	return entries;
 }
 
@@ -108,6 +115,14 @@ int main(int argc, char **argv)
 	GMainContext *context = g_main_context_default();
 	if (engine_open_backends(&def, &backends, context, &error) < 0)
 		fail(EXIT_USAGE, error);
+	if (control_path) {
+		g_autofree char *display = engine_display_description(&backends);
+		backends.control = engine_control_start(control_path, def.name, display, &backends.console, &error);
+		if (!backends.control) {
+			engine_close_backends(&backends);
+			fail(EXIT_USAGE, error);
+		}
+	}
 
 	enum vm_stop_reason reason;
 	do {
@@ -116,6 +131,7 @@ int main(int argc, char **argv)
 
 	engine_close_backends(&backends);
 	machine_clear(&def);
+	g_free(control_path);
 	if (error)
 		fprintf(stderr, "vireo-engine: %s\n", error);
 	g_free(error);

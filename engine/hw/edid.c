@@ -73,6 +73,7 @@ static const struct detailed_timing dmt_1024x768 = {
 #define CVT_RB_MIN_V_BLANK_US 460
 #define CVT_RB_FLAGS 0x1A
 #define REFRESH_HZ 60
+#define MAX_PIXEL_CLOCK_HZ 655350000ull  /* 0xFFFF x 10 kHz */
 
 static struct detailed_timing timing_for(unsigned width, unsigned height)
 {
@@ -81,9 +82,13 @@ static struct detailed_timing timing_for(unsigned width, unsigned height)
 	/* Lines of blanking: 460 us at a line time of 1 s / (60 * total lines). */
 	unsigned v_blank = MAX(CVT_RB_V_FRONT + CVT_RB_V_SYNC + 1u,
 			       (unsigned)((uint64_t)CVT_RB_MIN_V_BLANK_US * REFRESH_HZ * height / (1000000 - CVT_RB_MIN_V_BLANK_US * REFRESH_HZ)) + 1);
-	uint64_t clock = (uint64_t)(width + CVT_RB_H_BLANK) * (height + v_blank) * REFRESH_HZ;
+	uint64_t pixels = (uint64_t)(width + CVT_RB_H_BLANK) * (height + v_blank);
+	/* The clock field counts 10 kHz in 16 bits: the largest modes get the
+	 * highest refresh rate that fits under 655.35 MHz. */
+	uint64_t refresh = MIN((uint64_t)REFRESH_HZ, MAX_PIXEL_CLOCK_HZ / pixels);
+	uint64_t clock = pixels * refresh;
 	return (struct detailed_timing){
-		(unsigned)((clock + 9999) / 10000), width, CVT_RB_H_BLANK, CVT_RB_H_FRONT, CVT_RB_H_SYNC,
+		(unsigned)MIN((clock + 9999) / 10000, 0xFFFFu), width, CVT_RB_H_BLANK, CVT_RB_H_FRONT, CVT_RB_H_SYNC,
 		height, v_blank, CVT_RB_V_FRONT, CVT_RB_V_SYNC, CVT_RB_FLAGS,
 	};
 }
@@ -182,7 +187,7 @@ void edid_build(uint8_t block[EDID_BLOCK_SIZE], const char *name, unsigned width
 	block[EDID_ESTABLISHED] = EST1_640X480_60 | EST1_800X600_60;
 	block[EDID_ESTABLISHED + 1] = EST2_1024X768_60;
 	put_standard_timings(block);
-	struct detailed_timing preferred = timing_for(MIN(width, 4095u), MIN(height, 4095u));
+	struct detailed_timing preferred = timing_for(MIN(width, EDID_MAX_SIDE), MIN(height, EDID_MAX_SIDE));
 	put_detailed_timing(block + EDID_DESCRIPTOR, &preferred);
 	put_display_descriptor(block + EDID_DESCRIPTOR + DESCRIPTOR_SIZE, TAG_RANGE_LIMITS, range_limits,
 			       sizeof(range_limits));

@@ -521,8 +521,8 @@ static const struct virtio_device_ops gpu_ops = {
 static void preferred_size(void *opaque, unsigned width, unsigned height)
 {
 	struct virtio_gpu *gpu = opaque;
-	width = CLAMP(width, VIRTIO_GPU_MIN_SIZE, VIRTIO_GPU_MAX_SIZE);
-	height = CLAMP(height, VIRTIO_GPU_MIN_SIZE, VIRTIO_GPU_MAX_SIZE);
+	width = CLAMP(width, VIRTIO_GPU_MIN_SIZE, EDID_MAX_SIDE);   /* what the EDID can describe */
+	height = CLAMP(height, VIRTIO_GPU_MIN_SIZE, EDID_MAX_SIDE);
 	g_mutex_lock(&gpu->display_lock);
 	bool changed = width != gpu->width || height != gpu->height;
 	gpu->width = width;

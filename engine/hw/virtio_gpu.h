@@ -23,7 +23,7 @@
 #define VIRTIO_GPU_DEFAULT_WIDTH 1024
 #define VIRTIO_GPU_DEFAULT_HEIGHT 768
 #define VIRTIO_GPU_MIN_SIZE 320                  /* the smallest display size we report */
-#define VIRTIO_GPU_MAX_SIZE 4096                 /* the largest display and resource sides */
+#define VIRTIO_GPU_MAX_SIZE 4096                 /* the largest resource sides (displays: EDID_MAX_SIDE) */
 
 struct virtio_gpu {
 	struct virtio_pci vp;

@@ -239,12 +239,35 @@ static enum exit_action dispatch_exit(struct vcpu *vcpu)
 	return report_failure(vcpu, what);
 }
 
+static bool vm_running(struct vm *vm)
+{
+	return atomic_load(&vm->stop_reason) == VM_RUNNING;
+}
+
+/* Waits outside KVM_RUN while the VM is paused. */
+static void park(struct vcpu *vcpu)
+{
+	struct vm *vm = vcpu->vm;
+	g_mutex_lock(&vm->pause_lock);
+	vm->vcpus_parked++;
+	g_cond_broadcast(&vm->pause_cond);
+	while (atomic_load(&vm->pause_requested) && vm_running(vm))
+		g_cond_wait(&vm->pause_cond, &vm->pause_lock);
+	vm->vcpus_parked--;
+	vcpu->run->immediate_exit = 0;   /* the pause kick is served */
+	g_mutex_unlock(&vm->pause_lock);
+}
+
 static void *vcpu_thread(void *opaque)
 {
 	struct vcpu *vcpu = opaque;
 	struct vm *vm = vcpu->vm;
 
-	while (atomic_load(&vm->stop_reason) == VM_RUNNING) {
+	while (vm_running(vm)) {
+		if (atomic_load(&vm->pause_requested)) {
+			park(vcpu);
+			continue;
+		}
 		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN)
 				continue; /* kicked: the loop condition decides */
@@ -277,6 +300,26 @@ void vcpu_kick(struct vcpu *vcpu)
 		return;
 	vcpu->run->immediate_exit = 1; /* covers a kick that lands before KVM_RUN */
 	pthread_kill(vcpu->thread, VCPU_KICK_SIGNAL);
+}
+
+void vcpus_pause(struct vcpu *vcpus, unsigned count)
+{
+	struct vm *vm = vcpus[0].vm;
+	atomic_store(&vm->pause_requested, true);
+	for (unsigned i = 0; i < count; i++)
+		vcpu_kick(&vcpus[i]);
+	g_mutex_lock(&vm->pause_lock);
+	while (vm->vcpus_parked < count && vm_running(vm))
+		g_cond_wait(&vm->pause_cond, &vm->pause_lock);
+	g_mutex_unlock(&vm->pause_lock);
+}
+
+void vcpus_resume(struct vm *vm)
+{
+	g_mutex_lock(&vm->pause_lock);
+	atomic_store(&vm->pause_requested, false);
+	g_cond_broadcast(&vm->pause_cond);
+	g_mutex_unlock(&vm->pause_lock);
 }
 
 void vcpu_join_and_destroy(struct vcpu *vcpu)

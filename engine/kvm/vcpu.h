@@ -40,4 +40,10 @@ int vcpu_start(struct vcpu *vcpu, char **error);
 void vcpu_kick(struct vcpu *vcpu);
 void vcpu_join_and_destroy(struct vcpu *vcpu);
 
+/* Pause: every vCPU leaves KVM_RUN and waits (returns once all `count` are
+ * parked, or the VM is stopping); resume lets them run on. Devices keep
+ * running: their interrupts wait in KVM until the vCPUs take them. */
+void vcpus_pause(struct vcpu *vcpus, unsigned count);
+void vcpus_resume(struct vm *vm);
+
 #endif

@@ -428,6 +428,8 @@ int vm_create(struct vm *vm, uint64_t ram_size, char **error)
 	vm->kvm_fd = vm->vm_fd = -1;
 	g_mutex_init(&vm->routing_lock);
 	g_mutex_init(&vm->device_ram_lock);
+	g_mutex_init(&vm->pause_lock);
+	g_cond_init(&vm->pause_cond);
 	bus_init(&vm->pio);
 	bus_init(&vm->mmio);
 
@@ -459,6 +461,8 @@ void vm_destroy(struct vm *vm)
 	bus_destroy(&vm->mmio);
 	g_mutex_clear(&vm->routing_lock);
 	g_mutex_clear(&vm->device_ram_lock);
+	g_mutex_clear(&vm->pause_lock);
+	g_cond_clear(&vm->pause_cond);
 	vm->vm_fd = vm->kvm_fd = -1;
 	vm->ram = NULL;
 }
@@ -475,4 +479,7 @@ void vm_request_stop(struct vm *vm, enum vm_stop_reason reason)
 	int running = VM_RUNNING;
 	if (atomic_compare_exchange_strong(&vm->stop_reason, &running, (int)reason) && vm->on_stop)
 		vm->on_stop(vm->on_stop_opaque);
+	g_mutex_lock(&vm->pause_lock);   /* parked vCPUs see the stop too */
+	g_cond_broadcast(&vm->pause_cond);
+	g_mutex_unlock(&vm->pause_lock);
 }

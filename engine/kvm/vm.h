@@ -70,6 +70,11 @@ struct vm {
 	bool extra_slot_used[VM_EXTRA_SLOTS];
 	bool legacy_released;    /* 0xC0000-0xFFFFF is no longer in a RAM slot */
 	_Atomic int stop_reason; /* enum vm_stop_reason */
+	/* Pause: vCPUs park outside KVM_RUN while `pause_requested`. */
+	GMutex pause_lock;
+	GCond pause_cond;
+	atomic_bool pause_requested;
+	unsigned vcpus_parked;
 	void (*on_stop)(void *opaque);
 	void *on_stop_opaque;
 };

@@ -2,9 +2,11 @@
 #include "machine.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #define FIELD(name) offsetof(struct vireo_machine, name)
 
@@ -637,4 +639,150 @@ bool machine_load(struct vireo_machine *m, const char *path, GError **error)
 	ok = ok && check_schema(kf, lines, path, error) && apply_settings(m, kf, lines, path, error);
 	g_hash_table_unref(lines);
 	return ok;
+}
+
+const struct machine_setting *machine_setting_by_flag(const char *flag)
+{
+	for (size_t i = 0; i < machine_settings_count; i++)
+		if (!strcmp(machine_settings[i].flag, flag))
+			return &machine_settings[i];
+	return NULL;
+}
+
+/* The largest unit that states the size exactly; parse_size reads it back. */
+static char *format_size(uint64_t bytes)
+{
+	static const struct { const char *suffix; unsigned shift; } units[] = {
+		{ "T", 40 }, { "G", 30 }, { "M", 20 }, { "K", 10 },
+	};
+	for (size_t i = 0; i < G_N_ELEMENTS(units); i++)
+		if (bytes && !(bytes & ((1ull << units[i].shift) - 1)))
+			return g_strdup_printf("%" G_GUINT64_FORMAT "%s", bytes >> units[i].shift, units[i].suffix);
+	return g_strdup_printf("%" G_GUINT64_FORMAT "K", bytes >> 10); /* never: sizes are whole KiB */
+}
+
+/* A path (or a disk spec starting with one) relative to base_dir when inside it. */
+static const char *relative_to(const char *path, const char *base_dir)
+{
+	size_t len = base_dir ? strlen(base_dir) : 0;
+	if (len && !strncmp(path, base_dir, len) && path[len] == G_DIR_SEPARATOR && path[len + 1])
+		return path + len + 1;
+	return path;
+}
+
+static char *format_setting(const struct vireo_machine *m, const struct machine_setting *s,
+			    const char *base_dir)
+{
+	const void *field = (const char *)m + s->offset;
+	switch (s->type) {
+	case SETTING_STRING:
+	case SETTING_SERIAL:
+	case SETTING_NET:
+	case SETTING_DISPLAY:
+	case SETTING_CHOICE:
+		return g_strdup(*(char *const *)field);
+	case SETTING_PATH:
+		return *(char *const *)field ? g_strdup(relative_to(*(char *const *)field, base_dir)) : NULL;
+	case SETTING_SIZE:
+		return format_size(*(const uint64_t *)field);
+	case SETTING_CPUS:
+		return g_strdup_printf("%u", *(const unsigned *)field);
+	case SETTING_BOOL:
+		return g_strdup(*(const bool *)field ? "true" : "false");
+	case SETTING_DISKS: {
+		char *const *disks = *(char **const *)field;
+		if (!disks || !disks[0])
+			return NULL;
+		GString *text = g_string_new(NULL);
+		for (unsigned i = 0; disks[i]; i++)
+			g_string_append_printf(text, "%s%s", i ? ";" : "", relative_to(disks[i], base_dir));
+		return g_string_free(text, FALSE);
+	}
+	}
+	return NULL;
+}
+
+char *machine_to_ini(const struct vireo_machine *m, const char *base_dir)
+{
+	g_autoptr(GKeyFile) kf = g_key_file_new();
+	g_key_file_set_integer(kf, "machine", "schema", MACHINE_SCHEMA_VERSION);
+	for (size_t i = 0; i < machine_settings_count; i++) {
+		const struct machine_setting *s = &machine_settings[i];
+		g_autofree char *value = format_setting(m, s, base_dir);
+		if (value)
+			g_key_file_set_string(kf, s->group, s->key, value);
+	}
+	return g_key_file_to_data(kf, NULL, NULL);
+}
+
+static bool save_error(GError **error, const char *path, const char *what, int err)
+{
+	g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(err), "cannot save %s: %s: %s",
+		    path, what, g_strerror(err));
+	return false;
+}
+
+static bool write_all(int fd, const char *text, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, text, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (n == 0)
+				errno = EIO;
+			return false;
+		}
+		text += n;
+		len -= (size_t)n;
+	}
+	return true;
+}
+
+/* The rename is only durable once the folder's entry is on disk too. */
+static bool sync_folder(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	int rc = fsync(fd);
+	int err = errno;
+	close(fd);
+	errno = err;
+	return rc == 0;
+}
+
+bool machine_save(const struct vireo_machine *m, const char *path, GError **error)
+{
+	g_autofree char *dir = g_path_get_dirname(path);
+	g_autofree char *base = g_path_get_basename(path);
+	g_autofree char *tmp = g_strdup_printf("%s" G_DIR_SEPARATOR_S ".%s.XXXXXX", dir, base);
+	g_autofree char *text = machine_to_ini(m, dir);
+	int fd = g_mkstemp_full(tmp, O_WRONLY | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return save_error(error, path, "cannot create a temporary file", errno);
+	const char *step = "cannot write";
+	bool ok = write_all(fd, text, strlen(text));
+	if (ok) {
+		step = "cannot flush to disk";
+		ok = fsync(fd) == 0;
+	}
+	int err = errno;
+	if (close(fd) && ok) {
+		ok = false;
+		err = errno;
+		step = "cannot write";
+	}
+	if (ok && rename(tmp, path)) {
+		ok = false;
+		err = errno;
+		step = "cannot replace the file";
+	}
+	if (!ok) {
+		unlink(tmp);
+		return save_error(error, path, step, err);
+	}
+	if (!sync_folder(dir))
+		return save_error(error, path, "cannot flush the folder to disk", errno);
+	return true;
 }

@@ -76,6 +76,9 @@ extern const char *const machine_firmware_choices[];
 extern const struct machine_setting machine_settings[];
 extern const size_t machine_settings_count;
 
+/* The setting whose command-line flag is `flag`, or NULL. */
+const struct machine_setting *machine_setting_by_flag(const char *flag);
+
 void machine_init(struct vireo_machine *m);
 void machine_clear(struct vireo_machine *m);
 
@@ -138,5 +141,15 @@ void machine_disk_clear(struct machine_disk *disk);
 
 /* Loads machine.ini; errors name the file and line ("PATH:LINE: ..."). */
 bool machine_load(struct vireo_machine *m, const char *path, GError **error);
+
+/* The text machine_save writes: every setting of the table plus the schema
+ * version; paths inside base_dir (NULL: none) are written relative to it, so
+ * a machine folder can be moved or copied whole. */
+char *machine_to_ini(const struct vireo_machine *m, const char *base_dir);
+
+/* Writes machine.ini atomically: a temporary file in the same folder, fsync,
+ * rename over `path`, fsync of the folder. On failure the old file is intact
+ * and no temporary file is left; the error names the file. */
+bool machine_save(const struct vireo_machine *m, const char *path, GError **error);
 
 #endif

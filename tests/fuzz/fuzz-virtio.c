@@ -1,9 +1,11 @@
-/* libFuzzer target: random virtqueue contents for virtio-blk, virtio-net
- * and virtio-rng.
+/* libFuzzer target: random virtqueue contents for virtio-blk, virtio-net,
+ * virtio-rng and virtio-gpu.
  *
  * The devices are set up once, as in the register-level tests; the network
  * card's backend sends every transmitted frame straight back, so transmit
- * inputs exercise the receive path too. Each input picks a device and a
+ * inputs exercise the receive path too. The GPU's console has a listener
+ * that reads the surface where it changed, so that ASan sees a surface left
+ * pointing at freed pixels. Each input picks a device and a
  * queue, the negotiated ring features and the queue size, then
  * fills the available ring, the descriptor table and a data area of guest
  * RAM with its bytes and kicks the queue. Whatever the bytes, the device
@@ -16,6 +18,7 @@
 
 #include "hw/pci.h"
 #include "hw/virtio_blk.h"
+#include "hw/virtio_gpu.h"
 #include "hw/virtio_net.h"
 #include "hw/virtio_rng.h"
 #include "vdriver.h"
@@ -40,6 +43,8 @@ static struct {
 	struct virtio_rng rng;
 	struct net_backend loopback;
 	struct virtio_net net;
+	struct console console;
+	struct virtio_gpu gpu;
 	struct bus_platform bp;
 	struct vplatform platform;
 } fz;
@@ -49,6 +54,30 @@ static void loop_back(struct net_backend *backend, const uint8_t *frame, size_t 
 	if (backend->receive)
 		backend->receive(backend->receive_opaque, frame, len);
 }
+
+/* Reads the first and last rows of `rect` of the current surface. */
+static void touch_rows(const struct console_surface *surface, unsigned x, unsigned y, unsigned width,
+		       unsigned height)
+{
+	if (surface->format == CONSOLE_FORMAT_NONE || !width || !height)
+		return;
+	g_autofree uint32_t *row = g_new(uint32_t, width);
+	console_read_row(surface, x, y, width, row);
+	console_read_row(surface, x, y + height - 1, width, row);
+}
+
+static void surface_changed(void *opaque, const struct console_surface *surface)
+{
+	(void)opaque;
+	touch_rows(surface, 0, 0, surface->width, surface->height);
+}
+
+static void surface_update(void *opaque, const struct console_rect *rect)
+{
+	touch_rows(&((struct console *)opaque)->surface, rect->x, rect->y, rect->width, rect->height);
+}
+
+static const struct console_listener reader = { surface_changed, surface_update, NULL, &fz.console };
 
 static void set_up(void)
 {
@@ -65,10 +94,13 @@ static void set_up(void)
 	GMainContext *ctx = g_main_context_new();
 	struct irq_line none = { 0 };
 	fz.loopback.send = loop_back;
+	console_init(&fz.console);
 	if (pci_bus_init(&fz.pci, &fz.pio, &fz.mmio) < 0 || block_open(&fz.disk, path, false, &error) < 0 ||
 	    virtio_blk_init(&fz.blk, &fz.disk, "fuzz", 1, ctx, &fz.mem, none, NULL, NULL) < 0 ||
 	    virtio_rng_init(&fz.rng, ctx, &fz.mem, none, NULL, NULL) < 0 ||
 	    virtio_net_init(&fz.net, &fz.loopback, mac, ctx, &fz.mem, none, NULL, NULL) < 0 ||
+	    virtio_gpu_init(&fz.gpu, &fz.console, ctx, &fz.mem, none, NULL, NULL) < 0 ||
+	    !console_add_listener(&fz.console, &reader) || pci_bus_add(&fz.pci, &fz.gpu.vp.pci, 4, 0) < 0 ||
 	    pci_bus_add(&fz.pci, &fz.blk.vp.pci, 1, 0) < 0 || pci_bus_add(&fz.pci, &fz.rng.vp.pci, 2, 0) < 0 ||
 	    pci_bus_add(&fz.pci, &fz.net.vp.pci, 3, 0) < 0)
 		abort();
@@ -87,6 +119,19 @@ static size_t take(uint8_t *dst, size_t room, const uint8_t **data, size_t *size
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* What an input's first byte can pick: a device (virtio ID), the queue it
+ * fills, and how many queues the device needs set up. */
+struct target {
+	unsigned id, queue, queues;
+};
+
+static const struct target targets[] = {
+	{ 2, 0, 1 },                        /* blk */
+	{ 4, 0, 1 },                        /* rng */
+	{ 1, 0, 2 }, { 1, 1, 2 },           /* net receive, transmit */
+	{ VIRTIO_ID_GPU, 0, 2 }, { VIRTIO_ID_GPU, 1, 2 },  /* gpu controlq, cursorq */
+};
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct vdevice d;
@@ -94,15 +139,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		set_up();
 	if (size < 2)
 		return 0;
-	static const unsigned ids[4] = { 2, 4, 1, 1 };  /* blk, rng, net rx, net tx */
-	unsigned id = ids[data[0] & 3], queue = (data[0] & 3) == 3;
-	uint64_t features = ~0ull & ~(data[0] & 4 ? F_INDIRECT : 0) & ~(data[0] & 8 ? F_EVENT_IDX : 0);
+	const struct target *t = &targets[(data[0] & 7) % G_N_ELEMENTS(targets)];
+	unsigned id = t->id, queue = t->queue;
+	uint64_t features = ~0ull & ~(data[0] & 8 ? F_INDIRECT : 0) & ~(data[0] & 16 ? F_EVENT_IDX : 0);
 	uint16_t queue_size = (uint16_t)(1u << (data[1] % 9));
 	data += 2;
 	size -= 2;
 	if (!vdev_find(&d, &fz.platform, id, 0, MMIO_BASE) || !vdev_negotiate(&d, features) ||
 	    !vdev_queue_setup(&d, 0, queue_size, RING_GPA) ||
-	    (id == 1 && !vdev_queue_setup(&d, 1, queue_size, RING_GPA + 0x4000)))
+	    (t->queues == 2 && !vdev_queue_setup(&d, 1, queue_size, RING_GPA + 0x4000)))
 		abort();
 	vdev_driver_ok(&d);
 	uint64_t ring = RING_GPA + queue * 0x4000ull;

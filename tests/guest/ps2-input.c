@@ -5,87 +5,24 @@
  * IntelliMouse wheel, stream mode. Then every byte is printed as it comes:
  * "kbd XX" for the keyboard (scan set 1, as translated), "mouse B0 DX DY DZ"
  * per four-byte mouse packet. Set-1 0x10 (q pressed) ends the guest. */
-#include "runtime.h"
-
-#define I8042_DATA 0x60
-#define I8042_STATUS 0x64
-#define I8042_COMMAND 0x64
-#define STATUS_OBF 0x01
-#define STATUS_IBF 0x02
-#define STATUS_AUX 0x20
-#define CMD_WRITE_CB 0x60
-#define CMD_ENABLE_AUX 0xA8
-#define CMD_ENABLE_KBD 0xAE
-#define CMD_WRITE_AUX 0xD4
-#define CB_TRANSLATE 0x40
-#define CB_SYSTEM 0x04
-#define DEV_RESET 0xFF
-#define DEV_SET_RATE 0xF3
-#define DEV_GET_ID 0xF2
-#define DEV_ENABLE 0xF4
-#define ACK 0xFA
-#define SET1_Q 0x10
-
-static void wait_input_empty(void)
-{
-	while (inb(I8042_STATUS) & STATUS_IBF)
-		;
-}
-
-static int read_byte(void)
-{
-	for (unsigned tries = 0; tries < 100000; tries++)
-		if (inb(I8042_STATUS) & STATUS_OBF)
-			return inb(I8042_DATA);
-	return -1;
-}
-
-static void controller(uint8_t command)
-{
-	wait_input_empty();
-	outb(I8042_COMMAND, command);
-}
-
-static void to_device(bool aux, uint8_t byte)
-{
-	if (aux)
-		controller(CMD_WRITE_AUX);
-	wait_input_empty();
-	outb(I8042_DATA, byte);
-}
-
-/* Sends a command (and an argument) and checks the ACKs. */
-static bool command(bool aux, uint8_t cmd, int arg)
-{
-	to_device(aux, cmd);
-	if (read_byte() != ACK)
-		return false;
-	if (arg >= 0) {
-		to_device(aux, (uint8_t)arg);
-		return read_byte() == ACK;
-	}
-	return true;
-}
+#include "ps2port.h"
 
 static bool set_up(void)
 {
-	while (inb(I8042_STATUS) & STATUS_OBF)
-		inb(I8042_DATA);
-	controller(CMD_WRITE_CB);
-	wait_input_empty();
-	outb(I8042_DATA, CB_TRANSLATE | CB_SYSTEM);  /* translation on, IRQs off, both ports on */
-	controller(CMD_ENABLE_KBD);
-	controller(CMD_ENABLE_AUX);
-	if (!command(false, DEV_RESET, -1) || read_byte() != 0xAA)
+	ps2_flush();
+	ps2_write_command_byte(CB_TRANSLATE | CB_SYSTEM);  /* translation on, IRQs off, both ports on */
+	ps2_controller(CMD_ENABLE_KBD);
+	ps2_controller(CMD_ENABLE_AUX);
+	if (!ps2_device_command(false, DEV_RESET, -1) || ps2_read_byte() != SELF_TEST_OK)
 		return false;
-	if (!command(true, DEV_RESET, -1) || read_byte() != 0xAA || read_byte() != 0x00)
+	if (!ps2_device_command(true, DEV_RESET, -1) || ps2_read_byte() != SELF_TEST_OK || ps2_read_byte() != 0x00)
 		return false;
-	if (!command(true, DEV_SET_RATE, 200) || !command(true, DEV_SET_RATE, 100) || !command(true, DEV_SET_RATE, 80) ||
-	    !command(true, DEV_GET_ID, -1))
+	if (!ps2_device_command(true, DEV_SET_RATE, 200) || !ps2_device_command(true, DEV_SET_RATE, 100) ||
+	    !ps2_device_command(true, DEV_SET_RATE, 80) || !ps2_device_command(true, DEV_GET_ID, -1))
 		return false;
-	int id = read_byte();
+	int id = ps2_read_byte();
 	print("ps2: mouse id %d\n", id);
-	return id == 3 && command(true, DEV_ENABLE, -1) && command(false, DEV_ENABLE, -1);
+	return id == 3 && ps2_device_command(true, DEV_ENABLE, -1) && ps2_device_command(false, DEV_ENABLE, -1);
 }
 
 int main(void)

@@ -13,33 +13,8 @@
  * stamps the moment the last pixel was written. Set-1 0x10 (q) ends the
  * guest. The work per key is small on purpose: on hosts whose KVM emulates
  * guest kernel code each store costs microseconds. */
-#include "runtime.h"
-
-#define VENDOR_QEMU_VGA 0x1234
-#define DEVICE_STD_VGA  0x1111
-#define PCI_COMMAND_REG 0x04
-#define PCI_COMMAND_MEMORY 0x2
-#define PCI_BAR0_REG    0x10
-#define PCI_BAR2_REG    0x18
-#define PCI_REVISION_REG 0x08
-#define MMIO_VGA_PORTS  0x400
-#define MMIO_DISPI      0x500
-#define MMIO_QEXT_SIZE  0x600
-#define MMIO_QEXT_BYTEORDER 0x604
-#define QEXT_LITTLE_ENDIAN 0x1E1E1E1Eu
-#define DISPI_XRES      0x1
-#define DISPI_YRES      0x2
-#define DISPI_BPP       0x3
-#define DISPI_ENABLE    0x4
-#define DISPI_BANK      0x5
-#define DISPI_VIRT_WIDTH 0x6
-#define DISPI_VIRT_HEIGHT 0x7
-#define DISPI_X_OFFSET  0x8
-#define DISPI_Y_OFFSET  0x9
-#define DISPI_ENABLED   0x01
-#define DISPI_LFB_ENABLED 0x40
-#define VGA_AR_INDEX    0x3C0
-#define AR_PAS          0x20
+#include "ps2port.h"
+#include "stdvga.h"
 
 #define WIDTH 1024
 #define HEIGHT 768
@@ -47,52 +22,6 @@
 #define SQUARE_X 960
 #define SQUARE_Y 16
 #define SQUARE 32
-
-#define I8042_DATA 0x60
-#define I8042_STATUS 0x64
-#define I8042_COMMAND 0x64
-#define STATUS_OBF 0x01
-#define STATUS_IBF 0x02
-#define CMD_WRITE_CB 0x60
-#define CMD_ENABLE_KBD 0xAE
-#define CB_KBD_IRQ 0x01
-#define CB_SYSTEM 0x04
-#define CB_AUX_OFF 0x20
-#define CB_TRANSLATE 0x40
-#define KBD_RESET 0xFF
-#define KBD_ENABLE 0xF4
-#define ACK 0xFA
-#define KBD_IRQ 1
-#define SET1_Q 0x10
-#define SET1_BREAK 0x80
-
-static volatile uint8_t *mmio;
-
-static void dispi_write(unsigned index, uint16_t value)
-{
-	*(volatile uint16_t *)(mmio + MMIO_DISPI + index * 2) = value;
-}
-
-static uint16_t dispi_read(unsigned index)
-{
-	return *(volatile uint16_t *)(mmio + MMIO_DISPI + index * 2);
-}
-
-static bool set_mode(void)
-{
-	mmio[MMIO_VGA_PORTS + VGA_AR_INDEX - 0x3C0] = AR_PAS;
-	dispi_write(DISPI_ENABLE, 0);
-	dispi_write(DISPI_BPP, 32);
-	dispi_write(DISPI_XRES, WIDTH);
-	dispi_write(DISPI_YRES, HEIGHT);
-	dispi_write(DISPI_BANK, 0);
-	dispi_write(DISPI_VIRT_WIDTH, WIDTH);
-	dispi_write(DISPI_VIRT_HEIGHT, HEIGHT);
-	dispi_write(DISPI_X_OFFSET, 0);
-	dispi_write(DISPI_Y_OFFSET, 0);
-	dispi_write(DISPI_ENABLE, DISPI_ENABLED | DISPI_LFB_ENABLED);
-	return dispi_read(DISPI_XRES) == WIDTH && dispi_read(DISPI_YRES) == HEIGHT && dispi_read(DISPI_BPP) == 32;
-}
 
 /* --- the picture ------------------------------------------------------ */
 
@@ -199,47 +128,19 @@ static void draw_picture(volatile uint32_t *fb)
 
 /* --- the keyboard and the square --------------------------------------- */
 
-static void wait_input_empty(void)
-{
-	while (inb(I8042_STATUS) & STATUS_IBF)
-		;
-}
-
-static int read_byte(void)
-{
-	for (unsigned tries = 0; tries < 100000; tries++)
-		if (inb(I8042_STATUS) & STATUS_OBF)
-			return inb(I8042_DATA);
-	return -1;
-}
-
-static void write_command_byte(uint8_t cb)
-{
-	wait_input_empty();
-	outb(I8042_COMMAND, CMD_WRITE_CB);
-	wait_input_empty();
-	outb(I8042_DATA, cb);
-}
-
-static bool keyboard_command(uint8_t cmd)
-{
-	wait_input_empty();
-	outb(I8042_DATA, cmd);
-	return read_byte() == ACK;
-}
+#define KBD_IRQ 1
 
 /* Flush, translation on and the mouse port off, keyboard reset and
  * scanning (polled), then IRQ 1 on. */
 static bool keyboard_set_up(void)
 {
-	while (inb(I8042_STATUS) & STATUS_OBF)
-		inb(I8042_DATA);
-	write_command_byte(CB_TRANSLATE | CB_SYSTEM | CB_AUX_OFF);
-	wait_input_empty();
-	outb(I8042_COMMAND, CMD_ENABLE_KBD);
-	if (!keyboard_command(KBD_RESET) || read_byte() != 0xAA || !keyboard_command(KBD_ENABLE))
+	ps2_flush();
+	ps2_write_command_byte(CB_TRANSLATE | CB_SYSTEM | CB_AUX_OFF);
+	ps2_controller(CMD_ENABLE_KBD);
+	if (!ps2_device_command(false, DEV_RESET, -1) || ps2_read_byte() != SELF_TEST_OK ||
+	    !ps2_device_command(false, DEV_ENABLE, -1))
 		return false;
-	write_command_byte(CB_TRANSLATE | CB_SYSTEM | CB_AUX_OFF | CB_KBD_IRQ);
+	ps2_write_command_byte(CB_TRANSLATE | CB_SYSTEM | CB_AUX_OFF | CB_KBD_IRQ);
 	return true;
 }
 
@@ -265,24 +166,16 @@ static void fill_square(volatile uint32_t *fb, uint32_t colour)
 
 int main(void)
 {
-	unsigned dev;
-	for (dev = 0; dev < 32; dev++)
-		if (pci_config_read(0, dev, 0, 0) == (DEVICE_STD_VGA << 16 | VENDOR_QEMU_VGA))
-			break;
-	uint32_t lfb = dev < 32 ? pci_config_read(0, dev, 0, PCI_BAR0_REG) & ~0xFu : 0;
-	uint32_t regs = dev < 32 ? pci_config_read(0, dev, 0, PCI_BAR2_REG) & ~0xFu : 0;
-	if (!lfb || !regs || !(pci_config_read(0, dev, 0, PCI_COMMAND_REG) & PCI_COMMAND_MEMORY)) {
+	struct stdvga vga;
+	if (!stdvga_find(&vga)) {
 		print("vga-bench: FAIL no standard VGA with its BARs\n");
 		return 1;
 	}
-	mmio = (volatile uint8_t *)regs;
-	if ((pci_config_read(0, dev, 0, PCI_REVISION_REG) & 0xFF) >= 2 &&
-	    *(volatile uint32_t *)(mmio + MMIO_QEXT_SIZE) >= 8)
-		*(volatile uint32_t *)(mmio + MMIO_QEXT_BYTEORDER) = QEXT_LITTLE_ENDIAN;
-	if (!set_mode()) {
+	if (!stdvga_set_mode(&vga, WIDTH, HEIGHT, 32)) {
 		print("vga-bench: FAIL 1024x768x32\n");
 		return 1;
 	}
+	uint32_t lfb = vga.lfb;
 	volatile uint32_t *fb = (volatile uint32_t *)lfb;
 	draw_picture(fb);
 	print("vga-bench: drawn\n");

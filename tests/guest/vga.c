@@ -11,74 +11,9 @@
  *                intensity), with a white line on every 100th row.
  * Prints "vga: 1024x768x32 drawn" and "vga: 800x600x16 drawn" on COM1, and
  * after each waits for a byte on COM1, so a test can look at the screen. */
-#include "runtime.h"
+#include "stdvga.h"
 
-#define VENDOR_QEMU_VGA 0x1234
-#define DEVICE_STD_VGA  0x1111
-#define PCI_COMMAND_REG 0x04
-#define PCI_COMMAND_MEMORY 0x2
-#define PCI_BAR0_REG    0x10
-#define PCI_BAR2_REG    0x18
-#define PCI_REVISION_REG 0x08
-
-/* BAR2 layout (QEMU standard-vga.rst) and DISPI registers (Bochs vbe.h). */
-#define MMIO_VGA_PORTS  0x400
-#define MMIO_DISPI      0x500
-#define MMIO_QEXT_SIZE  0x600
-#define MMIO_QEXT_BYTEORDER 0x604
-#define QEXT_LITTLE_ENDIAN 0x1E1E1E1Eu
-#define DISPI_ID        0x0
-#define DISPI_XRES      0x1
-#define DISPI_YRES      0x2
-#define DISPI_BPP       0x3
-#define DISPI_ENABLE    0x4
-#define DISPI_BANK      0x5
-#define DISPI_VIRT_WIDTH 0x6
-#define DISPI_VIRT_HEIGHT 0x7
-#define DISPI_X_OFFSET  0x8
-#define DISPI_Y_OFFSET  0x9
-#define DISPI_VIDEO_MEMORY_64K 0xA
-#define DISPI_ID0       0xB0C0
-#define DISPI_ENABLED   0x01
-#define DISPI_LFB_ENABLED 0x40
-#define VGA_AR_INDEX    0x3C0
-#define AR_PAS          0x20
-
-static volatile uint8_t *mmio;
-
-static void dispi_write(unsigned index, uint16_t value)
-{
-	*(volatile uint16_t *)(mmio + MMIO_DISPI + index * 2) = value;
-}
-
-static uint16_t dispi_read(unsigned index)
-{
-	return *(volatile uint16_t *)(mmio + MMIO_DISPI + index * 2);
-}
-
-static bool find_vga(unsigned *dev)
-{
-	for (*dev = 0; *dev < 32; (*dev)++)
-		if (pci_config_read(0, *dev, 0, 0) == (DEVICE_STD_VGA << 16 | VENDOR_QEMU_VGA))
-			return true;
-	return false;
-}
-
-/* bochs_hw_setmode: blank off, disable, geometry, enable with the LFB. */
-static void set_mode(uint16_t xres, uint16_t yres, uint16_t bpp)
-{
-	mmio[MMIO_VGA_PORTS + VGA_AR_INDEX - 0x3C0] = AR_PAS;
-	dispi_write(DISPI_ENABLE, 0);
-	dispi_write(DISPI_BPP, bpp);
-	dispi_write(DISPI_XRES, xres);
-	dispi_write(DISPI_YRES, yres);
-	dispi_write(DISPI_BANK, 0);
-	dispi_write(DISPI_VIRT_WIDTH, xres);
-	dispi_write(DISPI_VIRT_HEIGHT, yres);
-	dispi_write(DISPI_X_OFFSET, 0);
-	dispi_write(DISPI_Y_OFFSET, 0);
-	dispi_write(DISPI_ENABLE, DISPI_ENABLED | DISPI_LFB_ENABLED);
-}
+static struct stdvga vga;
 
 static uint32_t pattern32(unsigned x, unsigned y)
 {
@@ -98,8 +33,7 @@ static uint16_t pattern16(unsigned x, unsigned y)
 
 static bool draw_1024x768x32(volatile uint32_t *fb)
 {
-	set_mode(1024, 768, 32);
-	if (dispi_read(DISPI_XRES) != 1024 || dispi_read(DISPI_YRES) != 768 || dispi_read(DISPI_BPP) != 32)
+	if (!stdvga_set_mode(&vga, 1024, 768, 32))
 		return false;
 	for (unsigned y = 0; y < 768; y++)
 		for (unsigned x = 0; x < 1024; x++)
@@ -109,8 +43,7 @@ static bool draw_1024x768x32(volatile uint32_t *fb)
 
 static bool draw_800x600x16(volatile uint16_t *fb)
 {
-	set_mode(800, 600, 16);
-	if (dispi_read(DISPI_XRES) != 800 || dispi_read(DISPI_BPP) != 16)
+	if (!stdvga_set_mode(&vga, 800, 600, 16))
 		return false;
 	for (unsigned y = 0; y < 600; y++)
 		for (unsigned x = 0; x < 800; x++)
@@ -120,28 +53,18 @@ static bool draw_800x600x16(volatile uint16_t *fb)
 
 int main(void)
 {
-	unsigned dev;
-	if (!find_vga(&dev)) {
-		print("vga: FAIL no 1234:1111 on bus 0\n");
+	if (!stdvga_find(&vga)) {
+		print("vga: FAIL no 1234:1111 with its BARs on bus 0\n");
 		return 1;
 	}
-	uint32_t lfb = pci_config_read(0, dev, 0, PCI_BAR0_REG) & ~0xFu;
-	uint32_t regs = pci_config_read(0, dev, 0, PCI_BAR2_REG) & ~0xFu;
-	if (!(pci_config_read(0, dev, 0, PCI_COMMAND_REG) & PCI_COMMAND_MEMORY) || !lfb || !regs) {
-		print("vga: FAIL BARs not assigned\n");
-		return 1;
-	}
-	mmio = (volatile uint8_t *)regs;
-	uint16_t id = dispi_read(DISPI_ID);
-	uint32_t vram = dispi_read(DISPI_VIDEO_MEMORY_64K) * 65536u;
+	uint16_t id = stdvga_dispi_read(&vga, DISPI_ID);
+	uint32_t vram = stdvga_dispi_read(&vga, DISPI_VIDEO_MEMORY_64K) * 65536u;
 	if ((id & 0xFFF0) != DISPI_ID0 || vram < (4u << 20)) {
 		print("vga: FAIL id %04x vram %u\n", id, vram);
 		return 1;
 	}
-	if ((pci_config_read(0, dev, 0, PCI_REVISION_REG) & 0xFF) >= 2 &&
-	    *(volatile uint32_t *)(mmio + MMIO_QEXT_SIZE) >= 8)
-		*(volatile uint32_t *)(mmio + MMIO_QEXT_BYTEORDER) = QEXT_LITTLE_ENDIAN;
-	print("vga: 00:%02x.0 id %04x vram %u KiB lfb %08x\n", dev, id, vram >> 10, lfb);
+	print("vga: 00:%02x.0 id %04x vram %u KiB lfb %08x\n", vga.dev, id, vram >> 10, vga.lfb);
+	uint32_t lfb = vga.lfb;
 	if (!draw_1024x768x32((volatile uint32_t *)lfb)) {
 		print("vga: FAIL 1024x768x32\n");
 		return 1;

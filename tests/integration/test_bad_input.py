@@ -277,6 +277,19 @@ def case_firmware_log_unwritable(tmp):
            status=2)
 
 
+def case_control_socket_taken(tmp):
+    sock = os.path.join(tmp, "engine.sock")
+    with vt.Engine(["--kernel", guest("ps2-input"), "--memory", "64M", "--control", sock]) as first:
+        first.wait_for(r"ps2: ready", 30)
+        expect(["--kernel", guest("demo"), "--control", sock], "control socket", sock, "another engine", status=2)
+        first.send(b"")
+    plain = write(tmp, "not-a-socket", "x")
+    expect(["--kernel", guest("demo"), "--control", plain], "control socket", "not a socket", status=2)
+    with open(plain) as f:
+        if f.read() != "x":
+            vt.fail("the engine touched a file that is not its socket")
+
+
 CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith("case_")}
 
 if __name__ == "__main__":

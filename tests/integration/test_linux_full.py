@@ -6,10 +6,21 @@
   virtio-rng   /dev/hwrng is virtio_rng and gives bytes
   virtio-net   eth0 on user networking fetches a file from a web server on the
                host (host-loopback=on) and answers on a forwarded port
+  fb-bochs     bochs-drm's fbdev on the standard VGA: fbdraw's picture (our
+               static program in the initramfs, mmap of /dev/fb0) at the
+               EDID's preferred 1024x768x32, and at 800x600x32 chosen with
+               video=, pixel for pixel in a VNC viewer (16 bpp is out of
+               reach: 6.1's bochs-drm offers XRGB8888 only, and its fbdev
+               refuses video=800x600-16 with -EINVAL)
+  fb-virtio-gpu  the same through virtio_gpu's fbdev, and a viewer's desktop
+               size request becoming the guest DRM connector's preferred mode
+  evdev        keys, pointer moves, a button and the wheel from a VNC viewer
+               reach /dev/input/event* (atkbd, psmouse) as evdump reads them
 Needs a host whose KVM runs guest kernel code natively (VT-x/AMD-V); elsewhere
 it skips with one line naming the limit. Usage: test_linux_full.py CASE"""
 import http.server
 import os
+import re
 import socket
 import sys
 import tempfile
@@ -17,16 +28,24 @@ import threading
 
 sys.path.insert(0, os.path.dirname(__file__))
 import vireo_test as vt
+import test_display as td  # noqa: E402  (the VNC viewer and the pictures)
 
 PROMPT = r"~ # "
+BTN_MISC = 0x100  # evdev codes from here on are buttons, below are keys
 
 
-def boot(*extra):
+def boot(*extra, append=""):
     images = vt.images_dir()
     args = ["--kernel", os.path.join(images, "vmlinuz"),
             "--initrd", os.path.join(images, "initramfs.cpio.gz"),
-            "--append", "console=ttyS0 panic=-1", "--memory", "1G", "--cpus", "2", *extra]
+            "--append", ("console=ttyS0 panic=-1 " + append).strip(), "--memory", "1G", "--cpus", "2", *extra]
     return vt.Engine(args)
+
+
+def boot_desktop(gpu, port, append=""):
+    """A boot whose init loads the DRM and input drivers (vireo.desktop),
+    with the screen on a VNC server at port."""
+    return boot("--gpu", gpu, "--display", "vnc=127.0.0.1:%d" % port, append="vireo.desktop " + append)
 
 
 def shell(engine):
@@ -111,6 +130,114 @@ def case_virtio_net():
                     vt.fail("nothing came back through the forwarded port")
             power_off(engine)
         server.shutdown()
+
+
+def fbdraw(engine, probe, bpp, pattern, size=None):
+    """Runs fbdraw, checks the mode it found (size, or any when None) and
+    every pixel the viewer shows of pattern(width, height), then lets it end."""
+    engine.send(b"fbdraw\n")
+    m = engine.wait_for(r"fbdraw: ((\d+)x(\d+)x(\d+) drawn|[^\r\n]*)", 60)
+    if m.group(2) is None:
+        vt.fail("fbdraw failed: %r" % m.group(0))
+    width, height = size or (int(m.group(2)), int(m.group(3)))
+    want = "%dx%dx%d drawn" % (width, height, bpp)
+    if m.group(1) != want:
+        vt.fail("fbdraw printed %r, expected %r" % (m.group(0), "fbdraw: " + want))
+    # fbdev emulation copies its shadow buffer out on a timer (deferred I/O)
+    # and the server refreshes every 33 ms: settle before looking.
+    td.check_image(probe.screen(width, height, settle=1), width, height, pattern(width, height), "fbdraw " + want)
+    engine.send(b"\necho fbdraw-ended\n")
+    engine.wait_for(r"\nfbdraw-ended", 20)
+    return width, height
+
+
+def quadrants(width, height):
+    """fbdraw's 32 bpp picture at any size (tests/guest/vga.c's at 1024x768)."""
+    def pattern(x, y):
+        if x % 64 == 0 or y % 64 == 0:
+            return (0, 0, 0)
+        return [[(255, 0, 0), (0, 255, 0)], [(0, 0, 255), (255, 255, 255)]][y >= height // 2][x >= width // 2]
+    return pattern
+
+
+def case_fb_bochs():
+    port = td.free_port()
+    with boot_desktop("std", port) as engine:
+        shell(engine)
+        probe = td.Probe(port)
+        fbdraw(engine, probe, 32, lambda w, h: td.pattern32, (1024, 768))
+        probe.close()
+        power_off(engine)
+    # fbdev emulation cannot change modes at run time: ask for one at boot.
+    port = td.free_port()
+    with boot_desktop("std", port, "video=800x600") as engine:
+        shell(engine)
+        probe = td.Probe(port)
+        fbdraw(engine, probe, 32, quadrants, (800, 600))
+        probe.close()
+        power_off(engine)
+
+
+def connector_mode(engine, mode, timeout):
+    """Waits until the guest's virtual connector lists mode first (DRM's
+    preferred mode, from the display size the device reports)."""
+    modes = "/sys/class/drm/card*-Virtual-1/modes"
+    engine.send(b"while ! head -1 %s | grep -qx %s; do sleep 1; done; echo now-$(head -1 %s)\n"
+                % (modes.encode(), mode.encode(), modes.encode()))
+    engine.wait_for(r"now-%s" % mode, timeout)
+
+
+def case_fb_virtio_gpu():
+    port = td.free_port()
+    with boot_desktop("virtio", port) as engine:
+        shell(engine)
+        probe = td.Probe(port)
+        fbdraw(engine, probe, 32, quadrants)  # at the size the device reports
+        if probe.ask("resize 800 600") != "ok":
+            vt.fail("the viewer could not send its desktop size request")
+        connector_mode(engine, "800x600", 60)
+        probe.close()
+        power_off(engine)
+
+
+def case_evdev():
+    port = td.free_port()
+    with boot_desktop("std", port) as engine:
+        shell(engine)
+        probe = td.Probe(port)
+        # psmouse registers the mouse a moment after init loads it.
+        engine.send(b"while ! grep -q 'B: REL=' /proc/bus/input/devices; do sleep 1; done; evdump\n")
+        engine.wait_for(r"evdump: \d+ devices", 60)
+        for line in ["key 61 1", "key 61 0",                        # a
+                     "key ffe1 1", "key 21 1", "key 21 0", "key ffe1 0",  # Shift + 1
+                     "key ff53 1", "key ff53 0",                    # Right arrow
+                     "pointer 100 100 0", "pointer 110 95 0",       # 10 right, 5 up
+                     "pointer 110 95 1", "pointer 110 95 0",        # left button
+                     "pointer 110 95 8", "pointer 110 95 0"]:       # wheel up
+            probe.ask(line)
+        # Each device keeps its own order, but the keyboard's and the mouse's
+        # events may interleave (a VMM may pace keys), so check them apart.
+        keys = ["key 30 1", "key 30 0", "key 42 1", "key 2 1", "key 2 0", "key 42 0", "key 106 1", "key 106 0"]
+        # The first pointer event may move from wherever the pointer was;
+        # from the second on the motion is known. psmouse reports a packet's
+        # wheel, then its buttons, then X and Y (zero motion is not reported).
+        mouse = ["rel 0 10", "rel 1 -5", "key 272 1", "key 272 0", "rel 8 1"]
+        engine.wait_for(r"evdev %s\r?\n" % keys[-1], 30)
+        engine.wait_for(r"evdev %s\r?\n" % mouse[-1], 30)
+        seen = re.findall(r"evdev ((key|rel) (\d+) -?\d+)", engine.output())
+        seen_keys = [e[0] for e in seen if e[1] == "key" and int(e[2]) < BTN_MISC]
+        seen_mouse = [e[0] for e in seen if e[1] == "rel" or int(e[2]) >= BTN_MISC]
+        if seen_keys != keys:
+            vt.fail("the keyboard gave %s, expected %s" % (seen_keys, keys))
+        if seen_mouse[-len(mouse):] != mouse:
+            vt.fail("the mouse gave %s, expected it to end with %s" % (seen_mouse, mouse))
+        probe.ask("key 71 1")  # q ends evdump
+        probe.ask("key 71 0")
+        engine.wait_for(r"evdev key 16 1", 10)
+        engine.send(b"echo evdump-ended\n")
+        engine.wait_for(r"\nevdump-ended", 20)
+        probe.close()
+        power_off(engine)
 
 
 CASES = {name[5:].replace("_", "-"): fn for name, fn in globals().items() if name.startswith("case_")}

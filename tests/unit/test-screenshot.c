@@ -125,8 +125,11 @@ static void test_xrgb8888(void)
 	console_set_surface(&con, &(struct console_surface){ CONSOLE_FORMAT_XRGB8888, W, H, STRIDE, pixels });
 	char *dir = tmp_dir(), *path = g_build_filename(dir, "shot.png", NULL), *error = NULL;
 
-	g_assert_true(screenshot_write_png(&con, path, &error));
+	unsigned width = 0, height = 0;
+	g_assert_true(screenshot_write_png(&con, path, &width, &height, &error));
 	g_assert_null(error);
+	g_assert_cmpuint(width, ==, W);
+	g_assert_cmpuint(height, ==, H);
 	struct png png = read_png(path);
 	g_assert_cmpuint(png.width, ==, W);
 	g_assert_cmpuint(png.height, ==, H);
@@ -138,7 +141,7 @@ static void test_xrgb8888(void)
 
 	/* A second shot replaces the first. */
 	pixels[0] = 0xAB;
-	g_assert_true(screenshot_write_png(&con, path, &error));
+	g_assert_true(screenshot_write_png(&con, path, NULL, NULL, &error));
 	png = read_png(path);
 	expect_pixel(&png, 0, 0, 0xC040AB);
 	g_free(png.rgb);
@@ -165,7 +168,7 @@ static void test_rgb565(void)
 	console_set_surface(&con, &(struct console_surface){ CONSOLE_FORMAT_RGB565, W, H, W * 2, pixels });
 	char *dir = tmp_dir(), *path = g_build_filename(dir, "shot.png", NULL), *error = NULL;
 
-	g_assert_true(screenshot_write_png(&con, path, &error));
+	g_assert_true(screenshot_write_png(&con, path, NULL, NULL, &error));
 	struct png png = read_png(path);
 	g_assert_cmpuint(png.width, ==, W);
 	g_assert_cmpuint(png.height, ==, H);
@@ -185,7 +188,7 @@ static void test_errors(void)
 	char *dir = tmp_dir(), *path = g_build_filename(dir, "shot.png", NULL), *error = NULL;
 
 	/* No mode set yet: no picture, no file. */
-	g_assert_false(screenshot_write_png(&con, path, &error));
+	g_assert_false(screenshot_write_png(&con, path, NULL, NULL, &error));
 	g_assert_nonnull(strstr(error, "has not set a display mode"));
 	g_clear_pointer(&error, g_free);
 	g_assert_false(g_file_test(path, G_FILE_TEST_EXISTS));
@@ -194,7 +197,7 @@ static void test_errors(void)
 	uint8_t pixel[4] = { 0 };
 	console_set_surface(&con, &(struct console_surface){ CONSOLE_FORMAT_XRGB8888, 1, 1, 4, pixel });
 	char *bad = g_build_filename(dir, "missing", "shot.png", NULL);
-	g_assert_false(screenshot_write_png(&con, bad, &error));
+	g_assert_false(screenshot_write_png(&con, bad, NULL, NULL, &error));
 	g_assert_nonnull(strstr(error, bad));
 	g_free(error);
 	g_free(bad);

@@ -18,18 +18,15 @@
 #include "hw/virtio_net.h"
 #include "hw/virtio_rng.h"
 #include "vdriver.h"
-#include "vplatform-bus.h"
+#include "virtio-fixture.h"
 
 #define RAM_SIZE (16u << 20)
-#define MMIO_BASE 0xE0000000ull
 #define DISK_SIZE (4u << 20)
-#define RING_GPA 0x100000
 #define BUF_GPA 0x200000
 #define SLOT_BLK 1
 #define SLOT_BLK_RO 2
 #define SLOT_RNG 3
 #define SLOT_NET 4
-#define INTX_GSI 11
 
 /* virtio-blk request layout (§5.2.6). */
 #define T_IN 0
@@ -48,11 +45,7 @@
 #define ALL_FEATURES (~0ull)
 
 struct fixture {
-	uint8_t *ram;
-	struct guest_mem mem;
-	struct bus pio, mmio;
-	struct pci_bus pci;
-	GMainContext *ctx;
+	struct virtio_fixture v;         /* RAM, buses, I/O context, driver platform */
 	char *dir, *image, *ro_image;
 	struct block_backend disk, ro_disk;
 	struct virtio_blk blk, blk_ro;
@@ -61,41 +54,7 @@ struct fixture {
 	struct virtio_net net;
 	GByteArray *sent;                /* frames the card transmitted, back to back */
 	unsigned sent_frames;
-	struct bus_platform bp;
-	struct vplatform platform;
-	bool intx_level;
 };
-
-static void drain(struct fixture *f)
-{
-	bus_platform_drain(&f->bp);
-}
-
-static uint32_t p_config_read(struct fixture *f, unsigned devfn, unsigned reg)
-{
-	return f->platform.config_read(&f->bp, devfn, reg);
-}
-
-static void p_config_write(struct fixture *f, unsigned devfn, unsigned reg, uint32_t value)
-{
-	f->platform.config_write(&f->bp, devfn, reg, value);
-}
-
-static uint64_t p_mmio_read(struct fixture *f, uint64_t addr, unsigned size)
-{
-	return f->platform.mmio_read(&f->bp, addr, size);
-}
-
-static void p_mmio_write(struct fixture *f, uint64_t addr, uint64_t value, unsigned size)
-{
-	f->platform.mmio_write(&f->bp, addr, value, size);
-}
-
-static void record_intx(void *opaque, unsigned gsi, bool level)
-{
-	g_assert_cmpuint(gsi, ==, INTX_GSI);
-	((struct fixture *)opaque)->intx_level = level;
-}
 
 static char *make_image(const char *dir, const char *name, unsigned size)
 {
@@ -120,36 +79,29 @@ static struct fixture *fixture_new(void)
 	static const uint8_t mac[6] = { 0x52, 0x54, 0x00, 0xab, 0xcd, 0xef };
 	struct fixture *f = g_new0(struct fixture, 1);
 	char *error = NULL;
-	f->ram = g_malloc0(RAM_SIZE);
-	g_assert_true(guest_mem_add(&f->mem, 0, RAM_SIZE, f->ram));
-	bus_init(&f->pio);
-	bus_init(&f->mmio);
-	g_assert_cmpint(pci_bus_init(&f->pci, &f->pio, &f->mmio), ==, 0);
-	f->ctx = g_main_context_new();
+	vfix_init(&f->v, RAM_SIZE);
 	f->dir = g_dir_make_tmp("vireo-virtio-XXXXXX", NULL);
 	f->image = make_image(f->dir, "disk.img", DISK_SIZE);
 	f->ro_image = make_image(f->dir, "ro.img", DISK_SIZE);
 	g_assert_cmpint(block_open(&f->disk, f->image, false, &error), ==, 0);
 	g_assert_cmpint(block_open(&f->ro_disk, f->ro_image, true, &error), ==, 0);
-	struct irq_line intx = { record_intx, f, INTX_GSI };
-	g_assert_cmpint(virtio_blk_init(&f->blk, &f->disk, "vireo-test-disk", 2, f->ctx, &f->mem, intx, NULL, NULL), ==, 0);
-	g_assert_cmpint(virtio_blk_init(&f->blk_ro, &f->ro_disk, NULL, 1, f->ctx, &f->mem, intx, NULL, NULL), ==, 0);
-	g_assert_cmpint(virtio_rng_init(&f->rng, f->ctx, &f->mem, intx, NULL, NULL), ==, 0);
+	struct irq_line intx = f->v.intx;
+	g_assert_cmpint(virtio_blk_init(&f->blk, &f->disk, "vireo-test-disk", 2, f->v.ctx, &f->v.mem, intx, NULL, NULL), ==, 0);
+	g_assert_cmpint(virtio_blk_init(&f->blk_ro, &f->ro_disk, NULL, 1, f->v.ctx, &f->v.mem, intx, NULL, NULL), ==, 0);
+	g_assert_cmpint(virtio_rng_init(&f->rng, f->v.ctx, &f->v.mem, intx, NULL, NULL), ==, 0);
 	f->sent = g_byte_array_new();
 	f->net_backend.send = record_frame;
-	g_assert_cmpint(virtio_net_init(&f->net, &f->net_backend, mac, f->ctx, &f->mem, intx, NULL, NULL), ==, 0);
-	g_assert_cmpint(pci_bus_add(&f->pci, &f->net.vp.pci, SLOT_NET, 0), ==, 0);
-	g_assert_cmpint(pci_bus_add(&f->pci, &f->blk.vp.pci, SLOT_BLK, 0), ==, 0);
-	g_assert_cmpint(pci_bus_add(&f->pci, &f->blk_ro.vp.pci, SLOT_BLK_RO, 0), ==, 0);
-	g_assert_cmpint(pci_bus_add(&f->pci, &f->rng.vp.pci, SLOT_RNG, 0), ==, 0);
-	f->bp = (struct bus_platform){ &f->pio, &f->mmio, f->ram, f->ctx };
-	bus_platform_init(&f->platform, &f->bp);
+	g_assert_cmpint(virtio_net_init(&f->net, &f->net_backend, mac, f->v.ctx, &f->v.mem, intx, NULL, NULL), ==, 0);
+	g_assert_cmpint(pci_bus_add(&f->v.pci, &f->net.vp.pci, SLOT_NET, 0), ==, 0);
+	g_assert_cmpint(pci_bus_add(&f->v.pci, &f->blk.vp.pci, SLOT_BLK, 0), ==, 0);
+	g_assert_cmpint(pci_bus_add(&f->v.pci, &f->blk_ro.vp.pci, SLOT_BLK_RO, 0), ==, 0);
+	g_assert_cmpint(pci_bus_add(&f->v.pci, &f->rng.vp.pci, SLOT_RNG, 0), ==, 0);
 	return f;
 }
 
 static void fixture_free(struct fixture *f)
 {
-	pci_bus_destroy(&f->pci);
+	vfix_unplug(&f->v);
 	virtio_blk_destroy(&f->blk);
 	virtio_blk_destroy(&f->blk_ro);
 	virtio_rng_destroy(&f->rng);
@@ -157,29 +109,14 @@ static void fixture_free(struct fixture *f)
 	g_byte_array_free(f->sent, TRUE);
 	block_close(&f->disk);
 	block_close(&f->ro_disk);
-	g_main_context_unref(f->ctx);
 	g_unlink(f->image);
 	g_unlink(f->ro_image);
 	g_rmdir(f->dir);
 	g_free(f->image);
 	g_free(f->ro_image);
 	g_free(f->dir);
-	bus_destroy(&f->pio);
-	bus_destroy(&f->mmio);
-	g_free(f->ram);
+	vfix_free(&f->v);
 	g_free(f);
-}
-
-/* Finds, negotiates and starts a device with one queue (or more). */
-static void start(struct fixture *f, struct vdevice *d, unsigned id, unsigned nth, uint64_t features,
-		  unsigned queues)
-{
-	g_assert_true(vdev_find(d, &f->platform, id, nth, MMIO_BASE));
-	g_assert_true(vdev_negotiate(d, features));
-	for (unsigned q = 0; q < queues; q++)
-		g_assert_true(vdev_queue_setup(d, q, VDRIVER_QUEUE_SIZE, RING_GPA + q * 0x4000ull));
-	vdev_driver_ok(d);
-	g_assert_cmphex(vdev_status(d), ==, 0xF);
 }
 
 /* One block request: header, optional data, status. Returns the status
@@ -187,7 +124,7 @@ static void start(struct fixture *f, struct vdevice *d, unsigned id, unsigned nt
 static uint8_t blk_request(struct fixture *f, struct vdevice *d, unsigned queue, uint32_t type, uint64_t sector,
 			   uint64_t data_gpa, uint32_t data_len, bool data_writable, uint32_t *used_len)
 {
-	uint8_t *hdr = f->ram + BUF_GPA - 64;
+	uint8_t *hdr = f->v.ram + BUF_GPA - 64;
 	memset(hdr, 0, 17);
 	memcpy(hdr, &type, 4);
 	memcpy(hdr + 8, &sector, 8);
@@ -223,9 +160,9 @@ static void test_blk_write_flush_read(void)
 	struct fixture *f = fixture_new();
 	struct vdevice d;
 	uint32_t used;
-	start(f, &d, 2, 0, ALL_FEATURES, 1);
+	vfix_start(&f->v, &d, 2, 0, ALL_FEATURES, 1);
 	g_assert_cmpuint(vdev_config_read(&d, 0, 8), ==, DISK_SIZE / 512);
-	uint8_t *data = f->ram + BUF_GPA, *back = f->ram + BUF_GPA + 0x10000;
+	uint8_t *data = f->v.ram + BUF_GPA, *back = f->v.ram + BUF_GPA + 0x10000;
 	fill_pattern(data, 8192, 3);
 	g_assert_cmpuint(blk_request(f, &d, 0, T_OUT, 8, BUF_GPA, 8192, false, &used), ==, S_OK);
 	g_assert_cmpuint(used, ==, 1);
@@ -244,9 +181,9 @@ static void test_blk_get_id_and_errors(void)
 	struct fixture *f = fixture_new();
 	struct vdevice d;
 	uint32_t used;
-	start(f, &d, 2, 0, ALL_FEATURES, 2);
+	vfix_start(&f->v, &d, 2, 0, ALL_FEATURES, 2);
 	g_assert_cmpuint(blk_request(f, &d, 1, T_GET_ID, 0, BUF_GPA, 20, true, &used), ==, S_OK);
-	g_assert_cmpstr((char *)f->ram + BUF_GPA, ==, "vireo-test-disk");
+	g_assert_cmpstr((char *)f->v.ram + BUF_GPA, ==, "vireo-test-disk");
 	/* Past the end, straddling the end, not whole sectors, unknown type. */
 	g_assert_cmpuint(blk_request(f, &d, 1, T_IN, DISK_SIZE / 512, BUF_GPA, 512, true, NULL), ==, S_IOERR);
 	g_assert_cmpuint(blk_request(f, &d, 1, T_IN, DISK_SIZE / 512 - 1, BUF_GPA, 1024, true, NULL), ==, S_IOERR);
@@ -261,16 +198,16 @@ static void test_blk_read_only(void)
 {
 	struct fixture *f = fixture_new();
 	struct vdevice d;
-	start(f, &d, 2, 1, ALL_FEATURES, 1);
+	vfix_start(&f->v, &d, 2, 1, ALL_FEATURES, 1);
 	g_assert_true(d.features & F_BLK_RO);
-	memset(f->ram + BUF_GPA, 0x55, 512);
+	memset(f->v.ram + BUF_GPA, 0x55, 512);
 	g_assert_cmpuint(blk_request(f, &d, 0, T_OUT, 1, BUF_GPA, 512, false, NULL), ==, S_IOERR);
-	uint8_t *seg = f->ram + BUF_GPA;
+	uint8_t *seg = f->v.ram + BUF_GPA;
 	memset(seg, 0, 16);
 	seg[8] = 1;  /* one sector at 0 */
 	g_assert_cmpuint(blk_request(f, &d, 0, T_WRITE_ZEROES, 0, BUF_GPA, 16, false, NULL), ==, S_IOERR);
 	g_assert_cmpuint(blk_request(f, &d, 0, T_IN, 1, BUF_GPA, 512, true, NULL), ==, S_OK);
-	g_assert_cmpmem(f->ram + BUF_GPA, 8, "ORIGINAL", 8);
+	g_assert_cmpmem(f->v.ram + BUF_GPA, 8, "ORIGINAL", 8);
 	char file[8];
 	read_image(f->ro_image, 512, file, 8);
 	g_assert_cmpmem(file, 8, "ORIGINAL", 8);
@@ -295,25 +232,25 @@ static void test_blk_discard_write_zeroes(void)
 {
 	struct fixture *f = fixture_new();
 	struct vdevice d;
-	start(f, &d, 2, 0, ALL_FEATURES, 1);
+	vfix_start(&f->v, &d, 2, 0, ALL_FEATURES, 1);
 	uint64_t before = allocated_bytes(f->image);
-	fill_pattern(f->ram + BUF_GPA, 1 << 20, 9);
+	fill_pattern(f->v.ram + BUF_GPA, 1 << 20, 9);
 	g_assert_cmpuint(blk_request(f, &d, 0, T_OUT, 2048, BUF_GPA, 1 << 20, false, NULL), ==, S_OK);
 	g_assert_cmpuint(allocated_bytes(f->image), >=, before + (1 << 20));
-	put_segment(f->ram + BUF_GPA + 0x200000, 2048, 2048, 0);
+	put_segment(f->v.ram + BUF_GPA + 0x200000, 2048, 2048, 0);
 	g_assert_cmpuint(blk_request(f, &d, 0, T_DISCARD, 0, BUF_GPA + 0x200000, 16, false, NULL), ==, S_OK);
 	g_assert_cmpuint(allocated_bytes(f->image), <=, before + 4096);  /* sparse again */
 	/* Write-zeroes without unmap keeps the range readable as zeroes. */
 	g_assert_cmpuint(blk_request(f, &d, 0, T_OUT, 0, BUF_GPA, 4096, false, NULL), ==, S_OK);
-	put_segment(f->ram + BUF_GPA + 0x200000, 0, 8, 0);
+	put_segment(f->v.ram + BUF_GPA + 0x200000, 0, 8, 0);
 	g_assert_cmpuint(blk_request(f, &d, 0, T_WRITE_ZEROES, 0, BUF_GPA + 0x200000, 16, false, NULL), ==, S_OK);
 	g_assert_cmpuint(blk_request(f, &d, 0, T_IN, 0, BUF_GPA, 4096, true, NULL), ==, S_OK);
 	for (unsigned i = 0; i < 4096; i++)
-		g_assert_cmpuint(f->ram[BUF_GPA + i], ==, 0);
+		g_assert_cmpuint(f->v.ram[BUF_GPA + i], ==, 0);
 	/* Discard with the unmap flag is not allowed; ranges past the end fail. */
-	put_segment(f->ram + BUF_GPA + 0x200000, 0, 8, 1);
+	put_segment(f->v.ram + BUF_GPA + 0x200000, 0, 8, 1);
 	g_assert_cmpuint(blk_request(f, &d, 0, T_DISCARD, 0, BUF_GPA + 0x200000, 16, false, NULL), ==, S_UNSUPP);
-	put_segment(f->ram + BUF_GPA + 0x200000, DISK_SIZE / 512 - 4, 8, 0);
+	put_segment(f->v.ram + BUF_GPA + 0x200000, DISK_SIZE / 512 - 4, 8, 0);
 	g_assert_cmpuint(blk_request(f, &d, 0, T_DISCARD, 0, BUF_GPA + 0x200000, 16, false, NULL), ==, S_IOERR);
 	fixture_free(f);
 }
@@ -322,7 +259,7 @@ static void test_feature_negotiation(void)
 {
 	struct fixture *f = fixture_new();
 	struct vdevice d;
-	g_assert_true(vdev_find(&d, &f->platform, 2, 0, MMIO_BASE));
+	g_assert_true(vdev_find(&d, &f->v.platform, 2, 0, VFIX_MMIO_BASE));
 	g_assert_false(vdev_negotiate(&d, ALL_FEATURES & ~VIRTIO_F_VERSION_1_BIT));  /* no legacy interface */
 	g_assert_true(vdev_negotiate(&d, VIRTIO_F_VERSION_1_BIT));
 	g_assert_cmphex(d.features, ==, VIRTIO_F_VERSION_1_BIT);
@@ -334,7 +271,7 @@ static void test_rng(void)
 	struct fixture *f = fixture_new();
 	struct vdevice d;
 	uint32_t used;
-	start(f, &d, 4, 0, ALL_FEATURES, 1);
+	vfix_start(&f->v, &d, 4, 0, ALL_FEATURES, 1);
 	struct vbuf buf = { BUF_GPA, 64, true };
 	vq_submit(&d, 0, &buf, 1);
 	g_assert_true(vq_poll(&d, 0, &used, 1));
@@ -342,11 +279,11 @@ static void test_rng(void)
 	buf.gpa += 64;
 	vq_submit(&d, 0, &buf, 1);
 	g_assert_true(vq_poll(&d, 0, &used, 1));
-	g_assert_cmpmem(f->ram + BUF_GPA, 0, f->ram + BUF_GPA, 0);
-	g_assert_true(memcmp(f->ram + BUF_GPA, f->ram + BUF_GPA + 64, 64) != 0);
+	g_assert_cmpmem(f->v.ram + BUF_GPA, 0, f->v.ram + BUF_GPA, 0);
+	g_assert_true(memcmp(f->v.ram + BUF_GPA, f->v.ram + BUF_GPA + 64, 64) != 0);
 	unsigned zeroes = 0;
 	for (unsigned i = 0; i < 128; i++)
-		zeroes += f->ram[BUF_GPA + i] == 0;
+		zeroes += f->v.ram[BUF_GPA + i] == 0;
 	g_assert_cmpuint(zeroes, <, 16);
 	fixture_free(f);
 }
@@ -360,11 +297,11 @@ static void test_net(void)
 	struct fixture *f = fixture_new();
 	struct vdevice d;
 	uint32_t used;
-	start(f, &d, 1, 0, ALL_FEATURES, 2);
+	vfix_start(&f->v, &d, 1, 0, ALL_FEATURES, 2);
 	g_assert_cmphex(vdev_config_read(&d, 0, 4), ==, 0xab005452);  /* 52:54:00:ab */
 	g_assert_cmphex(vdev_config_read(&d, 6, 2), ==, 1);            /* link up */
 	/* Transmit: the frame after the header reaches the backend as it was. */
-	uint8_t *tx = f->ram + BUF_GPA;
+	uint8_t *tx = f->v.ram + BUF_GPA;
 	memset(tx, 0, NET_HDR);
 	fill_pattern(tx + NET_HDR, 1514, 5);
 	struct vbuf hdr = { BUF_GPA, NET_HDR, false }, body[2] = { { BUF_GPA, NET_HDR, false },
@@ -385,8 +322,8 @@ static void test_net(void)
 	vq_submit(&d, 0, &rx, 1);
 	g_assert_true(vq_poll(&d, 0, &used, 1));
 	g_assert_cmpuint(used, ==, NET_HDR + sizeof(frame));
-	g_assert_cmpuint(f->ram[BUF_GPA + 0x10000 + 10], ==, 1);  /* num_buffers */
-	g_assert_cmpmem(f->ram + BUF_GPA + 0x10000 + NET_HDR, sizeof(frame), frame, sizeof(frame));
+	g_assert_cmpuint(f->v.ram[BUF_GPA + 0x10000 + 10], ==, 1);  /* num_buffers */
+	g_assert_cmpmem(f->v.ram + BUF_GPA + 0x10000 + NET_HDR, sizeof(frame), frame, sizeof(frame));
 	/* A buffer too small for the frame comes back empty. */
 	struct vbuf small = { BUF_GPA + 0x10000, 40, true };
 	vq_submit(&d, 0, &small, 1);
@@ -404,8 +341,8 @@ static void test_net(void)
 
 static unsigned msix_cap(struct fixture *f, unsigned devfn)
 {
-	for (unsigned cap = p_config_read(f, devfn, 0x34) & 0xFC; cap; cap = (p_config_read(f, devfn, cap) >> 8) & 0xFC)
-		if ((p_config_read(f, devfn, cap) & 0xFF) == 0x11)
+	for (unsigned cap = vfix_config_read(&f->v, devfn, 0x34) & 0xFC; cap; cap = (vfix_config_read(&f->v, devfn, cap) >> 8) & 0xFC)
+		if ((vfix_config_read(&f->v, devfn, cap) & 0xFF) == 0x11)
 			return cap;
 	g_assert_not_reached();
 }
@@ -420,30 +357,30 @@ static void test_msix(void)
 {
 	struct fixture *f = fixture_new();
 	struct vdevice d;
-	start(f, &d, 2, 0, ALL_FEATURES, 1);
+	vfix_start(&f->v, &d, 2, 0, ALL_FEATURES, 1);
 	unsigned devfn = SLOT_BLK * 8, cap = msix_cap(f, devfn);
-	p_config_write(f, devfn, cap, p_config_read(f, devfn, cap) | MSIX_CONTROL_ENABLE);
-	p_mmio_write(f, d.msix_table + 0, 0xFEE00000, 4);
-	p_mmio_write(f, d.msix_table + 8, 0x41, 4);
-	p_mmio_write(f, d.msix_table + 12, 0, 4);  /* unmask */
-	p_mmio_write(f, d.common + COMMON_Q_SELECT, 0, 2);
-	p_mmio_write(f, d.common + COMMON_Q_MSIX, 0, 2);
-	g_assert_cmpuint(p_mmio_read(f, d.common + COMMON_Q_MSIX, 2), ==, 0);
+	vfix_config_write(&f->v, devfn, cap, vfix_config_read(&f->v, devfn, cap) | MSIX_CONTROL_ENABLE);
+	vfix_mmio_write(&f->v, d.msix_table + 0, 0xFEE00000, 4);
+	vfix_mmio_write(&f->v, d.msix_table + 8, 0x41, 4);
+	vfix_mmio_write(&f->v, d.msix_table + 12, 0, 4);  /* unmask */
+	vfix_mmio_write(&f->v, d.common + COMMON_Q_SELECT, 0, 2);
+	vfix_mmio_write(&f->v, d.common + COMMON_Q_MSIX, 0, 2);
+	g_assert_cmpuint(vfix_mmio_read(&f->v, d.common + COMMON_Q_MSIX, 2), ==, 0);
 	int fd = f->blk.vp.msix.entries[0].eventfd;
 	g_assert_cmpuint(blk_request(f, &d, 0, T_FLUSH, 0, 0, 0, false, NULL), ==, S_OK);
 	g_assert_cmpuint(eventfd_count(fd), ==, 1);
-	g_assert_false(f->intx_level);  /* INTx is off while MSI-X is on */
+	g_assert_false(f->v.intx_level);  /* INTx is off while MSI-X is on */
 	/* Masked: the interrupt waits in the PBA until unmasked. */
-	p_mmio_write(f, d.msix_table + 12, 1, 4);
+	vfix_mmio_write(&f->v, d.msix_table + 12, 1, 4);
 	g_assert_cmpuint(blk_request(f, &d, 0, T_FLUSH, 0, 0, 0, false, NULL), ==, S_OK);
 	g_assert_cmpuint(eventfd_count(fd), ==, 0);
-	g_assert_cmphex(p_mmio_read(f, d.msix_table + 0x800, 8), ==, 1);
-	p_mmio_write(f, d.msix_table + 12, 0, 4);
+	g_assert_cmphex(vfix_mmio_read(&f->v, d.msix_table + 0x800, 8), ==, 1);
+	vfix_mmio_write(&f->v, d.msix_table + 12, 0, 4);
 	g_assert_cmpuint(eventfd_count(fd), ==, 1);
-	g_assert_cmphex(p_mmio_read(f, d.msix_table + 0x800, 8), ==, 0);
+	g_assert_cmphex(vfix_mmio_read(&f->v, d.msix_table + 0x800, 8), ==, 0);
 	/* A vector beyond the table reads back as NO_VECTOR (§4.1.5.1.2). */
-	p_mmio_write(f, d.common + COMMON_Q_MSIX, 40, 2);
-	g_assert_cmphex(p_mmio_read(f, d.common + COMMON_Q_MSIX, 2), ==, 0xFFFF);
+	vfix_mmio_write(&f->v, d.common + COMMON_Q_MSIX, 40, 2);
+	g_assert_cmphex(vfix_mmio_read(&f->v, d.common + COMMON_Q_MSIX, 2), ==, 0xFFFF);
 	fixture_free(f);
 }
 
@@ -451,12 +388,12 @@ static void test_intx_and_isr(void)
 {
 	struct fixture *f = fixture_new();
 	struct vdevice d;
-	start(f, &d, 2, 0, ALL_FEATURES, 1);
+	vfix_start(&f->v, &d, 2, 0, ALL_FEATURES, 1);
 	g_assert_cmpuint(blk_request(f, &d, 0, T_FLUSH, 0, 0, 0, false, NULL), ==, S_OK);
-	g_assert_true(f->intx_level);
-	g_assert_cmphex(p_mmio_read(f, d.isr, 1), ==, 1);
-	g_assert_false(f->intx_level);
-	g_assert_cmphex(p_mmio_read(f, d.isr, 1), ==, 0);
+	g_assert_true(f->v.intx_level);
+	g_assert_cmphex(vfix_mmio_read(&f->v, d.isr, 1), ==, 1);
+	g_assert_false(f->v.intx_level);
+	g_assert_cmphex(vfix_mmio_read(&f->v, d.isr, 1), ==, 0);
 	fixture_free(f);
 }
 
@@ -465,19 +402,19 @@ static void test_event_index(void)
 {
 	struct fixture *f = fixture_new();
 	struct vdevice d;
-	start(f, &d, 2, 0, ALL_FEATURES, 1);
+	vfix_start(&f->v, &d, 2, 0, ALL_FEATURES, 1);
 	g_assert_true(d.features & F_EVENT_IDX);
 	d.manual_used_event = true;
 	vq_set_used_event(&d, 0, 2);  /* interrupt when entry 2 is used */
 	for (unsigned i = 0; i < 2; i++) {
 		g_assert_cmpuint(blk_request(f, &d, 0, T_FLUSH, 0, 0, 0, false, NULL), ==, S_OK);
-		g_assert_false(f->intx_level);
+		g_assert_false(f->v.intx_level);
 	}
 	g_assert_cmpuint(blk_request(f, &d, 0, T_FLUSH, 0, 0, 0, false, NULL), ==, S_OK);
-	g_assert_true(f->intx_level);
+	g_assert_true(f->v.intx_level);
 	/* The device asked to be notified at the next available entry. */
 	uint16_t avail_event;
-	memcpy(&avail_event, f->ram + d.queues[0].used + 4 + 8 * d.queues[0].size, 2);
+	memcpy(&avail_event, f->v.ram + d.queues[0].used + 4 + 8 * d.queues[0].size, 2);
 	g_assert_cmpuint(avail_event, ==, 3);
 	fixture_free(f);
 }
@@ -487,7 +424,7 @@ static void test_event_index(void)
 static void put_desc(struct fixture *f, uint64_t table, unsigned i, uint64_t addr, uint32_t len, uint16_t flags,
 		     uint16_t next)
 {
-	uint8_t *d = f->ram + table + 16 * i;
+	uint8_t *d = f->v.ram + table + 16 * i;
 	memcpy(d, &addr, 8);
 	memcpy(d + 8, &len, 4);
 	memcpy(d + 12, &flags, 2);
@@ -498,11 +435,11 @@ static void put_desc(struct fixture *f, uint64_t table, unsigned i, uint64_t add
 static void publish(struct fixture *f, struct vdevice *d, uint16_t head, uint16_t advance)
 {
 	struct vqueue *q = &d->queues[0];
-	uint16_t *avail = (uint16_t *)(void *)(f->ram + q->avail);
+	uint16_t *avail = (uint16_t *)(void *)(f->v.ram + q->avail);
 	avail[2 + q->avail_idx % q->size] = head;
 	q->avail_idx = (uint16_t)(q->avail_idx + advance);
 	avail[1] = q->avail_idx;
-	p_mmio_write(f, q->notify_addr, 0, 2);
+	vfix_mmio_write(&f->v, q->notify_addr, 0, 2);
 }
 
 enum hostile_case {
@@ -567,13 +504,13 @@ static void test_hostile_rings(void)
 	for (unsigned c = 0; c < HOSTILE_CASES; c++) {
 		struct fixture *f = fixture_new();
 		struct vdevice d, rng;
-		start(f, &d, 2, 0, ALL_FEATURES, 1);
+		vfix_start(&f->v, &d, 2, 0, ALL_FEATURES, 1);
 		build_hostile(f, &d, c);
 		g_assert_cmphex(vdev_status(&d) & VIRTIO_STATUS_NEEDS_RESET, ==, VIRTIO_STATUS_NEEDS_RESET);
-		g_assert_cmpuint(((uint16_t *)(void *)(f->ram + d.queues[0].used))[1], ==, 0);  /* nothing used */
+		g_assert_cmpuint(((uint16_t *)(void *)(f->v.ram + d.queues[0].used))[1], ==, 0);  /* nothing used */
 		/* The other devices keep working, and a reset brings this one back. */
-		start(f, &rng, 4, 0, ALL_FEATURES, 1);
-		start(f, &d, 2, 0, ALL_FEATURES, 1);
+		vfix_start(&f->v, &rng, 4, 0, ALL_FEATURES, 1);
+		vfix_start(&f->v, &d, 2, 0, ALL_FEATURES, 1);
 		g_assert_cmpuint(blk_request(f, &d, 0, T_FLUSH, 0, 0, 0, false, NULL), ==, S_OK);
 		fixture_free(f);
 	}
@@ -591,24 +528,24 @@ static void test_rings_outside_ram(void)
 	for (unsigned i = 0; i < G_N_ELEMENTS(used_at); i++) {
 		struct fixture *f = fixture_new();
 		struct vdevice d;
-		g_assert_true(vdev_find(&d, &f->platform, 2, 0, MMIO_BASE));
+		g_assert_true(vdev_find(&d, &f->v.platform, 2, 0, VFIX_MMIO_BASE));
 		g_assert_true(vdev_negotiate(&d, ALL_FEATURES));
-		p_mmio_write(f, d.common + COMMON_Q_SELECT, 0, 2);
-		p_mmio_write(f, d.common + COMMON_Q_DESC, RING_GPA, 8);
-		p_mmio_write(f, d.common + COMMON_Q_AVAIL, RING_GPA + 0x1000, 8);
-		p_mmio_write(f, d.common + COMMON_Q_USED, used_at[i], 8);
-		p_mmio_write(f, d.common + COMMON_Q_ENABLE, 1, 2);
+		vfix_mmio_write(&f->v, d.common + COMMON_Q_SELECT, 0, 2);
+		vfix_mmio_write(&f->v, d.common + COMMON_Q_DESC, VFIX_RING_GPA, 8);
+		vfix_mmio_write(&f->v, d.common + COMMON_Q_AVAIL, VFIX_RING_GPA + 0x1000, 8);
+		vfix_mmio_write(&f->v, d.common + COMMON_Q_USED, used_at[i], 8);
+		vfix_mmio_write(&f->v, d.common + COMMON_Q_ENABLE, 1, 2);
 		g_assert_cmphex(vdev_status(&d) & VIRTIO_STATUS_NEEDS_RESET, ==, VIRTIO_STATUS_NEEDS_RESET);
-		g_assert_cmpuint(p_mmio_read(f, d.common + COMMON_Q_ENABLE, 2), ==, 0);
+		g_assert_cmpuint(vfix_mmio_read(&f->v, d.common + COMMON_Q_ENABLE, 2), ==, 0);
 		vdev_driver_ok(&d);
-		p_mmio_write(f, d.notify, 0, 2);  /* a kick must not touch the unusable queue */
+		vfix_mmio_write(&f->v, d.notify, 0, 2);  /* a kick must not touch the unusable queue */
 		fixture_free(f);
 	}
 }
 
 static void drain_cb(void *opaque)
 {
-	drain(opaque);
+	vfix_drain(&((struct fixture *)opaque)->v);
 }
 
 /* Random register garbage on every BAR and on configuration space. */
@@ -616,20 +553,20 @@ static void test_register_garbage(void)
 {
 	struct fixture *f = fixture_new();
 	struct vdevice d;
-	start(f, &d, 2, 0, ALL_FEATURES, 2);
+	vfix_start(&f->v, &d, 2, 0, ALL_FEATURES, 2);
 	uint64_t base = d.common & ~0x3FFFull;
-	bus_poke_randomly(&f->mmio, base, 0x4000, 50000, 1, drain_cb, f);
-	bus_poke_randomly(&f->mmio, d.msix_table, 0x1000, 20000, 2, drain_cb, f);
+	bus_poke_randomly(&f->v.mmio, base, 0x4000, 50000, 1, drain_cb, f);
+	bus_poke_randomly(&f->v.mmio, d.msix_table, 0x1000, 20000, 2, drain_cb, f);
 	for (unsigned i = 0; i < 20000; i++) {
 		unsigned reg = g_test_rand_int_range(0x04, 0x100) & 0xFC;
 		if (reg == 0x04 || (reg >= 0x10 && reg < 0x28))
 			continue;  /* keep the BARs where they are */
-		p_config_write(f, SLOT_BLK * 8, reg, g_test_rand_int());
-		p_config_read(f, SLOT_BLK * 8, reg);
+		vfix_config_write(&f->v, SLOT_BLK * 8, reg, g_test_rand_int());
+		vfix_config_read(&f->v, SLOT_BLK * 8, reg);
 	}
-	drain(f);
+	vfix_drain(&f->v);
 	/* Still a working device after a reset. */
-	start(f, &d, 2, 0, ALL_FEATURES, 1);
+	vfix_start(&f->v, &d, 2, 0, ALL_FEATURES, 1);
 	g_assert_cmpuint(blk_request(f, &d, 0, T_FLUSH, 0, 0, 0, false, NULL), ==, S_OK);
 	fixture_free(f);
 }

@@ -1,0 +1,54 @@
+/* One machine's engine process, as the app sees it: spawned, watched, and
+ * (when the engine serves it) controlled over its peer-to-peer D-Bus
+ * socket. Freeing a run forgets the process but never stops it. */
+#ifndef VIREO_ENGINE_RUN_H
+#define VIREO_ENGINE_RUN_H
+
+#include <glib.h>
+#include <stdbool.h>
+
+enum engine_state {
+	ENGINE_STARTING,  /* spawned, control socket not answering yet */
+	ENGINE_RUNNING,
+	ENGINE_PAUSED,
+	ENGINE_STOPPING,
+	ENGINE_STOPPED,   /* exited with status 0, or on our stop request */
+	ENGINE_FAILED,    /* exited otherwise: engine_run_error says why */
+};
+
+struct engine_run;
+
+/* Called on every state change; after ENGINE_STOPPED or ENGINE_FAILED the
+ * run does nothing more, and the callback may free it. */
+typedef void (*engine_run_notify)(struct engine_run *run, void *data);
+
+/* Starts `engine` on machine.ini, with its control socket at socket_path
+ * when the engine has --control; its stderr goes to engine.log in the
+ * machine's folder. */
+struct engine_run *engine_run_start(const char *engine, const char *ini_path, const char *socket_path,
+				    engine_run_notify notify, void *data, GError **error);
+/* Attaches to an engine already running with its control socket at
+ * socket_path (started before the app last closed). When nothing answers
+ * there, the run ends as ENGINE_STOPPED and the stale socket is removed. */
+struct engine_run *engine_run_attach(const char *socket_path, engine_run_notify notify, void *data);
+void engine_run_free(struct engine_run *run);
+
+enum engine_state engine_run_state(const struct engine_run *run);
+/* After the engine ended: its last line on stderr (its error), or NULL. */
+const char *engine_run_error(const struct engine_run *run);
+/* -1 when not known (ended by a signal, or an engine we only attached to). */
+int engine_run_exit_status(const struct engine_run *run);
+
+/* Asks the machine to shut down: the power button over D-Bus, else SIGTERM. */
+void engine_run_stop(struct engine_run *run);
+/* Ends the machine at once: ForceOff over D-Bus, else SIGKILL. */
+void engine_run_force_off(struct engine_run *run);
+
+/* Pause and resume need the control socket. */
+bool engine_run_has_control(const struct engine_run *run);
+void engine_run_pause(struct engine_run *run, bool pause);
+
+/* Does this engine serve the control interface (--control)? Asked once. */
+bool engine_has_control(const char *engine);
+
+#endif

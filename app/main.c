@@ -1,0 +1,84 @@
+/* vireo: the desktop manager for Vireo's virtual machines. */
+#include <glib/gi18n.h>
+#include <gtk/gtk.h>
+#include <locale.h>
+
+#include "config.h"
+#include "paths.h"
+#include "window.h"
+
+static void on_about(GSimpleAction *action, GVariant *parameter, gpointer data)
+{
+	(void)action, (void)parameter;
+	GtkApplication *app = data;
+	gtk_show_about_dialog(gtk_application_get_active_window(app),
+			      "program-name", "Vireo",
+			      "logo-icon-name", VIREO_APP_ID,
+			      "version", VIREO_VERSION,
+			      "comments", _("Create and run virtual machines"),
+			      "license-type", GTK_LICENSE_GPL_2_0,
+			      NULL);
+}
+
+static void on_quit(GSimpleAction *action, GVariant *parameter, gpointer data)
+{
+	(void)action, (void)parameter;
+	g_application_quit(G_APPLICATION(data));  /* running machines keep running */
+}
+
+static const GActionEntry app_actions[] = {
+	{ .name = "about", .activate = on_about },
+	{ .name = "quit", .activate = on_quit },
+};
+
+static void set_accel(GtkApplication *app, const char *action, const char *accel)
+{
+	const char *accels[] = { accel, NULL };
+	gtk_application_set_accels_for_action(app, action, accels);
+}
+
+static void on_startup(GApplication *application, gpointer data)
+{
+	(void)data;
+	GtkApplication *app = GTK_APPLICATION(application);
+	g_action_map_add_action_entries(G_ACTION_MAP(app), app_actions, G_N_ELEMENTS(app_actions), app);
+	set_accel(app, "win.new", "<Control>n");
+	set_accel(app, "win.delete", "Delete");
+	set_accel(app, "win.search", "<Control>f");
+	set_accel(app, "app.quit", "<Control>q");
+
+	g_autoptr(GtkCssProvider) css = gtk_css_provider_new();
+	gtk_css_provider_load_from_resource(css, "/io/github/vireo/Vireo/style.css");
+	gtk_style_context_add_provider_for_screen(gdk_screen_get_default(), GTK_STYLE_PROVIDER(css),
+						  GTK_STYLE_PROVIDER_PRIORITY_APPLICATION);
+	if (paths_uninstalled())
+		gtk_icon_theme_append_search_path(gtk_icon_theme_get_default(),
+						  VIREO_SOURCE_ROOT G_DIR_SEPARATOR_S "data" G_DIR_SEPARATOR_S "icons");
+	gtk_window_set_default_icon_name(VIREO_APP_ID);
+}
+
+/* One window: a second launch raises it. */
+static void on_activate(GApplication *application, gpointer data)
+{
+	(void)data;
+	GtkApplication *app = GTK_APPLICATION(application);
+	GtkWindow *window = gtk_application_get_active_window(app);
+	if (!window)
+		window = GTK_WINDOW(vireo_window_new(app));
+	gtk_window_present(window);
+}
+
+int main(int argc, char **argv)
+{
+	paths_init();
+	setlocale(LC_ALL, "");
+	bindtextdomain(GETTEXT_PACKAGE, paths_locale_dir());
+	bind_textdomain_codeset(GETTEXT_PACKAGE, "UTF-8");
+	textdomain(GETTEXT_PACKAGE);
+	g_set_application_name("Vireo");
+
+	g_autoptr(GtkApplication) app = gtk_application_new(VIREO_APP_ID, G_APPLICATION_DEFAULT_FLAGS);
+	g_signal_connect(app, "startup", G_CALLBACK(on_startup), NULL);
+	g_signal_connect(app, "activate", G_CALLBACK(on_activate), NULL);
+	return g_application_run(G_APPLICATION(app), argc, argv);
+}

@@ -1,0 +1,638 @@
+/* The main window; see window.h. */
+#include "window.h"
+
+#include <glib/gi18n.h>
+
+#include "engine-run.h"
+#include "library.h"
+#include "new-machine.h"
+#include "paths.h"
+
+#define RELOAD_DELAY_MS 200
+
+struct _VireoWindow {
+	GtkApplicationWindow parent;
+	GtkStack *stack;
+	GtkListBox *machine_list;
+	GtkInfoBar *error_bar;
+	GtkLabel *error_label;
+	GtkSearchBar *search_bar;
+	GtkSearchEntry *search_entry;
+	GtkToggleButton *search_button;
+	GSettings *settings;       /* NULL when the schema is missing */
+	char *library_dir;
+	char *kept_disks_dir;
+	GPtrArray *entries;        /* struct library_entry *, as listed */
+	GHashTable *runs;          /* entry id -> struct engine_run *: started or re-attached */
+	GFileMonitor *monitor;
+	unsigned reload_timer;
+};
+
+G_DEFINE_TYPE(VireoWindow, vireo_window, GTK_TYPE_APPLICATION_WINDOW)
+
+static void reload(VireoWindow *self);
+
+static char *setting_string(VireoWindow *self, const char *key, const char *fallback)
+{
+	return self->settings ? g_settings_get_string(self->settings, key) : g_strdup(fallback);
+}
+
+static void show_error(VireoWindow *self, const char *text)
+{
+	gtk_label_set_text(self->error_label, text);
+	gtk_info_bar_set_revealed(self->error_bar, TRUE);
+}
+
+static void on_error_bar_response(GtkInfoBar *bar, int response, gpointer data)
+{
+	(void)response, (void)data;
+	gtk_info_bar_set_revealed(bar, FALSE);
+}
+
+static const struct library_entry *find_entry(VireoWindow *self, const char *id)
+{
+	for (unsigned i = 0; id && i < self->entries->len; i++) {
+		const struct library_entry *entry = self->entries->pdata[i];
+		if (!strcmp(entry->id, id))
+			return entry;
+	}
+	return NULL;
+}
+
+static const struct library_entry *selected_entry(VireoWindow *self)
+{
+	GtkListBoxRow *row = gtk_list_box_get_selected_row(self->machine_list);
+	return row ? find_entry(self, g_object_get_data(G_OBJECT(row), "id")) : NULL;
+}
+
+static const char *state_text(const struct library_entry *entry, struct engine_run *run)
+{
+	if (entry->broken)
+		return _("Broken");
+	switch (run ? engine_run_state(run) : ENGINE_STOPPED) {
+	case ENGINE_STARTING:
+		return _("Starting…");
+	case ENGINE_RUNNING:
+		return _("Running");
+	case ENGINE_PAUSED:
+		return _("Paused");
+	case ENGINE_STOPPING:
+		return _("Stopping…");
+	case ENGINE_STOPPED:
+	case ENGINE_FAILED:
+		break;
+	}
+	return _("Stopped");
+}
+
+/* The line under the name: what the machine boots, or why it is broken. */
+static char *detail_text(const struct library_entry *entry)
+{
+	const struct vireo_machine *m = &entry->machine;
+	if (entry->broken)
+		return g_strdup(entry->broken->message);
+	if (m->kernel) {
+		g_autofree char *base = g_path_get_basename(m->kernel);
+		return g_strdup_printf(_("Linux kernel %s"), base);
+	}
+	if (m->disks && m->disks[0]) {
+		struct machine_disk disk;
+		if (machine_parse_disk(m->disks[0], &disk, NULL)) {
+			g_autofree char *base = g_path_get_basename(disk.path);
+			machine_disk_clear(&disk);
+			return g_strdup_printf(_("Disk %s"), base);
+		}
+	}
+	return g_strdup(_("Nothing to boot"));
+}
+
+/* "512 MiB", "2 GiB", "1.5 GiB": as machine sizes are written, no ".0". */
+static char *memory_text(uint64_t bytes)
+{
+	if (bytes < (1ull << 30))
+		return g_strdup_printf("%" G_GUINT64_FORMAT " MiB", bytes >> 20);
+	if (!(bytes & ((1ull << 30) - 1)))
+		return g_strdup_printf("%" G_GUINT64_FORMAT " GiB", bytes >> 30);
+	return g_strdup_printf("%.1f GiB", (double)bytes / (1ull << 30));
+}
+
+static char *resources_text(const struct vireo_machine *m)
+{
+	g_autofree char *memory = memory_text(m->memory);
+	return g_strdup_printf(ngettext("%s · %u processor", "%s · %u processors", m->cpus), memory,
+			       m->cpus);
+}
+
+static GtkWidget *new_label(const char *text, const char *style_class, float xalign)
+{
+	GtkWidget *label = gtk_label_new(text);
+	gtk_label_set_xalign(GTK_LABEL(label), xalign);
+	gtk_label_set_ellipsize(GTK_LABEL(label), PANGO_ELLIPSIZE_END);
+	if (style_class)
+		gtk_style_context_add_class(gtk_widget_get_style_context(label), style_class);
+	return label;
+}
+
+static bool is_active(struct engine_run *run)
+{
+	return run && engine_run_state(run) != ENGINE_STOPPED && engine_run_state(run) != ENGINE_FAILED;
+}
+
+static void start_or_stop(VireoWindow *self, const struct library_entry *entry);
+
+static void on_row_button(GtkButton *button, gpointer data)
+{
+	VireoWindow *self = data;
+	start_or_stop(self, find_entry(self, g_object_get_data(G_OBJECT(button), "id")));
+}
+
+static void on_pause_button(GtkButton *button, gpointer data)
+{
+	VireoWindow *self = data;
+	struct engine_run *run = g_hash_table_lookup(self->runs, g_object_get_data(G_OBJECT(button), "id"));
+	if (run)
+		engine_run_pause(run, engine_run_state(run) != ENGINE_PAUSED);
+}
+
+static GtkWidget *new_row_button(VireoWindow *self, const struct library_entry *entry, GCallback clicked)
+{
+	GtkWidget *button = gtk_button_new();
+	gtk_button_set_image(GTK_BUTTON(button), gtk_image_new());
+	gtk_widget_set_valign(button, GTK_ALIGN_CENTER);
+	gtk_widget_set_no_show_all(button, TRUE);
+	g_object_set_data_full(G_OBJECT(button), "id", g_strdup(entry->id), g_free);
+	g_signal_connect(button, "clicked", clicked, self);
+	return button;
+}
+
+static void set_button(GtkWidget *button, const char *icon, const char *what, bool visible)
+{
+	gtk_image_set_from_icon_name(GTK_IMAGE(gtk_button_get_image(GTK_BUTTON(button))), icon,
+				     GTK_ICON_SIZE_BUTTON);
+	gtk_widget_set_tooltip_text(button, what);
+	atk_object_set_name(gtk_widget_get_accessible(button), what);
+	gtk_widget_set_visible(button, visible);
+}
+
+/* The parts of a row that follow the engine: its state and Start/Stop. */
+static void show_run_state(GtkWidget *row, const struct library_entry *entry, struct engine_run *run)
+{
+	GtkLabel *state = g_object_get_data(G_OBJECT(row), "state-label");
+	GtkWidget *start = g_object_get_data(G_OBJECT(row), "start-button");
+	GtkWidget *pause = g_object_get_data(G_OBJECT(row), "pause-button");
+	gtk_label_set_text(state, state_text(entry, run));
+	if (!start)
+		return;
+	bool running = is_active(run);
+	bool paused = run && engine_run_state(run) == ENGINE_PAUSED;
+	set_button(start, running ? "media-playback-stop-symbolic" : "media-playback-start-symbolic",
+		   running ? _("Stop") : _("Start"), true);
+	set_button(pause, paused ? "media-playback-start-symbolic" : "media-playback-pause-symbolic",
+		   paused ? _("Resume") : _("Pause"), running && engine_run_has_control(run));
+}
+
+/* name        state
+ * detail      memory · processors   [start] */
+static GtkWidget *new_row(VireoWindow *self, const struct library_entry *entry)
+{
+	struct engine_run *run = g_hash_table_lookup(self->runs, entry->id);
+	const char *name = entry->broken ? entry->id : entry->machine.name;
+	g_autofree char *detail = detail_text(entry);
+	GtkWidget *row = gtk_list_box_row_new();
+	GtkWidget *grid = gtk_grid_new();
+	GtkWidget *icon = gtk_image_new_from_icon_name(entry->broken ? "dialog-warning-symbolic" : "computer-symbolic",
+						       GTK_ICON_SIZE_DND);
+	GtkWidget *detail_label = new_label(detail, entry->broken ? GTK_STYLE_CLASS_ERROR : GTK_STYLE_CLASS_DIM_LABEL, 0);
+
+	g_object_set(grid, "margin", 8, "column-spacing", 12, "row-spacing", 2, NULL);
+	gtk_widget_set_hexpand(detail_label, TRUE);
+	gtk_grid_attach(GTK_GRID(grid), icon, 0, 0, 1, 2);
+	gtk_grid_attach(GTK_GRID(grid), new_label(name, "machine-name", 0), 1, 0, 1, 1);
+	gtk_grid_attach(GTK_GRID(grid), detail_label, 1, 1, 1, 1);
+	GtkWidget *state = new_label(NULL, NULL, 1);
+	gtk_grid_attach(GTK_GRID(grid), state, 2, 0, 1, 1);
+	g_object_set_data(G_OBJECT(row), "state-label", state);
+	if (!entry->broken) {
+		g_autofree char *resources = resources_text(&entry->machine);
+		GtkWidget *pause = new_row_button(self, entry, G_CALLBACK(on_pause_button));
+		GtkWidget *start = new_row_button(self, entry, G_CALLBACK(on_row_button));
+		gtk_grid_attach(GTK_GRID(grid), new_label(resources, GTK_STYLE_CLASS_DIM_LABEL, 1), 2, 1, 1, 1);
+		gtk_grid_attach(GTK_GRID(grid), pause, 3, 0, 1, 2);
+		gtk_grid_attach(GTK_GRID(grid), start, 4, 0, 1, 2);
+		g_object_set_data(G_OBJECT(row), "pause-button", pause);
+		g_object_set_data(G_OBJECT(row), "start-button", start);
+	}
+	show_run_state(row, entry, run);
+	gtk_container_add(GTK_CONTAINER(row), grid);
+	atk_object_set_name(gtk_widget_get_accessible(row), name);
+	g_object_set_data_full(G_OBJECT(row), "id", g_strdup(entry->id), g_free);
+	gtk_widget_show_all(row);
+	return row;
+}
+
+/* Rows whose machine name (or, when broken, folder name) holds the search
+ * text, ignoring case. */
+static gboolean filter_row(GtkListBoxRow *row, gpointer data)
+{
+	VireoWindow *self = data;
+	const char *text = gtk_entry_get_text(GTK_ENTRY(self->search_entry));
+	const struct library_entry *entry = find_entry(self, g_object_get_data(G_OBJECT(row), "id"));
+	if (!*text || !entry)
+		return TRUE;
+	g_autofree char *wanted = g_utf8_casefold(text, -1);
+	g_autofree char *name = g_utf8_casefold(entry->broken ? entry->id : entry->machine.name, -1);
+	return strstr(name, wanted) != NULL;
+}
+
+static void on_search_changed(GtkSearchEntry *entry, gpointer data)
+{
+	(void)entry;
+	VireoWindow *self = data;
+	gtk_list_box_invalidate_filter(self->machine_list);
+}
+
+/* Typing anywhere in the window starts a search, as in GNOME apps. */
+static gboolean on_key_press(GtkWidget *widget, GdkEvent *event, gpointer data)
+{
+	(void)widget;
+	VireoWindow *self = data;
+	return gtk_search_bar_handle_event(self->search_bar, event);
+}
+
+static void on_search(GSimpleAction *action, GVariant *parameter, gpointer data)
+{
+	(void)action, (void)parameter;
+	VireoWindow *self = data;
+	gtk_search_bar_set_search_mode(self->search_bar, TRUE);
+	gtk_widget_grab_focus(GTK_WIDGET(self->search_entry));
+}
+
+static void fill_list(VireoWindow *self, const char *select_id)
+{
+	g_autoptr(GList) old = gtk_container_get_children(GTK_CONTAINER(self->machine_list));
+	for (GList *l = old; l; l = l->next)
+		gtk_widget_destroy(l->data);
+	for (unsigned i = 0; i < self->entries->len; i++) {
+		const struct library_entry *entry = self->entries->pdata[i];
+		GtkWidget *row = new_row(self, entry);
+		gtk_container_add(GTK_CONTAINER(self->machine_list), row);
+		if (!g_strcmp0(entry->id, select_id) || (i == 0 && !select_id))
+			gtk_list_box_select_row(self->machine_list, GTK_LIST_BOX_ROW(row));
+	}
+	gtk_stack_set_visible_child_name(self->stack, self->entries->len ? "list" : "empty");
+	g_simple_action_set_enabled(G_SIMPLE_ACTION(g_action_map_lookup_action(G_ACTION_MAP(self), "delete")),
+				    self->entries->len > 0);
+}
+
+/* The machine (folder id) a run belongs to. */
+static const char *id_of_run(VireoWindow *self, struct engine_run *run)
+{
+	GHashTableIter iter;
+	gpointer key, value;
+	g_hash_table_iter_init(&iter, self->runs);
+	while (g_hash_table_iter_next(&iter, &key, &value))
+		if (value == run)
+			return key;
+	return NULL;
+}
+
+static GtkWidget *find_row(VireoWindow *self, const char *id)
+{
+	g_autoptr(GList) rows = gtk_container_get_children(GTK_CONTAINER(self->machine_list));
+	for (GList *l = rows; l; l = l->next)
+		if (!g_strcmp0(g_object_get_data(l->data, "id"), id))
+			return l->data;
+	return NULL;
+}
+
+/* Redraws one machine's state in place: rebuilding the list would lose
+ * the keyboard focus and pull the rows from under assistive tools. */
+static void refresh_run_state(VireoWindow *self, const char *id)
+{
+	GtkWidget *row = find_row(self, id);
+	const struct library_entry *entry = find_entry(self, id);
+	if (row && entry)
+		show_run_state(row, entry, g_hash_table_lookup(self->runs, id));
+}
+
+static void report_failure(VireoWindow *self, const char *id, struct engine_run *run)
+{
+	const struct library_entry *entry = find_entry(self, id);
+	const char *reason = engine_run_error(run);
+	int exit_status = engine_run_exit_status(run);
+	g_autofree char *status = exit_status >= 0
+		? g_strdup_printf(_("the engine ended with status %d"), exit_status)
+		: g_strdup(_("the engine ended unexpectedly"));
+	g_autofree char *text = g_strdup_printf(_("“%s” stopped with an error: %s"),
+						entry && !entry->broken ? entry->machine.name : id,
+						reason ? reason : status);
+	show_error(self, text);
+}
+
+static void on_run_changed(struct engine_run *run, void *data)
+{
+	VireoWindow *self = data;
+	enum engine_state state = engine_run_state(run);
+	g_autofree char *id = g_strdup(id_of_run(self, run));
+	if (!id)
+		return;
+	if (state == ENGINE_FAILED)
+		report_failure(self, id, run);
+	if (state == ENGINE_STOPPED || state == ENGINE_FAILED)
+		g_hash_table_remove(self->runs, id);  /* frees the run */
+	refresh_run_state(self, id);
+}
+
+/* $XDG_RUNTIME_DIR/vireo/ID.sock: where a machine's engine is controlled. */
+static char *socket_path_for(const char *id)
+{
+	g_autofree char *name = g_strconcat(id, ".sock", NULL);
+	return g_build_filename(g_get_user_runtime_dir(), "vireo", name, NULL);
+}
+
+/* Machines whose engine runs from before (the app was closed meanwhile)
+ * have their control socket in place: follow them again. */
+static void attach_running(VireoWindow *self)
+{
+	for (unsigned i = 0; i < self->entries->len; i++) {
+		const struct library_entry *entry = self->entries->pdata[i];
+		g_autofree char *socket_path = socket_path_for(entry->id);
+		if (entry->broken || g_hash_table_contains(self->runs, entry->id) ||
+		    !g_file_test(socket_path, G_FILE_TEST_EXISTS))
+			continue;
+		g_hash_table_replace(self->runs, g_strdup(entry->id),
+				     engine_run_attach(socket_path, on_run_changed, self));
+		refresh_run_state(self, entry->id);
+	}
+}
+
+/* Lists the library again and redraws the rows, keeping the selection. */
+static void reload_selecting(VireoWindow *self, const char *select_id)
+{
+	g_autoptr(GError) error = NULL;
+	const struct library_entry *selected = selected_entry(self);
+	g_autofree char *keep = g_strdup(select_id ? select_id : selected ? selected->id : NULL);
+	GPtrArray *entries = library_list(self->library_dir, &error);
+	if (!entries) {
+		show_error(self, error->message);
+		entries = g_ptr_array_new_with_free_func((GDestroyNotify)library_entry_free);
+	}
+	g_ptr_array_unref(self->entries);
+	self->entries = entries;
+	fill_list(self, keep);
+	attach_running(self);
+}
+
+static void reload(VireoWindow *self)
+{
+	reload_selecting(self, NULL);
+}
+
+static gboolean reload_now(gpointer data)
+{
+	VireoWindow *self = data;
+	self->reload_timer = 0;
+	reload(self);
+	return G_SOURCE_REMOVE;
+}
+
+/* Folders come and go in bursts (a create is a mkdir and a rename). */
+static void on_library_changed(GFileMonitor *monitor, GFile *file, GFile *other, GFileMonitorEvent event,
+			       gpointer data)
+{
+	(void)monitor, (void)file, (void)other, (void)event;
+	VireoWindow *self = data;
+	if (!self->reload_timer)
+		self->reload_timer = g_timeout_add(RELOAD_DELAY_MS, reload_now, self);
+}
+
+static void start_machine(VireoWindow *self, const struct library_entry *entry)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree char *socket_path = socket_path_for(entry->id);
+	struct engine_run *run = engine_run_start(paths_engine(), entry->ini_path, socket_path, on_run_changed, self,
+						  &error);
+	if (!run) {
+		g_autofree char *text = g_strdup_printf(_("“%s” could not start: %s"), entry->machine.name,
+							error->message);
+		show_error(self, text);
+		return;
+	}
+	gtk_info_bar_set_revealed(self->error_bar, FALSE);
+	g_hash_table_replace(self->runs, g_strdup(entry->id), run);
+	refresh_run_state(self, entry->id);
+}
+
+static void start_or_stop(VireoWindow *self, const struct library_entry *entry)
+{
+	if (!entry)
+		return;
+	if (entry->broken) {
+		g_autofree char *text = g_strdup_printf(_("“%s” cannot start: %s"), entry->id, entry->broken->message);
+		show_error(self, text);
+		return;
+	}
+	struct engine_run *run = g_hash_table_lookup(self->runs, entry->id);
+	if (is_active(run))
+		engine_run_stop(run);
+	else
+		start_machine(self, entry);
+}
+
+static void on_row_activated(GtkListBox *list, GtkListBoxRow *row, gpointer data)
+{
+	(void)list;
+	VireoWindow *self = data;
+	const struct library_entry *entry = find_entry(self, g_object_get_data(G_OBJECT(row), "id"));
+	struct engine_run *run = entry ? g_hash_table_lookup(self->runs, entry->id) : NULL;
+	if (entry && !is_active(run))
+		start_or_stop(self, entry);
+}
+
+static char *new_machine_display(VireoWindow *self)
+{
+	g_autofree char *frontend = setting_string(self, "default-display", "sdl");
+	g_autofree char *listen = setting_string(self, "vnc-listen", "127.0.0.1:5900");
+	if (strcmp(frontend, "vnc"))
+		return g_strdup("sdl");
+	return *listen ? g_strdup_printf("vnc=%s", listen) : g_strdup("vnc");
+}
+
+static void on_new_response(GtkDialog *dialog, int response, gpointer data)
+{
+	VireoWindow *self = data;
+	if (response == GTK_RESPONSE_OK) {
+		struct vireo_machine m;
+		g_autoptr(GError) error = NULL;
+		vireo_new_machine_dialog_get_machine(VIREO_NEW_MACHINE_DIALOG(dialog), &m);
+		g_autofree char *folder = library_create(self->library_dir, &m,
+							  vireo_new_machine_dialog_get_disk_size(VIREO_NEW_MACHINE_DIALOG(dialog)),
+							  &error);
+		machine_clear(&m);
+		if (folder) {
+			g_autofree char *id = g_path_get_basename(folder);
+			reload_selecting(self, id);
+		} else {
+			show_error(self, error->message);
+		}
+	}
+	gtk_widget_destroy(GTK_WIDGET(dialog));
+}
+
+static void on_new(GSimpleAction *action, GVariant *parameter, gpointer data)
+{
+	(void)action, (void)parameter;
+	VireoWindow *self = data;
+	g_autofree char *display = new_machine_display(self);
+	GtkWidget *dialog = vireo_new_machine_dialog_new(GTK_WINDOW(self), self->entries, display);
+	g_signal_connect(dialog, "response", G_CALLBACK(on_new_response), self);
+	gtk_widget_show(dialog);
+}
+
+static void on_delete_response(GtkDialog *dialog, int response, gpointer data)
+{
+	VireoWindow *self = data;
+	const char *id = g_object_get_data(G_OBJECT(dialog), "id");
+	const struct library_entry *entry = find_entry(self, id);
+	GtkToggleButton *keep = g_object_get_data(G_OBJECT(dialog), "keep");
+	if (response == GTK_RESPONSE_ACCEPT && entry) {
+		g_autoptr(GError) error = NULL;
+		if (!library_delete(entry->folder, gtk_toggle_button_get_active(keep) ? self->kept_disks_dir : NULL,
+				    &error))
+			show_error(self, error->message);
+		reload(self);
+	}
+	gtk_widget_destroy(GTK_WIDGET(dialog));
+}
+
+static void on_delete(GSimpleAction *action, GVariant *parameter, gpointer data)
+{
+	(void)action, (void)parameter;
+	VireoWindow *self = data;
+	const struct library_entry *entry = selected_entry(self);
+	if (!entry)
+		return;
+	const char *name = entry->broken ? entry->id : entry->machine.name;
+	if (is_active(g_hash_table_lookup(self->runs, entry->id))) {
+		g_autofree char *text = g_strdup_printf(_("Stop “%s” before deleting it."), name);
+		show_error(self, text);
+		return;
+	}
+	GtkWidget *dialog = gtk_message_dialog_new(GTK_WINDOW(self), GTK_DIALOG_MODAL | GTK_DIALOG_DESTROY_WITH_PARENT,
+						   GTK_MESSAGE_QUESTION, GTK_BUTTONS_NONE, _("Delete “%s”?"), name);
+	gtk_message_dialog_format_secondary_text(GTK_MESSAGE_DIALOG(dialog),
+		_("Its settings and the files in its folder are removed."));
+	GtkWidget *keep = gtk_check_button_new_with_mnemonic(_("_Keep its disk images"));
+	gtk_toggle_button_set_active(GTK_TOGGLE_BUTTON(keep), TRUE);
+	gtk_widget_set_tooltip_text(keep, self->kept_disks_dir);
+	gtk_container_add(GTK_CONTAINER(gtk_message_dialog_get_message_area(GTK_MESSAGE_DIALOG(dialog))), keep);
+	gtk_widget_show(keep);
+	gtk_dialog_add_button(GTK_DIALOG(dialog), _("_Cancel"), GTK_RESPONSE_CANCEL);
+	GtkWidget *button = gtk_dialog_add_button(GTK_DIALOG(dialog), _("_Delete"), GTK_RESPONSE_ACCEPT);
+	gtk_style_context_add_class(gtk_widget_get_style_context(button), GTK_STYLE_CLASS_DESTRUCTIVE_ACTION);
+	gtk_dialog_set_default_response(GTK_DIALOG(dialog), GTK_RESPONSE_CANCEL);
+	g_object_set_data_full(G_OBJECT(dialog), "id", g_strdup(entry->id), g_free);
+	g_object_set_data(G_OBJECT(dialog), "keep", keep);
+	g_signal_connect(dialog, "response", G_CALLBACK(on_delete_response), self);
+	gtk_widget_show(dialog);
+}
+
+static void on_force_off(GSimpleAction *action, GVariant *parameter, gpointer data)
+{
+	(void)action, (void)parameter;
+	VireoWindow *self = data;
+	const struct library_entry *entry = selected_entry(self);
+	struct engine_run *run = entry ? g_hash_table_lookup(self->runs, entry->id) : NULL;
+	if (is_active(run))
+		engine_run_force_off(run);
+}
+
+static void on_start(GSimpleAction *action, GVariant *parameter, gpointer data)
+{
+	(void)action, (void)parameter;
+	VireoWindow *self = data;
+	start_or_stop(self, selected_entry(self));
+}
+
+static const GActionEntry window_actions[] = {
+	{ .name = "new", .activate = on_new },
+	{ .name = "delete", .activate = on_delete },
+	{ .name = "start", .activate = on_start },
+	{ .name = "force-off", .activate = on_force_off },
+	{ .name = "search", .activate = on_search },
+};
+
+static void watch_library(VireoWindow *self)
+{
+	g_autoptr(GFile) dir = g_file_new_for_path(self->library_dir);
+	g_autoptr(GError) error = NULL;
+	g_mkdir_with_parents(self->library_dir, 0755);
+	self->monitor = g_file_monitor_directory(dir, G_FILE_MONITOR_WATCH_MOVES, NULL, &error);
+	if (self->monitor)
+		g_signal_connect(self->monitor, "changed", G_CALLBACK(on_library_changed), self);
+	else
+		g_warning("not watching %s: %s", self->library_dir, error->message);
+}
+
+static void vireo_window_dispose(GObject *object)
+{
+	VireoWindow *self = VIREO_WINDOW(object);
+	g_clear_handle_id(&self->reload_timer, g_source_remove);
+	if (self->monitor)
+		g_signal_handlers_disconnect_by_data(self->monitor, self);
+	g_clear_object(&self->monitor);
+	g_clear_pointer(&self->runs, g_hash_table_unref);  /* forgets the engines; they keep running */
+	g_clear_pointer(&self->entries, g_ptr_array_unref);
+	g_clear_object(&self->settings);
+	G_OBJECT_CLASS(vireo_window_parent_class)->dispose(object);
+}
+
+static void vireo_window_finalize(GObject *object)
+{
+	VireoWindow *self = VIREO_WINDOW(object);
+	g_free(self->library_dir);
+	g_free(self->kept_disks_dir);
+	G_OBJECT_CLASS(vireo_window_parent_class)->finalize(object);
+}
+
+static void vireo_window_class_init(VireoWindowClass *klass)
+{
+	GtkWidgetClass *widget_class = GTK_WIDGET_CLASS(klass);
+	G_OBJECT_CLASS(klass)->dispose = vireo_window_dispose;
+	G_OBJECT_CLASS(klass)->finalize = vireo_window_finalize;
+	gtk_widget_class_set_template_from_resource(widget_class, "/io/github/vireo/Vireo/ui/window.ui");
+	gtk_widget_class_bind_template_child(widget_class, VireoWindow, stack);
+	gtk_widget_class_bind_template_child(widget_class, VireoWindow, machine_list);
+	gtk_widget_class_bind_template_child(widget_class, VireoWindow, error_bar);
+	gtk_widget_class_bind_template_child(widget_class, VireoWindow, error_label);
+	gtk_widget_class_bind_template_callback(widget_class, on_error_bar_response);
+	gtk_widget_class_bind_template_child(widget_class, VireoWindow, search_bar);
+	gtk_widget_class_bind_template_child(widget_class, VireoWindow, search_entry);
+	gtk_widget_class_bind_template_child(widget_class, VireoWindow, search_button);
+	gtk_widget_class_bind_template_callback(widget_class, on_row_activated);
+	gtk_widget_class_bind_template_callback(widget_class, on_search_changed);
+}
+
+static void vireo_window_init(VireoWindow *self)
+{
+	gtk_widget_init_template(GTK_WIDGET(self));
+	g_action_map_add_action_entries(G_ACTION_MAP(self), window_actions, G_N_ELEMENTS(window_actions), self);
+	self->settings = paths_new_settings();
+	g_autofree char *folder = setting_string(self, "machine-folder", "");
+	self->library_dir = *folder ? g_strdup(folder) : library_default_dir();
+	self->kept_disks_dir = g_build_filename(g_get_user_data_dir(), "vireo", "kept-disks", NULL);
+	self->entries = g_ptr_array_new_with_free_func((GDestroyNotify)library_entry_free);
+	self->runs = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)engine_run_free);
+	gtk_list_box_set_filter_func(self->machine_list, filter_row, self, NULL);
+	g_object_bind_property(self->search_button, "active", self->search_bar, "search-mode-enabled",
+			       G_BINDING_BIDIRECTIONAL);
+	gtk_search_bar_connect_entry(self->search_bar, GTK_ENTRY(self->search_entry));
+	g_signal_connect(self, "key-press-event", G_CALLBACK(on_key_press), self);
+	watch_library(self);
+	reload(self);
+}
+
+GtkWidget *vireo_window_new(GtkApplication *app)
+{
+	return g_object_new(VIREO_TYPE_WINDOW, "application", app, NULL);
+}

@@ -1,0 +1,285 @@
+/* The machine library: machine folders listed, created and deleted. */
+#include "library.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+
+#define FOLDER_NAME_MAX 64
+
+char *library_default_dir(void)
+{
+	return g_build_filename(g_get_user_data_dir(), "vireo", "machines", NULL);
+}
+
+void library_entry_free(struct library_entry *entry)
+{
+	if (!entry)
+		return;
+	g_free(entry->id);
+	g_free(entry->folder);
+	g_free(entry->ini_path);
+	machine_clear(&entry->machine);
+	g_clear_error(&entry->broken);
+	g_free(entry);
+}
+
+/* Errors from machine_load start with the file's path; inside the library
+ * "machine.ini:3: ..." says the same and fits in a list row. */
+static void shorten_reason(GError *error, const char *folder)
+{
+	size_t len = strlen(folder);
+	if (!strncmp(error->message, folder, len) && error->message[len] == G_DIR_SEPARATOR) {
+		char *shorter = g_strdup(error->message + len + 1);
+		g_free(error->message);
+		error->message = shorter;
+	}
+}
+
+static struct library_entry *load_entry(const char *dir, const char *id)
+{
+	struct library_entry *entry = g_new0(struct library_entry, 1);
+	entry->id = g_strdup(id);
+	entry->folder = g_build_filename(dir, id, NULL);
+	entry->ini_path = g_build_filename(entry->folder, LIBRARY_MACHINE_FILE, NULL);
+	machine_init(&entry->machine);
+	if (!machine_load(&entry->machine, entry->ini_path, &entry->broken)) {
+		shorten_reason(entry->broken, entry->folder);
+		machine_clear(&entry->machine);
+		machine_init(&entry->machine);
+	}
+	return entry;
+}
+
+static const char *entry_sort_key(const struct library_entry *entry)
+{
+	return entry->broken ? entry->id : entry->machine.name;
+}
+
+static gint compare_entries(gconstpointer a, gconstpointer b)
+{
+	const struct library_entry *x = *(struct library_entry *const *)a;
+	const struct library_entry *y = *(struct library_entry *const *)b;
+	int order = g_utf8_collate(entry_sort_key(x), entry_sort_key(y));
+	return order ? order : strcmp(x->id, y->id);
+}
+
+GPtrArray *library_list(const char *dir, GError **error)
+{
+	GPtrArray *entries = g_ptr_array_new_with_free_func((GDestroyNotify)library_entry_free);
+	GError *open_error = NULL;
+	GDir *d = g_dir_open(dir, 0, &open_error);
+	if (!d) {
+		if (g_error_matches(open_error, G_FILE_ERROR, G_FILE_ERROR_NOENT)) {
+			g_error_free(open_error);
+			return entries;
+		}
+		g_propagate_prefixed_error(error, open_error, "cannot read the machine library: ");
+		g_ptr_array_unref(entries);
+		return NULL;
+	}
+	const char *id;
+	while ((id = g_dir_read_name(d))) {
+		g_autofree char *folder = g_build_filename(dir, id, NULL);
+		if (id[0] == '.' || !g_file_test(folder, G_FILE_TEST_IS_DIR))
+			continue;
+		g_ptr_array_add(entries, load_entry(dir, id));
+	}
+	g_dir_close(d);
+	g_ptr_array_sort(entries, compare_entries);
+	return entries;
+}
+
+bool library_name_in_use(GPtrArray *entries, const char *name)
+{
+	g_autofree char *wanted = g_utf8_casefold(name, -1);
+	for (unsigned i = 0; i < entries->len; i++) {
+		const struct library_entry *entry = entries->pdata[i];
+		if (entry->broken)
+			continue;
+		g_autofree char *have = g_utf8_casefold(entry->machine.name, -1);
+		if (!strcmp(have, wanted))
+			return true;
+	}
+	return false;
+}
+
+char *library_unique_name(GPtrArray *entries, const char *base)
+{
+	char *name = g_strdup(base);
+	for (unsigned n = 2; library_name_in_use(entries, name); n++) {
+		g_free(name);
+		name = g_strdup_printf("%s %u", base, n);
+	}
+	return name;
+}
+
+/* A folder name from a machine name: no separators, no leading dot, no
+ * control characters, at most FOLDER_NAME_MAX bytes of whole characters. */
+static char *folder_name_for(const char *name)
+{
+	GString *folder = g_string_new(NULL);
+	const char *p = g_utf8_validate(name, -1, NULL) ? name : "";
+	for (; *p && folder->len < FOLDER_NAME_MAX; p = g_utf8_next_char(p)) {
+		gunichar c = g_utf8_get_char(p);
+		if (c == '/' || c == '\\' || g_unichar_iscntrl(c) || (folder->len == 0 && (c == '.' || c == ' ')))
+			c = '-';
+		if (folder->len + (size_t)g_unichar_to_utf8(c, NULL) > FOLDER_NAME_MAX)
+			break;
+		g_string_append_unichar(folder, c);
+	}
+	if (folder->len == 0)
+		g_string_assign(folder, "machine");
+	return g_string_free(folder, FALSE);
+}
+
+/* Moves `from` to dir/name, or dir/name-2, dir/name-3...: never replaces. */
+static char *rename_unique(const char *from, const char *dir, const char *name, GError **error)
+{
+	for (unsigned n = 1; n < 10000; n++) {
+		g_autofree char *candidate = n == 1 ? g_strdup(name) : g_strdup_printf("%s-%u", name, n);
+		char *to = g_build_filename(dir, candidate, NULL);
+		if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0)
+			return to;
+		int err = errno;
+		g_free(to);
+		if (err != EEXIST) {
+			g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(err), "cannot move %s into %s: %s",
+				    from, dir, g_strerror(err));
+			return NULL;
+		}
+	}
+	g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_EXIST, "no free name for %s in %s", name, dir);
+	return NULL;
+}
+
+static int remove_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)st, (void)type, (void)ftw;
+	return remove(path) ? -1 : 0;
+}
+
+/* Removes a folder tree without following symbolic links out of it. */
+static bool remove_tree(const char *folder, GError **error)
+{
+	if (nftw(folder, remove_one, 16, FTW_DEPTH | FTW_PHYS) == 0)
+		return true;
+	int err = errno;
+	g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(err), "cannot delete %s: %s", folder,
+		    g_strerror(err));
+	return false;
+}
+
+/* A sparse raw image; O_EXCL: an existing file is never overwritten. */
+static bool create_disk(const char *path, uint64_t bytes, GError **error)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0 || ftruncate(fd, (off_t)bytes) || fsync(fd)) {
+		int err = errno;
+		if (fd >= 0) {
+			close(fd);
+			unlink(path);
+		}
+		g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(err), "cannot create disk image %s: %s",
+			    path, g_strerror(err));
+		return false;
+	}
+	close(fd);
+	return true;
+}
+
+/* machine.ini (and the disk image) in the work folder `work`. */
+static bool fill_folder(const char *work, const struct vireo_machine *m, uint64_t disk_bytes, GError **error)
+{
+	g_autofree char *ini = g_build_filename(work, LIBRARY_MACHINE_FILE, NULL);
+	if (!disk_bytes)
+		return machine_save(m, ini, error);
+	g_autofree char *disk = g_build_filename(work, LIBRARY_DISK_FILE, NULL);
+	if (!create_disk(disk, disk_bytes, error))
+		return false;
+	/* A shallow copy whose disk list starts with the new image; written
+	 * relative to the folder, so the rename below keeps it valid. */
+	struct vireo_machine with_disk = *m;
+	guint count = m->disks ? g_strv_length(m->disks) : 0;
+	g_autofree char **disks = g_new0(char *, count + 2);
+	disks[0] = disk;
+	for (guint i = 0; i < count; i++)
+		disks[i + 1] = m->disks[i];
+	with_disk.disks = disks;
+	return machine_save(&with_disk, ini, error);
+}
+
+char *library_create(const char *dir, const struct vireo_machine *m, uint64_t disk_bytes, GError **error)
+{
+	if (g_mkdir_with_parents(dir, 0755)) {
+		int err = errno;
+		g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(err), "cannot create %s: %s", dir,
+			    g_strerror(err));
+		return NULL;
+	}
+	/* Built under a hidden name, then moved into place in one rename. */
+	g_autofree char *work = g_build_filename(dir, ".new-XXXXXX", NULL);
+	if (!g_mkdtemp_full(work, 0755)) {
+		int err = errno;
+		g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(err), "cannot create a folder in %s: %s",
+			    dir, g_strerror(err));
+		return NULL;
+	}
+	g_autofree char *name = folder_name_for(m->name);
+	char *folder = fill_folder(work, m, disk_bytes, error) ? rename_unique(work, dir, name, error) : NULL;
+	if (!folder)
+		remove_tree(work, NULL);
+	return folder;
+}
+
+/* Moves the machine's disk images that live in `folder` into `keep_in`. */
+static bool keep_disks(const char *folder, const char *keep_in, GError **error)
+{
+	struct vireo_machine m;
+	g_autofree char *ini = g_build_filename(folder, LIBRARY_MACHINE_FILE, NULL);
+	g_autofree char *id = g_path_get_basename(folder);
+	bool ok = true;
+	machine_init(&m);
+	if (!machine_load(&m, ini, NULL)) {
+		machine_clear(&m);
+		return true;  /* a broken machine names no disks we could keep */
+	}
+	if (g_mkdir_with_parents(keep_in, 0755)) {
+		int err = errno;
+		g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(err), "cannot create %s: %s", keep_in,
+			    g_strerror(err));
+		ok = false;
+	}
+	for (unsigned i = 0; ok && m.disks && m.disks[i]; i++) {
+		struct machine_disk disk;
+		if (!machine_parse_disk(m.disks[i], &disk, NULL))
+			continue;
+		g_autofree char *where = g_path_get_dirname(disk.path);
+		if (!strcmp(where, folder) && g_file_test(disk.path, G_FILE_TEST_IS_REGULAR)) {
+			g_autofree char *base = g_path_get_basename(disk.path);
+			g_autofree char *name = g_strdup_printf("%s-%s", id, base);
+			char *kept = rename_unique(disk.path, keep_in, name, error);
+			ok = kept != NULL;
+			g_free(kept);
+		}
+		machine_disk_clear(&disk);
+	}
+	machine_clear(&m);
+	return ok;
+}
+
+bool library_delete(const char *folder, const char *keep_disks_in, GError **error)
+{
+	if (keep_disks_in && !keep_disks(folder, keep_disks_in, error))
+		return false;
+	/* Out of the listing first, so a crash halfway leaves no half machine. */
+	g_autofree char *dir = g_path_get_dirname(folder);
+	g_autofree char *hidden = g_strdup_printf(".deleting-%08x", g_random_int());
+	g_autofree char *gone = rename_unique(folder, dir, hidden, error);
+	return gone && remove_tree(gone, error);
+}

@@ -1,0 +1,54 @@
+/* The machine library: one folder per machine under
+ * $XDG_DATA_HOME/vireo/machines/, holding machine.ini, the machine's disk
+ * images and a thumbnail. The app lists, creates and deletes machines only
+ * through here, so a machine folder has one layout and one set of rules. */
+#ifndef VIREO_LIBRARY_H
+#define VIREO_LIBRARY_H
+
+#include "machine.h"
+
+#define LIBRARY_MACHINE_FILE "machine.ini"
+#define LIBRARY_THUMBNAIL_FILE "thumbnail.png"
+
+/* One machine folder: loaded, or broken with the reason. */
+struct library_entry {
+	char *id;        /* the folder's name, unique in the library */
+	char *folder;    /* absolute path of the folder */
+	char *ini_path;  /* folder/machine.ini */
+	struct vireo_machine machine;  /* valid unless broken */
+	GError *broken;  /* why machine.ini could not be loaded, or NULL */
+};
+
+/* $XDG_DATA_HOME/vireo/machines (not created). */
+char *library_default_dir(void);
+
+/* Every machine folder in `dir`, sorted by machine name (broken ones by
+ * folder name), as struct library_entry *; folders starting with '.' are
+ * work in progress and skipped. A missing `dir` is an empty library; only an
+ * unreadable `dir` is an error. */
+GPtrArray *library_list(const char *dir, GError **error);
+void library_entry_free(struct library_entry *entry);
+
+/* Is `name` the name of a machine in `entries` (case-insensitive, as users
+ * read names)? */
+bool library_name_in_use(GPtrArray *entries, const char *name);
+
+/* `base` when no machine has that name, else "base 2", "base 3", ... */
+char *library_unique_name(GPtrArray *entries, const char *base);
+
+#define LIBRARY_DISK_FILE "disk.img"
+
+/* Makes a new machine folder in `dir` (created if needed) named after
+ * m->name, made unique with a "-2", "-3"... suffix, and writes machine.ini
+ * there. With disk_bytes, a sparse raw image of that size is made there
+ * too (disk.img) and becomes the machine's first disk. The folder appears
+ * complete or not at all. Returns the folder. */
+char *library_create(const char *dir, const struct vireo_machine *m, uint64_t disk_bytes, GError **error);
+
+/* Deletes a machine folder and everything in it. With `keep_disks_in`, the
+ * machine's disk images that live in its folder are first moved into that
+ * folder (created if needed) under unique names. Files outside the machine
+ * folder (an ISO, a shared kernel) are never touched. */
+bool library_delete(const char *folder, const char *keep_disks_in, GError **error);
+
+#endif

@@ -1,0 +1,80 @@
+/* vireo-ctl: talks to a running engine over its control socket
+ * (vireo-engine --control SOCKET), for scripts, tests and the shell. */
+#include <gio/gio.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "vireo-engine1.h"
+
+#define OBJECT_PATH "/io/github/vireo/Engine1"
+#define EXIT_USAGE 2
+
+static const char usage[] =
+	"usage: vireo-ctl SOCKET COMMAND [ARG]\n"
+	"  info               name, state and where the screen is\n"
+	"  pause | resume     stop or continue every vCPU\n"
+	"  power-button       ask the guest to shut down\n"
+	"  force-off          end the machine at once\n"
+	"  reset              reboot the machine\n"
+	"  screenshot FILE    the screen as a PNG; prints its size\n";
+
+static int fail(const char *what, GError *error)
+{
+	fprintf(stderr, "vireo-ctl: %s: %s\n", what, error->message);
+	g_error_free(error);
+	return 1;
+}
+
+static VireoEngine1 *connect_engine(const char *socket, GError **error)
+{
+	g_autofree char *address = g_strdup_printf("unix:path=%s", socket);
+	g_autoptr(GDBusConnection) connection = g_dbus_connection_new_for_address_sync(
+		address, G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT, NULL, NULL, error);
+	if (!connection)
+		return NULL;
+	return vireo_engine1_proxy_new_sync(connection, G_DBUS_PROXY_FLAGS_NONE, NULL, OBJECT_PATH, NULL, error);
+}
+
+static int run(VireoEngine1 *engine, const char *command, const char *arg)
+{
+	GError *error = NULL;
+	gboolean ok;
+	if (!strcmp(command, "info")) {
+		printf("name %s\nstate %s\ndisplay %s\n", vireo_engine1_get_name(engine),
+		       vireo_engine1_get_state(engine), vireo_engine1_get_display(engine));
+		return 0;
+	} else if (!strcmp(command, "screenshot") && arg) {
+		guint width, height;
+		if (!vireo_engine1_call_screenshot_sync(engine, arg, &width, &height, NULL, &error))
+			return fail(command, error);
+		printf("%ux%u\n", width, height);
+		return 0;
+	} else if (!strcmp(command, "pause")) {
+		ok = vireo_engine1_call_pause_sync(engine, NULL, &error);
+	} else if (!strcmp(command, "resume")) {
+		ok = vireo_engine1_call_resume_sync(engine, NULL, &error);
+	} else if (!strcmp(command, "power-button")) {
+		ok = vireo_engine1_call_power_button_sync(engine, NULL, &error);
+	} else if (!strcmp(command, "force-off")) {
+		ok = vireo_engine1_call_force_off_sync(engine, NULL, &error);
+	} else if (!strcmp(command, "reset")) {
+		ok = vireo_engine1_call_reset_sync(engine, NULL, &error);
+	} else {
+		fputs(usage, stderr);
+		return EXIT_USAGE;
+	}
+	return ok ? 0 : fail(command, error);
+}
+
+int main(int argc, char **argv)
+{
+	GError *error = NULL;
+	if (argc < 3 || argc > 4) {
+		fputs(usage, stderr);
+		return EXIT_USAGE;
+	}
+	g_autoptr(VireoEngine1) engine = connect_engine(argv[1], &error);
+	if (!engine)
+		return fail(argv[1], error);
+	return run(engine, argv[2], argc == 4 ? argv[3] : NULL);
+}

@@ -1,0 +1,64 @@
+#!/usr/bin/python3
+"""Cold start of the vireo app with a large library: the time from
+launching it to its window listing every machine, as seen over AT-SPI (so
+an upper bound: the accessibility bus adds its own round trips).
+
+    /usr/bin/python3 tests/bench/app-startup.py [--machines 50] [--runs 5]
+
+Each run gets a fresh X server, session bus and XDG folders (see
+tests/integration/test_app.py, whose fixture it borrows)."""
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "integration"))
+import test_app  # noqa: E402  (the fixture: App, find, row, write_machine)
+
+
+def one_run(count):
+    tmp = tempfile.mkdtemp(prefix="vireo-bench-")
+    app = test_app.App(tmp)
+    try:
+        for i in range(count):
+            test_app.write_machine(app, "m%03d" % i, "[machine]\nname=Machine %03d\nmemory=1G\ncpus=2\n"
+                                   "[boot]\nkernel=/boot/vmlinuz\n" % i)
+        app.start_x()
+        last = "Machine %03d" % (count - 1)
+        start = time.monotonic()
+        app.start()
+        # The list is sorted by name: the last machine's row is the last one made.
+        test_app.wait_for("the last machine", lambda: test_app.find(app.window, "list item", last, visible=False),
+                          timeout=30)
+        return time.monotonic() - start
+    finally:
+        app.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--machines", type=int, default=50)
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    if not os.environ.get("VIREO_APP_TEST_BUS"):
+        env = dict(os.environ, VIREO_APP_TEST_BUS="1")
+        return subprocess.call(["dbus-run-session", "--", sys.executable] + sys.argv, env=env)
+    import gi
+    gi.require_version("Atspi", "2.0")
+    from gi.repository import Atspi, GLib
+    test_app.Atspi, test_app.GLib = Atspi, GLib
+    test_app.POLL_SECONDS = 0.005
+    times = [one_run(args.machines) for _ in range(args.runs)]
+    print("app start to %d machines listed: median %.0f ms (runs: %s)" % (
+        args.machines, statistics.median(times) * 1000, ", ".join("%.0f" % (t * 1000) for t in times)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

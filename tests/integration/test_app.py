@@ -1,0 +1,689 @@
+#!/usr/bin/python3
+"""Drives the real vireo app under Xvfb through AT-SPI, the way assistive
+tools see it: finds widgets by role and accessible name, clicks, types, and
+checks the machine folders the app writes.
+
+    test_app.py CASE
+
+Each case gets its own X server, session bus and XDG folders. Needs
+/usr/bin/python3 with python3-gi and gir1.2-atspi-2.0 (Debian), Xvfb and
+dbus-run-session. Exit status: 0 pass, 1 fail, 77 skip."""
+import configparser
+import faulthandler
+import os
+import random
+import shutil
+import signal
+import socket as socketlib
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+
+# Atspi.Action.get_action_name is marked deprecated, but it is the
+# untranslated name ("click") and what we want.
+warnings.filterwarnings("ignore", category=DeprecationWarning)
+
+SKIP = 77
+HERE = os.path.dirname(os.path.abspath(__file__))
+SOURCE_DIR = os.environ.get("VIREO_SOURCE_DIR", os.path.dirname(os.path.dirname(HERE)))
+APP = os.environ.get("VIREO_APP", os.path.join(SOURCE_DIR, "build", "app", "vireo"))
+ENGINE = os.environ.get("VIREO_ENGINE", os.path.join(SOURCE_DIR, "build", "engine", "vireo-engine"))
+
+
+def fail(message):
+    print("FAIL: " + message, flush=True)
+    sys.exit(1)
+
+
+POLL_SECONDS = 0.1  # the benchmark polls faster
+
+
+def wait_for(what, check, timeout=10.0):
+    """Polls check() until it returns something true; fails naming `what`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            fail("timed out waiting for " + what)
+        time.sleep(POLL_SECONDS)
+
+
+class App:
+    """The app on its own X server, session bus and XDG folders."""
+
+    def __init__(self, tmp, lang="C.UTF-8"):
+        self.tmp = tmp
+        self.data = os.path.join(tmp, "data")
+        self.machines = os.path.join(self.data, "vireo", "machines")
+        env = dict(os.environ)
+        for name in ("config", "run", "cache"):
+            os.makedirs(os.path.join(tmp, name), mode=0o700, exist_ok=True)
+        env.update(XDG_DATA_HOME=self.data, XDG_CONFIG_HOME=os.path.join(tmp, "config"),
+                   XDG_RUNTIME_DIR=os.path.join(tmp, "run"), XDG_CACHE_HOME=os.path.join(tmp, "cache"),
+                   HOME=tmp, LANG=lang, LC_ALL=lang, GSETTINGS_BACKEND="memory",
+                   GTK_THEME="Adwaita", NO_AT_BRIDGE="0", VIREO_ENGINE=ENGINE)
+        env.pop("LANGUAGE", None)
+        self.env = env
+        self.xvfb = None
+        self.process = None
+
+    def start_x(self):
+        # A display number of our own, away from the :0, :1... other tests
+        # and desktops take first; Xvfb says on a pipe when it is ready.
+        for _ in range(20):
+            number = random.randint(100, 999)
+            if os.path.exists("/tmp/.X%d-lock" % number):
+                continue
+            read_fd, write_fd = os.pipe()
+            xvfb = subprocess.Popen(["Xvfb", ":%d" % number, "-displayfd", str(write_fd), "-screen", "0",
+                                     "1024x700x24", "-nolisten", "tcp"], pass_fds=(write_fd,),
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            os.close(write_fd)
+            with os.fdopen(read_fd) as pipe:
+                ready = pipe.readline().strip() == str(number)
+            if ready and xvfb.poll() is None:
+                self.xvfb = xvfb
+                break
+            xvfb.kill()
+            xvfb.wait()
+        else:
+            fail("Xvfb did not start")
+        self.env["DISPLAY"] = ":%d" % number
+        os.environ["DISPLAY"] = self.env["DISPLAY"]
+
+    def start(self):
+        if not self.xvfb:
+            self.start_x()
+        self.log = open(os.path.join(self.tmp, "app.log"), "w+")
+        self.process = subprocess.Popen([APP], env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
+        self.root = wait_for("the app on the accessibility bus", self.find_app, timeout=20)
+        self.window = wait_for("the main window", lambda: find(self.root, "frame", "Vireo"))
+
+    def find_app(self):
+        if self.process.poll() is not None:
+            self.log.seek(0)
+            fail("the app exited with status %d:\n%s" % (self.process.returncode, self.log.read()))
+        desktop = Atspi.get_desktop(0)
+        for i in range(desktop.get_child_count()):
+            app = desktop.get_child_at_index(i)
+            try:
+                if app and app.get_process_id() == self.process.pid:
+                    return app
+            except GLib.Error:
+                pass
+        return None
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+        if self.xvfb:
+            self.xvfb.terminate()
+            self.xvfb.wait(timeout=10)
+
+
+# --- the accessibility tree ---------------------------------------------------
+
+def children(node):
+    try:
+        return [node.get_child_at_index(i) for i in range(node.get_child_count())]
+    except GLib.Error:
+        return []
+
+
+def showing(node):
+    return node.get_state_set().contains(Atspi.StateType.SHOWING)
+
+
+def walk(node):
+    yield node
+    for child in children(node):
+        if child is not None:
+            yield from walk(child)
+
+
+def find_all(node, role, name=None, visible=True):
+    found = []
+    for n in walk(node):
+        try:
+            if n.get_role_name() == role and (name is None or n.get_name() == name) and \
+                    (not visible or showing(n)):
+                found.append(n)
+        except GLib.Error:
+            pass
+    return found
+
+
+def find(node, role, name=None, visible=True):
+    found = find_all(node, role, name, visible)
+    return found[0] if found else None
+
+
+def text_of(node):
+    if "Text" in node.get_interfaces():
+        return Atspi.Text.get_text(node, 0, -1)
+    return node.get_name()
+
+
+def label_texts(node):
+    return [text_of(n) for n in find_all(node, "label")]
+
+
+def click(node):
+    for i in range(Atspi.Action.get_n_actions(node)):
+        if Atspi.Action.get_action_name(node, i) == "click":
+            Atspi.Action.do_action(node, i)
+            return
+    fail("%s %r cannot be clicked" % (node.get_role_name(), node.get_name()))
+
+
+def set_text(node, text):
+    Atspi.EditableText.set_text_contents(node, text)
+
+
+def set_value(node, value):
+    Atspi.Value.set_current_value(node, value)
+
+
+def row(app, name):
+    machines = find(app.window, "list box")
+    return machines and find(machines, "list item", name)
+
+
+# --- the cases ------------------------------------------------------------------
+
+def write_machine(app, folder, text):
+    path = os.path.join(app.machines, folder)
+    os.makedirs(path, exist_ok=True)
+    with open(os.path.join(path, "machine.ini"), "w") as f:
+        f.write(text)
+    return os.path.join(path, "machine.ini")
+
+
+def case_empty_state(app):
+    app.start()
+    wait_for("the empty state", lambda: find(app.window, "label", "No machines yet"))
+    if not find(app.window, "push button", "Create a Machine"):
+        fail("the empty state has no Create a Machine button")
+    if find(app.window, "list box"):
+        fail("the machine list shows although there are no machines")
+
+
+def case_create_machine(app):
+    kernel = os.path.join(app.tmp, "vmlinuz-test")
+    with open(kernel, "wb") as f:
+        f.write(b"not really a kernel")
+    app.start()
+    click(wait_for("the New button", lambda: find(app.window, "push button", "New")))
+    dialog = wait_for("the New Machine dialog", lambda: find(app.root, "dialog", "New Machine"))
+    create = wait_for("the Create button", lambda: find(dialog, "push button", "Create"))
+    name_entry, file_entry = find(dialog, "text", "Name"), find(dialog, "text", "File")
+    if create.get_state_set().contains(Atspi.StateType.SENSITIVE):
+        fail("Create is possible before a file is chosen")
+    # Inline validation: a missing file is named under the field.
+    set_text(file_entry, "/nonexistent/vmlinuz")
+    wait_for("the missing-file message",
+             lambda: "There is no file “/nonexistent/vmlinuz”." in label_texts(dialog))
+    set_text(file_entry, kernel)
+    wait_for("the name suggested from the file", lambda: text_of(name_entry) == "vmlinuz-test")
+    set_text(name_entry, "Test Kernel")
+    memory, cpus = find(dialog, "spin button", "Memory (MiB)"), find(dialog, "spin button", "Processors")
+    # Bounded by this computer: all its memory, all the processors we may use.
+    host_mib = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") >> 20
+    host_cpus = min(len(os.sched_getaffinity(0)), 255)
+    if (Atspi.Value.get_maximum_value(memory), Atspi.Value.get_minimum_value(memory)) != (host_mib, 32):
+        fail("memory goes from %d to %d MiB, not 32 to %d" % (Atspi.Value.get_minimum_value(memory),
+                                                            Atspi.Value.get_maximum_value(memory), host_mib))
+    if (Atspi.Value.get_maximum_value(cpus), Atspi.Value.get_minimum_value(cpus)) != (host_cpus, 1):
+        fail("processors go up to %d, not %d" % (Atspi.Value.get_maximum_value(cpus), host_cpus))
+    set_value(memory, 256)
+    set_value(cpus, 1)
+    set_value(find(dialog, "spin button", "Disk (GiB)"), 0)   # no disk
+    wait_for("Create to become possible", lambda: create.get_state_set().contains(Atspi.StateType.SENSITIVE))
+    click(create)
+
+    item = wait_for("the new machine in the list", lambda: row(app, "Test Kernel"))
+    texts = label_texts(item)
+    for expected in ("Test Kernel", "Linux kernel vmlinuz-test", "Stopped", "256 MiB · 1 processor"):
+        if expected not in texts:
+            fail("the row shows %r, not %r" % (texts, expected))
+    ini = os.path.join(app.machines, "Test Kernel", "machine.ini")
+    with open(ini) as f:
+        text = f.read()
+    expected = ("[machine]\nschema=1\nname=Test Kernel\nmemory=256M\ncpus=1\ncpu=host\nno-reboot=false\n\n"
+                "[boot]\nkernel=%s\n\n[devices]\nserial=none\nrng=false\nnet=none\n\n"
+                "[display]\ndisplay=sdl\ngpu=std\n" % kernel)
+    if text != expected:
+        fail("machine.ini is\n%s\nnot\n%s" % (text, expected))
+    if os.listdir(app.machines) != ["Test Kernel"]:
+        fail("the library holds %r" % os.listdir(app.machines))
+
+    # The name is taken now: a second machine cannot have it.
+    click(find(app.window, "push button", "New"))
+    dialog = wait_for("the New Machine dialog again", lambda: find(app.root, "dialog", "New Machine"))
+    name_entry, file_entry = find(dialog, "text", "Name"), find(dialog, "text", "File")
+    set_text(file_entry, kernel)
+    set_text(name_entry, "test kernel")
+    wait_for("the name-taken message",
+             lambda: "A machine called “test kernel” already exists." in label_texts(dialog))
+    if find(dialog, "push button", "Create").get_state_set().contains(Atspi.StateType.SENSITIVE):
+        fail("Create is possible with a name in use")
+
+
+def case_settings(app):
+    """The GSettings keys: new machines get the default screen and VNC
+    address, and live in the machine folder chosen there. An installer ISO
+    is attached read-only, after a new sparse disk image."""
+    folder = os.path.join(app.tmp, "elsewhere")
+    settings = os.path.join(app.env["XDG_CONFIG_HOME"], "glib-2.0", "settings")
+    os.makedirs(settings)
+    with open(os.path.join(settings, "keyfile"), "w") as f:
+        f.write("[io/github/vireo/Vireo]\ndefault-display='vnc'\nvnc-listen='127.0.0.1:5905'\n"
+                "machine-folder='%s'\n" % folder)
+    app.env["GSETTINGS_BACKEND"] = "keyfile"
+    iso = os.path.join(app.tmp, "debian-12.5.0-amd64-netinst.iso")
+    open(iso, "wb").close()
+    app.start()
+    click(wait_for("the New button", lambda: find(app.window, "push button", "New")))
+    dialog = wait_for("the New Machine dialog", lambda: find(app.root, "dialog", "New Machine"))
+    click(find(dialog, "radio button", "Installer ISO"))
+    set_text(find(dialog, "text", "File"), iso)
+    name = find(dialog, "text", "Name")
+    wait_for("the name from the ISO", lambda: text_of(name) == "debian-12.5.0-amd64-netinst")
+    set_value(find(dialog, "spin button", "Memory (MiB)"), 1024)
+    set_value(find(dialog, "spin button", "Processors"), 1)
+    set_value(find(dialog, "spin button", "Disk (GiB)"), 8)
+    create = find(dialog, "push button", "Create")
+    wait_for("Create to become possible", lambda: create.get_state_set().contains(Atspi.StateType.SENSITIVE))
+    click(create)
+    wait_for("the new machine in the list", lambda: row(app, "debian-12.5.0-amd64-netinst"))
+    machine = os.path.join(folder, "debian-12.5.0-amd64-netinst")
+    config = configparser.ConfigParser(interpolation=None)
+    config.read(os.path.join(machine, "machine.ini"))
+    got = (config.get("devices", "disks", fallback=None), config.get("display", "display", fallback=None),
+           config.get("machine", "memory", fallback=None), config.has_option("boot", "kernel"))
+    if got != ("disk.img;" + iso + ",ro", "vnc=127.0.0.1:5905", "1G", False):
+        fail("the machine in the configured folder has disks, display, memory, kernel %r" % (got,))
+    disk = os.stat(os.path.join(machine, "disk.img"))
+    if disk.st_size != 8 << 30 or disk.st_blocks * 512 > 1 << 20:
+        fail("disk.img is %d bytes, %d allocated: not a sparse 8 GiB image" % (disk.st_size, disk.st_blocks * 512))
+    if os.path.exists(app.machines):
+        fail("the default machine folder was used although another is configured")
+
+
+def case_broken_machine(app):
+    write_machine(app, "corrupt", "\x7fELF this is no machine file\n")
+    write_machine(app, "Fine", "[machine]\nname=Fine\nmemory=1G\ncpus=2\n[boot]\nkernel=/boot/vmlinuz\n")
+    app.start()
+    item = wait_for("the corrupt machine in the list", lambda: row(app, "corrupt"))
+    texts = label_texts(item)
+    if "Broken" not in texts:
+        fail("the corrupt machine is not marked broken: %r" % texts)
+    reason = [t for t in texts if t.startswith("machine.ini:1: ")]
+    if not reason or "expected a [group]" not in reason[0]:
+        fail("the broken machine's reason is missing: %r" % texts)
+    if not row(app, "Fine"):
+        fail("the good machine beside the broken one is missing")
+    # One that breaks while the app runs shows up too (the library is watched).
+    write_machine(app, "later", "[machine]\nmemory=lots\n")
+    item = wait_for("the machine added while running", lambda: row(app, "later"))
+    expected = "machine.ini:2: memory 'lots' is not valid: expected a size such as 512M or 4G"
+    wait_for("its reason", lambda: expected in label_texts(row(app, "later")))
+
+
+def case_engine_error(app):
+    ini = write_machine(app, "No Kernel", "[machine]\nname=No Kernel\nmemory=64M\n[boot]\n"
+                        "kernel=/nonexistent/vmlinuz\n[devices]\nserial=none\n")
+    engine = subprocess.run([ENGINE, ini], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True, timeout=30)
+    if engine.returncode == 0 or not engine.stderr.strip():
+        fail("the engine was expected to fail on a missing kernel")
+    line = engine.stderr.strip().splitlines()[-1]
+    app.start()
+    item = wait_for("the machine", lambda: row(app, "No Kernel"))
+    click(find(item, "push button", "Start"))
+    message = "“No Kernel” stopped with an error: " + line
+    wait_for("the engine's error in the window",
+             lambda: message in label_texts(find(app.window, "info bar")), timeout=30)
+    wait_for("the machine to show as stopped", lambda: "Stopped" in label_texts(row(app, "No Kernel")))
+
+
+def write_demo_machine(app):
+    """Machine "Demo": our demo guest on KVM, no screen; skips without KVM."""
+    if not os.access("/dev/kvm", os.R_OK | os.W_OK):
+        print("SKIP: no usable /dev/kvm")
+        sys.exit(SKIP)
+    guest_dir = os.environ.get("VIREO_GUEST_DIR", os.path.join(SOURCE_DIR, "build", "tests", "guest"))
+    guest = os.path.join(guest_dir, "demo.elf")
+    write_machine(app, "Demo", "[machine]\nname=Demo\nmemory=64M\n[boot]\nkernel=%s\n"
+                  "[devices]\nserial=none\n[display]\ndisplay=none\n" % guest)
+    return guest
+
+
+def engine_has_control():
+    return "--control" in subprocess.run([ENGINE, "--help"], capture_output=True, text=True).stdout
+
+
+def case_start_stop(app):
+    """A machine that really runs (our demo guest on KVM) shows as running
+    while its engine lives, and Stop ends it cleanly, with no error (through
+    the power button on the control socket when the engine has one)."""
+    write_demo_machine(app)
+    app.start()
+    item = wait_for("the machine", lambda: row(app, "Demo"))
+    click(find(item, "push button", "Start"))
+    wait_for("the machine to run", lambda: "Running" in label_texts(row(app, "Demo")))
+    engines = wait_for("its engine process", lambda: engine_pids(app))
+    socket = os.path.join(app.env["XDG_RUNTIME_DIR"], "vireo", "Demo.sock")
+    if engine_has_control() and not os.path.exists(socket):
+        fail("the engine has --control but no socket is at " + socket)
+    time.sleep(1)
+    if not engine_pids(app) or "Running" not in label_texts(row(app, "Demo")):
+        fail("the engine did not keep running: %r" % label_texts(find(app.window, "info bar")))
+    click(find(row(app, "Demo"), "push button", "Stop"))
+    wait_for("the machine to stop", lambda: "Stopped" in label_texts(row(app, "Demo")), timeout=20)
+    for pid in engines:
+        if alive(pid):
+            fail("engine %d still runs after Stop" % pid)
+    bar = find(app.window, "info bar")
+    errors = [t for t in label_texts(bar) if t] if bar else []
+    if errors:
+        fail("a clean stop showed an error: %r" % errors)
+
+
+def case_control_socket(app):
+    """The app follows an engine's State over its control socket and stops it
+    with the power button, against a stand-in that serves Engine1.xml."""
+    app.env["VIREO_ENGINE"] = os.path.join(HERE, "fake-engine.py")
+    app.env["VIREO_SOURCE_DIR"] = SOURCE_DIR
+    ini = write_machine(app, "Ctl", "[machine]\nname=Controlled\n[boot]\nkernel=/boot/vmlinuz\n")
+    app.start()
+    click(find(wait_for("the machine", lambda: row(app, "Controlled")), "push button", "Start"))
+    wait_for("Running from the engine's State", lambda: "Running" in label_texts(row(app, "Controlled")))
+    socket = os.path.join(app.env["XDG_RUNTIME_DIR"], "vireo", "Ctl.sock")
+    if not os.path.exists(socket):
+        fail("no control socket at " + socket)
+    engines = wait_for("the engine process", lambda: engine_pids(app))
+    os.kill(engines[0], signal.SIGUSR1)   # the stand-in pauses
+    wait_for("Paused after PropertiesChanged", lambda: "Paused" in label_texts(row(app, "Controlled")))
+    click(find(row(app, "Controlled"), "push button", "Stop"))
+    wait_for("the machine to stop", lambda: "Stopped" in label_texts(row(app, "Controlled")), timeout=20)
+    with open(os.path.join(os.path.dirname(ini), "fake-engine.log")) as f:
+        calls = f.read().split()
+    if calls != ["PowerButton"]:
+        fail("the engine got %r, not one PowerButton call" % calls)
+    bar = find(app.window, "info bar")
+    if bar and any(label_texts(bar)):
+        fail("a clean stop showed an error: %r" % label_texts(bar))
+
+
+def case_pause_force_off(app):
+    """Pause and Resume through the control socket, the state coming back
+    from the engine; Force Off from the main menu ends it, with no error."""
+    if not engine_has_control():
+        print("SKIP: this engine has no control socket yet")
+        sys.exit(SKIP)
+    write_demo_machine(app)
+    app.start()
+    click(find(wait_for("the machine", lambda: row(app, "Demo")), "push button", "Start"))
+    wait_for("the machine to run", lambda: "Running" in label_texts(row(app, "Demo")))
+    engines = wait_for("its engine", lambda: engine_pids(app))
+    click(wait_for("the Pause button", lambda: find(row(app, "Demo"), "push button", "Pause")))
+    wait_for("Paused", lambda: "Paused" in label_texts(row(app, "Demo")))
+    click(wait_for("the Resume button", lambda: find(row(app, "Demo"), "push button", "Resume")))
+    wait_for("Running again", lambda: "Running" in label_texts(row(app, "Demo")))
+    select_row(app, "Demo")
+    click(find(app.window, "toggle button", "Main menu"))
+    click(wait_for("Force Off in the menu", lambda: find(app.window, "push button", "Force Off")))
+    wait_for("the machine to be off", lambda: "Stopped" in label_texts(row(app, "Demo")), timeout=20)
+    wait_for("its engine to end", lambda: not any(alive(p) for p in engines))
+    bar = find(app.window, "info bar")
+    if bar and any(label_texts(bar)):
+        fail("forcing off showed an error: %r" % label_texts(bar))
+    if find(row(app, "Demo"), "push button", "Pause"):
+        fail("a stopped machine offers Pause")
+
+
+def case_reattach(app):
+    """Closing the app leaves a running machine running; the app opened
+    again finds it through its control socket and can stop it."""
+    if not engine_has_control():
+        print("SKIP: this engine has no control socket yet")
+        sys.exit(SKIP)
+    guest = write_demo_machine(app)
+    # A stale socket of a machine that crashed long ago is cleared, not followed.
+    stale = os.path.join(app.env["XDG_RUNTIME_DIR"], "vireo", "Gone.sock")
+    os.makedirs(os.path.dirname(stale))
+    write_machine(app, "Gone", "[machine]\nname=Gone\n[boot]\nkernel=%s\n" % guest)
+    listener = socketlib.socket(socketlib.AF_UNIX)
+    listener.bind(stale)
+    listener.close()
+    app.start()
+    click(find(wait_for("the machine", lambda: row(app, "Demo")), "push button", "Start"))
+    wait_for("the machine to run", lambda: "Running" in label_texts(row(app, "Demo")))
+    engines = wait_for("its engine", lambda: engine_pids(app))
+    wait_for("the stale socket to go", lambda: not os.path.exists(stale))
+    if "Stopped" not in label_texts(row(app, "Gone")):
+        fail("a stale socket made %r" % label_texts(row(app, "Gone")))
+    try:
+        app.process.terminate()
+        app.process.wait(timeout=10)
+        time.sleep(0.5)
+        for pid in engines:
+            if not alive(pid):
+                fail("closing the app ended engine %d" % pid)
+        app.start()
+        wait_for("the machine to show as running again", lambda: "Running" in label_texts(row(app, "Demo")))
+        click(find(row(app, "Demo"), "push button", "Stop"))
+        wait_for("the machine to stop", lambda: "Stopped" in label_texts(row(app, "Demo")), timeout=20)
+        wait_for("the engine to end", lambda: not any(alive(p) for p in engines))
+    finally:
+        for pid in engines:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
+def alive(pid):
+    """Running, not ended (a zombie waiting for a parent that is gone counts as ended)."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def engine_pids(app):
+    """The engines started by the app (children in their own session)."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % entry) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            with open("/proc/%s/cmdline" % entry, "rb") as f:
+                argv = f.read().split(b"\0")
+        except OSError:
+            continue
+        if int(fields[1]) == app.process.pid and (argv[0].endswith(b"vireo-engine") or
+                                                  argv[1:2] == [os.path.join(HERE, "fake-engine.py").encode()]):
+            pids.append(int(entry))
+    return pids
+
+
+def press(keys):
+    """Types keys ("ctrl+n", "Delete") through XTest, as a keyboard would."""
+    subprocess.run(["xdotool", "key", keys], check=True)
+
+
+def select_row(app, name):
+    machines = find(app.window, "list box")
+    rows = find_all(machines, "list item")
+    names = [r.get_name() for r in rows]
+    if name not in names:
+        fail("no row %r among %r" % (name, names))
+    Atspi.Selection.select_child(machines, names.index(name))
+    Atspi.Component.grab_focus(rows[names.index(name)])
+
+
+def case_shortcuts(app):
+    iso = os.path.join(app.tmp, "install.iso")
+    open(iso, "wb").close()
+    folder = os.path.dirname(write_machine(app, "Old", "[machine]\nname=Old\n[devices]\ndisks=root.img;%s,ro\n" % iso))
+    with open(os.path.join(folder, "root.img"), "wb") as f:
+        f.truncate(1 << 20)
+    write_machine(app, "No Kernel", "[machine]\nname=No Kernel\n[boot]\nkernel=/nonexistent/vmlinuz\n"
+                  "[devices]\nserial=none\n")
+    app.start()
+    wait_for("the machines", lambda: row(app, "Old") and row(app, "No Kernel"))
+
+    # Ctrl+N opens the New dialog; Escape closes it.
+    select_row(app, "Old")
+    press("ctrl+n")
+    wait_for("Ctrl+N to open the New Machine dialog", lambda: find(app.root, "dialog", "New Machine"))
+    press("Escape")
+    wait_for("Escape to close it", lambda: not find(app.root, "dialog", "New Machine"))
+
+    # Enter starts the selected machine (and its failure shows).
+    select_row(app, "No Kernel")
+    press("Return")
+    wait_for("Enter to start the machine",
+             lambda: any(t.startswith("“No Kernel” stopped with an error: ")
+                         for t in label_texts(find(app.window, "info bar"))), timeout=30)
+
+    # Typing starts a search that keeps the matching rows; Escape ends it.
+    select_row(app, "Old")
+    press("k")
+    search = wait_for("the search entry", lambda: find(app.window, "text", "Search machines"))
+    press("e")
+    wait_for("only the matching row", lambda: row(app, "No Kernel") and not row(app, "Old"))
+    if text_of(search) != "ke":
+        fail("the search holds %r, not what was typed" % text_of(search))
+    press("Escape")
+    wait_for("every row back", lambda: row(app, "Old") and row(app, "No Kernel"))
+    press("ctrl+f")
+    wait_for("Ctrl+F to open the search", lambda: find(app.window, "text", "Search machines"))
+    press("Escape")
+
+    # Delete asks first, keeps disk images by default, never touches the ISO.
+    select_row(app, "Old")
+    press("Delete")
+    alert = wait_for("the delete confirmation", lambda: find(app.root, "alert", None))
+    if "Delete “Old”?" not in label_texts(alert):
+        fail("the confirmation says %r" % label_texts(alert))
+    keep = find(alert, "check box", "Keep its disk images")
+    if not keep or not keep.get_state_set().contains(Atspi.StateType.CHECKED):
+        fail("keeping the disk images is not the default")
+    if not os.path.isdir(folder):
+        fail("the machine was deleted before the confirmation")
+    click(find(alert, "push button", "Delete"))
+    wait_for("the machine folder to go", lambda: not os.path.exists(folder))
+    wait_for("its row to go", lambda: not row(app, "Old"))
+    kept = os.path.join(app.data, "vireo", "kept-disks", "Old-root.img")
+    if not os.path.isfile(kept) or os.path.getsize(kept) != 1 << 20:
+        fail("the disk image was not kept at " + kept)
+    if not os.path.isfile(iso):
+        fail("the ISO outside the machine folder was deleted")
+
+
+def screenshot_library(app):
+    iso = os.path.join(app.tmp, "debian-12-netinst.iso")
+    open(iso, "wb").close()
+    write_machine(app, "Debian", "[machine]\nname=Debian 12\nmemory=2G\ncpus=2\n[devices]\ndisks=%s,ro\n" % iso)
+    write_machine(app, "Demo", "[machine]\nname=Vireo demo\nmemory=64M\n[boot]\nkernel=/boot/demo.elf\n")
+    write_machine(app, "Server", "[machine]\nname=Web server\nmemory=4G\ncpus=4\n[boot]\n"
+                  "kernel=/boot/vmlinuz\n[display]\ndisplay=vnc=127.0.0.1:5901\n")
+
+
+def save_screenshot(app, name):
+    """The main window as a PNG: in the test's folder, and in data/screenshots/
+    (what the metainfo points at) unless VIREO_UPDATE_SCREENSHOT=0."""
+    time.sleep(0.5)  # let the last frame draw
+    x, y, width, height = extents(app.window)
+    gi.require_version("Gdk", "3.0")
+    from gi.repository import Gdk
+    Gdk.init([])
+    picture = Gdk.pixbuf_get_from_window(Gdk.get_default_root_window(), x, y, width, height)
+    if picture is None:
+        fail("could not read the screen")
+    targets = [os.path.join(os.environ.get("VIREO_SCREENSHOT_DIR", app.tmp), name)]
+    if os.environ.get("VIREO_UPDATE_SCREENSHOT", "1") == "1":
+        targets.append(os.path.join(SOURCE_DIR, "data", "screenshots", name))
+    for path in targets:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        picture.savev(path + ".tmp", "png", [], [])
+        os.replace(path + ".tmp", path)
+        print("saved " + path)
+
+
+def case_screenshot(app):
+    screenshot_library(app)
+    app.start()
+    wait_for("the machines", lambda: row(app, "Web server"))
+    save_screenshot(app, "main-window.png")
+
+
+def case_screenshot_zh_CN(app):
+    """The same window in Chinese. LANGUAGE picks the catalog, so the test
+    needs no generated zh_CN locale; the font is Debian's fonts-wqy-microhei."""
+    if not subprocess.run(["fc-list", ":lang=zh-cn"], capture_output=True, text=True).stdout.strip():
+        print("SKIP: no font with Chinese characters (Debian package fonts-wqy-microhei)")
+        sys.exit(SKIP)
+    app.env["LANGUAGE"] = "zh_CN"
+    screenshot_library(app)
+    app.start()
+    item = wait_for("the machines", lambda: row(app, "Web server"))
+    texts = label_texts(item)
+    for expected in ("已停止", "Linux 内核 vmlinuz", "4 GiB · 4 个处理器"):
+        if expected not in texts:
+            fail("the row shows %r, not %r" % (texts, expected))
+    if not find(app.window, "push button", "新建(N)"):
+        fail("the New button is not in Chinese")
+    save_screenshot(app, "main-window-zh_CN.png")
+
+
+def extents(node):
+    rect = Atspi.Component.get_extents(node, Atspi.CoordType.SCREEN)
+    return rect.x, rect.y, rect.width, rect.height
+
+
+def main():
+    case = "case_" + sys.argv[1].replace("-", "_") if len(sys.argv) == 2 else ""
+    if case not in globals():
+        print("usage: test_app.py CASE")
+        return 2
+    if not os.path.exists(APP):
+        fail("no app at " + APP)
+    # A private session bus (and accessibility bus) for this case alone.
+    if not os.environ.get("VIREO_APP_TEST_BUS"):
+        for tool in ("dbus-run-session", "Xvfb", "xdotool"):
+            if not shutil.which(tool):
+                print("SKIP: %s is not installed" % tool)
+                return SKIP
+        env = dict(os.environ, VIREO_APP_TEST_BUS="1")
+        return subprocess.call(["dbus-run-session", "--", sys.executable, os.path.abspath(__file__), sys.argv[1]],
+                               env=env)
+    faulthandler.enable()  # a crash inside libatspi still says where
+    global Atspi, GLib, gi
+    import gi
+    gi.require_version("Atspi", "2.0")
+    from gi.repository import Atspi, GLib
+    tmp = tempfile.mkdtemp(prefix="vireo-app-test-")
+    app = App(tmp)
+    try:
+        globals()[case](app)
+    finally:
+        app.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+    print("ok")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,140 @@
+#!/usr/bin/env python3
+"""The engine's control interface (D-Bus io.github.vireo.Engine1 on the
+--control socket), driven with vireo-ctl as a script or the app would:
+
+info-and-screenshot: name, state and the VNC address the engine bound; a
+  screenshot PNG of the guest's 1024x768x32 picture, pixel for pixel; the
+  socket is the user's alone (mode 0600).
+pause-resume: a paused machine takes no key (the PS/2 guest prints nothing),
+  a resumed one gets it at once; reset reboots the guest; the power button
+  ends the engine with status 0 and the socket file goes away.
+"""
+import os
+import stat
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import zlib
+
+sys.path.insert(0, os.path.dirname(__file__))
+import vireo_test as vt
+from test_display import Probe, free_port, pattern32
+
+
+def ctl(sock, *args, check=True):
+    r = subprocess.run([os.environ["VIREO_CTL"], sock] + list(args), capture_output=True, text=True, timeout=30)
+    if check and r.returncode != 0:
+        vt.fail("vireo-ctl %s: status %d: %s" % (" ".join(args), r.returncode, r.stderr.strip()))
+    return r.stdout
+
+
+def info(sock):
+    return dict(line.split(" ", 1) for line in ctl(sock, "info").splitlines())
+
+
+def read_png(path):
+    """(width, height, rows of (r, g, b)) of an 8-bit RGB PNG, any filters."""
+    with open(path, "rb") as f:
+        data = f.read()
+    if data[:8] != b"\x89PNG\r\n\x1a\n":
+        vt.fail("%s is not a PNG" % path)
+    pos, idat, width = 8, b"", 0
+    while pos < len(data):
+        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        body = data[pos + 8:pos + 8 + length]
+        if zlib.crc32(kind + body) != struct.unpack(">I", data[pos + 8 + length:pos + 12 + length])[0]:
+            vt.fail("%s: bad CRC in chunk %s" % (path, kind))
+        if kind == b"IHDR":
+            width, height, depth, colour = struct.unpack(">IIBB", body[:10])
+            if (depth, colour) != (8, 2):
+                vt.fail("%s: not 8-bit RGB" % path)
+        elif kind == b"IDAT":
+            idat += body
+        pos += 12 + length
+    raw, stride, rows, prev = zlib.decompress(idat), width * 3, [], bytearray(width * 3)
+    for y in range(height):
+        kind, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+        for i in range(stride):
+            a, b, c = line[i - 3] if i >= 3 else 0, prev[i], prev[i - 3] if i >= 3 else 0
+            p = a + b - c
+            pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+            predictor = [0, a, b, (a + b) // 2, a if pa <= pb and pa <= pc else b if pb <= pc else c][kind]
+            line[i] = (line[i] + predictor) & 0xFF
+        rows.append([tuple(line[x * 3:x * 3 + 3]) for x in range(width)])
+        prev = line
+    return width, height, rows
+
+
+def case_info_and_screenshot(tmp):
+    sock, port = os.path.join(tmp, "engine.sock"), free_port()
+    args = ["--name", "ctltest", "--kernel", os.path.join(vt.guest_dir(), "vga.elf"), "--memory", "64M",
+            "--display", "vnc=127.0.0.1:%d" % port, "--control", sock]
+    with vt.Engine(args) as engine:
+        engine.wait_for(r"vga: 1024x768x32 drawn", 60)
+        got = info(sock)
+        want = {"name": "ctltest", "state": "running", "display": "vnc:127.0.0.1:%d" % port}
+        if got != want:
+            vt.fail("info says %s, expected %s" % (got, want))
+        if stat.S_IMODE(os.stat(sock).st_mode) != 0o600:
+            vt.fail("control socket mode %o, expected 600" % stat.S_IMODE(os.stat(sock).st_mode))
+        png = os.path.join(tmp, "screen.png")
+        if ctl(sock, "screenshot", png).strip() != "1024x768":
+            vt.fail("screenshot did not report 1024x768")
+        width, height, rows = read_png(png)
+        for y in range(height):
+            for x in range(width):
+                if rows[y][x] != pattern32(x, y):
+                    vt.fail("screenshot pixel (%d,%d) is %s, expected %s" % (x, y, rows[y][x], pattern32(x, y)))
+        bad = subprocess.run([os.environ["VIREO_CTL"], sock, "screenshot", os.path.join(tmp, "no", "dir.png")],
+                             capture_output=True, text=True, timeout=30)
+        if bad.returncode == 0 or "dir.png" not in bad.stderr:
+            vt.fail("a screenshot to a missing folder should fail naming it: %r" % bad.stderr)
+        engine.send(b"\n")
+        engine.send(b"\n")
+        if engine.wait_exit(20) != 0:
+            vt.fail("engine did not end cleanly")
+    print("ok: info, a pixel-exact screenshot, socket mode 0600")
+
+
+def case_pause_resume(tmp):
+    sock, port = os.path.join(tmp, "engine.sock"), free_port()
+    args = ["--kernel", os.path.join(vt.guest_dir(), "ps2-input.elf"), "--memory", "64M",
+            "--display", "vnc=127.0.0.1:%d" % port, "--control", sock]
+    with vt.Engine(args) as engine:
+        engine.wait_for(r"ps2: ready", 30)
+        probe = Probe(port)
+        ctl(sock, "pause")
+        if info(sock)["state"] != "paused":
+            vt.fail("state is not paused after pause")
+        probe.ask("key 61 1")
+        probe.ask("key 61 0")
+        time.sleep(1.5)
+        if "kbd 1e" in engine.output():
+            vt.fail("a paused guest read a key")
+        ctl(sock, "resume")
+        if info(sock)["state"] != "running":
+            vt.fail("state is not running after resume")
+        engine.wait_for(r"kbd 1e\r?\n", 10)
+        banners = engine.output().count("ps2: ready")
+        ctl(sock, "reset")
+        deadline = time.monotonic() + 30
+        while engine.output().count("ps2: ready") <= banners:
+            if time.monotonic() > deadline:
+                vt.fail("the guest did not boot again after reset")
+            time.sleep(0.2)
+        ctl(sock, "power-button")
+        if engine.wait_exit(20) != 0:
+            vt.fail("the power button did not end the engine cleanly")
+        probe.close()
+    if os.path.exists(sock):
+        vt.fail("the control socket outlived the engine")
+    print("ok: pause holds the guest, resume lets it run, reset reboots, power button ends it")
+
+
+CASES = {name[5:].replace("_", "-"): fn for name, fn in globals().items() if name.startswith("case_")}
+
+if __name__ == "__main__":
+    with tempfile.TemporaryDirectory() as tmp:
+        CASES[sys.argv[1]](tmp)

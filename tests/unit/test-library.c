@@ -1,0 +1,424 @@
+/* The write side of the machine definition: machine_save and the machine
+ * library (listing with broken machines, unique names, create, delete). */
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "library.h"
+
+static char *make_temp_dir(void)
+{
+	GError *error = NULL;
+	char *dir = g_dir_make_tmp("vireo-library-XXXXXX", &error);
+	g_assert_no_error(error);
+	return dir;
+}
+
+static void remove_temp_dir(const char *dir)
+{
+	g_autofree char *command = g_strdup_printf("rm -rf '%s'", dir);
+	g_assert_cmpint(system(command), ==, 0);
+}
+
+static void write_file(const char *path, const char *text)
+{
+	GError *error = NULL;
+	g_assert_true(g_file_set_contents(path, text, -1, &error));
+	g_assert_no_error(error);
+}
+
+static gint compare_names(gconstpointer a, gconstpointer b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Names in `dir`, sorted and joined with spaces. */
+static char *list_dir(const char *dir)
+{
+	GDir *d = g_dir_open(dir, 0, NULL);
+	GPtrArray *names = g_ptr_array_new_with_free_func(g_free);
+	const char *name;
+	g_assert_nonnull(d);
+	while ((name = g_dir_read_name(d)))
+		g_ptr_array_add(names, g_strdup(name));
+	g_dir_close(d);
+	g_ptr_array_sort(names, compare_names);
+	g_ptr_array_add(names, NULL);
+	char *joined = g_strjoinv(" ", (char **)names->pdata);
+	g_ptr_array_unref(names);
+	return joined;
+}
+
+/* A machine with every setting away from its default. */
+static void fill_machine(struct vireo_machine *m, const char *dir)
+{
+	static const char *const values[][2] = {
+		{ "name", "Debian 12 ; test" }, { "memory", "1536M" }, { "cpus", "3" },
+		{ "cpu", "host,-cx16" }, { "no-reboot", "true" }, { "kernel", "vmlinuz" },
+		{ "initrd", "/srv/images/initrd.img" }, { "append", "console=ttyS0 quiet" },
+		{ "serial", "file:/tmp/com1.log" }, { "disk", "root.img;/data/shared.img,ro,serial=DATA,queues=2" },
+		{ "rng", "true" }, { "net", "user,hostfwd=tcp:127.0.0.1:2222-:22" },
+		{ "display", "vnc=127.0.0.1:5901" }, { "gpu", "virtio" },
+	};
+	machine_init(m);
+	g_assert_cmpuint(G_N_ELEMENTS(values), ==, machine_settings_count);
+	for (size_t i = 0; i < G_N_ELEMENTS(values); i++) {
+		const struct machine_setting *s = machine_setting_by_flag(values[i][0]);
+		GError *error = NULL;
+		g_assert_nonnull(s);
+		g_assert_true(machine_set(m, s, values[i][1], dir, &error));
+		g_assert_no_error(error);
+	}
+}
+
+static void test_save_round_trip(void)
+{
+	g_autofree char *dir = make_temp_dir();
+	g_autofree char *path = g_build_filename(dir, "machine.ini", NULL);
+	g_autofree char *kernel = g_build_filename(dir, "vmlinuz", NULL);
+	g_autofree char *root = g_build_filename(dir, "root.img", NULL);
+	struct vireo_machine m, back;
+	GError *error = NULL;
+
+	fill_machine(&m, dir);
+	g_assert_true(machine_save(&m, path, &error));
+	g_assert_no_error(error);
+
+	/* Every setting of the table is written, with the schema version, and
+	 * paths inside the folder are relative to it. */
+	g_autoptr(GKeyFile) kf = g_key_file_new();
+	g_assert_true(g_key_file_load_from_file(kf, path, G_KEY_FILE_NONE, NULL));
+	g_assert_cmpint(g_key_file_get_integer(kf, "machine", "schema", NULL), ==, MACHINE_SCHEMA_VERSION);
+	for (size_t i = 0; i < machine_settings_count; i++)
+		g_assert_true(g_key_file_has_key(kf, machine_settings[i].group, machine_settings[i].key, NULL));
+	g_autofree char *kernel_text = g_key_file_get_string(kf, "boot", "kernel", NULL);
+	g_autofree char *disks_text = g_key_file_get_string(kf, "devices", "disks", NULL);
+	g_autofree char *memory_text = g_key_file_get_string(kf, "machine", "memory", NULL);
+	g_assert_cmpstr(kernel_text, ==, "vmlinuz");
+	g_assert_cmpstr(disks_text, ==, "root.img;/data/shared.img,ro,serial=DATA,queues=2");
+	g_assert_cmpstr(memory_text, ==, "1536M");
+
+	machine_init(&back);
+	g_assert_true(machine_load(&back, path, &error));
+	g_assert_no_error(error);
+	g_assert_cmpstr(back.name, ==, "Debian 12 ; test");
+	g_assert_cmpuint(back.memory, ==, 1536ull << 20);
+	g_assert_cmpuint(back.cpus, ==, 3);
+	g_assert_cmpstr(back.cpu, ==, "host,-cx16");
+	g_assert_true(back.no_reboot);
+	g_assert_cmpstr(back.kernel, ==, kernel);
+	g_assert_cmpstr(back.initrd, ==, "/srv/images/initrd.img");
+	g_assert_cmpstr(back.cmdline, ==, "console=ttyS0 quiet");
+	g_assert_cmpstr(back.serial, ==, "file:/tmp/com1.log");
+	g_assert_cmpuint(g_strv_length(back.disks), ==, 2);
+	g_assert_cmpstr(back.disks[0], ==, root);
+	g_assert_cmpstr(back.disks[1], ==, "/data/shared.img,ro,serial=DATA,queues=2");
+	g_assert_true(back.rng);
+	g_assert_cmpstr(back.net, ==, "user,hostfwd=tcp:127.0.0.1:2222-:22");
+	g_assert_cmpstr(back.display, ==, "vnc=127.0.0.1:5901");
+	g_assert_cmpstr(back.gpu, ==, "virtio");
+
+	/* And the same text again: nothing is lost or reformatted on a second pass. */
+	g_autofree char *first = machine_to_ini(&m, dir);
+	g_autofree char *second = machine_to_ini(&back, dir);
+	g_assert_cmpstr(first, ==, second);
+	machine_clear(&m);
+	machine_clear(&back);
+	remove_temp_dir(dir);
+}
+
+static void test_save_sizes(void)
+{
+	static const struct { uint64_t bytes; const char *text; } sizes[] = {
+		{ 512ull << 20, "512M" }, { 4ull << 30, "4G" }, { 2ull << 40, "2T" }, { (32ull << 20) + 1024, "32769K" },
+	};
+	for (size_t i = 0; i < G_N_ELEMENTS(sizes); i++) {
+		struct vireo_machine m;
+		machine_init(&m);
+		m.memory = sizes[i].bytes;
+		g_autofree char *text = machine_to_ini(&m, NULL);
+		g_autofree char *line = g_strdup_printf("\nmemory=%s\n", sizes[i].text);
+		g_assert_nonnull(strstr(text, line));
+		machine_clear(&m);
+	}
+}
+
+static void test_save_leaves_no_temporary_file(void)
+{
+	g_autofree char *dir = make_temp_dir();
+	g_autofree char *path = g_build_filename(dir, "machine.ini", NULL);
+	struct vireo_machine m;
+	GError *error = NULL;
+	machine_init(&m);
+	for (int i = 0; i < 3; i++)
+		g_assert_true(machine_save(&m, path, &error));
+	g_assert_no_error(error);
+	g_autofree char *names = list_dir(dir);
+	g_assert_cmpstr(names, ==, "machine.ini");
+	machine_clear(&m);
+	remove_temp_dir(dir);
+}
+
+/* A write that fails halfway (the file size limit, which holds even for
+ * root) leaves the old machine.ini as it was and no temporary file. */
+static void test_save_failure_keeps_old_file(void)
+{
+	g_autofree char *dir = make_temp_dir();
+	g_autofree char *path = g_build_filename(dir, "machine.ini", NULL);
+	struct vireo_machine m;
+	struct rlimit old_limit, small = { 64, 64 };
+	GError *error = NULL;
+	g_autofree char *after = NULL;
+
+	write_file(path, "[machine]\nname=old\n");
+	machine_init(&m);
+	g_assert_cmpint(getrlimit(RLIMIT_FSIZE, &old_limit), ==, 0);
+	small.rlim_max = old_limit.rlim_max;
+	signal(SIGXFSZ, SIG_IGN);
+	g_assert_cmpint(setrlimit(RLIMIT_FSIZE, &small), ==, 0);
+	bool saved = machine_save(&m, path, &error);
+	g_assert_cmpint(setrlimit(RLIMIT_FSIZE, &old_limit), ==, 0);
+	signal(SIGXFSZ, SIG_DFL);
+
+	g_assert_false(saved);
+	g_assert_nonnull(error);
+	g_assert_nonnull(strstr(error->message, path));
+	g_assert_true(g_file_get_contents(path, &after, NULL, NULL));
+	g_assert_cmpstr(after, ==, "[machine]\nname=old\n");
+	g_autofree char *names = list_dir(dir);
+	g_assert_cmpstr(names, ==, "machine.ini");
+	g_clear_error(&error);
+
+	/* A folder in the way of the rename: an error, and again no leftovers. */
+	g_autofree char *blocked = g_build_filename(dir, "blocked.ini", NULL);
+	g_assert_cmpint(g_mkdir(blocked, 0755), ==, 0);
+	g_assert_false(machine_save(&m, blocked, &error));
+	g_assert_nonnull(error);
+	g_autofree char *names2 = list_dir(dir);
+	g_assert_cmpstr(names2, ==, "blocked.ini machine.ini");
+	g_clear_error(&error);
+	machine_clear(&m);
+	remove_temp_dir(dir);
+}
+
+static char *create_named(const char *dir, const char *name)
+{
+	struct vireo_machine m;
+	GError *error = NULL;
+	machine_init(&m);
+	g_free(m.name);
+	m.name = g_strdup(name);
+	char *folder = library_create(dir, &m, 0, &error);
+	g_assert_no_error(error);
+	g_assert_nonnull(folder);
+	machine_clear(&m);
+	return folder;
+}
+
+/* A new machine with a disk: a sparse image of the exact size, listed first
+ * and relative to the folder, before the disks the machine already had. */
+static void test_library_create_with_disk(void)
+{
+	g_autofree char *dir = make_temp_dir();
+	struct vireo_machine m, back;
+	GError *error = NULL;
+	struct stat st;
+	machine_init(&m);
+	g_assert_true(machine_set(&m, machine_setting_by_flag("disk"), "/srv/install.iso,ro", NULL, &error));
+	g_autofree char *folder = library_create(dir, &m, 3ull << 30, &error);
+	g_assert_no_error(error);
+	g_autofree char *disk = g_build_filename(folder, LIBRARY_DISK_FILE, NULL);
+	g_autofree char *ini = g_build_filename(folder, LIBRARY_MACHINE_FILE, NULL);
+	g_assert_cmpint(stat(disk, &st), ==, 0);
+	g_assert_cmpint(st.st_size, ==, 3ll << 30);
+	g_assert_cmpint(st.st_blocks, <, 2048);   /* sparse: next to nothing allocated */
+
+	g_autoptr(GKeyFile) kf = g_key_file_new();
+	g_assert_true(g_key_file_load_from_file(kf, ini, G_KEY_FILE_NONE, NULL));
+	g_autofree char *disks = g_key_file_get_string(kf, "devices", "disks", NULL);
+	g_assert_cmpstr(disks, ==, "disk.img;/srv/install.iso,ro");
+	machine_init(&back);
+	g_assert_true(machine_load(&back, ini, &error));
+	g_assert_cmpstr(back.disks[0], ==, disk);
+	g_assert_cmpstr(m.disks[0], ==, "/srv/install.iso,ro");   /* the caller's machine is unchanged */
+	g_assert_null(m.disks[1]);
+	g_autofree char *names = list_dir(dir);
+	g_assert_cmpstr(names, ==, "vireo");
+	machine_clear(&m);
+	machine_clear(&back);
+	remove_temp_dir(dir);
+}
+
+static const struct library_entry *find_entry(GPtrArray *entries, const char *id)
+{
+	for (unsigned i = 0; i < entries->len; i++) {
+		const struct library_entry *entry = entries->pdata[i];
+		if (!strcmp(entry->id, id))
+			return entry;
+	}
+	return NULL;
+}
+
+static void test_library_missing_is_empty(void)
+{
+	g_autofree char *dir = make_temp_dir();
+	g_autofree char *machines = g_build_filename(dir, "vireo", "machines", NULL);
+	GError *error = NULL;
+	GPtrArray *entries = library_list(machines, &error);
+	g_assert_no_error(error);
+	g_assert_cmpuint(entries->len, ==, 0);
+	g_ptr_array_unref(entries);
+	remove_temp_dir(dir);
+}
+
+static void test_library_unique_names(void)
+{
+	g_autofree char *dir = make_temp_dir();
+	g_autofree char *machines = g_build_filename(dir, "machines", NULL);
+	g_autofree char *first = create_named(machines, "Debian");
+	g_autofree char *second = create_named(machines, "Debian");
+	g_autofree char *odd = create_named(machines, "../.hidden/x");
+	g_autofree char *first_id = g_path_get_basename(first);
+	g_autofree char *second_id = g_path_get_basename(second);
+	g_autofree char *odd_id = g_path_get_basename(odd);
+	GError *error = NULL;
+
+	g_assert_cmpstr(first_id, ==, "Debian");
+	g_assert_cmpstr(second_id, ==, "Debian-2");
+	g_assert_cmpstr(odd_id, ==, "-.-.hidden-x");   /* inside the library, never hidden */
+	g_autofree char *odd_parent = g_path_get_dirname(odd);
+	g_assert_cmpstr(odd_parent, ==, machines);
+
+	GPtrArray *entries = library_list(machines, &error);
+	g_assert_no_error(error);
+	g_assert_cmpuint(entries->len, ==, 3);
+	g_assert_true(library_name_in_use(entries, "Debian"));
+	g_assert_true(library_name_in_use(entries, "DEBIAN"));
+	g_assert_false(library_name_in_use(entries, "Debian 2"));
+	g_autofree char *suggested = library_unique_name(entries, "Debian");
+	g_autofree char *fresh = library_unique_name(entries, "Fedora");
+	g_assert_cmpstr(suggested, ==, "Debian 2");
+	g_assert_cmpstr(fresh, ==, "Fedora");
+	g_ptr_array_unref(entries);
+	g_autofree char *names = list_dir(machines);
+	g_assert_cmpstr(names, ==, "-.-.hidden-x Debian Debian-2");  /* no work folders left */
+	remove_temp_dir(dir);
+}
+
+static void test_library_lists_broken_machines(void)
+{
+	g_autofree char *dir = make_temp_dir();
+	g_autofree char *good = create_named(dir, "Good");
+	g_autofree char *corrupt = g_build_filename(dir, "corrupt", NULL);
+	g_autofree char *bad_value = g_build_filename(dir, "bad-value", NULL);
+	g_autofree char *empty = g_build_filename(dir, "empty", NULL);
+	g_autofree char *work = g_build_filename(dir, ".new-abc123", NULL);
+	g_autofree char *corrupt_ini = g_build_filename(corrupt, "machine.ini", NULL);
+	g_autofree char *bad_ini = g_build_filename(bad_value, "machine.ini", NULL);
+	g_autofree char *stray = g_build_filename(dir, "notes.txt", NULL);
+	GError *error = NULL;
+
+	g_assert_cmpint(g_mkdir(corrupt, 0755) | g_mkdir(bad_value, 0755) | g_mkdir(empty, 0755) |
+			g_mkdir(work, 0755), ==, 0);
+	write_file(corrupt_ini, "\x7f" "ELF garbage, not a machine\n");
+	write_file(bad_ini, "[machine]\nname=Bad\nmemory=lots\n");
+	write_file(stray, "not a machine folder\n");
+
+	GPtrArray *entries = library_list(dir, &error);
+	g_assert_no_error(error);
+	g_assert_cmpuint(entries->len, ==, 4);   /* the hidden work folder and the stray file are not machines */
+	const struct library_entry *entry = find_entry(entries, "Good");
+	g_assert_nonnull(entry);
+	g_assert_null(entry->broken);
+	g_assert_cmpstr(entry->machine.name, ==, "Good");
+
+	entry = find_entry(entries, "corrupt");
+	g_assert_nonnull(entry);
+	g_assert_nonnull(entry->broken);
+	g_assert_true(g_str_has_prefix(entry->broken->message, "machine.ini:1: "));
+
+	entry = find_entry(entries, "bad-value");
+	g_assert_nonnull(entry->broken);
+	g_assert_cmpstr(entry->broken->message, ==,
+			"machine.ini:3: memory 'lots' is not valid: expected a size such as 512M or 4G");
+
+	entry = find_entry(entries, "empty");
+	g_assert_nonnull(entry->broken);
+	g_assert_nonnull(strstr(entry->broken->message, "cannot read machine file"));
+	g_ptr_array_unref(entries);
+	remove_temp_dir(dir);
+}
+
+/* A machine with a disk in its folder, a disk outside, and a link out. */
+static char *machine_with_disks(const char *machines, const char *outside_disk)
+{
+	char *folder = create_named(machines, "Disks");
+	g_autofree char *ini = g_build_filename(folder, "machine.ini", NULL);
+	g_autofree char *inside = g_build_filename(folder, "root.img", NULL);
+	g_autofree char *link = g_build_filename(folder, "link.img", NULL);
+	g_autofree char *disks = g_strdup_printf("root.img;%s,ro", outside_disk);
+	struct vireo_machine m;
+	GError *error = NULL;
+	write_file(inside, "root disk");
+	g_assert_cmpint(symlink(outside_disk, link), ==, 0);
+	machine_init(&m);
+	g_assert_true(machine_load(&m, ini, &error));
+	g_assert_true(machine_set(&m, machine_setting_by_flag("disk"), disks, folder, &error));
+	g_assert_no_error(error);
+	g_assert_true(machine_save(&m, ini, &error));
+	machine_clear(&m);
+	return folder;
+}
+
+static void test_library_delete(void)
+{
+	g_autofree char *dir = make_temp_dir();
+	g_autofree char *machines = g_build_filename(dir, "machines", NULL);
+	g_autofree char *keep = g_build_filename(dir, "kept", NULL);
+	g_autofree char *iso = g_build_filename(dir, "install.iso", NULL);
+	GError *error = NULL;
+	write_file(iso, "an ISO");
+
+	/* Keeping disks: the image in the folder moves out, the rest goes. */
+	g_autofree char *folder = machine_with_disks(machines, iso);
+	g_assert_true(library_delete(folder, keep, &error));
+	g_assert_no_error(error);
+	g_assert_false(g_file_test(folder, G_FILE_TEST_EXISTS));
+	g_autofree char *kept = list_dir(keep);
+	g_assert_cmpstr(kept, ==, "Disks-root.img");
+	g_assert_true(g_file_test(iso, G_FILE_TEST_IS_REGULAR));
+
+	/* Removing disks: the folder goes; the linked and outside files stay. */
+	g_autofree char *again = machine_with_disks(machines, iso);
+	g_assert_true(library_delete(again, NULL, &error));
+	g_assert_no_error(error);
+	g_autofree char *left = list_dir(machines);
+	g_assert_cmpstr(left, ==, "");
+	g_assert_true(g_file_test(iso, G_FILE_TEST_IS_REGULAR));
+	g_autofree char *kept_again = list_dir(keep);
+	g_assert_cmpstr(kept_again, ==, "Disks-root.img");
+
+	g_assert_false(library_delete(folder, NULL, &error));
+	g_assert_nonnull(error);
+	g_clear_error(&error);
+	remove_temp_dir(dir);
+}
+
+int main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+	g_test_add_func("/machine/save/round-trip", test_save_round_trip);
+	g_test_add_func("/machine/save/sizes", test_save_sizes);
+	g_test_add_func("/machine/save/no-temporary-file", test_save_leaves_no_temporary_file);
+	g_test_add_func("/machine/save/failure-keeps-old-file", test_save_failure_keeps_old_file);
+	g_test_add_func("/library/missing-is-empty", test_library_missing_is_empty);
+	g_test_add_func("/library/unique-names", test_library_unique_names);
+	g_test_add_func("/library/create-with-disk", test_library_create_with_disk);
+	g_test_add_func("/library/broken-machines", test_library_lists_broken_machines);
+	g_test_add_func("/library/delete", test_library_delete);
+	return g_test_run();
+}
