@@ -62,7 +62,8 @@ static void fill_machine(struct vireo_machine *m, const char *dir)
 		{ "initrd", "/srv/images/initrd.img" }, { "append", "console=ttyS0 quiet" },
 		{ "serial", "file:/tmp/com1.log" }, { "disk", "root.img;/data/shared.img,ro,serial=DATA,queues=2" },
 		{ "rng", "true" }, { "net", "user,hostfwd=tcp:127.0.0.1:2222-:22" },
-		{ "display", "vnc=127.0.0.1:5901" }, { "gpu", "virtio" },
+		{ "display", "vnc=127.0.0.1:5901" }, { "gpu", "virtio" }, { "firmware", "bios" },
+		{ "firmware-log", "firmware.log" },
 	};
 	machine_init(m);
 	g_assert_cmpuint(G_N_ELEMENTS(values), ==, machine_settings_count);
@@ -121,6 +122,9 @@ static void test_save_round_trip(void)
 	g_assert_cmpstr(back.net, ==, "user,hostfwd=tcp:127.0.0.1:2222-:22");
 	g_assert_cmpstr(back.display, ==, "vnc=127.0.0.1:5901");
 	g_assert_cmpstr(back.gpu, ==, "virtio");
+	g_assert_cmpstr(back.firmware, ==, "bios");
+	g_autofree char *firmware_log = g_build_filename(dir, "firmware.log", NULL);
+	g_assert_cmpstr(back.firmware_log, ==, firmware_log);  /* a path in the folder: saved relative */
 
 	/* And the same text again: nothing is lost or reformatted on a second pass. */
 	g_autofree char *first = machine_to_ini(&m, dir);
