@@ -79,7 +79,8 @@ static gboolean on_power_button(VireoEngine1 *skeleton, GDBusMethodInvocation *i
 {
 	struct engine_control *ctl = opaque;
 	if (machine_running(ctl, invocation)) {
-		stop_run(ctl, VM_STOP_REQUESTED);  /* no ACPI power button yet: a clean stop */
+		if (!ctl->ops->power_button(ctl->opaque))
+			stop_run(ctl, VM_STOP_REQUESTED);  /* a guest without ACPI: a clean stop */
 		vireo_engine1_complete_power_button(skeleton, invocation);
 	}
 	return TRUE;

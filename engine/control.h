@@ -24,6 +24,8 @@ struct engine_control_ops {
 	void (*pause)(void *opaque);
 	void (*resume)(void *opaque);
 	void (*stop)(void *opaque, enum vm_stop_reason reason);
+	/* False when the guest does not listen (no ACPI): the caller stops it. */
+	bool (*power_button)(void *opaque);
 };
 
 /* Listens on `path` (a stale socket left by a dead engine is replaced; a

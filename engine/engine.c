@@ -647,7 +647,15 @@ static void control_stop(void *opaque, enum vm_stop_reason reason)
 	vm_request_stop(&e->vm, reason);
 }
 
-static const struct engine_control_ops control_ops = { control_pause, control_resume, control_stop };
+static bool control_power_button(void *opaque)
+{
+	struct engine *e = opaque;
+	return acpi_pm_press_power_button(&e->pm);
+}
+
+static const struct engine_control_ops control_ops = {
+	control_pause, control_resume, control_stop, control_power_button,
+};
 
 enum vm_stop_reason engine_run(const struct vireo_machine *def, struct engine_backends *backends,
 			       GMainContext *context, char **error)

@@ -19,7 +19,6 @@
 /* FADT fixed feature flags (§5.2.9 table 5.10) and IA-PC boot flags (table 5.11). */
 #define FADT_F_WBINVD        (1u << 0)
 #define FADT_F_PROC_C1       (1u << 2)
-#define FADT_F_PWR_BUTTON    (1u << 4) /* set: no fixed-feature power button */
 #define FADT_F_SLP_BUTTON    (1u << 5) /* set: no fixed-feature sleep button */
 #define FADT_F_RTC_S4        (1u << 7)
 #define FADT_F_TMR_VAL_EXT   (1u << 8) /* 32-bit PM timer */
@@ -125,7 +124,8 @@ static size_t build_fadt(struct table_buf *t, const struct acpi_config *cfg, siz
 	put_le(f + 98, 1001, 2);         /* C3 latency > 1000: no C3 */
 	f[108] = 0x32;                /* CMOS century byte */
 	put_le(f + 109, IAPC_LEGACY_DEVICES | IAPC_8042, 2);
-	put_le(f + 112, FADT_F_WBINVD | FADT_F_PROC_C1 | FADT_F_PWR_BUTTON | FADT_F_SLP_BUTTON |
+	/* PWR_BUTTON (bit 4) stays clear: the PM block has the fixed-feature button. */
+	put_le(f + 112, FADT_F_WBINVD | FADT_F_PROC_C1 | FADT_F_SLP_BUTTON |
 		     FADT_F_RTC_S4 | FADT_F_TMR_VAL_EXT | FADT_F_RESET_REG_SUP, 4);
 	put_gas_io(f + 116, cfg->reset_port, 8);
 	f[128] = cfg->reset_value;

@@ -3,7 +3,8 @@
  * TMR_VAL_EXT says) and GPE0 status/enable (+0x20, +0x22). Writing SLP_EN
  * with SLP_TYP 0 (our \_S5) powers the machine off. There is no SMI command
  * port, so SCI_EN reads as set: the block is in ACPI mode from reset. The
- * timer-overflow interrupt (TMR_EN) is not generated. */
+ * fixed-feature power button is pressed from the host (the control
+ * interface). The timer-overflow interrupt (TMR_EN) is not generated. */
 #include "acpi_pm.h"
 
 #include <string.h>
@@ -21,6 +22,7 @@
 #define PM1_CNT_SLP_EN     (1u << 13)   /* write-only */
 #define PM1_CNT_WRITABLE   0x1C06u      /* BM_RLD, GBL_RLS, SLP_TYP */
 #define PM1_STS_WRITABLE   0x8F31u      /* status bits defined by table 4.11 */
+#define PM1_PWRBTN         (1u << 8)    /* PWRBTN_STS / PWRBTN_EN (tables 4.11, 4.12) */
 #define SLP_TYP_SOFT_OFF   0
 #define PM_TIMER_HZ        3579545ull
 
@@ -142,6 +144,16 @@ void acpi_pm_relocate(struct acpi_pm *pm, uint16_t base)
 		pm->base = base && bus_register(pm->pio, base, ACPI_PM_SIZE, &pm_ops, pm) == 0 ? base : 0;
 	}
 	g_mutex_unlock(&pm->lock);
+}
+
+bool acpi_pm_press_power_button(struct acpi_pm *pm)
+{
+	g_mutex_lock(&pm->lock);
+	pm->pm1_sts |= PM1_PWRBTN;
+	update_sci(pm);
+	bool heard = pm->base && (pm->pm1_en & PM1_PWRBTN);
+	g_mutex_unlock(&pm->lock);
+	return heard;
 }
 
 void acpi_pm_destroy(struct acpi_pm *pm)

@@ -3,6 +3,7 @@
 #define VIREO_HW_ACPI_PM_H
 
 #include <glib.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "hw/bus.h"
@@ -35,6 +36,10 @@ int acpi_pm_init(struct acpi_pm *pm, struct bus *pio, uint16_t base, struct irq_
 /* Moves the block to base (0: off). A base whose 64 ports overlap another
  * device's leaves the block off. Any thread. */
 void acpi_pm_relocate(struct acpi_pm *pm, uint16_t base);
+/* The fixed-feature power button is pressed: PWRBTN_STS is set, and the SCI
+ * raised if the guest enabled the event. True when it did (an ACPI guest
+ * listens and will shut down); false when nobody will hear it. Any thread. */
+bool acpi_pm_press_power_button(struct acpi_pm *pm);
 void acpi_pm_destroy(struct acpi_pm *pm);
 
 #endif

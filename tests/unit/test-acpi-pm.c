@@ -68,6 +68,27 @@ static void test_power_off(void)
 	fixture_free(f);
 }
 
+/* A press sets PWRBTN_STS; the SCI follows only once the guest enabled the
+ * event, and ends when it clears the status (ACPI 6.4 §4.8.3.1). */
+static void test_power_button(void)
+{
+	struct fixture *f = fixture_new();
+	g_assert_false(acpi_pm_press_power_button(&f->pm));   /* nobody listens yet */
+	g_assert_false(f->sci);
+	g_assert_cmphex(in(f, BASE, 2) & (1u << 8), ==, 1u << 8);
+	out(f, BASE, 1u << 8, 2);
+	out(f, BASE + 2, 1u << 8, 2);                        /* PWRBTN_EN, as Linux's ACPI does */
+	g_assert_false(f->sci);
+	g_assert_true(acpi_pm_press_power_button(&f->pm));
+	g_assert_true(f->sci);
+	g_assert_cmphex(in(f, BASE, 2) & (1u << 8), ==, 1u << 8);
+	out(f, BASE, 1u << 8, 2);                            /* the guest acknowledges */
+	g_assert_false(f->sci);
+	acpi_pm_relocate(&f->pm, 0);                         /* a block decoding nowhere is not heard */
+	g_assert_false(acpi_pm_press_power_button(&f->pm));
+	fixture_free(f);
+}
+
 static void test_status_and_sci(void)
 {
 	struct fixture *f = fixture_new();
@@ -109,6 +130,7 @@ int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/acpi-pm/power-off", test_power_off);
+	g_test_add_func("/acpi-pm/power-button", test_power_button);
 	g_test_add_func("/acpi-pm/status-and-sci", test_status_and_sci);
 	g_test_add_func("/acpi-pm/pm-timer", test_pm_timer);
 	g_test_add_func("/acpi-pm/garbage", test_garbage);

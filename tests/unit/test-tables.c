@@ -84,6 +84,7 @@ static void check_acpi(unsigned ncpus)
 	g_assert_cmphex(le(fadt + 76, 4), ==, ACPI_PM_BASE + 8);   /* PM_TMR_BLK */
 	g_assert_cmphex(le(fadt + 172 + 4, 8), ==, ACPI_PM_BASE + 4); /* X_PM1a_CNT_BLK */
 	g_assert_cmphex(le(fadt + 116 + 4, 8), ==, 0xCF9);          /* RESET_REG */
+	g_assert_cmphex(le(fadt + 112, 4) & (1u << 4), ==, 0);     /* PWR_BUTTON clear: a fixed-feature button */
 	g_assert_cmpmem(ram + le(fadt + 132, 8), 4, "FACS", 4); /* the FACS has no checksum */
 	const uint8_t *dsdt = table_at(le(fadt + 140, 8), "DSDT");
 	g_assert_nonnull(memmem(dsdt + 36, le(dsdt + 4, 4) - 36, "_S5_", 4));
