@@ -276,17 +276,27 @@ static uint32_t resource_flush(struct virtio_gpu *gpu, const uint8_t *req)
 	return RESP_OK_NODATA;
 }
 
-/* Copies `len` bytes at `offset` of the backing into dst; the caller has
- * checked the range. */
-static void backing_read(const struct gpu_resource *res, uint64_t offset, uint8_t *dst, size_t len)
+/* A position in a resource's backing: entry `index` starts at byte `start`
+ * of the backing. Rows of one transfer only move forward, so a cursor kept
+ * across them finds each row's entry without walking the list from the top. */
+struct backing_cursor {
+	unsigned index;
+	uint64_t start;
+};
+
+/* Copies `len` bytes at `offset` (not before the cursor's entry) of the
+ * backing into dst; the caller has checked the range. */
+static void backing_read(const struct gpu_resource *res, struct backing_cursor *cur,
+			 uint64_t offset, uint8_t *dst, size_t len)
 {
-	unsigned i = 0;
-	while (offset >= res->backing[i].iov_len)
-		offset -= res->backing[i++].iov_len;
+	while (offset - cur->start >= res->backing[cur->index].iov_len)
+		cur->start += res->backing[cur->index++].iov_len;
+	unsigned i = cur->index;
+	uint64_t within = offset - cur->start;
 	while (len) {
-		size_t n = MIN(len, res->backing[i].iov_len - offset);
-		memcpy(dst, (const uint8_t *)res->backing[i].iov_base + offset, n);
-		dst += n, len -= n, offset = 0, i++;
+		size_t n = MIN(len, res->backing[i].iov_len - within);
+		memcpy(dst, (const uint8_t *)res->backing[i].iov_base + within, n);
+		dst += n, len -= n, within = 0, i++;
 	}
 }
 
@@ -319,9 +329,10 @@ static uint32_t transfer_to_host_2d(struct virtio_gpu *gpu, const uint8_t *req)
 	uint64_t last = (r.height - 1) * stride + row_bytes;  /* <= 64 MiB: no overflow below */
 	if (offset > res->backing_size || last > res->backing_size - offset)
 		return RESP_ERR_INVALID_PARAMETER;
+	struct backing_cursor cursor = { 0, 0 };
 	for (uint32_t y = 0; y < r.height; y++) {
 		uint8_t *dst = res->pixels + (r.y + y) * stride + (uint64_t)r.x * BYTES_PER_PIXEL;
-		backing_read(res, offset + y * stride, dst, row_bytes);
+		backing_read(res, &cursor, offset + y * stride, dst, row_bytes);
 		convert_row(res->format, dst, r.width);
 	}
 	return RESP_OK_NODATA;
