@@ -10,7 +10,9 @@ the GNOME runtime download (and is not done by the tests):
 - every dependency() of the project's meson files is either provided by the
   runtime (the manifest's x-runtime-provides list) or built by a module (its
   x-provides list);
-- the -D options given to the Vireo module exist in meson_options.txt.
+- each module's buildsystem is one flatpak-builder knows (it does not
+  check that itself when parsing), and the -D options given to the Vireo
+  module exist in meson_options.txt.
 
 usage: check-manifest.py MANIFEST.json SOURCE_ROOT
 Prints each problem and exits 1 if there is any.
@@ -25,6 +27,7 @@ SHA256 = re.compile(r'^[0-9a-f]{64}$')
 # The first argument of dependency('name', ...); declare_dependency() does not match.
 DEPENDENCY = re.compile(r"(?<![\w.])dependency\(\s*'([^']+)'")
 MESON_OPTION = re.compile(r"option\(\s*'([^']+)'")
+BUILDSYSTEMS = {'autotools', 'cmake', 'cmake-ninja', 'meson', 'simple', 'qmake'}
 
 
 def desktop_exec(path):
@@ -74,6 +77,15 @@ def main():
     manifest_path, root = sys.argv[1], sys.argv[2]
     with open(manifest_path, encoding='utf-8') as f:
         manifest = json.load(f)
+    label = os.path.basename(manifest_path)
+    # The shapes the checks below rely on; flatpak-builder's own parse
+    # (the flatpak-show-manifest test) checks the rest of the format.
+    shapes = [('finish-args', str), ('modules', dict), ('x-runtime-provides', str)]
+    for key, item in shapes:
+        value = manifest.get(key)
+        if not isinstance(value, list) or not all(isinstance(v, item) for v in value):
+            print(f'{label}: {key} is not a list of {item.__name__}')
+            return 1
     problems = []
 
     app_id = manifest.get('app-id') or manifest.get('id')
@@ -107,9 +119,8 @@ def main():
     provided = {name: 'the runtime' for name in manifest.get('x-runtime-provides', [])}
     manifest_dir = os.path.dirname(os.path.abspath(manifest_path))
     for module in modules:
-        if isinstance(module, str):
-            problems.append(f'module file {module}: not checked, keep modules in this manifest')
-            continue
+        if module.get('buildsystem', 'autotools') not in BUILDSYSTEMS:
+            problems.append(f"module {module['name']}: unknown buildsystem {module.get('buildsystem')!r}")
         if not module.get('sources'):
             problems.append(f"module {module['name']}: no sources")
         for source in module.get('sources', []):
@@ -121,7 +132,7 @@ def main():
         if name not in provided:
             problems.append(f"dependency('{name}') of {where} is neither in x-runtime-provides nor built by a module")
 
-    vireo = [m for m in modules if isinstance(m, dict) and m.get('name') == 'vireo']
+    vireo = [m for m in modules if m.get('name') == 'vireo']
     if len(vireo) != 1 or vireo[0] is not modules[-1]:
         problems.append('the vireo module must be the last module, built after its dependencies')
     else:
@@ -134,10 +145,10 @@ def main():
                 problems.append(f'vireo module: -D{name} is not an option of meson_options.txt')
 
     for problem in problems:
-        print(f'{manifest_path}: {problem}')
+        print(f'{label}: {problem}')
     if problems:
         return 1
-    print(f'{manifest_path}: app id, command, pinned sources, --device=kvm and dependencies all check out')
+    print(f'{label}: app id, command, pinned sources, --device=kvm and dependencies all check out')
     return 0
 
 
