@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
-"""Turns a PSF1 console font (as Debian's console-data ships it) into the C
+"""Turns a PSF1 console font (as Debian's console-data ships it), or a PSF2
+one (as kbd ships it, which the Flatpak build uses), into the C
 array the VGA device preloads into plane 2 at reset: 256 glyphs of 8x16 in
 code page 437 order, found through the font's Unicode table, so the result
 does not depend on the order the font file happens to use.
 
-usage: psf2vga.py FONT.psf[.gz] OUTPUT.c
+usage: psf2vga.py FONT.psf[u][.gz] OUTPUT.c
 """
 import gzip
 import struct
@@ -15,6 +16,10 @@ PSF1_MODE512 = 0x01
 PSF1_MODEHASTAB = 0x02
 PSF1_SEPARATOR = 0xFFFF
 PSF1_STARTSEQ = 0xFFFE
+PSF2_MAGIC = b'\x72\xb5\x4a\x86'
+PSF2_HAS_UNICODE_TABLE = 0x01
+PSF2_SEPARATOR = 0xFF
+PSF2_STARTSEQ = 0xFE
 GLYPH_HEIGHT = 16
 
 # CP437 0x01-0x1F and 0x7F are pictures, not controls; Python's codec gives
@@ -31,12 +36,15 @@ def cp437_unicode(code):
     return ord(bytes([code]).decode('cp437'))
 
 
-def read_psf1(path):
+def read_font(path):
+    """The font's glyphs and, for each Unicode character, its first glyph."""
     opener = gzip.open if path.endswith('.gz') else open
     with opener(path, 'rb') as f:
         data = f.read()
+    if data[:4] == PSF2_MAGIC:
+        return read_psf2(path, data)
     if data[:2] != PSF1_MAGIC:
-        sys.exit(f'{path}: not a PSF1 font')
+        sys.exit(f'{path}: not a PSF1 or PSF2 font')
     mode, height = data[2], data[3]
     if height != GLYPH_HEIGHT:
         sys.exit(f'{path}: glyphs are {height} lines high, need {GLYPH_HEIGHT}')
@@ -55,10 +63,29 @@ def read_psf1(path):
     return glyphs, first_glyph
 
 
+def read_psf2(path, data):
+    # Header: magic, version, header size, flags, glyph count, bytes per
+    # glyph, height, width; the Unicode table holds UTF-8 strings, each
+    # glyph's entries ended by 0xFF (0xFE starts its multi-character ones).
+    _, _, header_size, flags, count, glyph_size, height, width = struct.unpack_from('<4sIIIIIII', data)
+    if height != GLYPH_HEIGHT or width != 8 or glyph_size != GLYPH_HEIGHT:
+        sys.exit(f'{path}: glyphs are {width}x{height}, need 8x{GLYPH_HEIGHT}')
+    if not flags & PSF2_HAS_UNICODE_TABLE:
+        sys.exit(f'{path}: no Unicode table, cannot find the CP437 glyphs')
+    glyphs = [data[header_size + i * glyph_size:header_size + (i + 1) * glyph_size] for i in range(count)]
+    table = data[header_size + count * glyph_size:]
+    first_glyph = {}
+    for glyph, entry in enumerate(table.split(bytes([PSF2_SEPARATOR]))[:count]):
+        # Only the single characters before any sequence name a glyph alone.
+        for u in entry.split(bytes([PSF2_STARTSEQ]))[0].decode('utf-8'):
+            first_glyph.setdefault(ord(u), glyph)
+    return glyphs, first_glyph
+
+
 def main():
     if len(sys.argv) != 3:
         sys.exit(__doc__)
-    glyphs, first_glyph = read_psf1(sys.argv[1])
+    glyphs, first_glyph = read_font(sys.argv[1])
     rows = []
     for code in range(256):
         g = first_glyph.get(cp437_unicode(code))
