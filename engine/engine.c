@@ -370,6 +370,13 @@ int engine_open_backends(const struct vireo_machine *def, struct engine_backends
 			engine_close_backends(b);
 			return -1;
 		}
+		if (b->disk_specs[i].bus != MACHINE_BUS_VIRTIO) {
+			*error = g_strdup_printf("disk %s: IDE and SATA controllers are not built yet",
+						 b->disk_specs[i].path);
+			machine_disk_clear(&b->disk_specs[i]);
+			engine_close_backends(b);
+			return -1;
+		}
 		if (block_open(&b->disks[i], b->disk_specs[i].path, b->disk_specs[i].read_only, error) < 0) {
 			machine_disk_clear(&b->disk_specs[i]);
 			engine_close_backends(b);

@@ -37,8 +37,12 @@ const struct machine_setting machine_settings[] = {
 	  "write the firmware's debug console (port 0x402) to FILE (default: discarded)" },
 	{ "devices", "serial", "serial", SETTING_SERIAL, FIELD(serial), "BACKEND",
 	  "COM1 backend: stdio (default), none, file:PATH or unix:PATH" },
-	{ "devices", "disks", "disk", SETTING_DISKS, FIELD(disks), "FILE[,ro][,serial=ID][,queues=N]",
-	  "a virtio disk on a raw image (repeat for more; machine.ini: disks=a.img;b.img,ro)" },
+	{ "devices", "disks", "disk", SETTING_DISKS, FIELD(disks),
+	  "FILE[,ro][,serial=ID][,queues=N][,bus=virtio|ide|sata][,media=disk|cdrom]",
+	  "a disk on a raw image: virtio (default), IDE or SATA (AHCI), a hard disk or a CD-ROM "
+	  "(repeat for more; machine.ini: disks=a.img;b.img,ro)" },
+	{ "devices", "cdrom", "cdrom", SETTING_PATH, FIELD(cdrom), "FILE",
+	  "an ISO image in the CD-ROM drive (IDE secondary master, as on a PC)" },
 	{ "devices", "rng", "rng", SETTING_BOOL, FIELD(rng), NULL,
 	  "a virtio-rng device fed from the host's getrandom()" },
 	{ "devices", "net", "net", SETTING_NET, FIELD(net), "none|user[,OPTION...]|tap,ifname=NAME",
@@ -139,6 +143,15 @@ void machine_disk_clear(struct machine_disk *disk)
 	memset(disk, 0, sizeof(*disk));
 }
 
+static bool disk_option_error(GError **error, const char *option)
+{
+	g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+		    "disk option '%s' is not valid: expected ro, serial=ID (up to 20 characters), "
+		    "queues=N (1-" G_STRINGIFY(MACHINE_MAX_DISK_QUEUES) "), bus=virtio|ide|sata "
+		    "or media=disk|cdrom", option);
+	return false;
+}
+
 static bool disk_option(struct machine_disk *disk, const char *option, GError **error)
 {
 	guint64 n;
@@ -150,12 +163,37 @@ static bool disk_option(struct machine_disk *disk, const char *option, GError **
 	} else if (g_str_has_prefix(option, "queues=") &&
 		   g_ascii_string_to_unsigned(option + 7, 10, 1, MACHINE_MAX_DISK_QUEUES, &n, NULL)) {
 		disk->queues = (unsigned)n;
+	} else if (!strcmp(option, "bus=virtio")) {
+		disk->bus = MACHINE_BUS_VIRTIO;
+	} else if (!strcmp(option, "bus=ide")) {
+		disk->bus = MACHINE_BUS_IDE;
+	} else if (!strcmp(option, "bus=sata")) {
+		disk->bus = MACHINE_BUS_SATA;
+	} else if (!strcmp(option, "media=disk")) {
+		disk->media = MACHINE_MEDIA_DISK;
+	} else if (!strcmp(option, "media=cdrom")) {
+		disk->media = MACHINE_MEDIA_CDROM;
 	} else {
+		return disk_option_error(error, option);
+	}
+	return true;
+}
+
+/* Options that are each fine alone but not together. */
+static bool disk_options_agree(const char *spec, struct machine_disk *disk, GError **error)
+{
+	if (disk->media == MACHINE_MEDIA_CDROM && disk->bus == MACHINE_BUS_VIRTIO) {
 		g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
-			    "disk option '%s' is not valid: expected ro, serial=ID (up to 20 characters) "
-			    "or queues=N (1-" G_STRINGIFY(MACHINE_MAX_DISK_QUEUES) ")", option);
+			    "disk '%s' is not valid: a CD-ROM needs bus=ide or bus=sata", spec);
 		return false;
 	}
+	if (disk->queues > 1 && disk->bus != MACHINE_BUS_VIRTIO) {
+		g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+			    "disk '%s' is not valid: queues= is for virtio disks only", spec);
+		return false;
+	}
+	if (disk->media == MACHINE_MEDIA_CDROM)
+		disk->read_only = true;
 	return true;
 }
 
@@ -166,7 +204,7 @@ bool machine_parse_disk(const char *spec, struct machine_disk *disk, GError **er
 	disk->queues = 1;
 	if (!parts[0] || !*parts[0]) {
 		g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
-			    "disk '%s' is not valid: expected FILE[,ro][,serial=ID][,queues=N]", spec);
+			    "disk '%s' is not valid: expected FILE[,OPTION...]", spec);
 		return false;
 	}
 	disk->path = g_strdup(parts[0]);
@@ -175,6 +213,10 @@ bool machine_parse_disk(const char *spec, struct machine_disk *disk, GError **er
 			machine_disk_clear(disk);
 			return false;
 		}
+	}
+	if (!disk_options_agree(spec, disk, error)) {
+		machine_disk_clear(disk);
+		return false;
 	}
 	return true;
 }

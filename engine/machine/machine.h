@@ -23,7 +23,8 @@ struct vireo_machine {
 	char *firmware;    /* one of machine_firmware_choices, or NULL: bios unless a kernel is given */
 	char *firmware_log;/* file for the firmware's debug console (port 0x402), or NULL */
 	char *serial;      /* chardev spec: stdio, none, file:PATH, unix:PATH */
-	char **disks;      /* NULL-terminated disk specs: PATH[,ro][,serial=ID][,queues=N] */
+	char **disks;      /* NULL-terminated disk specs: PATH[,ro][,serial=ID][,queues=N][,bus=B][,media=M] */
+	char *cdrom;       /* an ISO as the CD-ROM on the IDE secondary master, or NULL */
 	bool rng;          /* virtio-rng */
 	char *net;         /* "none" or user[,OPTIONS] (see machine_parse_net) */
 	char *display;     /* none, sdl or vnc[=ADDR:PORT][,password-file=F] (machine_parse_display) */
@@ -34,12 +35,26 @@ struct vireo_machine {
 #define MACHINE_MAX_DISKS 16
 #define MACHINE_MAX_DISK_QUEUES 8
 
+/* The controller a disk hangs off. */
+enum machine_disk_bus {
+	MACHINE_BUS_VIRTIO,  /* virtio-blk, a PCI function of its own */
+	MACHINE_BUS_IDE,     /* PIIX IDE: primary master, slave, secondary master, slave */
+	MACHINE_BUS_SATA,    /* AHCI: ports in order */
+};
+
+enum machine_disk_media {
+	MACHINE_MEDIA_DISK,
+	MACHINE_MEDIA_CDROM, /* ATAPI (IDE or SATA), read-only */
+};
+
 /* One disk spec, parsed. */
 struct machine_disk {
 	char *path;
 	bool read_only;
 	char *serial;      /* NULL: none */
-	unsigned queues;
+	unsigned queues;   /* virtio only */
+	enum machine_disk_bus bus;
+	enum machine_disk_media media;
 };
 
 enum machine_setting_type {
@@ -135,7 +150,8 @@ struct machine_display {
 bool machine_parse_display(const char *spec, struct machine_display *display, GError **error);
 void machine_display_clear(struct machine_display *display);
 
-/* Parses PATH[,ro][,serial=ID][,queues=N]; errors name the bad part. */
+/* Parses PATH[,ro][,serial=ID][,queues=N][,bus=virtio|ide|sata][,media=disk|cdrom];
+ * a CD-ROM is read-only and needs bus=ide or sata. Errors name the bad part. */
 bool machine_parse_disk(const char *spec, struct machine_disk *disk, GError **error);
 void machine_disk_clear(struct machine_disk *disk);
 

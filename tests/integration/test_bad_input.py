@@ -170,6 +170,11 @@ def case_disk_bad_option(tmp):
     expect(disk_args(image(tmp, "d.img") + ",rw"), "--disk", "disk option 'rw'", status=2)
 
 
+def case_disk_cdrom_on_virtio(tmp):
+    expect(disk_args(image(tmp, "cd.iso") + ",media=cdrom"), "cd.iso", "a CD-ROM needs bus=ide or bus=sata",
+           status=2)
+
+
 def case_disk_read_only_file(tmp):
     # As an unprivileged user (root may write anything) on a file it may
     # only read, without the ro option.

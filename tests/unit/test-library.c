@@ -60,7 +60,8 @@ static void fill_machine(struct vireo_machine *m, const char *dir)
 		{ "name", "Debian 12 ; test" }, { "memory", "1536M" }, { "cpus", "3" },
 		{ "cpu", "host,-cx16" }, { "no-reboot", "true" }, { "kernel", "vmlinuz" },
 		{ "initrd", "/srv/images/initrd.img" }, { "append", "console=ttyS0 quiet" },
-		{ "serial", "file:/tmp/com1.log" }, { "disk", "root.img;/data/shared.img,ro,serial=DATA,queues=2" },
+		{ "serial", "file:/tmp/com1.log" }, { "disk", "root.img;/data/shared.img,ro,serial=DATA,queues=2;win.img,bus=sata" },
+		{ "cdrom", "/srv/iso/debian.iso" },
 		{ "rng", "true" }, { "net", "user,hostfwd=tcp:127.0.0.1:2222-:22" },
 		{ "display", "vnc=127.0.0.1:5901" }, { "gpu", "virtio" }, { "firmware", "bios" },
 		{ "firmware-log", "firmware.log" },
@@ -100,7 +101,7 @@ static void test_save_round_trip(void)
 	g_autofree char *disks_text = g_key_file_get_string(kf, "devices", "disks", NULL);
 	g_autofree char *memory_text = g_key_file_get_string(kf, "machine", "memory", NULL);
 	g_assert_cmpstr(kernel_text, ==, "vmlinuz");
-	g_assert_cmpstr(disks_text, ==, "root.img;/data/shared.img,ro,serial=DATA,queues=2");
+	g_assert_cmpstr(disks_text, ==, "root.img;/data/shared.img,ro,serial=DATA,queues=2;win.img,bus=sata");
 	g_assert_cmpstr(memory_text, ==, "1536M");
 
 	machine_init(&back);
@@ -115,9 +116,11 @@ static void test_save_round_trip(void)
 	g_assert_cmpstr(back.initrd, ==, "/srv/images/initrd.img");
 	g_assert_cmpstr(back.cmdline, ==, "console=ttyS0 quiet");
 	g_assert_cmpstr(back.serial, ==, "file:/tmp/com1.log");
-	g_assert_cmpuint(g_strv_length(back.disks), ==, 2);
+	g_assert_cmpuint(g_strv_length(back.disks), ==, 3);
 	g_assert_cmpstr(back.disks[0], ==, root);
 	g_assert_cmpstr(back.disks[1], ==, "/data/shared.img,ro,serial=DATA,queues=2");
+	g_assert_true(g_str_has_suffix(back.disks[2], "/win.img,bus=sata"));
+	g_assert_cmpstr(back.cdrom, ==, "/srv/iso/debian.iso");
 	g_assert_true(back.rng);
 	g_assert_cmpstr(back.net, ==, "user,hostfwd=tcp:127.0.0.1:2222-:22");
 	g_assert_cmpstr(back.display, ==, "vnc=127.0.0.1:5901");
