@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "boot/acpi.h"
+#include "boot/dsdt.h"
 #include "boot/e820.h"
 #include "boot/loader.h"
 #include "boot/mptable.h"
@@ -556,13 +557,24 @@ static void destroy_devices(struct engine *e)
 		vga_destroy(&e->vga);
 }
 
-/* Firmware boot: ROM, PAM, PIIX3/PIIX4 PM, fw_cfg, debug ports. */
+/* What the ACPI tables of either boot path say about this machine's CPUs,
+ * PM block and reset register; the DSDT is the boot path's. */
+static struct acpi_config acpi_config_of(const struct engine *e)
+{
+	return (struct acpi_config){
+		.ncpus = e->def->cpus, .ioapic_id = (uint8_t)e->def->cpus, .pm_base = ACPI_PM_BASE,
+		.sci_irq = ACPI_PM_SCI_IRQ, .reset_port = RESET_CONTROL_PORT,
+		.reset_value = RESET_CONTROL_RESET_VALUE,
+	};
+}
+
+/* Firmware boot: ROM, PAM, PIIX3/PIIX4 PM, fw_cfg with ACPI tables, debug ports. */
 static int add_firmware_board(struct engine *e, char **error)
 {
 	struct firmware_board_parts parts = {
 		.vm = &e->vm, .pci = &e->pci, .host_bridge = &e->host_bridge, .pm = &e->pm, .rtc = &e->rtc,
 		.log = e->backends->firmware_log_fd >= 0 ? &e->backends->firmware_log : NULL,
-		.cpus = e->def->cpus, .std_vga = e->vga_created,
+		.cpus = e->def->cpus, .std_vga = e->vga_created, .acpi = acpi_config_of(e),
 	};
 	e->board_created = true;  /* destroy copes with a partial board */
 	return firmware_board_init(&e->board, &parts, error);
@@ -577,11 +589,9 @@ static int load_kernel(struct engine *e, struct boot_entry *entry, char **error)
 	int ret = -1;
 
 	e820_build(&e820, e->vm.low_ram_size, e->vm.ram_size - e->vm.low_ram_size);
-	struct acpi_config acpi = {
-		.ncpus = def->cpus, .ioapic_id = (uint8_t)def->cpus, .pm_base = ACPI_PM_BASE,
-		.sci_irq = ACPI_PM_SCI_IRQ, .reset_port = RESET_CONTROL_PORT,
-		.reset_value = RESET_CONTROL_RESET_VALUE,
-	};
+	struct acpi_config acpi = acpi_config_of(e);
+	acpi.dsdt = dsdt_direct_aml;
+	acpi.dsdt_size = dsdt_direct_aml_size;
 	req.rsdp_addr = acpi_build(&e->vm.mem, &acpi);
 	if (!req.rsdp_addr || !mptable_build(&e->vm.mem, def->cpus, (uint8_t)def->cpus, ACPI_PM_SCI_IRQ)) {
 		*error = g_strdup("guest RAM too small for ACPI and MP tables");

@@ -3,7 +3,9 @@
 
 #include <string.h>
 
+#include "boot/acpi_loader.h"
 #include "boot/bytes.h"
+#include "boot/dsdt.h"
 #include "boot/e820.h"
 
 #define E820_ENTRY_SIZE 20          /* packed {u64 addr, u64 len, u32 type}, little-endian */
@@ -16,6 +18,10 @@
 #define CMOS_BOOT_ORDER_3 0x38      /* 3rd << 4; bit 0 set: no floppy signature check */
 #define BOOT_DEVICE_HDD 2
 #define BOOT_DEVICE_CD 3
+/* The ISA IRQs of the PCI interrupt links: what the DSDT's LNKA-LNKD offer
+ * and SeaBIOS programs into PIIX3 PIRQRC (10, 10, 11, 11), level triggered
+ * and active high like the SCI (pc-platform.md §3.2, §7). */
+#define PCI_LINK_IRQS (1u << 5 | 1u << 10 | 1u << 11)
 
 bool firmware_board_wanted(const struct vireo_machine *def)
 {
@@ -72,6 +78,21 @@ static int add_vga_rom(struct fw_cfg *cfg, char **error)
 	return rom ? fw_cfg_add_file(cfg, VGA_ROM_FILE, rom, size) : -1;
 }
 
+/* Our ACPI tables, which SeaBIOS installs instead of building its own.
+ * Because etc/table-loader exists, SeaBIOS programs PMBA with 0x600 rather
+ * than its 0xB000 default (pc-platform.md §2): ACPI_PM_BASE, what the FADT
+ * in parts->acpi already says. The memory window of the root bridge starts
+ * at the end of low RAM, as SeaBIOS's 32-bit BARs all lie above it. */
+static int add_acpi(struct fw_cfg *cfg, const struct firmware_board_parts *parts)
+{
+	struct acpi_config acpi = parts->acpi;
+	acpi.dsdt = dsdt_pc_aml;
+	acpi.dsdt_size = dsdt_pc_aml_size;
+	acpi.pci_hole_start = (uint32_t)parts->vm->low_ram_size;
+	acpi.level_irqs = PCI_LINK_IRQS;
+	return acpi_loader_publish(cfg, &acpi);
+}
+
 static int fill_fw_cfg(struct firmware_board *board, const struct firmware_board_parts *parts, char **error)
 {
 	struct fw_cfg *cfg = &board->cfg;
@@ -87,7 +108,8 @@ static int fill_fw_cfg(struct firmware_board *board, const struct firmware_board
 	    (err = fw_cfg_add_u32(cfg, FW_CFG_IRQ0_OVERRIDE, IRQ0_OVERRIDE)) < 0 ||
 	    (err = add_e820(cfg, parts->vm)) < 0 ||
 	    (err = fw_cfg_add_file(cfg, "bootorder", "", 0)) < 0 ||
-	    (err = fw_cfg_add_file(cfg, "etc/boot-fail-wait", fail_wait, sizeof(fail_wait))) < 0) {
+	    (err = fw_cfg_add_file(cfg, "etc/boot-fail-wait", fail_wait, sizeof(fail_wait))) < 0 ||
+	    (err = add_acpi(cfg, parts)) < 0) {
 		*error = g_strdup_printf("cannot fill fw_cfg: %s", g_strerror(-err));
 		return -1;
 	}

@@ -1,11 +1,13 @@
 /* What a PC has only when it boots firmware (SeaBIOS): the BIOS ROM and PAM
  * shadowing, the PIIX3 ISA bridge with PCI interrupt routing, the PIIX4 PM
- * function that places the ACPI PM block, fw_cfg, the debug console and POST
- * port, and the CMOS bytes a BIOS reads. Direct kernel boot has none of it. */
+ * function that places the ACPI PM block, fw_cfg (with the ACPI tables for
+ * the firmware's table loader), the debug console and POST port, and the
+ * CMOS bytes a BIOS reads. Direct kernel boot has none of it. */
 #ifndef VIREO_FIRMWARE_BOARD_H
 #define VIREO_FIRMWARE_BOARD_H
 
 #include "backend/chardev.h"
+#include "boot/acpi.h"
 #include "boot/firmware.h"
 #include "hw/acpi_pm.h"
 #include "hw/debug_ports.h"
@@ -27,6 +29,7 @@ struct firmware_board_parts {
 	struct chardev *log;        /* debug console output, or NULL */
 	unsigned cpus;
 	bool std_vga;               /* the standard VGA is at 00:02.0: give it its BIOS */
+	struct acpi_config acpi;    /* the machine's ACPI facts; the board adds its DSDT */
 };
 
 struct firmware_board {

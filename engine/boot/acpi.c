@@ -1,10 +1,14 @@
-/* ACPI tables for direct boot (ACPI 6.4: §5.2.5 RSDP, §5.2.7/8 RSDT/XSDT,
- * §5.2.9 FADT, §5.2.10 FACS, §5.2.12 MADT, §5.2.11.1 DSDT). The FADT
- * describes the PM register block of hw/acpi_pm.c; the DSDT holds only \_S5,
- * enough for Linux to power off through SLP_TYP|SLP_EN. */
+/* ACPI tables (ACPI 6.4: §5.2.5 RSDP, §5.2.7/8 RSDT/XSDT, §5.2.9 FADT,
+ * §5.2.10 FACS, §5.2.12 MADT, §5.2.11.1 DSDT). The FADT describes the PM
+ * register block of hw/acpi_pm.c; the DSDT comes compiled (boot/dsdt.h).
+ *
+ * Tables are built unlinked, as the firmware's table loader wants them:
+ * every pointer field holds an offset into its target blob and is listed
+ * in `links`, and checksums are listed rather than computed, since they
+ * change once the pointers are patched. Direct boot applies the same list
+ * itself (link_at). */
 #include "acpi.h"
 
-#include <glib.h>
 #include <string.h>
 
 #include "boot/bytes.h"
@@ -12,9 +16,20 @@
 #include "kvm/vm.h"
 
 #define ACPI_HEADER_SIZE 36
+#define ACPI_HEADER_CHECKSUM 9
 #define FADT_SIZE 276
 #define FADT_REVISION 6
 #define FACS_SIZE 64
+#define RSDP_SIZE 36
+#define RSDP_V1_SIZE 20         /* the part the first checksum covers */
+#define RSDP_CHECKSUM 8
+#define RSDP_EXT_CHECKSUM 32
+
+/* FADT fields (§5.2.9 table 5.9) holding addresses of other tables. */
+#define FADT_FIRMWARE_CTRL   36
+#define FADT_DSDT            40
+#define FADT_X_FIRMWARE_CTRL 132
+#define FADT_X_DSDT          140
 
 /* FADT fixed feature flags (§5.2.9 table 5.10) and IA-PC boot flags (table 5.11). */
 #define FADT_F_WBINVD        (1u << 0)
@@ -34,29 +49,49 @@
 #define MADT_LOCAL_APIC_NMI 4
 #define MPS_INTI_LEVEL_HIGH 0x000D /* active high (01), level triggered (11 << 2) */
 
-struct table_buf {
-	uint8_t data[BOOT_ACPI_SIZE];
-	size_t used;
-};
+/* Name (PHLO, DWordConst): NameOp, the name, DWordPrefix (§20.2.5.2, §20.2.3). */
+static const uint8_t phlo_name[] = { 0x08, 'P', 'H', 'L', 'O', 0x0C };
 
-
-
-static size_t reserve(struct table_buf *t, size_t len, size_t align)
+static size_t reserve(GByteArray *blob, size_t len, size_t align)
 {
-	size_t at = (t->used + align - 1) & ~(align - 1);
-	t->used = at + len;
+	size_t old = blob->len, at = (old + align - 1) & ~(align - 1);
+	g_byte_array_set_size(blob, (guint)(at + len));
+	memset(blob->data + old, 0, at + len - old);
 	return at;
 }
 
-static uint64_t gpa(size_t offset)
+static uint8_t *tables_at(struct acpi_tables *t, size_t offset)
 {
-	return BOOT_ACPI_ADDR + offset;
+	return t->blobs[ACPI_BLOB_TABLES]->data + offset;
 }
 
-static size_t begin_table(struct table_buf *t, const char *sig, size_t len, uint8_t revision)
+/* Stores target_offset in the field and lists it for linking. */
+static void add_pointer(struct acpi_tables *t, enum acpi_blob_id blob, size_t offset, uint8_t size,
+			enum acpi_blob_id target, size_t target_offset)
 {
-	size_t at = reserve(t, len, 16);
-	uint8_t *h = t->data + at;
+	struct acpi_link link = { .kind = ACPI_LINK_POINTER, .blob = blob, .offset = (uint32_t)offset,
+				  .target = target, .size = size };
+	put_le(t->blobs[blob]->data + offset, target_offset, size);
+	g_array_append_val(t->links, link);
+}
+
+static void add_checksum(struct acpi_tables *t, enum acpi_blob_id blob, size_t offset, size_t start, size_t length)
+{
+	struct acpi_link link = { .kind = ACPI_LINK_CHECKSUM, .blob = blob, .offset = (uint32_t)offset,
+				  .start = (uint32_t)start, .length = (uint32_t)length };
+	g_array_append_val(t->links, link);
+}
+
+/* A pointer from a table's field to another table, both in the tables blob. */
+static void table_pointer(struct acpi_tables *t, size_t table, size_t field, uint8_t size, size_t target)
+{
+	add_pointer(t, ACPI_BLOB_TABLES, table + field, size, ACPI_BLOB_TABLES, target);
+}
+
+static size_t begin_table(struct acpi_tables *t, const char *sig, size_t len, uint8_t revision)
+{
+	size_t at = reserve(t->blobs[ACPI_BLOB_TABLES], len, 16);
+	uint8_t *h = tables_at(t, at);
 	memcpy(h, sig, 4);
 	put_le(h + 4, len, 4);
 	h[8] = revision;
@@ -68,10 +103,10 @@ static size_t begin_table(struct table_buf *t, const char *sig, size_t len, uint
 	return at;
 }
 
-static void end_table(struct table_buf *t, size_t at)
+/* After the table's pointers: the loader patches them before summing. */
+static void end_table(struct acpi_tables *t, size_t at)
 {
-	size_t len = (size_t)get_le(t->data + at + 4, 4);
-	t->data[at + 9] = checksum8(t->data + at, len);
+	add_checksum(t, ACPI_BLOB_TABLES, at + ACPI_HEADER_CHECKSUM, at, get_le(tables_at(t, at) + 4, 4));
 }
 
 static void put_gas_io(uint8_t *g, uint16_t port, uint8_t bits)
@@ -83,35 +118,37 @@ static void put_gas_io(uint8_t *g, uint16_t port, uint8_t bits)
 	put_le(g + 4, port, 8);
 }
 
-/* Name (\_S5, Package (4) { 0, 0, 0, 0 }): SLP_TYP 0 is soft-off on our PM block. */
-static const uint8_t dsdt_aml[] = {
-	0x08, '_', 'S', '5', '_', 0x12, 0x06, 0x04, 0x00, 0x00, 0x00, 0x00,
-};
-
-static size_t build_dsdt(struct table_buf *t)
+/* The compiled DSDT, with the PCI hole's start patched into PHLO. */
+static bool build_dsdt(struct acpi_tables *t, const struct acpi_config *cfg, size_t *at)
 {
-	size_t at = begin_table(t, "DSDT", ACPI_HEADER_SIZE + sizeof(dsdt_aml), 2);
-	memcpy(t->data + at + ACPI_HEADER_SIZE, dsdt_aml, sizeof(dsdt_aml));
-	end_table(t, at);
+	*at = reserve(t->blobs[ACPI_BLOB_TABLES], cfg->dsdt_size, 16);
+	uint8_t *d = tables_at(t, *at);
+	memcpy(d, cfg->dsdt, cfg->dsdt_size);
+	end_table(t, *at);
+	if (!cfg->pci_hole_start)
+		return true;
+	uint8_t *phlo = memmem(d, cfg->dsdt_size, phlo_name, sizeof(phlo_name));
+	if (!phlo || (size_t)(phlo - d) + sizeof(phlo_name) + 4 > cfg->dsdt_size)
+		return false;
+	put_le(phlo + sizeof(phlo_name), cfg->pci_hole_start, 4);
+	return true;
+}
+
+static size_t build_facs(struct acpi_tables *t)
+{
+	size_t at = reserve(t->blobs[ACPI_BLOB_TABLES], FACS_SIZE, 64);
+	uint8_t *f = tables_at(t, at);
+	memcpy(f, "FACS", 4);
+	put_le(f + 4, FACS_SIZE, 4);
+	f[32] = 2; /* version */
 	return at;
 }
 
-static size_t build_facs(struct table_buf *t)
-{
-	size_t at = reserve(t, FACS_SIZE, 64);
-	memcpy(t->data + at, "FACS", 4);
-	put_le(t->data + at + 4, FACS_SIZE, 4);
-	t->data[at + 32] = 2; /* version */
-	return at;
-}
-
-static size_t build_fadt(struct table_buf *t, const struct acpi_config *cfg, size_t facs, size_t dsdt)
+static size_t build_fadt(struct acpi_tables *t, const struct acpi_config *cfg, size_t facs, size_t dsdt)
 {
 	size_t at = begin_table(t, "FACP", FADT_SIZE, FADT_REVISION);
-	uint8_t *f = t->data + at;
+	uint8_t *f = tables_at(t, at);
 	uint16_t pm = cfg->pm_base;
-	put_le(f + 36, gpa(facs), 4);
-	put_le(f + 40, gpa(dsdt), 4);
 	f[45] = 1; /* preferred profile: desktop */
 	put_le(f + 46, cfg->sci_irq, 2);
 	/* SMI_CMD 0: no SMM; the PM block is in ACPI mode from reset (SCI_EN set). */
@@ -130,21 +167,32 @@ static size_t build_fadt(struct table_buf *t, const struct acpi_config *cfg, siz
 	put_gas_io(f + 116, cfg->reset_port, 8);
 	f[128] = cfg->reset_value;
 	f[131] = 4;                   /* FADT minor version: ACPI 6.4 */
-	put_le(f + 132, gpa(facs), 8);
-	put_le(f + 140, gpa(dsdt), 8);
 	put_gas_io(f + 148, pm, 32);
 	put_gas_io(f + 172, pm + 4u, 16);
 	put_gas_io(f + 208, pm + 8u, 32);
 	put_gas_io(f + 220, pm + 0x20u, 32);
+	table_pointer(t, at, FADT_FIRMWARE_CTRL, 4, facs);
+	table_pointer(t, at, FADT_DSDT, 4, dsdt);
+	table_pointer(t, at, FADT_X_FIRMWARE_CTRL, 8, facs);
+	table_pointer(t, at, FADT_X_DSDT, 8, dsdt);
 	end_table(t, at);
 	return at;
 }
 
-static size_t build_madt(struct table_buf *t, const struct acpi_config *cfg)
+static uint8_t *put_override(uint8_t *p, uint8_t irq, uint32_t gsi, uint16_t flags)
 {
-	size_t len = ACPI_HEADER_SIZE + 8 + cfg->ncpus * 8 + 12 + 2 * 10 + 6;
+	p[0] = MADT_INT_OVERRIDE; p[1] = 10; p[2] = 0; p[3] = irq;
+	put_le(p + 4, gsi, 4);
+	put_le(p + 8, flags, 2);
+	return p + 10;
+}
+
+static size_t build_madt(struct acpi_tables *t, const struct acpi_config *cfg)
+{
+	uint16_t level_irqs = (uint16_t)(cfg->level_irqs | 1u << cfg->sci_irq);
+	size_t len = ACPI_HEADER_SIZE + 8 + cfg->ncpus * 8 + 12 + 10 + (size_t)__builtin_popcount(level_irqs) * 10 + 6;
 	size_t at = begin_table(t, "APIC", len, 5);
-	uint8_t *p = t->data + at + ACPI_HEADER_SIZE;
+	uint8_t *p = tables_at(t, at) + ACPI_HEADER_SIZE;
 	put_le(p, VM_LAPIC_BASE, 4);
 	put_le(p + 4, MADT_PCAT_COMPAT, 4);
 	p += 8;
@@ -157,14 +205,10 @@ static size_t build_madt(struct table_buf *t, const struct acpi_config *cfg)
 	put_le(p + 8, 0, 4); /* GSI base */
 	p += 12;
 	/* The PIT's IRQ 0 arrives on GSI 2 (kvm/vm.c routing). */
-	p[0] = MADT_INT_OVERRIDE; p[1] = 10; p[2] = 0; p[3] = 0;
-	put_le(p + 4, 2, 4);
-	put_le(p + 8, 0, 2);
-	p += 10;
-	p[0] = MADT_INT_OVERRIDE; p[1] = 10; p[2] = 0; p[3] = cfg->sci_irq;
-	put_le(p + 4, cfg->sci_irq, 4);
-	put_le(p + 8, MPS_INTI_LEVEL_HIGH, 2);
-	p += 10;
+	p = put_override(p, 0, 2, 0);
+	for (uint8_t irq = 0; irq < 16; irq++)
+		if (level_irqs & (1u << irq))
+			p = put_override(p, irq, irq, MPS_INTI_LEVEL_HIGH);
 	p[0] = MADT_LOCAL_APIC_NMI; p[1] = 6; p[2] = 0xFF; /* all processors */
 	put_le(p + 3, 0, 2);
 	p[5] = 1; /* LINT1 */
@@ -172,38 +216,86 @@ static size_t build_madt(struct table_buf *t, const struct acpi_config *cfg)
 	return at;
 }
 
-static size_t build_root_table(struct table_buf *t, const char *sig, unsigned width,
+static size_t build_root_table(struct acpi_tables *t, const char *sig, uint8_t width,
 			       const size_t *tables, unsigned count)
 {
 	size_t at = begin_table(t, sig, ACPI_HEADER_SIZE + count * width, 1);
 	for (unsigned i = 0; i < count; i++)
-		put_le(t->data + at + ACPI_HEADER_SIZE + i * width, gpa(tables[i]), width);
+		table_pointer(t, at, ACPI_HEADER_SIZE + i * width, width, tables[i]);
 	end_table(t, at);
 	return at;
 }
 
-static void build_rsdp(struct table_buf *t, size_t rsdp, size_t rsdt, size_t xsdt)
+static void build_rsdp(struct acpi_tables *t, size_t rsdt, size_t xsdt)
 {
-	uint8_t *r = t->data + rsdp;
+	uint8_t *r = t->blobs[ACPI_BLOB_RSDP]->data + reserve(t->blobs[ACPI_BLOB_RSDP], RSDP_SIZE, 16);
 	memcpy(r, "RSD PTR ", 8);
 	memcpy(r + 9, "VIREO ", 6);
 	r[15] = 2; /* ACPI 2.0+ RSDP */
-	put_le(r + 16, gpa(rsdt), 4);
-	put_le(r + 20, 36, 4);
-	put_le(r + 24, gpa(xsdt), 8);
-	r[8] = checksum8(r, 20);
-	r[32] = checksum8(r, 36);
+	put_le(r + 20, RSDP_SIZE, 4);
+	add_pointer(t, ACPI_BLOB_RSDP, 16, 4, ACPI_BLOB_TABLES, rsdt);
+	add_pointer(t, ACPI_BLOB_RSDP, 24, 8, ACPI_BLOB_TABLES, xsdt);
+	add_checksum(t, ACPI_BLOB_RSDP, RSDP_CHECKSUM, 0, RSDP_V1_SIZE);
+	add_checksum(t, ACPI_BLOB_RSDP, RSDP_EXT_CHECKSUM, 0, RSDP_SIZE);
 }
 
-uint64_t acpi_build(struct guest_mem *mem, const struct acpi_config *cfg)
+bool acpi_tables_build(struct acpi_tables *t, const struct acpi_config *cfg)
 {
-	g_autofree struct table_buf *t = g_new0(struct table_buf, 1);
-	size_t rsdp = reserve(t, 36, 16);
-	size_t dsdt = build_dsdt(t);
+	size_t dsdt;
+	for (unsigned i = 0; i < ACPI_BLOB_COUNT; i++)
+		t->blobs[i] = g_byte_array_new();
+	t->links = g_array_new(FALSE, TRUE, sizeof(struct acpi_link));
+	if (!build_dsdt(t, cfg, &dsdt)) {
+		acpi_tables_clear(t);
+		return false;
+	}
 	size_t facs = build_facs(t);
 	size_t tables[] = { build_fadt(t, cfg, facs, dsdt), build_madt(t, cfg) };
 	size_t rsdt = build_root_table(t, "RSDT", 4, tables, 2);
 	size_t xsdt = build_root_table(t, "XSDT", 8, tables, 2);
-	build_rsdp(t, rsdp, rsdt, xsdt);
-	return guest_mem_write(mem, BOOT_ACPI_ADDR, t->data, t->used) ? gpa(rsdp) : 0;
+	build_rsdp(t, rsdt, xsdt);
+	return true;
+}
+
+void acpi_tables_clear(struct acpi_tables *t)
+{
+	for (unsigned i = 0; i < ACPI_BLOB_COUNT; i++)
+		g_byte_array_unref(t->blobs[i]);
+	g_array_unref(t->links);
+	memset(t, 0, sizeof(*t));
+}
+
+/* What the firmware's loader does, with each blob at base[blob]. */
+static void link_at(struct acpi_tables *t, const uint64_t base[ACPI_BLOB_COUNT])
+{
+	for (guint i = 0; i < t->links->len; i++) {
+		const struct acpi_link *l = &g_array_index(t->links, struct acpi_link, i);
+		uint8_t *blob = t->blobs[l->blob]->data;
+		if (l->kind == ACPI_LINK_POINTER) {
+			put_le(blob + l->offset, get_le(blob + l->offset, l->size) + base[l->target], l->size);
+		} else {
+			blob[l->offset] = 0;
+			blob[l->offset] = checksum8(blob + l->start, l->length);
+		}
+	}
+}
+
+uint64_t acpi_build(struct guest_mem *mem, const struct acpi_config *cfg)
+{
+	struct acpi_tables t;
+	if (!acpi_tables_build(&t, cfg))
+		return 0;
+	uint64_t base[ACPI_BLOB_COUNT] = {
+		[ACPI_BLOB_RSDP] = BOOT_ACPI_ADDR,
+		[ACPI_BLOB_TABLES] = BOOT_ACPI_ADDR + ACPI_BLOB_TABLES_ALIGN,
+	};
+	GByteArray *tables = t.blobs[ACPI_BLOB_TABLES];
+	bool fits = t.blobs[ACPI_BLOB_RSDP]->len <= ACPI_BLOB_TABLES_ALIGN &&
+		    tables->len <= BOOT_ACPI_SIZE - ACPI_BLOB_TABLES_ALIGN;
+	link_at(&t, base);
+	bool ok = fits && guest_mem_write(mem, base[ACPI_BLOB_RSDP], t.blobs[ACPI_BLOB_RSDP]->data,
+					  t.blobs[ACPI_BLOB_RSDP]->len) &&
+		  guest_mem_write(mem, base[ACPI_BLOB_TABLES], tables->data, tables->len);
+	acpi_tables_clear(&t);
+	return ok ? base[ACPI_BLOB_RSDP] : 0;
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "boot/acpi.h"
+#include "boot/dsdt.h"
 #include "boot/layout.h"
 #include "boot/mptable.h"
 #include "hw/acpi_pm.h"
@@ -63,7 +64,8 @@ static const uint8_t *find_in_xsdt(const uint8_t *xsdt, const char *signature)
 static void check_acpi(unsigned ncpus)
 {
 	struct acpi_config cfg = { .ncpus = ncpus, .ioapic_id = (uint8_t)ncpus, .pm_base = ACPI_PM_BASE,
-				   .sci_irq = ACPI_PM_SCI_IRQ, .reset_port = 0xCF9, .reset_value = 6 };
+				   .sci_irq = ACPI_PM_SCI_IRQ, .reset_port = 0xCF9, .reset_value = 6,
+				   .dsdt = dsdt_direct_aml, .dsdt_size = dsdt_direct_aml_size };
 	setup_ram();
 	uint64_t rsdp_gpa = acpi_build(&mem, &cfg);
 	g_assert_cmphex(rsdp_gpa, ==, BOOT_ACPI_ADDR); /* where Linux's legacy scan looks */
@@ -156,7 +158,8 @@ static void test_mptable(void)
 
 static void test_ram_too_small(void)
 {
-	struct acpi_config cfg = { .ncpus = 1, .pm_base = ACPI_PM_BASE, .sci_irq = ACPI_PM_SCI_IRQ };
+	struct acpi_config cfg = { .ncpus = 1, .pm_base = ACPI_PM_BASE, .sci_irq = ACPI_PM_SCI_IRQ,
+				   .dsdt = dsdt_direct_aml, .dsdt_size = dsdt_direct_aml_size };
 	uint8_t small[0x1000];
 	struct guest_mem tiny = { 0 };
 	g_assert_true(guest_mem_add(&tiny, 0, sizeof(small), small));
