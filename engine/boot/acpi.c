@@ -228,15 +228,16 @@ static size_t build_root_table(struct acpi_tables *t, const char *sig, uint8_t w
 
 static void build_rsdp(struct acpi_tables *t, size_t rsdt, size_t xsdt)
 {
-	uint8_t *r = t->blobs[ACPI_BLOB_RSDP]->data + reserve(t->blobs[ACPI_BLOB_RSDP], RSDP_SIZE, 16);
+	size_t at = reserve(t->blobs[ACPI_BLOB_RSDP], RSDP_SIZE, ACPI_BLOB_RSDP_ALIGN);
+	uint8_t *r = t->blobs[ACPI_BLOB_RSDP]->data + at;
 	memcpy(r, "RSD PTR ", 8);
 	memcpy(r + 9, "VIREO ", 6);
 	r[15] = 2; /* ACPI 2.0+ RSDP */
 	put_le(r + 20, RSDP_SIZE, 4);
-	add_pointer(t, ACPI_BLOB_RSDP, 16, 4, ACPI_BLOB_TABLES, rsdt);
-	add_pointer(t, ACPI_BLOB_RSDP, 24, 8, ACPI_BLOB_TABLES, xsdt);
-	add_checksum(t, ACPI_BLOB_RSDP, RSDP_CHECKSUM, 0, RSDP_V1_SIZE);
-	add_checksum(t, ACPI_BLOB_RSDP, RSDP_EXT_CHECKSUM, 0, RSDP_SIZE);
+	add_pointer(t, ACPI_BLOB_RSDP, at + 16, 4, ACPI_BLOB_TABLES, rsdt);
+	add_pointer(t, ACPI_BLOB_RSDP, at + 24, 8, ACPI_BLOB_TABLES, xsdt);
+	add_checksum(t, ACPI_BLOB_RSDP, at + RSDP_CHECKSUM, at, RSDP_V1_SIZE);
+	add_checksum(t, ACPI_BLOB_RSDP, at + RSDP_EXT_CHECKSUM, at, RSDP_SIZE);
 }
 
 bool acpi_tables_build(struct acpi_tables *t, const struct acpi_config *cfg)
