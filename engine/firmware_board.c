@@ -78,17 +78,16 @@ static int add_vga_rom(struct fw_cfg *cfg, char **error)
 	return rom ? fw_cfg_add_file(cfg, VGA_ROM_FILE, rom, size) : -1;
 }
 
-/* Our ACPI tables, which SeaBIOS installs instead of building its own.
- * Because etc/table-loader exists, SeaBIOS programs PMBA with 0x600 rather
- * than its 0xB000 default (pc-platform.md §2): ACPI_PM_BASE, what the FADT
- * in parts->acpi already says. The memory window of the root bridge starts
- * at the end of low RAM, as SeaBIOS's 32-bit BARs all lie above it. */
-static int add_acpi(struct fw_cfg *cfg, const struct firmware_board_parts *parts)
+/* Because etc/table-loader exists, SeaBIOS programs PMBA with 0x600 rather
+ * than its 0xB000 default (pc-platform.md §2): ACPI_PM_BASE, what the
+ * machine's FADT already says. The root bridge's memory window starts at
+ * the end of low RAM, as SeaBIOS's 32-bit BARs all lie above it. */
+int firmware_board_publish_acpi(struct fw_cfg *cfg, const struct acpi_config *machine, uint64_t low_ram_size)
 {
-	struct acpi_config acpi = parts->acpi;
+	struct acpi_config acpi = *machine;
 	acpi.dsdt = dsdt_pc_aml;
 	acpi.dsdt_size = dsdt_pc_aml_size;
-	acpi.pci_hole_start = (uint32_t)parts->vm->low_ram_size;
+	acpi.pci_hole_start = (uint32_t)low_ram_size;
 	acpi.level_irqs = PCI_LINK_IRQS;
 	return acpi_loader_publish(cfg, &acpi);
 }
@@ -109,7 +108,7 @@ static int fill_fw_cfg(struct firmware_board *board, const struct firmware_board
 	    (err = add_e820(cfg, parts->vm)) < 0 ||
 	    (err = fw_cfg_add_file(cfg, "bootorder", "", 0)) < 0 ||
 	    (err = fw_cfg_add_file(cfg, "etc/boot-fail-wait", fail_wait, sizeof(fail_wait))) < 0 ||
-	    (err = add_acpi(cfg, parts)) < 0) {
+	    (err = firmware_board_publish_acpi(cfg, &parts->acpi, parts->vm->low_ram_size)) < 0) {
 		*error = g_strdup_printf("cannot fill fw_cfg: %s", g_strerror(-err));
 		return -1;
 	}

@@ -56,6 +56,12 @@ bool firmware_board_check(const struct vireo_machine *def, char **error);
 int firmware_board_init(struct firmware_board *board, const struct firmware_board_parts *parts, char **error);
 void firmware_board_destroy(struct firmware_board *board);
 
+/* Our ACPI tables for the firmware's table loader (boot/acpi_loader.h), so
+ * SeaBIOS installs them instead of building its own: the machine's facts
+ * plus this board's DSDT (boot/asl/dsdt_pc.asl), PCI link IRQs and PCI hole
+ * (from the end of low RAM). Returns 0 or -errno. */
+int firmware_board_publish_acpi(struct fw_cfg *cfg, const struct acpi_config *machine, uint64_t low_ram_size);
+
 /* The INTA# line of a PCI device in `slot`, through the PIIX3 router. */
 struct irq_line firmware_board_intx(struct firmware_board *board, unsigned slot);
 
