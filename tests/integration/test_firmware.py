@@ -3,6 +3,7 @@
 up to its "No bootable device." screen. Usage: test_firmware.py CASE"""
 import os
 import re
+import subprocess
 import sys
 import tempfile
 import time
@@ -117,20 +118,41 @@ def case_seabios_high_ram():
             check_log(wait_no_bootable_device(engine, log), 5 << 30, 1)
 
 
-# A boot sector of ours: DS = 0, then the message out to the debug console
-# (0x402) a byte at a time, then cli; hlt forever.
 BOOT_MESSAGE = b"Vireo boot sector ran\n"
-BOOT_CODE = bytes([0x31, 0xC0,              # xor ax, ax
-                   0x8E, 0xD8,              # mov ds, ax
-                   0xBE, 0x16, 0x7C,        # mov si, 0x7C16 (the message, at offset 22)
-                   0xBA, 0x02, 0x04,        # mov dx, 0x402
-                   0xAC,                    # next: lodsb
-                   0x84, 0xC0,              # test al, al
-                   0x74, 0x03,              # jz done
-                   0xEE,                    # out dx, al
-                   0xEB, 0xF8,              # jmp next
-                   0xFA, 0xF4,              # done: cli; hlt
-                   0xEB, 0xFC])             # jmp done
+HALT = bytes([0xFA, 0xF4,                  # done: cli; hlt
+              0xEB, 0xFC])                 # jmp done
+# PM1a_CNT (PM base 0x600 + 4) = SLP_TYP 0 (our \_S5) | SLP_EN: soft-off.
+POWER_OFF = bytes([0xBA, 0x04, 0x06,       # mov dx, 0x604
+                   0xB8, 0x00, 0x20,       # mov ax, 0x2000
+                   0xEF]) + HALT           # out dx, ax
+# The FADT's RESET_REG: 0x06 to 0xCF9.
+RESET = bytes([0xBA, 0xF9, 0x0C,           # mov dx, 0xCF9
+               0xB0, 0x06,                 # mov al, 0x06
+               0xEE]) + HALT               # out dx, al
+
+
+def boot_sector(then):
+    """A boot sector of ours: DS = 0, BOOT_MESSAGE out to the debug console
+    (0x402) a byte at a time, then the code `then`."""
+    prefix_size = 18
+    code = bytes([0x31, 0xC0,              # xor ax, ax
+                  0x8E, 0xD8,              # mov ds, ax
+                  0xBE]) + (0x7C00 + prefix_size + len(then)).to_bytes(2, "little") + bytes([  # mov si, message
+                  0xBA, 0x02, 0x04,        # mov dx, 0x402
+                  0xAC,                    # next: lodsb
+                  0x84, 0xC0,              # test al, al
+                  0x74, 0x03,              # jz then
+                  0xEE,                    # out dx, al
+                  0xEB, 0xF8]) + then      # jmp next
+    return (code + BOOT_MESSAGE + b"\0").ljust(510, b"\0") + b"\x55\xAA"
+
+
+def boot_disk(tmp, then):
+    """A 1 MiB raw disk whose first sector is boot_sector(then)."""
+    disk = os.path.join(tmp, "boot.img")
+    with open(disk, "wb") as f:
+        f.write(boot_sector(then).ljust(1 << 20, b"\0"))
+    return disk
 
 
 def case_seabios_boots_virtio_disk():
@@ -138,12 +160,8 @@ def case_seabios_boots_virtio_disk():
     finds the virtio-blk at 00:03.0 (modern virtio, BARs it assigned itself),
     reads the sector and runs it, and the sector's message reaches the log."""
     with tempfile.TemporaryDirectory() as tmp:
-        disk = os.path.join(tmp, "boot.img")
-        sector = (BOOT_CODE + BOOT_MESSAGE + b"\0").ljust(510, b"\0") + b"\x55\xAA"
-        with open(disk, "wb") as f:
-            f.write(sector.ljust(1 << 20, b"\0"))
         engine, _, log = firmware_engine("256M", 1, tmp)
-        engine.args += ["--disk", disk]
+        engine.args += ["--disk", boot_disk(tmp, HALT)]
         with engine:
             start = time.monotonic()
             text = wait_log(log, BOOT_MESSAGE.decode().strip(), engine, BOOT_TIMEOUT)
@@ -152,6 +170,71 @@ def case_seabios_boots_virtio_disk():
                            "Booting from Hard Disk..."]:
                 if needle not in text:
                     vt.fail("the firmware log lacks %r:\n%s" % (needle, text[-3000:]))
+
+
+def dsdt_length():
+    """The length of the firmware board's DSDT, compiled here by iasl from
+    its source as the build compiles it."""
+    source = os.path.join(os.path.dirname(__file__), "..", "..", "engine", "boot", "asl", "dsdt_pc.asl")
+    with tempfile.TemporaryDirectory() as tmp:
+        prefix = os.path.join(tmp, "dsdt")
+        subprocess.run(["iasl", "-I", os.path.dirname(source), "-p", prefix, source], check=True,
+                       stdout=subprocess.DEVNULL)
+        return os.path.getsize(prefix + ".aml")
+
+
+def case_seabios_acpi_tables():
+    """SeaBIOS installs our ACPI tables from fw_cfg's table loader instead of
+    building its own: it moves the PM base to 0x600, finds our FADT through
+    our XSDT, parses our DSDT (its length is ours) and finds the PS/2
+    keyboard in it; its own builder's messages never appear."""
+    with tempfile.TemporaryDirectory() as tmp:
+        engine, _, log = firmware_engine("256M", 2, tmp)
+        with engine:
+            text = wait_no_bootable_device(engine, log)
+    check_log(text, 256 << 20, 2)
+    for needle in ["Moving pm_base to 0x600", "PS2 keyboard initialized"]:
+        if needle not in text:
+            vt.fail("the firmware log lacks %r:\n%s" % (needle, text[-3000:]))
+    if not re.search(r"table\(50434146\)=0x[0-9a-f]+ \(via xsdt\)", text):
+        vt.fail("SeaBIOS did not find our FADT (FACP) through our XSDT:\n%s" % text[-3000:])
+    parsed = re.search(r"ACPI: parse DSDT at 0x[0-9a-f]+ \(len (\d+)\)", text)
+    if not parsed or int(parsed.group(1)) != dsdt_length():
+        vt.fail("SeaBIOS parsed a DSDT of %s bytes, ours has %d" % (parsed and parsed.group(1), dsdt_length()))
+    for absent in ["Copying ACPI RSDP", "ACPI DSDT=", "ACPI: no PS/2 keyboard present"]:
+        if absent in text:
+            vt.fail("the firmware log has %r: SeaBIOS used tables of its own" % absent)
+
+
+def case_seabios_then_power_off():
+    """A boot sector writes SLP_TYP 0 | SLP_EN to PM1a_CNT at 0x604, where our
+    FADT puts it and SeaBIOS placed the PM block: the engine exits 0."""
+    with tempfile.TemporaryDirectory() as tmp:
+        engine, _, log = firmware_engine("256M", 1, tmp)
+        engine.args += ["--disk", boot_disk(tmp, POWER_OFF)]
+        with engine:
+            wait_log(log, BOOT_MESSAGE.decode().strip(), engine, BOOT_TIMEOUT)
+            try:
+                status = engine.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                vt.fail("the engine still runs 30 s after the guest wrote S5 to PM1a_CNT")
+            if status != 0:
+                vt.fail("the engine exited %d after the guest powered off; stderr: %s"
+                        % (status, engine.proc.stderr.read().decode(errors="replace")))
+
+
+def case_seabios_reset_reg_reboots():
+    """A boot sector writes the FADT's RESET_VALUE 0x06 to RESET_REG 0xCF9: the
+    machine restarts at the reset vector and SeaBIOS runs and boots again
+    (the log, appended across reboots, shows both boots)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        engine, _, log = firmware_engine("256M", 1, tmp)
+        engine.args += ["--disk", boot_disk(tmp, RESET)]
+        with engine:
+            start = time.monotonic()
+            pattern = r"(?s)(SeaBIOS \(version.*%s.*){2}" % re.escape(BOOT_MESSAGE.decode().strip())
+            wait_log(log, pattern, engine, 2 * BOOT_TIMEOUT)
+            print("time to the second boot: %.1f s" % (time.monotonic() - start))
 
 
 CASES = {name[5:].replace("_", "-"): fn for name, fn in globals().items() if name.startswith("case_")}
