@@ -3,8 +3,9 @@
  * PMREGMISC.PMIOSE (0x80 bit 0) is set. DEVACTB byte 0x5B has APMC_EN
  * preset, as QEMU has without SMM: SeaBIOS then leaves SMM alone instead of
  * waiting forever for an SMI handler (pc-platform.md §3.3). DEVRESB byte
- * 0x67 says COM1 is decoded, which SeaBIOS's DSDT reads. SMBus (SMBBA,
- * SMBHSTCFG) is storage only: there is no SMBus controller. */
+ * 0x67 says COM1 is decoded, which SeaBIOS's own DSDT reads (ours, in
+ * boot/asl/dsdt_pc.asl, lists COM1 outright). SMBus (SMBBA, SMBHSTCFG) is
+ * storage only: there is no SMBus controller. */
 #include "piix4_pm.h"
 
 #include "boot/bytes.h"
