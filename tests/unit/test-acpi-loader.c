@@ -6,8 +6,10 @@
  * hardware they describe: PIIX4 PM programmed as SeaBIOS programs it puts
  * the PM block where the FADT says, the power button raises the FADT's SCI,
  * and writing the DSDT's \_S5 with SLP_EN powers off. Every table but the
- * RSDP (which iasl does not take alone) must disassemble with `iasl -d`
- * (acpica-tools, installed by setup.sh). */
+ * RSDP (which iasl does not take alone) must disassemble with `iasl -d`,
+ * and the DSDT must run in ACPICA's acpiexec: _PRT's 128 entries, the root
+ * bridge's memory window, an interrupt link set, read back and disabled
+ * (both tools from acpica-tools, installed by setup.sh). */
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <string.h>
@@ -342,6 +344,98 @@ static void check_disassembles(const char *dir, const uint8_t *table, size_t siz
 	g_unlink(path);
 }
 
+/* Runs argv in dir; its stdout, or a test failure naming what went wrong. */
+static char *run_tool(const char *dir, const char *const *argv)
+{
+	g_autofree char *err = NULL;
+	char *out = NULL;
+	gint status;
+	GError *error = NULL;
+	g_assert_true(g_spawn_sync(dir, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &out, &err,
+				   &status, &error));
+	g_assert_no_error(error);
+	if (!g_spawn_check_wait_status(status, NULL))
+		g_error("%s failed:\n%s%s", argv[0], out, err);
+	return out;
+}
+
+/* Methods that call the DSDT's and return integers for acpiexec to print:
+ * the number of bad _PRT entries (address, pin, a device as the link), the
+ * memory window's bounds from PCI0._CRS (its sixth descriptor, at 0x52),
+ * and a link set by _SRS, read back by _CRS and _STA, then disabled. */
+static const char probe_asl[] =
+	"DefinitionBlock (\"\", \"SSDT\", 2, \"VIREO\", \"PROBE\", 1)\n"
+	"{\n"
+	"    External (\\_SB.PCI0._PRT, MethodObj)\n"
+	"    External (\\_SB.PCI0._CRS, MethodObj)\n"
+	"    External (\\_SB.LNKB._SRS, MethodObj)\n"
+	"    External (\\_SB.LNKB._CRS, MethodObj)\n"
+	"    External (\\_SB.LNKB._STA, MethodObj)\n"
+	"    External (\\_SB.LNKB._DIS, MethodObj)\n"
+	"    Method (PRTB, 0, Serialized)\n"
+	"    {\n"
+	"        Local0 = \\_SB.PCI0._PRT ()\n"
+	"        Local1 = 0\n"
+	"        Local2 = 0\n"
+	"        If (SizeOf (Local0) != 128) { Return (128) }\n"
+	"        While (Local1 < 128)\n"
+	"        {\n"
+	"            Local3 = DerefOf (Local0 [Local1])\n"
+	"            If (DerefOf (Local3 [0]) != ((Local1 >> 2) << 16 | 0xFFFF)) { Local2++ }\n"
+	"            ElseIf (DerefOf (Local3 [1]) != (Local1 & 3)) { Local2++ }\n"
+	"            ElseIf (ObjectType (Local3 [2]) != 6) { Local2++ }\n"
+	"            Local1++\n"
+	"        }\n"
+	"        Return (Local2)\n"
+	"    }\n"
+	"    Method (WMIN, 0) { Local0 = \\_SB.PCI0._CRS () CreateDWordField (Local0, 0x5C, MMIN) Return (MMIN) }\n"
+	"    Method (WMAX, 0) { Local0 = \\_SB.PCI0._CRS () CreateDWordField (Local0, 0x60, MMAX) Return (MMAX) }\n"
+	"    Method (LSET, 0)\n"
+	"    {\n"
+	"        \\_SB.LNKB._SRS (ResourceTemplate () { Interrupt (ResourceConsumer, Level, ActiveHigh, Shared) {11} })\n"
+	"        Local0 = \\_SB.LNKB._CRS ()\n"
+	"        CreateDWordField (Local0, 5, INTN)\n"
+	"        Return (INTN)\n"
+	"    }\n"
+	"    Method (LSTA, 0) { Return (\\_SB.LNKB._STA ()) }\n"
+	"    Method (LDIS, 0) { \\_SB.LNKB._DIS () Return (\\_SB.LNKB._STA ()) }\n"
+	"}\n";
+
+/* The DSDT runs in ACPICA's acpiexec (acpica-tools) as an OS would run it. */
+static void test_dsdt_runs(void)
+{
+	struct firmware *fw = firmware_new(1);
+	struct walked w = walk(fw, run_table_loader(fw));
+	g_autofree char *dir = g_dir_make_tmp("vireo-acpi-XXXXXX", NULL);
+	g_autofree char *dsdt = g_build_filename(dir, "dsdt.dat", NULL);
+	g_autofree char *probe = g_build_filename(dir, "probe.asl", NULL);
+	g_autofree char *probe_aml = g_build_filename(dir, "probe.aml", NULL);
+	g_assert_true(g_file_set_contents(dsdt, (const char *)w.dsdt, (gssize)le(w.dsdt + 4, 4), NULL));
+	g_assert_true(g_file_set_contents(probe, probe_asl, -1, NULL));
+	const char *iasl[] = { "iasl", "-we", probe, NULL };
+	g_free(run_tool(dir, iasl));
+	const char *acpiexec[] = { "acpiexec", "-b",
+		"evaluate \\PRTB; evaluate \\WMIN; evaluate \\WMAX; evaluate \\LSET; evaluate \\LSTA; evaluate \\LDIS",
+		dsdt, probe_aml, NULL };
+	g_autofree char *out = run_tool(dir, acpiexec);
+	const uint64_t expected[] = { 0, LOW_RAM, 0xFEBFFFFF, 11, 0x0B, 0x09 };
+	const char *at = out;
+	for (size_t i = 0; i < G_N_ELEMENTS(expected); i++, at++) {
+		at = strstr(at, "[Integer] = ");
+		if (!at)
+			g_error("acpiexec gave %zu of %zu results:\n%s", i, G_N_ELEMENTS(expected), out);
+		at += strlen("[Integer] = ");
+		g_assert_cmphex(g_ascii_strtoull(at, NULL, 16), ==, expected[i]);
+	}
+	g_assert_null(strstr(out, "ACPI Error"));
+	for (const char *name = "dsdt.dat\0probe.asl\0probe.aml\0"; *name; name += strlen(name) + 1) {
+		g_autofree char *path = g_build_filename(dir, name, NULL);
+		g_unlink(path);
+	}
+	g_rmdir(dir);
+	firmware_free(fw);
+}
+
 static void check_tables(unsigned ncpus)
 {
 	struct firmware *fw = firmware_new(ncpus);
@@ -456,5 +550,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/acpi-loader/tables-2-cpus", test_tables_2_cpus);
 	g_test_add_func("/acpi-loader/tables-8-cpus", test_tables_8_cpus);
 	g_test_add_func("/acpi-loader/tables-match-the-pm-block", test_tables_match_the_pm_block);
+	g_test_add_func("/acpi-loader/dsdt-runs", test_dsdt_runs);
 	return g_test_run();
 }
