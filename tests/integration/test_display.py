@@ -138,7 +138,7 @@ def font_shapes(glyphs):
 
 def console_font_shapes():
     """The shapes of the font the VGA preloads (Debian's default8x16)."""
-    glyphs, first_glyph = psf2vga.read_psf1(FONT)
+    glyphs, first_glyph = psf2vga.read_font(FONT)
     return font_shapes(lambda code: glyphs[first_glyph[psf2vga.cp437_unicode(code)]]
                        if psf2vga.cp437_unicode(code) in first_glyph else None)
 
