@@ -112,7 +112,7 @@ static void add_widgets(VireoEditor *self, const struct vireo_machine *m)
 		}
 		struct setting_widget *sw = setting_widget_new(s, G_CALLBACK(on_field_changed), self);
 		setting_widget_load(sw, m);
-		setting_widget_attach(sw, self->settings_grid, row);
+		setting_widget_attach(sw, self->settings_grid, row, 1);
 		row += 2;
 		g_ptr_array_add(self->widgets, sw);
 	}

@@ -10,7 +10,8 @@ struct setting_widget {
 	const struct machine_setting *setting;
 	GtkWidget *label;    /* the left column; empty for a check box, which labels itself */
 	GtkWidget *field;    /* GtkEntry, GtkSpinButton, GtkCheckButton or GtkComboBoxText */
-	GtkWidget *message;
+	GtkWidget *message;  /* shown only while it has something to say */
+	bool shown;
 	GCallback changed;
 	gpointer data;
 };
@@ -35,6 +36,7 @@ void setting_message_show(GtkLabel *label, const char *text, bool is_error)
 void setting_widget_show_message(struct setting_widget *sw, const char *text, bool is_error)
 {
 	setting_message_show(GTK_LABEL(sw->message), text, is_error);
+	gtk_widget_set_visible(sw->message, sw->shown && text && *text);
 }
 
 static void on_changed(struct setting_widget *sw)
@@ -79,7 +81,9 @@ static GtkWidget *new_entry(struct setting_widget *sw)
 		gtk_entry_set_icon_tooltip_text(GTK_ENTRY(entry), GTK_ENTRY_ICON_SECONDARY, _("Choose a file"));
 		g_signal_connect(entry, "icon-press", G_CALLBACK(on_choose_path), sw);
 	}
-	if (sw->setting->arg)
+	/* the syntax of a spec, as --help gives it */
+	if (sw->setting->type == SETTING_SERIAL || sw->setting->type == SETTING_DISKS ||
+	    sw->setting->type == SETTING_NET || sw->setting->type == SETTING_DISPLAY)
 		gtk_entry_set_placeholder_text(GTK_ENTRY(entry), sw->setting->arg);
 	return entry;
 }
@@ -186,19 +190,21 @@ const struct machine_setting *setting_widget_setting(const struct setting_widget
 	return sw->setting;
 }
 
-void setting_widget_attach(struct setting_widget *sw, GtkGrid *grid, int row)
+void setting_widget_attach(struct setting_widget *sw, GtkGrid *grid, int row, int width)
 {
 	gtk_grid_attach(grid, sw->label, 0, row, 1, 1);
-	gtk_grid_attach(grid, sw->field, 1, row, 1, 1);
-	gtk_grid_attach(grid, sw->message, 1, row + 1, 1, 1);
+	gtk_grid_attach(grid, sw->field, 1, row, width, 1);
+	gtk_grid_attach(grid, sw->message, 1, row + 1, width, 1);
 	setting_widget_set_visible(sw, true);
 }
 
 void setting_widget_set_visible(struct setting_widget *sw, bool visible)
 {
+	const char *message = gtk_label_get_text(GTK_LABEL(sw->message));
+	sw->shown = visible;
 	gtk_widget_set_visible(sw->label, visible);
 	gtk_widget_set_visible(sw->field, visible);
-	gtk_widget_set_visible(sw->message, visible);
+	gtk_widget_set_visible(sw->message, visible && *message);
 }
 
 static const void *field_of(const struct vireo_machine *m, const struct machine_setting *s)

@@ -18,9 +18,10 @@ void setting_widget_free(struct setting_widget *sw);
 
 const struct machine_setting *setting_widget_setting(const struct setting_widget *sw);
 
-/* Puts the label, the field and the message line into `grid` from `row`
- * (two rows: the message goes under the field). */
-void setting_widget_attach(struct setting_widget *sw, GtkGrid *grid, int row);
+/* Puts the label (column 0), the field and the message line (columns 1 to
+ * width) into `grid` from `row`: two rows, the message under the field,
+ * shown when it has text. */
+void setting_widget_attach(struct setting_widget *sw, GtkGrid *grid, int row, int width);
 
 /* Shows or hides all three parts. */
 void setting_widget_set_visible(struct setting_widget *sw, bool visible);
