@@ -231,6 +231,15 @@ def case_create_machine(app):
     set_text(file_entry, kernel)
     wait_for("the name suggested from the file", lambda: text_of(name_entry) == "vmlinuz-test")
     set_text(name_entry, "Test Kernel")
+    initrd = find(dialog, "text", "Initial ramdisk")
+    set_text(initrd, os.path.join(app.tmp, "no-initrd"))
+    wait_for("the missing-initrd message",
+             lambda: "There is no file “%s”." % os.path.join(app.tmp, "no-initrd") in label_texts(dialog))
+    if sensitive(create):
+        fail("Create is possible with a missing initrd")
+    with open(os.path.join(app.tmp, "initrd-test"), "wb") as f:
+        f.write(b"not really an initrd")
+    set_text(initrd, os.path.join(app.tmp, "initrd-test"))
     memory, cpus = find(dialog, "spin button", "Memory (MiB)"), find(dialog, "spin button", "Processors")
     # Processors are bounded by this computer (memory past it is refused
     # with a message, see case_new_validation).
@@ -253,8 +262,8 @@ def case_create_machine(app):
     with open(ini) as f:
         text = f.read()
     expected = ("[machine]\nschema=1\nname=Test Kernel\nmemory=256M\ncpus=1\ncpu=host\nno-reboot=false\n\n"
-                "[boot]\nkernel=%s\n\n[devices]\nserial=none\nrng=true\nnet=user\n\n"
-                "[display]\ndisplay=sdl\ngpu=virtio\n" % kernel)
+                "[boot]\nkernel=%s\ninitrd=%s\n\n[devices]\nserial=none\nrng=true\nnet=user\n\n"
+                "[display]\ndisplay=sdl\ngpu=virtio\n" % (kernel, os.path.join(app.tmp, "initrd-test")))
     if text != expected:
         fail("machine.ini is\n%s\nnot\n%s" % (text, expected))
     if os.listdir(app.machines) != ["Test Kernel"]:
@@ -319,7 +328,8 @@ def case_new_presets(app):
     """The assistant with each operating system's preset, from an installer
     ISO: its volume label suggests the name, the preset picks the disk's and
     the CD-ROM's controller, the graphics, the network and memory bounded by
-    this computer; each new disk is a sparse image of the chosen size."""
+    this computer; each new disk is a sparse image of the chosen size. Then
+    a machine that boots an existing disk image."""
     iso = make_iso(app, "install.iso", "TESTOS_2026")
     half = host_mib() // 2
     presets = [
@@ -362,6 +372,26 @@ def case_new_presets(app):
         if image.st_size != disk_gib << 30 or image.st_blocks * 512 > 1 << 20:
             fail("disk.img is %d bytes, %d allocated: not a sparse %d GiB image" %
                  (image.st_size, image.st_blocks * 512, disk_gib))
+
+    # A disk image boots as the machine's disk, on the preset's controller;
+    # no empty disk is made beside it.
+    image = os.path.join(app.tmp, "windows.img")
+    with open(image, "wb") as f:
+        f.truncate(1 << 20)
+    dialog = assistant(app)
+    click(find(dialog, "radio button", "Disk image"))
+    set_text(find(dialog, "text", "File"), image)
+    choose(find(dialog, "combo box", "Operating system"), "Windows")
+    wait_for("the name from the image", lambda: text_of(find(dialog, "text", "Name")) == "windows")
+    if find(dialog, "spin button", "Disk (GiB)"):
+        fail("a new disk is offered beside the disk image")
+    click(find(dialog, "push button", "Create"))
+    wait_for("the machine on the disk image", lambda: row(app, "windows"))
+    got = read_ini(os.path.join(app.machines, "windows", "machine.ini"))
+    if (got.get("devices/disks"), got.get("devices/cdrom")) != (image + ",bus=sata", None):
+        fail("the disk image machine has disks=%r, cdrom=%r" % (got.get("devices/disks"), got.get("devices/cdrom")))
+    if os.listdir(os.path.join(app.machines, "windows")) != ["machine.ini"]:
+        fail("the disk image machine's folder holds %r" % os.listdir(os.path.join(app.machines, "windows")))
 
 
 def case_new_validation(app):
