@@ -8,7 +8,7 @@
 
 struct _VireoEditor {
 	GtkDialog parent;
-	GtkLabel *running_notice;
+	GtkLabel *notice;
 	GtkGrid *settings_grid;
 	GtkWidget *save_button;
 	GPtrArray *widgets;   /* struct setting_widget *, in table order */
@@ -84,9 +84,10 @@ static void on_response(GtkDialog *dialog, int response, gpointer data)
 	machine_clear(&m);
 	if (ok)
 		return;
-	if (error)
-		setting_message_show(self->running_notice, error->message, true);
-	gtk_widget_show(GTK_WIDGET(self->running_notice));
+	if (error) {
+		setting_message_show(self->notice, error->message, true);
+		gtk_widget_show(GTK_WIDGET(self->notice));
+	}
 	g_signal_stop_emission_by_name(dialog, "response");
 }
 
@@ -110,7 +111,7 @@ static void add_widgets(VireoEditor *self, const struct vireo_machine *m)
 			group = s->group;
 			gtk_grid_attach(self->settings_grid, new_heading(setting_group_title(group)), 0, row++, 2, 1);
 		}
-		struct setting_widget *sw = setting_widget_new(s, G_CALLBACK(on_field_changed), self);
+		struct setting_widget *sw = setting_widget_new(s, on_field_changed, self);
 		setting_widget_load(sw, m);
 		setting_widget_attach(sw, self->settings_grid, row, 1);
 		row += 2;
@@ -141,7 +142,7 @@ static void vireo_editor_class_init(VireoEditorClass *klass)
 	G_OBJECT_CLASS(klass)->dispose = vireo_editor_dispose;
 	G_OBJECT_CLASS(klass)->finalize = vireo_editor_finalize;
 	gtk_widget_class_set_template_from_resource(widget_class, "/io/github/vireo/Vireo/ui/editor.ui");
-	gtk_widget_class_bind_template_child(widget_class, VireoEditor, running_notice);
+	gtk_widget_class_bind_template_child(widget_class, VireoEditor, notice);
 	gtk_widget_class_bind_template_child(widget_class, VireoEditor, settings_grid);
 	gtk_widget_class_bind_template_child(widget_class, VireoEditor, save_button);
 }
@@ -164,7 +165,7 @@ GtkWidget *vireo_editor_new(GtkWindow *parent, const struct library_entry *entry
 	self->folder = g_strdup(entry->folder);
 	self->ini_path = g_strdup(entry->ini_path);
 	gtk_header_bar_set_subtitle(bar, entry->machine.name);
-	gtk_widget_set_visible(GTK_WIDGET(self->running_notice), running);
+	gtk_widget_set_visible(GTK_WIDGET(self->notice), running);
 	self->loading = true;
 	add_widgets(self, &entry->machine);
 	self->loading = false;

@@ -326,8 +326,7 @@ static void on_setting_changed(gpointer data)
  * as wide as the file entry and its Choose button. */
 static struct setting_widget *add_setting(VireoNewMachineDialog *self, const char *flag, int row)
 {
-	struct setting_widget *sw = setting_widget_new(machine_setting_by_flag(flag),
-						       G_CALLBACK(on_setting_changed), self);
+	struct setting_widget *sw = setting_widget_new(machine_setting_by_flag(flag), on_setting_changed, self);
 	setting_widget_attach(sw, self->main_grid, row, 2);
 	return sw;
 }

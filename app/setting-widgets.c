@@ -12,7 +12,7 @@ struct setting_widget {
 	GtkWidget *field;    /* GtkEntry, GtkSpinButton, GtkCheckButton or GtkComboBoxText */
 	GtkWidget *message;  /* shown only while it has something to say */
 	bool shown;
-	GCallback changed;
+	setting_changed_fn changed;
 	gpointer data;
 };
 
@@ -42,7 +42,7 @@ void setting_widget_show_message(struct setting_widget *sw, const char *text, bo
 static void on_changed(struct setting_widget *sw)
 {
 	if (sw->changed)
-		((void (*)(gpointer))sw->changed)(sw->data);
+		sw->changed(sw->data);
 }
 
 static void on_path_chosen(GtkNativeDialog *chooser, int response, gpointer data)
@@ -145,7 +145,8 @@ static char *plain_label(const char *label)
 	return g_string_free(g_steal_pointer(&text), FALSE);
 }
 
-struct setting_widget *setting_widget_new(const struct machine_setting *s, GCallback changed, gpointer data)
+struct setting_widget *setting_widget_new(const struct machine_setting *s, setting_changed_fn changed,
+					  gpointer data)
 {
 	struct setting_widget *sw = g_new0(struct setting_widget, 1);
 	const char *label = setting_label(s);

@@ -12,8 +12,10 @@
 
 struct setting_widget;
 
-/* `changed` is called with `data` whenever the user changes the field. */
-struct setting_widget *setting_widget_new(const struct machine_setting *s, GCallback changed, gpointer data);
+/* `changed` is called with `data` whenever the field changes. */
+typedef void (*setting_changed_fn)(gpointer data);
+struct setting_widget *setting_widget_new(const struct machine_setting *s, setting_changed_fn changed,
+					  gpointer data);
 void setting_widget_free(struct setting_widget *sw);
 
 const struct machine_setting *setting_widget_setting(const struct setting_widget *sw);
