@@ -451,7 +451,7 @@ def editor(app, name, how):
 def case_edit_machine(app):
     """The editor shows every setting and saves machine.ini (atomically,
     through the library) with only what was changed; it refuses a name in
-    use and says so under the name."""
+    use and says so under the name, and says why a save failed."""
     ini = write_machine(app, "Ed", "[machine]\nname=Ed\nmemory=256M\ncpus=1\n[boot]\nkernel=/boot/vmlinuz\n"
                         "[devices]\nserial=none\nnet=user,hostfwd=tcp:127.0.0.1:2222-:22\ndisks=root.img;"
                         "/srv/install.iso,bus=sata,media=cdrom\n[display]\ndisplay=vnc=127.0.0.1:5907\n")
@@ -493,6 +493,20 @@ def case_edit_machine(app):
     wait_for("the row to show the new memory", lambda: "512 MiB · 1 processor" in label_texts(row(app, "Ed")))
     if [f for f in os.listdir(os.path.dirname(ini)) if f.startswith(".")]:
         fail("a temporary file was left in the machine folder")
+
+    # A save that fails says why in the editor, which stays open: here
+    # machine.ini became a folder, which a file cannot replace.
+    dialog = editor(app, "Ed", "shortcut")
+    os.rename(ini, ini + ".saved")
+    os.makedirs(os.path.join(ini, "in-the-way"))
+    set_value(find(dialog, "spin button", "Memory (MiB)"), 768)
+    click(find(dialog, "push button", "Save"))
+    wait_for("the failed save's reason in the editor",
+             lambda: any(t.startswith("cannot save %s: cannot replace the file: " % ini) for t in label_texts(dialog)))
+    if not find(app.root, "dialog", "Machine Settings"):
+        fail("the editor closed although nothing was saved")
+    if [f for f in os.listdir(os.path.dirname(ini)) if f.startswith(".")]:
+        fail("a failed save left a temporary file in the machine folder")
 
 
 def case_edit_running(app):
