@@ -290,8 +290,7 @@ def sensitive(node):
 def make_iso(app, name, label):
     """A real ISO 9660 image with volume label `label`, made by xorriso."""
     if not shutil.which("xorriso"):
-        print("SKIP: xorriso is not installed (Debian package xorriso)")
-        sys.exit(SKIP)
+        fail("xorriso is not installed (Debian package xorriso; ./setup.sh deps installs it)")
     content = os.path.join(app.tmp, "iso-content")
     os.makedirs(content, exist_ok=True)
     with open(os.path.join(content, "README.TXT"), "w") as f:
