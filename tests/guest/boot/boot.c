@@ -431,10 +431,22 @@ static void run(unsigned bps)
 /* ---- the demo ---- */
 
 #define DEMO_NAME "Vireo"
-#define DEMO_SCALE 8u
-#define DEMO_Y 120u
+#define DEMO_NAME_SCALE 8u
+#define DEMO_NAME_Y 120u
+#define DEMO_HINT "Type here or on the terminal; Esc powers off."
+#define DEMO_HINT_Y 300u
 #define DEMO_BACKGROUND 0x203060u
 #define DEMO_NAME_COLOUR 0xF0C040u
+
+/* TEXT centred on the screen's width, each font dot SCALE x SCALE. */
+static void draw_centred(const char *text, uint32_t y, uint32_t scale, uint32_t fg)
+{
+	uint32_t length = 0;
+	while (text[length])
+		length++;
+	for (uint32_t i = 0, x = (SCREEN_WIDTH - length * GLYPH_WIDTH * scale) / 2; i < length; i++, x += GLYPH_WIDTH * scale)
+		draw_glyph((uint8_t)text[i], x, y, scale, fg, DEMO_BACKGROUND);
+}
 
 #define ESC 0x1B
 #define KEYBOARD_STATUS 0x01            /* int 16h: ZF clear when a key waits */
@@ -456,9 +468,8 @@ static void run(unsigned bps)
 	(void)bps;
 	set_graphics_mode();
 	fill(0, 0, SCREEN_WIDTH, SCREEN_HEIGHT, DEMO_BACKGROUND);
-	uint32_t width = (sizeof(DEMO_NAME) - 1) * GLYPH_WIDTH * DEMO_SCALE, x = (SCREEN_WIDTH - width) / 2;
-	for (const char *c = DEMO_NAME; *c; c++, x += GLYPH_WIDTH * DEMO_SCALE)
-		draw_glyph((uint8_t)*c, x, DEMO_Y, DEMO_SCALE, DEMO_NAME_COLOUR, DEMO_BACKGROUND);
+	draw_centred(DEMO_NAME, DEMO_NAME_Y, DEMO_NAME_SCALE, DEMO_NAME_COLOUR);
+	draw_centred(DEMO_HINT, DEMO_HINT_Y, 1, WHITE);
 	say("Type on the screen or here; Esc powers off.\r\n");
 	for (;;) {
 		uint8_t c = typed();
