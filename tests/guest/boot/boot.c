@@ -36,9 +36,10 @@
 #define PM1_CNT 4                       /* ACPI 6.4 §4.8.3.2.1 */
 #define PM1_CNT_SLP_EN (1u << 13)
 #define PM1_CNT_SLP_TYP_SHIFT 10
-/* \_S5's SLP_TYP. The engine's own DSDT (engine/boot/acpi.c) and the one
- * SeaBIOS builds for a PIIX4 both say 0, which engine/hw/acpi_pm.c powers
- * off on; a real loader would read it from the DSDT. */
+/* \_S5's SLP_TYP. The engine's own DSDT (engine/boot/acpi.c) and the tables
+ * SeaBIOS builds itself when fw_cfg offers none (its ssdt-misc, as on our
+ * board) both say 0, which engine/hw/acpi_pm.c powers off on; a real
+ * loader would read it from the ACPI tables. */
 #define SLP_TYP_S5 0
 
 #define DATA_BYTES 65536u
