@@ -125,14 +125,6 @@ HALT = bytes([0xFA, 0xF4,                  # done: cli; hlt
 POWER_OFF = bytes([0xBA, 0x04, 0x06,       # mov dx, 0x604
                    0xB8, 0x00, 0x20,       # mov ax, 0x2000
                    0xEF]) + HALT           # out dx, ax
-# The FADT's RESET_REG: 0x06 to 0xCF9.
-RESET = bytes([0xBA, 0xF9, 0x0C,           # mov dx, 0xCF9
-               0xB0, 0x06,                 # mov al, 0x06
-               0xEE]) + HALT               # out dx, al
-# The keyboard controller's pulse-reset command.
-KBC_RESET = bytes([0xB0, 0xFE,             # mov al, 0xFE
-                   0xE6, 0x64]) + HALT     # out 0x64, al
-
 
 def boot_sector(then):
     """A boot sector of ours: DS = 0, BOOT_MESSAGE out to the debug console
@@ -224,30 +216,6 @@ def case_seabios_then_power_off():
             if status != 0:
                 vt.fail("the engine exited %d after the guest powered off; stderr: %s"
                         % (status, engine.proc.stderr.read().decode(errors="replace")))
-
-
-def check_reboots(then):
-    """A boot sector resets the machine with `then`: it restarts at the reset
-    vector and SeaBIOS runs and boots the sector again (the log, appended
-    across reboots, shows both boots)."""
-    with tempfile.TemporaryDirectory() as tmp:
-        engine, _, log = firmware_engine("256M", 1, tmp)
-        engine.args += ["--disk", boot_disk(tmp, then)]
-        with engine:
-            start = time.monotonic()
-            pattern = r"(?s)(SeaBIOS \(version.*%s.*){2}" % re.escape(BOOT_MESSAGE.decode().strip())
-            wait_log(log, pattern, engine, 2 * BOOT_TIMEOUT)
-            print("time to the second boot: %.1f s" % (time.monotonic() - start))
-
-
-def case_seabios_reset_reg_reboots():
-    """The FADT's RESET_VALUE 0x06 written to RESET_REG 0xCF9 reboots."""
-    check_reboots(RESET)
-
-
-def case_seabios_kbc_reset_reboots():
-    """The i8042's 0xFE command reboots."""
-    check_reboots(KBC_RESET)
 
 
 CASES = {name[5:].replace("_", "-"): fn for name, fn in globals().items() if name.startswith("case_")}
