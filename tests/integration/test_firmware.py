@@ -126,6 +126,7 @@ POWER_OFF = bytes([0xBA, 0x04, 0x06,       # mov dx, 0x604
                    0xB8, 0x00, 0x20,       # mov ax, 0x2000
                    0xEF]) + HALT           # out dx, ax
 
+
 def boot_sector(then):
     """A boot sector of ours: DS = 0, BOOT_MESSAGE out to the debug console
     (0x402) a byte at a time, then the code `then`."""
