@@ -167,12 +167,23 @@ static void test_ram_too_small(void)
 	g_assert_false(mptable_build(&tiny, 1, 1, ACPI_PM_SCI_IRQ));
 }
 
+/* A PCI hole to patch into a DSDT that has no PHLO: no tables at all. */
+static void test_dsdt_without_pci_hole(void)
+{
+	struct acpi_config cfg = { .ncpus = 1, .pm_base = ACPI_PM_BASE, .sci_irq = ACPI_PM_SCI_IRQ,
+				   .dsdt = dsdt_direct_aml, .dsdt_size = dsdt_direct_aml_size,
+				   .pci_hole_start = 0x80000000u };
+	setup_ram();
+	g_assert_cmphex(acpi_build(&mem, &cfg), ==, 0);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/tables/acpi", test_acpi);
 	g_test_add_func("/tables/mptable", test_mptable);
 	g_test_add_func("/tables/ram-too-small", test_ram_too_small);
+	g_test_add_func("/tables/dsdt-without-pci-hole", test_dsdt_without_pci_hole);
 	int ret = g_test_run();
 	g_free(ram);
 	return ret;
