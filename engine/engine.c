@@ -1,7 +1,8 @@
 /* The PC a machine runs on: RAM, vCPUs, in-kernel irqchip and PIT, COM1,
  * i8042, RTC, PCI host bridge, ACPI PM block and reset ports, virtio disks
  * and rng, booted directly into a Linux kernel (or our test guests) with
- * e820, MP and ACPI tables. */
+ * e820, MP and ACPI tables, or through firmware on the firmware board
+ * (which also carries the IDE disks and the CD-ROM). */
 #include "engine.h"
 
 #include <errno.h>
