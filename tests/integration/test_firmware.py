@@ -196,6 +196,20 @@ def case_seabios_boots_cdrom():
                     ["DVD/CD [ata1-0: VIREO DVD-ROM ATAPI-8 DVD/CD]", "Booting from DVD/CD..."])
 
 
+def case_seabios_ide_master_slave_cd():
+    """A blank 2 MiB primary master, our boot disk as primary slave and --cdrom:
+    SeaBIOS names all three with their sizes, finds no boot sector on the
+    blank disk and boots the CD."""
+    with tempfile.TemporaryDirectory() as tmp:
+        blank = os.path.join(tmp, "blank.img")
+        with open(blank, "wb") as f:
+            f.truncate(2 << 20)
+        check_boots(tmp, ["--disk", blank + ",bus=ide", "--disk", boot_disk(tmp) + ",bus=ide", "--cdrom", boot_cd(tmp)],
+                    ["ata0-0: VIREO HARDDISK ATA-8 Hard-Disk (2 MiBytes)",
+                     "ata0-1: VIREO HARDDISK ATA-8 Hard-Disk (1 MiBytes)",
+                     "DVD/CD [ata1-0: VIREO DVD-ROM ATAPI-8 DVD/CD]", "Booting from DVD/CD..."])
+
+
 CASES = {name[5:].replace("_", "-"): fn for name, fn in globals().items() if name.startswith("case_")}
 
 if __name__ == "__main__":
