@@ -1,7 +1,8 @@
 /* The PC a machine runs on: RAM, vCPUs, in-kernel irqchip and PIT, COM1,
  * i8042, RTC, PCI host bridge, ACPI PM block and reset ports, virtio disks
  * and rng, booted directly into a Linux kernel (or our test guests) with
- * e820, MP and ACPI tables. */
+ * e820, MP and ACPI tables, or through firmware on the firmware board
+ * (which also carries the IDE disks and the CD-ROM). */
 #include "engine.h"
 
 #include <errno.h>
@@ -29,6 +30,7 @@
 #include "hw/vga.h"
 #include "backend/net_slirp.h"
 #include "backend/net_tap.h"
+#include "hw/atapi.h"
 #include "hw/virtio_blk.h"
 #include "hw/virtio_net.h"
 #include "hw/virtio_gpu.h"
@@ -57,6 +59,7 @@
 #define PCI_IO_BASE 0xC000
 #define PCI_INTX_FIRST_GSI 16
 #define PCI_INTX_GSIS 8
+#define IDE_CDROM_POSITION 2     /* secondary master, as QEMU's -cdrom */
 
 struct engine {
 	const struct vireo_machine *def;
@@ -351,6 +354,111 @@ static void close_firmware_log(struct engine_backends *b)
 	b->firmware_log_fd = -1;
 }
 
+/* Places a bus=ide drive at the next IDE position (primary master, slave,
+ * secondary master, slave); --cdrom owns the secondary master. */
+static bool place_ide_drive(const struct vireo_machine *def, struct engine_backends *b, unsigned disk,
+			    char **error)
+{
+	const struct machine_disk *spec = &b->disk_specs[disk];
+	unsigned at = b->ide_count++;
+	if (at == IDE_CDROM_POSITION && def->cdrom) {
+		*error = g_strdup_printf("disk %s,bus=ide would be the IDE secondary master, which --cdrom %s takes "
+					 "(at most 2 IDE disks with --cdrom)", spec->path, def->cdrom);
+		return false;
+	}
+	if (at >= PIIX_IDE_DRIVES) {
+		*error = g_strdup_printf("disk %s: too many IDE drives (at most %d: primary and secondary, "
+					 "master and slave)", spec->path, PIIX_IDE_DRIVES);
+		return false;
+	}
+	b->ide[at] = (struct piix_ide_drive_config){
+		.present = true, .medium = &b->disks[disk], .serial = spec->serial,
+		.kind = spec->media == MACHINE_MEDIA_CDROM ? ATA_DRIVE_CDROM : ATA_DRIVE_DISK,
+	};
+	return true;
+}
+
+/* Refuses what this machine cannot have: SATA (not built yet) and IDE
+ * without the firmware board. */
+static bool check_disk_bus(const struct vireo_machine *def, const struct machine_disk *spec, char **error)
+{
+	if (spec->bus == MACHINE_BUS_SATA) {
+		*error = g_strdup_printf("disk %s: SATA (AHCI) controllers are not built yet", spec->path);
+		return false;
+	}
+	if (spec->bus == MACHINE_BUS_IDE && !firmware_board_wanted(def)) {
+		*error = g_strdup_printf("disk %s,bus=ide: IDE needs firmware boot (the PIIX3 IDE controller is "
+					 "part of the firmware board); with --kernel use bus=virtio", spec->path);
+		return false;
+	}
+	return true;
+}
+
+static int open_disks(const struct vireo_machine *def, struct engine_backends *b, char **error)
+{
+	for (unsigned i = 0; def->disks && def->disks[i]; i++, b->disk_count++) {
+		GError *bad = NULL;
+		struct machine_disk *spec = &b->disk_specs[i];
+		if (!machine_parse_disk(def->disks[i], spec, &bad)) {
+			*error = g_strdup(bad->message);  /* already checked when the setting was read */
+			g_error_free(bad);
+			return -1;
+		}
+		if (!check_disk_bus(def, spec, error) || (spec->bus == MACHINE_BUS_IDE && !place_ide_drive(def, b, i, error)) ||
+		    block_open(&b->disks[i], spec->path, spec->read_only, error) < 0) {
+			machine_disk_clear(spec);
+			return -1;
+		}
+		if (spec->media == MACHINE_MEDIA_CDROM && !atapi_check_image(&b->disks[i], error)) {
+			b->disk_count++;  /* open: closed with the rest */
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* An ISO image opened read-only and checked; NULL with *error set. */
+static struct block_backend *open_disc(const char *path, char **error)
+{
+	struct block_backend *disc = g_new0(struct block_backend, 1);
+	if (block_open(disc, path, true, error) == 0) {
+		if (atapi_check_image(disc, error))
+			return disc;
+		block_close(disc);
+	}
+	g_free(disc);
+	return NULL;
+}
+
+static void close_disc(struct block_backend *disc)
+{
+	if (disc)
+		block_close(disc);
+	g_free(disc);
+}
+
+/* --cdrom FILE: an ISO in an ATAPI drive on the IDE secondary master. */
+static int open_cdrom(const struct vireo_machine *def, struct engine_backends *b, char **error)
+{
+	char *why = NULL;
+	if (!def->cdrom)
+		return 0;
+	if (!firmware_board_wanted(def)) {
+		*error = g_strdup_printf("--cdrom %s: IDE needs firmware boot (the PIIX3 IDE controller is part of "
+					 "the firmware board); drop --kernel", def->cdrom);
+		return -1;
+	}
+	if (!(b->cdrom = open_disc(def->cdrom, &why))) {
+		*error = g_strdup_printf("--cdrom: %s", why);
+		g_free(why);
+		return -1;
+	}
+	b->ide[IDE_CDROM_POSITION] = (struct piix_ide_drive_config){
+		.present = true, .kind = ATA_DRIVE_CDROM, .medium = b->cdrom,
+	};
+	return 0;
+}
+
 int engine_open_backends(const struct vireo_machine *def, struct engine_backends *b, GMainContext *context,
 			 char **error)
 {
@@ -366,26 +474,9 @@ int engine_open_backends(const struct vireo_machine *def, struct engine_backends
 		engine_close_backends(b);
 		return -1;
 	}
-	for (unsigned i = 0; def->disks && def->disks[i]; i++, b->disk_count++) {
-		GError *bad = NULL;
-		if (!machine_parse_disk(def->disks[i], &b->disk_specs[i], &bad)) {
-			*error = g_strdup(bad->message);  /* already checked when the setting was read */
-			g_error_free(bad);
-			engine_close_backends(b);
-			return -1;
-		}
-		if (b->disk_specs[i].bus != MACHINE_BUS_VIRTIO) {
-			*error = g_strdup_printf("disk %s: IDE and SATA controllers are not built yet",
-						 b->disk_specs[i].path);
-			machine_disk_clear(&b->disk_specs[i]);
-			engine_close_backends(b);
-			return -1;
-		}
-		if (block_open(&b->disks[i], b->disk_specs[i].path, b->disk_specs[i].read_only, error) < 0) {
-			machine_disk_clear(&b->disk_specs[i]);
-			engine_close_backends(b);
-			return -1;
-		}
+	if (open_disks(def, b, error) < 0 || open_cdrom(def, b, error) < 0) {
+		engine_close_backends(b);
+		return -1;
 	}
 	return 0;
 }
@@ -407,6 +498,8 @@ void engine_close_backends(struct engine_backends *b)
 		machine_disk_clear(&b->disk_specs[i]);
 	}
 	b->disk_count = 0;
+	close_disc(b->cdrom);
+	b->cdrom = NULL;
 	if (b->vnc)
 		vnc_server_stop(b->vnc);
 	if (b->sdl)
@@ -500,14 +593,17 @@ static int add_virtio_devices(struct engine *e, char **error)
 	struct engine_backends *b = e->backends;
 	unsigned slot = VIRTIO_FIRST_SLOT;
 	int err = strcmp(e->def->gpu, "virtio") ? 0 : add_virtio_gpu(e);
-	for (unsigned i = 0; i < b->disk_count && !err; i++, slot++) {
-		struct virtio_host *host = &e->virtio_hosts[i];
+	for (unsigned i = 0; i < b->disk_count && !err; i++) {
+		unsigned n = e->disks_created;
+		struct virtio_host *host = &e->virtio_hosts[n];
+		if (b->disk_specs[i].bus != MACHINE_BUS_VIRTIO)
+			continue;  /* on the firmware board's IDE */
 		virtio_host_init(host, &e->vm);
-		err = virtio_blk_init(&e->disks[i], &b->disks[i], b->disk_specs[i].serial, b->disk_specs[i].queues,
+		err = virtio_blk_init(&e->disks[n], &b->disks[i], b->disk_specs[i].serial, b->disk_specs[i].queues,
 				      e->io_context, &e->vm.mem, slot_intx(e, slot), &virtio_host_kvm_ops, host);
 		if (!err) {
 			e->disks_created++;
-			err = pci_bus_add(&e->pci, &e->disks[i].vp.pci, slot, 0);
+			err = pci_bus_add(&e->pci, &e->disks[n].vp.pci, slot++, 0);
 		}
 	}
 	if (!err && e->def->rng) {
@@ -578,6 +674,7 @@ static int add_firmware_board(struct engine *e, char **error)
 		.vm = &e->vm, .pci = &e->pci, .host_bridge = &e->host_bridge, .pm = &e->pm, .rtc = &e->rtc,
 		.log = e->backends->firmware_log_fd >= 0 ? &e->backends->firmware_log : NULL,
 		.cpus = e->def->cpus, .std_vga = e->vga_created, .acpi = acpi_config_of(e),
+		.ide_drives = e->backends->ide,
 	};
 	e->board_created = true;  /* destroy copes with a partial board */
 	return firmware_board_init(&e->board, &parts, error);
@@ -673,8 +770,27 @@ static bool control_power_button(void *opaque)
 	return acpi_pm_press_power_button(&e->pm);
 }
 
+/* The --cdrom drive gets another disc or none; the old one is closed once
+ * the drive has let go of it. The backends keep the new one for reboots. */
+static bool control_change_media(void *opaque, const char *path, char **error)
+{
+	struct engine *e = opaque;
+	struct engine_backends *b = e->backends;
+	struct block_backend *disc = NULL;
+	if (!e->def->cdrom) {
+		*error = g_strdup("this machine has no CD-ROM drive (start it with --cdrom FILE)");
+		return false;
+	}
+	if (path && !(disc = open_disc(path, error)))
+		return false;
+	close_disc(piix_ide_change_medium(&e->board.ide, IDE_CDROM_POSITION, disc));
+	b->cdrom = disc;
+	b->ide[IDE_CDROM_POSITION].medium = disc;
+	return true;
+}
+
 static const struct engine_control_ops control_ops = {
-	control_pause, control_resume, control_stop, control_power_button,
+	control_pause, control_resume, control_stop, control_power_button, control_change_media,
 };
 
 enum vm_stop_reason engine_run(const struct vireo_machine *def, struct engine_backends *backends,

@@ -23,6 +23,8 @@ import vireo_test as vt  # noqa: E402
 # kind of image the program is on ("disk" or "cd").
 KINDS = {
     "virtio-disk": (["--disk", "{image}"], "disk"),
+    "ide-disk": (["--disk", "{image},bus=ide"], "disk"),
+    "ide-cd": (["--cdrom", "{image}"], "cd"),
 }
 
 DATA_BYTES = 65536          # boot.c's data area

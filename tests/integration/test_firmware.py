@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Firmware boot: Debian's SeaBIOS on the engine with no kernel and no disks,
-up to its "No bootable device." screen. Usage: test_firmware.py CASE"""
+up to its "No bootable device." screen, and the boot devices it finds on
+virtio and IDE. Usage: test_firmware.py CASE"""
 import os
 import re
 import subprocess
@@ -17,8 +18,8 @@ VGA_BIOS = os.path.join(FIRMWARE_DIR, "vgabios-stdvga.bin")
 BOOT_TIMEOUT = 120  # s: on hosts that emulate real mode SeaBIOS takes several seconds
 SMILEY = bytes([0, 0, 0x7E, 0x81, 0xA5, 0x81, 0x81, 0xBD, 0x99, 0x81, 0x81, 0x7E, 0, 0, 0, 0])
 # What the engine's PCI bus holds with no disks, rng or network.
-PCI_DEVICES = [("00:00.0", "8086:1237"), ("00:01.0", "8086:7000"), ("00:01.3", "8086:7113"),
-               ("00:02.0", "1234:1111")]
+PCI_DEVICES = [("00:00.0", "8086:1237"), ("00:01.0", "8086:7000"), ("00:01.1", "8086:7010"),
+               ("00:01.3", "8086:7113"), ("00:02.0", "1234:1111")]
 
 
 def vgabios_shapes():
@@ -127,8 +128,8 @@ POWER_OFF = bytes([0xBA, 0x04, 0x06,       # mov dx, 0x604
                    0xEF]) + HALT           # out dx, ax
 
 
-def boot_sector(then):
-    """A boot sector of ours: DS = 0, BOOT_MESSAGE out to the debug console
+def boot_sector(then, message=BOOT_MESSAGE):
+    """A boot sector of ours: DS = 0, `message` out to the debug console
     (0x402) a byte at a time, then the code `then`."""
     prefix_size = 18
     code = bytes([0x31, 0xC0,              # xor ax, ax
@@ -140,7 +141,7 @@ def boot_sector(then):
                   0x74, 0x03,              # jz then
                   0xEE,                    # out dx, al
                   0xEB, 0xF8]) + then      # jmp next
-    return (code + BOOT_MESSAGE + b"\0").ljust(510, b"\0") + b"\x55\xAA"
+    return (code + message + b"\0").ljust(510, b"\0") + b"\x55\xAA"
 
 
 def boot_disk(tmp, then):
@@ -151,21 +152,70 @@ def boot_disk(tmp, then):
     return disk
 
 
+def boot_cd(tmp, message=BOOT_MESSAGE, name="boot"):
+    """An El Torito no-emulation ISO (xorriso) whose boot image is our boot
+    sector, printing message."""
+    root = os.path.join(tmp, name + "-root")
+    os.mkdir(root)
+    with open(os.path.join(root, "boot.bin"), "wb") as f:
+        f.write(boot_sector(HALT, message))
+    iso = os.path.join(tmp, name + ".iso")
+    subprocess.run(["xorriso", "-as", "mkisofs", "-quiet", "-o", iso, "-b", "boot.bin", "-no-emul-boot",
+                    "-boot-load-size", "4", root], check=True)
+    return iso
+
+
+def check_boots(tmp, args, needles):
+    """SeaBIOS runs our boot sector from the device args give, and its log
+    says what it found on the way."""
+    engine, _, log = firmware_engine("256M", 1, tmp)
+    engine.args += args
+    with engine:
+        start = time.monotonic()
+        text = wait_log(log, BOOT_MESSAGE.decode().strip(), engine, BOOT_TIMEOUT)
+        print("time to the boot sector's message: %.1f s" % (time.monotonic() - start))
+        for needle in needles:
+            if needle not in text:
+                vt.fail("the firmware log lacks %r:\n%s" % (needle, text[-3000:]))
+
+
 def case_seabios_boots_virtio_disk():
     """A virtio disk whose first sector is a boot sector of ours: SeaBIOS
     finds the virtio-blk at 00:03.0 (modern virtio, BARs it assigned itself),
     reads the sector and runs it, and the sector's message reaches the log."""
     with tempfile.TemporaryDirectory() as tmp:
-        engine, _, log = firmware_engine("256M", 1, tmp)
-        engine.args += ["--disk", boot_disk(tmp, HALT)]
-        with engine:
-            start = time.monotonic()
-            text = wait_log(log, BOOT_MESSAGE.decode().strip(), engine, BOOT_TIMEOUT)
-            print("time to the boot sector's message: %.1f s" % (time.monotonic() - start))
-            for needle in ["found virtio-blk at 00:03.0", "using modern (1.0) virtio mode",
-                           "Booting from Hard Disk..."]:
-                if needle not in text:
-                    vt.fail("the firmware log lacks %r:\n%s" % (needle, text[-3000:]))
+        check_boots(tmp, ["--disk", boot_disk(tmp, HALT)], ["found virtio-blk at 00:03.0", "using modern (1.0) virtio mode",
+                                                      "Booting from Hard Disk..."])
+
+
+def case_seabios_boots_ide_disk():
+    """The same disk as the primary IDE master: SeaBIOS names our ATA drive
+    and its size (from IDENTIFY) and boots it."""
+    with tempfile.TemporaryDirectory() as tmp:
+        check_boots(tmp, ["--disk", boot_disk(tmp, HALT) + ",bus=ide"],
+                    ["ata0-0: VIREO HARDDISK ATA-8 Hard-Disk (1 MiBytes)", "Booting from Hard Disk..."])
+
+
+def case_seabios_boots_cdrom():
+    """--cdrom: SeaBIOS finds the ATAPI drive on the secondary master and
+    boots the El Torito image from it."""
+    with tempfile.TemporaryDirectory() as tmp:
+        check_boots(tmp, ["--cdrom", boot_cd(tmp)],
+                    ["DVD/CD [ata1-0: VIREO DVD-ROM ATAPI-8 DVD/CD]", "Booting from DVD/CD..."])
+
+
+def case_seabios_ide_master_slave_cd():
+    """A blank 2 MiB primary master, our boot disk as primary slave and --cdrom:
+    SeaBIOS names all three with their sizes, finds no boot sector on the
+    blank disk and boots the CD."""
+    with tempfile.TemporaryDirectory() as tmp:
+        blank = os.path.join(tmp, "blank.img")
+        with open(blank, "wb") as f:
+            f.truncate(2 << 20)
+        check_boots(tmp, ["--disk", blank + ",bus=ide", "--disk", boot_disk(tmp, HALT) + ",bus=ide", "--cdrom", boot_cd(tmp)],
+                    ["ata0-0: VIREO HARDDISK ATA-8 Hard-Disk (2 MiBytes)",
+                     "ata0-1: VIREO HARDDISK ATA-8 Hard-Disk (1 MiBytes)",
+                     "DVD/CD [ata1-0: VIREO DVD-ROM ATAPI-8 DVD/CD]", "Booting from DVD/CD..."])
 
 
 def dsdt_length():
