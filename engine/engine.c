@@ -1,6 +1,6 @@
 /* The PC a machine runs on: RAM, vCPUs, in-kernel irqchip and PIT, COM1,
  * i8042, RTC, PCI host bridge, ACPI PM block and reset ports, virtio disks
- * and rng, booted directly into a Linux kernel (or our test guests) with
+ * and rng, an AHCI controller for SATA drives, booted directly into a Linux kernel (or our test guests) with
  * e820, MP and ACPI tables. */
 #include "engine.h"
 
@@ -19,6 +19,8 @@
 #include "boot/mptable.h"
 #include "firmware_board.h"
 #include "hw/acpi_pm.h"
+#include "hw/ahci.h"
+#include "hw/atapi.h"
 #include "hw/i440fx.h"
 #include "hw/i8042.h"
 #include "hw/pci.h"
@@ -46,10 +48,12 @@
 
 /* PCI devices: the host bridge is 00:00.0, the display adapter 00:02.0
  * (where a PC's firmware and QEMU put the VGA), virtio devices follow from
- * slot 3. With no firmware, the engine places their BARs in the PCI hole. INTx
+ * slot 3 (at most 18 of them), the AHCI controller is 00:1F.0 (the ICH9's
+ * slot; function 0, as nothing else is in it). With no firmware, the engine places their BARs in the PCI hole. INTx
  * (used only while MSI-X is off) goes to IOAPIC pins 16-23, one per slot. */
 #define DISPLAY_SLOT 2
 #define VIRTIO_FIRST_SLOT 3
+#define AHCI_SLOT 31
 #define PCI_MMIO_BASE 0xE0000000ull
 #define PCI_MMIO_LIMIT VM_IOAPIC_BASE
 #define PCI_IO_BASE 0xC000
@@ -79,7 +83,7 @@ struct engine {
 	GThread *io_thread;
 	atomic_bool io_stop;
 	struct virtio_blk disks[MACHINE_MAX_DISKS];
-	unsigned disks_created;
+	bool disk_created[MACHINE_MAX_DISKS];  /* virtio-blk of disk i (other buses have none) */
 	struct virtio_rng rng;
 	bool rng_created;
 	struct virtio_gpu gpu;
@@ -88,6 +92,9 @@ struct engine {
 	struct virtio_net net;
 	bool net_created;
 	struct virtio_host virtio_hosts[MACHINE_MAX_DISKS + 3];  /* disks, rng, net, gpu */
+	struct ahci ahci;
+	bool ahci_created;
+	struct virtio_host ahci_msi;  /* the MSI route, kept as virtio's MSI-X vectors are */
 	bool firmware;                  /* booting SeaBIOS rather than a kernel */
 	struct firmware_board board;
 	bool board_created;
@@ -347,6 +354,25 @@ static void close_firmware_log(struct engine_backends *b)
 	b->firmware_log_fd = -1;
 }
 
+/* Whether disk `index` has a place on its controller (its earlier disks
+ * are open). */
+static bool disk_fits_controller(const struct engine_backends *b, unsigned index, char **error)
+{
+	const struct machine_disk *disk = &b->disk_specs[index];
+	unsigned same_bus = 0;
+	for (unsigned i = 0; i < index; i++)
+		same_bus += b->disk_specs[i].bus == disk->bus;
+	if (disk->bus == MACHINE_BUS_IDE) {
+		*error = g_strdup_printf("disk %s: the IDE controller is not built yet", disk->path);
+		return false;
+	}
+	if (disk->bus == MACHINE_BUS_SATA && same_bus >= AHCI_PORTS) {
+		*error = g_strdup_printf("disk %s: the SATA controller has %u ports, all taken", disk->path, AHCI_PORTS);
+		return false;
+	}
+	return true;
+}
+
 int engine_open_backends(const struct vireo_machine *def, struct engine_backends *b, GMainContext *context,
 			 char **error)
 {
@@ -370,15 +396,18 @@ int engine_open_backends(const struct vireo_machine *def, struct engine_backends
 			engine_close_backends(b);
 			return -1;
 		}
-		if (b->disk_specs[i].bus != MACHINE_BUS_VIRTIO) {
-			*error = g_strdup_printf("disk %s: IDE and SATA controllers are not built yet",
-						 b->disk_specs[i].path);
+		if (!disk_fits_controller(b, i, error)) {
 			machine_disk_clear(&b->disk_specs[i]);
 			engine_close_backends(b);
 			return -1;
 		}
 		if (block_open(&b->disks[i], b->disk_specs[i].path, b->disk_specs[i].read_only, error) < 0) {
 			machine_disk_clear(&b->disk_specs[i]);
+			engine_close_backends(b);
+			return -1;
+		}
+		if (b->disk_specs[i].media == MACHINE_MEDIA_CDROM && !atapi_check_image(&b->disks[i], error)) {
+			b->disk_count++;  /* opened: close it with the rest */
 			engine_close_backends(b);
 			return -1;
 		}
@@ -496,14 +525,16 @@ static int add_virtio_devices(struct engine *e, char **error)
 	struct engine_backends *b = e->backends;
 	unsigned slot = VIRTIO_FIRST_SLOT;
 	int err = strcmp(e->def->gpu, "virtio") ? 0 : add_virtio_gpu(e);
-	for (unsigned i = 0; i < b->disk_count && !err; i++, slot++) {
+	for (unsigned i = 0; i < b->disk_count && !err; i++) {
+		if (b->disk_specs[i].bus != MACHINE_BUS_VIRTIO)
+			continue;
 		struct virtio_host *host = &e->virtio_hosts[i];
 		virtio_host_init(host, &e->vm);
 		err = virtio_blk_init(&e->disks[i], &b->disks[i], b->disk_specs[i].serial, b->disk_specs[i].queues,
 				      e->io_context, &e->vm.mem, slot_intx(e, slot), &virtio_host_kvm_ops, host);
 		if (!err) {
-			e->disks_created++;
-			err = pci_bus_add(&e->pci, &e->disks[i].vp.pci, slot, 0);
+			e->disk_created[i] = true;
+			err = pci_bus_add(&e->pci, &e->disks[i].vp.pci, slot++, 0);
 		}
 	}
 	if (!err && e->def->rng) {
@@ -516,17 +547,52 @@ static int add_virtio_devices(struct engine *e, char **error)
 	}
 	if (!err && add_network(e, slot + e->rng_created, error) < 0)
 		return -1;
-	if (!err && !e->firmware)  /* firmware assigns BARs itself */
-		err = pci_bus_assign_bars(&e->pci, PCI_MMIO_BASE, PCI_MMIO_LIMIT, PCI_IO_BASE);
 	if (err < 0)
 		*error = g_strdup_printf("cannot set up virtio devices: %s", g_strerror(-err));
 	return err < 0 ? -1 : 0;
 }
 
+/* The SATA drives on the AHCI ports in the order given; no controller
+ * without them. */
+static int add_sata(struct engine *e, char **error)
+{
+	struct engine_backends *b = e->backends;
+	unsigned port = 0;
+	int err = 0;
+	for (unsigned i = 0; i < b->disk_count && !err; i++) {
+		const struct machine_disk *spec = &b->disk_specs[i];
+		if (spec->bus != MACHINE_BUS_SATA)
+			continue;
+		if (!e->ahci_created) {
+			virtio_host_init(&e->ahci_msi, &e->vm);
+			if ((err = ahci_init(&e->ahci, &e->vm.mem, slot_intx(e, AHCI_SLOT), &virtio_host_kvm_ops.msix,
+					     &e->ahci_msi)) < 0)
+				break;
+			e->ahci_created = true;
+			if ((err = pci_bus_add(&e->pci, &e->ahci.pci, AHCI_SLOT, 0)) < 0)
+				break;
+		}
+		err = ahci_attach(&e->ahci, port++, &b->disks[i], spec->media == MACHINE_MEDIA_CDROM, spec->serial);
+	}
+	if (err < 0)
+		*error = g_strdup_printf("cannot set up the SATA controller: %s", g_strerror(-err));
+	return err < 0 ? -1 : 0;
+}
+
+/* Direct boot: the engine does what firmware would, BARs in the PCI hole. */
+static int assign_bars(struct engine *e, char **error)
+{
+	int err = e->firmware ? 0 : pci_bus_assign_bars(&e->pci, PCI_MMIO_BASE, PCI_MMIO_LIMIT, PCI_IO_BASE);
+	if (err < 0)
+		*error = g_strdup_printf("cannot place PCI devices: %s", g_strerror(-err));
+	return err < 0 ? -1 : 0;
+}
+
 static void destroy_virtio_devices(struct engine *e)
 {
-	for (unsigned i = 0; i < e->disks_created; i++)
-		virtio_blk_destroy(&e->disks[i]);
+	for (unsigned i = 0; i < MACHINE_MAX_DISKS; i++)
+		if (e->disk_created[i])
+			virtio_blk_destroy(&e->disks[i]);
 	if (e->rng_created)
 		virtio_rng_destroy(&e->rng);
 	if (e->gpu_created)
@@ -552,6 +618,8 @@ static void destroy_devices(struct engine *e)
 	stop_io_thread(e);
 	pci_bus_destroy(&e->pci);
 	destroy_virtio_devices(e);
+	if (e->ahci_created)
+		ahci_destroy(&e->ahci);
 	if (e->vga_created)
 		vga_destroy(&e->vga);
 }
@@ -685,6 +753,7 @@ enum vm_stop_reason engine_run(const struct vireo_machine *def, struct engine_ba
 	devices = true;
 	start_io_thread(e);
 	if ((e->firmware && add_firmware_board(e, error) < 0) || add_virtio_devices(e, error) < 0 ||
+	    add_sata(e, error) < 0 || assign_bars(e, error) < 0 ||
 	    (!e->firmware && load_kernel(e, &entry, error) < 0) || create_vcpus(e, error) < 0 ||
 	    start_vcpus(e, e->firmware ? NULL : &entry, error) < 0)
 		goto out_vcpus;
