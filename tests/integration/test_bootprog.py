@@ -22,6 +22,8 @@ import vireo_test as vt  # noqa: E402
 # kind of image the program is on ("disk" or "cd").
 KINDS = {
     "virtio-disk": (["--disk", "{image}"], "disk"),
+    "sata-disk": (["--disk", "{image},bus=sata"], "disk"),
+    "sata-cd": (["--disk", "{image},bus=sata,media=cdrom"], "cd"),
 }
 
 DATA_BYTES = 65536          # boot.c's data area
