@@ -152,14 +152,15 @@ static void update_intx(struct ahci *hba)
 	}
 }
 
-/* Lock held. IS.IPS of a port follows PxIS & PxIE (§3.1.3); an MSI goes
- * out for every new event, so none is lost while software clears IS. */
-static void update_port_interrupt(struct ahci_port *p, bool new_event)
+/* Lock held. IS.IPS of a port follows PxIS & PxIE (§3.1.3); with
+ * `notify` (a new event, or one newly enabled) an MSI goes out, even while
+ * software has not cleared IS yet, so none is lost. */
+static void update_port_interrupt(struct ahci_port *p, bool notify)
 {
 	struct ahci *hba = p->hba;
 	if (p->is & p->ie) {
 		hba->is |= 1u << p->index;
-		if (new_event && (hba->ghc & GHC_IE))
+		if (notify && (hba->ghc & GHC_IE))
 			msi_notify(&hba->msi);
 	}
 	update_intx(hba);
@@ -562,8 +563,11 @@ static void write_ghc(struct ahci *hba, uint32_t value)
 		reset_hba(hba);  /* done at once, so HR reads 0 again */
 		return;
 	}
+	bool enabling = !(hba->ghc & GHC_IE) && (value & GHC_IE);
 	hba->ghc = GHC_AE | (value & GHC_IE);
-	update_port_interrupt(&hba->ports[0], false);
+	if (enabling && hba->is)
+		msi_notify(&hba->msi);  /* events that waited for IE */
+	update_intx(hba);
 }
 
 /* IS is write-1-to-clear; a port whose enabled events are still pending

@@ -649,6 +649,10 @@ static void test_msi(void)
 	issue(&f, 0);
 	struct pollfd pfd = { f.hba.msi.eventfd, POLLIN, 0 };
 	g_assert_cmpint(poll(&pfd, 1, 0), ==, 0);
+	/* Turning IE on with the event pending sends it. */
+	wr(&f, GHC, 2);
+	g_assert_cmpint(read(f.hba.msi.eventfd, &count, sizeof(count)), ==, sizeof(count));
+	g_assert_false(f.intx_level);
 	teardown(&f);
 }
 
