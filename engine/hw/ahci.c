@@ -76,7 +76,7 @@
 #define PXIS_PCS           (1u << 6)   /* port connect change: SERR.DIAG.X */
 #define PXIS_HBFS          (1u << 29)  /* host bus fatal error */
 #define PXIS_TFES          (1u << 30)  /* task file error */
-#define PXIS_RWC           0xFDC000AFu /* the bits software clears (the rest are reserved or read-only) */
+#define PXIS_RWC           0xFD8000AFu /* the bits software clears (the rest are reserved or read-only) */
 #define PXIE_MASK          0xFDC000FFu
 
 /* PxCMD (§3.3.7). */

@@ -13,8 +13,11 @@
  * (hw/ata.h, hw/atapi.h), writes the byte count back, posts the D2H Register
  * FIS (and a PIO Setup FIS for PIO data-in) when FIS receive is on, and
  * raises the port's interrupt. A command header, table, PRD or FIS area that
- * is not guest RAM stops the port with a task-file error, as a host bus
- * fault does on real HBAs. No NCQ, no port multiplier, no staggered spin-up.
+ * is not guest RAM is a host bus fatal error (PxIS.HBFS), the command
+ * aborted where the drive can say so; an error status from the drive is a
+ * task-file error (PxIS.TFES). Either stops the port's list with PxCI still
+ * set until software clears PxCMD.ST, as on real HBAs. No NCQ, no port
+ * multiplier, no staggered spin-up.
  *
  * Locking: one lock for the HBA, held while registers change and while a
  * command runs. */
