@@ -16,6 +16,8 @@
 #define CMOS_BOOT_ORDER_3 0x38      /* 3rd << 4; bit 0 set: no floppy signature check */
 #define BOOT_DEVICE_HDD 2
 #define BOOT_DEVICE_CD 3
+#define IDE_PRIMARY_IRQ 14          /* legacy-mode IDE channels (82371SB §2.4) */
+#define IDE_SECONDARY_IRQ 15
 
 bool firmware_board_wanted(const struct vireo_machine *def)
 {
@@ -104,8 +106,15 @@ static void fill_cmos(struct rtc *rtc)
 static int add_pci_functions(struct firmware_board *board, const struct firmware_board_parts *parts)
 {
 	struct irq_line isa_irqs = { vm_set_irq, parts->vm, 0 };
+	struct irq_line irq14 = { vm_set_irq, parts->vm, IDE_PRIMARY_IRQ };
+	struct irq_line irq15 = { vm_set_irq, parts->vm, IDE_SECONDARY_IRQ };
 	int err = piix3_init(&board->isa, parts->pci, isa_irqs);
 	board->isa_created = err == 0;
+	if (!err) {
+		err = piix_ide_init(&board->ide, parts->pci, &parts->vm->pio, &parts->vm->mem, irq14, irq15,
+				    parts->ide_drives);
+		board->ide_created = err == 0;
+	}
 	return err ? err : piix4_pm_init(&board->pm_function, parts->pci, parts->pm);
 }
 
@@ -132,6 +141,8 @@ void firmware_board_destroy(struct firmware_board *board)
 {
 	if (board->cfg_created)
 		fw_cfg_destroy(&board->cfg);
+	if (board->ide_created)
+		piix_ide_destroy(&board->ide);
 	if (board->isa_created)
 		piix3_destroy(&board->isa);
 	firmware_unload(&board->bios);

@@ -1,5 +1,6 @@
 /* What a PC has only when it boots firmware (SeaBIOS): the BIOS ROM and PAM
- * shadowing, the PIIX3 ISA bridge with PCI interrupt routing, the PIIX4 PM
+ * shadowing, the PIIX3 ISA bridge with PCI interrupt routing, its IDE
+ * function (always there, as on a PC, with or without drives), the PIIX4 PM
  * function that places the ACPI PM block, fw_cfg, the debug console and POST
  * port, and the CMOS bytes a BIOS reads. Direct kernel boot has none of it. */
 #ifndef VIREO_FIRMWARE_BOARD_H
@@ -12,6 +13,7 @@
 #include "hw/fw_cfg.h"
 #include "hw/i440fx.h"
 #include "hw/piix3.h"
+#include "hw/piix_ide.h"
 #include "hw/piix4_pm.h"
 #include "hw/rtc.h"
 #include "kvm/pam_host.h"
@@ -27,6 +29,7 @@ struct firmware_board_parts {
 	struct chardev *log;        /* debug console output, or NULL */
 	unsigned cpus;
 	bool std_vga;               /* the standard VGA is at 00:02.0: give it its BIOS */
+	const struct piix_ide_drive_config *ide_drives;  /* PIIX_IDE_DRIVES of them */
 };
 
 struct firmware_board {
@@ -34,6 +37,8 @@ struct firmware_board {
 	struct pam_host pam;
 	struct piix3 isa;
 	bool isa_created;
+	struct piix_ide ide;
+	bool ide_created;
 	struct piix4_pm pm_function;
 	struct fw_cfg cfg;
 	bool cfg_created;

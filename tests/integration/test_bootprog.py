@@ -22,6 +22,8 @@ import vireo_test as vt  # noqa: E402
 # kind of image the program is on ("disk" or "cd").
 KINDS = {
     "virtio-disk": (["--disk", "{image}"], "disk"),
+    "ide-disk": (["--disk", "{image},bus=ide"], "disk"),
+    "ide-cd": (["--cdrom", "{image}"], "cd"),
     "sata-disk": (["--disk", "{image},bus=sata"], "disk"),
     "sata-cd": (["--disk", "{image},bus=sata,media=cdrom"], "cd"),
 }
@@ -92,6 +94,14 @@ def cd_image(tmp, data):
 IMAGES = {"disk": disk_image, "cd": cd_image}
 
 
+def tap(probe, keysyms):
+    """Presses the keys (VNC keysyms, hex) in order and lets go in reverse."""
+    for k in keysyms:
+        probe.ask("key %s 1" % k)
+    for k in reversed(keysyms):
+        probe.ask("key %s 0" % k)
+
+
 class Boot:
     """The engine booting our program from a device of kind KIND, with a VNC viewer."""
 
@@ -112,10 +122,7 @@ class Boot:
         return self.engine.__exit__(*exc)
 
     def tap(self, keysyms):
-        for k in keysyms:
-            self.probe.ask("key %s 1" % k)
-        for k in reversed(keysyms):
-            self.probe.ask("key %s 0" % k)
+        tap(self.probe, keysyms)
 
     def to_key_loop(self):
         """Past the disk checks and the graphics mode, to where keys are echoed."""
@@ -132,21 +139,21 @@ def bar_pattern(x, y):
     return (255 if bar & 4 else 0, 255 if bar & 2 else 0, 255 if bar & 1 else 0)
 
 
-def with_keys(glyphs):
-    """bar_pattern with boot.c's key line: glyph rows of the i-th key in
-    white on black, each dot KEY_SCALE pixels square."""
+def with_keys(glyphs, background):
+    """background with boot.c's key line: the i-th glyph's rows in white on
+    black, each dot KEY_SCALE pixels square."""
     def expected(x, y):
         col, dx, dy = (x - KEY_X) // (8 * KEY_SCALE), (x - KEY_X) % (8 * KEY_SCALE), y - KEY_Y
         if x >= KEY_X and 0 <= col < len(glyphs) and 0 <= dy < 16 * KEY_SCALE:
             lit = glyphs[col][dy // KEY_SCALE] << (dx // KEY_SCALE) & 0x80
             return (255, 255, 255) if lit else (0, 0, 0)
-        return bar_pattern(x, y)
+        return background(x, y)
     return expected
 
 
 def vgabios_glyph(char):
-    shapes = {c: bits for bits, c in tf.vgabios_shapes().items()}
-    return shapes[char]
+    """The 16 rows of CHAR in the VGA BIOS's 8x16 font."""
+    return {c: bits for bits, c in tf.vgabios_shapes().items()}[char]
 
 
 def check_crc(engine, how, data_lba, data):
@@ -209,7 +216,7 @@ def check_everything(kind):
                 boot.tap(keysyms)
                 engine.wait_for(r"key %04x" % word, 30)
             glyphs = [vgabios_glyph(char) for _, char, _ in TYPED]
-            td.check_image(boot.probe.screen(WIDTH, HEIGHT), WIDTH, HEIGHT, with_keys(glyphs), "typed keys")
+            td.check_image(boot.probe.screen(WIDTH, HEIGHT), WIDTH, HEIGHT, with_keys(glyphs, bar_pattern), "typed keys")
             print("VBE mode %s: pattern and %d keys pixel-exact" % (mode.group(1), len(TYPED)))
         if boot.image_kind == "disk":  # the engine has ended: the image is all on disk
             check_written(boot.image, boot.data_lba + DATA_BYTES // bps)
@@ -248,6 +255,47 @@ def case_acpi_power_off():
             vt.fail("the engine's exit status after the power-off is %d" % boot.engine.proc.returncode)
         if boot.engine.output().count("VIREO BOOT") != 1:
             vt.fail("the program ran %d times; a power-off must not reboot" % boot.engine.output().count("VIREO BOOT"))
+
+
+# boot.c's demo: the name in the VGA BIOS font, each dot 8x8, centred at y 120.
+DEMO_NAME, DEMO_SCALE, DEMO_Y = "Vireo", 8, 120
+DEMO_X = (WIDTH - len(DEMO_NAME) * 8 * DEMO_SCALE) // 2
+DEMO_BACKGROUND, DEMO_NAME_COLOUR = (0x20, 0x30, 0x60), (0xF0, 0xC0, 0x40)
+
+
+def demo_screen():
+    glyphs = [vgabios_glyph(c) for c in DEMO_NAME]
+
+    def expected(x, y):
+        dx, dy = (x - DEMO_X) // DEMO_SCALE, (y - DEMO_Y) // DEMO_SCALE
+        if x >= DEMO_X and y >= DEMO_Y and dx < 8 * len(glyphs) and dy < 16:
+            return DEMO_NAME_COLOUR if glyphs[dx // 8][dy] << (dx % 8) & 0x80 else DEMO_BACKGROUND
+        return DEMO_BACKGROUND
+    return expected
+
+
+def case_demo():
+    """The demo ./setup.sh run boots (boot-demo.img from the build, read-only,
+    through SeaBIOS): "Vireo" drawn large, pixel for pixel; a key typed on the
+    screen and a byte typed on COM1 drawn under it and echoed on COM1; Esc
+    powers the machine off."""
+    with tempfile.TemporaryDirectory() as tmp:
+        engine, port, _ = tf.firmware_engine("64M", 1, tmp)
+        engine.args += ["--disk", os.path.join(vt.guest_dir(), "boot-demo.img") + ",ro"]
+        with engine:
+            probe = td.Probe(port)
+            engine.wait_for(r"Esc powers off\.\r\n", BOOT_TIMEOUT)
+            td.check_image(probe.screen(WIDTH, HEIGHT), WIDTH, HEIGHT, demo_screen(), "the demo's name")
+            tap(probe, ["76"])
+            engine.wait_for(r"off\.\r\nv", 30)
+            engine.send(b"x")
+            engine.wait_for(r"off\.\r\nvx", 30)
+            td.check_image(probe.screen(WIDTH, HEIGHT), WIDTH, HEIGHT,
+                           with_keys([vgabios_glyph("v"), vgabios_glyph("x")], demo_screen()), "the keys typed")
+            tap(probe, ["ff1b"])
+            if engine.wait_exit(30) != 0:
+                vt.fail("the engine's exit status after Esc is %d" % engine.proc.returncode)
+            probe.close()
 
 
 CASES = {name[5:].replace("_", "-"): fn for name, fn in globals().items() if name.startswith("case_")}

@@ -14,7 +14,8 @@
  * through ACPI.
  *
  * With BOOT_DEMO defined it is the demo `./setup.sh run` boots: "Vireo"
- * large on the VBE screen and typed keys echoed under it. */
+ * large on the VBE screen and keys typed on the screen or on COM1 echoed
+ * under it and on COM1; Esc powers off. */
 #include "boot.h"
 
 #include <stddef.h>
@@ -257,19 +258,27 @@ static void draw_glyph(uint8_t c, uint32_t x, uint32_t y, uint32_t scale, uint32
 		}
 }
 
-/* Reads a key, draws it on the key line and tells COM1 "key SSAA". */
-static uint8_t echo_key(void)
+/* int 16h AH=00h: the next key, scan code in the high byte, ASCII in the low. */
+static uint16_t read_key(void)
 {
-	static unsigned column;
 	struct bios_regs r = { .eax = BIOS_KEYBOARD_READ << 8 };
 	bios_int(BIOS_KEYBOARD, &r);
-	uint8_t ascii = (uint8_t)r.eax;
+	return (uint16_t)r.eax;
+}
+
+/* Draws ASCII in the next cell of the key line. */
+static void draw_key(uint8_t ascii)
+{
+	static unsigned column;
 	draw_glyph(ascii, KEY_X + column * GLYPH_WIDTH * KEY_SCALE, KEY_Y, KEY_SCALE, WHITE, BLACK);
 	column = (column + 1) % KEY_COLUMNS;
-	say("key ");                    /* once it is on the screen */
-	say_hex(r.eax & 0xFFFF, 4);
-	say("\r\n");
-	return ascii;
+}
+
+static void power_off(void)
+{
+	outl(PCI_CONFIG_ADDRESS, PCI_CONFIG_ENABLE | PIIX4_PM_FUNCTION | PIIX4_PMBA);
+	uint16_t base = (uint16_t)(inl(PCI_CONFIG_DATA) & PMBA_MASK);
+	outw((uint16_t)(base + PM1_CNT), SLP_TYP_S5 << PM1_CNT_SLP_TYP_SHIFT | PM1_CNT_SLP_EN);
 }
 
 #ifndef BOOT_DEMO
@@ -383,13 +392,6 @@ static void draw_test_pattern(void)
 	fill(SCREEN_WIDTH - 1, 0, 1, SCREEN_HEIGHT, WHITE);
 }
 
-static void power_off(void)
-{
-	outl(PCI_CONFIG_ADDRESS, PCI_CONFIG_ENABLE | PIIX4_PM_FUNCTION | PIIX4_PMBA);
-	uint16_t base = (uint16_t)(inl(PCI_CONFIG_DATA) & PMBA_MASK);
-	outw((uint16_t)(base + PM1_CNT), SLP_TYP_S5 << PM1_CNT_SLP_TYP_SHIFT | PM1_CNT_SLP_EN);
-}
-
 static void run_command(uint8_t ascii)
 {
 	if (ascii == 'r')
@@ -412,13 +414,18 @@ static void run(unsigned bps)
 		write_marker();
 	}
 	say("press a key for graphics\r\n");
-	struct bios_regs r = { .eax = BIOS_KEYBOARD_READ << 8 };
-	bios_int(BIOS_KEYBOARD, &r);
+	read_key();
 	set_graphics_mode();
 	draw_test_pattern();
 	say("keys: r resets, k resets through the 8042, p powers off\r\n");
-	for (;;)
-		run_command(echo_key());
+	for (;;) {
+		uint16_t key = read_key();
+		draw_key((uint8_t)key);
+		say("key ");            /* once it is on the screen */
+		say_hex(key, 4);
+		say("\r\n");
+		run_command((uint8_t)key);
+	}
 }
 #else
 /* ---- the demo ---- */
@@ -429,6 +436,21 @@ static void run(unsigned bps)
 #define DEMO_BACKGROUND 0x203060u
 #define DEMO_NAME_COLOUR 0xF0C040u
 
+#define ESC 0x1B
+#define KEYBOARD_STATUS 0x01            /* int 16h: ZF clear when a key waits */
+#define FLAGS_ZERO 0x0040
+#define LSR_DATA_READY 0x01
+
+/* A key from the screen's keyboard (int 16h) or a byte typed on COM1, or 0. */
+static uint8_t typed(void)
+{
+	struct bios_regs r = { .eax = KEYBOARD_STATUS << 8 };
+	bios_int(BIOS_KEYBOARD, &r);
+	if (!(r.flags & FLAGS_ZERO))
+		return (uint8_t)read_key();
+	return inb(COM1_LSR) & LSR_DATA_READY ? inb(COM1) : 0;
+}
+
 static void run(unsigned bps)
 {
 	(void)bps;
@@ -437,9 +459,21 @@ static void run(unsigned bps)
 	uint32_t width = (sizeof(DEMO_NAME) - 1) * GLYPH_WIDTH * DEMO_SCALE, x = (SCREEN_WIDTH - width) / 2;
 	for (const char *c = DEMO_NAME; *c; c++, x += GLYPH_WIDTH * DEMO_SCALE)
 		draw_glyph((uint8_t)*c, x, DEMO_Y, DEMO_SCALE, DEMO_NAME_COLOUR, DEMO_BACKGROUND);
-	say("type something\r\n");
-	for (;;)
-		echo_key();
+	say("Type on the screen or here; Esc powers off.\r\n");
+	for (;;) {
+		uint8_t c = typed();
+		if (!c) {
+			__asm__ volatile("sti; hlt");   /* until the next tick or key */
+			continue;
+		}
+		if (c == ESC)
+			power_off();
+		if (c >= ' ')
+			draw_key(c);
+		say_char(c);
+		if (c == '\r')
+			say_char('\n');
+	}
 }
 #endif
 
