@@ -10,7 +10,7 @@ set -euo pipefail
 PACKAGES=(
 	build-essential meson ninja-build pkg-config libglib2.0-dev
 	python3 util-linux binutils
-	busybox-static cpio gzip xz-utils zstd xorriso
+	busybox-static cpio gzip xz-utils zstd
 	clang libclang-rt-14-dev
 	console-data libslirp-dev libvncserver-dev zlib1g-dev xorriso
 	iproute2 dnsmasq-base
