@@ -122,6 +122,35 @@ static gboolean on_screenshot(VireoEngine1 *skeleton, GDBusMethodInvocation *inv
 	return TRUE;
 }
 
+/* EjectMedia (path NULL) and ChangeMedia. */
+static bool change_media(struct engine_control *ctl, GDBusMethodInvocation *invocation, const char *path)
+{
+	char *error = NULL;
+	if (!machine_running(ctl, invocation))
+		return false;
+	if (!ctl->ops->change_media(ctl->opaque, path, &error)) {
+		g_dbus_method_invocation_return_error(invocation, G_IO_ERROR, G_IO_ERROR_FAILED, "%s", error);
+		g_free(error);
+		return false;
+	}
+	return true;
+}
+
+static gboolean on_eject_media(VireoEngine1 *skeleton, GDBusMethodInvocation *invocation, gpointer opaque)
+{
+	if (change_media(opaque, invocation, NULL))
+		vireo_engine1_complete_eject_media(skeleton, invocation);
+	return TRUE;
+}
+
+static gboolean on_change_media(VireoEngine1 *skeleton, GDBusMethodInvocation *invocation, const char *path,
+				gpointer opaque)
+{
+	if (change_media(opaque, invocation, path))
+		vireo_engine1_complete_change_media(skeleton, invocation);
+	return TRUE;
+}
+
 static void forget_connection(struct engine_control *ctl, GDBusConnection *connection)
 {
 	g_signal_handlers_disconnect_by_data(connection, ctl);
@@ -192,6 +221,8 @@ static VireoEngine1 *new_skeleton(struct engine_control *ctl, const char *name, 
 	g_signal_connect(skeleton, "handle-force-off", G_CALLBACK(on_force_off), ctl);
 	g_signal_connect(skeleton, "handle-reset", G_CALLBACK(on_reset), ctl);
 	g_signal_connect(skeleton, "handle-screenshot", G_CALLBACK(on_screenshot), ctl);
+	g_signal_connect(skeleton, "handle-eject-media", G_CALLBACK(on_eject_media), ctl);
+	g_signal_connect(skeleton, "handle-change-media", G_CALLBACK(on_change_media), ctl);
 	return skeleton;
 }
 

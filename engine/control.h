@@ -1,8 +1,8 @@
 /* The engine's control interface: io.github.vireo.Engine1
  * (data/io.github.vireo.Engine1.xml) served over D-Bus peer-to-peer on a
  * private UNIX socket (`--control PATH`), for the app, scripts and tests:
- * state, pause and resume, power button, force off, reset, screenshots and
- * where the screen is.
+ * state, pause and resume, power button, force off, reset, screenshots,
+ * changing the CD and where the screen is.
  *
  * It outlives runs (a guest reboot keeps its connections): each run attaches
  * the operations that act on it while it runs. Everything happens on the
@@ -26,6 +26,9 @@ struct engine_control_ops {
 	void (*stop)(void *opaque, enum vm_stop_reason reason);
 	/* False when the guest does not listen (no ACPI): the caller stops it. */
 	bool (*power_button)(void *opaque);
+	/* Changes the --cdrom disc (path NULL: ejects it). False with *error
+	 * set to one line when there is no such drive or the image is bad. */
+	bool (*change_media)(void *opaque, const char *path, char **error);
 };
 
 /* Listens on `path` (a stale socket left by a dead engine is replaced; a

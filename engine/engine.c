@@ -1,7 +1,9 @@
 /* The PC a machine runs on: RAM, vCPUs, in-kernel irqchip and PIT, COM1,
  * i8042, RTC, PCI host bridge, ACPI PM block and reset ports, virtio disks
- * and rng, an AHCI controller for SATA drives, booted directly into a Linux kernel (or our test guests) with
- * e820, MP and ACPI tables. */
+ * and rng, an AHCI controller for SATA drives, booted directly into a Linux
+ * kernel (or our test guests) with e820, MP and ACPI tables, or through
+ * firmware on the firmware board (which also carries the IDE disks and the
+ * CD-ROM). */
 #include "engine.h"
 
 #include <errno.h>
@@ -429,6 +431,26 @@ static int open_disks(const struct vireo_machine *def, struct engine_backends *b
 	return 0;
 }
 
+/* An ISO image opened read-only and checked; NULL with *error set. */
+static struct block_backend *open_disc(const char *path, char **error)
+{
+	struct block_backend *disc = g_new0(struct block_backend, 1);
+	if (block_open(disc, path, true, error) == 0) {
+		if (atapi_check_image(disc, error))
+			return disc;
+		block_close(disc);
+	}
+	g_free(disc);
+	return NULL;
+}
+
+static void close_disc(struct block_backend *disc)
+{
+	if (disc)
+		block_close(disc);
+	g_free(disc);
+}
+
 /* --cdrom FILE: an ISO in an ATAPI drive on the IDE secondary master. */
 static int open_cdrom(const struct vireo_machine *def, struct engine_backends *b, char **error)
 {
@@ -440,19 +462,13 @@ static int open_cdrom(const struct vireo_machine *def, struct engine_backends *b
 					 "the firmware board); drop --kernel", def->cdrom);
 		return -1;
 	}
-	if (block_open(&b->cdrom, def->cdrom, true, &why) < 0) {
-		*error = g_strdup_printf("--cdrom: %s", why);
-		g_free(why);
-		return -1;
-	}
-	b->cdrom_open = true;
-	if (!atapi_check_image(&b->cdrom, &why)) {
+	if (!(b->cdrom = open_disc(def->cdrom, &why))) {
 		*error = g_strdup_printf("--cdrom: %s", why);
 		g_free(why);
 		return -1;
 	}
 	b->ide[IDE_CDROM_POSITION] = (struct piix_ide_drive_config){
-		.present = true, .kind = ATA_DRIVE_CDROM, .medium = &b->cdrom,
+		.present = true, .kind = ATA_DRIVE_CDROM, .medium = b->cdrom,
 	};
 	return 0;
 }
@@ -496,9 +512,8 @@ void engine_close_backends(struct engine_backends *b)
 		machine_disk_clear(&b->disk_specs[i]);
 	}
 	b->disk_count = 0;
-	if (b->cdrom_open)
-		block_close(&b->cdrom);
-	b->cdrom_open = false;
+	close_disc(b->cdrom);
+	b->cdrom = NULL;
 	if (b->vnc)
 		vnc_server_stop(b->vnc);
 	if (b->sdl)
@@ -795,8 +810,27 @@ static bool control_power_button(void *opaque)
 	return acpi_pm_press_power_button(&e->pm);
 }
 
+/* The --cdrom drive gets another disc or none; the old one is closed once
+ * the drive has let go of it. The backends keep the new one for reboots. */
+static bool control_change_media(void *opaque, const char *path, char **error)
+{
+	struct engine *e = opaque;
+	struct engine_backends *b = e->backends;
+	struct block_backend *disc = NULL;
+	if (!e->def->cdrom) {
+		*error = g_strdup("this machine has no CD-ROM drive (start it with --cdrom FILE)");
+		return false;
+	}
+	if (path && !(disc = open_disc(path, error)))
+		return false;
+	close_disc(piix_ide_change_medium(&e->board.ide, IDE_CDROM_POSITION, disc));
+	b->cdrom = disc;
+	b->ide[IDE_CDROM_POSITION].medium = disc;
+	return true;
+}
+
 static const struct engine_control_ops control_ops = {
-	control_pause, control_resume, control_stop, control_power_button,
+	control_pause, control_resume, control_stop, control_power_button, control_change_media,
 };
 
 enum vm_stop_reason engine_run(const struct vireo_machine *def, struct engine_backends *backends,

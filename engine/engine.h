@@ -25,8 +25,7 @@ struct engine_backends {
 	struct block_backend disks[MACHINE_MAX_DISKS];
 	struct machine_disk disk_specs[MACHINE_MAX_DISKS];
 	unsigned disk_count;
-	struct block_backend cdrom;   /* --cdrom, when cdrom_open */
-	bool cdrom_open;
+	struct block_backend *cdrom;  /* the disc in the --cdrom drive, or NULL (none, or ejected) */
 	struct piix_ide_drive_config ide[PIIX_IDE_DRIVES];  /* bus=ide disks and --cdrom, by position */
 	unsigned ide_count;           /* bus=ide disks placed */
 	struct chardev firmware_log;  /* --firmware-log, when firmware_log_fd >= 0 */

@@ -16,7 +16,9 @@ static const char usage[] =
 	"  power-button       ask the guest to shut down\n"
 	"  force-off          end the machine at once\n"
 	"  reset              reboot the machine\n"
-	"  screenshot FILE    the screen as a PNG; prints its size\n";
+	"  screenshot FILE    the screen as a PNG; prints its size\n"
+	"  eject              take the disc out of the --cdrom drive\n"
+	"  change FILE        put the ISO image FILE in the --cdrom drive\n";
 
 static int fail(const char *what, GError *error)
 {
@@ -49,6 +51,10 @@ static int run(VireoEngine1 *engine, const char *command, const char *arg)
 			return fail(command, error);
 		printf("%ux%u\n", width, height);
 		return 0;
+	} else if (!strcmp(command, "change") && arg) {
+		ok = vireo_engine1_call_change_media_sync(engine, arg, NULL, &error);
+	} else if (!strcmp(command, "eject")) {
+		ok = vireo_engine1_call_eject_media_sync(engine, NULL, &error);
 	} else if (!strcmp(command, "pause")) {
 		ok = vireo_engine1_call_pause_sync(engine, NULL, &error);
 	} else if (!strcmp(command, "resume")) {

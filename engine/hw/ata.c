@@ -277,14 +277,13 @@ void ata_drive_init(struct ata_drive *d, enum ata_drive_kind kind, struct block_
 static void start_phase(struct ata_drive *d, struct ata_transfer *xfer, enum ata_dir dir, bool dma,
 			bool from_medium, uint64_t offset, uint64_t bytes, uint32_t block)
 {
-	d->phase.dir = dir;
-	d->phase.from_medium = from_medium;
-	d->phase.packet = false;
-	d->phase.offset = offset;
-	d->phase.bytes = bytes;
-	*xfer = (struct ata_transfer){ .dir = dir, .dma = dma, .bytes = bytes, .block = block };
-	if (!bytes)
+	if (!bytes) {  /* nothing to move: done already */
+		end_phase(d, xfer);
 		complete(d);
+		return;
+	}
+	d->phase = (struct ata_phase){ .dir = dir, .from_medium = from_medium, .offset = offset, .bytes = bytes };
+	*xfer = (struct ata_transfer){ .dir = dir, .dma = dma, .bytes = bytes, .block = block };
 }
 
 static void reply_identify(struct ata_drive *d, struct ata_transfer *xfer, bool packet)

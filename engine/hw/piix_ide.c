@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "boot/bytes.h"
+#include "hw/atapi.h"
 
 #define PIIX_IDE_VENDOR 0x8086
 #define PIIX_IDE_DEVICE 0x7010
@@ -570,4 +571,15 @@ void piix_ide_destroy(struct piix_ide *ide)
 		ide->channels[c].pio = NULL;
 	}
 	g_mutex_clear(&ide->lock);
+}
+
+struct block_backend *piix_ide_change_medium(struct piix_ide *ide, unsigned position,
+					     struct block_backend *medium)
+{
+	struct ata_drive *drive = &ide->drives[position % PIIX_IDE_DRIVES];
+	g_mutex_lock(&ide->lock);
+	struct block_backend *old = drive->medium;
+	atapi_change_medium(drive, medium);
+	g_mutex_unlock(&ide->lock);
+	return old;
 }

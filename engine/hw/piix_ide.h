@@ -73,4 +73,10 @@ int piix_ide_init(struct piix_ide *ide, struct pci_bus *pci, struct bus *pio, co
 		  const struct piix_ide_drive_config drives[PIIX_IDE_DRIVES]);
 void piix_ide_destroy(struct piix_ide *ide);
 
+/* Puts `medium` (NULL: none) in the ATAPI drive at `position`, as a user
+ * changing discs (the guest sees UNIT ATTENTION). Returns the medium the
+ * drive held: no access to it is in flight once this returns. */
+struct block_backend *piix_ide_change_medium(struct piix_ide *ide, unsigned position,
+					     struct block_backend *medium);
+
 #endif

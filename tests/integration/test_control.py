@@ -8,6 +8,9 @@ info-and-screenshot: name, state and the VNC address the engine bound; a
 pause-resume: a paused machine takes no key (the PS/2 guest prints nothing),
   a resumed one gets it at once; reset reboots the guest; the power button
   ends the engine with status 0 and the socket file goes away.
+cdrom-change: SeaBIOS boots the --cdrom disc; after `change` to another ISO
+  and a reset it boots that one; after `eject` and a reset it finds no disc;
+  a missing image and a machine without the drive are refused with a message.
 """
 import os
 import stat
@@ -19,6 +22,7 @@ import time
 import zlib
 
 sys.path.insert(0, os.path.dirname(__file__))
+import test_firmware as tf
 import vireo_test as vt
 from test_display import Probe, free_port, pattern32
 
@@ -131,6 +135,40 @@ def case_pause_resume(tmp):
     if os.path.exists(sock):
         vt.fail("the control socket outlived the engine")
     print("ok: pause holds the guest, resume lets it run, reset reboots, power button ends it")
+
+
+def case_cdrom_change(tmp):
+    sock, first = os.path.join(tmp, "engine.sock"), tf.boot_cd(tmp)
+    second_message = b"Vireo second disc ran\n"
+    second = tf.boot_cd(tmp, second_message, "second")
+    engine, _, log = tf.firmware_engine("128M", 1, tmp)
+    engine.args += ["--cdrom", first, "--control", sock]
+    with engine:
+        tf.wait_log(log, tf.BOOT_MESSAGE.decode().strip(), engine, tf.BOOT_TIMEOUT)
+        missing = subprocess.run([os.environ["VIREO_CTL"], sock, "change", os.path.join(tmp, "nope.iso")],
+                                 capture_output=True, text=True, timeout=30)
+        if missing.returncode == 0 or "nope.iso" not in missing.stderr:
+            vt.fail("changing to a missing image should fail naming it: %r" % missing.stderr)
+        ctl(sock, "change", second)
+        ctl(sock, "reset")
+        tf.wait_log(log, second_message.decode().strip(), engine, tf.BOOT_TIMEOUT)
+        ctl(sock, "eject")
+        ctl(sock, "reset")
+        text = tf.wait_log(log, r"Boot failed: Could not read from CDROM", engine, tf.BOOT_TIMEOUT)
+        if text.count("DVD/CD [ata1-0: VIREO DVD-ROM") != 3:
+            vt.fail("SeaBIOS should find the drive in each of the three boots:\n%s" % text[-3000:])
+        ctl(sock, "force-off")
+        engine.wait_exit(20)
+    other = os.path.join(tmp, "other.sock")
+    with vt.Engine(["--kernel", os.path.join(vt.guest_dir(), "ps2-input.elf"), "--memory", "64M",
+                    "--control", other]) as engine:
+        engine.wait_for(r"ps2: ready", 30)
+        r = subprocess.run([os.environ["VIREO_CTL"], other, "eject"], capture_output=True, text=True, timeout=30)
+        if r.returncode == 0 or "no CD-ROM drive" not in r.stderr:
+            vt.fail("eject without a CD-ROM drive should fail saying so: %r" % r.stderr)
+        ctl(other, "force-off")
+        engine.wait_exit(20)
+    print("ok: the changed disc boots after a reset, an ejected drive has none, bad requests refused")
 
 
 CASES = {name[5:].replace("_", "-"): fn for name, fn in globals().items() if name.startswith("case_")}

@@ -144,13 +144,14 @@ def boot_disk(tmp):
     return disk
 
 
-def boot_cd(tmp):
-    """An El Torito no-emulation ISO (xorriso) whose boot image is our boot sector."""
-    root = os.path.join(tmp, "root")
+def boot_cd(tmp, message=BOOT_MESSAGE, name="boot"):
+    """An El Torito no-emulation ISO (xorriso) whose boot image is our boot
+    sector, printing message."""
+    root = os.path.join(tmp, name + "-root")
     os.mkdir(root)
     with open(os.path.join(root, "boot.bin"), "wb") as f:
-        f.write(BOOT_CODE + BOOT_MESSAGE + b"\0")
-    iso = os.path.join(tmp, "boot.iso")
+        f.write(BOOT_CODE + message + b"\0")
+    iso = os.path.join(tmp, name + ".iso")
     subprocess.run(["xorriso", "-as", "mkisofs", "-quiet", "-o", iso, "-b", "boot.bin", "-no-emul-boot",
                     "-boot-load-size", "4", root], check=True)
     return iso

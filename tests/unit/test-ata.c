@@ -271,6 +271,7 @@ static uint64_t packet(struct ata_drive *d, const uint8_t *cdb, uint8_t *data, s
 	uint8_t full[12] = { 0 };
 	memcpy(full, cdb, 12);
 	ata_packet(d, full, &x);
+	g_assert_true(x.dir == ATA_DIR_NONE || x.bytes);         /* no data phase of 0 bytes */
 	uint64_t moved = 0;
 	while (x.bytes) {
 		g_assert(x.dma == dma);

@@ -442,6 +442,20 @@ static void test_atapi(void)
 	send_packet(f, read10, false, 1001);
 	g_assert_cmpuint(bus_in(&f->pio, SECONDARY + 4, 1), ==, 1000 & 0xFF);
 	g_assert_cmpuint(read_packet_pio(f, buf, 4 * 2048), ==, 2 * 2048);
+
+	/* A disc changed from outside: UNIT ATTENTION once; ejected: NOT READY. */
+	g_assert_true(piix_ide_change_medium(&f->ide, 2, &f->disc) == &f->disc);
+	send_packet(f, (uint8_t[12]){ 0x00 }, false, 0);
+	g_assert_cmphex(status(f, SECONDARY), ==, 0x51);
+	g_assert_cmphex(bus_in(&f->pio, SECONDARY + 1, 1) >> 4, ==, 0x06);
+	send_packet(f, (uint8_t[12]){ 0x00 }, false, 0);
+	g_assert_cmphex(status(f, SECONDARY), ==, 0x50);
+	g_assert_true(piix_ide_change_medium(&f->ide, 2, NULL) == &f->disc);
+	send_packet(f, (uint8_t[12]){ 0x25 }, false, 8);
+	g_assert_cmphex(bus_in(&f->pio, SECONDARY + 1, 1) >> 4, ==, 0x06);
+	send_packet(f, (uint8_t[12]){ 0x25 }, false, 8);
+	g_assert_cmphex(status(f, SECONDARY), ==, 0x51);
+	g_assert_cmphex(bus_in(&f->pio, SECONDARY + 1, 1) >> 4, ==, 0x02);
 	fixture_free(f);
 }
 
