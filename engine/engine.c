@@ -52,8 +52,9 @@
 /* PCI devices: the host bridge is 00:00.0, the display adapter 00:02.0
  * (where a PC's firmware and QEMU put the VGA), virtio devices follow from
  * slot 3 (at most 18 of them), the AHCI controller is 00:1F.0 (the ICH9's
- * slot; function 0, as nothing else is in it). With no firmware, the engine places their BARs in the PCI hole. INTx
- * (used only while MSI-X is off) goes to IOAPIC pins 16-23, one per slot. */
+ * slot; function 0, as nothing else is in it). With no firmware, the engine
+ * places their BARs in the PCI hole. INTx (used only while MSI-X or MSI is
+ * off) goes to IOAPIC pins 16-23, one per slot. */
 #define DISPLAY_SLOT 2
 #define VIRTIO_FIRST_SLOT 3
 #define AHCI_SLOT 31
