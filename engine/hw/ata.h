@@ -142,10 +142,10 @@ void ata_command(struct ata_drive *d, const struct ata_taskfile *tf, struct ata_
 /* The CDB of a PACKET command (after ata_command asked for it). */
 void ata_packet(struct ata_drive *d, const uint8_t cdb[ATAPI_CDB_SIZE], struct ata_transfer *xfer);
 
-/* Moves the next bytes of the data phase: the iovecs' total, at most
- * xfer->bytes. Returns 0, or -1 when the medium failed or the request does
- * not fit the phase: the command then ends with an error in `result` and
- * xfer->bytes is 0. */
+/* Moves the next bytes of the data phase: the iovecs' total (at most
+ * IOV_MAX iovecs), at most xfer->bytes. Returns 0, or -1 when the medium
+ * failed or the request does not fit the phase: the command then ends with
+ * an error in `result` and xfer->bytes is 0. */
 int ata_data(struct ata_drive *d, const struct iovec *iov, unsigned count, struct ata_transfer *xfer);
 
 /* The transport could not move the data (a DMA table or buffer outside
