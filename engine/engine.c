@@ -1,8 +1,9 @@
 /* The PC a machine runs on: RAM, vCPUs, in-kernel irqchip and PIT, COM1,
  * i8042, RTC, PCI host bridge, ACPI PM block and reset ports, virtio disks
- * and rng, booted directly into a Linux kernel (or our test guests) with
- * e820, MP and ACPI tables, or through firmware on the firmware board
- * (which also carries the IDE disks and the CD-ROM). */
+ * and rng, an AHCI controller for SATA drives, booted directly into a Linux
+ * kernel (or our test guests) with e820, MP and ACPI tables, or through
+ * firmware on the firmware board (which also carries the IDE disks and the
+ * CD-ROM). */
 #include "engine.h"
 
 #include <errno.h>
@@ -21,6 +22,8 @@
 #include "boot/mptable.h"
 #include "firmware_board.h"
 #include "hw/acpi_pm.h"
+#include "hw/ahci.h"
+#include "hw/atapi.h"
 #include "hw/i440fx.h"
 #include "hw/i8042.h"
 #include "hw/pci.h"
@@ -50,10 +53,13 @@
 
 /* PCI devices: the host bridge is 00:00.0, the display adapter 00:02.0
  * (where a PC's firmware and QEMU put the VGA), virtio devices follow from
- * slot 3. With no firmware, the engine places their BARs in the PCI hole. INTx
- * (used only while MSI-X is off) goes to IOAPIC pins 16-23, one per slot. */
+ * slot 3 (at most 18 of them), the AHCI controller is 00:1F.0 (the ICH9's
+ * slot; function 0, as nothing else is in it). With no firmware, the engine
+ * places their BARs in the PCI hole. INTx (used only while MSI-X or MSI is
+ * off) goes to IOAPIC pins 16-23, one per slot. */
 #define DISPLAY_SLOT 2
 #define VIRTIO_FIRST_SLOT 3
+#define AHCI_SLOT 31
 #define PCI_MMIO_BASE 0xE0000000ull
 #define PCI_MMIO_LIMIT VM_IOAPIC_BASE
 #define PCI_IO_BASE 0xC000
@@ -93,6 +99,9 @@ struct engine {
 	struct virtio_net net;
 	bool net_created;
 	struct virtio_host virtio_hosts[MACHINE_MAX_DISKS + 3];  /* disks, rng, net, gpu */
+	struct ahci ahci;
+	bool ahci_created;
+	struct virtio_host ahci_msi;  /* the MSI route, kept as virtio's MSI-X vectors are */
 	bool firmware;                  /* booting SeaBIOS rather than a kernel */
 	struct firmware_board board;
 	bool board_created;
@@ -378,14 +387,23 @@ static bool place_ide_drive(const struct vireo_machine *def, struct engine_backe
 	return true;
 }
 
-/* Refuses what this machine cannot have: SATA (not built yet) and IDE
- * without the firmware board. */
+/* Whether a bus=sata drive has a port left: they take the AHCI ports in
+ * order (its earlier disks are parsed). */
+static bool sata_port_free(const struct engine_backends *b, unsigned disk, char **error)
+{
+	unsigned taken = 0;
+	for (unsigned i = 0; i < disk; i++)
+		taken += b->disk_specs[i].bus == MACHINE_BUS_SATA;
+	if (taken < AHCI_PORTS)
+		return true;
+	*error = g_strdup_printf("disk %s: the SATA controller has %u ports, all taken", b->disk_specs[disk].path,
+				 AHCI_PORTS);
+	return false;
+}
+
+/* Refuses what this machine cannot have: IDE without the firmware board. */
 static bool check_disk_bus(const struct vireo_machine *def, const struct machine_disk *spec, char **error)
 {
-	if (spec->bus == MACHINE_BUS_SATA) {
-		*error = g_strdup_printf("disk %s: SATA (AHCI) controllers are not built yet", spec->path);
-		return false;
-	}
 	if (spec->bus == MACHINE_BUS_IDE && !firmware_board_wanted(def)) {
 		*error = g_strdup_printf("disk %s,bus=ide: IDE needs firmware boot (the PIIX3 IDE controller is "
 					 "part of the firmware board); with --kernel use bus=virtio", spec->path);
@@ -405,6 +423,7 @@ static int open_disks(const struct vireo_machine *def, struct engine_backends *b
 			return -1;
 		}
 		if (!check_disk_bus(def, spec, error) || (spec->bus == MACHINE_BUS_IDE && !place_ide_drive(def, b, i, error)) ||
+		    (spec->bus == MACHINE_BUS_SATA && !sata_port_free(b, i, error)) ||
 		    block_open(&b->disks[i], spec->path, spec->read_only, error) < 0) {
 			machine_disk_clear(spec);
 			return -1;
@@ -616,10 +635,44 @@ static int add_virtio_devices(struct engine *e, char **error)
 	}
 	if (!err && add_network(e, slot + e->rng_created, error) < 0)
 		return -1;
-	if (!err && !e->firmware)  /* firmware assigns BARs itself */
-		err = pci_bus_assign_bars(&e->pci, PCI_MMIO_BASE, PCI_MMIO_LIMIT, PCI_IO_BASE);
 	if (err < 0)
 		*error = g_strdup_printf("cannot set up virtio devices: %s", g_strerror(-err));
+	return err < 0 ? -1 : 0;
+}
+
+/* The SATA drives on the AHCI ports in the order given; no controller
+ * without them. */
+static int add_sata(struct engine *e, char **error)
+{
+	struct engine_backends *b = e->backends;
+	unsigned port = 0;
+	int err = 0;
+	for (unsigned i = 0; i < b->disk_count && !err; i++) {
+		const struct machine_disk *spec = &b->disk_specs[i];
+		if (spec->bus != MACHINE_BUS_SATA)
+			continue;
+		if (!e->ahci_created) {
+			virtio_host_init(&e->ahci_msi, &e->vm);
+			if ((err = ahci_init(&e->ahci, &e->vm.mem, slot_intx(e, AHCI_SLOT), &virtio_host_kvm_ops.msix,
+					     &e->ahci_msi)) < 0)
+				break;
+			e->ahci_created = true;
+			if ((err = pci_bus_add(&e->pci, &e->ahci.pci, AHCI_SLOT, 0)) < 0)
+				break;
+		}
+		err = ahci_attach(&e->ahci, port++, &b->disks[i], spec->media == MACHINE_MEDIA_CDROM, spec->serial);
+	}
+	if (err < 0)
+		*error = g_strdup_printf("cannot set up the SATA controller: %s", g_strerror(-err));
+	return err < 0 ? -1 : 0;
+}
+
+/* Direct boot: the engine does what firmware would, BARs in the PCI hole. */
+static int assign_bars(struct engine *e, char **error)
+{
+	int err = e->firmware ? 0 : pci_bus_assign_bars(&e->pci, PCI_MMIO_BASE, PCI_MMIO_LIMIT, PCI_IO_BASE);
+	if (err < 0)
+		*error = g_strdup_printf("cannot place PCI devices: %s", g_strerror(-err));
 	return err < 0 ? -1 : 0;
 }
 
@@ -652,6 +705,8 @@ static void destroy_devices(struct engine *e)
 	stop_io_thread(e);
 	pci_bus_destroy(&e->pci);
 	destroy_virtio_devices(e);
+	if (e->ahci_created)
+		ahci_destroy(&e->ahci);
 	if (e->vga_created)
 		vga_destroy(&e->vga);
 }
@@ -814,6 +869,7 @@ enum vm_stop_reason engine_run(const struct vireo_machine *def, struct engine_ba
 	devices = true;
 	start_io_thread(e);
 	if ((e->firmware && add_firmware_board(e, error) < 0) || add_virtio_devices(e, error) < 0 ||
+	    add_sata(e, error) < 0 || assign_bars(e, error) < 0 ||
 	    (!e->firmware && load_kernel(e, &entry, error) < 0) || create_vcpus(e, error) < 0 ||
 	    start_vcpus(e, e->firmware ? NULL : &entry, error) < 0)
 		goto out_vcpus;

@@ -40,7 +40,7 @@ const struct machine_setting machine_settings[] = {
 	{ "devices", "disks", "disk", SETTING_DISKS, FIELD(disks),
 	  "FILE[,ro][,serial=ID][,queues=N][,bus=virtio|ide|sata][,media=disk|cdrom]",
 	  "a disk on a raw image: virtio (default), IDE (firmware boot; primary master, slave, secondary "
-	  "master, slave in order) or SATA (not built yet), a hard disk or a CD-ROM "
+	  "master, slave in order) or SATA (AHCI, ports 0-5 in order), a hard disk or a CD-ROM "
 	  "(repeat for more; machine.ini: disks=a.img;b.img,ro)" },
 	{ "devices", "cdrom", "cdrom", SETTING_PATH, FIELD(cdrom), "FILE",
 	  "an ISO image in the CD-ROM drive (IDE secondary master, as QEMU's -cdrom; firmware boot)" },

@@ -175,6 +175,11 @@ def case_disk_cdrom_on_virtio(tmp):
            status=2)
 
 
+def case_disk_sata_ports_full(tmp):
+    disks = [image(tmp, "d%d.img" % i) + ",bus=sata" for i in range(7)]
+    expect(disk_args(*disks), "d6.img", "the SATA controller has 6 ports, all taken", status=2)
+
+
 def case_disk_read_only_file(tmp):
     # As an unprivileged user (root may write anything) on a file it may
     # only read, without the ro option.

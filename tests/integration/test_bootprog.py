@@ -25,6 +25,8 @@ KINDS = {
     "virtio-disk": (["--disk", "{image}"], "disk"),
     "ide-disk": (["--disk", "{image},bus=ide"], "disk"),
     "ide-cd": (["--cdrom", "{image}"], "cd"),
+    "sata-disk": (["--disk", "{image},bus=sata"], "disk"),
+    "sata-cd": (["--disk", "{image},bus=sata,media=cdrom"], "cd"),
 }
 
 DATA_BYTES = 65536          # boot.c's data area

@@ -167,7 +167,7 @@ def boot_cd(tmp, message=BOOT_MESSAGE, name="boot"):
 
 def check_boots(tmp, args, needles):
     """SeaBIOS runs our boot sector from the device args give, and its log
-    says what it found on the way."""
+    (returned) says what it found on the way."""
     engine, _, log = firmware_engine("256M", 1, tmp)
     engine.args += args
     with engine:
@@ -177,6 +177,7 @@ def check_boots(tmp, args, needles):
         for needle in needles:
             if needle not in text:
                 vt.fail("the firmware log lacks %r:\n%s" % (needle, text[-3000:]))
+    return text
 
 
 def case_seabios_boots_virtio_disk():
@@ -202,6 +203,27 @@ def case_seabios_boots_cdrom():
     with tempfile.TemporaryDirectory() as tmp:
         check_boots(tmp, ["--cdrom", boot_cd(tmp)],
                     ["DVD/CD [ata1-0: VIREO DVD-ROM ATAPI-8 DVD/CD]", "Booting from DVD/CD..."])
+
+
+def case_seabios_finds_ahci_drives():
+    """Our boot disk, a CD-ROM and a 200 GiB disk on SATA: SeaBIOS finds the
+    AHCI controller at 00:1f.0, identifies each drive on its port (the disks
+    with their sizes, the second through its 48-bit capacity), finds nothing
+    on the empty ports 3-5, and boots the first disk."""
+    with tempfile.TemporaryDirectory() as tmp:
+        big = os.path.join(tmp, "big.img")
+        with open(big, "wb") as f:
+            f.truncate(200 << 30)  # past 2^28 sectors
+        text = check_boots(tmp, ["--disk", boot_disk(tmp, HALT) + ",bus=sata", "--disk", boot_cd(tmp) + ",bus=sata,media=cdrom",
+                                 "--disk", big + ",bus=sata"],
+                           ["PCI: init bdf=00:1f.0 id=8086:2922", "AHCI controller at 00:1f.0, iobase 0x",
+                            'AHCI/0: registering: "AHCI/0: VIREO HARDDISK ATA-8 Hard-Disk (1 MiBytes)"',
+                            'AHCI/1: registering: "DVD/CD [AHCI/1: VIREO DVD-ROM ATAPI-8 DVD/CD]"',
+                            'AHCI/2: registering: "AHCI/2: VIREO HARDDISK ATA-8 Hard-Disk (200 GiBytes)"',
+                            "Booting from Hard Disk..."])
+        for port in range(3, 6):
+            if "AHCI/%d: registering" % port in text:
+                vt.fail("SeaBIOS found a drive on the empty port %d" % port)
 
 
 def case_seabios_ide_master_slave_cd():

@@ -59,6 +59,42 @@ def case_i8042_reset():
             vt.fail("guest kept running after the reset")
 
 
+def case_ahci():
+    """Direct boot with a SATA disk and a SATA CD-ROM: the guest finds the
+    AHCI controller where the engine put its BARs, IDENTIFYs the disk (our
+    serial, its size), reads sector 1 and writes sector 2 by DMA (both
+    checked against the image), and reads block 16 of the ISO."""
+    with tempfile.TemporaryDirectory() as tmp:
+        disk = os.path.join(tmp, "sata.img")
+        with open(disk, "wb") as f:
+            f.truncate(2 << 20)
+            f.seek(512)
+            f.write(b"SECTOR ONE OF THE SATA DISK\0")
+        root = os.path.join(tmp, "root")
+        os.mkdir(root)
+        with open(os.path.join(root, "readme.txt"), "w") as f:
+            f.write("a CD\n")
+        cd = os.path.join(tmp, "cd.iso")
+        subprocess.run(["xorriso", "-as", "mkisofs", "-quiet", "-o", cd, root], check=True, capture_output=True)
+        with boot("ahci", "--disk", disk + ",bus=sata,serial=SATA-SERIAL-7", "--disk",
+                  cd + ",bus=sata,media=cdrom") as engine:
+            engine.wait_for(r"ahci: controller at 00:1f\.0 abar e[0-9a-f]{7}", 20)
+            engine.wait_for(r"ahci: cap 80241f05 pi 3f ghc 80000000", 20)
+            engine.wait_for(r"ahci: serial 'SATA-SERIAL-7'", 20)
+            engine.wait_for(r"ahci: identify tfd 50 sectors 4096", 20)
+            engine.wait_for(r"ahci: read tfd 50 sector 1 'SECTOR ONE OF THE SATA DISK'", 20)
+            engine.wait_for(r"ahci: write tfd 50", 20)
+            engine.wait_for(r"ahci: flush tfd 50", 20)
+            engine.wait_for(r"ahci: cd read tfd 50 block 16 'CD001'", 20)
+            engine.wait_for(r"ahci: done", 20)
+            if engine.wait_exit(10) != 0 or "FAIL" in engine.output():
+                vt.fail("the guest failed:\n%s" % engine.output())
+        with open(disk, "rb") as f:
+            f.seek(1024)
+            if f.read(512) != b"WRITTEN BY THE AHCI GUEST".ljust(512, b"\0"):
+                vt.fail("sector 2 of the image does not hold what the guest wrote")
+
+
 def case_i8042_reboot():
     """Without --no-reboot, the reset boots the machine again."""
     with vt.Engine(["--kernel", guest("i8042"), "--memory", "64M"]) as engine:
