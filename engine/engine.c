@@ -505,6 +505,8 @@ static int add_virtio_devices(struct engine *e, char **error)
 			e->disks_created++;
 			err = pci_bus_add(&e->pci, &e->disks[i].vp.pci, slot, 0);
 		}
+		if (!err && e->firmware)
+			firmware_board_add_drive(&e->board, i, MACHINE_MEDIA_DISK, firmware_path_virtio_blk(slot));
 	}
 	if (!err && e->def->rng) {
 		struct virtio_host *host = &e->virtio_hosts[b->disk_count];
@@ -563,6 +565,7 @@ static int add_firmware_board(struct engine *e, char **error)
 		.vm = &e->vm, .pci = &e->pci, .host_bridge = &e->host_bridge, .pm = &e->pm, .rtc = &e->rtc,
 		.log = e->backends->firmware_log_fd >= 0 ? &e->backends->firmware_log : NULL,
 		.cpus = e->def->cpus, .std_vga = e->vga_created,
+		.boot_menu = e->def->boot_menu, .boot_menu_wait = e->def->boot_menu_wait,
 	};
 	e->board_created = true;  /* destroy copes with a partial board */
 	return firmware_board_init(&e->board, &parts, error);
@@ -685,6 +688,7 @@ enum vm_stop_reason engine_run(const struct vireo_machine *def, struct engine_ba
 	devices = true;
 	start_io_thread(e);
 	if ((e->firmware && add_firmware_board(e, error) < 0) || add_virtio_devices(e, error) < 0 ||
+	    (e->firmware && firmware_board_write_boot_order(&e->board, def->boot_order, error) < 0) ||
 	    (!e->firmware && load_kernel(e, &entry, error) < 0) || create_vcpus(e, error) < 0 ||
 	    start_vcpus(e, e->firmware ? NULL : &entry, error) < 0)
 		goto out_vcpus;

@@ -27,7 +27,19 @@ struct firmware_board_parts {
 	struct chardev *log;        /* debug console output, or NULL */
 	unsigned cpus;
 	bool std_vga;               /* the standard VGA is at 00:02.0: give it its BIOS */
+	bool boot_menu;             /* SeaBIOS offers its boot menu ... */
+	unsigned boot_menu_wait;    /* ... and waits this many seconds for Esc */
 };
+
+/* A bootable drive, at its place in the machine's list (see firmware_board_add_drive). */
+struct firmware_board_drive {
+	enum machine_disk_media media;
+	char *path;                 /* its OpenFirmware path, or NULL: no drive here */
+};
+
+/* The places of the drives: the --disk ones in order, then --cdrom's. */
+#define FIRMWARE_BOARD_CDROM_PLACE MACHINE_MAX_DISKS
+#define FIRMWARE_BOARD_DRIVE_PLACES (MACHINE_MAX_DISKS + 1)
 
 struct firmware_board {
 	struct firmware_image bios;
@@ -38,13 +50,15 @@ struct firmware_board {
 	struct fw_cfg cfg;
 	bool cfg_created;
 	struct debug_ports debug;
+	struct firmware_board_drive drives[FIRMWARE_BOARD_DRIVE_PLACES];
 };
 
 /* Whether this machine boots firmware (no kernel given). */
 bool firmware_board_wanted(const struct vireo_machine *def);
 
-/* Before KVM is touched: bios needs its files, uefi is refused for now.
- * false with *error set (one line). */
+/* Before KVM is touched: bios needs its files, uefi is refused for now, the
+ * boot order names no drive number the machine lacks. false with *error set
+ * (one line). */
 bool firmware_board_check(const struct vireo_machine *def, char **error);
 
 /* Builds the board; call after the PCI bus, the host bridge, the RTC, the
@@ -52,6 +66,18 @@ bool firmware_board_check(const struct vireo_machine *def, char **error);
  * *error set; firmware_board_destroy cleans up either way. */
 int firmware_board_init(struct firmware_board *board, const struct firmware_board_parts *parts, char **error);
 void firmware_board_destroy(struct firmware_board *board);
+
+/* The OpenFirmware path of a virtio-blk at `slot`, for the bootorder file. */
+char *firmware_path_virtio_blk(unsigned slot);
+
+/* Records the drive at `place` (its index in the machine's --disk list, or
+ * FIRMWARE_BOARD_CDROM_PLACE) with its path (taken). */
+void firmware_board_add_drive(struct firmware_board *board, unsigned place, enum machine_disk_media media,
+			      char *path);
+
+/* Once every drive is added: the bootorder file from `order` (a boot order
+ * setting, already checked). Returns 0, or -1 with *error set. */
+int firmware_board_write_boot_order(struct firmware_board *board, const char *order, char **error);
 
 /* The INTA# line of a PCI device in `slot`, through the PIIX3 router. */
 struct irq_line firmware_board_intx(struct firmware_board *board, unsigned slot);
