@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Firmware boot: Debian's SeaBIOS on the engine with no kernel and no disks,
-up to its "No bootable device." screen. Usage: test_firmware.py CASE"""
+up to its "No bootable device." screen, and from a virtio disk; helpers the
+other firmware tests share. Usage: test_firmware.py CASE"""
 import os
 import re
 import sys
@@ -68,6 +69,22 @@ def wait_no_bootable_device(engine, log):
     return text
 
 
+def wait_screen(probe, pattern, engine, timeout, shapes=None):
+    """The lines of the 80x25 text screen once pattern matches them (joined
+    by newlines), read off the viewer's pixels in the VGA BIOS's font."""
+    shapes = shapes or vgabios_shapes()
+    deadline = time.monotonic() + timeout
+    while True:
+        lines = td.read_text(probe.screen(720, 400, settle=0.1), 720, 400, shapes)
+        if re.search(pattern, "\n".join(lines)):
+            return lines
+        if engine.proc.poll() is not None:
+            vt.fail("the engine exited (%d) before %r was on the screen" % (engine.proc.returncode, pattern))
+        if time.monotonic() > deadline:
+            vt.fail("no %r on the screen within %d s; it reads:\n%s" % (pattern, timeout, "\n".join(lines)))
+        time.sleep(0.2)
+
+
 def check_log(text, memory, cpus):
     for needle in ["SeaBIOS (version", "Found QEMU fw_cfg", "QEMU fw_cfg DMA interface supported",
                    "Found %d cpu(s) max supported %d cpu(s)" % (cpus, cpus)]:
@@ -90,22 +107,17 @@ def check_log(text, memory, cpus):
 def case_seabios_no_bootable_device():
     """256 MiB, 2 vCPUs, the standard VGA: SeaBIOS finds fw_cfg, our e820, both
     CPUs and every PCI device, runs the VGA BIOS and shows its banner and "No
-    bootable device." in text mode, read back through a VNC viewer."""
+    bootable device." in text mode, read back through a VNC viewer, without
+    the boot menu prompt (off by default)."""
     with tempfile.TemporaryDirectory() as tmp:
         engine, port, log = firmware_engine("256M", 2, tmp)
         with engine:
             check_log(wait_no_bootable_device(engine, log), 256 << 20, 2)
             probe = td.Probe(port)
-            shapes = vgabios_shapes()
-            deadline = time.monotonic() + 30
-            while True:  # the log can be ahead of the screen's next refresh
-                lines = td.read_text(probe.screen(720, 400), 720, 400, shapes)
-                screen = "\n".join(lines)
-                if "SeaBIOS (version" in screen and "No bootable device" in screen:
-                    break
-                if time.monotonic() > deadline:
-                    vt.fail("the screen reads:\n%s" % screen)
-                time.sleep(0.5)
+            # the log can be ahead of the screen's next refresh
+            lines = wait_screen(probe, r"SeaBIOS \(version(.|\n)*No bootable device", engine, 30)
+            if any("Press ESC" in line for line in lines):
+                vt.fail("the boot menu prompt showed without --boot-menu:\n%s" % "\n".join(lines))
             probe.close()
 
 
@@ -133,15 +145,20 @@ BOOT_CODE = bytes([0x31, 0xC0,              # xor ax, ax
                    0xEB, 0xFC])             # jmp done
 
 
+def boot_disk(path, message=BOOT_MESSAGE):
+    """A 1 MiB raw disk image whose first sector is BOOT_CODE printing message."""
+    sector = (BOOT_CODE + message + b"\0").ljust(510, b"\0") + b"\x55\xAA"
+    with open(path, "wb") as f:
+        f.write(sector.ljust(1 << 20, b"\0"))
+    return path
+
+
 def case_seabios_boots_virtio_disk():
     """A virtio disk whose first sector is a boot sector of ours: SeaBIOS
     finds the virtio-blk at 00:03.0 (modern virtio, BARs it assigned itself),
     reads the sector and runs it, and the sector's message reaches the log."""
     with tempfile.TemporaryDirectory() as tmp:
-        disk = os.path.join(tmp, "boot.img")
-        sector = (BOOT_CODE + BOOT_MESSAGE + b"\0").ljust(510, b"\0") + b"\x55\xAA"
-        with open(disk, "wb") as f:
-            f.write(sector.ljust(1 << 20, b"\0"))
+        disk = boot_disk(os.path.join(tmp, "boot.img"))
         engine, _, log = firmware_engine("256M", 1, tmp)
         engine.args += ["--disk", disk]
         with engine:

@@ -1,0 +1,124 @@
+#!/usr/bin/env python3
+"""Choosing what SeaBIOS boots: its boot menu (--boot-menu), used as a user
+would through a VNC viewer, and the boot order (--boot-order) it reads from
+fw_cfg's bootorder. Usage: test_boot.py CASE"""
+import os
+import re
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+import test_firmware as tf  # noqa: E402
+import vireo_test as vt  # noqa: E402
+
+MENU_WAIT = 10  # s: the prompt must outlast a few screen reads on a busy host
+
+# The drives of each boot menu case: the --disk spec ({image} is a disk
+# whose boot sector reports its own message) and the entry SeaBIOS lists for
+# it. Disks take PCI slots from 00:03.0 in the order given.
+MENU_CASES = {
+    "virtio-disks": [("{image}", r"Virtio disk PCI:00:03\.0"),
+                     ("{image}", r"Virtio disk PCI:00:04\.0")],
+    # With the IDE and AHCI controllers:
+    # "ide-disk": [("{image},bus=ide", r"ata0-0: .* ATA-\d+ Hard-Disk \(1 MiBytes\)")],
+    # "sata-disk": [("{image},bus=sata", r"AHCI/0: .* ATA-\d+ Hard-Disk \(1 MiBytes\)")],
+}
+
+ESC = 0xFF1B
+
+
+def message(n):
+    return b"Vireo boot sector of drive %d ran\n" % n
+
+
+def boot_images(tmp, count):
+    """Disk images 1..count, image n's boot sector printing message(n)."""
+    return [tf.boot_disk(os.path.join(tmp, "drive%d.img" % n), message(n)) for n in range(1, count + 1)]
+
+
+def press(probe, keysym):
+    probe.ask("key %x 1" % keysym)
+    probe.ask("key %x 0" % keysym)
+
+
+def menu_entries(lines):
+    """[(key, description)] of SeaBIOS's "Select boot device:" list."""
+    start = next(i for i, line in enumerate(lines) if line.startswith("Select boot device:"))
+    entries = []
+    for line in lines[start + 1:]:
+        m = re.match(r"([1-9a-z])\. (.*)$", line)
+        if m:
+            entries.append(m.groups())
+        elif entries:
+            break
+    return entries
+
+
+def boot_menu_case(name):
+    """--boot-menu: the prompt shows on the screen, Esc opens the menu, the
+    menu lists every drive, and the key of the last entry boots that drive
+    (not the first one, which SeaBIOS would boot by itself)."""
+    drives = MENU_CASES[name]
+    with tempfile.TemporaryDirectory() as tmp:
+        engine, port, log = tf.firmware_engine("256M", 1, tmp)
+        for (spec, _), image in zip(drives, boot_images(tmp, len(drives))):
+            engine.args += ["--disk", spec.format(image=image)]
+        engine.args += ["--boot-menu", "--boot-menu-wait", str(MENU_WAIT)]
+        with engine:
+            probe = tf.td.Probe(port)
+            shapes = tf.vgabios_shapes()
+            start = time.monotonic()
+            tf.wait_screen(probe, r"Press ESC for boot menu\.", engine, tf.BOOT_TIMEOUT, shapes)
+            print("time to 'Press ESC for boot menu.': %.1f s" % (time.monotonic() - start))
+            press(probe, ESC)
+            lines = tf.wait_screen(probe, r"Select boot device:\n\n1\. .*(\n[2-9a-z]\. .*){%d}" % (len(drives) - 1),
+                                   engine, 30, shapes)
+            entries = menu_entries(lines)
+            print("menu: %s" % entries)
+            if len(entries) != len(drives):
+                vt.fail("the menu lists %d entries, expected %d:\n%s" % (len(entries), len(drives), "\n".join(lines)))
+            for (key, text), (_, pattern) in zip(entries, drives):
+                if not re.fullmatch(pattern, text):
+                    vt.fail("menu entry %s. is %r, expected %r" % (key, text, pattern))
+            key, text = entries[-1]
+            press(probe, ord(key))
+            booted = tf.wait_log(log, r"Vireo boot sector of drive \d+ ran", engine, 60)
+            want = message(len(drives)).decode().strip()
+            if want not in booted or booted.count("Vireo boot sector") != 1:
+                vt.fail("entry %s. (%s) should boot drive %d; the log ends:\n%s"
+                        % (key, text, len(drives), booted[-1500:]))
+            probe.close()
+
+
+def boot_order_case(order, disks, booted_drive, searched):
+    """Bootable virtio disks, images `disks` in that order: with --boot-order
+    `order` image booted_drive boots, SeaBIOS lists its path as the first
+    choice and finds it when it searches for the disk at `searched` (its own
+    glob)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        engine, _, log = tf.firmware_engine("256M", 1, tmp)
+        images = boot_images(tmp, len(disks))
+        for n in disks:
+            engine.args += ["--disk", images[n - 1]]
+        engine.args += ["--boot-order", order]
+        with engine:
+            text = tf.wait_log(log, r"Vireo boot sector of drive \d+ ran", engine, tf.BOOT_TIMEOUT)
+        first = "/pci@i0cf8/scsi@%x/disk@0,0" % (3 + disks.index(booted_drive))
+        for needle in ["boot order:\n1: %s\n" % first, "Searching bootorder for: %s\n" % searched,
+                       message(booted_drive).decode()]:
+            if needle not in text:
+                vt.fail("the firmware log lacks %r:\n%s" % (needle, text[-3000:]))
+        print("ok: order %s over drives %s booted drive %d" % (order, disks, booted_drive))
+
+
+CASES = {
+    **{"menu-" + name: (lambda name=name: boot_menu_case(name)) for name in MENU_CASES},
+    # The second disk boots, whichever image is second: the number counts disks in the order given.
+    "order-second-disk": lambda: (boot_order_case("disk2", [1, 2], 2, "/pci@i0cf8/*@4"),
+                                  boot_order_case("disk2,disk1", [2, 1], 1, "/pci@i0cf8/*@4")),
+}
+
+if __name__ == "__main__":
+    CASES[sys.argv[1]]()
+    print("ok: %s" % sys.argv[1])
