@@ -3,7 +3,6 @@
 
 #include <string.h>
 
-#include "boot/bootorder.h"
 #include "boot/bytes.h"
 #include "boot/e820.h"
 
@@ -208,7 +207,7 @@ void firmware_board_add_drive(struct firmware_board *board, unsigned place, enum
 			      char *path)
 {
 	g_free(board->drives[place].path);
-	board->drives[place] = (struct firmware_board_drive){ media, path };
+	board->drives[place] = (struct boot_drive){ media, path };
 }
 
 int firmware_board_write_boot_order(struct firmware_board *board, const char *order, char **error)
@@ -220,7 +219,7 @@ int firmware_board_write_boot_order(struct firmware_board *board, const char *or
 		item_count = 0;  /* already refused when the setting was read */
 	for (unsigned i = 0; i < FIRMWARE_BOARD_DRIVE_PLACES; i++)
 		if (board->drives[i].path)
-			drives[drive_count++] = (struct boot_drive){ board->drives[i].media, board->drives[i].path };
+			drives[drive_count++] = board->drives[i];
 	g_autofree char *text = bootorder_build(items, item_count, drives, drive_count);
 	int err = fw_cfg_add_file(&board->cfg, "bootorder", text, strlen(text));
 	if (err < 0)

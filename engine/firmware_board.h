@@ -1,11 +1,13 @@
 /* What a PC has only when it boots firmware (SeaBIOS): the BIOS ROM and PAM
  * shadowing, the PIIX3 ISA bridge with PCI interrupt routing, the PIIX4 PM
- * function that places the ACPI PM block, fw_cfg, the debug console and POST
- * port, and the CMOS bytes a BIOS reads. Direct kernel boot has none of it. */
+ * function that places the ACPI PM block, fw_cfg (with the boot menu switch and
+ * the bootorder made from the drives the engine adds), the debug console and
+ * POST port, and the CMOS bytes a BIOS reads. Direct kernel boot has none of it. */
 #ifndef VIREO_FIRMWARE_BOARD_H
 #define VIREO_FIRMWARE_BOARD_H
 
 #include "backend/chardev.h"
+#include "boot/bootorder.h"
 #include "boot/firmware.h"
 #include "hw/acpi_pm.h"
 #include "hw/debug_ports.h"
@@ -31,14 +33,7 @@ struct firmware_board_parts {
 	unsigned boot_menu_wait;    /* ... and waits this many seconds for Esc */
 };
 
-/* A bootable drive, at its place in the machine's list (see firmware_board_add_drive). */
-struct firmware_board_drive {
-	enum machine_disk_media media;
-	char *path;                 /* its OpenFirmware path, or NULL: no drive here */
-};
-
-/* The places of the drives: the --disk ones in order, then --cdrom's. */
-#define FIRMWARE_BOARD_CDROM_PLACE MACHINE_MAX_DISKS
+/* Places of drives: the --disk ones in the order given, then --cdrom's. */
 #define FIRMWARE_BOARD_DRIVE_PLACES (MACHINE_MAX_DISKS + 1)
 
 struct firmware_board {
@@ -50,7 +45,7 @@ struct firmware_board {
 	struct fw_cfg cfg;
 	bool cfg_created;
 	struct debug_ports debug;
-	struct firmware_board_drive drives[FIRMWARE_BOARD_DRIVE_PLACES];
+	struct boot_drive drives[FIRMWARE_BOARD_DRIVE_PLACES];  /* path NULL: no drive there */
 };
 
 /* Whether this machine boots firmware (no kernel given). */
@@ -71,7 +66,7 @@ void firmware_board_destroy(struct firmware_board *board);
 char *firmware_path_virtio_blk(unsigned slot);
 
 /* Records the drive at `place` (its index in the machine's --disk list, or
- * FIRMWARE_BOARD_CDROM_PLACE) with its path (taken). */
+ * MACHINE_MAX_DISKS for --cdrom's) with its path (taken). */
 void firmware_board_add_drive(struct firmware_board *board, unsigned place, enum machine_disk_media media,
 			      char *path);
 

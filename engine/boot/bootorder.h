@@ -11,7 +11,7 @@
 /* A bootable drive, listed in the order the user gave the drives. */
 struct boot_drive {
 	enum machine_disk_media media;
-	const char *path;   /* e.g. /pci@i0cf8/scsi@3/disk@0,0 */
+	char *path;         /* e.g. /pci@i0cf8/scsi@3/disk@0,0 */
 };
 
 /* The file's text, lines separated by '\n' as QEMU writes it ("" for an
