@@ -131,7 +131,7 @@ def grub_case(name):
     if not os.path.exists(iso):
         vt.fail("no %s: run tests/images/build-images.sh (./setup.sh does)" % iso)
     with tempfile.TemporaryDirectory() as tmp:
-        engine, port, log = tf.firmware_engine("256M", 1, tmp)
+        engine, port, _ = tf.firmware_engine("256M", 1, tmp)
         engine.args += [arg.format(iso=iso) for arg in GRUB_CASES[name]]
         with engine:
             probe = tf.td.Probe(port)
