@@ -10,9 +10,9 @@ set -euo pipefail
 PACKAGES=(
 	build-essential meson ninja-build pkg-config libglib2.0-dev
 	python3 util-linux binutils
-	busybox-static cpio gzip xz-utils zstd
+	busybox-static cpio gzip xz-utils zstd xorriso
 	clang libclang-rt-14-dev
-	console-data libslirp-dev libvncserver-dev zlib1g-dev
+	console-data libslirp-dev libvncserver-dev zlib1g-dev xorriso
 	iproute2 dnsmasq-base
 	grub-pc-bin grub-common xorriso mtools
 	libsdl2-dev xvfb x11-apps x11-utils xdotool
@@ -72,8 +72,9 @@ run() {
 			--initrd "$IMAGES/initramfs.cpio.gz" --append "console=ttyS0 quiet" --memory 1G --cpus 2 \
 			--net user --rng --display "$display"
 	fi
-	say "booting the demo guest instead ('q' ends it)"
-	exec build/engine/vireo-engine --name demo --kernel build/tests/guest/demo.elf --memory 64M --display "$display"
+	say "booting our demo disk through SeaBIOS instead (Esc on its screen ends it)"
+	exec build/engine/vireo-engine --name demo --firmware bios --disk build/tests/guest/boot-demo.img,ro \
+		--memory 64M --display "$display"
 }
 
 run_tests() {

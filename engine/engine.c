@@ -28,6 +28,7 @@
 #include "hw/vga.h"
 #include "backend/net_slirp.h"
 #include "backend/net_tap.h"
+#include "hw/atapi.h"
 #include "hw/virtio_blk.h"
 #include "hw/virtio_net.h"
 #include "hw/virtio_gpu.h"
@@ -55,6 +56,7 @@
 #define PCI_IO_BASE 0xC000
 #define PCI_INTX_FIRST_GSI 16
 #define PCI_INTX_GSIS 8
+#define IDE_CDROM_POSITION 2     /* secondary master, as QEMU's -cdrom */
 
 struct engine {
 	const struct vireo_machine *def;
@@ -347,6 +349,99 @@ static void close_firmware_log(struct engine_backends *b)
 	b->firmware_log_fd = -1;
 }
 
+/* Places a bus=ide drive at the next IDE position (primary master, slave,
+ * secondary master, slave); --cdrom owns the secondary master. */
+static bool place_ide_drive(const struct vireo_machine *def, struct engine_backends *b, unsigned disk,
+			    char **error)
+{
+	const struct machine_disk *spec = &b->disk_specs[disk];
+	unsigned at = b->ide_count++;
+	if (at == IDE_CDROM_POSITION && def->cdrom) {
+		*error = g_strdup_printf("disk %s,bus=ide would be the IDE secondary master, which --cdrom %s takes "
+					 "(at most 2 IDE disks with --cdrom)", spec->path, def->cdrom);
+		return false;
+	}
+	if (at >= PIIX_IDE_DRIVES) {
+		*error = g_strdup_printf("disk %s: too many IDE drives (at most %d: primary and secondary, "
+					 "master and slave)", spec->path, PIIX_IDE_DRIVES);
+		return false;
+	}
+	b->ide[at] = (struct piix_ide_drive_config){
+		.present = true, .medium = &b->disks[disk], .serial = spec->serial,
+		.kind = spec->media == MACHINE_MEDIA_CDROM ? ATA_DRIVE_CDROM : ATA_DRIVE_DISK,
+	};
+	b->ide_place[at] = disk;
+	return true;
+}
+
+/* Refuses what this machine cannot have: SATA (not built yet) and IDE
+ * without the firmware board. */
+static bool check_disk_bus(const struct vireo_machine *def, const struct machine_disk *spec, char **error)
+{
+	if (spec->bus == MACHINE_BUS_SATA) {
+		*error = g_strdup_printf("disk %s: SATA (AHCI) controllers are not built yet", spec->path);
+		return false;
+	}
+	if (spec->bus == MACHINE_BUS_IDE && !firmware_board_wanted(def)) {
+		*error = g_strdup_printf("disk %s,bus=ide: IDE needs firmware boot (the PIIX3 IDE controller is "
+					 "part of the firmware board); with --kernel use bus=virtio", spec->path);
+		return false;
+	}
+	return true;
+}
+
+static int open_disks(const struct vireo_machine *def, struct engine_backends *b, char **error)
+{
+	for (unsigned i = 0; def->disks && def->disks[i]; i++, b->disk_count++) {
+		GError *bad = NULL;
+		struct machine_disk *spec = &b->disk_specs[i];
+		if (!machine_parse_disk(def->disks[i], spec, &bad)) {
+			*error = g_strdup(bad->message);  /* already checked when the setting was read */
+			g_error_free(bad);
+			return -1;
+		}
+		if (!check_disk_bus(def, spec, error) || (spec->bus == MACHINE_BUS_IDE && !place_ide_drive(def, b, i, error)) ||
+		    block_open(&b->disks[i], spec->path, spec->read_only, error) < 0) {
+			machine_disk_clear(spec);
+			return -1;
+		}
+		if (spec->media == MACHINE_MEDIA_CDROM && !atapi_check_image(&b->disks[i], error)) {
+			b->disk_count++;  /* open: closed with the rest */
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* --cdrom FILE: an ISO in an ATAPI drive on the IDE secondary master. */
+static int open_cdrom(const struct vireo_machine *def, struct engine_backends *b, char **error)
+{
+	char *why = NULL;
+	if (!def->cdrom)
+		return 0;
+	if (!firmware_board_wanted(def)) {
+		*error = g_strdup_printf("--cdrom %s: IDE needs firmware boot (the PIIX3 IDE controller is part of "
+					 "the firmware board); drop --kernel", def->cdrom);
+		return -1;
+	}
+	if (block_open(&b->cdrom, def->cdrom, true, &why) < 0) {
+		*error = g_strdup_printf("--cdrom: %s", why);
+		g_free(why);
+		return -1;
+	}
+	b->cdrom_open = true;
+	if (!atapi_check_image(&b->cdrom, &why)) {
+		*error = g_strdup_printf("--cdrom: %s", why);
+		g_free(why);
+		return -1;
+	}
+	b->ide[IDE_CDROM_POSITION] = (struct piix_ide_drive_config){
+		.present = true, .kind = ATA_DRIVE_CDROM, .medium = &b->cdrom,
+	};
+	b->ide_place[IDE_CDROM_POSITION] = MACHINE_MAX_DISKS;
+	return 0;
+}
+
 int engine_open_backends(const struct vireo_machine *def, struct engine_backends *b, GMainContext *context,
 			 char **error)
 {
@@ -362,26 +457,9 @@ int engine_open_backends(const struct vireo_machine *def, struct engine_backends
 		engine_close_backends(b);
 		return -1;
 	}
-	for (unsigned i = 0; def->disks && def->disks[i]; i++, b->disk_count++) {
-		GError *bad = NULL;
-		if (!machine_parse_disk(def->disks[i], &b->disk_specs[i], &bad)) {
-			*error = g_strdup(bad->message);  /* already checked when the setting was read */
-			g_error_free(bad);
-			engine_close_backends(b);
-			return -1;
-		}
-		if (b->disk_specs[i].bus != MACHINE_BUS_VIRTIO) {
-			*error = g_strdup_printf("disk %s: IDE and SATA controllers are not built yet",
-						 b->disk_specs[i].path);
-			machine_disk_clear(&b->disk_specs[i]);
-			engine_close_backends(b);
-			return -1;
-		}
-		if (block_open(&b->disks[i], b->disk_specs[i].path, b->disk_specs[i].read_only, error) < 0) {
-			machine_disk_clear(&b->disk_specs[i]);
-			engine_close_backends(b);
-			return -1;
-		}
+	if (open_disks(def, b, error) < 0 || open_cdrom(def, b, error) < 0) {
+		engine_close_backends(b);
+		return -1;
 	}
 	return 0;
 }
@@ -403,6 +481,9 @@ void engine_close_backends(struct engine_backends *b)
 		machine_disk_clear(&b->disk_specs[i]);
 	}
 	b->disk_count = 0;
+	if (b->cdrom_open)
+		block_close(&b->cdrom);
+	b->cdrom_open = false;
 	if (b->vnc)
 		vnc_server_stop(b->vnc);
 	if (b->sdl)
@@ -496,17 +577,21 @@ static int add_virtio_devices(struct engine *e, char **error)
 	struct engine_backends *b = e->backends;
 	unsigned slot = VIRTIO_FIRST_SLOT;
 	int err = strcmp(e->def->gpu, "virtio") ? 0 : add_virtio_gpu(e);
-	for (unsigned i = 0; i < b->disk_count && !err; i++, slot++) {
-		struct virtio_host *host = &e->virtio_hosts[i];
+	for (unsigned i = 0; i < b->disk_count && !err; i++) {
+		unsigned n = e->disks_created;
+		struct virtio_host *host = &e->virtio_hosts[n];
+		if (b->disk_specs[i].bus != MACHINE_BUS_VIRTIO)
+			continue;  /* on the firmware board's IDE */
 		virtio_host_init(host, &e->vm);
-		err = virtio_blk_init(&e->disks[i], &b->disks[i], b->disk_specs[i].serial, b->disk_specs[i].queues,
+		err = virtio_blk_init(&e->disks[n], &b->disks[i], b->disk_specs[i].serial, b->disk_specs[i].queues,
 				      e->io_context, &e->vm.mem, slot_intx(e, slot), &virtio_host_kvm_ops, host);
 		if (!err) {
 			e->disks_created++;
-			err = pci_bus_add(&e->pci, &e->disks[i].vp.pci, slot, 0);
+			err = pci_bus_add(&e->pci, &e->disks[n].vp.pci, slot, 0);
 		}
 		if (!err && e->firmware)
 			firmware_board_add_drive(&e->board, i, MACHINE_MEDIA_DISK, firmware_path_virtio_blk(slot));
+		slot++;
 	}
 	if (!err && e->def->rng) {
 		struct virtio_host *host = &e->virtio_hosts[b->disk_count];
@@ -564,11 +649,20 @@ static int add_firmware_board(struct engine *e, char **error)
 	struct firmware_board_parts parts = {
 		.vm = &e->vm, .pci = &e->pci, .host_bridge = &e->host_bridge, .pm = &e->pm, .rtc = &e->rtc,
 		.log = e->backends->firmware_log_fd >= 0 ? &e->backends->firmware_log : NULL,
-		.cpus = e->def->cpus, .std_vga = e->vga_created,
+		.cpus = e->def->cpus, .std_vga = e->vga_created, .ide_drives = e->backends->ide,
 		.boot_menu = e->def->boot_menu, .boot_menu_wait = e->def->boot_menu_wait,
 	};
 	e->board_created = true;  /* destroy copes with a partial board */
-	return firmware_board_init(&e->board, &parts, error);
+	if (firmware_board_init(&e->board, &parts, error) < 0)
+		return -1;
+	for (unsigned at = 0; at < PIIX_IDE_DRIVES; at++) {
+		const struct piix_ide_drive_config *drive = &e->backends->ide[at];
+		if (drive->present)
+			firmware_board_add_drive(&e->board, e->backends->ide_place[at],
+						 drive->kind == ATA_DRIVE_CDROM ? MACHINE_MEDIA_CDROM : MACHINE_MEDIA_DISK,
+						 firmware_path_ide(at));
+	}
+	return 0;
 }
 
 static int load_kernel(struct engine *e, struct boot_entry *entry, char **error)

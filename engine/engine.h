@@ -8,6 +8,7 @@
 #include "backend/block.h"
 #include "backend/chardev.h"
 #include "console.h"
+#include "hw/piix_ide.h"
 #include "control.h"
 #include "sdl.h"
 #include "vnc.h"
@@ -24,6 +25,11 @@ struct engine_backends {
 	struct block_backend disks[MACHINE_MAX_DISKS];
 	struct machine_disk disk_specs[MACHINE_MAX_DISKS];
 	unsigned disk_count;
+	struct block_backend cdrom;   /* --cdrom, when cdrom_open */
+	bool cdrom_open;
+	struct piix_ide_drive_config ide[PIIX_IDE_DRIVES];  /* bus=ide disks and --cdrom, by position */
+	unsigned ide_count;           /* bus=ide disks placed */
+	unsigned ide_place[PIIX_IDE_DRIVES];  /* each one's index in the --disk list, MACHINE_MAX_DISKS for --cdrom */
 	struct chardev firmware_log;  /* --firmware-log, when firmware_log_fd >= 0 */
 	int firmware_log_fd;
 	struct engine_control *control; /* or NULL: --control not given */

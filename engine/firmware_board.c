@@ -21,6 +21,8 @@
 #define CMOS_BOOT_ORDER_3 0x38      /* 3rd << 4; bit 0 set: no floppy signature check */
 #define BOOT_DEVICE_HDD 2
 #define BOOT_DEVICE_CD 3
+#define IDE_PRIMARY_IRQ 14          /* legacy-mode IDE channels (82371SB §2.4) */
+#define IDE_SECONDARY_IRQ 15
 
 bool firmware_board_wanted(const struct vireo_machine *def)
 {
@@ -144,8 +146,15 @@ static void fill_cmos(struct rtc *rtc)
 static int add_pci_functions(struct firmware_board *board, const struct firmware_board_parts *parts)
 {
 	struct irq_line isa_irqs = { vm_set_irq, parts->vm, 0 };
+	struct irq_line irq14 = { vm_set_irq, parts->vm, IDE_PRIMARY_IRQ };
+	struct irq_line irq15 = { vm_set_irq, parts->vm, IDE_SECONDARY_IRQ };
 	int err = piix3_init(&board->isa, parts->pci, isa_irqs);
 	board->isa_created = err == 0;
+	if (!err) {
+		err = piix_ide_init(&board->ide, parts->pci, &parts->vm->pio, &parts->vm->mem, irq14, irq15,
+				    parts->ide_drives);
+		board->ide_created = err == 0;
+	}
 	return err ? err : piix4_pm_init(&board->pm_function, parts->pci, parts->pm);
 }
 
@@ -174,6 +183,8 @@ void firmware_board_destroy(struct firmware_board *board)
 		g_free(board->drives[i].path);
 	if (board->cfg_created)
 		fw_cfg_destroy(&board->cfg);
+	if (board->ide_created)
+		piix_ide_destroy(&board->ide);
 	if (board->isa_created)
 		piix3_destroy(&board->isa);
 	firmware_unload(&board->bios);
@@ -192,7 +203,7 @@ struct irq_line firmware_board_intx(struct firmware_board *board, unsigned slot)
  *   virtio-blk at SLOT:              /pci@i0cf8/scsi@SLOT/disk@0,0
  *     (SeaBIOS looks up the function alone; QEMU names it after its PCI
  *     class, mass storage/SCSI)
- *   PIIX IDE, CHANNEL 0|1, UNIT 0 (master) | 1 (slave), the IDE function at 00:01.1:
+ *   PIIX IDE, CHANNEL 0|1, UNIT 0 (master) | 1 (slave), the IDE function at 00:01.1,
  *                                    /pci@i0cf8/ide@1,1/drive@CHANNEL/disk@UNIT
  *     (the --cdrom drive, secondary master: /pci@i0cf8/ide@1,1/drive@1/disk@0)
  *   AHCI at SLOT, port PORT:         /pci@i0cf8/sata@SLOT/drive@PORT/disk@0
@@ -201,6 +212,12 @@ struct irq_line firmware_board_intx(struct firmware_board *board, unsigned slot)
 char *firmware_path_virtio_blk(unsigned slot)
 {
 	return g_strdup_printf("/pci@i0cf8/scsi@%x/disk@0,0", slot);
+}
+
+char *firmware_path_ide(unsigned position)
+{
+	return g_strdup_printf("/pci@i0cf8/ide@%x,%x/drive@%u/disk@%u", PIIX_IDE_SLOT, PIIX_IDE_FUNCTION,
+			       position / 2, position % 2);
 }
 
 void firmware_board_add_drive(struct firmware_board *board, unsigned place, enum machine_disk_media media,

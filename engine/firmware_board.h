@@ -1,5 +1,6 @@
 /* What a PC has only when it boots firmware (SeaBIOS): the BIOS ROM and PAM
- * shadowing, the PIIX3 ISA bridge with PCI interrupt routing, the PIIX4 PM
+ * shadowing, the PIIX3 ISA bridge with PCI interrupt routing, its IDE
+ * function (always there, as on a PC, with or without drives), the PIIX4 PM
  * function that places the ACPI PM block, fw_cfg (with the boot menu switch and
  * the bootorder made from the drives the engine adds), the debug console and
  * POST port, and the CMOS bytes a BIOS reads. Direct kernel boot has none of it. */
@@ -14,6 +15,7 @@
 #include "hw/fw_cfg.h"
 #include "hw/i440fx.h"
 #include "hw/piix3.h"
+#include "hw/piix_ide.h"
 #include "hw/piix4_pm.h"
 #include "hw/rtc.h"
 #include "kvm/pam_host.h"
@@ -29,6 +31,7 @@ struct firmware_board_parts {
 	struct chardev *log;        /* debug console output, or NULL */
 	unsigned cpus;
 	bool std_vga;               /* the standard VGA is at 00:02.0: give it its BIOS */
+	const struct piix_ide_drive_config *ide_drives;  /* PIIX_IDE_DRIVES of them */
 	bool boot_menu;             /* SeaBIOS offers its boot menu ... */
 	unsigned boot_menu_wait;    /* ... and waits this many seconds for Esc */
 };
@@ -41,6 +44,8 @@ struct firmware_board {
 	struct pam_host pam;
 	struct piix3 isa;
 	bool isa_created;
+	struct piix_ide ide;
+	bool ide_created;
 	struct piix4_pm pm_function;
 	struct fw_cfg cfg;
 	bool cfg_created;
@@ -62,8 +67,11 @@ bool firmware_board_check(const struct vireo_machine *def, char **error);
 int firmware_board_init(struct firmware_board *board, const struct firmware_board_parts *parts, char **error);
 void firmware_board_destroy(struct firmware_board *board);
 
-/* The OpenFirmware path of a virtio-blk at `slot`, for the bootorder file. */
+/* OpenFirmware paths for the bootorder file: a virtio-blk at `slot`; the
+ * PIIX IDE drive at `position` (0-3: primary master, slave, secondary
+ * master, slave). */
 char *firmware_path_virtio_blk(unsigned slot);
+char *firmware_path_ide(unsigned position);
 
 /* Records the drive at `place` (its index in the machine's --disk list, or
  * MACHINE_MAX_DISKS for --cdrom's) with its path (taken). */

@@ -48,10 +48,11 @@ const struct machine_setting machine_settings[] = {
 	  "COM1 backend: stdio (default), none, file:PATH or unix:PATH" },
 	{ "devices", "disks", "disk", SETTING_DISKS, FIELD(disks),
 	  "FILE[,ro][,serial=ID][,queues=N][,bus=virtio|ide|sata][,media=disk|cdrom]",
-	  "a disk on a raw image: virtio (default), IDE or SATA (AHCI), a hard disk or a CD-ROM "
+	  "a disk on a raw image: virtio (default), IDE (firmware boot; primary master, slave, secondary "
+	  "master, slave in order) or SATA (not built yet), a hard disk or a CD-ROM "
 	  "(repeat for more; machine.ini: disks=a.img;b.img,ro)" },
 	{ "devices", "cdrom", "cdrom", SETTING_PATH, FIELD(cdrom), "FILE",
-	  "an ISO image in the CD-ROM drive (IDE secondary master, as on a PC)" },
+	  "an ISO image in the CD-ROM drive (IDE secondary master, as QEMU's -cdrom; firmware boot)" },
 	{ "devices", "rng", "rng", SETTING_BOOL, FIELD(rng), NULL,
 	  "a virtio-rng device fed from the host's getrandom()" },
 	{ "devices", "net", "net", SETTING_NET, FIELD(net), "none|user[,OPTION...]|tap,ifname=NAME",

@@ -206,6 +206,69 @@ def case_disk_locked(tmp):
         first.wait(10)
 
 
+def iso(tmp, name, blocks=40, extra=0, magic=b"CD001"):
+    """An image with a volume descriptor's identifier at byte 32769."""
+    path = image(tmp, name, blocks * 2048 + extra)
+    with open(path, "r+b") as f:
+        f.seek(32769)
+        f.write(magic)
+    return path
+
+
+def case_cdrom_missing(tmp):
+    expect(["--cdrom", os.path.join(tmp, "nope.iso")], "--cdrom", "nope.iso", "No such file", status=2)
+
+
+def case_cdrom_empty(tmp):
+    expect(["--cdrom", image(tmp, "empty.iso", 0)], "--cdrom", "empty.iso", "is empty", status=2)
+
+
+def case_cdrom_unreadable(tmp):
+    # As an unprivileged user (root reads anything) on a file nobody may read.
+    if os.geteuid() != 0 or not shutil.which("setpriv"):
+        vt.skip("needs root and setpriv to run as another user")
+    os.chmod(tmp, 0o755)
+    path = iso(tmp, "secret.iso")
+    os.chmod(path, 0o000)
+    expect(["--cdrom", path], "--cdrom", "secret.iso", "Permission denied", status=2,
+           prefix=("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"))
+
+
+def case_cdrom_not_iso(tmp):
+    expect(["--cdrom", image(tmp, "disk.img")], "--cdrom", "disk.img", "not an ISO 9660 or UDF image",
+           "CD001", status=2)
+
+
+def case_cdrom_size_not_blocks(tmp):
+    # Refused rather than rounded: a torn download should not boot half a disc.
+    expect(["--cdrom", iso(tmp, "torn.iso", extra=1000)], "torn.iso", "not a whole number of 2048-byte blocks",
+           status=2)
+
+
+def case_disk_media_cdrom_not_iso(tmp):
+    expect(["--disk", image(tmp, "disk.img") + ",bus=ide,media=cdrom"], "disk.img", "not an ISO 9660", status=2)
+
+
+def case_ide_too_many(tmp):
+    args = []
+    for i in range(5):
+        args += ["--disk", image(tmp, "d%d.img" % i) + ",bus=ide"]
+    expect(args, "d4.img", "too many IDE drives", "at most 4", status=2)
+
+
+def case_ide_cdrom_taken(tmp):
+    args = ["--cdrom", iso(tmp, "cd.iso")]
+    for i in range(3):
+        args += ["--disk", image(tmp, "d%d.img" % i) + ",bus=ide"]
+    expect(args, "d2.img", "secondary master", "--cdrom", status=2)
+
+
+def case_ide_with_kernel(tmp):
+    expect(disk_args(image(tmp, "d.img") + ",bus=ide"), "d.img", "IDE needs firmware boot", "bus=virtio", status=2)
+    expect(["--kernel", guest("demo"), "--cdrom", iso(tmp, "cd.iso")], "--cdrom", "IDE needs firmware boot",
+           status=2)
+
+
 def case_net_bad_option(tmp):
     expect(["--kernel", guest("demo"), "--net", "user,hostfwd=tcp:2222-22"], "--net", "hostfwd=tcp:2222-22",
            status=2)

@@ -15,22 +15,44 @@ import vireo_test as vt  # noqa: E402
 
 MENU_WAIT = 10  # s: the prompt must outlast a few screen reads on a busy host
 
-# The drives of each boot menu case: the --disk spec ({image} is a disk
-# whose boot sector reports its own message) and the entry SeaBIOS lists for
-# it. Disks take PCI slots from 00:03.0 in the order given.
+# A drive is (the image it holds, the engine flags that add it with {image}
+# for the image's path). Images are made per drive n (from 1) so that their
+# boot sector reports message(n): a disk with it as its MBR, or a CD with it
+# as its El Torito boot image.
+DISK, CD = "disk", "cd"
+
+# Each boot menu case: its drives, each with the entry SeaBIOS lists for it,
+# in the menu's order (hard disks before CD-ROMs; ATA before virtio). Virtio
+# disks take PCI slots from 00:03.0 in the order given.
 MENU_CASES = {
-    "virtio-disks": [("{image}", r"Virtio disk PCI:00:03\.0"),
-                     ("{image}", r"Virtio disk PCI:00:04\.0")],
-    # With the IDE and AHCI controllers:
-    # "ide-disk": [("{image},bus=ide", r"ata0-0: .* ATA-\d+ Hard-Disk \(1 MiBytes\)")],
-    # "sata-disk": [("{image},bus=sata", r"AHCI/0: .* ATA-\d+ Hard-Disk \(1 MiBytes\)")],
+    "virtio-disks": [(DISK, "--disk {image}", r"Virtio disk PCI:00:03\.0"),
+                     (DISK, "--disk {image}", r"Virtio disk PCI:00:04\.0")],
+    "ide-disk-virtio-disk-cdrom": [
+        (DISK, "--disk {image},bus=ide", r"ata0-0: VIREO HARDDISK ATA-8 Hard-Disk \(1 MiBytes\)"),
+        (DISK, "--disk {image}", r"Virtio disk PCI:00:03\.0"),
+        (CD, "--cdrom {image}", r"DVD/CD \[ata1-0: VIREO DVD-ROM ATAPI-8 DVD/CD\].*")],
+    # Once AHCI is built, a drive like:
+    # (DISK, "--disk {image},bus=sata", r"AHCI/0: .* ATA-\d+ Hard-Disk \(1 MiBytes\)"),
+}
+
+# Each boot order case: --boot-order, the drives, the drive that boots, its
+# path as bootorder's first line, and the glob SeaBIOS searches for it.
+ORDER_CASES = {
+    "second-disk": ("disk2", [(DISK, "--disk {image}"), (DISK, "--disk {image}")], 2,
+                    "/pci@i0cf8/scsi@4/disk@0,0", "/pci@i0cf8/*@4"),
+    # SeaBIOS alone would boot the ATA disk first.
+    "virtio-before-ide": ("disk2,disk1", [(DISK, "--disk {image},bus=ide"), (DISK, "--disk {image}")], 2,
+                          "/pci@i0cf8/scsi@3/disk@0,0", "/pci@i0cf8/*@3"),
+    # SeaBIOS alone would boot the hard disk first (CMOS: hard disk, then CD).
+    "cdrom-first": ("cdrom,disk", [(DISK, "--disk {image}"), (CD, "--cdrom {image}")], 2,
+                    "/pci@i0cf8/ide@1,1/drive@1/disk@0", "/pci@i0cf8/*@1,1/drive@1/disk@0"),
 }
 
 # How the GRUB rescue image is given to the engine ({iso}: its path); it is
 # a hybrid, so the same image boots as a hard disk and as a CD.
 GRUB_CASES = {
     "grub-virtio-disk": ["--disk", "{iso},ro"],
-    "grub-cdrom": ["--cdrom", "{iso}"],  # registered in meson.build once the IDE CD-ROM is built
+    "grub-cdrom": ["--cdrom", "{iso}"],
 }
 GRUB_TIMEOUT = 240  # s: GRUB reads its modules through the BIOS, in emulated real mode here
 
@@ -42,9 +64,14 @@ def message(n):
     return b"Vireo boot sector of drive %d ran\n" % n
 
 
-def boot_images(tmp, count):
-    """Disk images 1..count, image n's boot sector printing message(n)."""
-    return [tf.boot_disk(os.path.join(tmp, "drive%d.img" % n), message(n)) for n in range(1, count + 1)]
+def drive_flags(tmp, drives):
+    """The engine flags for drives (see DISK), each on an image of its own."""
+    makers = {DISK: tf.boot_disk, CD: tf.boot_cd}
+    flags = []
+    for n, (kind, template) in enumerate(drives, 1):
+        image = makers[kind](tmp, "drive%d.%s" % (n, "img" if kind == DISK else "iso"), message(n))
+        flags += template.format(image=image).split()
+    return flags
 
 
 def press(probe, keysym):
@@ -72,8 +99,7 @@ def boot_menu_case(name):
     drives = MENU_CASES[name]
     with tempfile.TemporaryDirectory() as tmp:
         engine, port, log = tf.firmware_engine("256M", 1, tmp)
-        for (spec, _), image in zip(drives, boot_images(tmp, len(drives))):
-            engine.args += ["--disk", spec.format(image=image)]
+        engine.args += drive_flags(tmp, [(kind, template) for kind, template, _ in drives])
         engine.args += ["--boot-menu", "--boot-menu-wait", str(MENU_WAIT)]
         with engine:
             probe = tf.td.Probe(port)
@@ -88,7 +114,7 @@ def boot_menu_case(name):
             print("menu: %s" % entries)
             if len(entries) != len(drives):
                 vt.fail("the menu lists %d entries, expected %d:\n%s" % (len(entries), len(drives), "\n".join(lines)))
-            for (key, text), (_, pattern) in zip(entries, drives):
+            for (key, text), (_, _, pattern) in zip(entries, drives):
                 if not re.fullmatch(pattern, text):
                     vt.fail("menu entry %s. is %r, expected %r" % (key, text, pattern))
             key, text = entries[-1]
@@ -101,25 +127,20 @@ def boot_menu_case(name):
             probe.close()
 
 
-def boot_order_case(order, disks, booted_drive, searched):
-    """Bootable virtio disks, images `disks` in that order: with --boot-order
-    `order` image booted_drive boots, SeaBIOS lists its path as the first
-    choice and finds it when it searches for the disk at `searched` (its own
-    glob)."""
+def boot_order_case(name):
+    """--boot-order: the drive it names first boots, bootorder lists that
+    drive's path first and SeaBIOS finds it when it searches for the drive
+    with its own glob."""
+    order, drives, booted, first, searched = ORDER_CASES[name]
     with tempfile.TemporaryDirectory() as tmp:
         engine, _, log = tf.firmware_engine("256M", 1, tmp)
-        images = boot_images(tmp, len(disks))
-        for n in disks:
-            engine.args += ["--disk", images[n - 1]]
-        engine.args += ["--boot-order", order]
+        engine.args += drive_flags(tmp, drives) + ["--boot-order", order]
         with engine:
             text = tf.wait_log(log, r"Vireo boot sector of drive \d+ ran", engine, tf.BOOT_TIMEOUT)
-        first = "/pci@i0cf8/scsi@%x/disk@0,0" % (3 + disks.index(booted_drive))
         for needle in ["boot order:\n1: %s\n" % first, "Searching bootorder for: %s\n" % searched,
-                       message(booted_drive).decode()]:
+                       message(booted).decode()]:
             if needle not in text:
                 vt.fail("the firmware log lacks %r:\n%s" % (needle, text[-3000:]))
-        print("ok: order %s over drives %s booted drive %d" % (order, disks, booted_drive))
 
 
 def grub_case(name):
@@ -155,9 +176,7 @@ def grub_case(name):
 CASES = {
     **{name: (lambda name=name: grub_case(name)) for name in GRUB_CASES},
     **{"menu-" + name: (lambda name=name: boot_menu_case(name)) for name in MENU_CASES},
-    # The second disk boots, whichever image is second: the number counts disks in the order given.
-    "order-second-disk": lambda: (boot_order_case("disk2", [1, 2], 2, "/pci@i0cf8/*@4"),
-                                  boot_order_case("disk2,disk1", [2, 1], 1, "/pci@i0cf8/*@4")),
+    **{"order-" + name: (lambda name=name: boot_order_case(name)) for name in ORDER_CASES},
 }
 
 if __name__ == "__main__":

@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """Firmware boot: Debian's SeaBIOS on the engine with no kernel and no disks,
-up to its "No bootable device." screen, and from a virtio disk; helpers the
-other firmware tests share. Usage: test_firmware.py CASE"""
+up to its "No bootable device." screen, and the boot devices it finds on
+virtio and IDE; helpers the other firmware tests share. Usage:
+test_firmware.py CASE"""
 import os
 import re
+import subprocess
 import sys
 import tempfile
 import time
@@ -17,8 +19,8 @@ VGA_BIOS = os.path.join(FIRMWARE_DIR, "vgabios-stdvga.bin")
 BOOT_TIMEOUT = 120  # s: on hosts that emulate real mode SeaBIOS takes several seconds
 SMILEY = bytes([0, 0, 0x7E, 0x81, 0xA5, 0x81, 0x81, 0xBD, 0x99, 0x81, 0x81, 0x7E, 0, 0, 0, 0])
 # What the engine's PCI bus holds with no disks, rng or network.
-PCI_DEVICES = [("00:00.0", "8086:1237"), ("00:01.0", "8086:7000"), ("00:01.3", "8086:7113"),
-               ("00:02.0", "1234:1111")]
+PCI_DEVICES = [("00:00.0", "8086:1237"), ("00:01.0", "8086:7000"), ("00:01.1", "8086:7010"),
+               ("00:01.3", "8086:7113"), ("00:02.0", "1234:1111")]
 
 
 def vgabios_shapes():
@@ -145,12 +147,39 @@ BOOT_CODE = bytes([0x31, 0xC0,              # xor ax, ax
                    0xEB, 0xFC])             # jmp done
 
 
-def boot_disk(path, message=BOOT_MESSAGE):
-    """A 1 MiB raw disk image whose first sector is BOOT_CODE printing message."""
+def boot_disk(tmp, name="boot.img", message=BOOT_MESSAGE):
+    """A 1 MiB disk image in tmp whose first sector is our boot sector, printing message."""
+    disk = os.path.join(tmp, name)
     sector = (BOOT_CODE + message + b"\0").ljust(510, b"\0") + b"\x55\xAA"
-    with open(path, "wb") as f:
+    with open(disk, "wb") as f:
         f.write(sector.ljust(1 << 20, b"\0"))
-    return path
+    return disk
+
+
+def boot_cd(tmp, name="boot.iso", message=BOOT_MESSAGE):
+    """An El Torito no-emulation ISO (xorriso) in tmp whose boot image is our boot sector, printing message."""
+    root = os.path.join(tmp, name + ".root")
+    os.mkdir(root)
+    with open(os.path.join(root, "boot.bin"), "wb") as f:
+        f.write(BOOT_CODE + message + b"\0")
+    iso = os.path.join(tmp, name)
+    subprocess.run(["xorriso", "-as", "mkisofs", "-quiet", "-o", iso, "-b", "boot.bin", "-no-emul-boot",
+                    "-boot-load-size", "4", root], check=True)
+    return iso
+
+
+def check_boots(tmp, args, needles):
+    """SeaBIOS runs our boot sector from the device args give, and its log
+    says what it found on the way."""
+    engine, _, log = firmware_engine("256M", 1, tmp)
+    engine.args += args
+    with engine:
+        start = time.monotonic()
+        text = wait_log(log, BOOT_MESSAGE.decode().strip(), engine, BOOT_TIMEOUT)
+        print("time to the boot sector's message: %.1f s" % (time.monotonic() - start))
+        for needle in needles:
+            if needle not in text:
+                vt.fail("the firmware log lacks %r:\n%s" % (needle, text[-3000:]))
 
 
 def case_seabios_boots_virtio_disk():
@@ -158,17 +187,24 @@ def case_seabios_boots_virtio_disk():
     finds the virtio-blk at 00:03.0 (modern virtio, BARs it assigned itself),
     reads the sector and runs it, and the sector's message reaches the log."""
     with tempfile.TemporaryDirectory() as tmp:
-        disk = boot_disk(os.path.join(tmp, "boot.img"))
-        engine, _, log = firmware_engine("256M", 1, tmp)
-        engine.args += ["--disk", disk]
-        with engine:
-            start = time.monotonic()
-            text = wait_log(log, BOOT_MESSAGE.decode().strip(), engine, BOOT_TIMEOUT)
-            print("time to the boot sector's message: %.1f s" % (time.monotonic() - start))
-            for needle in ["found virtio-blk at 00:03.0", "using modern (1.0) virtio mode",
-                           "Booting from Hard Disk..."]:
-                if needle not in text:
-                    vt.fail("the firmware log lacks %r:\n%s" % (needle, text[-3000:]))
+        check_boots(tmp, ["--disk", boot_disk(tmp)], ["found virtio-blk at 00:03.0", "using modern (1.0) virtio mode",
+                                                      "Booting from Hard Disk..."])
+
+
+def case_seabios_boots_ide_disk():
+    """The same disk as the primary IDE master: SeaBIOS names our ATA drive
+    and its size (from IDENTIFY) and boots it."""
+    with tempfile.TemporaryDirectory() as tmp:
+        check_boots(tmp, ["--disk", boot_disk(tmp) + ",bus=ide"],
+                    ["ata0-0: VIREO HARDDISK ATA-8 Hard-Disk (1 MiBytes)", "Booting from Hard Disk..."])
+
+
+def case_seabios_boots_cdrom():
+    """--cdrom: SeaBIOS finds the ATAPI drive on the secondary master and
+    boots the El Torito image from it."""
+    with tempfile.TemporaryDirectory() as tmp:
+        check_boots(tmp, ["--cdrom", boot_cd(tmp)],
+                    ["DVD/CD [ata1-0: VIREO DVD-ROM ATAPI-8 DVD/CD]", "Booting from DVD/CD..."])
 
 
 CASES = {name[5:].replace("_", "-"): fn for name, fn in globals().items() if name.startswith("case_")}
