@@ -17,7 +17,7 @@ PACKAGES=(
 	grub-pc-bin grub-common xorriso mtools
 	libsdl2-dev xvfb x11-apps x11-utils xdotool
 	libgtk-3-dev gettext desktop-file-utils appstream libglib2.0-bin flatpak-builder
-	at-spi2-core dbus-daemon python3-gi gir1.2-atspi-2.0 gir1.2-gtk-3.0 fonts-wqy-microhei
+	at-spi2-core dbus-daemon python3-gi gir1.2-atspi-2.0 gir1.2-gtk-3.0 fonts-wqy-microhei xorriso
 )
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)

@@ -1,4 +1,4 @@
-/* The host's memory and processors, the bounds of the New dialog. */
+/* The host's memory and processors, the bounds of the setting widgets. */
 #include "host.h"
 
 #include <glib.h>

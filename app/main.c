@@ -44,6 +44,7 @@ static void on_startup(GApplication *application, gpointer data)
 	g_action_map_add_action_entries(G_ACTION_MAP(app), app_actions, G_N_ELEMENTS(app_actions), app);
 	set_accel(app, "win.new", "<Control>n");
 	set_accel(app, "win.delete", "Delete");
+	set_accel(app, "win.edit", "<Alt>Return");  /* the GNOME HIG's Properties key */
 	set_accel(app, "win.search", "<Control>f");
 	set_accel(app, "app.quit", "<Control>q");
 

@@ -1,23 +1,62 @@
-/* The New Machine dialog; see new-machine.h. */
+/* The New Machine assistant; see new-machine.h. */
 #include "new-machine.h"
 
 #include <glib/gi18n.h>
 
 #include "host.h"
+#include "iso-label.h"
 #include "library.h"
+#include "setting-widgets.h"
+
+/* The hardware an operating system family gets: what its installer drives
+ * without extra drivers, from the devices the engine has (no e1000, USB
+ * tablet or HDA audio yet: the network is virtio-net for every family). */
+struct os_preset {
+	const char *id;            /* os_combo's item id */
+	const char *hint;          /* untranslated; what the preset picks */
+	const char *disk_options;  /* the disk's controller; NULL: virtio */
+	bool iso_on_sata;          /* the installer as a SATA CD-ROM, else the IDE one (cdrom=) */
+	const char *gpu;
+	const char *net;
+	bool rng;
+	unsigned memory_mib;       /* at most half the host's */
+	unsigned cpus;             /* at most the host's */
+	unsigned disk_gib;
+};
+
+/* Windows: AHCI and VGA, as its installer finds them. BIOS until the engine
+ * has UEFI firmware (Windows 11 will want it then). */
+static const struct os_preset os_presets[] = {
+	{ "linux", N_("A virtio disk, graphics, network and random number generator; the ISO on the CD-ROM."),
+	  NULL, false, "virtio", "user", true, 2048, 2, 20 },
+	{ "windows", N_("A SATA disk and CD-ROM and the standard VGA; the network needs Windows’ virtio drivers."),
+	  "bus=sata", true, "std", "user", false, 4096, 2, 64 },
+	{ "other", N_("An IDE disk and CD-ROM, the standard VGA and no network: what any PC system drives."),
+	  "bus=ide", false, "std", "none", false, 1024, 1, 20 },
+};
+
+enum source_kind { SOURCE_ISO, SOURCE_IMAGE, SOURCE_KERNEL };
 
 struct _VireoNewMachineDialog {
 	GtkDialog parent;
+	GtkGrid *main_grid;
 	GtkEntry *name_entry;
 	GtkLabel *name_message;
+	GtkToggleButton *iso_radio;
+	GtkToggleButton *image_radio;
 	GtkToggleButton *kernel_radio;
 	GtkEntry *source_entry;
 	GtkLabel *source_message;
-	GtkSpinButton *memory_spin;
-	GtkLabel *memory_message;
-	GtkSpinButton *cpus_spin;
+	GtkComboBox *os_combo;
+	GtkLabel *os_hint;
+	GtkWidget *disk_label;
 	GtkSpinButton *disk_spin;
+	GtkWidget *disk_hint;
 	GtkWidget *create_button;
+	struct setting_widget *initrd;   /* the shared setting widgets */
+	struct setting_widget *memory;
+	struct setting_widget *cpus;
+	struct setting_widget *firmware;
 	GPtrArray *entries;   /* the library as listed when the dialog opened */
 	char *display;
 	bool name_edited;     /* the user typed a name: stop suggesting one */
@@ -26,20 +65,20 @@ struct _VireoNewMachineDialog {
 
 G_DEFINE_TYPE(VireoNewMachineDialog, vireo_new_machine_dialog, GTK_TYPE_DIALOG)
 
-#define DEFAULT_MEMORY_MIB 2048
-
-/* Shows a message under a field; errors in the theme's error colour. */
-static void show_message(GtkLabel *label, const char *text, bool is_error)
+static enum source_kind source_kind(VireoNewMachineDialog *self)
 {
-	GtkStyleContext *style = gtk_widget_get_style_context(GTK_WIDGET(label));
-	gtk_label_set_text(label, text ? text : "");
-	if (is_error) {
-		gtk_style_context_add_class(style, GTK_STYLE_CLASS_ERROR);
-		gtk_style_context_remove_class(style, GTK_STYLE_CLASS_DIM_LABEL);
-	} else {
-		gtk_style_context_remove_class(style, GTK_STYLE_CLASS_ERROR);
-		gtk_style_context_add_class(style, GTK_STYLE_CLASS_DIM_LABEL);
-	}
+	if (gtk_toggle_button_get_active(self->kernel_radio))
+		return SOURCE_KERNEL;
+	return gtk_toggle_button_get_active(self->image_radio) ? SOURCE_IMAGE : SOURCE_ISO;
+}
+
+static const struct os_preset *chosen_preset(VireoNewMachineDialog *self)
+{
+	const char *id = gtk_combo_box_get_active_id(self->os_combo);
+	for (size_t i = 0; id && i < G_N_ELEMENTS(os_presets); i++)
+		if (!strcmp(os_presets[i].id, id))
+			return &os_presets[i];
+	return &os_presets[0];
 }
 
 static char *entered_name(VireoNewMachineDialog *self)
@@ -51,67 +90,86 @@ static bool validate_name(VireoNewMachineDialog *self)
 {
 	g_autofree char *name = entered_name(self);
 	if (!*name) {
-		show_message(self->name_message, _("Enter a name for the machine."), true);
+		setting_message_show(self->name_message, _("Enter a name for the machine."), true);
 		return false;
 	}
 	if (library_name_in_use(self->entries, name)) {
 		g_autofree char *text = g_strdup_printf(_("A machine called “%s” already exists."), name);
-		show_message(self->name_message, text, true);
+		setting_message_show(self->name_message, text, true);
 		return false;
 	}
-	show_message(self->name_message, NULL, false);
+	setting_message_show(self->name_message, NULL, false);
 	return true;
+}
+
+static const char *source_prompt(enum source_kind kind)
+{
+	switch (kind) {
+	case SOURCE_KERNEL:
+		return _("Choose the Linux kernel to boot.");
+	case SOURCE_IMAGE:
+		return _("Choose the disk image to boot.");
+	case SOURCE_ISO:
+		break;
+	}
+	return _("Choose the installer’s ISO image.");
 }
 
 static bool validate_source(VireoNewMachineDialog *self)
 {
 	const char *path = gtk_entry_get_text(self->source_entry);
-	bool kernel = gtk_toggle_button_get_active(self->kernel_radio);
+	enum source_kind kind = source_kind(self);
 	if (!*path) {
-		show_message(self->source_message, kernel ? _("Choose the Linux kernel to boot.")
-							  : _("Choose the installer’s ISO image."), false);
+		setting_message_show(self->source_message, source_prompt(kind), false);
 		return false;
 	}
 	if (!g_path_is_absolute(path) || !g_file_test(path, G_FILE_TEST_IS_REGULAR)) {
 		g_autofree char *text = g_strdup_printf(_("There is no file “%s”."), path);
-		show_message(self->source_message, text, true);
+		setting_message_show(self->source_message, text, true);
 		return false;
 	}
-	if (!kernel && strpbrk(path, ",;")) {
+	if (kind != SOURCE_KERNEL && strpbrk(path, ",;")) {
 		/* a disk spec separates options with ',' and disks with ';' */
-		show_message(self->source_message, _("The ISO’s file name must not contain “,” or “;”."), true);
+		setting_message_show(self->source_message, _("The file’s name must not contain “,” or “;”."), true);
 		return false;
 	}
-	show_message(self->source_message, NULL, false);
+	setting_message_show(self->source_message, NULL, false);
 	return true;
 }
 
-/* Not an error: the user may know better, but should know the risk. */
-static void check_memory(VireoNewMachineDialog *self)
+/* The shared widgets' values on a scratch machine, each saying what is
+ * wrong under itself; an initrd must exist. */
+static bool validate_settings(VireoNewMachineDialog *self)
 {
-	uint64_t host = host_memory_mib();
-	uint64_t wanted = (uint64_t)gtk_spin_button_get_value_as_int(self->memory_spin);
-	if (wanted > host / 4 * 3) {
-		g_autofree char *host_text = g_format_size_full(host << 20, G_FORMAT_SIZE_IEC_UNITS);
-		g_autofree char *text = g_strdup_printf(
-			_("More than three quarters of this computer’s %s: it may become slow."), host_text);
-		show_message(self->memory_message, text, true);
-	} else {
-		show_message(self->memory_message, NULL, false);
+	struct vireo_machine m;
+	machine_init(&m);
+	bool ok = setting_widget_apply(self->memory, &m, NULL);
+	ok &= setting_widget_apply(self->cpus, &m, NULL);
+	ok &= setting_widget_apply(self->firmware, &m, NULL);
+	if (source_kind(self) == SOURCE_KERNEL && setting_widget_apply(self->initrd, &m, NULL) && m.initrd &&
+	    !g_file_test(m.initrd, G_FILE_TEST_IS_REGULAR)) {
+		g_autofree char *text = g_strdup_printf(_("There is no file “%s”."), m.initrd);
+		setting_widget_show_message(self->initrd, text, true);
+		ok = false;
 	}
+	machine_clear(&m);
+	return ok;
 }
 
-/* A name from the chosen file ("debian-12.iso" -> "debian-12"), while the
- * user has not typed one. */
+/* The name the disc's maker gave it, else the file's ("debian-12.iso" ->
+ * "debian-12"), while the user has not typed one. */
 static void suggest_name(VireoNewMachineDialog *self)
 {
 	const char *path = gtk_entry_get_text(self->source_entry);
 	if (self->name_edited || !*path)
 		return;
-	g_autofree char *base = g_path_get_basename(path);
-	char *dot = strrchr(base, '.');
-	if (dot && dot != base)
-		*dot = 0;
+	g_autofree char *base = source_kind(self) == SOURCE_ISO ? iso_volume_label(path) : NULL;
+	if (!base) {
+		base = g_path_get_basename(path);
+		char *dot = strrchr(base, '.');
+		if (dot && dot != base)
+			*dot = 0;
+	}
 	g_autofree char *name = library_unique_name(self->entries, base);
 	self->suggesting = true;
 	gtk_entry_set_text(self->name_entry, name);
@@ -122,12 +180,56 @@ static void on_field_changed(VireoNewMachineDialog *self, GtkWidget *widget)
 {
 	if (widget == GTK_WIDGET(self->name_entry) && !self->suggesting)
 		self->name_edited = true;
-	if (widget == GTK_WIDGET(self->source_entry))
-		suggest_name(self);
 	bool name_ok = validate_name(self);
 	bool source_ok = validate_source(self);
-	check_memory(self);
-	gtk_widget_set_sensitive(self->create_button, name_ok && source_ok);
+	bool settings_ok = validate_settings(self);
+	gtk_widget_set_sensitive(self->create_button, name_ok && source_ok && settings_ok);
+}
+
+static void on_source_changed(VireoNewMachineDialog *self)
+{
+	suggest_name(self);
+	on_field_changed(self, NULL);
+}
+
+/* Memory, processors, firmware and disk size as the operating system and
+ * the source want them, bounded by this computer. */
+static void apply_preset(VireoNewMachineDialog *self)
+{
+	const struct os_preset *preset = chosen_preset(self);
+	enum source_kind kind = source_kind(self);
+	struct vireo_machine m;
+	machine_init(&m);
+	m.memory = (uint64_t)MIN(preset->memory_mib, MAX(host_memory_mib() / 2, MACHINE_MIN_MEMORY >> 20)) << 20;
+	m.cpus = MIN(preset->cpus, host_cpus());
+	m.firmware = kind == SOURCE_KERNEL ? NULL : g_strdup("bios");  /* a kernel boots directly */
+	setting_widget_load(self->memory, &m);
+	setting_widget_load(self->cpus, &m);
+	setting_widget_load(self->firmware, &m);
+	machine_clear(&m);
+	gtk_label_set_text(self->os_hint, _(preset->hint));
+	/* a disk image is the disk; an empty one beside it would only confuse */
+	gtk_spin_button_set_value(self->disk_spin, kind == SOURCE_IMAGE ? 0 : preset->disk_gib);
+	gtk_widget_set_visible(self->disk_label, kind != SOURCE_IMAGE);
+	gtk_widget_set_visible(GTK_WIDGET(self->disk_spin), kind != SOURCE_IMAGE);
+	gtk_widget_set_visible(self->disk_hint, kind != SOURCE_IMAGE);
+	setting_widget_set_visible(self->initrd, kind == SOURCE_KERNEL);
+}
+
+static void on_os_changed(VireoNewMachineDialog *self)
+{
+	apply_preset(self);
+	on_field_changed(self, NULL);
+}
+
+static void on_source_kind_toggled(VireoNewMachineDialog *self, GtkToggleButton *radio)
+{
+	if (!gtk_toggle_button_get_active(radio))
+		return;  /* the one switched off; its partner follows */
+	if (source_kind(self) == SOURCE_KERNEL)
+		gtk_combo_box_set_active_id(self->os_combo, "linux");  /* direct boot is Linux's */
+	apply_preset(self);
+	on_source_changed(self);
 }
 
 static void on_file_chosen(GtkNativeDialog *chooser, int response, gpointer data)
@@ -141,68 +243,101 @@ static void on_file_chosen(GtkNativeDialog *chooser, int response, gpointer data
 	g_object_unref(chooser);
 }
 
-static void add_filter(GtkFileChooser *chooser, const char *name, const char *pattern)
+static void add_filter(GtkFileChooser *chooser, const char *name, const char *const *patterns)
 {
 	GtkFileFilter *filter = gtk_file_filter_new();
 	gtk_file_filter_set_name(filter, name);
-	gtk_file_filter_add_pattern(filter, pattern);
+	for (unsigned i = 0; patterns[i]; i++)
+		gtk_file_filter_add_pattern(filter, patterns[i]);
 	gtk_file_chooser_add_filter(chooser, filter);
 }
 
 static void on_choose_clicked(VireoNewMachineDialog *self)
 {
-	bool kernel = gtk_toggle_button_get_active(self->kernel_radio);
-	GtkFileChooserNative *chooser = gtk_file_chooser_native_new(
-		kernel ? _("Choose a Linux Kernel") : _("Choose an Installer ISO"), GTK_WINDOW(self),
+	static const char *const iso_patterns[] = { "*.iso", "*.ISO", NULL };
+	static const char *const image_patterns[] = { "*.img", "*.raw", "*.IMG", NULL };
+	static const char *const all_patterns[] = { "*", NULL };
+	enum source_kind kind = source_kind(self);
+	const char *title = kind == SOURCE_KERNEL ? _("Choose a Linux Kernel")
+			  : kind == SOURCE_IMAGE ? _("Choose a Disk Image") : _("Choose an Installer ISO");
+	GtkFileChooserNative *chooser = gtk_file_chooser_native_new(title, GTK_WINDOW(self),
 		GTK_FILE_CHOOSER_ACTION_OPEN, _("_Open"), _("_Cancel"));
-	if (!kernel)
-		add_filter(GTK_FILE_CHOOSER(chooser), _("Disc images"), "*.iso");
-	add_filter(GTK_FILE_CHOOSER(chooser), _("All files"), "*");
+	if (kind == SOURCE_ISO)
+		add_filter(GTK_FILE_CHOOSER(chooser), _("Disc images"), iso_patterns);
+	if (kind == SOURCE_IMAGE)
+		add_filter(GTK_FILE_CHOOSER(chooser), _("Raw disk images"), image_patterns);
+	add_filter(GTK_FILE_CHOOSER(chooser), _("All files"), all_patterns);
 	g_signal_connect(chooser, "response", G_CALLBACK(on_file_chosen), self);
 	gtk_native_dialog_show(GTK_NATIVE_DIALOG(chooser));
 }
 
-static void vireo_new_machine_dialog_finalize(GObject *object)
+static void vireo_new_machine_dialog_dispose(GObject *object)
 {
 	VireoNewMachineDialog *self = VIREO_NEW_MACHINE_DIALOG(object);
-	g_free(self->display);
-	g_ptr_array_unref(self->entries);
+	g_clear_pointer(&self->initrd, setting_widget_free);
+	g_clear_pointer(&self->memory, setting_widget_free);
+	g_clear_pointer(&self->cpus, setting_widget_free);
+	g_clear_pointer(&self->firmware, setting_widget_free);
+	g_clear_pointer(&self->entries, g_ptr_array_unref);
+	G_OBJECT_CLASS(vireo_new_machine_dialog_parent_class)->dispose(object);
+}
+
+static void vireo_new_machine_dialog_finalize(GObject *object)
+{
+	g_free(VIREO_NEW_MACHINE_DIALOG(object)->display);
 	G_OBJECT_CLASS(vireo_new_machine_dialog_parent_class)->finalize(object);
 }
+
+#define BIND(name) gtk_widget_class_bind_template_child(widget_class, VireoNewMachineDialog, name)
 
 static void vireo_new_machine_dialog_class_init(VireoNewMachineDialogClass *klass)
 {
 	GtkWidgetClass *widget_class = GTK_WIDGET_CLASS(klass);
+	G_OBJECT_CLASS(klass)->dispose = vireo_new_machine_dialog_dispose;
 	G_OBJECT_CLASS(klass)->finalize = vireo_new_machine_dialog_finalize;
 	gtk_widget_class_set_template_from_resource(widget_class, "/io/github/vireo/Vireo/ui/new-machine.ui");
-	gtk_widget_class_bind_template_child(widget_class, VireoNewMachineDialog, name_entry);
-	gtk_widget_class_bind_template_child(widget_class, VireoNewMachineDialog, name_message);
-	gtk_widget_class_bind_template_child(widget_class, VireoNewMachineDialog, kernel_radio);
-	gtk_widget_class_bind_template_child(widget_class, VireoNewMachineDialog, source_entry);
-	gtk_widget_class_bind_template_child(widget_class, VireoNewMachineDialog, source_message);
-	gtk_widget_class_bind_template_child(widget_class, VireoNewMachineDialog, memory_spin);
-	gtk_widget_class_bind_template_child(widget_class, VireoNewMachineDialog, memory_message);
-	gtk_widget_class_bind_template_child(widget_class, VireoNewMachineDialog, cpus_spin);
-	gtk_widget_class_bind_template_child(widget_class, VireoNewMachineDialog, disk_spin);
-	gtk_widget_class_bind_template_child(widget_class, VireoNewMachineDialog, create_button);
+	BIND(main_grid);
+	BIND(name_entry);
+	BIND(name_message);
+	BIND(iso_radio);
+	BIND(image_radio);
+	BIND(kernel_radio);
+	BIND(source_entry);
+	BIND(source_message);
+	BIND(os_combo);
+	BIND(os_hint);
+	BIND(disk_label);
+	BIND(disk_spin);
+	BIND(disk_hint);
+	BIND(create_button);
 	gtk_widget_class_bind_template_callback(widget_class, on_field_changed);
+	gtk_widget_class_bind_template_callback(widget_class, on_source_changed);
+	gtk_widget_class_bind_template_callback(widget_class, on_source_kind_toggled);
+	gtk_widget_class_bind_template_callback(widget_class, on_os_changed);
 	gtk_widget_class_bind_template_callback(widget_class, on_choose_clicked);
+}
+
+static void on_setting_changed(gpointer data)
+{
+	on_field_changed(data, NULL);
+}
+
+/* A setting widget of the table's, in main_grid at `row` (see the .ui),
+ * as wide as the file entry and its Choose button. */
+static struct setting_widget *add_setting(VireoNewMachineDialog *self, const char *flag, int row)
+{
+	struct setting_widget *sw = setting_widget_new(machine_setting_by_flag(flag), on_setting_changed, self);
+	setting_widget_attach(sw, self->main_grid, row, 2);
+	return sw;
 }
 
 static void vireo_new_machine_dialog_init(VireoNewMachineDialog *self)
 {
 	gtk_widget_init_template(GTK_WIDGET(self));
-}
-
-/* Memory and processors: bounded by the host, defaults a desktop guest likes. */
-static void set_bounds(VireoNewMachineDialog *self)
-{
-	double memory = (double)host_memory_mib();
-	double cpus = host_cpus();
-	gtk_spin_button_set_range(self->memory_spin, MACHINE_MIN_MEMORY >> 20, memory);
-	gtk_spin_button_set_value(self->memory_spin, MIN(DEFAULT_MEMORY_MIB, memory / 2));
-	gtk_spin_button_set_range(self->cpus_spin, 1, cpus);
-	gtk_spin_button_set_value(self->cpus_spin, MIN(2, cpus));
+	self->initrd = add_setting(self, "initrd", 5);
+	self->memory = add_setting(self, "memory", 10);
+	self->cpus = add_setting(self, "cpus", 12);
+	self->firmware = add_setting(self, "firmware", 14);
 }
 
 GtkWidget *vireo_new_machine_dialog_new(GtkWindow *parent, GPtrArray *entries, const char *display)
@@ -211,7 +346,8 @@ GtkWidget *vireo_new_machine_dialog_new(GtkWindow *parent, GPtrArray *entries, c
 						   "use-header-bar", TRUE, NULL);
 	self->entries = g_ptr_array_ref(entries);
 	self->display = g_strdup(display);
-	set_bounds(self);
+	gtk_combo_box_set_active_id(self->os_combo, "linux");
+	apply_preset(self);
 	g_autofree char *name = library_unique_name(entries, _("New Machine"));
 	self->suggesting = true;
 	gtk_entry_set_text(self->name_entry, name);
@@ -227,22 +363,44 @@ static void set_setting(struct vireo_machine *m, const char *flag, const char *v
 		g_warning("new machine: %s", error->message);  /* the dialog validated it */
 }
 
+/* What boots: the installer on a CD-ROM, the disk image, or the kernel. */
+static void set_source(VireoNewMachineDialog *self, struct vireo_machine *m, const struct os_preset *preset)
+{
+	const char *source = gtk_entry_get_text(self->source_entry);
+	g_autofree char *spec = NULL;
+	switch (source_kind(self)) {
+	case SOURCE_KERNEL:
+		set_setting(m, "kernel", source);
+		setting_widget_apply(self->initrd, m, NULL);
+		return;
+	case SOURCE_IMAGE:
+		spec = preset->disk_options ? g_strdup_printf("%s,%s", source, preset->disk_options) : g_strdup(source);
+		set_setting(m, "disk", spec);
+		return;
+	case SOURCE_ISO:
+		break;
+	}
+	if (preset->iso_on_sata) {
+		spec = g_strdup_printf("%s,bus=sata,media=cdrom", source);
+		set_setting(m, "disk", spec);
+	} else {
+		set_setting(m, "cdrom", source);
+	}
+}
+
 void vireo_new_machine_dialog_get_machine(VireoNewMachineDialog *self, struct vireo_machine *m)
 {
+	const struct os_preset *preset = chosen_preset(self);
 	g_autofree char *name = entered_name(self);
-	const char *source = gtk_entry_get_text(self->source_entry);
 	machine_init(m);
 	set_setting(m, "name", name);
-	m->memory = (uint64_t)gtk_spin_button_get_value_as_int(self->memory_spin) << 20;
-	m->cpus = (unsigned)gtk_spin_button_get_value_as_int(self->cpus_spin);
-	if (gtk_toggle_button_get_active(self->kernel_radio)) {
-		set_setting(m, "kernel", source);
-	} else {
-		/* Until machine.ini has a CD-ROM setting (the firmware work), the
-		 * installer is attached as a read-only disk. */
-		g_autofree char *disk = g_strdup_printf("%s,ro", source);
-		set_setting(m, "disk", disk);
-	}
+	setting_widget_apply(self->memory, m, NULL);
+	setting_widget_apply(self->cpus, m, NULL);
+	setting_widget_apply(self->firmware, m, NULL);
+	set_source(self, m, preset);
+	set_setting(m, "gpu", preset->gpu);
+	set_setting(m, "net", preset->net);
+	m->rng = preset->rng;
 	set_setting(m, "serial", "none");  /* no terminal to print on */
 	set_setting(m, "display", self->display);
 }
@@ -250,4 +408,9 @@ void vireo_new_machine_dialog_get_machine(VireoNewMachineDialog *self, struct vi
 uint64_t vireo_new_machine_dialog_get_disk_size(VireoNewMachineDialog *self)
 {
 	return (uint64_t)gtk_spin_button_get_value_as_int(self->disk_spin) << 30;
+}
+
+const char *vireo_new_machine_dialog_get_disk_options(VireoNewMachineDialog *self)
+{
+	return chosen_preset(self)->disk_options;
 }

@@ -3,6 +3,7 @@
 
 #include <glib/gi18n.h>
 
+#include "editor.h"
 #include "engine-run.h"
 #include "library.h"
 #include "new-machine.h"
@@ -282,6 +283,8 @@ static void fill_list(VireoWindow *self, const char *select_id)
 	gtk_stack_set_visible_child_name(self->stack, self->entries->len ? "list" : "empty");
 	g_simple_action_set_enabled(G_SIMPLE_ACTION(g_action_map_lookup_action(G_ACTION_MAP(self), "delete")),
 				    self->entries->len > 0);
+	g_simple_action_set_enabled(G_SIMPLE_ACTION(g_action_map_lookup_action(G_ACTION_MAP(self), "edit")),
+				    self->entries->len > 0);
 }
 
 /* The machine (folder id) a run belongs to. */
@@ -464,10 +467,11 @@ static void on_new_response(GtkDialog *dialog, int response, gpointer data)
 	if (response == GTK_RESPONSE_OK) {
 		struct vireo_machine m;
 		g_autoptr(GError) error = NULL;
-		vireo_new_machine_dialog_get_machine(VIREO_NEW_MACHINE_DIALOG(dialog), &m);
-		g_autofree char *folder = library_create(self->library_dir, &m,
-							  vireo_new_machine_dialog_get_disk_size(VIREO_NEW_MACHINE_DIALOG(dialog)),
-							  &error);
+		VireoNewMachineDialog *assistant = VIREO_NEW_MACHINE_DIALOG(dialog);
+		vireo_new_machine_dialog_get_machine(assistant, &m);
+		g_autofree char *folder = library_create_with_disk(
+			self->library_dir, &m, vireo_new_machine_dialog_get_disk_size(assistant),
+			vireo_new_machine_dialog_get_disk_options(assistant), &error);
 		machine_clear(&m);
 		if (folder) {
 			g_autofree char *id = g_path_get_basename(folder);
@@ -537,6 +541,31 @@ static void on_delete(GSimpleAction *action, GVariant *parameter, gpointer data)
 	gtk_widget_show(dialog);
 }
 
+static void on_edit_response(GtkDialog *dialog, int response, gpointer data)
+{
+	if (response == GTK_RESPONSE_OK)
+		reload(data);  /* the editor saved machine.ini */
+	gtk_widget_destroy(GTK_WIDGET(dialog));
+}
+
+static void on_edit(GSimpleAction *action, GVariant *parameter, gpointer data)
+{
+	(void)action, (void)parameter;
+	VireoWindow *self = data;
+	const struct library_entry *entry = selected_entry(self);
+	if (!entry)
+		return;
+	if (entry->broken) {
+		g_autofree char *text = g_strdup_printf(_("“%s” cannot be edited: %s"), entry->id, entry->broken->message);
+		show_error(self, text);
+		return;
+	}
+	GtkWidget *editor = vireo_editor_new(GTK_WINDOW(self), entry, self->entries,
+					     is_active(g_hash_table_lookup(self->runs, entry->id)));
+	g_signal_connect_after(editor, "response", G_CALLBACK(on_edit_response), self);
+	gtk_widget_show(editor);
+}
+
 static void on_force_off(GSimpleAction *action, GVariant *parameter, gpointer data)
 {
 	(void)action, (void)parameter;
@@ -557,6 +586,7 @@ static void on_start(GSimpleAction *action, GVariant *parameter, gpointer data)
 static const GActionEntry window_actions[] = {
 	{ .name = "new", .activate = on_new },
 	{ .name = "delete", .activate = on_delete },
+	{ .name = "edit", .activate = on_edit },
 	{ .name = "start", .activate = on_start },
 	{ .name = "force-off", .activate = on_force_off },
 	{ .name = "search", .activate = on_search },

@@ -1,5 +1,5 @@
 /* The main window: the machine list with each machine's state, the empty
- * state, and the actions New, Start/Stop and Delete. */
+ * state, and the actions New, Edit, Start/Stop and Delete. */
 #ifndef VIREO_WINDOW_H
 #define VIREO_WINDOW_H
 

@@ -33,6 +33,7 @@
 #include "hw/virtio_net.h"
 #include "hw/virtio_gpu.h"
 #include "hw/virtio_rng.h"
+#include "kvm/coalesced_mmio.h"
 #include "kvm/cpuid.h"
 #include "kvm/vcpu.h"
 #include "kvm/vga_host.h"
@@ -252,6 +253,8 @@ static int add_vga(struct engine *e, char **error)
 		return -1;
 	}
 	e->vga_created = true;
+	/* Text and planar drawing is many small window writes: queue them. */
+	coalesced_mmio_add_zone(&e->vm, VM_VGA_WINDOW_BASE, VM_VGA_WINDOW_END - VM_VGA_WINDOW_BASE);
 	if ((err = pci_bus_add(&e->pci, &e->vga.pci, DISPLAY_SLOT, 0)) < 0) {
 		*error = g_strdup_printf("cannot set up the VGA: %s", g_strerror(-err));
 		return -1;

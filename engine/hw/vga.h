@@ -53,6 +53,10 @@ struct vga_memory_ops {
 	 * VGA_PAGE_SIZE; false (or a NULL member) when unknown: the device then
 	 * redraws everything. */
 	bool (*fetch_dirty)(void *opaque, uint64_t gpa, uint64_t size, unsigned long *bitmap);
+	/* Delivers window writes the host queued instead of exiting (KVM's
+	 * coalesced MMIO) to the bus callbacks; called without the VGA's lock
+	 * before each refresh. NULL: every write arrives at once. */
+	void (*flush_writes)(void *opaque);
 };
 
 /* What the screen shows, derived from the registers at each refresh. */

@@ -443,6 +443,8 @@ static void refresh_text(struct vga *vga, bool full)
 void vga_refresh(void *opaque)
 {
 	struct vga *vga = opaque;
+	if (vga->mem_ops->flush_writes)
+		vga->mem_ops->flush_writes(vga->mem_opaque);
 	g_mutex_lock(&vga->lock);
 	collect_dirty(vga);
 	struct vga_display d = current_display(vga);

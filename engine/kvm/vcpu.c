@@ -10,6 +10,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "kvm/coalesced_mmio.h"
 #include "kvm/cpuid.h"
 
 #define VCPU_KICK_SIGNAL SIGUSR1
@@ -53,6 +54,12 @@ int vcpu_create(struct vcpu *vcpu, struct vm *vm, unsigned index,
 	vcpu->run = mmap(NULL, (size_t)vm->vcpu_mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu->fd, 0);
 	if (vcpu->run == MAP_FAILED) {
 		*error = g_strdup_printf("cannot map vCPU %u state: %s", index, g_strerror(errno));
+		goto fail;
+	}
+	int err = coalesced_mmio_attach(vm, vcpu->fd);
+	if (err < 0) {
+		*error = g_strdup_printf("cannot map KVM's coalesced-MMIO ring: %s", g_strerror(-err));
+		munmap(vcpu->run, (size_t)vm->vcpu_mmap_size);
 		goto fail;
 	}
 	if (cpuid_apply(vcpu->fd, cpuid, index, ncpus) < 0) {
@@ -276,6 +283,7 @@ static void *vcpu_thread(void *opaque)
 			vm_request_stop(vm, VM_STOP_ERROR);
 			break;
 		}
+		coalesced_mmio_flush(vm);  /* queued writes come before whatever exited */
 		if (dispatch_exit(vcpu) == EXIT_STOP)
 			break;
 	}

@@ -75,6 +75,11 @@ struct vm {
 	GCond pause_cond;
 	atomic_bool pause_requested;
 	unsigned vcpus_parked;
+	/* Coalesced MMIO (kvm/coalesced_mmio.h): the ring page's offset in a
+	 * vCPU's mapping (0: none), the ring, and who is draining it. */
+	int coalesced_page;
+	struct kvm_coalesced_mmio_ring *coalesced_ring;
+	GMutex coalesced_lock;
 	void (*on_stop)(void *opaque);
 	void *on_stop_opaque;
 };
@@ -84,6 +89,10 @@ struct vm {
  * everything done so far is undone. */
 int vm_create(struct vm *vm, uint64_t ram_size, char **error);
 void vm_destroy(struct vm *vm);
+
+/* KVM_CHECK_EXTENSION on a /dev/kvm or VM descriptor: 0 when absent or
+ * hidden by VIREO_TEST_HIDE_KVM_CAP=NAME. */
+int vm_check_cap(int fd, int cap, const char *name);
 
 /* struct irq_line callback: drives a GSI through KVM_IRQ_LINE. */
 void vm_set_irq(void *opaque, unsigned gsi, bool level);

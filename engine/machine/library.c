@@ -194,7 +194,8 @@ static bool create_disk(const char *path, uint64_t bytes, GError **error)
 }
 
 /* machine.ini (and the disk image) in the work folder `work`. */
-static bool fill_folder(const char *work, const struct vireo_machine *m, uint64_t disk_bytes, GError **error)
+static bool fill_folder(const char *work, const struct vireo_machine *m, uint64_t disk_bytes,
+			const char *disk_options, GError **error)
 {
 	g_autofree char *ini = g_build_filename(work, LIBRARY_MACHINE_FILE, NULL);
 	if (!disk_bytes)
@@ -207,7 +208,8 @@ static bool fill_folder(const char *work, const struct vireo_machine *m, uint64_
 	struct vireo_machine with_disk = *m;
 	guint count = m->disks ? g_strv_length(m->disks) : 0;
 	g_autofree char **disks = g_new0(char *, count + 2);
-	disks[0] = disk;
+	g_autofree char *spec = disk_options ? g_strconcat(disk, ",", disk_options, NULL) : g_strdup(disk);
+	disks[0] = spec;
 	for (guint i = 0; i < count; i++)
 		disks[i + 1] = m->disks[i];
 	with_disk.disks = disks;
@@ -215,6 +217,12 @@ static bool fill_folder(const char *work, const struct vireo_machine *m, uint64_
 }
 
 char *library_create(const char *dir, const struct vireo_machine *m, uint64_t disk_bytes, GError **error)
+{
+	return library_create_with_disk(dir, m, disk_bytes, NULL, error);
+}
+
+char *library_create_with_disk(const char *dir, const struct vireo_machine *m, uint64_t disk_bytes,
+			       const char *disk_options, GError **error)
 {
 	if (g_mkdir_with_parents(dir, 0755)) {
 		int err = errno;
@@ -231,7 +239,8 @@ char *library_create(const char *dir, const struct vireo_machine *m, uint64_t di
 		return NULL;
 	}
 	g_autofree char *name = folder_name_for(m->name);
-	char *folder = fill_folder(work, m, disk_bytes, error) ? rename_unique(work, dir, name, error) : NULL;
+	char *folder = fill_folder(work, m, disk_bytes, disk_options, error)
+		       ? rename_unique(work, dir, name, error) : NULL;
 	if (!folder)
 		remove_tree(work, NULL);
 	return folder;

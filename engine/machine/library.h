@@ -45,6 +45,11 @@ char *library_unique_name(GPtrArray *entries, const char *base);
  * complete or not at all. Returns the folder. */
 char *library_create(const char *dir, const struct vireo_machine *m, uint64_t disk_bytes, GError **error);
 
+/* library_create, the new image's disk spec taking `disk_options` (e.g.
+ * "bus=sata"; NULL: none), so it hangs off the controller a guest expects. */
+char *library_create_with_disk(const char *dir, const struct vireo_machine *m, uint64_t disk_bytes,
+			       const char *disk_options, GError **error);
+
 /* Deletes a machine folder and everything in it. With `keep_disks_in`, the
  * machine's disk images that live in its folder are first moved into that
  * folder (created if needed) under unique names. Files outside the machine

@@ -789,8 +789,8 @@ static const char *relative_to(const char *path, const char *base_dir)
 	return path;
 }
 
-static char *format_setting(const struct vireo_machine *m, const struct machine_setting *s,
-			    const char *base_dir)
+char *machine_setting_text(const struct vireo_machine *m, const struct machine_setting *s,
+			   const char *base_dir)
 {
 	const void *field = (const char *)m + s->offset;
 	switch (s->type) {
@@ -829,7 +829,7 @@ char *machine_to_ini(const struct vireo_machine *m, const char *base_dir)
 	g_key_file_set_integer(kf, "machine", "schema", MACHINE_SCHEMA_VERSION);
 	for (size_t i = 0; i < machine_settings_count; i++) {
 		const struct machine_setting *s = &machine_settings[i];
-		g_autofree char *value = format_setting(m, s, base_dir);
+		g_autofree char *value = machine_setting_text(m, s, base_dir);
 		if (value)
 			g_key_file_set_string(kf, s->group, s->key, value);
 	}

@@ -179,6 +179,11 @@ bool machine_parse_boot_order(const char *spec, struct machine_boot_item *items,
 /* Loads machine.ini; errors name the file and line ("PATH:LINE: ..."). */
 bool machine_load(struct vireo_machine *m, const char *path, GError **error);
 
+/* One setting's value as machine.ini holds it (disks joined with ';'), or
+ * NULL when unset; paths inside base_dir (NULL: none) relative to it. */
+char *machine_setting_text(const struct vireo_machine *m, const struct machine_setting *s,
+			   const char *base_dir);
+
 /* The text machine_save writes: every setting of the table plus the schema
  * version; paths inside base_dir (NULL: none) are written relative to it, so
  * a machine folder can be moved or copied whole. */

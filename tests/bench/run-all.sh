@@ -7,6 +7,7 @@ command -v qemu-system-x86_64 >/dev/null || apt-get install -y -qq qemu-system-x
 python3 "$here/exit-rate.py" "$@"
 python3 "$here/boot-time.py" "$@"
 python3 "$here/firmware-boot.py" --runs 5
+python3 "$here/vga-text-writes.py" --runs 5
 python3 "$here/virtio-blk.py" --runs 5
 python3 "$here/vnc-idle.py"
 python3 "$here/vnc-latency.py" --runs 5

@@ -1,5 +1,6 @@
-/* The demo guest for hosts whose KVM cannot run a full kernel: a banner,
- * then every byte typed on COM1 is echoed until 'q' or Ctrl-D. */
+/* A small interactive guest the app tests run as a machine: a banner, then
+ * every byte typed on COM1 is echoed until 'q' or Ctrl-D. (./setup.sh run's
+ * demo on hosts that cannot run Linux is boot/ built with BOOT_DEMO.) */
 #include "runtime.h"
 
 int main(void)

@@ -51,19 +51,24 @@ static void serial_interrupt(unsigned vector)
 	(void)vector;  /* the byte stays in the FIFO for serial_wait to read */
 }
 
+void serial_arm(void)
+{
+	static bool armed;
+	if (armed)
+		return;
+	interrupts_init();
+	set_handler(IRQ_BASE_VECTOR + COM1_IRQ, serial_interrupt);
+	pic_unmask(COM1_IRQ);
+	outb(COM1 + UART_IER, UART_IER_RX);
+	armed = true;
+}
+
 /* Sleeps with HLT until the receive interrupt, so a waiting guest costs the
  * host nothing (benchmarks measure the VMM, not our polling). */
 uint8_t serial_wait(void)
 {
-	static bool armed;
 	uint8_t byte;
-	if (!armed) {
-		interrupts_init();
-		set_handler(IRQ_BASE_VECTOR + COM1_IRQ, serial_interrupt);
-		pic_unmask(COM1_IRQ);
-		outb(COM1 + UART_IER, UART_IER_RX);
-		armed = true;
-	}
+	serial_arm();
 	while (!serial_poll(&byte))
 		wait_for_interrupt();
 	return byte;

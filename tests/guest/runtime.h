@@ -33,6 +33,9 @@ void print(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 bool serial_poll(uint8_t *byte);
 /* Waits for a byte on COM1: tests pace a guest this way. */
 uint8_t serial_wait(void);
+/* Turns on COM1's receive interrupt (serial_wait does it on first use), for
+ * a guest that must sleep in HLT before its first port access. */
+void serial_arm(void);
 
 uint32_t pci_config_read(unsigned bus, unsigned dev, unsigned fn, unsigned reg);
 

@@ -3,7 +3,10 @@
  * loaded, so characters written to 0xB8000 show. Writes "Hello from
  * Vireo" in white on blue at row 0, the 16 foreground colours as '#' at
  * row 2 (attribute 0x0i), puts the hardware cursor after the greeting, and
- * prints what it wrote and the mode registers it found on COM1. */
+ * prints what it wrote and the mode registers it found on COM1. Then it
+ * writes row 4 and sleeps in HLT with no port access in between: KVM
+ * queues those stores (coalesced MMIO), so only the display's own refresh
+ * can bring them to the screen. A byte on COM1 ends it. */
 #include "runtime.h"
 
 #define TEXT_BUFFER 0xB8000u
@@ -48,6 +51,11 @@ int main(void)
 		return 1;
 	}
 	print("vga-text: written\n");
-	serial_wait();  /* the test looks at the screen first */
+	serial_arm();
+	put_string(4, 0, "Written before sleeping", ATTR_WHITE_ON_BLUE);
+	uint8_t byte;
+	do
+		wait_for_interrupt();  /* no exit to the engine until the test types */
+	while (!serial_poll(&byte));
 	return 0;
 }

@@ -264,6 +264,27 @@ static void test_library_create_with_disk(void)
 	remove_temp_dir(dir);
 }
 
+/* The new image takes the options it is given: a SATA disk for a guest
+ * without virtio drivers, still listed first and relative. */
+static void test_library_create_with_disk_options(void)
+{
+	g_autofree char *dir = make_temp_dir();
+	struct vireo_machine m;
+	GError *error = NULL;
+	machine_init(&m);
+	g_assert_true(machine_set(&m, machine_setting_by_flag("disk"), "/srv/win.iso,bus=sata,media=cdrom", NULL,
+				  &error));
+	g_autofree char *folder = library_create_with_disk(dir, &m, 1ull << 30, "bus=sata", &error);
+	g_assert_no_error(error);
+	g_autofree char *ini = g_build_filename(folder, LIBRARY_MACHINE_FILE, NULL);
+	g_autoptr(GKeyFile) kf = g_key_file_new();
+	g_assert_true(g_key_file_load_from_file(kf, ini, G_KEY_FILE_NONE, NULL));
+	g_autofree char *disks = g_key_file_get_string(kf, "devices", "disks", NULL);
+	g_assert_cmpstr(disks, ==, "disk.img,bus=sata;/srv/win.iso,bus=sata,media=cdrom");
+	machine_clear(&m);
+	remove_temp_dir(dir);
+}
+
 static const struct library_entry *find_entry(GPtrArray *entries, const char *id)
 {
 	for (unsigned i = 0; i < entries->len; i++) {
@@ -429,6 +450,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/library/missing-is-empty", test_library_missing_is_empty);
 	g_test_add_func("/library/unique-names", test_library_unique_names);
 	g_test_add_func("/library/create-with-disk", test_library_create_with_disk);
+	g_test_add_func("/library/create-with-disk-options", test_library_create_with_disk_options);
 	g_test_add_func("/library/broken-machines", test_library_lists_broken_machines);
 	g_test_add_func("/library/delete", test_library_delete);
 	return g_test_run();

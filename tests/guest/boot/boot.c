@@ -36,9 +36,10 @@
 #define PM1_CNT 4                       /* ACPI 6.4 §4.8.3.2.1 */
 #define PM1_CNT_SLP_EN (1u << 13)
 #define PM1_CNT_SLP_TYP_SHIFT 10
-/* \_S5's SLP_TYP. The engine's own DSDT (engine/boot/acpi.c) and the one
- * SeaBIOS builds for a PIIX4 both say 0, which engine/hw/acpi_pm.c powers
- * off on; a real loader would read it from the DSDT. */
+/* \_S5's SLP_TYP. The engine's own DSDT (engine/boot/acpi.c) and the tables
+ * SeaBIOS builds itself when fw_cfg offers none (its ssdt-misc, as on our
+ * board) both say 0, which engine/hw/acpi_pm.c powers off on; a real
+ * loader would read it from the ACPI tables. */
 #define SLP_TYP_S5 0
 
 #define DATA_BYTES 65536u
@@ -71,7 +72,11 @@
 #define MODE_RED_SIZE 0x1F              /* then position, green, blue */
 #define MODE_LFB_ADDRESS 0x28
 #define VBE_INFO_MODE_LIST 0x0E         /* VBE 3.0 §4.3: far pointer */
+#define VBE_MODE_LIST_END 0xFFFF
 #define VBE_SET_MODE_LFB 0x4000
+#define TELETYPE_PAGE_COLOUR 0x0007     /* BH page 0, BL grey (used in graphics modes) */
+#define EDD_PARAMETERS_SIZE 0x1E        /* EDD 3.0 §7.8: the result buffer, its size first */
+#define EDD_BYTES_PER_SECTOR 0x18
 
 static inline void outb(uint16_t port, uint8_t v) { __asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port)); }
 static inline void outw(uint16_t port, uint16_t v) { __asm__ volatile("outw %0, %1" : : "a"(v), "Nd"(port)); }
@@ -98,7 +103,7 @@ static void say_char(char c)
 		;
 	outb(COM1, (uint8_t)c);
 	if (on_text_screen) {
-		struct bios_regs r = { .eax = BIOS_VIDEO_TELETYPE << 8 | (uint8_t)c, .ebx = 0x0007 };
+		struct bios_regs r = { .eax = BIOS_VIDEO_TELETYPE << 8 | (uint8_t)c, .ebx = TELETYPE_PAGE_COLOUR };
 		bios_int(BIOS_VIDEO, &r);
 	}
 }
@@ -109,10 +114,12 @@ static void say(const char *s)
 		say_char(*s++);
 }
 
+static const char hex_digits[] = "0123456789abcdef";
+
 static void say_hex(uint32_t v, unsigned digits)
 {
 	while (digits--)
-		say_char("0123456789abcdef"[v >> (4 * digits) & 15]);
+		say_char(hex_digits[v >> (4 * digits) & 15]);
 }
 
 static void say_dec(uint32_t v)
@@ -146,10 +153,10 @@ static void disk_call(struct bios_regs *r, const char *what)
 
 static unsigned bytes_per_sector(void)
 {
-	uint8_t result[0x1E] = { sizeof(result) };  /* EDD 3.0 §7.8: size first */
+	uint8_t result[EDD_PARAMETERS_SIZE] = { sizeof(result) };
 	struct bios_regs r = { .eax = BIOS_DISK_EXT_PARAMETERS << 8, .esi = (uint16_t)(uintptr_t)result };
 	disk_call(&r, "int 13h AH=48h");
-	return get16(result + 0x18);
+	return get16(result + EDD_BYTES_PER_SECTOR);
 }
 
 /* ---- graphics: VBE 3.0 ---- */
@@ -177,17 +184,17 @@ static int mode_fits(uint16_t mode, unsigned bpp)
 	       mode_info[MODE_BITS_PER_PIXEL] == bpp && mode_info[MODE_MEMORY_MODEL] == MEMORY_MODEL_DIRECT;
 }
 
-/* The mode list's first mode that fits, or 0xFFFF. */
+/* The mode list's first mode that fits, or VBE_MODE_LIST_END. */
 static uint16_t find_mode(unsigned bpp)
 {
 	uint32_t list = (uint32_t)get16(vbe_info + VBE_INFO_MODE_LIST + 2) << 4 | get16(vbe_info + VBE_INFO_MODE_LIST);
 	for (unsigned i = 0; i < MAX_MODES; i++) {
 		uint16_t mode;
 		far_read(list + 2 * i, &mode, sizeof(mode));
-		if (mode == 0xFFFF || mode_fits(mode, bpp))
+		if (mode == VBE_MODE_LIST_END || mode_fits(mode, bpp))
 			return mode;
 	}
-	return 0xFFFF;
+	return VBE_MODE_LIST_END;
 }
 
 /* 640x480 at 32 bits per pixel, else 24, else 16; the LFB's layout in screen. */
@@ -197,14 +204,14 @@ static void set_graphics_mode(void)
 	struct bios_regs f = { .eax = BIOS_VIDEO_FONT_INFO, .ebx = BIOS_VIDEO_FONT_8X16 << 8 };
 	bios_int(BIOS_VIDEO, &f);
 	font = (uint32_t)f.es << 4 | (f.ebp & 0xFFFF);
-	vbe_info[0] = 'V', vbe_info[1] = 'B', vbe_info[2] = 'E', vbe_info[3] = '2';
+	vbe_info[0] = 'V', vbe_info[1] = 'B', vbe_info[2] = 'E', vbe_info[3] = '2';  /* asks for VBE 2.0+ fields */
 	if (!vbe_call(VBE_CONTROLLER_INFO, 0, 0, vbe_info))
 		fail("VBE AX=4F00h", 0);
-	uint16_t mode = 0xFFFF;
+	uint16_t mode = VBE_MODE_LIST_END;
 	unsigned d = 0;
-	while (d < sizeof(depths) && (mode = find_mode(depths[d])) == 0xFFFF)
+	while (d < sizeof(depths) && (mode = find_mode(depths[d])) == VBE_MODE_LIST_END)
 		d++;
-	if (mode == 0xFFFF)
+	if (mode == VBE_MODE_LIST_END)
 		fail("VBE: no 640x480 direct-colour mode", 0);
 	if (d)
 		say("VBE: no 640x480x32, falling back to ");
@@ -372,8 +379,8 @@ static void write_marker(void)
 	uint32_t lba = data_lba + DATA_BYTES / HARD_DISK_BPS;
 	for (unsigned i = 0; i < HARD_DISK_BPS; i++)
 		buffer[i] = i < sizeof(marker) - 1 ? (uint8_t)marker[i] : 0;
-	buffer[sizeof(marker) - 1] = (uint8_t)"0123456789abcdef"[boot_drive >> 4];
-	buffer[sizeof(marker)] = (uint8_t)"0123456789abcdef"[boot_drive & 15];
+	buffer[sizeof(marker) - 1] = (uint8_t)hex_digits[boot_drive >> 4];
+	buffer[sizeof(marker)] = (uint8_t)hex_digits[boot_drive & 15];
 	disk_transfer(BIOS_DISK_EXT_WRITE, lba, 1, "int 13h AH=43h");
 	say("wrote lba=");
 	say_dec(lba);
@@ -431,20 +438,30 @@ static void run(unsigned bps)
 /* ---- the demo ---- */
 
 #define DEMO_NAME "Vireo"
-#define DEMO_SCALE 8u
-#define DEMO_Y 120u
+#define DEMO_NAME_SCALE 8u
+#define DEMO_NAME_Y 120u
+#define DEMO_HINT "Type here or on the terminal; Esc powers off."
+#define DEMO_HINT_Y 300u
 #define DEMO_BACKGROUND 0x203060u
 #define DEMO_NAME_COLOUR 0xF0C040u
 
+/* TEXT centred on the screen's width, each font dot SCALE x SCALE. */
+static void draw_centred(const char *text, uint32_t y, uint32_t scale, uint32_t fg)
+{
+	uint32_t length = 0;
+	while (text[length])
+		length++;
+	for (uint32_t i = 0, x = (SCREEN_WIDTH - length * GLYPH_WIDTH * scale) / 2; i < length; i++, x += GLYPH_WIDTH * scale)
+		draw_glyph((uint8_t)text[i], x, y, scale, fg, DEMO_BACKGROUND);
+}
+
 #define ESC 0x1B
-#define KEYBOARD_STATUS 0x01            /* int 16h: ZF clear when a key waits */
-#define FLAGS_ZERO 0x0040
 #define LSR_DATA_READY 0x01
 
 /* A key from the screen's keyboard (int 16h) or a byte typed on COM1, or 0. */
 static uint8_t typed(void)
 {
-	struct bios_regs r = { .eax = KEYBOARD_STATUS << 8 };
+	struct bios_regs r = { .eax = BIOS_KEYBOARD_STATUS << 8 };
 	bios_int(BIOS_KEYBOARD, &r);
 	if (!(r.flags & FLAGS_ZERO))
 		return (uint8_t)read_key();
@@ -456,9 +473,8 @@ static void run(unsigned bps)
 	(void)bps;
 	set_graphics_mode();
 	fill(0, 0, SCREEN_WIDTH, SCREEN_HEIGHT, DEMO_BACKGROUND);
-	uint32_t width = (sizeof(DEMO_NAME) - 1) * GLYPH_WIDTH * DEMO_SCALE, x = (SCREEN_WIDTH - width) / 2;
-	for (const char *c = DEMO_NAME; *c; c++, x += GLYPH_WIDTH * DEMO_SCALE)
-		draw_glyph((uint8_t)*c, x, DEMO_Y, DEMO_SCALE, DEMO_NAME_COLOUR, DEMO_BACKGROUND);
+	draw_centred(DEMO_NAME, DEMO_NAME_Y, DEMO_NAME_SCALE, DEMO_NAME_COLOUR);
+	draw_centred(DEMO_HINT, DEMO_HINT_Y, 1, WHITE);
 	say("Type on the screen or here; Esc powers off.\r\n");
 	for (;;) {
 		uint8_t c = typed();

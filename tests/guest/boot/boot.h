@@ -24,6 +24,7 @@
 #define BIOS_DISK_EXT_PARAMETERS 0x48   /* EDD 3.0 §7.8: DS:SI a result buffer */
 #define BIOS_KEYBOARD 0x16
 #define BIOS_KEYBOARD_READ 0x00         /* AH scan code, AL ASCII */
+#define BIOS_KEYBOARD_STATUS 0x01       /* ZF clear when a key waits */
 
 #define CR0_PE 1
 #define GDT_CODE32 0x08
@@ -66,6 +67,7 @@ struct lfb_fill {
 _Static_assert(__builtin_offsetof(struct lfb_fill, bytes_per_pixel) == FILL_BYTES_PER_PIXEL, "boot.S's offsets");
 
 #define FLAGS_CARRY 0x0001
+#define FLAGS_ZERO 0x0040
 
 void bios_int(uint8_t number, struct bios_regs *r);
 void far_read(uint32_t address, void *to, uint32_t length);

@@ -1,0 +1,45 @@
+/* One input widget per machine setting, made from its entry in
+ * machine_settings[] by type, shared by the machine editor and the New
+ * Machine assistant: a label, the field, and a line under it for a warning
+ * or what is wrong. Memory and processors are bounded by the host. */
+#ifndef VIREO_SETTING_WIDGETS_H
+#define VIREO_SETTING_WIDGETS_H
+
+#include <gtk/gtk.h>
+#include <stdbool.h>
+
+#include "machine.h"
+
+struct setting_widget;
+
+/* `changed` is called with `data` whenever the field changes. */
+typedef void (*setting_changed_fn)(gpointer data);
+struct setting_widget *setting_widget_new(const struct machine_setting *s, setting_changed_fn changed,
+					  gpointer data);
+void setting_widget_free(struct setting_widget *sw);
+
+const struct machine_setting *setting_widget_setting(const struct setting_widget *sw);
+
+/* Puts the label (column 0), the field and the message line (columns 1 to
+ * width) into `grid` from `row`: two rows, the message under the field,
+ * shown when it has text. */
+void setting_widget_attach(struct setting_widget *sw, GtkGrid *grid, int row, int width);
+
+/* Shows or hides all three parts. */
+void setting_widget_set_visible(struct setting_widget *sw, bool visible);
+
+/* Shows m's value. */
+void setting_widget_load(struct setting_widget *sw, const struct vireo_machine *m);
+
+/* Sets m's value from the field (an empty field leaves m as it is; relative
+ * paths are relative to base_dir) and shows what is wrong or risky under
+ * it. Returns false, leaving m alone, when the value cannot be used. */
+bool setting_widget_apply(struct setting_widget *sw, struct vireo_machine *m, const char *base_dir);
+
+/* A message under the field: an error (the theme's error colour) or a hint. */
+void setting_widget_show_message(struct setting_widget *sw, const char *text, bool is_error);
+
+/* The same, for a label of the caller's. */
+void setting_message_show(GtkLabel *label, const char *text, bool is_error);
+
+#endif
