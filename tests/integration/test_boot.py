@@ -56,6 +56,7 @@ GRUB_CASES = {
 }
 GRUB_TIMEOUT = 240  # s: GRUB reads its modules through the BIOS, in emulated real mode here
 
+MENU_KEYS = "123456789abcdefghijklmnopqrsuvwxyz"  # SeaBIOS's (src/boot.c: t is its TPM menu)
 ESC = 0xFF1B
 DOWN = 0xFF54
 
@@ -108,15 +109,13 @@ def boot_menu_case(name):
             tf.wait_screen(probe, r"Press ESC for boot menu\.", engine, tf.BOOT_TIMEOUT, shapes)
             print("time to 'Press ESC for boot menu.': %.1f s" % (time.monotonic() - start))
             press(probe, ESC)
-            lines = tf.wait_screen(probe, r"Select boot device:\n\n1\. .*(\n[2-9a-z]\. .*){%d}" % (len(drives) - 1),
-                                   engine, 30, shapes)
+            # every entry as expected, so the list is whole (SeaBIOS prints it slowly here)
+            listed = "".join(r"\n%s\. %s$" % (key, pattern) for key, (_, _, pattern) in zip(MENU_KEYS, drives))
+            lines = tf.wait_screen(probe, r"(?m)^Select boot device:\n" + listed, engine, 30, shapes)
             entries = menu_entries(lines)
             print("menu: %s" % entries)
-            if len(entries) != len(drives):
+            if len(entries) != len(drives):  # none besides ours
                 vt.fail("the menu lists %d entries, expected %d:\n%s" % (len(entries), len(drives), "\n".join(lines)))
-            for (key, text), (_, _, pattern) in zip(entries, drives):
-                if not re.fullmatch(pattern, text):
-                    vt.fail("menu entry %s. is %r, expected %r" % (key, text, pattern))
             key, text = entries[-1]
             press(probe, ord(key))
             booted = tf.wait_log(log, r"Vireo boot sector of drive \d+ ran", engine, 60)
