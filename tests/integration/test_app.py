@@ -462,7 +462,9 @@ def case_edit_machine(app):
     for role, label in (("text", "Name"), ("spin button", "Memory (MiB)"), ("spin button", "Processors"),
                         ("text", "CPU model"), ("check box", "End when the guest restarts"),
                         ("text", "Linux kernel"), ("text", "Initial ramdisk"), ("text", "Kernel command line"),
-                        ("combo box", "Firmware"), ("text", "Firmware log file"), ("text", "Serial port"),
+                        ("combo box", "Firmware"), ("text", "Firmware log file"),
+                        ("check box", "Boot menu (press Esc at start)"), ("spin button", "Boot menu wait (seconds)"),
+                        ("text", "Boot order"), ("text", "Serial port"),
                         ("text", "Disks"), ("text", "CD-ROM"), ("check box", "Random number generator"),
                         ("text", "Network"), ("text", "Screen"), ("combo box", "Graphics")):
         if not find(dialog, role, label, visible=False):
