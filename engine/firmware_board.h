@@ -79,7 +79,7 @@ void firmware_board_add_drive(struct firmware_board *board, unsigned place, enum
 			      char *path);
 
 /* Once every drive is added: the bootorder file from `order` (a boot order
- * setting, already checked). Returns 0, or -1 with *error set. */
+ * setting, already checked; NULL for none). Returns 0, or -1 with *error set. */
 int firmware_board_write_boot_order(struct firmware_board *board, const char *order, char **error);
 
 /* The INTA# line of a PCI device in `slot`, through the PIIX3 router. */

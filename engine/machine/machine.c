@@ -81,7 +81,6 @@ void machine_init(struct vireo_machine *m)
 	m->display = g_strdup("none");
 	m->gpu = g_strdup("std");
 	m->boot_menu_wait = 3;
-	m->boot_order = g_strdup("");
 }
 
 void machine_clear(struct vireo_machine *m)
@@ -480,10 +479,10 @@ static bool parse_boot_item(const char *text, struct machine_boot_item *item, GE
 bool machine_parse_boot_order(const char *spec, struct machine_boot_item *items, unsigned *count,
 			      GError **error)
 {
-	g_auto(GStrv) parts = g_strsplit(spec, ",", -1);
 	*count = 0;
-	if (!*spec)
+	if (!spec || !*spec)
 		return true;
+	g_auto(GStrv) parts = g_strsplit(spec, ",", -1);
 	for (unsigned i = 0; parts[i]; i++) {
 		if (*count >= MACHINE_MAX_BOOT_ITEMS)
 			return boot_item_error(error, parts[i], "too many items");

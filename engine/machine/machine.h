@@ -24,7 +24,7 @@ struct vireo_machine {
 	char *firmware_log;/* file for the firmware's debug console (port 0x402), or NULL */
 	bool boot_menu;    /* the firmware offers its boot menu ("Press ESC for boot menu.") */
 	unsigned boot_menu_wait; /* seconds it waits for Esc */
-	char *boot_order;  /* "" (the firmware's own order) or a list machine_parse_boot_order reads */
+	char *boot_order;  /* a list machine_parse_boot_order reads, or NULL: the firmware's own order */
 	char *serial;      /* chardev spec: stdio, none, file:PATH, unix:PATH */
 	char **disks;      /* NULL-terminated disk specs: PATH[,ro][,serial=ID][,queues=N][,bus=B][,media=M] */
 	char *cdrom;       /* an ISO as the CD-ROM on the IDE secondary master, or NULL */
@@ -171,7 +171,7 @@ struct machine_boot_item {
 #define MACHINE_MAX_BOOT_ITEMS (2 * (MACHINE_MAX_DISKS + 1) + 2)
 
 /* Parses a comma-separated boot order of disk, cdrom, diskN and cdromN
- * ("" is the firmware's own order) into items[MACHINE_MAX_BOOT_ITEMS];
+ * ("" or NULL: none, the firmware's own order) into items[MACHINE_MAX_BOOT_ITEMS];
  * errors name the bad item. */
 bool machine_parse_boot_order(const char *spec, struct machine_boot_item *items, unsigned *count,
 			      GError **error);

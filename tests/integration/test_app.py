@@ -262,7 +262,7 @@ def case_create_machine(app):
     with open(ini) as f:
         text = f.read()
     expected = ("[machine]\nschema=1\nname=Test Kernel\nmemory=256M\ncpus=1\ncpu=host\nno-reboot=false\n\n"
-                "[boot]\nkernel=%s\ninitrd=%s\n\n[devices]\nserial=none\nrng=true\nnet=user\n\n"
+                "[boot]\nkernel=%s\ninitrd=%s\nmenu=false\nmenu-wait=3\n\n[devices]\nserial=none\nrng=true\nnet=user\n\n"
                 "[display]\ndisplay=sdl\ngpu=virtio\n" % (kernel, os.path.join(app.tmp, "initrd-test")))
     if text != expected:
         fail("machine.ini is\n%s\nnot\n%s" % (text, expected))

@@ -125,6 +125,10 @@ static void test_boot_order(void)
 		g_autofree char *file = bootorder_build(items, count, drives, G_N_ELEMENTS(drives));
 		g_assert_cmpstr(file, ==, cases[i].file);
 	}
+	struct machine_boot_item none[MACHINE_MAX_BOOT_ITEMS];
+	unsigned none_count = 1;
+	g_assert_true(machine_parse_boot_order(NULL, none, &none_count, NULL));  /* the setting's default */
+	g_assert_cmpuint(none_count, ==, 0);
 	static const char *const bad[] = { "net", "disk,", "Disk", "disk-1", "cdrom18", "disk 1" };
 	for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
 		struct machine_boot_item items[MACHINE_MAX_BOOT_ITEMS];
