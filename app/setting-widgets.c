@@ -83,7 +83,8 @@ static GtkWidget *new_entry(struct setting_widget *sw)
 	}
 	/* the syntax of a spec, as --help gives it */
 	if (sw->setting->type == SETTING_SERIAL || sw->setting->type == SETTING_DISKS ||
-	    sw->setting->type == SETTING_NET || sw->setting->type == SETTING_DISPLAY)
+	    sw->setting->type == SETTING_NET || sw->setting->type == SETTING_DISPLAY ||
+	    sw->setting->type == SETTING_BOOT_ORDER)
 		gtk_entry_set_placeholder_text(GTK_ENTRY(entry), sw->setting->arg);
 	return entry;
 }
@@ -118,6 +119,8 @@ static GtkWidget *new_field(struct setting_widget *sw, const char *label)
 		return new_spin(sw, MACHINE_MIN_MEMORY >> 20, MEMORY_FIELD_MAX_MIB, 128);
 	case SETTING_CPUS:
 		return new_spin(sw, 1, host_cpus(), 1);
+	case SETTING_SECONDS:
+		return new_spin(sw, 1, MACHINE_MAX_BOOT_MENU_WAIT, 1);
 	case SETTING_BOOL:
 		check = gtk_check_button_new_with_mnemonic(label);
 		g_signal_connect_swapped(check, "toggled", G_CALLBACK(on_changed), sw);
@@ -130,6 +133,7 @@ static GtkWidget *new_field(struct setting_widget *sw, const char *label)
 	case SETTING_DISKS:
 	case SETTING_NET:
 	case SETTING_DISPLAY:
+	case SETTING_BOOT_ORDER:
 		break;
 	}
 	return new_entry(sw);
@@ -229,6 +233,9 @@ void setting_widget_load(struct setting_widget *sw, const struct vireo_machine *
 		gtk_spin_button_set_range(spin, 1, MAX(upper, *(const unsigned *)field_of(m, s)));
 		gtk_spin_button_set_value(spin, *(const unsigned *)field_of(m, s));
 		break;
+	case SETTING_SECONDS:
+		gtk_spin_button_set_value(spin, *(const unsigned *)field_of(m, s));
+		break;
 	case SETTING_BOOL:
 		gtk_toggle_button_set_active(GTK_TOGGLE_BUTTON(sw->field), *(const bool *)field_of(m, s));
 		break;
@@ -241,6 +248,7 @@ void setting_widget_load(struct setting_widget *sw, const struct vireo_machine *
 	case SETTING_DISKS:
 	case SETTING_NET:
 	case SETTING_DISPLAY:
+	case SETTING_BOOT_ORDER:
 		gtk_entry_set_text(GTK_ENTRY(sw->field), text ? text : "");
 		break;
 	}
@@ -253,6 +261,7 @@ static char *field_text(struct setting_widget *sw)
 	case SETTING_SIZE:
 		return g_strdup_printf("%dM", gtk_spin_button_get_value_as_int(GTK_SPIN_BUTTON(sw->field)));
 	case SETTING_CPUS:
+	case SETTING_SECONDS:
 		return g_strdup_printf("%d", gtk_spin_button_get_value_as_int(GTK_SPIN_BUTTON(sw->field)));
 	case SETTING_BOOL:
 		return g_strdup(gtk_toggle_button_get_active(GTK_TOGGLE_BUTTON(sw->field)) ? "true" : "false");
@@ -266,6 +275,7 @@ static char *field_text(struct setting_widget *sw)
 	case SETTING_DISKS:
 	case SETTING_NET:
 	case SETTING_DISPLAY:
+	case SETTING_BOOT_ORDER:
 		break;
 	}
 	char *text = g_strstrip(g_strdup(gtk_entry_get_text(GTK_ENTRY(sw->field))));

@@ -384,6 +384,7 @@ static bool place_ide_drive(const struct vireo_machine *def, struct engine_backe
 		.present = true, .medium = &b->disks[disk], .serial = spec->serial,
 		.kind = spec->media == MACHINE_MEDIA_CDROM ? ATA_DRIVE_CDROM : ATA_DRIVE_DISK,
 	};
+	b->ide_place[at] = disk;
 	return true;
 }
 
@@ -475,6 +476,7 @@ static int open_cdrom(const struct vireo_machine *def, struct engine_backends *b
 	b->ide[IDE_CDROM_POSITION] = (struct piix_ide_drive_config){
 		.present = true, .kind = ATA_DRIVE_CDROM, .medium = b->cdrom,
 	};
+	b->ide_place[IDE_CDROM_POSITION] = MACHINE_MAX_DISKS;
 	return 0;
 }
 
@@ -622,8 +624,11 @@ static int add_virtio_devices(struct engine *e, char **error)
 				      e->io_context, &e->vm.mem, slot_intx(e, slot), &virtio_host_kvm_ops, host);
 		if (!err) {
 			e->disks_created++;
-			err = pci_bus_add(&e->pci, &e->disks[n].vp.pci, slot++, 0);
+			err = pci_bus_add(&e->pci, &e->disks[n].vp.pci, slot, 0);
 		}
+		if (!err && e->firmware)
+			firmware_board_add_drive(&e->board, i, MACHINE_MEDIA_DISK, firmware_path_virtio_blk(slot));
+		slot++;
 	}
 	if (!err && e->def->rng) {
 		struct virtio_host *host = &e->virtio_hosts[b->disk_count];
@@ -660,7 +665,10 @@ static int add_sata(struct engine *e, char **error)
 			if ((err = pci_bus_add(&e->pci, &e->ahci.pci, AHCI_SLOT, 0)) < 0)
 				break;
 		}
-		err = ahci_attach(&e->ahci, port++, &b->disks[i], spec->media == MACHINE_MEDIA_CDROM, spec->serial);
+		err = ahci_attach(&e->ahci, port, &b->disks[i], spec->media == MACHINE_MEDIA_CDROM, spec->serial);
+		if (!err && e->firmware)
+			firmware_board_add_drive(&e->board, i, spec->media, firmware_path_ahci(AHCI_SLOT, port));
+		port++;
 	}
 	if (err < 0)
 		*error = g_strdup_printf("cannot set up the SATA controller: %s", g_strerror(-err));
@@ -730,9 +738,19 @@ static int add_firmware_board(struct engine *e, char **error)
 		.log = e->backends->firmware_log_fd >= 0 ? &e->backends->firmware_log : NULL,
 		.cpus = e->def->cpus, .std_vga = e->vga_created, .acpi = acpi_config_of(e),
 		.ide_drives = e->backends->ide,
+		.boot_menu = e->def->boot_menu, .boot_menu_wait = e->def->boot_menu_wait,
 	};
 	e->board_created = true;  /* destroy copes with a partial board */
-	return firmware_board_init(&e->board, &parts, error);
+	if (firmware_board_init(&e->board, &parts, error) < 0)
+		return -1;
+	for (unsigned at = 0; at < PIIX_IDE_DRIVES; at++) {
+		const struct piix_ide_drive_config *drive = &e->backends->ide[at];
+		if (drive->present)
+			firmware_board_add_drive(&e->board, e->backends->ide_place[at],
+						 drive->kind == ATA_DRIVE_CDROM ? MACHINE_MEDIA_CDROM : MACHINE_MEDIA_DISK,
+						 firmware_path_ide(at));
+	}
+	return 0;
 }
 
 static int load_kernel(struct engine *e, struct boot_entry *entry, char **error)
@@ -870,6 +888,7 @@ enum vm_stop_reason engine_run(const struct vireo_machine *def, struct engine_ba
 	start_io_thread(e);
 	if ((e->firmware && add_firmware_board(e, error) < 0) || add_virtio_devices(e, error) < 0 ||
 	    add_sata(e, error) < 0 || assign_bars(e, error) < 0 ||
+	    (e->firmware && firmware_board_write_boot_order(&e->board, def->boot_order, error) < 0) ||
 	    (!e->firmware && load_kernel(e, &entry, error) < 0) || create_vcpus(e, error) < 0 ||
 	    start_vcpus(e, e->firmware ? NULL : &entry, error) < 0)
 		goto out_vcpus;

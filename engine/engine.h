@@ -28,6 +28,7 @@ struct engine_backends {
 	struct block_backend *cdrom;  /* the disc in the --cdrom drive, or NULL (none, or ejected) */
 	struct piix_ide_drive_config ide[PIIX_IDE_DRIVES];  /* bus=ide disks and --cdrom, by position */
 	unsigned ide_count;           /* bus=ide disks placed */
+	unsigned ide_place[PIIX_IDE_DRIVES];  /* each one's index in the --disk list, MACHINE_MAX_DISKS for --cdrom */
 	struct chardev firmware_log;  /* --firmware-log, when firmware_log_fd >= 0 */
 	int firmware_log_fd;
 	struct engine_control *control; /* or NULL: --control not given */

@@ -10,6 +10,11 @@
 
 #define E820_ENTRY_SIZE 20          /* packed {u64 addr, u64 len, u32 type}, little-endian */
 #define BOOT_FAIL_WAIT_FOREVER 0xFFFFFFFFu  /* "No bootable device." stays up, as QEMU's default */
+/* SeaBIOS reads fw_cfg key BOOT_MENU as etc/show-boot-menu (src/fw/paravirt.c):
+ * 0 no prompt, 1 "Press ESC for boot menu." at every boot, 2 only with more
+ * than one boot device. It then waits etc/boot-menu-wait ms for Esc (any
+ * integer of 1, 2, 4 or 8 bytes; 2500 when absent) (src/boot.c). */
+#define BOOT_MENU_SHOW 1
 #define VGA_ROM_FILE "pci1234,1111.rom"     /* SeaBIOS runs it for the 1234:1111 at 00:02.0 */
 #define IRQ0_OVERRIDE 1             /* the PIT's IRQ 0 arrives on IOAPIC pin 2: vm.c's routing */
 /* CMOS bytes SeaBIOS reads on a QEMU machine (pc-platform.md §4.1). */
@@ -30,6 +35,40 @@ bool firmware_board_wanted(const struct vireo_machine *def)
 	return !def->kernel;
 }
 
+/* How many drives of each media the machine's settings give. */
+static void count_drives(const struct vireo_machine *def, unsigned counts[2])
+{
+	counts[MACHINE_MEDIA_DISK] = 0;
+	counts[MACHINE_MEDIA_CDROM] = def->cdrom != NULL;
+	for (unsigned i = 0; def->disks && def->disks[i]; i++) {
+		struct machine_disk disk;
+		if (!machine_parse_disk(def->disks[i], &disk, NULL))
+			continue;  /* already refused when the setting was read */
+		counts[disk.media]++;
+		machine_disk_clear(&disk);
+	}
+}
+
+static bool check_boot_order(const struct vireo_machine *def, char **error)
+{
+	static const char *const media_names[] = { "hard disk", "CD-ROM" };
+	struct machine_boot_item items[MACHINE_MAX_BOOT_ITEMS];
+	unsigned count, drives[2];
+	if (!machine_parse_boot_order(def->boot_order, items, &count, NULL))
+		return true;  /* already refused when the setting was read */
+	count_drives(def, drives);
+	for (unsigned i = 0; i < count; i++) {
+		if (items[i].number > drives[items[i].media]) {
+			*error = g_strdup_printf("boot order %s%u: the machine has %u %s%s",
+						 items[i].media == MACHINE_MEDIA_DISK ? "disk" : "cdrom", items[i].number,
+						 drives[items[i].media], media_names[items[i].media],
+						 drives[items[i].media] == 1 ? "" : "s");
+			return false;
+		}
+	}
+	return true;
+}
+
 bool firmware_board_check(const struct vireo_machine *def, char **error)
 {
 	if (def->kernel && def->firmware) {
@@ -47,7 +86,7 @@ bool firmware_board_check(const struct vireo_machine *def, char **error)
 	}
 	size_t rom_size;
 	g_autofree uint8_t *rom = NULL;
-	if (!firmware_check(FIRMWARE_BIOS_FILE, error))
+	if (!check_boot_order(def, error) || !firmware_check(FIRMWARE_BIOS_FILE, error))
 		return false;
 	return strcmp(def->gpu, "std") || (rom = firmware_read_rom(FIRMWARE_VGABIOS_FILE, &rom_size, error));
 }
@@ -97,18 +136,19 @@ int firmware_board_publish_acpi(struct fw_cfg *cfg, const struct acpi_config *ma
 static int fill_fw_cfg(struct firmware_board *board, const struct firmware_board_parts *parts, char **error)
 {
 	struct fw_cfg *cfg = &board->cfg;
-	uint8_t fail_wait[4];
+	uint8_t fail_wait[4], menu_wait[4];
 	int err;
 	put_le32(fail_wait, BOOT_FAIL_WAIT_FOREVER);
+	put_le32(menu_wait, parts->boot_menu_wait * 1000);
 	if ((err = fw_cfg_add_u16(cfg, FW_CFG_NB_CPUS, (uint16_t)parts->cpus)) < 0 ||
 	    (err = fw_cfg_add_u16(cfg, FW_CFG_MAX_CPUS, (uint16_t)parts->cpus)) < 0 ||
 	    (err = fw_cfg_add_u64(cfg, FW_CFG_RAM_SIZE, parts->vm->ram_size)) < 0 ||
 	    (err = fw_cfg_add_u16(cfg, FW_CFG_NOGRAPHIC, 0)) < 0 ||
-	    (err = fw_cfg_add_u16(cfg, FW_CFG_BOOT_MENU, 0)) < 0 ||
+	    (err = fw_cfg_add_u16(cfg, FW_CFG_BOOT_MENU, parts->boot_menu ? BOOT_MENU_SHOW : 0)) < 0 ||
+	    (err = fw_cfg_add_file(cfg, "etc/boot-menu-wait", menu_wait, sizeof(menu_wait))) < 0 ||
 	    (err = add_numa(cfg, parts->cpus)) < 0 ||
 	    (err = fw_cfg_add_u32(cfg, FW_CFG_IRQ0_OVERRIDE, IRQ0_OVERRIDE)) < 0 ||
 	    (err = add_e820(cfg, parts->vm)) < 0 ||
-	    (err = fw_cfg_add_file(cfg, "bootorder", "", 0)) < 0 ||
 	    (err = fw_cfg_add_file(cfg, "etc/boot-fail-wait", fail_wait, sizeof(fail_wait))) < 0 ||
 	    (err = firmware_board_publish_acpi(cfg, &parts->acpi, parts->vm->low_ram_size)) < 0) {
 		*error = g_strdup_printf("cannot fill fw_cfg: %s", g_strerror(-err));
@@ -160,6 +200,8 @@ int firmware_board_init(struct firmware_board *board, const struct firmware_boar
 
 void firmware_board_destroy(struct firmware_board *board)
 {
+	for (unsigned i = 0; i < FIRMWARE_BOARD_DRIVE_PLACES; i++)
+		g_free(board->drives[i].path);
 	if (board->cfg_created)
 		fw_cfg_destroy(&board->cfg);
 	if (board->ide_created)
@@ -172,4 +214,60 @@ void firmware_board_destroy(struct firmware_board *board)
 struct irq_line firmware_board_intx(struct firmware_board *board, unsigned slot)
 {
 	return piix3_intx_line(&board->isa, slot);
+}
+
+/* OpenFirmware paths of drives, as QEMU 7.2 writes them for bootindex= and
+ * SeaBIOS 1.16 matches them (src/boot.c): SeaBIOS builds a glob from where it
+ * found the drive, the PCI domain /pci@i0cf8 then "NAME@SLOT[,FN]" with a
+ * wildcard NAME, plus the drive's part for ATA, and a bootorder line matches
+ * when the glob is a prefix of it that ends at a '/'. By controller:
+ *   virtio-blk at SLOT:              /pci@i0cf8/scsi@SLOT/disk@0,0
+ *     (SeaBIOS looks up the function alone; QEMU names it after its PCI
+ *     class, mass storage/SCSI)
+ *   PIIX IDE, CHANNEL 0|1, UNIT 0 (master) | 1 (slave), the IDE function at 00:01.1,
+ *                                    /pci@i0cf8/ide@1,1/drive@CHANNEL/disk@UNIT
+ *     (the --cdrom drive, secondary master: /pci@i0cf8/ide@1,1/drive@1/disk@0)
+ *   AHCI at SLOT, port PORT:         /pci@i0cf8/sata@SLOT/drive@PORT/disk@0
+ *     (SeaBIOS passes the port as the channel and 0 as the unit; QEMU's ICH9
+ *     AHCI writes its name as pci8086,2922, which the wildcard accepts too) */
+char *firmware_path_virtio_blk(unsigned slot)
+{
+	return g_strdup_printf("/pci@i0cf8/scsi@%x/disk@0,0", slot);
+}
+
+char *firmware_path_ahci(unsigned slot, unsigned port)
+{
+	/* SeaBIOS matches the node name before '@' as a wildcard (QEMU writes
+	 * pci8086,2922 there); the port is the drive. */
+	return g_strdup_printf("/pci@i0cf8/sata@%x/drive@%u/disk@0", slot, port);
+}
+
+char *firmware_path_ide(unsigned position)
+{
+	return g_strdup_printf("/pci@i0cf8/ide@%x,%x/drive@%u/disk@%u", PIIX_IDE_SLOT, PIIX_IDE_FUNCTION,
+			       position / 2, position % 2);
+}
+
+void firmware_board_add_drive(struct firmware_board *board, unsigned place, enum machine_disk_media media,
+			      char *path)
+{
+	g_free(board->drives[place].path);
+	board->drives[place] = (struct boot_drive){ media, path };
+}
+
+int firmware_board_write_boot_order(struct firmware_board *board, const char *order, char **error)
+{
+	struct machine_boot_item items[MACHINE_MAX_BOOT_ITEMS];
+	struct boot_drive drives[FIRMWARE_BOARD_DRIVE_PLACES];
+	unsigned item_count, drive_count = 0;
+	if (!machine_parse_boot_order(order, items, &item_count, NULL))
+		item_count = 0;  /* already refused when the setting was read */
+	for (unsigned i = 0; i < FIRMWARE_BOARD_DRIVE_PLACES; i++)
+		if (board->drives[i].path)
+			drives[drive_count++] = board->drives[i];
+	g_autofree char *text = bootorder_build(items, item_count, drives, drive_count);
+	int err = fw_cfg_add_file(&board->cfg, "bootorder", text, strlen(text));
+	if (err < 0)
+		*error = g_strdup_printf("cannot fill fw_cfg: %s", g_strerror(-err));
+	return err < 0 ? -1 : 0;
 }

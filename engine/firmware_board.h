@@ -2,13 +2,15 @@
  * shadowing, the PIIX3 ISA bridge with PCI interrupt routing, its IDE
  * function (always there, as on a PC, with or without drives), the PIIX4 PM
  * function that places the ACPI PM block, fw_cfg (with the ACPI tables for
- * the firmware's table loader), the debug console and POST port, and the
+ * the firmware's table loader, the boot menu switch and the bootorder made
+ * from the drives the engine adds), the debug console and POST port, and the
  * CMOS bytes a BIOS reads. Direct kernel boot has none of it. */
 #ifndef VIREO_FIRMWARE_BOARD_H
 #define VIREO_FIRMWARE_BOARD_H
 
 #include "backend/chardev.h"
 #include "boot/acpi.h"
+#include "boot/bootorder.h"
 #include "boot/firmware.h"
 #include "hw/acpi_pm.h"
 #include "hw/debug_ports.h"
@@ -33,7 +35,12 @@ struct firmware_board_parts {
 	bool std_vga;               /* the standard VGA is at 00:02.0: give it its BIOS */
 	struct acpi_config acpi;    /* the machine's ACPI facts; the board adds its DSDT */
 	const struct piix_ide_drive_config *ide_drives;  /* PIIX_IDE_DRIVES of them */
+	bool boot_menu;             /* SeaBIOS offers its boot menu ... */
+	unsigned boot_menu_wait;    /* ... and waits this many seconds for Esc */
 };
+
+/* Places of drives: the --disk ones in the order given, then --cdrom's. */
+#define FIRMWARE_BOARD_DRIVE_PLACES (MACHINE_MAX_DISKS + 1)
 
 struct firmware_board {
 	struct firmware_image bios;
@@ -46,13 +53,15 @@ struct firmware_board {
 	struct fw_cfg cfg;
 	bool cfg_created;
 	struct debug_ports debug;
+	struct boot_drive drives[FIRMWARE_BOARD_DRIVE_PLACES];  /* path NULL: no drive there */
 };
 
 /* Whether this machine boots firmware (no kernel given). */
 bool firmware_board_wanted(const struct vireo_machine *def);
 
-/* Before KVM is touched: bios needs its files, uefi is refused for now.
- * false with *error set (one line). */
+/* Before KVM is touched: bios needs its files, uefi is refused for now, the
+ * boot order names no drive number the machine lacks. false with *error set
+ * (one line). */
 bool firmware_board_check(const struct vireo_machine *def, char **error);
 
 /* Builds the board; call after the PCI bus, the host bridge, the RTC, the
@@ -66,6 +75,23 @@ void firmware_board_destroy(struct firmware_board *board);
  * plus this board's DSDT (boot/asl/dsdt_pc.asl), PCI link IRQs and PCI hole
  * (from the end of low RAM). Returns 0 or -errno. */
 int firmware_board_publish_acpi(struct fw_cfg *cfg, const struct acpi_config *machine, uint64_t low_ram_size);
+
+/* OpenFirmware paths for the bootorder file: a virtio-blk at `slot`; the
+ * PIIX IDE drive at `position` (0-3: primary master, slave, secondary
+ * master, slave). */
+char *firmware_path_virtio_blk(unsigned slot);
+char *firmware_path_ide(unsigned position);
+/* The AHCI drive on `port` of the controller in `slot`. */
+char *firmware_path_ahci(unsigned slot, unsigned port);
+
+/* Records the drive at `place` (its index in the machine's --disk list, or
+ * MACHINE_MAX_DISKS for --cdrom's) with its path (taken). */
+void firmware_board_add_drive(struct firmware_board *board, unsigned place, enum machine_disk_media media,
+			      char *path);
+
+/* Once every drive is added: the bootorder file from `order` (a boot order
+ * setting, already checked; NULL for none). Returns 0, or -1 with *error set. */
+int firmware_board_write_boot_order(struct firmware_board *board, const char *order, char **error);
 
 /* The INTA# line of a PCI device in `slot`, through the PIIX3 router. */
 struct irq_line firmware_board_intx(struct firmware_board *board, unsigned slot);

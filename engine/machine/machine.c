@@ -35,6 +35,15 @@ const struct machine_setting machine_settings[] = {
 	  machine_firmware_choices },
 	{ "boot", "firmware-log", "firmware-log", SETTING_PATH, FIELD(firmware_log), "FILE",
 	  "write the firmware's debug console (port 0x402) to FILE (default: discarded)" },
+	{ "boot", "menu", "boot-menu", SETTING_BOOL, FIELD(boot_menu), NULL,
+	  "the firmware offers its boot menu: \"Press ESC for boot menu.\" (default off: no wait at boot)" },
+	{ "boot", "menu-wait", "boot-menu-wait", SETTING_SECONDS, FIELD(boot_menu_wait), "SECONDS",
+	  "how long the boot menu prompt waits for Esc (1-" G_STRINGIFY(MACHINE_MAX_BOOT_MENU_WAIT)
+	  ", default 3)" },
+	{ "boot", "order", "boot-order", SETTING_BOOT_ORDER, FIELD(boot_order), "DEVICE[,DEVICE...]",
+	  "the firmware tries these first, in this order: disk (every hard disk), cdrom (every CD-ROM), "
+	  "diskN or cdromN (the N-th, counted in the order given; --cdrom after the --disk ones); "
+	  "default: hard disks, then CD-ROMs" },
 	{ "devices", "serial", "serial", SETTING_SERIAL, FIELD(serial), "BACKEND",
 	  "COM1 backend: stdio (default), none, file:PATH or unix:PATH" },
 	{ "devices", "disks", "disk", SETTING_DISKS, FIELD(disks),
@@ -71,6 +80,7 @@ void machine_init(struct vireo_machine *m)
 	m->net = g_strdup("none");
 	m->display = g_strdup("none");
 	m->gpu = g_strdup("std");
+	m->boot_menu_wait = 3;
 }
 
 void machine_clear(struct vireo_machine *m)
@@ -78,7 +88,8 @@ void machine_clear(struct vireo_machine *m)
 	for (size_t i = 0; i < machine_settings_count; i++) {
 		const struct machine_setting *s = &machine_settings[i];
 		if (s->type == SETTING_STRING || s->type == SETTING_PATH || s->type == SETTING_SERIAL ||
-		    s->type == SETTING_NET || s->type == SETTING_DISPLAY || s->type == SETTING_CHOICE)
+		    s->type == SETTING_NET || s->type == SETTING_DISPLAY || s->type == SETTING_CHOICE ||
+		    s->type == SETTING_BOOT_ORDER)
 			g_free(*(char **)((char *)m + s->offset));
 		else if (s->type == SETTING_DISKS)
 			g_strfreev(*(char ***)((char *)m + s->offset));
@@ -127,6 +138,15 @@ static bool parse_bool(const char *text, bool *value)
 		*value = false;
 	else
 		return false;
+	return true;
+}
+
+static bool parse_seconds(const char *text, unsigned *seconds)
+{
+	guint64 n;
+	if (!g_ascii_string_to_unsigned(text, 10, 1, MACHINE_MAX_BOOT_MENU_WAIT, &n, NULL))
+		return false;
+	*seconds = (unsigned)n;
 	return true;
 }
 
@@ -429,6 +449,49 @@ bool machine_parse_display(const char *spec, struct machine_display *display, GE
 	return true;
 }
 
+static bool boot_item_error(GError **error, const char *item, const char *problem)
+{
+	g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+		    "boot order item '%s' is not valid: %s", item, problem);
+	return false;
+}
+
+/* disk, cdrom, diskN or cdromN. */
+static bool parse_boot_item(const char *text, struct machine_boot_item *item, GError **error)
+{
+	static const struct { const char *name; enum machine_disk_media media; } kinds[] = {
+		{ "disk", MACHINE_MEDIA_DISK }, { "cdrom", MACHINE_MEDIA_CDROM },
+	};
+	for (size_t i = 0; i < G_N_ELEMENTS(kinds); i++) {
+		size_t len = strlen(kinds[i].name);
+		guint64 n = 0;
+		if (strncmp(text, kinds[i].name, len))
+			continue;
+		if (text[len] && !g_ascii_string_to_unsigned(text + len, 10, 1, MACHINE_MAX_DISKS + 1, &n, NULL))
+			return boot_item_error(error, text, "expected a drive number from 1 after disk or cdrom");
+		item->media = kinds[i].media;
+		item->number = (unsigned)n;
+		return true;
+	}
+	return boot_item_error(error, text, "expected disk, cdrom, diskN or cdromN");
+}
+
+bool machine_parse_boot_order(const char *spec, struct machine_boot_item *items, unsigned *count,
+			      GError **error)
+{
+	*count = 0;
+	if (!spec || !*spec)
+		return true;
+	g_auto(GStrv) parts = g_strsplit(spec, ",", -1);
+	for (unsigned i = 0; parts[i]; i++) {
+		if (*count >= MACHINE_MAX_BOOT_ITEMS)
+			return boot_item_error(error, parts[i], "too many items");
+		if (!parse_boot_item(parts[i], &items[(*count)++], error))
+			return false;
+	}
+	return true;
+}
+
 /* Checks each spec, makes relative paths relative to base_dir and appends. */
 static bool add_disks(struct vireo_machine *m, const char *value, const char *base_dir, GError **error)
 {
@@ -524,6 +587,18 @@ bool machine_set(struct vireo_machine *m, const struct machine_setting *s,
 		if (ok)
 			set_string(m, s, g_strdup(value));
 		break;
+	case SETTING_SECONDS:
+		ok = parse_seconds(value, field);
+		expected = "a number of seconds from 1 to " G_STRINGIFY(MACHINE_MAX_BOOT_MENU_WAIT);
+		break;
+	case SETTING_BOOT_ORDER: {
+		struct machine_boot_item items[MACHINE_MAX_BOOT_ITEMS];
+		unsigned count;
+		if (!machine_parse_boot_order(value, items, &count, error))
+			return false;
+		set_string(m, s, g_strdup(value));
+		return true;
+	}
 	case SETTING_DISPLAY: {
 		struct machine_display display;
 		if (!machine_parse_display(value, &display, error))
@@ -723,12 +798,14 @@ char *machine_setting_text(const struct vireo_machine *m, const struct machine_s
 	case SETTING_NET:
 	case SETTING_DISPLAY:
 	case SETTING_CHOICE:
+	case SETTING_BOOT_ORDER:
 		return g_strdup(*(char *const *)field);
 	case SETTING_PATH:
 		return *(char *const *)field ? g_strdup(relative_to(*(char *const *)field, base_dir)) : NULL;
 	case SETTING_SIZE:
 		return format_size(*(const uint64_t *)field);
 	case SETTING_CPUS:
+	case SETTING_SECONDS:
 		return g_strdup_printf("%u", *(const unsigned *)field);
 	case SETTING_BOOL:
 		return g_strdup(*(const bool *)field ? "true" : "false");

@@ -22,6 +22,9 @@ struct vireo_machine {
 	char *cmdline;
 	char *firmware;    /* one of machine_firmware_choices, or NULL: bios unless a kernel is given */
 	char *firmware_log;/* file for the firmware's debug console (port 0x402), or NULL */
+	bool boot_menu;    /* the firmware offers its boot menu ("Press ESC for boot menu.") */
+	unsigned boot_menu_wait; /* seconds it waits for Esc */
+	char *boot_order;  /* a list machine_parse_boot_order reads, or NULL: the firmware's own order */
 	char *serial;      /* chardev spec: stdio, none, file:PATH, unix:PATH */
 	char **disks;      /* NULL-terminated disk specs: PATH[,ro][,serial=ID][,queues=N][,bus=B][,media=M] */
 	char *cdrom;       /* an ISO as the CD-ROM on the IDE secondary master, or NULL */
@@ -33,6 +36,7 @@ struct vireo_machine {
 };
 
 #define MACHINE_MAX_DISKS 16
+#define MACHINE_MAX_BOOT_MENU_WAIT 60  /* seconds */
 #define MACHINE_MAX_DISK_QUEUES 8
 
 /* The controller a disk hangs off. */
@@ -68,6 +72,8 @@ enum machine_setting_type {
 	SETTING_NET,
 	SETTING_DISPLAY,
 	SETTING_CHOICE, /* one of the setting's `choices` */
+	SETTING_SECONDS,    /* unsigned, 1 to MACHINE_MAX_BOOT_MENU_WAIT (its only user) */
+	SETTING_BOOT_ORDER, /* a string machine_parse_boot_order accepts */
 };
 
 struct machine_setting {
@@ -154,6 +160,21 @@ void machine_display_clear(struct machine_display *display);
  * a CD-ROM is read-only and needs bus=ide or sata. Errors name the bad part. */
 bool machine_parse_disk(const char *spec, struct machine_disk *disk, GError **error);
 void machine_disk_clear(struct machine_disk *disk);
+
+/* One item of a boot order: every drive of a kind, or the N-th of them. */
+struct machine_boot_item {
+	enum machine_disk_media media;
+	unsigned number;   /* 1 = the first drive of that media, in the order given; 0 = all of them */
+};
+
+/* Every drive by number and each kind once. */
+#define MACHINE_MAX_BOOT_ITEMS (2 * (MACHINE_MAX_DISKS + 1) + 2)
+
+/* Parses a comma-separated boot order of disk, cdrom, diskN and cdromN
+ * ("" or NULL: none, the firmware's own order) into items[MACHINE_MAX_BOOT_ITEMS];
+ * errors name the bad item. */
+bool machine_parse_boot_order(const char *spec, struct machine_boot_item *items, unsigned *count,
+			      GError **error);
 
 /* Loads machine.ini; errors name the file and line ("PATH:LINE: ..."). */
 bool machine_load(struct vireo_machine *m, const char *path, GError **error);

@@ -8,6 +8,10 @@
 #                       its DRM and input modules, and our fbdraw and evdump
 #                       (tests/images/*.c, built static with the host's gcc)
 #   kernel-version      what they were built from; a rebuild happens when it changes
+#   grub-rescue.iso     a GRUB rescue image (grub-mkrescue from grub-pc-bin, xorriso, mtools)
+#                       with tests/images/grub.cfg: a menu of two entries that waits. A hybrid:
+#                       it boots as a CD (El Torito) and as a hard disk (its MBR)
+#   grub-version        what it was built from
 set -euo pipefail
 
 OUT=${1:?usage: build-images.sh OUTPUT_DIR}
@@ -46,12 +50,38 @@ busybox_version=$(apt-cache policy busybox-static | awk '/Candidate:/ { print $2
 sources=$(cat "$HERE/init" "$0" $(for p in $PROGRAMS; do echo "$HERE/$p.c"; done) | sha256sum | cut -c1-16)
 stamp="$pkg $version busybox-static $busybox_version sources $sources $(gcc -dumpfullversion)"
 
+build_grub_image() {
+	local grub_stamp
+	grub_stamp="$(dpkg-query -W -f='${Package} ${Version} ' grub-pc-bin grub-common xorriso mtools)"
+	grub_stamp+="cfg $(sha256sum < "$HERE/grub.cfg" | cut -c1-16)"
+	if [ -f "$OUT/grub-version" ] && [ "$(cat "$OUT/grub-version")" = "$grub_stamp" ] &&
+		[ -s "$OUT/grub-rescue.iso" ]; then
+		return
+	fi
+	local tree
+	tree=$(mktemp -d "$OUT/.grub.XXXXXX")
+	mkdir -p "$tree/root/boot/grub"
+	cp "$HERE/grub.cfg" "$tree/root/boot/grub/grub.cfg"
+	# xorriso reports its progress on stderr: shown only when it fails
+	if ! grub-mkrescue -o "$OUT/.grub-rescue.iso" "$tree/root" 2> "$tree/log"; then
+		cat "$tree/log" >&2
+		rm -rf "$tree"
+		exit 1
+	fi
+	rm -rf "$tree"
+	mv "$OUT/.grub-rescue.iso" "$OUT/grub-rescue.iso"
+	echo "$grub_stamp" > "$OUT/grub-version"
+	echo "build-images: $OUT: grub-rescue.iso from $grub_stamp" >&2
+}
+
+mkdir -p "$OUT"
+build_grub_image
+
 if [ -f "$OUT/kernel-version" ] && [ "$(cat "$OUT/kernel-version")" = "$stamp" ] &&
 	[ -s "$OUT/vmlinuz" ] && [ -s "$OUT/vmlinux" ] && [ -s "$OUT/initramfs.cpio.gz" ]; then
 	exit 0
 fi
 
-mkdir -p "$OUT"
 work=$(mktemp -d "$OUT/.build.XXXXXX")
 chmod 755 "$work" # apt-get download fetches as the _apt user
 trap 'rm -rf "$work"' EXIT

@@ -262,7 +262,7 @@ def case_create_machine(app):
     with open(ini) as f:
         text = f.read()
     expected = ("[machine]\nschema=1\nname=Test Kernel\nmemory=256M\ncpus=1\ncpu=host\nno-reboot=false\n\n"
-                "[boot]\nkernel=%s\ninitrd=%s\n\n[devices]\nserial=none\nrng=true\nnet=user\n\n"
+                "[boot]\nkernel=%s\ninitrd=%s\nmenu=false\nmenu-wait=3\n\n[devices]\nserial=none\nrng=true\nnet=user\n\n"
                 "[display]\ndisplay=sdl\ngpu=virtio\n" % (kernel, os.path.join(app.tmp, "initrd-test")))
     if text != expected:
         fail("machine.ini is\n%s\nnot\n%s" % (text, expected))
@@ -462,7 +462,9 @@ def case_edit_machine(app):
     for role, label in (("text", "Name"), ("spin button", "Memory (MiB)"), ("spin button", "Processors"),
                         ("text", "CPU model"), ("check box", "End when the guest restarts"),
                         ("text", "Linux kernel"), ("text", "Initial ramdisk"), ("text", "Kernel command line"),
-                        ("combo box", "Firmware"), ("text", "Firmware log file"), ("text", "Serial port"),
+                        ("combo box", "Firmware"), ("text", "Firmware log file"),
+                        ("check box", "Boot menu (press Esc at start)"), ("spin button", "Boot menu wait (seconds)"),
+                        ("text", "Boot order"), ("text", "Serial port"),
                         ("text", "Disks"), ("text", "CD-ROM"), ("check box", "Random number generator"),
                         ("text", "Network"), ("text", "Screen"), ("combo box", "Graphics")):
         if not find(dialog, role, label, visible=False):

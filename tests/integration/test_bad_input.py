@@ -350,6 +350,16 @@ def case_firmware_log_unwritable(tmp):
            status=2)
 
 
+def case_boot_order_unknown(tmp):
+    expect(["--boot-order", "cdrom,floppy"], "--boot-order", "boot order item 'floppy'",
+           "expected disk, cdrom, diskN or cdromN", status=2)
+    ini = write(tmp, "machine.ini", "[boot]\norder=net\n")
+    expect([ini], "machine.ini:2", "boot order item 'net'", status=2)
+    expect(["--boot-order", "disk2", "--disk", image(tmp, "one.img")], "boot order disk2",
+           "the machine has 1 hard disk", status=2)
+    expect(["--boot-menu-wait", "0"], "--boot-menu-wait", "seconds from 1 to 60", status=2)
+
+
 def case_control_socket_taken(tmp):
     sock = os.path.join(tmp, "engine.sock")
     with vt.Engine(["--kernel", guest("ps2-input"), "--memory", "64M", "--control", sock]) as first:

@@ -140,7 +140,7 @@ def case_pause_resume(tmp):
 def case_cdrom_change(tmp):
     sock, first = os.path.join(tmp, "engine.sock"), tf.boot_cd(tmp)
     second_message = b"Vireo second disc ran\n"
-    second = tf.boot_cd(tmp, second_message, "second")
+    second = tf.boot_cd(tmp, name="second.iso", message=second_message)
     engine, _, log = tf.firmware_engine("128M", 1, tmp)
     engine.args += ["--cdrom", first, "--control", sock]
     with engine:

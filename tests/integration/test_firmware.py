@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Firmware boot: Debian's SeaBIOS on the engine with no kernel and no disks,
 up to its "No bootable device." screen, and the boot devices it finds on
-virtio and IDE. Usage: test_firmware.py CASE"""
+virtio and IDE; helpers the other firmware tests share. Usage:
+test_firmware.py CASE"""
 import os
 import re
 import subprocess
@@ -70,6 +71,22 @@ def wait_no_bootable_device(engine, log):
     return text
 
 
+def wait_screen(probe, pattern, engine, timeout, shapes=None):
+    """The lines of the 80x25 text screen once pattern matches them (joined
+    by newlines), read off the viewer's pixels in the VGA BIOS's font."""
+    shapes = shapes or vgabios_shapes()
+    deadline = time.monotonic() + timeout
+    while True:
+        lines = td.read_text(probe.screen(720, 400, settle=0.1), 720, 400, shapes)
+        if re.search(pattern, "\n".join(lines)):
+            return lines
+        if engine.proc.poll() is not None:
+            vt.fail("the engine exited (%d) before %r was on the screen" % (engine.proc.returncode, pattern))
+        if time.monotonic() > deadline:
+            vt.fail("no %r on the screen within %d s; it reads:\n%s" % (pattern, timeout, "\n".join(lines)))
+        time.sleep(0.2)
+
+
 def check_log(text, memory, cpus):
     for needle in ["SeaBIOS (version", "Found QEMU fw_cfg", "QEMU fw_cfg DMA interface supported",
                    "Found %d cpu(s) max supported %d cpu(s)" % (cpus, cpus)]:
@@ -92,22 +109,17 @@ def check_log(text, memory, cpus):
 def case_seabios_no_bootable_device():
     """256 MiB, 2 vCPUs, the standard VGA: SeaBIOS finds fw_cfg, our e820, both
     CPUs and every PCI device, runs the VGA BIOS and shows its banner and "No
-    bootable device." in text mode, read back through a VNC viewer."""
+    bootable device." in text mode, read back through a VNC viewer, without
+    the boot menu prompt (off by default)."""
     with tempfile.TemporaryDirectory() as tmp:
         engine, port, log = firmware_engine("256M", 2, tmp)
         with engine:
             check_log(wait_no_bootable_device(engine, log), 256 << 20, 2)
             probe = td.Probe(port)
-            shapes = vgabios_shapes()
-            deadline = time.monotonic() + 30
-            while True:  # the log can be ahead of the screen's next refresh
-                lines = td.read_text(probe.screen(720, 400), 720, 400, shapes)
-                screen = "\n".join(lines)
-                if "SeaBIOS (version" in screen and "No bootable device" in screen:
-                    break
-                if time.monotonic() > deadline:
-                    vt.fail("the screen reads:\n%s" % screen)
-                time.sleep(0.5)
+            # the log can be ahead of the screen's next refresh
+            lines = wait_screen(probe, r"SeaBIOS \(version(.|\n)*No bootable device", engine, 30)
+            if any("Press ESC" in line for line in lines):
+                vt.fail("the boot menu prompt showed without --boot-menu:\n%s" % "\n".join(lines))
             probe.close()
 
 
@@ -144,22 +156,22 @@ def boot_sector(then, message=BOOT_MESSAGE):
     return (code + message + b"\0").ljust(510, b"\0") + b"\x55\xAA"
 
 
-def boot_disk(tmp, then):
-    """A 1 MiB raw disk whose first sector is boot_sector(then)."""
-    disk = os.path.join(tmp, "boot.img")
+def boot_disk(tmp, then=HALT, name="boot.img", message=BOOT_MESSAGE):
+    """A 1 MiB raw disk in tmp whose first sector is boot_sector(then, message)."""
+    disk = os.path.join(tmp, name)
     with open(disk, "wb") as f:
-        f.write(boot_sector(then).ljust(1 << 20, b"\0"))
+        f.write(boot_sector(then, message).ljust(1 << 20, b"\0"))
     return disk
 
 
-def boot_cd(tmp, message=BOOT_MESSAGE, name="boot"):
-    """An El Torito no-emulation ISO (xorriso) whose boot image is our boot
-    sector, printing message."""
-    root = os.path.join(tmp, name + "-root")
+def boot_cd(tmp, name="boot.iso", message=BOOT_MESSAGE):
+    """An El Torito no-emulation ISO (xorriso) in tmp whose boot image is our
+    boot sector, printing message."""
+    root = os.path.join(tmp, name + ".root")
     os.mkdir(root)
     with open(os.path.join(root, "boot.bin"), "wb") as f:
         f.write(boot_sector(HALT, message))
-    iso = os.path.join(tmp, name + ".iso")
+    iso = os.path.join(tmp, name)
     subprocess.run(["xorriso", "-as", "mkisofs", "-quiet", "-o", iso, "-b", "boot.bin", "-no-emul-boot",
                     "-boot-load-size", "4", root], check=True)
     return iso
@@ -185,7 +197,7 @@ def case_seabios_boots_virtio_disk():
     finds the virtio-blk at 00:03.0 (modern virtio, BARs it assigned itself),
     reads the sector and runs it, and the sector's message reaches the log."""
     with tempfile.TemporaryDirectory() as tmp:
-        check_boots(tmp, ["--disk", boot_disk(tmp, HALT)], ["found virtio-blk at 00:03.0", "using modern (1.0) virtio mode",
+        check_boots(tmp, ["--disk", boot_disk(tmp)], ["found virtio-blk at 00:03.0", "using modern (1.0) virtio mode",
                                                       "Booting from Hard Disk..."])
 
 
@@ -193,7 +205,7 @@ def case_seabios_boots_ide_disk():
     """The same disk as the primary IDE master: SeaBIOS names our ATA drive
     and its size (from IDENTIFY) and boots it."""
     with tempfile.TemporaryDirectory() as tmp:
-        check_boots(tmp, ["--disk", boot_disk(tmp, HALT) + ",bus=ide"],
+        check_boots(tmp, ["--disk", boot_disk(tmp) + ",bus=ide"],
                     ["ata0-0: VIREO HARDDISK ATA-8 Hard-Disk (1 MiBytes)", "Booting from Hard Disk..."])
 
 
@@ -214,7 +226,7 @@ def case_seabios_finds_ahci_drives():
         big = os.path.join(tmp, "big.img")
         with open(big, "wb") as f:
             f.truncate(200 << 30)  # past 2^28 sectors
-        text = check_boots(tmp, ["--disk", boot_disk(tmp, HALT) + ",bus=sata", "--disk", boot_cd(tmp) + ",bus=sata,media=cdrom",
+        text = check_boots(tmp, ["--disk", boot_disk(tmp) + ",bus=sata", "--disk", boot_cd(tmp) + ",bus=sata,media=cdrom",
                                  "--disk", big + ",bus=sata"],
                            ["PCI: init bdf=00:1f.0 id=8086:2922", "AHCI controller at 00:1f.0, iobase 0x",
                             'AHCI/0: registering: "AHCI/0: VIREO HARDDISK ATA-8 Hard-Disk (1 MiBytes)"',
@@ -234,7 +246,7 @@ def case_seabios_ide_master_slave_cd():
         blank = os.path.join(tmp, "blank.img")
         with open(blank, "wb") as f:
             f.truncate(2 << 20)
-        check_boots(tmp, ["--disk", blank + ",bus=ide", "--disk", boot_disk(tmp, HALT) + ",bus=ide", "--cdrom", boot_cd(tmp)],
+        check_boots(tmp, ["--disk", blank + ",bus=ide", "--disk", boot_disk(tmp) + ",bus=ide", "--cdrom", boot_cd(tmp)],
                     ["ata0-0: VIREO HARDDISK ATA-8 Hard-Disk (2 MiBytes)",
                      "ata0-1: VIREO HARDDISK ATA-8 Hard-Disk (1 MiBytes)",
                      "DVD/CD [ata1-0: VIREO DVD-ROM ATAPI-8 DVD/CD]", "Booting from DVD/CD..."])

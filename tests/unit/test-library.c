@@ -64,7 +64,8 @@ static void fill_machine(struct vireo_machine *m, const char *dir)
 		{ "cdrom", "/srv/iso/debian.iso" },
 		{ "rng", "true" }, { "net", "user,hostfwd=tcp:127.0.0.1:2222-:22" },
 		{ "display", "vnc=127.0.0.1:5901" }, { "gpu", "virtio" }, { "firmware", "bios" },
-		{ "firmware-log", "firmware.log" },
+		{ "firmware-log", "firmware.log" }, { "boot-menu", "true" }, { "boot-menu-wait", "10" },
+		{ "boot-order", "cdrom,disk2,disk" },
 	};
 	machine_init(m);
 	g_assert_cmpuint(G_N_ELEMENTS(values), ==, machine_settings_count);
@@ -128,6 +129,9 @@ static void test_save_round_trip(void)
 	g_assert_cmpstr(back.firmware, ==, "bios");
 	g_autofree char *firmware_log = g_build_filename(dir, "firmware.log", NULL);
 	g_assert_cmpstr(back.firmware_log, ==, firmware_log);  /* a path in the folder: saved relative */
+	g_assert_true(back.boot_menu);
+	g_assert_cmpuint(back.boot_menu_wait, ==, 10);
+	g_assert_cmpstr(back.boot_order, ==, "cdrom,disk2,disk");
 
 	/* And the same text again: nothing is lost or reformatted on a second pass. */
 	g_autofree char *first = machine_to_ini(&m, dir);

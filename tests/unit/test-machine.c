@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "boot/bootorder.h"
 #include "machine.h"
 
 static char *write_ini(const char *text)
@@ -92,6 +93,51 @@ static void test_errors_name_the_line(void)
 	expect_error("[devices]\nserial=tcp:1234\n", "2:", "serial 'tcp:1234'");
 	expect_error("[machine]\nschema=7\n", "2:", "newer Vireo");
 	expect_error("[machine]\nno-reboot=perhaps\n", "2:", "true or false");
+	expect_error("[boot]\norder=disk,floppy\n", "2:", "boot order item 'floppy'");
+	expect_error("[boot]\norder=disk0\n", "2:", "boot order item 'disk0'");
+	expect_error("[boot]\nmenu-wait=61\n", "2:", "seconds from 1 to 60");
+}
+
+/* The boot order's items, and the bootorder file they give over a machine's
+ * drives: a kind names its drives in the order given, a number one of them,
+ * and a drive named again stays where it was first named. */
+static void test_boot_order(void)
+{
+	static const struct boot_drive drives[] = {
+		{ MACHINE_MEDIA_DISK, "/pci@i0cf8/scsi@3/disk@0,0" },
+		{ MACHINE_MEDIA_CDROM, "/pci@i0cf8/ide@1,1/drive@1/disk@0" },
+		{ MACHINE_MEDIA_DISK, "/pci@i0cf8/scsi@4/disk@0,0" },
+	};
+	static const struct { const char *order, *file; } cases[] = {
+		{ "", "" },
+		{ "disk", "/pci@i0cf8/scsi@3/disk@0,0\n/pci@i0cf8/scsi@4/disk@0,0" },
+		{ "cdrom,disk2", "/pci@i0cf8/ide@1,1/drive@1/disk@0\n/pci@i0cf8/scsi@4/disk@0,0" },
+		{ "disk2,disk,cdrom1", "/pci@i0cf8/scsi@4/disk@0,0\n/pci@i0cf8/scsi@3/disk@0,0\n"
+				       "/pci@i0cf8/ide@1,1/drive@1/disk@0" },
+		{ "disk3,cdrom2", "" },
+	};
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		struct machine_boot_item items[MACHINE_MAX_BOOT_ITEMS];
+		unsigned count;
+		GError *error = NULL;
+		g_assert_true(machine_parse_boot_order(cases[i].order, items, &count, &error));
+		g_assert_no_error(error);
+		g_autofree char *file = bootorder_build(items, count, drives, G_N_ELEMENTS(drives));
+		g_assert_cmpstr(file, ==, cases[i].file);
+	}
+	struct machine_boot_item none[MACHINE_MAX_BOOT_ITEMS];
+	unsigned none_count = 1;
+	g_assert_true(machine_parse_boot_order(NULL, none, &none_count, NULL));  /* the setting's default */
+	g_assert_cmpuint(none_count, ==, 0);
+	static const char *const bad[] = { "net", "disk,", "Disk", "disk-1", "cdrom18", "disk 1" };
+	for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+		struct machine_boot_item items[MACHINE_MAX_BOOT_ITEMS];
+		unsigned count;
+		GError *error = NULL;
+		g_assert_false(machine_parse_boot_order(bad[i], items, &count, &error));
+		g_assert_nonnull(strstr(error->message, "boot order item"));
+		g_error_free(error);
+	}
 }
 
 int main(int argc, char **argv)
@@ -100,5 +146,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/machine/load", test_load);
 	g_test_add_func("/machine/sizes", test_sizes);
 	g_test_add_func("/machine/errors-name-the-line", test_errors_name_the_line);
+	g_test_add_func("/machine/boot-order", test_boot_order);
 	return g_test_run();
 }
