@@ -6,12 +6,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "library.h"
 #include "vireo-engine1.h"
 
 #define ENGINE_OBJECT_PATH "/io/github/vireo/Engine1"
 #define CONNECT_INTERVAL_MS 100
 #define CONNECT_TRIES 50
-#define ENGINE_LOG_FILE "engine.log"
 
 struct engine_run {
 	GSubprocess *process;
@@ -197,7 +197,7 @@ struct engine_run *engine_run_start(const char *engine, const char *ini_path, co
 	g_autofree char *socket_dir = g_path_get_dirname(socket_path);
 	const char *argv[] = { engine, ini_path, control ? "--control" : NULL, socket_path, NULL };
 	/* stderr goes to a file, not a pipe: the engine must outlive the app. */
-	g_autofree char *log_path = g_build_filename(folder, ENGINE_LOG_FILE, NULL);
+	g_autofree char *log_path = g_build_filename(folder, LIBRARY_ENGINE_LOG_FILE, NULL);
 	g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDIN_PIPE |
 									     G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
 	g_subprocess_launcher_set_stderr_file_path(launcher, log_path);
