@@ -117,7 +117,8 @@ int main(int argc, char **argv)
 		fail(EXIT_USAGE, error);
 	if (control_path) {
 		g_autofree char *display = engine_display_description(&backends);
-		backends.control = engine_control_start(control_path, def.name, display, &backends.console, &error);
+		backends.control = engine_control_start(control_path, def.name, display, &backends.console, backends.sdl,
+							&error);
 		if (!backends.control) {
 			engine_close_backends(&backends);
 			fail(EXIT_USAGE, error);
