@@ -288,6 +288,50 @@ void engine_run_pause(struct engine_run *run, bool pause)
 		vireo_engine1_call_resume(run->proxy, run->cancellable, NULL, NULL);
 }
 
+void engine_run_reset(struct engine_run *run)
+{
+	if (run->proxy)
+		vireo_engine1_call_reset(run->proxy, run->cancellable, NULL, NULL);
+}
+
+void engine_run_show(struct engine_run *run)
+{
+	if (run->proxy)
+		vireo_engine1_call_show(run->proxy, run->cancellable, NULL, NULL);
+}
+
+const char *engine_run_display(const struct engine_run *run)
+{
+	return run->proxy ? vireo_engine1_get_display(run->proxy) : NULL;
+}
+
+struct screenshot_call {
+	struct engine_run *run;
+	engine_run_screenshot_done done;
+	void *data;
+};
+
+static void on_screenshot(GObject *source, GAsyncResult *result, gpointer data)
+{
+	struct screenshot_call *call = data;
+	g_autoptr(GError) error = NULL;
+	bool ok = vireo_engine1_call_screenshot_finish(VIREO_ENGINE1(source), NULL, NULL, result, &error);
+	bool freed = g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+	call->done(freed ? NULL : call->run, ok, call->data);
+	g_free(call);
+}
+
+void engine_run_screenshot(struct engine_run *run, const char *path, engine_run_screenshot_done done, void *data)
+{
+	if (!run->proxy) {
+		done(run, false, data);
+		return;
+	}
+	struct screenshot_call *call = g_new(struct screenshot_call, 1);
+	*call = (struct screenshot_call){ run, done, data };
+	vireo_engine1_call_screenshot(run->proxy, path, run->cancellable, on_screenshot, call);
+}
+
 void engine_run_force_off(struct engine_run *run)
 {
 	if (run->exited)
