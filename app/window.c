@@ -32,6 +32,7 @@ struct _VireoWindow {
 	GFileMonitor *monitor;
 	unsigned reload_timer;
 	unsigned thumbnail_timer;
+	unsigned thumbnails_idle;
 	unsigned screenshots_pending;
 	GCancellable *cancellable; /* thumbnails being read */
 };
@@ -196,28 +197,46 @@ static bool has_screen(struct engine_run *run)
 	return display && strcmp(display, "none");
 }
 
+/* Show and Pause, made the first time the machine runs: most rows never
+ * need them, and a long list starts faster without. */
+static void add_run_buttons(VireoWindow *self, GtkWidget *row, const struct library_entry *entry)
+{
+	GtkGrid *grid = GTK_GRID(gtk_bin_get_child(GTK_BIN(row)));
+	GtkWidget *show = new_row_button(self, entry, G_CALLBACK(on_show_button));
+	GtkWidget *pause = new_row_button(self, entry, G_CALLBACK(on_pause_button));
+	gtk_grid_attach(grid, show, 3, 0, 1, 2);
+	gtk_grid_attach(grid, pause, 4, 0, 1, 2);
+	g_object_set_data(G_OBJECT(row), "show-button", show);
+	g_object_set_data(G_OBJECT(row), "pause-button", pause);
+}
+
 /* The parts of a row that follow the engine: its state, Start/Stop, Pause,
  * Show, and the thumbnail (dimmed while the machine is off). */
-static void show_run_state(GtkWidget *row, const struct library_entry *entry, struct engine_run *run)
+static void show_run_state(VireoWindow *self, GtkWidget *row, const struct library_entry *entry,
+			   struct engine_run *run)
 {
 	GtkLabel *state = g_object_get_data(G_OBJECT(row), "state-label");
 	GtkWidget *start = g_object_get_data(G_OBJECT(row), "start-button");
-	GtkWidget *pause = g_object_get_data(G_OBJECT(row), "pause-button");
-	GtkWidget *show = g_object_get_data(G_OBJECT(row), "show-button");
 	GtkWidget *thumbnail = g_object_get_data(G_OBJECT(row), "thumbnail");
 	gtk_label_set_text(state, state_text(entry, run));
 	if (!start)
 		return;
 	bool running = is_active(run);
 	bool paused = run && engine_run_state(run) == ENGINE_PAUSED;
+	if (running && !g_object_get_data(G_OBJECT(row), "pause-button"))
+		add_run_buttons(self, row, entry);
+	GtkWidget *pause = g_object_get_data(G_OBJECT(row), "pause-button");
+	GtkWidget *show = g_object_get_data(G_OBJECT(row), "show-button");
 	GtkStyleContext *thumbnail_style = gtk_widget_get_style_context(thumbnail);
 	if (running)
 		gtk_style_context_remove_class(thumbnail_style, GTK_STYLE_CLASS_DIM_LABEL);
 	else
 		gtk_style_context_add_class(thumbnail_style, GTK_STYLE_CLASS_DIM_LABEL);
-	set_button(show, "view-reveal-symbolic", _("Show"), running && has_screen(run));
 	set_button(start, running ? "media-playback-stop-symbolic" : "media-playback-start-symbolic",
 		   running ? _("Stop") : _("Start"), true);
+	if (!pause)
+		return;
+	set_button(show, "view-reveal-symbolic", _("Show"), running && has_screen(run));
 	set_button(pause, paused ? "media-playback-start-symbolic" : "media-playback-pause-symbolic",
 		   paused ? _("Resume") : _("Pause"), running && engine_run_has_control(run));
 }
@@ -246,20 +265,14 @@ static GtkWidget *new_row(VireoWindow *self, const struct library_entry *entry)
 	g_object_set_data(G_OBJECT(row), "state-label", state);
 	if (!entry->broken) {
 		g_autofree char *resources = resources_text(&entry->machine);
-		GtkWidget *show = new_row_button(self, entry, G_CALLBACK(on_show_button));
-		GtkWidget *pause = new_row_button(self, entry, G_CALLBACK(on_pause_button));
 		GtkWidget *start = new_row_button(self, entry, G_CALLBACK(on_row_button));
 		gtk_grid_attach(GTK_GRID(grid), new_label(resources, GTK_STYLE_CLASS_DIM_LABEL, 1), 2, 1, 1, 1);
-		gtk_grid_attach(GTK_GRID(grid), show, 3, 0, 1, 2);
-		gtk_grid_attach(GTK_GRID(grid), pause, 4, 0, 1, 2);
 		gtk_grid_attach(GTK_GRID(grid), start, 5, 0, 1, 2);
-		g_object_set_data(G_OBJECT(row), "show-button", show);
-		g_object_set_data(G_OBJECT(row), "pause-button", pause);
 		g_object_set_data(G_OBJECT(row), "start-button", start);
 		g_object_set_data(G_OBJECT(row), "thumbnail", icon);
 	}
-	show_run_state(row, entry, run);
 	gtk_container_add(GTK_CONTAINER(row), grid);
+	show_run_state(self, row, entry, run);
 	atk_object_set_name(gtk_widget_get_accessible(row), name);
 	g_object_set_data_full(G_OBJECT(row), "id", g_strdup(entry->id), g_free);
 	gtk_widget_show_all(row);
@@ -320,6 +333,20 @@ static void load_thumbnail(VireoWindow *self, GtkWidget *row, const struct libra
 		thumbnail_load(path, self->cancellable, on_thumbnail_loaded, g_object_ref(image), g_object_unref);
 }
 
+/* After the list is drawn: the first frame does not wait for the files. */
+static gboolean load_thumbnails(gpointer data)
+{
+	VireoWindow *self = data;
+	self->thumbnails_idle = 0;
+	g_autoptr(GList) rows = gtk_container_get_children(GTK_CONTAINER(self->machine_list));
+	for (GList *l = rows; l; l = l->next) {
+		const struct library_entry *entry = find_entry(self, g_object_get_data(l->data, "id"));
+		if (entry)
+			load_thumbnail(self, l->data, entry);
+	}
+	return G_SOURCE_REMOVE;
+}
+
 static void fill_list(VireoWindow *self, const char *select_id)
 {
 	g_autoptr(GList) old = gtk_container_get_children(GTK_CONTAINER(self->machine_list));
@@ -329,11 +356,12 @@ static void fill_list(VireoWindow *self, const char *select_id)
 		const struct library_entry *entry = self->entries->pdata[i];
 		GtkWidget *row = new_row(self, entry);
 		gtk_container_add(GTK_CONTAINER(self->machine_list), row);
-		load_thumbnail(self, row, entry);
 		if (!g_strcmp0(entry->id, select_id) || (i == 0 && !select_id))
 			gtk_list_box_select_row(self->machine_list, GTK_LIST_BOX_ROW(row));
 	}
 	gtk_stack_set_visible_child_name(self->stack, self->entries->len ? "list" : "empty");
+	if (!self->thumbnails_idle)
+		self->thumbnails_idle = g_idle_add_full(G_PRIORITY_LOW, load_thumbnails, self, NULL);
 	g_simple_action_set_enabled(G_SIMPLE_ACTION(g_action_map_lookup_action(G_ACTION_MAP(self), "delete")),
 				    self->entries->len > 0);
 }
@@ -366,7 +394,7 @@ static void refresh_run_state(VireoWindow *self, const char *id)
 	GtkWidget *row = find_row(self, id);
 	const struct library_entry *entry = find_entry(self, id);
 	if (row && entry)
-		show_run_state(row, entry, g_hash_table_lookup(self->runs, id));
+		show_run_state(self, row, entry, g_hash_table_lookup(self->runs, id));
 }
 
 static void report_failure(VireoWindow *self, const char *id, struct engine_run *run)
@@ -754,6 +782,7 @@ static void vireo_window_dispose(GObject *object)
 	VireoWindow *self = VIREO_WINDOW(object);
 	g_clear_handle_id(&self->reload_timer, g_source_remove);
 	g_clear_handle_id(&self->thumbnail_timer, g_source_remove);
+	g_clear_handle_id(&self->thumbnails_idle, g_source_remove);
 	if (self->cancellable)
 		g_cancellable_cancel(self->cancellable);
 	g_clear_object(&self->cancellable);
