@@ -429,6 +429,7 @@ static void test_library_clone(void)
 	struct stat st;
 	write_file(iso, "an ISO");
 	machine_init(&m);
+	g_free(m.name);
 	m.name = g_strdup("Web");
 	g_assert_true(machine_set(&m, machine_setting_by_flag("net"), "user,mac=52:54:00:12:34:56", NULL, &error));
 	g_assert_true(machine_set(&m, machine_setting_by_flag("disk"), disks, NULL, &error));
