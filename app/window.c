@@ -147,6 +147,13 @@ static bool is_active(struct engine_run *run)
 	return run && engine_run_state(run) != ENGINE_STOPPED && engine_run_state(run) != ENGINE_FAILED;
 }
 
+/* The running machine `id`, or NULL. */
+static struct engine_run *active_run(VireoWindow *self, const char *id)
+{
+	struct engine_run *run = id ? g_hash_table_lookup(self->runs, id) : NULL;
+	return is_active(run) ? run : NULL;
+}
+
 static void start_or_stop(VireoWindow *self, const struct library_entry *entry);
 
 static void on_row_button(GtkButton *button, gpointer data)
@@ -347,6 +354,29 @@ static gboolean load_thumbnails(gpointer data)
 	return G_SOURCE_REMOVE;
 }
 
+static void enable_action(VireoWindow *self, const char *name, bool enabled)
+{
+	g_simple_action_set_enabled(G_SIMPLE_ACTION(g_action_map_lookup_action(G_ACTION_MAP(self), name)), enabled);
+}
+
+/* The menu offers what the selected machine can do now. */
+static void update_actions(VireoWindow *self)
+{
+	const struct library_entry *entry = selected_entry(self);
+	struct engine_run *run = entry ? active_run(self, entry->id) : NULL;
+	enable_action(self, "delete", entry != NULL);
+	enable_action(self, "clone", entry && !entry->broken && !run);
+	enable_action(self, "show", run && has_screen(run));
+	enable_action(self, "reset", run && engine_run_has_control(run));
+	enable_action(self, "force-off", run != NULL);
+}
+
+static void on_row_selected(GtkListBox *list, GtkListBoxRow *row, gpointer data)
+{
+	(void)list, (void)row;
+	update_actions(data);
+}
+
 static void fill_list(VireoWindow *self, const char *select_id)
 {
 	g_autoptr(GList) old = gtk_container_get_children(GTK_CONTAINER(self->machine_list));
@@ -362,8 +392,7 @@ static void fill_list(VireoWindow *self, const char *select_id)
 	gtk_stack_set_visible_child_name(self->stack, self->entries->len ? "list" : "empty");
 	if (!self->thumbnails_idle)
 		self->thumbnails_idle = g_idle_add_full(G_PRIORITY_LOW, load_thumbnails, self, NULL);
-	g_simple_action_set_enabled(G_SIMPLE_ACTION(g_action_map_lookup_action(G_ACTION_MAP(self), "delete")),
-				    self->entries->len > 0);
+	update_actions(self);
 }
 
 /* The machine (folder id) a run belongs to. */
@@ -395,6 +424,7 @@ static void refresh_run_state(VireoWindow *self, const char *id)
 	const struct library_entry *entry = find_entry(self, id);
 	if (row && entry)
 		show_run_state(self, row, entry, g_hash_table_lookup(self->runs, id));
+	update_actions(self);
 }
 
 static void report_failure(VireoWindow *self, const char *id, struct engine_run *run)
@@ -669,13 +699,6 @@ static gboolean refresh_thumbnails(gpointer data)
 	return G_SOURCE_CONTINUE;
 }
 
-/* The running machine `id`, or NULL. */
-static struct engine_run *active_run(VireoWindow *self, const char *id)
-{
-	struct engine_run *run = id ? g_hash_table_lookup(self->runs, id) : NULL;
-	return is_active(run) ? run : NULL;
-}
-
 /* A VNC screen: where a viewer connects, with Copy. */
 static void show_vnc_address(VireoWindow *self, const struct library_entry *entry, const char *address)
 {
@@ -736,13 +759,8 @@ static void on_clone(GSimpleAction *action, GVariant *parameter, gpointer data)
 	(void)action, (void)parameter;
 	VireoWindow *self = data;
 	const struct library_entry *entry = selected_entry(self);
-	if (!entry || entry->broken)
-		return;
-	if (active_run(self, entry->id)) {
-		g_autofree char *text = g_strdup_printf(_("Stop “%s” before cloning it."), entry->machine.name);
-		show_error(self, text);
-		return;
-	}
+	if (!entry)
+		return;  /* the action is enabled only for a stopped machine (update_actions) */
 	g_autoptr(GError) error = NULL;
 	g_autofree char *name = library_unique_name(self->entries, entry->machine.name);
 	g_autofree char *folder = library_clone(self->library_dir, entry->folder, name, &error);
@@ -782,6 +800,8 @@ static void vireo_window_dispose(GObject *object)
 	VireoWindow *self = VIREO_WINDOW(object);
 	g_clear_handle_id(&self->reload_timer, g_source_remove);
 	g_clear_handle_id(&self->thumbnail_timer, g_source_remove);
+	if (self->machine_list)
+		g_signal_handlers_disconnect_by_data(self->machine_list, self);
 	g_clear_handle_id(&self->thumbnails_idle, g_source_remove);
 	if (self->cancellable)
 		g_cancellable_cancel(self->cancellable);
@@ -838,6 +858,7 @@ static void vireo_window_init(VireoWindow *self)
 	self->cancellable = g_cancellable_new();
 	self->thumbnail_timer = g_timeout_add_seconds(THUMBNAIL_REFRESH_SECONDS, refresh_thumbnails, self);
 	gtk_list_box_set_filter_func(self->machine_list, filter_row, self, NULL);
+	g_signal_connect(self->machine_list, "row-selected", G_CALLBACK(on_row_selected), self);
 	g_object_bind_property(self->search_button, "active", self->search_bar, "search-mode-enabled",
 			       G_BINDING_BIDIRECTIONAL);
 	gtk_search_bar_connect_entry(self->search_bar, GTK_ENTRY(self->search_entry));
