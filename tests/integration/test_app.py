@@ -592,6 +592,27 @@ def case_shortcuts(app):
         fail("the ISO outside the machine folder was deleted")
 
 
+def case_long_library(app):
+    """A library longer than the window: every row, in name order, with the
+    first selected; the search reaches the last."""
+    for i in range(30):
+        write_machine(app, "m%02d" % i, "[machine]\nname=Machine %02d\n[boot]\nkernel=/boot/vmlinuz\n" % i)
+    app.start()
+    machines = wait_for("the list", lambda: find(app.window, "list box"))
+    wait_for("the last machine", lambda: find(machines, "list item", "Machine 29", visible=False))
+    names = [r.get_name() for r in find_all(machines, "list item", visible=False)]
+    if names != ["Machine %02d" % i for i in range(30)]:
+        fail("the list holds %r" % names)
+    selected = [r.get_name() for r in find_all(machines, "list item", visible=False)
+                if r.get_state_set().contains(Atspi.StateType.SELECTED)]
+    if selected != ["Machine 00"]:
+        fail("the selected rows are %r, not the first" % selected)
+    press("ctrl+f")
+    set_text(wait_for("the search entry", lambda: find(app.window, "text", "Search machines")), "29")
+    wait_for("only the last machine", lambda: [r.get_name() for r in find_all(machines, "list item")] ==
+             ["Machine 29"])
+
+
 def menu_item(app, label):
     """Clicks `label` in the main menu."""
     click(find(app.window, "toggle button", "Main menu"))
