@@ -613,9 +613,22 @@ def case_long_library(app):
              ["Machine 29"])
 
 
+def open_menu(app):
+    """Opens the main menu, once one still closing from the last use has
+    gone (its items show until then, and a click then is lost)."""
+    wait_for("the last menu to close", lambda: not find(app.window, "push button", "About Vireo"))
+
+    def opened():
+        if not find(app.window, "push button", "About Vireo"):
+            click(find(app.window, "toggle button", "Main menu"))
+            time.sleep(0.5)
+        return find(app.window, "push button", "About Vireo")
+    wait_for("the main menu", opened)
+
+
 def menu_item(app, label):
     """Clicks `label` in the main menu."""
-    click(find(app.window, "toggle button", "Main menu"))
+    open_menu(app)
     click(wait_for("%s in the menu" % label, lambda: find(app.window, "push button", label)))
 
 
@@ -701,7 +714,7 @@ def case_lifecycle(app):
         wait_for("the address on the clipboard", lambda: clipboard_text(app) == address)
 
         # Clone needs the machine stopped: the menu offers it only then.
-        click(find(app.window, "toggle button", "Main menu"))
+        open_menu(app)
         clone = wait_for("Clone in the menu", lambda: find(app.window, "push button", "Clone Machine"))
         if clone.get_state_set().contains(Atspi.StateType.SENSITIVE):
             fail("Clone is offered for a running machine")
@@ -717,7 +730,7 @@ def case_lifecycle(app):
                 pass
     if not find(row(app, "Lab"), "icon", "Screen"):
         fail("the stopped machine lost its thumbnail")
-    click(find(app.window, "toggle button", "Main menu"))
+    open_menu(app)
     for label in ("Show", "Reset", "Force Off"):
         item = wait_for(label + " in the menu", lambda: find(app.window, "push button", label))
         if item.get_state_set().contains(Atspi.StateType.SENSITIVE):
