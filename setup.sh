@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Vireo's set-up script for Debian 12, run as root:
-#   ./setup.sh run    install, build, boot the demo machine on this terminal
+#   ./setup.sh run    install, build, open the app with a demo machine (on a
+#                     desktop), else boot the demo machine on this terminal
 #   ./setup.sh test   install, build, run every test; the last line is "N passed, N failed, N skipped"
-# and the steps on their own: deps, images, build. Each step is idempotent
-# and quiet when there is nothing to do.
+# and the steps on their own: deps, images, build, demo (adds the demo
+# machines to the app's library). Each step is idempotent and quiet when
+# there is nothing to do.
 set -euo pipefail
 
 # Debian packages the build, the tests and the guest images need.
@@ -26,6 +28,12 @@ IMAGES=$CACHE/images
 export VIREO_IMAGES=$IMAGES
 
 say() { echo "setup: $*" >&2; }
+
+# The demo machines, defined once: our demo disk through SeaBIOS (everywhere), and where
+# this host's KVM can boot Linux, Debian's kernel with a busybox shell.
+DEMO=(--name Demo --firmware bios --disk "$TOP/build/tests/guest/boot-demo.img,ro" --memory 64M)
+DEBIAN_DEMO=(--name "Debian demo" --kernel "$IMAGES/vmlinuz" --initrd "$IMAGES/initramfs.cpio.gz"
+	--append "console=ttyS0 quiet" --memory 1G --cpus 2 --net user --rng)
 
 deps() {
 	local missing=()
@@ -58,23 +66,34 @@ build() {
 	ninja -C build-fuzz >/dev/null || ninja -C build-fuzz
 }
 
+# Adds the demo machines to the app's library, unless it has them already.
+demo() {
+	cd "$TOP"
+	build/engine/vireo-engine "${DEMO[@]}" --display sdl --add-to-library >/dev/null
+	if tests/host-can-run-linux.sh -q </dev/null; then
+		build/engine/vireo-engine "${DEBIAN_DEMO[@]}" --display sdl --add-to-library >/dev/null
+	fi
+}
+
 run() {
 	# Keys typed while setting up belong to the guest, not to apt or ninja.
 	{ deps && images && build; } </dev/null
 	cd "$TOP"
-	# The screen: a window on a desktop, else the VNC server for any viewer.
+	# On a desktop: the app, with the demo machines ready to start.
+	if [ -n "${DISPLAY:-}" ]; then
+		demo </dev/null
+		say "opening the app: select \"Demo\" and press Enter to start it"
+		exec build/app/vireo
+	fi
+	# Otherwise the engine on this terminal, its screen on VNC.
 	local display=vnc=127.0.0.1:5900
-	[ -n "${DISPLAY:-}" ] && display=sdl
-	[ "$display" = sdl ] || say "the screen is on VNC at 127.0.0.1:5900 (e.g. vncviewer 127.0.0.1:5900)"
+	say "the screen is on VNC at 127.0.0.1:5900 (e.g. vncviewer 127.0.0.1:5900)"
 	if tests/host-can-run-linux.sh </dev/null; then
 		say "booting Debian's kernel with a busybox shell ('poweroff -f' ends it)"
-		exec build/engine/vireo-engine --name demo --kernel "$IMAGES/vmlinuz" \
-			--initrd "$IMAGES/initramfs.cpio.gz" --append "console=ttyS0 quiet" --memory 1G --cpus 2 \
-			--net user --rng --display "$display"
+		exec build/engine/vireo-engine "${DEBIAN_DEMO[@]}" --display "$display"
 	fi
 	say "booting our demo disk through SeaBIOS instead (Esc on its screen ends it)"
-	exec build/engine/vireo-engine --name demo --firmware bios --disk build/tests/guest/boot-demo.img,ro \
-		--memory 64M --display "$display"
+	exec build/engine/vireo-engine "${DEMO[@]}" --display "$display"
 }
 
 run_tests() {
@@ -96,10 +115,11 @@ case "${1:-}" in
 deps) deps ;;
 images) deps && images ;;
 build) deps && build ;;
+demo) demo ;;
 run) run ;;
 test) run_tests ;;
 *)
-	echo "usage: $0 run|test|deps|images|build" >&2
+	echo "usage: $0 run|test|deps|images|build|demo" >&2
 	exit 2
 	;;
 esac

@@ -6,12 +6,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "library.h"
 #include "vireo-engine1.h"
 
 #define ENGINE_OBJECT_PATH "/io/github/vireo/Engine1"
 #define CONNECT_INTERVAL_MS 100
 #define CONNECT_TRIES 50
-#define ENGINE_LOG_FILE "engine.log"
 
 struct engine_run {
 	GSubprocess *process;
@@ -197,7 +197,7 @@ struct engine_run *engine_run_start(const char *engine, const char *ini_path, co
 	g_autofree char *socket_dir = g_path_get_dirname(socket_path);
 	const char *argv[] = { engine, ini_path, control ? "--control" : NULL, socket_path, NULL };
 	/* stderr goes to a file, not a pipe: the engine must outlive the app. */
-	g_autofree char *log_path = g_build_filename(folder, ENGINE_LOG_FILE, NULL);
+	g_autofree char *log_path = g_build_filename(folder, LIBRARY_ENGINE_LOG_FILE, NULL);
 	g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDIN_PIPE |
 									     G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
 	g_subprocess_launcher_set_stderr_file_path(launcher, log_path);
@@ -286,6 +286,50 @@ void engine_run_pause(struct engine_run *run, bool pause)
 		vireo_engine1_call_pause(run->proxy, run->cancellable, NULL, NULL);
 	else
 		vireo_engine1_call_resume(run->proxy, run->cancellable, NULL, NULL);
+}
+
+void engine_run_reset(struct engine_run *run)
+{
+	if (run->proxy)
+		vireo_engine1_call_reset(run->proxy, run->cancellable, NULL, NULL);
+}
+
+void engine_run_show(struct engine_run *run)
+{
+	if (run->proxy)
+		vireo_engine1_call_show(run->proxy, run->cancellable, NULL, NULL);
+}
+
+const char *engine_run_display(const struct engine_run *run)
+{
+	return run->proxy ? vireo_engine1_get_display(run->proxy) : NULL;
+}
+
+struct screenshot_call {
+	struct engine_run *run;
+	engine_run_screenshot_done done;
+	void *data;
+};
+
+static void on_screenshot(GObject *source, GAsyncResult *result, gpointer data)
+{
+	struct screenshot_call *call = data;
+	g_autoptr(GError) error = NULL;
+	bool ok = vireo_engine1_call_screenshot_finish(VIREO_ENGINE1(source), NULL, NULL, result, &error);
+	bool freed = g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+	call->done(freed ? NULL : call->run, ok, call->data);
+	g_free(call);
+}
+
+void engine_run_screenshot(struct engine_run *run, const char *path, engine_run_screenshot_done done, void *data)
+{
+	if (!run->proxy) {
+		done(run, false, data);
+		return;
+	}
+	struct screenshot_call *call = g_new(struct screenshot_call, 1);
+	*call = (struct screenshot_call){ run, done, data };
+	vireo_engine1_call_screenshot(run->proxy, path, run->cancellable, on_screenshot, call);
 }
 
 void engine_run_force_off(struct engine_run *run)

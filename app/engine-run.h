@@ -44,9 +44,21 @@ void engine_run_stop(struct engine_run *run);
 /* Ends the machine at once: ForceOff over D-Bus, else SIGKILL. */
 void engine_run_force_off(struct engine_run *run);
 
-/* Pause and resume need the control socket. */
+/* Pause, resume, reset, show and screenshots need the control socket. */
 bool engine_run_has_control(const struct engine_run *run);
 void engine_run_pause(struct engine_run *run, bool pause);
+/* A hardware reset: the guest reboots. */
+void engine_run_reset(struct engine_run *run);
+/* Raises the machine's window (display sdl). */
+void engine_run_show(struct engine_run *run);
+/* Where the screen is: "vnc:ADDR:PORT", "sdl", "none"; NULL without control. */
+const char *engine_run_display(const struct engine_run *run);
+
+/* Called on the main loop when a screenshot is written (ok) or failed; run
+ * is NULL when it was freed meanwhile. Always called, once. */
+typedef void (*engine_run_screenshot_done)(struct engine_run *run, bool ok, void *data);
+/* Asks the engine for its screen as a PNG at `path`, asynchronously. */
+void engine_run_screenshot(struct engine_run *run, const char *path, engine_run_screenshot_done done, void *data);
 
 /* Does this engine serve the control interface (--control)? Asked once. */
 bool engine_has_control(const char *engine);

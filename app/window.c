@@ -8,8 +8,10 @@
 #include "library.h"
 #include "new-machine.h"
 #include "paths.h"
+#include "thumbnail.h"
 
 #define RELOAD_DELAY_MS 200
+#define THUMBNAIL_REFRESH_SECONDS 3
 
 struct _VireoWindow {
 	GtkApplicationWindow parent;
@@ -20,6 +22,9 @@ struct _VireoWindow {
 	GtkSearchBar *search_bar;
 	GtkSearchEntry *search_entry;
 	GtkToggleButton *search_button;
+	GtkInfoBar *vnc_bar;
+	GtkLabel *vnc_label;
+	char *vnc_address;         /* what Copy puts on the clipboard */
 	GSettings *settings;       /* NULL when the schema is missing */
 	char *library_dir;
 	char *kept_disks_dir;
@@ -27,6 +32,10 @@ struct _VireoWindow {
 	GHashTable *runs;          /* entry id -> struct engine_run *: started or re-attached */
 	GFileMonitor *monitor;
 	unsigned reload_timer;
+	unsigned thumbnail_timer;
+	unsigned thumbnails_idle;
+	unsigned screenshots_pending;
+	GCancellable *cancellable; /* thumbnails being read */
 };
 
 G_DEFINE_TYPE(VireoWindow, vireo_window, GTK_TYPE_APPLICATION_WINDOW)
@@ -139,6 +148,13 @@ static bool is_active(struct engine_run *run)
 	return run && engine_run_state(run) != ENGINE_STOPPED && engine_run_state(run) != ENGINE_FAILED;
 }
 
+/* The running machine `id`, or NULL. */
+static struct engine_run *active_run(VireoWindow *self, const char *id)
+{
+	struct engine_run *run = id ? g_hash_table_lookup(self->runs, id) : NULL;
+	return is_active(run) ? run : NULL;
+}
+
 static void start_or_stop(VireoWindow *self, const struct library_entry *entry);
 
 static void on_row_button(GtkButton *button, gpointer data)
@@ -153,6 +169,13 @@ static void on_pause_button(GtkButton *button, gpointer data)
 	struct engine_run *run = g_hash_table_lookup(self->runs, g_object_get_data(G_OBJECT(button), "id"));
 	if (run)
 		engine_run_pause(run, engine_run_state(run) != ENGINE_PAUSED);
+}
+
+static void show_machine(VireoWindow *self, const char *id);
+
+static void on_show_button(GtkButton *button, gpointer data)
+{
+	show_machine(data, g_object_get_data(G_OBJECT(button), "id"));
 }
 
 static GtkWidget *new_row_button(VireoWindow *self, const struct library_entry *entry, GCallback clicked)
@@ -175,25 +198,59 @@ static void set_button(GtkWidget *button, const char *icon, const char *what, bo
 	gtk_widget_set_visible(button, visible);
 }
 
-/* The parts of a row that follow the engine: its state and Start/Stop. */
-static void show_run_state(GtkWidget *row, const struct library_entry *entry, struct engine_run *run)
+/* Has the running machine a screen to show? */
+static bool has_screen(struct engine_run *run)
+{
+	const char *display = run ? engine_run_display(run) : NULL;
+	return display && strcmp(display, "none");
+}
+
+/* Show and Pause, made the first time the machine runs: most rows never
+ * need them, and a long list starts faster without. */
+static void add_run_buttons(VireoWindow *self, GtkWidget *row, const struct library_entry *entry)
+{
+	GtkGrid *grid = GTK_GRID(gtk_bin_get_child(GTK_BIN(row)));
+	GtkWidget *show = new_row_button(self, entry, G_CALLBACK(on_show_button));
+	GtkWidget *pause = new_row_button(self, entry, G_CALLBACK(on_pause_button));
+	gtk_grid_attach(grid, show, 3, 0, 1, 2);
+	gtk_grid_attach(grid, pause, 4, 0, 1, 2);
+	g_object_set_data(G_OBJECT(row), "show-button", show);
+	g_object_set_data(G_OBJECT(row), "pause-button", pause);
+}
+
+/* The parts of a row that follow the engine: its state, Start/Stop, Pause,
+ * Show, and the thumbnail (dimmed while the machine is off). */
+static void show_run_state(VireoWindow *self, GtkWidget *row, const struct library_entry *entry,
+			   struct engine_run *run)
 {
 	GtkLabel *state = g_object_get_data(G_OBJECT(row), "state-label");
 	GtkWidget *start = g_object_get_data(G_OBJECT(row), "start-button");
-	GtkWidget *pause = g_object_get_data(G_OBJECT(row), "pause-button");
+	GtkWidget *thumbnail = g_object_get_data(G_OBJECT(row), "thumbnail");
 	gtk_label_set_text(state, state_text(entry, run));
 	if (!start)
 		return;
 	bool running = is_active(run);
 	bool paused = run && engine_run_state(run) == ENGINE_PAUSED;
+	if (running && !g_object_get_data(G_OBJECT(row), "pause-button"))
+		add_run_buttons(self, row, entry);
+	GtkWidget *pause = g_object_get_data(G_OBJECT(row), "pause-button");
+	GtkWidget *show = g_object_get_data(G_OBJECT(row), "show-button");
+	GtkStyleContext *thumbnail_style = gtk_widget_get_style_context(thumbnail);
+	if (running)
+		gtk_style_context_remove_class(thumbnail_style, GTK_STYLE_CLASS_DIM_LABEL);
+	else
+		gtk_style_context_add_class(thumbnail_style, GTK_STYLE_CLASS_DIM_LABEL);
 	set_button(start, running ? "media-playback-stop-symbolic" : "media-playback-start-symbolic",
 		   running ? _("Stop") : _("Start"), true);
+	if (!pause)
+		return;
+	set_button(show, "view-reveal-symbolic", _("Show"), running && has_screen(run));
 	set_button(pause, paused ? "media-playback-start-symbolic" : "media-playback-pause-symbolic",
 		   paused ? _("Resume") : _("Pause"), running && engine_run_has_control(run));
 }
 
-/* name        state
- * detail      memory · processors   [start] */
+/* [thumbnail] name        state                          [show] [pause] [start]
+ *             detail      memory · processors */
 static GtkWidget *new_row(VireoWindow *self, const struct library_entry *entry)
 {
 	struct engine_run *run = g_hash_table_lookup(self->runs, entry->id);
@@ -203,6 +260,7 @@ static GtkWidget *new_row(VireoWindow *self, const struct library_entry *entry)
 	GtkWidget *grid = gtk_grid_new();
 	GtkWidget *icon = gtk_image_new_from_icon_name(entry->broken ? "dialog-warning-symbolic" : "computer-symbolic",
 						       GTK_ICON_SIZE_DND);
+	gtk_widget_set_size_request(icon, THUMBNAIL_WIDTH, THUMBNAIL_HEIGHT);
 	GtkWidget *detail_label = new_label(detail, entry->broken ? GTK_STYLE_CLASS_ERROR : GTK_STYLE_CLASS_DIM_LABEL, 0);
 
 	g_object_set(grid, "margin", 8, "column-spacing", 12, "row-spacing", 2, NULL);
@@ -215,16 +273,14 @@ static GtkWidget *new_row(VireoWindow *self, const struct library_entry *entry)
 	g_object_set_data(G_OBJECT(row), "state-label", state);
 	if (!entry->broken) {
 		g_autofree char *resources = resources_text(&entry->machine);
-		GtkWidget *pause = new_row_button(self, entry, G_CALLBACK(on_pause_button));
 		GtkWidget *start = new_row_button(self, entry, G_CALLBACK(on_row_button));
 		gtk_grid_attach(GTK_GRID(grid), new_label(resources, GTK_STYLE_CLASS_DIM_LABEL, 1), 2, 1, 1, 1);
-		gtk_grid_attach(GTK_GRID(grid), pause, 3, 0, 1, 2);
-		gtk_grid_attach(GTK_GRID(grid), start, 4, 0, 1, 2);
-		g_object_set_data(G_OBJECT(row), "pause-button", pause);
+		gtk_grid_attach(GTK_GRID(grid), start, 5, 0, 1, 2);
 		g_object_set_data(G_OBJECT(row), "start-button", start);
+		g_object_set_data(G_OBJECT(row), "thumbnail", icon);
 	}
-	show_run_state(row, entry, run);
 	gtk_container_add(GTK_CONTAINER(row), grid);
+	show_run_state(self, row, entry, run);
 	atk_object_set_name(gtk_widget_get_accessible(row), name);
 	g_object_set_data_full(G_OBJECT(row), "id", g_strdup(entry->id), g_free);
 	gtk_widget_show_all(row);
@@ -268,6 +324,61 @@ static void on_search(GSimpleAction *action, GVariant *parameter, gpointer data)
 	gtk_widget_grab_focus(GTK_WIDGET(self->search_entry));
 }
 
+static void on_thumbnail_loaded(GdkPixbuf *picture, void *data)
+{
+	if (!picture)
+		return;  /* none yet: the icon stays */
+	gtk_image_set_from_pixbuf(GTK_IMAGE(data), picture);
+	atk_object_set_name(gtk_widget_get_accessible(GTK_WIDGET(data)), _("Screen"));
+}
+
+/* The last picture of the machine's screen, when it has one, in its row. */
+static void load_thumbnail(VireoWindow *self, GtkWidget *row, const struct library_entry *entry)
+{
+	GtkWidget *image = g_object_get_data(G_OBJECT(row), "thumbnail");
+	g_autofree char *path = g_build_filename(entry->folder, LIBRARY_THUMBNAIL_FILE, NULL);
+	if (image)
+		thumbnail_load(path, self->cancellable, on_thumbnail_loaded, g_object_ref(image), g_object_unref);
+}
+
+/* After the list is drawn: the first frame does not wait for the files. */
+static gboolean load_thumbnails(gpointer data)
+{
+	VireoWindow *self = data;
+	self->thumbnails_idle = 0;
+	g_autoptr(GList) rows = gtk_container_get_children(GTK_CONTAINER(self->machine_list));
+	for (GList *l = rows; l; l = l->next) {
+		const struct library_entry *entry = find_entry(self, g_object_get_data(l->data, "id"));
+		if (entry)
+			load_thumbnail(self, l->data, entry);
+	}
+	return G_SOURCE_REMOVE;
+}
+
+static void enable_action(VireoWindow *self, const char *name, bool enabled)
+{
+	g_simple_action_set_enabled(G_SIMPLE_ACTION(g_action_map_lookup_action(G_ACTION_MAP(self), name)), enabled);
+}
+
+/* The menu offers what the selected machine can do now. */
+static void update_actions(VireoWindow *self)
+{
+	const struct library_entry *entry = selected_entry(self);
+	struct engine_run *run = entry ? active_run(self, entry->id) : NULL;
+	enable_action(self, "delete", entry != NULL);
+	enable_action(self, "edit", entry != NULL);  /* a broken one says why it cannot be */
+	enable_action(self, "clone", entry && !entry->broken && !run);
+	enable_action(self, "show", run && has_screen(run));
+	enable_action(self, "reset", run && engine_run_has_control(run));
+	enable_action(self, "force-off", run != NULL);
+}
+
+static void on_row_selected(GtkListBox *list, GtkListBoxRow *row, gpointer data)
+{
+	(void)list, (void)row;
+	update_actions(data);
+}
+
 static void fill_list(VireoWindow *self, const char *select_id)
 {
 	g_autoptr(GList) old = gtk_container_get_children(GTK_CONTAINER(self->machine_list));
@@ -281,10 +392,9 @@ static void fill_list(VireoWindow *self, const char *select_id)
 			gtk_list_box_select_row(self->machine_list, GTK_LIST_BOX_ROW(row));
 	}
 	gtk_stack_set_visible_child_name(self->stack, self->entries->len ? "list" : "empty");
-	g_simple_action_set_enabled(G_SIMPLE_ACTION(g_action_map_lookup_action(G_ACTION_MAP(self), "delete")),
-				    self->entries->len > 0);
-	g_simple_action_set_enabled(G_SIMPLE_ACTION(g_action_map_lookup_action(G_ACTION_MAP(self), "edit")),
-				    self->entries->len > 0);
+	if (!self->thumbnails_idle)
+		self->thumbnails_idle = g_idle_add_full(G_PRIORITY_LOW, load_thumbnails, self, NULL);
+	update_actions(self);
 }
 
 /* The machine (folder id) a run belongs to. */
@@ -315,7 +425,8 @@ static void refresh_run_state(VireoWindow *self, const char *id)
 	GtkWidget *row = find_row(self, id);
 	const struct library_entry *entry = find_entry(self, id);
 	if (row && entry)
-		show_run_state(row, entry, g_hash_table_lookup(self->runs, id));
+		show_run_state(self, row, entry, g_hash_table_lookup(self->runs, id));
+	update_actions(self);
 }
 
 static void report_failure(VireoWindow *self, const char *id, struct engine_run *run)
@@ -583,12 +694,121 @@ static void on_start(GSimpleAction *action, GVariant *parameter, gpointer data)
 	start_or_stop(self, selected_entry(self));
 }
 
+static void on_screenshot_taken(struct engine_run *run, bool ok, void *data)
+{
+	VireoWindow *self = data;
+	self->screenshots_pending--;
+	const char *id = run && self->runs ? id_of_run(self, run) : NULL;
+	GtkWidget *row = id ? find_row(self, id) : NULL;
+	const struct library_entry *entry = id ? find_entry(self, id) : NULL;
+	if (ok && row && entry)
+		load_thumbnail(self, row, entry);
+	g_object_unref(self);
+}
+
+/* Running machines with a screen write it into their thumbnail, while the
+ * window shows; the D-Bus calls are asynchronous, never waited for. */
+static gboolean refresh_thumbnails(gpointer data)
+{
+	VireoWindow *self = data;
+	if (!gtk_widget_get_mapped(GTK_WIDGET(self)) || self->screenshots_pending)
+		return G_SOURCE_CONTINUE;  /* the engines are not asked faster than they answer */
+	GHashTableIter iter;
+	gpointer id, run;
+	g_hash_table_iter_init(&iter, self->runs);
+	while (g_hash_table_iter_next(&iter, &id, &run)) {
+		const struct library_entry *entry = find_entry(self, id);
+		if (!entry || engine_run_state(run) != ENGINE_RUNNING || !has_screen(run))
+			continue;
+		g_autofree char *path = g_build_filename(entry->folder, LIBRARY_THUMBNAIL_FILE, NULL);
+		self->screenshots_pending++;
+		engine_run_screenshot(run, path, on_screenshot_taken, g_object_ref(self));
+	}
+	return G_SOURCE_CONTINUE;
+}
+
+/* A VNC screen: where a viewer connects, with Copy. */
+static void show_vnc_address(VireoWindow *self, const struct library_entry *entry, const char *address)
+{
+	g_free(self->vnc_address);
+	self->vnc_address = g_strdup(address);
+	g_autofree char *text = g_strdup_printf(_("“%s” shows its screen over VNC at %s"), entry->machine.name,
+						address);
+	gtk_label_set_text(self->vnc_label, text);
+	gtk_info_bar_set_revealed(self->vnc_bar, TRUE);
+}
+
+/* Show: a window is raised; a VNC screen's address is shown. */
+static void show_machine(VireoWindow *self, const char *id)
+{
+	struct engine_run *run = active_run(self, id);
+	const struct library_entry *entry = find_entry(self, id);
+	const char *display = run ? engine_run_display(run) : NULL;
+	if (!entry || !display)
+		return;
+	if (g_str_has_prefix(display, "vnc:"))
+		show_vnc_address(self, entry, display + strlen("vnc:"));
+	else
+		engine_run_show(run);
+}
+
+static void on_vnc_bar_response(GtkInfoBar *bar, int response, gpointer data)
+{
+	VireoWindow *self = data;
+	if (response == GTK_RESPONSE_ACCEPT && self->vnc_address)
+		gtk_clipboard_set_text(gtk_widget_get_clipboard(GTK_WIDGET(self), GDK_SELECTION_CLIPBOARD),
+				       self->vnc_address, -1);
+	else
+		gtk_info_bar_set_revealed(bar, FALSE);
+}
+
+static void on_show(GSimpleAction *action, GVariant *parameter, gpointer data)
+{
+	(void)action, (void)parameter;
+	VireoWindow *self = data;
+	const struct library_entry *entry = selected_entry(self);
+	if (entry)
+		show_machine(self, entry->id);
+}
+
+static void on_reset(GSimpleAction *action, GVariant *parameter, gpointer data)
+{
+	(void)action, (void)parameter;
+	VireoWindow *self = data;
+	const struct library_entry *entry = selected_entry(self);
+	struct engine_run *run = entry ? active_run(self, entry->id) : NULL;
+	if (run)
+		engine_run_reset(run);
+}
+
+/* A copy of a stopped machine, named "NAME 2" (or 3...), selected. */
+static void on_clone(GSimpleAction *action, GVariant *parameter, gpointer data)
+{
+	(void)action, (void)parameter;
+	VireoWindow *self = data;
+	const struct library_entry *entry = selected_entry(self);
+	if (!entry)
+		return;  /* the action is enabled only for a stopped machine (update_actions) */
+	g_autoptr(GError) error = NULL;
+	g_autofree char *name = library_unique_name(self->entries, entry->machine.name);
+	g_autofree char *folder = library_clone(self->library_dir, entry->folder, name, &error);
+	if (!folder) {
+		show_error(self, error->message);
+		return;
+	}
+	g_autofree char *id = g_path_get_basename(folder);
+	reload_selecting(self, id);
+}
+
 static const GActionEntry window_actions[] = {
 	{ .name = "new", .activate = on_new },
 	{ .name = "delete", .activate = on_delete },
 	{ .name = "edit", .activate = on_edit },
 	{ .name = "start", .activate = on_start },
 	{ .name = "force-off", .activate = on_force_off },
+	{ .name = "reset", .activate = on_reset },
+	{ .name = "show", .activate = on_show },
+	{ .name = "clone", .activate = on_clone },
 	{ .name = "search", .activate = on_search },
 };
 
@@ -608,6 +828,13 @@ static void vireo_window_dispose(GObject *object)
 {
 	VireoWindow *self = VIREO_WINDOW(object);
 	g_clear_handle_id(&self->reload_timer, g_source_remove);
+	g_clear_handle_id(&self->thumbnail_timer, g_source_remove);
+	if (self->machine_list)
+		g_signal_handlers_disconnect_by_data(self->machine_list, self);
+	g_clear_handle_id(&self->thumbnails_idle, g_source_remove);
+	if (self->cancellable)
+		g_cancellable_cancel(self->cancellable);
+	g_clear_object(&self->cancellable);
 	if (self->monitor)
 		g_signal_handlers_disconnect_by_data(self->monitor, self);
 	g_clear_object(&self->monitor);
@@ -622,6 +849,7 @@ static void vireo_window_finalize(GObject *object)
 	VireoWindow *self = VIREO_WINDOW(object);
 	g_free(self->library_dir);
 	g_free(self->kept_disks_dir);
+	g_free(self->vnc_address);
 	G_OBJECT_CLASS(vireo_window_parent_class)->finalize(object);
 }
 
@@ -641,6 +869,9 @@ static void vireo_window_class_init(VireoWindowClass *klass)
 	gtk_widget_class_bind_template_child(widget_class, VireoWindow, search_button);
 	gtk_widget_class_bind_template_callback(widget_class, on_row_activated);
 	gtk_widget_class_bind_template_callback(widget_class, on_search_changed);
+	gtk_widget_class_bind_template_child(widget_class, VireoWindow, vnc_bar);
+	gtk_widget_class_bind_template_child(widget_class, VireoWindow, vnc_label);
+	gtk_widget_class_bind_template_callback(widget_class, on_vnc_bar_response);
 }
 
 static void vireo_window_init(VireoWindow *self)
@@ -653,7 +884,10 @@ static void vireo_window_init(VireoWindow *self)
 	self->kept_disks_dir = g_build_filename(g_get_user_data_dir(), "vireo", "kept-disks", NULL);
 	self->entries = g_ptr_array_new_with_free_func((GDestroyNotify)library_entry_free);
 	self->runs = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)engine_run_free);
+	self->cancellable = g_cancellable_new();
+	self->thumbnail_timer = g_timeout_add_seconds(THUMBNAIL_REFRESH_SECONDS, refresh_thumbnails, self);
 	gtk_list_box_set_filter_func(self->machine_list, filter_row, self, NULL);
+	g_signal_connect(self->machine_list, "row-selected", G_CALLBACK(on_row_selected), self);
 	g_object_bind_property(self->search_button, "active", self->search_bar, "search-mode-enabled",
 			       G_BINDING_BIDIRECTIONAL);
 	gtk_search_bar_connect_entry(self->search_bar, GTK_ENTRY(self->search_entry));

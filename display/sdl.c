@@ -29,6 +29,7 @@ struct sdl_window {
 	struct console_listener listener;
 	atomic_bool refreshing;          /* our own console_refresh is running */
 	atomic_bool woken;               /* a wake event is queued */
+	atomic_bool raise;               /* sdl_window_raise was called */
 	SDL_Cursor *cursor;              /* the guest's, when its device has one */
 	/* Written by the listener with the console lock held. */
 	bool surface_changed;
@@ -291,6 +292,8 @@ static gpointer run(gpointer opaque)
 					handle(win, &ev);
 				while (SDL_PollEvent(&ev));
 			}
+			if (atomic_exchange(&win->raise, false))
+				SDL_RaiseWindow(win->window);
 			wait = refresh(win) ? REFRESH_MS : MIN(wait * 2, IDLE_REFRESH_MS);
 		}
 	}
@@ -323,6 +326,13 @@ struct sdl_window *sdl_window_start(struct console *con, const char *name, void 
 		return NULL;
 	}
 	return win;
+}
+
+void sdl_window_raise(struct sdl_window *win)
+{
+	atomic_store(&win->raise, true);
+	SDL_Event wake = { .type = SDL_USEREVENT };
+	SDL_PushEvent(&wake);
 }
 
 void sdl_window_stop(struct sdl_window *win)

@@ -23,6 +23,7 @@ struct engine_control {
 	VireoEngine1 *skeleton;
 	GPtrArray *connections;                 /* GDBusConnection, ours until they close */
 	struct console *console;
+	struct sdl_window *window;              /* or NULL: no local window */
 	const struct engine_control_ops *ops;   /* NULL between runs */
 	void *opaque;
 };
@@ -151,6 +152,20 @@ static gboolean on_change_media(VireoEngine1 *skeleton, GDBusMethodInvocation *i
 	return TRUE;
 }
 
+static gboolean on_show(VireoEngine1 *skeleton, GDBusMethodInvocation *invocation, gpointer opaque)
+{
+	struct engine_control *ctl = opaque;
+	if (!ctl->window) {
+		g_dbus_method_invocation_return_error(invocation, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+						      "the machine's screen is not a window here (display %s)",
+						      vireo_engine1_get_display(skeleton));
+		return TRUE;
+	}
+	sdl_window_raise(ctl->window);
+	vireo_engine1_complete_show(skeleton, invocation);
+	return TRUE;
+}
+
 static void forget_connection(struct engine_control *ctl, GDBusConnection *connection)
 {
 	g_signal_handlers_disconnect_by_data(connection, ctl);
@@ -223,11 +238,12 @@ static VireoEngine1 *new_skeleton(struct engine_control *ctl, const char *name, 
 	g_signal_connect(skeleton, "handle-screenshot", G_CALLBACK(on_screenshot), ctl);
 	g_signal_connect(skeleton, "handle-eject-media", G_CALLBACK(on_eject_media), ctl);
 	g_signal_connect(skeleton, "handle-change-media", G_CALLBACK(on_change_media), ctl);
+	g_signal_connect(skeleton, "handle-show", G_CALLBACK(on_show), ctl);
 	return skeleton;
 }
 
 struct engine_control *engine_control_start(const char *path, const char *name, const char *display,
-					    struct console *console, char **error)
+					    struct console *console, struct sdl_window *window, char **error)
 {
 	struct sockaddr_un sa;
 	if (strlen(path) >= sizeof(sa.sun_path)) {
@@ -242,6 +258,7 @@ struct engine_control *engine_control_start(const char *path, const char *name, 
 	GError *gerror = NULL;
 	ctl->path = g_strdup(path);
 	ctl->console = console;
+	ctl->window = window;
 	ctl->connections = g_ptr_array_new_with_free_func(g_object_unref);
 	ctl->observer = g_dbus_auth_observer_new();
 	g_signal_connect(ctl->observer, "authorize-authenticated-peer", G_CALLBACK(on_authorize), ctl);

@@ -2,7 +2,7 @@
  * (data/io.github.vireo.Engine1.xml) served over D-Bus peer-to-peer on a
  * private UNIX socket (`--control PATH`), for the app, scripts and tests:
  * state, pause and resume, power button, force off, reset, screenshots,
- * changing the CD and where the screen is.
+ * changing the CD, where the screen is and raising its window.
  *
  * It outlives runs (a guest reboot keeps its connections): each run attaches
  * the operations that act on it while it runs. Everything happens on the
@@ -15,6 +15,7 @@
 #include <glib.h>
 
 #include "console.h"
+#include "sdl.h"
 #include "kvm/vm.h"
 
 struct engine_control;
@@ -35,7 +36,7 @@ struct engine_control_ops {
  * live one is an error). `display` is what the Display property says.
  * NULL with *error set to one line on failure. */
 struct engine_control *engine_control_start(const char *path, const char *name, const char *display,
-					    struct console *console, char **error);
+					    struct console *console, struct sdl_window *window, char **error);
 /* A run starts (ops set: state "running") or ends (ops NULL). */
 void engine_control_attach(struct engine_control *ctl, const struct engine_control_ops *ops, void *opaque);
 void engine_control_stop(struct engine_control *ctl);

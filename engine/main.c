@@ -7,6 +7,7 @@
 
 #include "backend/chardev.h"
 #include "engine.h"
+#include "library.h"
 #include "machine.h"
 
 #define EXIT_USAGE 2
@@ -18,6 +19,7 @@ struct flag_value {
 
 static GArray *flag_values; /* struct flag_value, applied after machine.ini */
 static char *control_path;  /* --control: not a machine setting, a property of this process */
+static gboolean add_to_library; /* --add-to-library: write the machine instead of running it */
 
 static const struct machine_setting *setting_for_flag(const char *option_name)
 {
@@ -38,7 +40,7 @@ static gboolean remember_flag(const char *option_name, const char *value, gpoint
 
 static GOptionEntry *build_option_entries(void)
 {
-	GOptionEntry *entries = g_new0(GOptionEntry, machine_settings_count + 2);
+	GOptionEntry *entries = g_new0(GOptionEntry, machine_settings_count + 3);
 	for (size_t i = 0; i < machine_settings_count; i++) {
 		const struct machine_setting *s = &machine_settings[i];
 		entries[i] = (GOptionEntry){
@@ -55,6 +57,11 @@ static GOptionEntry *build_option_entries(void)
 		.description = "serve the control interface (D-Bus io.github.vireo.Engine1, peer-to-peer) on this "
 			       "UNIX socket: state, pause, resume, power button, reset, screenshots",
 		.arg_description = "SOCKET",
+	};
+	entries[machine_settings_count + 1] = (GOptionEntry){
+		.long_name = "add-to-library", .arg = G_OPTION_ARG_NONE, .arg_data = &add_to_library,
+		.description = "do not run: add the machine to the app's library ($XDG_DATA_HOME/vireo/machines) "
+			       "unless a machine there has its name, and print its folder",
 	};
 	return entries;
 }
@@ -88,15 +95,35 @@ static void parse_command_line(int argc, char **argv, struct vireo_machine *def)
 		fail(EXIT_USAGE, "more than one machine file given");
 	if (argc == 2 && !machine_load(def, argv[1], &error))
 		fail(EXIT_USAGE, error->message);
+	/* A machine in the library outlives this shell: its paths must not
+	 * depend on where it was added from. */
+	g_autofree char *base_dir = add_to_library ? g_get_current_dir() : NULL;
 	for (guint i = 0; i < flag_values->len; i++) {
 		struct flag_value *fv = &g_array_index(flag_values, struct flag_value, i);
-		if (!machine_set(def, fv->setting, fv->value, NULL, &error)) {
+		if (!machine_set(def, fv->setting, fv->value, base_dir, &error)) {
 			g_autofree char *msg = g_strdup_printf("--%s: %s", fv->setting->flag, error->message);
 			fail(EXIT_USAGE, msg);
 		}
 		g_free(fv->value);
 	}
 	g_array_free(flag_values, TRUE);
+}
+
+/* --add-to-library: the machine as a new library folder, once per name. */
+static int add_machine_to_library(const struct vireo_machine *def)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree char *dir = library_default_dir();
+	g_autoptr(GPtrArray) entries = library_list(dir, &error);
+	if (!entries)
+		fail(EXIT_FAILURE, error->message);
+	if (library_name_in_use(entries, def->name))
+		return 0;
+	g_autofree char *folder = library_create(dir, def, 0, &error);
+	if (!folder)
+		fail(EXIT_FAILURE, error->message);
+	printf("%s\n", folder);
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -111,13 +138,19 @@ int main(int argc, char **argv)
 	parse_command_line(argc, argv, &def);
 	if (!engine_check_inputs(&def, &error))
 		fail(EXIT_USAGE, error);
+	if (add_to_library) {
+		int status = add_machine_to_library(&def);
+		machine_clear(&def);
+		return status;
+	}
 
 	GMainContext *context = g_main_context_default();
 	if (engine_open_backends(&def, &backends, context, &error) < 0)
 		fail(EXIT_USAGE, error);
 	if (control_path) {
 		g_autofree char *display = engine_display_description(&backends);
-		backends.control = engine_control_start(control_path, def.name, display, &backends.console, &error);
+		backends.control = engine_control_start(control_path, def.name, display, &backends.console, backends.sdl,
+							&error);
 		if (!backends.control) {
 			engine_close_backends(&backends);
 			fail(EXIT_USAGE, error);

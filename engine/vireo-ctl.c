@@ -16,6 +16,7 @@ static const char usage[] =
 	"  power-button       ask the guest to shut down\n"
 	"  force-off          end the machine at once\n"
 	"  reset              reboot the machine\n"
+	"  show               raise the machine's window (display sdl)\n"
 	"  screenshot FILE    the screen as a PNG; prints its size\n"
 	"  eject              take the disc out of the --cdrom drive\n"
 	"  change FILE        put the ISO image FILE in the --cdrom drive\n";
@@ -65,6 +66,8 @@ static int run(VireoEngine1 *engine, const char *command, const char *arg)
 		ok = vireo_engine1_call_force_off_sync(engine, NULL, &error);
 	} else if (!strcmp(command, "reset")) {
 		ok = vireo_engine1_call_reset_sync(engine, NULL, &error);
+	} else if (!strcmp(command, "show")) {
+		ok = vireo_engine1_call_show_sync(engine, NULL, &error);
 	} else {
 		fputs(usage, stderr);
 		return EXIT_USAGE;

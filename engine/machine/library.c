@@ -4,6 +4,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -11,6 +14,7 @@
 #include <glib/gstdio.h>
 
 #define FOLDER_NAME_MAX 64
+#define SERIAL_HEX_DIGITS 12   /* within the 20 characters of an ATA/virtio serial */
 
 char *library_default_dir(void)
 {
@@ -216,6 +220,38 @@ static bool fill_folder(const char *work, const struct vireo_machine *m, uint64_
 	return machine_save(&with_disk, ini, error);
 }
 
+/* A hidden work folder in `dir` (created if needed): a machine is built
+ * there, then moved into place in one rename. */
+static char *make_work_folder(const char *dir, GError **error)
+{
+	if (g_mkdir_with_parents(dir, 0755)) {
+		int err = errno;
+		g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(err), "cannot create %s: %s", dir,
+			    g_strerror(err));
+		return NULL;
+	}
+	char *work = g_build_filename(dir, ".new-XXXXXX", NULL);
+	if (!g_mkdtemp_full(work, 0755)) {
+		int err = errno;
+		g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(err), "cannot create a folder in %s: %s",
+			    dir, g_strerror(err));
+		g_free(work);
+		return NULL;
+	}
+	return work;
+}
+
+/* The work folder, filled, moved into place under a name from `name`. */
+static char *publish_work_folder(const char *work, const char *dir, const char *name, bool filled,
+				 GError **error)
+{
+	g_autofree char *folder_name = folder_name_for(name);
+	char *folder = filled ? rename_unique(work, dir, folder_name, error) : NULL;
+	if (!folder)
+		remove_tree(work, NULL);
+	return folder;
+}
+
 char *library_create(const char *dir, const struct vireo_machine *m, uint64_t disk_bytes, GError **error)
 {
 	return library_create_with_disk(dir, m, disk_bytes, NULL, error);
@@ -224,26 +260,167 @@ char *library_create(const char *dir, const struct vireo_machine *m, uint64_t di
 char *library_create_with_disk(const char *dir, const struct vireo_machine *m, uint64_t disk_bytes,
 			       const char *disk_options, GError **error)
 {
-	if (g_mkdir_with_parents(dir, 0755)) {
-		int err = errno;
-		g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(err), "cannot create %s: %s", dir,
-			    g_strerror(err));
+	g_autofree char *work = make_work_folder(dir, error);
+	if (!work)
 		return NULL;
+	return publish_work_folder(work, dir, m->name, fill_folder(work, m, disk_bytes, disk_options, error), error);
+}
+
+static bool copy_error(GError **error, const char *from, int err)
+{
+	g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(err), "cannot copy %s: %s", from, g_strerror(err));
+	return false;
+}
+
+/* Copies [start, end) of `in` to the same place in `out`. */
+static bool copy_range(int in, int out, off_t start, off_t end)
+{
+	off_t in_pos = start, out_pos = start;
+	while (in_pos < end) {
+		ssize_t n = copy_file_range(in, &in_pos, out, &out_pos, (size_t)MIN(end - in_pos, 1 << 30), 0);
+		if (n <= 0) {
+			if (n == 0)
+				errno = EIO;  /* the file shrank under us */
+			return false;
+		}
 	}
-	/* Built under a hidden name, then moved into place in one rename. */
-	g_autofree char *work = g_build_filename(dir, ".new-XXXXXX", NULL);
-	if (!g_mkdtemp_full(work, 0755)) {
+	return true;
+}
+
+/* The data regions only, found with SEEK_DATA/SEEK_HOLE: holes stay holes. */
+static bool copy_data_regions(int in, int out, off_t size)
+{
+	off_t data = 0;
+	while (data < size && (data = lseek(in, data, SEEK_DATA)) >= 0) {
+		off_t hole = lseek(in, data, SEEK_HOLE);
+		if (hole < 0 || !copy_range(in, out, data, hole))
+			return false;
+		data = hole;
+	}
+	/* ENXIO: no data after `data`, the rest is a hole. */
+	return (data >= 0 || errno == ENXIO) && ftruncate(out, size) == 0;
+}
+
+/* A sparse copy: a reflink (FICLONE) where the file system shares blocks. */
+static bool copy_file_sparse(const char *from, const char *to, GError **error)
+{
+	struct stat st;
+	int in = open(from, O_RDONLY | O_CLOEXEC);
+	if (in < 0 || fstat(in, &st)) {
 		int err = errno;
-		g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(err), "cannot create a folder in %s: %s",
-			    dir, g_strerror(err));
-		return NULL;
+		if (in >= 0)
+			close(in);
+		return copy_error(error, from, err);
 	}
-	g_autofree char *name = folder_name_for(m->name);
-	char *folder = fill_folder(work, m, disk_bytes, disk_options, error)
-		       ? rename_unique(work, dir, name, error) : NULL;
-	if (!folder)
-		remove_tree(work, NULL);
-	return folder;
+	int out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, st.st_mode & 0777);
+	bool ok = out >= 0 && (ioctl(out, FICLONE, in) == 0 || copy_data_regions(in, out, st.st_size)) &&
+		  fsync(out) == 0;
+	int err = errno;
+	close(in);
+	if (out >= 0)
+		close(out);
+	return ok || copy_error(error, from, err);
+}
+
+/* The files that are the machine's own, not state of its last run. */
+static bool is_copied_with_machine(const char *name)
+{
+	return strcmp(name, LIBRARY_MACHINE_FILE) && strcmp(name, LIBRARY_ENGINE_LOG_FILE) &&
+	       strcmp(name, LIBRARY_THUMBNAIL_FILE) && name[0] != '.';
+}
+
+static bool copy_folder_files(const char *folder, const char *work, GError **error)
+{
+	GDir *d = g_dir_open(folder, 0, error);
+	if (!d)
+		return false;
+	bool ok = true;
+	const char *name;
+	while (ok && (name = g_dir_read_name(d))) {
+		g_autofree char *from = g_build_filename(folder, name, NULL);
+		g_autofree char *to = g_build_filename(work, name, NULL);
+		if (is_copied_with_machine(name) && g_file_test(from, G_FILE_TEST_IS_REGULAR) &&
+		    !g_file_test(from, G_FILE_TEST_IS_SYMLINK))
+			ok = copy_file_sparse(from, to, error);
+	}
+	g_dir_close(d);
+	return ok;
+}
+
+/* `spec` (comma-separated options) with the value of every `key=` option
+ * replaced by `value`. */
+static char *replace_option(const char *spec, const char *key, const char *value)
+{
+	g_auto(GStrv) parts = g_strsplit(spec, ",", -1);
+	g_autofree char *prefix = g_strconcat(key, "=", NULL);
+	for (unsigned i = 1; parts[i]; i++)
+		if (g_str_has_prefix(parts[i], prefix)) {
+			g_free(parts[i]);
+			parts[i] = g_strconcat(prefix, value, NULL);
+		}
+	return g_strjoinv(",", parts);
+}
+
+/* A locally administered unicast address in QEMU's 52:54:00 range. */
+static char *new_mac(void)
+{
+	guint32 r = g_random_int();
+	return g_strdup_printf("52:54:00:%02x:%02x:%02x", r & 0xff, (r >> 8) & 0xff, (r >> 16) & 0xff);
+}
+
+static char *new_serial(void)
+{
+	char *serial = g_malloc(SERIAL_HEX_DIGITS + 1);
+	for (unsigned i = 0; i < SERIAL_HEX_DIGITS; i++)
+		serial[i] = "0123456789ABCDEF"[g_random_int_range(0, 16)];
+	serial[SERIAL_HEX_DIGITS] = 0;
+	return serial;
+}
+
+/* The clone's identity: its name, a new MAC address, new disk serials. */
+static void give_new_identity(struct vireo_machine *m, const char *new_name)
+{
+	g_free(m->name);
+	m->name = g_strdup(new_name);
+	if (m->net && strstr(m->net, "mac=")) {
+		g_autofree char *mac = new_mac();
+		char *net = replace_option(m->net, "mac", mac);
+		g_free(m->net);
+		m->net = net;
+	}
+	for (unsigned i = 0; m->disks && m->disks[i]; i++) {
+		g_autofree char *serial = new_serial();
+		char *disk = replace_option(m->disks[i], "serial", serial);
+		g_free(m->disks[i]);
+		m->disks[i] = disk;
+	}
+}
+
+/* machine.ini for the copy: written relative to the original's folder, so
+ * its own files resolve to their copies and the others stay shared. */
+static bool write_clone_ini(const char *folder, const char *work, const char *new_name, GError **error)
+{
+	g_autofree char *ini = g_build_filename(folder, LIBRARY_MACHINE_FILE, NULL);
+	g_autofree char *copy_ini = g_build_filename(work, LIBRARY_MACHINE_FILE, NULL);
+	struct vireo_machine m;
+	machine_init(&m);
+	bool ok = machine_load(&m, ini, error);
+	if (ok) {
+		give_new_identity(&m, new_name);
+		g_autofree char *text = machine_to_ini(&m, folder);
+		ok = g_file_set_contents(copy_ini, text, -1, error);
+	}
+	machine_clear(&m);
+	return ok;
+}
+
+char *library_clone(const char *dir, const char *folder, const char *new_name, GError **error)
+{
+	g_autofree char *work = make_work_folder(dir, error);
+	if (!work)
+		return NULL;
+	bool filled = write_clone_ini(folder, work, new_name, error) && copy_folder_files(folder, work, error);
+	return publish_work_folder(work, dir, new_name, filled, error);
 }
 
 /* Moves the machine's disk images that live in `folder` into `keep_in`. */

@@ -9,6 +9,7 @@
 
 #define LIBRARY_MACHINE_FILE "machine.ini"
 #define LIBRARY_THUMBNAIL_FILE "thumbnail.png"
+#define LIBRARY_ENGINE_LOG_FILE "engine.log"  /* the engine's stderr, written by the app */
 
 /* One machine folder: loaded, or broken with the reason. */
 struct library_entry {
@@ -49,6 +50,16 @@ char *library_create(const char *dir, const struct vireo_machine *m, uint64_t di
  * "bus=sata"; NULL: none), so it hangs off the controller a guest expects. */
 char *library_create_with_disk(const char *dir, const struct vireo_machine *m, uint64_t disk_bytes,
 			       const char *disk_options, GError **error);
+
+/* Copies the stopped machine in `folder` into a new folder in `dir` (made
+ * as library_create does) named `new_name`. Every file in its folder but the
+ * engine's log and the thumbnail is copied sparsely: a reflink where the
+ * file system shares blocks, else only the data regions (SEEK_DATA), so a
+ * copy of a sparse image stays sparse. The copy gets an identity of its own:
+ * a new MAC address when its net names one, new serials for disks that
+ * have one. Files outside the folder (an ISO) are shared, not copied.
+ * Returns the new folder. */
+char *library_clone(const char *dir, const char *folder, const char *new_name, GError **error);
 
 /* Deletes a machine folder and everything in it. With `keep_disks_in`, the
  * machine's disk images that live in its folder are first moved into that

@@ -855,6 +855,216 @@ def case_shortcuts(app):
         fail("the ISO outside the machine folder was deleted")
 
 
+def case_long_library(app):
+    """A library longer than the window: every row, in name order, with the
+    first selected; the search reaches the last."""
+    for i in range(30):
+        write_machine(app, "m%02d" % i, "[machine]\nname=Machine %02d\n[boot]\nkernel=/boot/vmlinuz\n" % i)
+    app.start()
+    machines = wait_for("the list", lambda: find(app.window, "list box"))
+    wait_for("the last machine", lambda: find(machines, "list item", "Machine 29", visible=False))
+    names = [r.get_name() for r in find_all(machines, "list item", visible=False)]
+    if names != ["Machine %02d" % i for i in range(30)]:
+        fail("the list holds %r" % names)
+    selected = [r.get_name() for r in find_all(machines, "list item", visible=False)
+                if r.get_state_set().contains(Atspi.StateType.SELECTED)]
+    if selected != ["Machine 00"]:
+        fail("the selected rows are %r, not the first" % selected)
+    press("ctrl+f")
+    set_text(wait_for("the search entry", lambda: find(app.window, "text", "Search machines")), "29")
+    wait_for("only the last machine", lambda: [r.get_name() for r in find_all(machines, "list item")] ==
+             ["Machine 29"])
+
+
+def open_menu(app):
+    """Opens the main menu, once one still closing from the last use has
+    gone (its items show until then, and a click then is lost)."""
+    wait_for("the last menu to close", lambda: not find(app.window, "push button", "About Vireo"))
+
+    def opened():
+        if not find(app.window, "push button", "About Vireo"):
+            click(find(app.window, "toggle button", "Main menu"))
+            time.sleep(0.5)
+        return find(app.window, "push button", "About Vireo")
+    wait_for("the main menu", opened)
+
+
+def menu_item(app, label):
+    """Clicks `label` in the main menu."""
+    open_menu(app)
+    click(wait_for("%s in the menu" % label, lambda: find(app.window, "push button", label)))
+
+
+def clipboard_text(app):
+    """What the app put on the clipboard, read by another X client."""
+    code = ("import gi; gi.require_version('Gtk', '3.0'); from gi.repository import Gtk, Gdk; "
+            "print(Gtk.Clipboard.get(Gdk.SELECTION_CLIPBOARD).wait_for_text() or '', end='')")
+    env = dict(app.env, NO_AT_BRIDGE="1")
+    return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=30).stdout
+
+
+def png_pixel(path, x, y):
+    gi.require_version("GdkPixbuf", "2.0")
+    from gi.repository import GdkPixbuf
+    picture = GdkPixbuf.Pixbuf.new_from_file(path)
+    pixels = picture.get_pixels()
+    at = y * picture.get_rowstride() + x * picture.get_n_channels()
+    return picture.get_width(), picture.get_height(), tuple(pixels[at:at + 3])
+
+
+def case_lifecycle(app):
+    """A machine's life in the window: it starts and its row shows the guest's
+    screen (the thumbnail file is the guest's picture, pixel for pixel); Reset
+    reboots it (its serial output starts again); Show gives its VNC address
+    and Copy puts it on the clipboard; Force Off; Clone makes a new machine
+    with a sparse copy of its disk; Delete without keeping disks removes it."""
+    if not engine_has_control():
+        print("SKIP: this engine has no control socket yet")
+        sys.exit(SKIP)
+    if not os.access("/dev/kvm", os.R_OK | os.W_OK):
+        print("SKIP: no usable /dev/kvm")
+        sys.exit(SKIP)
+    from test_display import free_port, pattern32
+    guest_dir = os.environ.get("VIREO_GUEST_DIR", os.path.join(SOURCE_DIR, "build", "tests", "guest"))
+    port = free_port()
+    folder = os.path.dirname(write_machine(
+        app, "Lab", "[machine]\nname=Lab\nmemory=64M\n[boot]\nkernel=%s\n[devices]\nserial=file:serial.log\n"
+        "disks=disk.img,serial=LAB0001\n[display]\ndisplay=vnc=127.0.0.1:%d\n" % (os.path.join(guest_dir, "vga.elf"), port)))
+    disk = os.path.join(folder, "disk.img")
+    with open(disk, "wb") as f:
+        f.seek(3 << 20)
+        f.write(b"the guest's data")
+        f.truncate(256 << 20)
+    serial = os.path.join(folder, "serial.log")
+    app.start()
+    click(find(wait_for("the machine", lambda: row(app, "Lab")), "push button", "Start"))
+    wait_for("the machine to run", lambda: "Running" in label_texts(row(app, "Lab")), timeout=30)
+    engines = wait_for("its engine", lambda: engine_pids(app))
+    try:
+        drawn = "vga: 1024x768x32 drawn"
+
+        def boots():
+            with open(serial) as f:
+                return f.read().count(drawn)
+        wait_for("the guest's picture", lambda: boots() == 1, timeout=60)
+
+        # The thumbnail: the guest's screen in the machine folder, and in the row.
+        # (One taken while the guest was still drawing is replaced a few seconds later.)
+        thumbnail = os.path.join(folder, "thumbnail.png")
+        points = ((0, 0), (100, 100), (700, 100), (100, 500), (1000, 700))
+        wait_for("the thumbnail file", lambda: os.path.exists(thumbnail), timeout=20)
+        wait_for("the guest's picture in the thumbnail file",
+                 lambda: [png_pixel(thumbnail, x, y) for x, y in points] ==
+                 [(1024, 768, pattern32(x, y)) for x, y in points], timeout=20)
+        image = wait_for("the screen in the row", lambda: find(row(app, "Lab"), "icon", "Screen"), timeout=20)
+        size = Atspi.Image.get_image_size(image)
+        if (size.x, size.y) != (64, 48):
+            fail("the row's thumbnail is %dx%d, not 64x48" % (size.x, size.y))
+
+        # Reset: the guest boots again and draws again.
+        select_row(app, "Lab")
+        menu_item(app, "Reset")
+        wait_for("the guest to boot again", lambda: boots() == 2, timeout=60)
+        if "Running" not in label_texts(row(app, "Lab")) or engine_pids(app) != engines:
+            fail("a reset ended the machine: %r" % label_texts(row(app, "Lab")))
+
+        # Show: the VNC address, and Copy puts it on the clipboard.
+        click(find(row(app, "Lab"), "push button", "Show"))
+        address = "127.0.0.1:%d" % port
+        text = "“Lab” shows its screen over VNC at " + address
+        wait_for("the VNC address", lambda: text in label_texts(app.window))
+        click(find(app.window, "push button", "Copy Address"))
+        wait_for("the address on the clipboard", lambda: clipboard_text(app) == address)
+
+        # Clone needs the machine stopped: the menu offers it only then.
+        open_menu(app)
+        clone = wait_for("Clone in the menu", lambda: find(app.window, "push button", "Clone Machine"))
+        if clone.get_state_set().contains(Atspi.StateType.SENSITIVE):
+            fail("Clone is offered for a running machine")
+        press("Escape")
+        menu_item(app, "Force Off")
+        wait_for("the machine to be off", lambda: "Stopped" in label_texts(row(app, "Lab")), timeout=20)
+        wait_for("its engine to end", lambda: not any(alive(p) for p in engines))
+    finally:
+        for pid in engines:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+    if not find(row(app, "Lab"), "icon", "Screen"):
+        fail("the stopped machine lost its thumbnail")
+    open_menu(app)
+    for label in ("Show", "Reset", "Force Off"):
+        item = wait_for(label + " in the menu", lambda: find(app.window, "push button", label))
+        if item.get_state_set().contains(Atspi.StateType.SENSITIVE):
+            fail("%s is offered for a stopped machine" % label)
+    press("Escape")
+
+    select_row(app, "Lab")
+    menu_item(app, "Clone Machine")
+    wait_for("the clone in the list", lambda: row(app, "Lab 2"))
+    clone = os.path.join(app.machines, "Lab 2")
+    config = configparser.ConfigParser(interpolation=None)
+    config.read(os.path.join(clone, "machine.ini"))
+    disks = config.get("devices", "disks", fallback="")
+    if config.get("machine", "name", fallback=None) != "Lab 2" or not disks.startswith("disk.img,serial=") or \
+            disks == "disk.img,serial=LAB0001":
+        fail("the clone's machine.ini names %r with disks %r" % (config.get("machine", "name", fallback=None), disks))
+    copy = os.path.join(clone, "disk.img")
+    with open(disk, "rb") as a, open(copy, "rb") as b:
+        if a.read() != b.read():
+            fail("the clone's disk differs from the original")
+    if os.stat(copy).st_blocks * 512 > 1 << 20:
+        fail("the clone's 256 MiB disk has %d bytes allocated: not sparse" % (os.stat(copy).st_blocks * 512))
+    if sorted(os.listdir(clone)) != ["disk.img", "machine.ini", "serial.log"]:
+        fail("the clone's folder holds %r" % sorted(os.listdir(clone)))
+
+    # Delete without keeping the disk: the folder goes, nothing is kept.
+    select_row(app, "Lab 2")
+    press("Delete")
+    alert = wait_for("the delete confirmation", lambda: find(app.root, "alert", None))
+    click(find(alert, "check box", "Keep its disk images"))
+    click(find(alert, "push button", "Delete"))
+    wait_for("the clone's folder to go", lambda: not os.path.exists(clone))
+    wait_for("its row to go", lambda: not row(app, "Lab 2"))
+    if os.path.exists(os.path.join(app.data, "vireo", "kept-disks")):
+        fail("a disk was kept although keeping was unticked")
+    if not os.path.isfile(disk):
+        fail("deleting the clone touched the original's disk")
+
+
+def case_demo_machine(app):
+    """./setup.sh run on a desktop: the library gets the Demo machine (once,
+    however often it runs) and the app starts it."""
+    if not os.access("/dev/kvm", os.R_OK | os.W_OK):
+        print("SKIP: no usable /dev/kvm")
+        sys.exit(SKIP)
+    app.start_x()
+    env = dict(app.env, VIREO_ENGINE=ENGINE)
+    for _ in range(2):
+        subprocess.run(["bash", os.path.join(SOURCE_DIR, "setup.sh"), "demo"], env=env, check=True, timeout=120,
+                       stdin=subprocess.DEVNULL)
+    demo = os.path.join(app.machines, "Demo", "machine.ini")
+    config = configparser.ConfigParser(interpolation=None)
+    config.read(demo)
+    got = (config.get("machine", "name", fallback=None), config.get("machine", "memory", fallback=None),
+           config.get("boot", "firmware", fallback=None), config.get("devices", "disks", fallback=None),
+           config.get("display", "display", fallback=None))
+    demo_disk = os.path.join(SOURCE_DIR, "build", "tests", "guest", "boot-demo.img") + ",ro"
+    if got != ("Demo", "64M", "bios", demo_disk, "sdl"):
+        fail("the demo machine is %r" % (got,))
+    demos = [name for name in os.listdir(app.machines) if name.startswith("Demo")]
+    if demos != ["Demo"]:
+        fail("running the demo step twice made %r" % demos)
+    app.start()
+    click(find(wait_for("the demo machine", lambda: row(app, "Demo")), "push button", "Start"))
+    wait_for("the demo machine to run", lambda: "Running" in label_texts(row(app, "Demo")), timeout=30)
+    engines = wait_for("its engine", lambda: engine_pids(app))
+    menu_item(app, "Force Off")
+    wait_for("the demo machine to stop", lambda: "Stopped" in label_texts(row(app, "Demo")), timeout=20)
+    wait_for("its engine to end", lambda: not any(alive(p) for p in engines))
+
+
 def screenshot_library(app):
     iso = os.path.join(app.tmp, "debian-12-netinst.iso")
     open(iso, "wb").close()

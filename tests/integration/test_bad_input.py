@@ -320,6 +320,20 @@ def case_display_password_file_missing(tmp):
            "password-file", "nope", status=2)
 
 
+def case_add_to_library_bad(tmp):
+    """--add-to-library checks the machine as a run would, and says when the
+    library cannot be read; nothing is written either way."""
+    env = {"XDG_DATA_HOME": tmp}
+    expect(["--name", "X", "--kernel", "/nonexistent/vmlinuz", "--add-to-library"], "/nonexistent/vmlinuz",
+           status=2, env=env)
+    if os.path.exists(os.path.join(tmp, "vireo")):
+        vt.fail("a machine with a missing kernel was added to the library")
+    os.makedirs(os.path.join(tmp, "vireo"))
+    write(tmp, "vireo/machines", "a file where the library folder belongs")
+    expect(["--name", "X", "--kernel", guest("demo"), "--add-to-library"], "cannot read the machine library",
+           os.path.join(tmp, "vireo", "machines"), status=1, env=env)
+
+
 def case_gpu_unknown(tmp):
     expect(["--kernel", guest("demo"), "--gpu", "cirrus"], "--gpu", "cirrus", "std|virtio|none", status=2)
     ini = write(tmp, "machine.ini", "[display]\ngpu=qxl\n")

@@ -458,6 +458,43 @@ def case_sdl_window():
                 vt.fail("engine did not end cleanly")
 
 
+def case_sdl_show():
+    """Show over the control socket raises the SDL window: a window that
+    covered the guest's picture goes behind it again."""
+    sdl_available()
+    with Xvfb() as x, tempfile.TemporaryDirectory() as tmp:
+        sock = os.path.join(tmp, "engine.sock")
+        engine = vt.Engine(["--name", "showtest", "--kernel", os.path.join(vt.guest_dir(), "vga.elf"),
+                            "--memory", "64M", "--display", "sdl", "--control", sock], env={"DISPLAY": x.display})
+        with engine:
+            engine.wait_for(r"vga: 1024x768x32 drawn", 60)
+            wx, wy = x.window("showtest - Vireo")[1:3]
+            cover = subprocess.Popen(["xlogo", "-geometry", "300x300+%d+%d" % (wx, wy), "-bg", "black"],
+                                     env=dict(os.environ, DISPLAY=x.display))
+            try:
+                x.window("xlogo")
+                time.sleep(1.5)
+                width, rgb = x.screenshot()
+                if pixel(rgb, width, wx + 1, wy + 1) == pattern32(1, 1):
+                    vt.fail("the covering window does not cover the guest's picture")
+                subprocess.run([os.environ["VIREO_CTL"], sock, "show"], check=True, timeout=30)
+                deadline = time.monotonic() + 10
+                while True:
+                    time.sleep(0.5)
+                    width, rgb = x.screenshot()
+                    if all(pixel(rgb, width, wx + px, wy + py) == pattern32(px, py)
+                           for px, py in ((1, 1), (150, 150), (299, 299))):
+                        break
+                    if time.monotonic() > deadline:
+                        vt.fail("Show did not bring the guest's window to the front")
+            finally:
+                cover.kill()
+                cover.wait()
+            engine.send(b"\n")
+            engine.send(b"\n")
+    print("ok: Show raises the SDL window")
+
+
 def case_sdl_virtio_gpu():
     """virtio-gpu in the SDL window under Xvfb: the window takes the guest's
     640x480 scanout, pixel for pixel; resizing the window (as a user

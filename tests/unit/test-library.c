@@ -1,5 +1,6 @@
 /* The write side of the machine definition: machine_save and the machine
- * library (listing with broken machines, unique names, create, delete). */
+ * library (listing with broken machines, unique names, create, clone,
+ * delete). */
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <signal.h>
@@ -440,6 +441,85 @@ static void test_library_delete(void)
 	remove_temp_dir(dir);
 }
 
+/* A clone: a new folder with the new name, a new MAC and disk serials, its
+ * own sparse copy of the disk in the folder, the outside ISO shared, and
+ * the engine log and thumbnail of the original's last run left behind. */
+static void test_library_clone(void)
+{
+	g_autofree char *dir = make_temp_dir();
+	g_autofree char *iso = g_build_filename(dir, "install.iso", NULL);
+	g_autofree char *disks = g_strdup_printf("disk.img,serial=ORIGINAL;%s,ro", iso);
+	struct vireo_machine m, copy;
+	GError *error = NULL;
+	struct stat st;
+	write_file(iso, "an ISO");
+	machine_init(&m);
+	g_free(m.name);
+	m.name = g_strdup("Web");
+	g_assert_true(machine_set(&m, machine_setting_by_flag("net"), "user,mac=52:54:00:12:34:56", NULL, &error));
+	g_assert_true(machine_set(&m, machine_setting_by_flag("disk"), disks, NULL, &error));
+	g_autofree char *folder = library_create(dir, &m, 0, &error);
+	g_assert_no_error(error);
+	/* 64 MiB with data at 1 MiB and at 40 MiB, the rest holes. */
+	g_autofree char *disk = g_build_filename(folder, "disk.img", NULL);
+	FILE *f = fopen(disk, "w");
+	g_assert_nonnull(f);
+	g_assert_cmpint(fseek(f, 1 << 20, SEEK_SET) | (fputs("boot sector", f) < 0) | fseek(f, 40 << 20, SEEK_SET) |
+			(fputs("home", f) < 0) | ftruncate(fileno(f), 64 << 20) | fclose(f), ==, 0);
+	g_autofree char *log = g_build_filename(folder, "engine.log", NULL);
+	g_autofree char *thumbnail = g_build_filename(folder, LIBRARY_THUMBNAIL_FILE, NULL);
+	write_file(log, "last run\n");
+	write_file(thumbnail, "png");
+
+	g_autofree char *clone = library_clone(dir, folder, "Web 2", &error);
+	g_assert_no_error(error);
+	g_autofree char *clone_id = g_path_get_basename(clone);
+	g_assert_cmpstr(clone_id, ==, "Web 2");
+	g_autofree char *files = list_dir(clone);
+	g_assert_cmpstr(files, ==, "disk.img machine.ini");
+	g_autofree char *copied = g_build_filename(clone, "disk.img", NULL);
+	g_autofree char *original_bytes = NULL, *copied_bytes = NULL;
+	gsize original_len, copied_len;
+	g_assert_true(g_file_get_contents(disk, &original_bytes, &original_len, NULL));
+	g_assert_true(g_file_get_contents(copied, &copied_bytes, &copied_len, NULL));
+	g_assert_cmpuint(copied_len, ==, 64 << 20);
+	g_assert_cmpmem(copied_bytes, copied_len, original_bytes, original_len);
+	g_assert_cmpint(stat(copied, &st), ==, 0);
+	g_assert_cmpint(st.st_blocks * 512, <=, 1 << 20);   /* two small extents, not 64 MiB */
+
+	g_autofree char *ini = g_build_filename(clone, LIBRARY_MACHINE_FILE, NULL);
+	machine_init(&copy);
+	g_assert_true(machine_load(&copy, ini, &error));
+	g_assert_no_error(error);
+	g_assert_cmpstr(copy.name, ==, "Web 2");
+	g_assert_true(g_str_has_prefix(copy.net, "user,mac=52:54:00:"));
+	g_assert_cmpstr(copy.net, !=, "user,mac=52:54:00:12:34:56");
+	struct machine_net net;
+	g_assert_true(machine_parse_net(copy.net, &net, &error));
+	machine_net_clear(&net);
+	struct machine_disk first;
+	g_assert_true(machine_parse_disk(copy.disks[0], &first, &error));
+	g_assert_cmpstr(first.path, ==, copied);
+	g_assert_cmpuint(strlen(first.serial), ==, 12);
+	g_assert_cmpstr(first.serial, !=, "ORIGINAL");
+	machine_disk_clear(&first);
+	g_autofree char *shared = g_strdup_printf("%s,ro", iso);
+	g_assert_cmpstr(copy.disks[1], ==, shared);
+
+	/* The original is untouched, and a clone cannot be made of nothing. */
+	g_autofree char *original_files = list_dir(folder);
+	g_assert_cmpstr(original_files, ==, "disk.img engine.log machine.ini thumbnail.png");
+	g_autofree char *nowhere = g_build_filename(dir, "nowhere", NULL);
+	g_assert_null(library_clone(dir, nowhere, "X", &error));
+	g_assert_nonnull(error);
+	g_clear_error(&error);
+	g_autofree char *left = list_dir(dir);
+	g_assert_cmpstr(left, ==, "Web Web 2 install.iso");   /* no work folder left behind */
+	machine_clear(&m);
+	machine_clear(&copy);
+	remove_temp_dir(dir);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -453,5 +533,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/library/create-with-disk-options", test_library_create_with_disk_options);
 	g_test_add_func("/library/broken-machines", test_library_lists_broken_machines);
 	g_test_add_func("/library/delete", test_library_delete);
+	g_test_add_func("/library/clone", test_library_clone);
 	return g_test_run();
 }
