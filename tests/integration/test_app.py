@@ -1020,6 +1020,112 @@ def case_lifecycle(app):
         fail("deleting the clone touched the original's disk")
 
 
+def png_rgb(path):
+    """(width, height, packed RGB bytes) of a PNG."""
+    gi.require_version("GdkPixbuf", "2.0")
+    from gi.repository import GdkPixbuf
+    picture = GdkPixbuf.Pixbuf.new_from_file(path)
+    width, height, channels = picture.get_width(), picture.get_height(), picture.get_n_channels()
+    pixels, stride = picture.get_pixels(), picture.get_rowstride()
+    rgb = b"".join(bytes(pixels[y * stride + x * channels:y * stride + x * channels + 3])
+                   for y in range(height) for x in range(width))
+    return width, height, rgb
+
+
+def case_installer_iso(app):
+    """From an installer ISO to a running machine, all in the window: the
+    assistant (Other preset) makes a machine whose CD-ROM holds our boot
+    program's El Torito ISO; it starts, SeaBIOS boots the CD, and the row's
+    thumbnail (the machine folder's thumbnail.png) shows the program's
+    banner in text mode; Pause and Resume; memory edited while it runs
+    (saved, for the next start); Force Off; Clone; Delete."""
+    if not os.access("/dev/kvm", os.R_OK | os.W_OK):
+        print("SKIP: no usable /dev/kvm")
+        sys.exit(SKIP)
+    import test_bootprog
+    import test_display
+    import test_firmware
+    iso, _ = test_bootprog.cd_image(app.tmp, bytes(range(256)) * 256)
+    app.start()
+    dialog = assistant(app)
+    set_text(find(dialog, "text", "File"), iso)
+    wait_for("the name from the ISO", lambda: text_of(find(dialog, "text", "Name")) != "")
+    set_text(find(dialog, "text", "Name"), "Installer")
+    choose(find(dialog, "combo box", "Operating system"), "Other")
+    set_value(find(dialog, "spin button", "Memory (MiB)"), 128)
+    set_value(find(dialog, "spin button", "Disk (GiB)"), 1)
+    create = find(dialog, "push button", "Create")
+    wait_for("Create to become possible", lambda: sensitive(create))
+    click(create)
+    wait_for("the machine in the list", lambda: row(app, "Installer"))
+    folder = os.path.join(app.machines, "Installer")
+    ini = os.path.join(folder, "machine.ini")
+    got = read_ini(ini)
+    for key, value in (("devices/cdrom", iso), ("devices/disks", "disk.img,bus=ide"), ("boot/firmware", "bios"),
+                       ("machine/memory", "128M"), ("display/gpu", "std")):
+        if got.get(key) != value:
+            fail("the new machine has %s=%r, not %r" % (key, got.get(key), value))
+
+    click(find(row(app, "Installer"), "push button", "Start"))
+    wait_for("the machine to run", lambda: "Running" in label_texts(row(app, "Installer")), timeout=30)
+    engines = wait_for("its engine", lambda: engine_pids(app))
+    try:
+        shapes = test_firmware.vgabios_shapes()
+        thumbnail = os.path.join(folder, "thumbnail.png")
+
+        def banner_shown():
+            if not os.path.exists(thumbnail):
+                return False
+            try:
+                width, height, rgb = png_rgb(thumbnail)
+            except GLib.Error:
+                return False  # being replaced
+            return (width, height) == (720, 400) and any(
+                line.startswith("VIREO BOOT drive=e0 bps=2048")
+                for line in test_display.read_text(rgb, width, height, shapes))
+        wait_for("the boot program's banner in the thumbnail", banner_shown, timeout=90)
+        wait_for("the screen in the row", lambda: find(row(app, "Installer"), "icon", "Screen"))
+
+        click(wait_for("the Pause button", lambda: find(row(app, "Installer"), "push button", "Pause")))
+        wait_for("Paused", lambda: "Paused" in label_texts(row(app, "Installer")))
+        click(wait_for("the Resume button", lambda: find(row(app, "Installer"), "push button", "Resume")))
+        wait_for("Running again", lambda: "Running" in label_texts(row(app, "Installer")))
+
+        dialog = editor(app, "Installer", "shortcut")
+        set_value(find(dialog, "spin button", "Memory (MiB)"), 192)
+        click(find(dialog, "push button", "Save"))
+        wait_for("the editor to close", lambda: not find(app.root, "dialog", "Machine Settings"))
+        if read_ini(ini).get("machine/memory") != "192M":
+            fail("the edited memory is %r in machine.ini" % read_ini(ini).get("machine/memory"))
+
+        menu_item(app, "Force Off")
+        wait_for("the machine to be off", lambda: "Stopped" in label_texts(row(app, "Installer")), timeout=20)
+        wait_for("its engine to end", lambda: not any(alive(p) for p in engines))
+    finally:
+        for pid in engines:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+    select_row(app, "Installer")
+    menu_item(app, "Clone Machine")
+    wait_for("the clone in the list", lambda: row(app, "Installer 2"))
+    clone = read_ini(os.path.join(app.machines, "Installer 2", "machine.ini"))
+    if (clone.get("machine/name"), clone.get("devices/cdrom"), clone.get("machine/memory")) != \
+            ("Installer 2", iso, "192M"):
+        fail("the clone's machine.ini is %r" % clone)
+    for name in ("Installer 2", "Installer"):
+        select_row(app, name)
+        press("Delete")
+        alert = wait_for("the delete confirmation", lambda: find(app.root, "alert", None))
+        click(find(alert, "check box", "Keep its disk images"))
+        click(find(alert, "push button", "Delete"))
+        wait_for("%s to go" % name, lambda: not row(app, name) and not os.path.exists(os.path.join(app.machines, name)))
+    if os.listdir(app.machines):
+        fail("the library still holds %r" % os.listdir(app.machines))
+
+
 def case_demo_machine(app):
     """./setup.sh run on a desktop: the library gets the Demo machine (once,
     however often it runs) and the app starts it."""
