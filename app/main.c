@@ -3,6 +3,7 @@
 #include <gtk/gtk.h>
 #include <locale.h>
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "config.h"
 #include "paths.h"
@@ -74,15 +75,30 @@ static void on_startup(GApplication *application, gpointer data)
 	gtk_window_set_default_icon_name(VIREO_APP_ID);
 }
 
+/* VIREO_TRACE_STARTUP set: one line on stderr once the main window's
+ * first frame is painted, the end of a cold start for
+ * tests/bench/app-startup.py. */
+#define TRACE_STARTUP_VARIABLE "VIREO_TRACE_STARTUP"
+
+static void on_first_paint(GdkFrameClock *clock, gpointer data)
+{
+	g_signal_handlers_disconnect_by_func(clock, on_first_paint, data);
+	fputs("vireo: first frame painted\n", stderr);
+}
+
 /* One window: a second launch raises it. */
 static void on_activate(GApplication *application, gpointer data)
 {
 	(void)data;
 	GtkApplication *app = GTK_APPLICATION(application);
 	GtkWindow *window = gtk_application_get_active_window(app);
+	bool first = !window;
 	if (!window)
 		window = GTK_WINDOW(vireo_window_new(app));
 	gtk_window_present(window);
+	GdkFrameClock *clock = gtk_widget_get_frame_clock(GTK_WIDGET(window));
+	if (first && clock && g_getenv(TRACE_STARTUP_VARIABLE))
+		g_signal_connect(clock, "after-paint", G_CALLBACK(on_first_paint), NULL);
 }
 
 int main(int argc, char **argv)
