@@ -4,6 +4,8 @@
 #include <glib.h>
 #include <string.h>
 
+#include "boot/bytes.h"
+
 /* Operation codes (MMC-6 chapter 6, SPC-4 chapter 6). */
 #define OP_TEST_UNIT_READY       0x00  /* SPC-4 6.37 */
 #define OP_REQUEST_SENSE         0x03  /* SPC-4 6.29 */
@@ -69,20 +71,6 @@
 #define INQUIRY_SIZE 36
 #define MAX_READ_SPEED_KBS 5540        /* 4x DVD */
 #define ISO_DESCRIPTOR_OFFSET 32769    /* standard identifier of volume descriptor 16 */
-
-static void put_be(uint8_t *p, uint64_t v, unsigned bytes)
-{
-	for (unsigned i = 0; i < bytes; i++)
-		p[i] = (uint8_t)(v >> (8 * (bytes - 1 - i)));
-}
-
-static uint32_t get_be(const uint8_t *p, unsigned bytes)
-{
-	uint32_t v = 0;
-	for (unsigned i = 0; i < bytes; i++)
-		v = v << 8 | p[i];
-	return v;
-}
 
 void atapi_set_sense(struct ata_drive *d, uint8_t key, uint8_t asc, uint8_t ascq)
 {

@@ -73,20 +73,6 @@ int fw_cfg_add_u64(struct fw_cfg *cfg, uint16_t key, uint64_t value)
 	return fw_cfg_add_bytes(cfg, key, le, sizeof(le));
 }
 
-static void put_be(uint8_t *p, uint64_t v, unsigned n)
-{
-	for (unsigned i = 0; i < n; i++)
-		p[i] = (uint8_t)(v >> (8 * (n - 1 - i)));
-}
-
-static uint64_t get_be(const uint8_t *p, unsigned n)
-{
-	uint64_t v = 0;
-	for (unsigned i = 0; i < n; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
 /* The directory ("File Directory"): a big-endian count, then per file a
  * big-endian size and key, two reserved bytes and a NUL-padded name. */
 static void rebuild_directory(struct fw_cfg *cfg)

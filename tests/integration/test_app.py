@@ -533,11 +533,7 @@ def case_edit_running(app):
         click(find(row(app, "Demo"), "push button", "Stop"))
         wait_for("the machine to stop", lambda: "Stopped" in label_texts(row(app, "Demo")), timeout=20)
     finally:
-        for pid in engines:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        kill_engines(engines)
 
 
 def case_settings(app):
@@ -735,11 +731,16 @@ def case_reattach(app):
         wait_for("the machine to stop", lambda: "Stopped" in label_texts(row(app, "Demo")), timeout=20)
         wait_for("the engine to end", lambda: not any(alive(p) for p in engines))
     finally:
-        for pid in engines:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        kill_engines(engines)
+
+
+def kill_engines(pids):
+    """Ends engines a failed case left running."""
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
 
 
 def alive(pid):
@@ -973,11 +974,7 @@ def case_lifecycle(app):
         wait_for("the machine to be off", lambda: "Stopped" in label_texts(row(app, "Lab")), timeout=20)
         wait_for("its engine to end", lambda: not any(alive(p) for p in engines))
     finally:
-        for pid in engines:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        kill_engines(engines)
     if not find(row(app, "Lab"), "icon", "Screen"):
         fail("the stopped machine lost its thumbnail")
     open_menu(app)
@@ -1102,11 +1099,7 @@ def case_installer_iso(app):
         wait_for("the machine to be off", lambda: "Stopped" in label_texts(row(app, "Installer")), timeout=20)
         wait_for("its engine to end", lambda: not any(alive(p) for p in engines))
     finally:
-        for pid in engines:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        kill_engines(engines)
 
     select_row(app, "Installer")
     menu_item(app, "Clone Machine")

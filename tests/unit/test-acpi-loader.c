@@ -22,6 +22,7 @@
 #include "hw/pci.h"
 #include "hw/piix4_pm.h"
 #include "hw/reset_control.h"
+#include "table-bytes.h"
 
 #define MEM_SIZE (16u << 20)      /* the pretend firmware RAM: addresses are offsets in it */
 #define HIGH_TOP MEM_SIZE         /* ZONE_HIGH allocates downwards from here */
@@ -52,22 +53,6 @@ struct firmware {
 	struct loaded_file files[MAX_FILES];
 	unsigned nfiles;
 };
-
-static uint64_t le(const uint8_t *p, unsigned n)
-{
-	uint64_t v = 0;
-	for (unsigned i = 0; i < n; i++)
-		v |= (uint64_t)p[i] << (8 * i);
-	return v;
-}
-
-static uint8_t sum(const uint8_t *p, size_t len)
-{
-	uint8_t s = 0;
-	while (len--)
-		s += *p++;
-	return s;
-}
 
 static uint32_t be32(const uint8_t *p)
 {

@@ -10,27 +10,12 @@
 #include "boot/layout.h"
 #include "boot/mptable.h"
 #include "hw/acpi_pm.h"
+#include "table-bytes.h"
 
 #define RAM_SIZE (2u << 20)
 
 static uint8_t *ram;
 static struct guest_mem mem;
-
-static uint64_t le(const uint8_t *p, unsigned n)
-{
-	uint64_t v = 0;
-	for (unsigned i = 0; i < n; i++)
-		v |= (uint64_t)p[i] << (8 * i);
-	return v;
-}
-
-static uint8_t sum(const uint8_t *p, size_t len)
-{
-	uint8_t s = 0;
-	while (len--)
-		s += *p++;
-	return s;
-}
 
 static void setup_ram(void)
 {
