@@ -4,6 +4,7 @@
 #include <gio/gio.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "library.h"
@@ -261,6 +262,18 @@ void engine_run_free(struct engine_run *run)
 enum engine_state engine_run_state(const struct engine_run *run)
 {
 	return run->state;
+}
+
+static bool later(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec != b->tv_sec ? a->tv_sec > b->tv_sec : a->tv_nsec > b->tv_nsec;
+}
+
+bool engine_run_predates(const struct engine_run *run, const char *path)
+{
+	struct stat socket_info, file_info;
+	return stat(run->socket_path, &socket_info) == 0 && stat(path, &file_info) == 0 &&
+	       later(&file_info.st_mtim, &socket_info.st_mtim);
 }
 
 const char *engine_run_error(const struct engine_run *run)

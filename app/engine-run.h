@@ -34,6 +34,9 @@ struct engine_run *engine_run_attach(const char *socket_path, engine_run_notify 
 void engine_run_free(struct engine_run *run);
 
 enum engine_state engine_run_state(const struct engine_run *run);
+/* Whether the file at `path` was written after this engine started (made
+ * its control socket): settings saved while it runs, for its next start. */
+bool engine_run_predates(const struct engine_run *run, const char *path);
 /* After the engine ended: its last line on stderr (its error), or NULL. */
 const char *engine_run_error(const struct engine_run *run);
 /* -1 when not known (ended by a signal, or an engine we only attached to). */

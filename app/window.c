@@ -75,6 +75,13 @@ static const struct library_entry *selected_entry(VireoWindow *self)
 	return row ? find_entry(self, g_object_get_data(G_OBJECT(row), "id")) : NULL;
 }
 
+/* machine.ini saved since the machine started: the changes wait for its next start. */
+static bool settings_pending(const struct library_entry *entry, struct engine_run *run)
+{
+	g_autofree char *ini = g_build_filename(entry->folder, LIBRARY_MACHINE_FILE, NULL);
+	return engine_run_predates(run, ini);
+}
+
 static const char *state_text(const struct library_entry *entry, struct engine_run *run)
 {
 	if (entry->broken)
@@ -83,9 +90,9 @@ static const char *state_text(const struct library_entry *entry, struct engine_r
 	case ENGINE_STARTING:
 		return _("Starting…");
 	case ENGINE_RUNNING:
-		return _("Running");
+		return settings_pending(entry, run) ? _("Running · changes apply at next start") : _("Running");
 	case ENGINE_PAUSED:
-		return _("Paused");
+		return settings_pending(entry, run) ? _("Paused · changes apply at next start") : _("Paused");
 	case ENGINE_STOPPING:
 		return _("Stopping…");
 	case ENGINE_STOPPED:

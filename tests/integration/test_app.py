@@ -512,7 +512,8 @@ def case_edit_machine(app):
 
 def case_edit_running(app):
     """A running machine (the demo guest on KVM) can be edited from the menu:
-    the change is saved and the editor says it applies at the next start."""
+    the change is saved, the editor says it applies at the next start and
+    the machine's row says so too while it runs."""
     write_demo_machine(app)
     ini = os.path.join(app.machines, "Demo", "machine.ini")
     app.start()
@@ -528,7 +529,9 @@ def case_edit_running(app):
         wait_for("the editor to close", lambda: not find(app.root, "dialog", "Machine Settings"))
         if read_ini(ini).get("machine/memory") != "96M":
             fail("the running machine's memory was not saved: %r" % read_ini(ini).get("machine/memory"))
-        if "Running" not in label_texts(row(app, "Demo")) or not all(alive(p) for p in engines):
+        wait_for("the row's mark that the changes wait for the next start",
+                 lambda: "Running · changes apply at next start" in label_texts(row(app, "Demo")))
+        if not all(alive(p) for p in engines):
             fail("saving the settings disturbed the running machine")
         click(find(row(app, "Demo"), "push button", "Stop"))
         wait_for("the machine to stop", lambda: "Stopped" in label_texts(row(app, "Demo")), timeout=20)
