@@ -46,6 +46,10 @@ GRUB_ENTRY = r"Vireo: Linux from the install image"  # tests/images/grub-linux-i
 # services, one small request at a time; real hosts take seconds.
 GRUB_TIMEOUT = 300
 MARKER = b"installed-by-vireo\n"
+# GRUB's $root (vireo.grubroot) after a boot from the first CD-ROM, which
+# SeaBIOS gives BIOS drive number 0xE0 (GRUB names drives from 0x80 hdN), and
+# from the first hard disk (0x80).
+CD_ROOT, DISK_ROOT = "hd96", "hd0"
 
 
 def boot(*extra, append=""):
@@ -293,7 +297,11 @@ def wait_block_devices(engine, *names):
 
 def case_iso_grub_shell():
     with firmware_boot("--cdrom", install_iso()) as engine:
-        grub_to_shell(engine, "cd")
+        grub_to_shell(engine, CD_ROOT)
+        # Linux's own ATAPI driver reads the disc: its ISO 9660 volume descriptor
+        wait_block_devices(engine, "sr0")
+        engine.send(b"dd if=/dev/sr0 bs=1 skip=%d count=5 2>/dev/null; echo\n" % (16 * 2048 + 1))
+        engine.wait_for(r"\nCD001\r?\n", 30)
         power_off(engine)
 
 
@@ -308,7 +316,7 @@ def case_install_ahci():
             f.truncate(disk_size)
         with firmware_boot("--disk", disk + ",bus=sata", "--disk", iso + ",bus=sata,media=cdrom",
                            "--boot-order", "cdrom") as engine:
-            grub_to_shell(engine, "cd")
+            grub_to_shell(engine, CD_ROOT)
             wait_block_devices(engine, "sda", "sr0")
             engine.send(b"dd if=/dev/sr0 of=/dev/sda bs=1M && echo %s | dd of=/dev/sda bs=512 seek=%d "
                         b"conv=notrunc && sync && echo install-done-$((6*7))\n" % (MARKER.strip(), marker_sector))
@@ -321,7 +329,7 @@ def case_install_ahci():
             if f.read(len(MARKER)) != MARKER:
                 vt.fail("no %r in sector %d of the disk image" % (MARKER, marker_sector))
         with firmware_boot("--disk", disk + ",bus=sata") as engine:
-            grub_to_shell(engine, "hd0")
+            grub_to_shell(engine, DISK_ROOT)
             wait_block_devices(engine, "sda")
             engine.send(b"dd if=/dev/sda bs=512 skip=%d count=1 2>/dev/null | head -c %d\n"
                         % (marker_sector, len(MARKER)))
