@@ -18,7 +18,8 @@
                reach /dev/input/event* (atkbd, psmouse) as evdump reads them
   iso-grub-shell  firmware boot of the Linux install image (build-images.sh:
                linux-install.iso) from the IDE CD-ROM: SeaBIOS, GRUB's menu on
-               COM1, Linux and the shell, booted from GRUB's "cd"
+               COM1, Linux and the shell, GRUB's root being the CD; Linux's
+               ATAPI driver reads the disc
   install-ahci the install: booted from a SATA CD-ROM, the shell copies the
                image onto an AHCI disk and writes a marker past it; the host
                finds both in the disk image; then the disk alone boots through
@@ -287,12 +288,19 @@ def grub_to_shell(engine, root):
         vt.fail("/proc/cmdline reads %r: GRUB did not boot from %s" % (line, root))
 
 
+def run(engine, command, tag, timeout):
+    """Types command and waits until it succeeded. The shell echoes what is
+    typed, wrapped at 80 columns, so the line it prints at the end, "TAG-42",
+    is computed and never part of the echo."""
+    engine.send(b"%s && echo %s-$((6*7))\n" % (command.encode(), tag.encode()))
+    engine.wait_for(r"%s-42" % tag, timeout)
+
+
 def wait_block_devices(engine, *names):
     """Until the guest's SCSI scan (asynchronous after insmod) made /dev/NAME
     of every name."""
     tests = " || ".join("[ ! -b /dev/%s ]" % name for name in names)
-    engine.send(b"while %s; do sleep 1; done; echo devices-found-$((6*7))\n" % tests.encode())
-    engine.wait_for(r"devices-found-42", 60)
+    run(engine, "while %s; do sleep 1; done" % tests, "found-" + "-".join(names), 60)
 
 
 def case_iso_grub_shell():
@@ -318,9 +326,8 @@ def case_install_ahci():
                            "--boot-order", "cdrom") as engine:
             grub_to_shell(engine, CD_ROOT)
             wait_block_devices(engine, "sda", "sr0")
-            engine.send(b"dd if=/dev/sr0 of=/dev/sda bs=1M && echo %s | dd of=/dev/sda bs=512 seek=%d "
-                        b"conv=notrunc && sync && echo install-done-$((6*7))\n" % (MARKER.strip(), marker_sector))
-            engine.wait_for(r"install-done-42", 300)
+            run(engine, "dd if=/dev/sr0 of=/dev/sda bs=1M && echo %s | dd of=/dev/sda bs=512 seek=%d "
+                "conv=notrunc && sync" % (MARKER.decode().strip(), marker_sector), "copied", 300)
             power_off(engine)
         with open(disk, "rb") as f, open(iso, "rb") as original:
             if f.read(iso_size) != original.read():
