@@ -16,6 +16,14 @@
                size request becoming the guest DRM connector's preferred mode
   evdev        keys, pointer moves, a button and the wheel from a VNC viewer
                reach /dev/input/event* (atkbd, psmouse) as evdump reads them
+  iso-grub-shell  firmware boot of the Linux install image (build-images.sh:
+               linux-install.iso) from the IDE CD-ROM: SeaBIOS, GRUB's menu on
+               COM1, Linux and the shell, GRUB's root being the CD; Linux's
+               ATAPI driver reads the disc
+  install-ahci the install: booted from a SATA CD-ROM, the shell copies the
+               image onto an AHCI disk and writes a marker past it; the host
+               finds both in the disk image; then the disk alone boots through
+               GRUB to the shell, which reads the marker back
 Needs a host whose KVM runs guest kernel code natively (VT-x/AMD-V); elsewhere
 it skips with one line naming the limit. Usage: test_linux_full.py CASE"""
 import http.server
@@ -25,6 +33,7 @@ import socket
 import sys
 import tempfile
 import threading
+import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 import vireo_test as vt
@@ -32,6 +41,16 @@ import test_display as td  # noqa: E402  (the VNC viewer and the pictures)
 
 PROMPT = r"~ # "
 BTN_MISC = 0x100  # evdev codes from here on are buttons, below are keys
+INSTALL_ISO = "linux-install.iso"
+GRUB_ENTRY = r"Vireo: Linux from the install image"  # tests/images/grub-linux-install.cfg
+# s: GRUB reads the kernel and initramfs (11 MB) through the BIOS's disk
+# services, one small request at a time; real hosts take seconds.
+GRUB_TIMEOUT = 300
+MARKER = b"installed-by-vireo\n"
+# GRUB's $root (vireo.grubroot) after a boot from the first CD-ROM, which
+# SeaBIOS gives BIOS drive number 0xE0 (GRUB names drives from 0x80 hdN), and
+# from the first hard disk (0x80).
+CD_ROOT, DISK_ROOT = "hd96", "hd0"
 
 
 def boot(*extra, append=""):
@@ -238,6 +257,91 @@ def case_evdev():
         engine.wait_for(r"\nevdump-ended", 20)
         probe.close()
         power_off(engine)
+
+
+def install_iso():
+    path = os.path.join(vt.images_dir(), INSTALL_ISO)
+    if not os.path.exists(path):
+        vt.fail("no %s: run tests/images/build-images.sh (./setup.sh does)" % path)
+    return path
+
+
+def firmware_boot(*drives):
+    """SeaBIOS (no --kernel) with drives, COM1 on stdio."""
+    return vt.Engine(["--memory", "1G", "--cpus", "2", *drives])
+
+
+def grub_to_shell(engine, root):
+    """GRUB's menu on COM1, then Linux to the shell; /proc/cmdline as GRUB
+    wrote it must name root as the device GRUB booted from. Prints how long
+    each step took."""
+    start = time.monotonic()
+    engine.wait_for(r"GNU GRUB +version 2\.", GRUB_TIMEOUT)
+    engine.wait_for(GRUB_ENTRY, 30)
+    print("time to GRUB's menu on COM1: %.1f s" % (time.monotonic() - start))
+    engine.wait_for(r"vireo-initramfs: ready", GRUB_TIMEOUT)
+    engine.wait_for(PROMPT, 30)
+    print("time to the shell: %.1f s" % (time.monotonic() - start))
+    engine.send(b"cat /proc/cmdline\n")
+    line = engine.wait_for(r"cat /proc/cmdline\r?\n([^\r\n]*vireo\.grubroot=[^\r\n]*)\r?\n", 10).group(1)
+    if not re.search(r"(^| )vireo\.grubroot=%s( |$)" % root, line):
+        vt.fail("/proc/cmdline reads %r: GRUB did not boot from %s" % (line, root))
+
+
+def run(engine, command, tag, timeout):
+    """Types command and waits until it succeeded. The shell echoes what is
+    typed, wrapped at 80 columns, so the line it prints at the end, "TAG-42",
+    is computed and never part of the echo."""
+    engine.send(b"%s && echo %s-$((6*7))\n" % (command.encode(), tag.encode()))
+    engine.wait_for(r"%s-42" % tag, timeout)
+
+
+def wait_block_devices(engine, *names):
+    """Until the guest's SCSI scan (asynchronous after insmod) made /dev/NAME
+    of every name."""
+    tests = " || ".join("[ ! -b /dev/%s ]" % name for name in names)
+    run(engine, "while %s; do sleep 1; done" % tests, "found-" + "-".join(names), 60)
+
+
+def case_iso_grub_shell():
+    with firmware_boot("--cdrom", install_iso()) as engine:
+        grub_to_shell(engine, CD_ROOT)
+        # Linux's own ATAPI driver reads the disc: its ISO 9660 volume descriptor
+        wait_block_devices(engine, "sr0")
+        engine.send(b"dd if=/dev/sr0 bs=1 skip=%d count=5 2>/dev/null; echo\n" % (16 * 2048 + 1))
+        engine.wait_for(r"\nCD001\r?\n", 30)
+        power_off(engine)
+
+
+def case_install_ahci():
+    iso = install_iso()
+    iso_size = os.path.getsize(iso)
+    with tempfile.TemporaryDirectory() as tmp:
+        disk = os.path.join(tmp, "disk.img")
+        disk_size = (iso_size + (2 << 20)) & ~((1 << 20) - 1)  # the image, then at least 1 MiB free
+        marker_sector = disk_size // 512 - 1                    # the disk's last sector
+        with open(disk, "wb") as f:
+            f.truncate(disk_size)
+        with firmware_boot("--disk", disk + ",bus=sata", "--disk", iso + ",bus=sata,media=cdrom",
+                           "--boot-order", "cdrom") as engine:
+            grub_to_shell(engine, CD_ROOT)
+            wait_block_devices(engine, "sda", "sr0")
+            run(engine, "dd if=/dev/sr0 of=/dev/sda bs=1M && echo %s | dd of=/dev/sda bs=512 seek=%d "
+                "conv=notrunc && sync" % (MARKER.decode().strip(), marker_sector), "copied", 300)
+            power_off(engine)
+        with open(disk, "rb") as f, open(iso, "rb") as original:
+            if f.read(iso_size) != original.read():
+                vt.fail("the disk image does not start with the install image")
+            f.seek(marker_sector * 512)
+            if f.read(len(MARKER)) != MARKER:
+                vt.fail("no %r in sector %d of the disk image" % (MARKER, marker_sector))
+        with firmware_boot("--disk", disk + ",bus=sata") as engine:
+            grub_to_shell(engine, DISK_ROOT)
+            wait_block_devices(engine, "sda")
+            engine.send(b"dd if=/dev/sda bs=512 skip=%d count=1 2>/dev/null | head -c %d\n"
+                        % (marker_sector, len(MARKER)))
+            engine.wait_for(r"\n%s" % re.escape(MARKER.decode().strip()), 30)
+            power_off(engine)
 
 
 CASES = {name[5:].replace("_", "-"): fn for name, fn in globals().items() if name.startswith("case_")}
