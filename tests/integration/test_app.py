@@ -323,6 +323,14 @@ def assistant(app):
     return wait_for("the New Machine dialog", lambda: find(app.root, "dialog", "New Machine"))
 
 
+def create_in(app, dialog, name):
+    """Clicks the assistant's Create once it may, and waits for the row of `name`."""
+    create = find(dialog, "push button", "Create")
+    wait_for("Create to become possible", lambda: sensitive(create))
+    click(create)
+    return wait_for("%s in the list" % name, lambda: row(app, name))
+
+
 def case_new_presets(app):
     """The assistant with each operating system's preset, from an installer
     ISO: its volume label suggests the name, the preset picks the disk's and
@@ -356,10 +364,7 @@ def case_new_presets(app):
             choose(find(dialog, "combo box", "Firmware"), "UEFI")
         disk = find(dialog, "spin button", "Disk (GiB)")
         wait_for("the preset's disk size", lambda: Atspi.Value.get_current_value(disk) == disk_gib)
-        create = find(dialog, "push button", "Create")
-        wait_for("Create to become possible", lambda: sensitive(create))
-        click(create)
-        wait_for("the %s machine in the list" % system, lambda: row(app, name))
+        create_in(app, dialog, name)
         folder = os.path.join(app.machines, name)
         got = read_ini(os.path.join(folder, "machine.ini"))
         for key, value in settings.items():
@@ -560,10 +565,7 @@ def case_settings(app):
     set_value(find(dialog, "spin button", "Memory (MiB)"), 1024)
     set_value(find(dialog, "spin button", "Processors"), 1)
     set_value(find(dialog, "spin button", "Disk (GiB)"), 8)
-    create = find(dialog, "push button", "Create")
-    wait_for("Create to become possible", lambda: sensitive(create))
-    click(create)
-    wait_for("the new machine in the list", lambda: row(app, "debian-12.5.0-amd64-netinst"))
+    create_in(app, dialog, "debian-12.5.0-amd64-netinst")
     machine = os.path.join(folder, "debian-12.5.0-amd64-netinst")
     got = read_ini(os.path.join(machine, "machine.ini"))
     got = (got.get("devices/disks"), got.get("devices/cdrom"), got.get("display/display"),
@@ -1054,10 +1056,7 @@ def case_installer_iso(app):
     choose(find(dialog, "combo box", "Operating system"), "Other")
     set_value(find(dialog, "spin button", "Memory (MiB)"), 128)
     set_value(find(dialog, "spin button", "Disk (GiB)"), 1)
-    create = find(dialog, "push button", "Create")
-    wait_for("Create to become possible", lambda: sensitive(create))
-    click(create)
-    wait_for("the machine in the list", lambda: row(app, "Installer"))
+    create_in(app, dialog, "Installer")
     folder = os.path.join(app.machines, "Installer")
     ini = os.path.join(folder, "machine.ini")
     got = read_ini(ini)

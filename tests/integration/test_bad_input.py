@@ -39,6 +39,16 @@ def expect(args, *needles, status=None, env=None, prefix=()):
     print("ok: %s" % lines[0])
 
 
+def expect_as_nobody(tmp, args, *needles, status=2):
+    """expect(), the engine run as an unprivileged user (root may open any
+    file and /dev/kvm); tmp is made readable for it."""
+    if os.geteuid() != 0 or not shutil.which("setpriv"):
+        vt.skip("needs root and setpriv to run as an unprivileged user")
+    os.chmod(tmp, 0o755)
+    expect(args, *needles, status=status,
+           prefix=["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"])
+
+
 def write(tmp, name, text, mode="w"):
     path = os.path.join(tmp, name)
     with open(path, mode) as f:
@@ -56,13 +66,9 @@ def case_no_kvm(tmp):
 
 
 def case_kvm_permission(tmp):
-    if os.geteuid() != 0 or not shutil.which("setpriv"):
-        vt.skip("needs root and setpriv to run as an unprivileged user")
-    os.chmod(tmp, 0o755)
     kernel = shutil.copy(guest("pci"), os.path.join(tmp, "pci.elf"))
     os.chmod(kernel, 0o644)
-    expect(["--kernel", kernel], "no permission to open /dev/kvm", "'kvm' group",
-           prefix=["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"])
+    expect_as_nobody(tmp, ["--kernel", kernel], "no permission to open /dev/kvm", "'kvm' group", status=None)
 
 
 def case_missing_capability(tmp):
@@ -181,15 +187,10 @@ def case_disk_sata_ports_full(tmp):
 
 
 def case_disk_read_only_file(tmp):
-    # As an unprivileged user (root may write anything) on a file it may
-    # only read, without the ro option.
-    if os.geteuid() != 0 or not shutil.which("setpriv"):
-        vt.skip("needs root and setpriv to run as another user")
-    os.chmod(tmp, 0o755)
+    # On a file it may only read (root may write anything), without the ro option.
     path = image(tmp, "ro.img")
     os.chmod(path, 0o444)
-    expect(disk_args(path), "ro.img", "is read-only", "add ro", status=2,
-           prefix=("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"))
+    expect_as_nobody(tmp, disk_args(path), "ro.img", "is read-only", "add ro")
 
 
 def case_disk_locked(tmp):
@@ -229,14 +230,10 @@ def case_cdrom_empty(tmp):
 
 
 def case_cdrom_unreadable(tmp):
-    # As an unprivileged user (root reads anything) on a file nobody may read.
-    if os.geteuid() != 0 or not shutil.which("setpriv"):
-        vt.skip("needs root and setpriv to run as another user")
-    os.chmod(tmp, 0o755)
+    # On a file nobody may read (root reads anything).
     path = iso(tmp, "secret.iso")
     os.chmod(path, 0o000)
-    expect(["--cdrom", path], "--cdrom", "secret.iso", "Permission denied", status=2,
-           prefix=("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"))
+    expect_as_nobody(tmp, ["--cdrom", path], "--cdrom", "secret.iso", "Permission denied")
 
 
 def case_cdrom_not_iso(tmp):
