@@ -30,7 +30,8 @@ struct _VireoWindow {
 	char *kept_disks_dir;
 	GPtrArray *entries;        /* struct library_entry *, as listed */
 	GHashTable *runs;          /* entry id -> struct engine_run *: started or re-attached */
-	GFileMonitor *monitor;
+	GFileMonitor *monitor;     /* the library folder: machines come and go */
+	GHashTable *folder_monitors; /* entry id -> GFileMonitor on its folder: machine.ini edited */
 	unsigned reload_timer;
 	unsigned thumbnail_timer;
 	unsigned thumbnails_idle;
@@ -41,6 +42,7 @@ struct _VireoWindow {
 G_DEFINE_TYPE(VireoWindow, vireo_window, GTK_TYPE_APPLICATION_WINDOW)
 
 static void reload(VireoWindow *self);
+static void watch_folder(VireoWindow *self, const struct library_entry *entry);
 
 static char *setting_string(VireoWindow *self, const char *key, const char *fallback)
 {
@@ -256,14 +258,21 @@ static void show_run_state(VireoWindow *self, GtkWidget *row, const struct libra
 		   paused ? _("Resume") : _("Pause"), running && engine_run_has_control(run));
 }
 
+/* What a row shows of its machine: a reload redraws the row only when
+ * this changed. */
+static char *row_summary(const struct library_entry *entry)
+{
+	g_autofree char *detail = detail_text(entry);
+	g_autofree char *resources = entry->broken ? g_strdup("broken") : resources_text(&entry->machine);
+	return g_strjoin("\n", entry->broken ? entry->id : entry->machine.name, detail, resources, NULL);
+}
+
 /* [thumbnail] name        state                          [show] [pause] [start]
  *             detail      memory · processors */
-static GtkWidget *new_row(VireoWindow *self, const struct library_entry *entry)
+static void fill_row(VireoWindow *self, GtkWidget *row, const struct library_entry *entry, char *summary)
 {
-	struct engine_run *run = g_hash_table_lookup(self->runs, entry->id);
 	const char *name = entry->broken ? entry->id : entry->machine.name;
 	g_autofree char *detail = detail_text(entry);
-	GtkWidget *row = gtk_list_box_row_new();
 	GtkWidget *grid = gtk_grid_new();
 	GtkWidget *icon = gtk_image_new_from_icon_name(entry->broken ? "dialog-warning-symbolic" : "computer-symbolic",
 						       GTK_ICON_SIZE_DND);
@@ -287,11 +296,47 @@ static GtkWidget *new_row(VireoWindow *self, const struct library_entry *entry)
 		g_object_set_data(G_OBJECT(row), "thumbnail", icon);
 	}
 	gtk_container_add(GTK_CONTAINER(row), grid);
-	show_run_state(self, row, entry, run);
 	atk_object_set_name(gtk_widget_get_accessible(row), name);
-	g_object_set_data_full(G_OBJECT(row), "id", g_strdup(entry->id), g_free);
+	g_object_set_data_full(G_OBJECT(row), "summary", summary, g_free);
 	gtk_widget_show_all(row);
+}
+
+/* The widgets a row keeps pointers to (its object data). */
+static const char *const row_parts[] = { "state-label", "start-button", "thumbnail", "show-button", "pause-button" };
+
+/* Brings a row up to its machine as listed again. A row whose machine looks
+ * the same keeps its widgets, so the keyboard focus, the selection and
+ * assistive tools' handles on them survive the many reloads a library
+ * sees (every create, clone, edit and thumbnail). */
+static void update_row(VireoWindow *self, GtkWidget *row, const struct library_entry *entry)
+{
+	g_autofree char *summary = row_summary(entry);
+	if (g_strcmp0(summary, g_object_get_data(G_OBJECT(row), "summary"))) {
+		GtkWidget *old = gtk_bin_get_child(GTK_BIN(row));
+		if (old)
+			gtk_widget_destroy(old);
+		for (size_t i = 0; i < G_N_ELEMENTS(row_parts); i++)
+			g_object_set_data(G_OBJECT(row), row_parts[i], NULL);
+		fill_row(self, row, entry, g_steal_pointer(&summary));
+	}
+	show_run_state(self, row, entry, g_hash_table_lookup(self->runs, entry->id));
+}
+
+static GtkWidget *new_row(VireoWindow *self, const struct library_entry *entry)
+{
+	GtkWidget *row = gtk_list_box_row_new();
+	g_object_set_data_full(G_OBJECT(row), "id", g_strdup(entry->id), g_free);
+	update_row(self, row, entry);
 	return row;
+}
+
+/* Rows in the library's order (set by fill_list). */
+static int compare_rows(GtkListBoxRow *a, GtkListBoxRow *b, gpointer data)
+{
+	(void)data;
+	unsigned at_a = GPOINTER_TO_UINT(g_object_get_data(G_OBJECT(a), "position"));
+	unsigned at_b = GPOINTER_TO_UINT(g_object_get_data(G_OBJECT(b), "position"));
+	return (at_a > at_b) - (at_a < at_b);
 }
 
 /* Rows whose machine name (or, when broken, folder name) holds the search
@@ -386,18 +431,47 @@ static void on_row_selected(GtkListBox *list, GtkListBoxRow *row, gpointer data)
 	update_actions(data);
 }
 
+/* The rows as they stand, by machine id. */
+static GHashTable *rows_by_id(VireoWindow *self)
+{
+	GHashTable *rows = g_hash_table_new(g_str_hash, g_str_equal);
+	g_autoptr(GList) children = gtk_container_get_children(GTK_CONTAINER(self->machine_list));
+	for (GList *l = children; l; l = l->next)
+		g_hash_table_insert(rows, g_object_get_data(l->data, "id"), l->data);
+	return rows;
+}
+
+/* Makes the rows match self->entries: new machines get a row, gone ones
+ * lose theirs, the others are updated in place. Selects select_id, or the
+ * first row when the selected machine is gone. */
 static void fill_list(VireoWindow *self, const char *select_id)
 {
-	g_autoptr(GList) old = gtk_container_get_children(GTK_CONTAINER(self->machine_list));
-	for (GList *l = old; l; l = l->next)
-		gtk_widget_destroy(l->data);
+	g_autoptr(GHashTable) old_rows = rows_by_id(self);
 	for (unsigned i = 0; i < self->entries->len; i++) {
 		const struct library_entry *entry = self->entries->pdata[i];
-		GtkWidget *row = new_row(self, entry);
-		gtk_container_add(GTK_CONTAINER(self->machine_list), row);
-		if (!g_strcmp0(entry->id, select_id) || (i == 0 && !select_id))
+		GtkWidget *row = g_hash_table_lookup(old_rows, entry->id);
+		if (row) {
+			g_hash_table_remove(old_rows, entry->id);
+			update_row(self, row, entry);
+		} else {
+			row = new_row(self, entry);
+			gtk_container_add(GTK_CONTAINER(self->machine_list), row);
+			watch_folder(self, entry);
+		}
+		g_object_set_data(G_OBJECT(row), "position", GUINT_TO_POINTER(i));
+		if (!g_strcmp0(entry->id, select_id))
 			gtk_list_box_select_row(self->machine_list, GTK_LIST_BOX_ROW(row));
 	}
+	GHashTableIter iter;
+	gpointer gone;
+	g_hash_table_iter_init(&iter, old_rows);
+	while (g_hash_table_iter_next(&iter, NULL, &gone)) {
+		g_hash_table_remove(self->folder_monitors, g_object_get_data(gone, "id"));
+		gtk_widget_destroy(gone);
+	}
+	gtk_list_box_invalidate_sort(self->machine_list);
+	if (!gtk_list_box_get_selected_row(self->machine_list) && self->entries->len)
+		gtk_list_box_select_row(self->machine_list, gtk_list_box_get_row_at_index(self->machine_list, 0));
 	gtk_stack_set_visible_child_name(self->stack, self->entries->len ? "list" : "empty");
 	if (!self->thumbnails_idle)
 		self->thumbnails_idle = g_idle_add_full(G_PRIORITY_LOW, load_thumbnails, self, NULL);
@@ -525,6 +599,39 @@ static void on_library_changed(GFileMonitor *monitor, GFile *file, GFile *other,
 	VireoWindow *self = data;
 	if (!self->reload_timer)
 		self->reload_timer = g_timeout_add(RELOAD_DELAY_MS, reload_now, self);
+}
+
+static bool names_machine_file(GFile *file)
+{
+	g_autofree char *name = file ? g_file_get_basename(file) : NULL;
+	return !g_strcmp0(name, LIBRARY_MACHINE_FILE);
+}
+
+/* A machine.ini written by another program (an editor, vireo-engine
+ * --add-to-library); the thumbnail beside it changes every few seconds and
+ * is left to the thumbnail timer. */
+static void on_folder_changed(GFileMonitor *monitor, GFile *file, GFile *other, GFileMonitorEvent event,
+			      gpointer data)
+{
+	if (names_machine_file(file) || names_machine_file(other))
+		on_library_changed(monitor, file, other, event, data);
+}
+
+static void stop_monitor(gpointer monitor)
+{
+	g_signal_handlers_disconnect_matched(monitor, G_SIGNAL_MATCH_FUNC, 0, 0, NULL, on_folder_changed, NULL);
+	g_file_monitor_cancel(monitor);
+	g_object_unref(monitor);
+}
+
+static void watch_folder(VireoWindow *self, const struct library_entry *entry)
+{
+	g_autoptr(GFile) dir = g_file_new_for_path(entry->folder);
+	GFileMonitor *monitor = g_file_monitor_directory(dir, G_FILE_MONITOR_WATCH_MOVES, NULL, NULL);
+	if (!monitor)
+		return;  /* the folder is gone already: the library monitor reloads */
+	g_signal_connect(monitor, "changed", G_CALLBACK(on_folder_changed), self);
+	g_hash_table_replace(self->folder_monitors, g_strdup(entry->id), monitor);
 }
 
 static void start_machine(VireoWindow *self, const struct library_entry *entry)
@@ -845,6 +952,7 @@ static void vireo_window_dispose(GObject *object)
 	if (self->monitor)
 		g_signal_handlers_disconnect_by_data(self->monitor, self);
 	g_clear_object(&self->monitor);
+	g_clear_pointer(&self->folder_monitors, g_hash_table_unref);
 	g_clear_pointer(&self->runs, g_hash_table_unref);  /* forgets the engines; they keep running */
 	g_clear_pointer(&self->entries, g_ptr_array_unref);
 	g_clear_object(&self->settings);
@@ -892,8 +1000,10 @@ static void vireo_window_init(VireoWindow *self)
 	self->entries = g_ptr_array_new_with_free_func((GDestroyNotify)library_entry_free);
 	self->runs = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)engine_run_free);
 	self->cancellable = g_cancellable_new();
+	self->folder_monitors = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, stop_monitor);
 	self->thumbnail_timer = g_timeout_add_seconds(THUMBNAIL_REFRESH_SECONDS, refresh_thumbnails, self);
 	gtk_list_box_set_filter_func(self->machine_list, filter_row, self, NULL);
+	gtk_list_box_set_sort_func(self->machine_list, compare_rows, NULL, NULL);
 	g_signal_connect(self->machine_list, "row-selected", G_CALLBACK(on_row_selected), self);
 	g_object_bind_property(self->search_button, "active", self->search_bar, "search-mode-enabled",
 			       G_BINDING_BIDIRECTIONAL);

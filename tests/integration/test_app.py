@@ -872,6 +872,43 @@ def case_long_library(app):
              ["Machine 29"])
 
 
+def case_library_changes(app):
+    """Machines added, renamed and removed behind the app's back: the list
+    follows, in name order, and a row whose machine did not change stays the
+    same row, keeping its selection (a reload used to rebuild every row,
+    pulling them from under the keyboard focus and assistive tools)."""
+    write_machine(app, "a", "[machine]\nname=Alpha\n[boot]\nkernel=/boot/vmlinuz\n")
+    write_machine(app, "c", "[machine]\nname=Charlie\n[boot]\nkernel=/boot/vmlinuz\n")
+    app.start()
+    wait_for("the machines", lambda: row(app, "Alpha") and row(app, "Charlie"))
+    select_row(app, "Charlie")
+    charlie = row(app, "Charlie")
+
+    def names():
+        return [r.get_name() for r in find_all(find(app.window, "list box"), "list item")]
+
+    def still_selected(what):
+        try:
+            if charlie.get_name() == "Charlie" and charlie.get_state_set().contains(Atspi.StateType.SELECTED):
+                return
+        except GLib.Error as e:
+            fail("the Charlie row was replaced when %s: %s" % (what, e.message))
+        fail("the Charlie row lost its selection when %s" % what)
+
+    write_machine(app, "b", "[machine]\nname=Bravo\n[boot]\nkernel=/boot/vmlinuz\n")
+    wait_for("Bravo between them", lambda: names() == ["Alpha", "Bravo", "Charlie"])
+    still_selected("a machine was added")
+    write_machine(app, "a", "[machine]\nname=Delta\n[boot]\nkernel=/boot/vmlinuz\n")
+    wait_for("Alpha renamed Delta, last", lambda: names() == ["Bravo", "Charlie", "Delta"])
+    still_selected("another machine was renamed")
+    shutil.rmtree(os.path.join(app.machines, "c"))
+    wait_for("Charlie to go", lambda: names() == ["Bravo", "Delta"])
+    selected = [r.get_name() for r in find_all(find(app.window, "list box"), "list item")
+                if r.get_state_set().contains(Atspi.StateType.SELECTED)]
+    if selected != ["Bravo"]:
+        fail("with the selected machine gone, the selection is %r, not the first row" % selected)
+
+
 def open_menu(app):
     """Opens the main menu, once one still closing from the last use has
     gone (its items show until then, and a click then is lost)."""
