@@ -680,7 +680,7 @@ static void on_row_activated(GtkListBox *list, GtkListBoxRow *row, gpointer data
 static char *new_machine_display(VireoWindow *self)
 {
 	g_autofree char *frontend = setting_string(self, "default-display", "sdl");
-	g_autofree char *listen = setting_string(self, "vnc-listen", "127.0.0.1:5900");
+	g_autofree char *listen = setting_string(self, "vnc-listen", "127.0.0.1");
 	if (strcmp(frontend, "vnc"))
 		return g_strdup("sdl");
 	return *listen ? g_strdup_printf("vnc=%s", listen) : g_strdup("vnc");

@@ -366,24 +366,41 @@ static int listen_on(struct in_addr addr, unsigned *port)
 	return fd;
 }
 
-struct vnc_server *vnc_server_start(struct console *con, const char *addr, unsigned port, const char *password,
-				    char **error)
+/* The first of ports first..last free on addr; *port becomes the one bound. */
+static int listen_on_first_free(const char *addr, unsigned first, unsigned last, unsigned *port, char **error)
 {
 	struct in_addr listen;
 	if (inet_pton(AF_INET, addr, &listen) != 1) {
-		*error = g_strdup_printf("display vnc=%s:%u: not an IPv4 address", addr, port);
-		return NULL;
+		*error = g_strdup_printf("display vnc=%s: not an IPv4 address", addr);
+		return -1;
 	}
-	if (port > UINT16_MAX) {
-		*error = g_strdup_printf("display vnc=%s:%u: not a TCP port", addr, port);
-		return NULL;
+	if (last > UINT16_MAX || first > last) {
+		*error = g_strdup_printf("display vnc=%s:%u: not a TCP port", addr, last);
+		return -1;
 	}
-	unsigned bound = port;
-	int listen_fd = listen_on(listen, &bound);
-	if (listen_fd < 0) {
-		*error = g_strdup_printf("display vnc=%s:%u: cannot listen there: %s", addr, port, g_strerror(errno));
-		return NULL;
+	for (unsigned try = first; try <= last; try++) {
+		*port = try;
+		int fd = listen_on(listen, port);
+		if (fd >= 0)
+			return fd;
+		if (errno != EADDRINUSE || try == last)
+			break;
 	}
+	if (first == last)
+		*error = g_strdup_printf("display vnc=%s:%u: cannot listen there: %s", addr, first, g_strerror(errno));
+	else
+		*error = g_strdup_printf("display vnc=%s: no free port from %u to %u: %s", addr, first, last,
+					 g_strerror(errno));
+	return -1;
+}
+
+struct vnc_server *vnc_server_start(struct console *con, const char *addr, unsigned first_port, unsigned last_port,
+				    const char *password, char **error)
+{
+	unsigned bound;
+	int listen_fd = listen_on_first_free(addr, first_port, last_port, &bound, error);
+	if (listen_fd < 0)
+		return NULL;
 	struct vnc_server *vnc = g_new0(struct vnc_server, 1);
 	vnc->con = con;
 	vnc->listen_fd = listen_fd;
@@ -414,7 +431,7 @@ struct vnc_server *vnc_server_start(struct console *con, const char *addr, unsig
 		vnc->screen->passwordCheck = rfbCheckPasswordByList;
 	}
 	rfbInitServer(vnc->screen);
-	if (!loopback(listen.s_addr) && !password)
+	if (!loopback(inet_addr(addr)) && !password)
 		g_printerr("vireo-engine: warning: VNC on %s:%u without a password: anyone who can reach it "
 			   "controls this machine\n", addr, bound);
 	vnc->listener = (struct console_listener){ .surface_changed = on_surface_changed, .update = on_update, .cursor_changed = on_cursor_changed, .opaque = vnc };

@@ -13,11 +13,12 @@
 
 struct vnc_server;
 
-/* Listens on addr:port (IPv4); port 0 lets the system choose one. password
- * may be NULL (no authentication). Returns NULL with *error set when the
- * address cannot be used. */
-struct vnc_server *vnc_server_start(struct console *con, const char *addr, unsigned port, const char *password,
-				    char **error);
+/* Listens on addr (IPv4) at the first free port from first_port to
+ * last_port; a single port 0 lets the system choose one. password may be
+ * NULL (no authentication). Returns NULL with *error set when the address
+ * cannot be used. */
+struct vnc_server *vnc_server_start(struct console *con, const char *addr, unsigned first_port, unsigned last_port,
+				    const char *password, char **error);
 /* Disconnects every viewer and joins the server's thread. */
 void vnc_server_stop(struct vnc_server *vnc);
 /* The port listened on: the one asked for, or the system's choice for 0. */

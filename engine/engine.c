@@ -330,7 +330,10 @@ static int start_display(const struct vireo_machine *def, struct engine_backends
 		return -1;
 	}
 	if (display.vnc)
-		b->vnc = vnc_server_start(&b->console, display.vnc_addr, display.vnc_port, display.password, error);
+		b->vnc = vnc_server_start(&b->console, display.vnc_addr, display.vnc_port, display.vnc_port_last,
+					  display.password, error);
+	if (b->vnc && display.vnc_port != display.vnc_port_last)
+		g_printerr("vireo-engine: VNC on %s:%u\n", vnc_server_address(b->vnc), vnc_server_port(b->vnc));
 	if (display.sdl)
 		b->sdl = sdl_window_start(&b->console, def->name, close_window, NULL, error);
 	bool failed = (display.vnc && !b->vnc) || (display.sdl && !b->sdl);

@@ -377,7 +377,22 @@ static char *new_serial(void)
 	return serial;
 }
 
-/* The clone's identity: its name, a new MAC address, new disk serials. */
+/* display `vnc=[ADDR]:PORT,...` as `vnc=ADDR,...`: a copy on the same
+ * fixed port could not run beside its original, so it takes the first free
+ * port instead (virt-clone does the same). Other displays stay. */
+static char *display_with_free_port(const char *display)
+{
+	g_auto(GStrv) parts = g_strsplit(display, ",", -1);
+	char *colon = parts[0] && g_str_has_prefix(parts[0], "vnc=") ? strchr(parts[0], ':') : NULL;
+	if (colon)
+		*colon = 0;
+	if (colon && !strcmp(parts[0], "vnc="))
+		parts[0][3] = 0;  /* no address: the default one */
+	return g_strjoinv(",", parts);
+}
+
+/* The clone's identity: its name, a new MAC address, new disk serials, and
+ * its own VNC port. */
 static void give_new_identity(struct vireo_machine *m, const char *new_name)
 {
 	g_free(m->name);
@@ -393,6 +408,11 @@ static void give_new_identity(struct vireo_machine *m, const char *new_name)
 		char *disk = replace_option(m->disks[i], "serial", serial);
 		g_free(m->disks[i]);
 		m->disks[i] = disk;
+	}
+	if (m->display) {
+		char *display = display_with_free_port(m->display);
+		g_free(m->display);
+		m->display = display;
 	}
 }
 

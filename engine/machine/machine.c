@@ -58,10 +58,10 @@ const struct machine_setting machine_settings[] = {
 	{ "devices", "net", "net", SETTING_NET, FIELD(net), "none|user[,OPTION...]|tap,ifname=NAME",
 	  "virtio network: none (default), user networking (options mac=, tftp=DIR, bootfile=FILE, "
 	  "hostfwd=tcp:127.0.0.1:2222-:22 (repeatable), host-loopback=on) or a host tap interface" },
-	{ "display", "display", "display", SETTING_DISPLAY, FIELD(display), "none|sdl|vnc[=ADDR:PORT][,password-file=F]",
+	{ "display", "display", "display", SETTING_DISPLAY, FIELD(display), "none|sdl|vnc[=ADDR|=ADDR:PORT][,password-file=F]",
 	  "the guest screen: none (default), a window on this desktop (sdl; Ctrl+Alt+G grabs input, "
-	  "Ctrl+Alt+F full screen) or the built-in VNC server (default 127.0.0.1:5900; another address only "
-	  "when given, and then better with a password)" },
+	  "Ctrl+Alt+F full screen) or the built-in VNC server (on 127.0.0.1 unless another address is given, "
+	  "and then better with a password; without a port, the first free one from 5900)" },
 	{ "display", "gpu", "gpu", SETTING_CHOICE, FIELD(gpu), "std|virtio|none",
 	  "the display adapter: the standard VGA (default; legacy VGA and VBE modes, what firmware and "
 	  "installers expect), virtio-gpu (the guest desktop follows the window or viewer size) or none",
@@ -419,12 +419,24 @@ static bool read_password(struct machine_display *display, const char *path, GEr
 	return true;
 }
 
+/* ADDR (the first free port from MACHINE_VNC_FIRST_PORT) or [ADDR]:PORT. */
+static bool parse_vnc_where(const char *where, struct machine_display *display)
+{
+	if (!strchr(where, ':'))
+		return parse_ipv4(where, strlen(where), display->vnc_addr);
+	if (!parse_endpoint(where, strlen(where), display->vnc_addr, &display->vnc_port))
+		return false;
+	display->vnc_port_last = display->vnc_port;
+	return true;
+}
+
 bool machine_parse_display(const char *spec, struct machine_display *display, GError **error)
 {
 	g_auto(GStrv) parts = g_strsplit(spec, ",", -1);
 	memset(display, 0, sizeof(*display));
 	strcpy(display->vnc_addr, "127.0.0.1");
-	display->vnc_port = 5900;
+	display->vnc_port = MACHINE_VNC_FIRST_PORT;
+	display->vnc_port_last = MACHINE_VNC_LAST_AUTO_PORT;
 	if (!strcmp(spec, "none"))
 		return true;
 	if (!strcmp(spec, "sdl")) {
@@ -432,11 +444,10 @@ bool machine_parse_display(const char *spec, struct machine_display *display, GE
 		return true;
 	}
 	if (!parts[0] || (strcmp(parts[0], "vnc") && !g_str_has_prefix(parts[0], "vnc=")))
-		return display_error(error, spec, "none, sdl or vnc[=ADDR:PORT][,password-file=FILE]");
+		return display_error(error, spec, "none, sdl or vnc[=ADDR|=ADDR:PORT][,password-file=FILE]");
 	display->vnc = true;
-	const char *where = parts[0] + 3;
-	if (*where == '=' && !parse_endpoint(where + 1, strlen(where + 1), display->vnc_addr, &display->vnc_port))
-		return display_error(error, parts[0], "vnc=[ADDR]:PORT, e.g. vnc=127.0.0.1:5901");
+	if (parts[0][3] == '=' && !parse_vnc_where(parts[0] + 4, display))
+		return display_error(error, parts[0], "vnc=ADDR or vnc=[ADDR]:PORT, e.g. vnc=127.0.0.1:5901");
 	for (unsigned i = 1; parts[i]; i++) {
 		bool ok = g_str_has_prefix(parts[i], "password-file=") && parts[i][14]
 			? read_password(display, parts[i] + 14, error)

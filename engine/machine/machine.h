@@ -30,7 +30,7 @@ struct vireo_machine {
 	char *cdrom;       /* an ISO as the CD-ROM on the IDE secondary master, or NULL */
 	bool rng;          /* virtio-rng */
 	char *net;         /* "none" or user[,OPTIONS] (see machine_parse_net) */
-	char *display;     /* none, sdl or vnc[=ADDR:PORT][,password-file=F] (machine_parse_display) */
+	char *display;     /* none, sdl or vnc[=ADDR|=ADDR:PORT][,password-file=F] (machine_parse_display) */
 	char *gpu;         /* one of machine_gpu_choices */
 	bool no_reboot;
 };
@@ -143,16 +143,22 @@ struct machine_net {
 bool machine_parse_net(const char *spec, struct machine_net *net, GError **error);
 void machine_net_clear(struct machine_net *net);
 
+/* Without a port, a VNC server takes the first free one of these, as
+ * libvirt's autoport does: several machines on VNC need no planning. */
+#define MACHINE_VNC_FIRST_PORT 5900
+#define MACHINE_VNC_LAST_AUTO_PORT 5999
+
 struct machine_display {
 	bool sdl;
 	bool vnc;
 	char vnc_addr[16];     /* default 127.0.0.1 */
-	unsigned vnc_port;     /* default 5900 */
+	unsigned vnc_port;     /* the port asked for, or the first to try */
+	unsigned vnc_port_last; /* the last to try: vnc_port when one was given */
 	char *password;        /* read from password-file=, or NULL */
 };
 
-/* Parses none | sdl | vnc[=[ADDR]:PORT][,password-file=FILE] (reading the
- * file's first line); errors name the bad part. */
+/* Parses none | sdl | vnc[=ADDR|=[ADDR]:PORT][,password-file=FILE] (reading
+ * the file's first line); errors name the bad part. */
 bool machine_parse_display(const char *spec, struct machine_display *display, GError **error);
 void machine_display_clear(struct machine_display *display);
 

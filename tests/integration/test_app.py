@@ -1033,6 +1033,9 @@ def case_lifecycle(app):
     config = configparser.ConfigParser(interpolation=None)
     config.read(os.path.join(clone, "machine.ini"))
     disks = config.get("devices", "disks", fallback="")
+    if config.get("display", "display", fallback=None) != "vnc=127.0.0.1":
+        fail("the clone keeps the display %r: its VNC port would clash with the original's" %
+             config.get("display", "display", fallback=None))
     if config.get("machine", "name", fallback=None) != "Lab 2" or not disks.startswith("disk.img,serial=") or \
             disks == "disk.img,serial=LAB0001":
         fail("the clone's machine.ini names %r with disks %r" % (config.get("machine", "name", fallback=None), disks))

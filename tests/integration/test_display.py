@@ -3,6 +3,7 @@
 RFB client (vnc-probe, on libvncclient). Usage: test_display.py CASE"""
 import os
 import re
+import select
 import shutil
 import socket
 import struct
@@ -211,6 +212,44 @@ def case_password():
             engine.wait_exit(20)
             right.close()
             second.close()
+
+
+def said_vnc_port(engine, timeout=20):
+    """The port in the engine's "VNC on ADDR:PORT" line on stderr."""
+    deadline = time.monotonic() + timeout
+    while select.select([engine.proc.stderr], [], [], max(0, deadline - time.monotonic()))[0]:
+        line = engine.proc.stderr.readline().decode(errors="replace")
+        m = re.match(r"vireo-engine: VNC on 127\.0\.0\.1:(\d+)$", line.rstrip("\n"))
+        if m:
+            return int(m.group(1))
+        if not line:
+            break
+    vt.fail("the engine never said which VNC port it took")
+
+
+def case_vnc_first_free_port():
+    """`--display vnc` without a port: two machines side by side each take a
+    free port from 5900 up, say which, and a viewer on each sees that
+    machine's own screen (text mode on one, 1024x768 bars on the other)."""
+    text = vt.Engine(["--kernel", os.path.join(vt.guest_dir(), "vga-text.elf"), "--memory", "64M",
+                      "--display", "vnc"])
+    bars = vt.Engine(["--kernel", os.path.join(vt.guest_dir(), "vga.elf"), "--memory", "64M",
+                      "--display", "vnc"])
+    with text:
+        text_port = said_vnc_port(text)
+        with bars:
+            bars_port = said_vnc_port(bars)
+            if text_port == bars_port or not all(5900 <= p <= 5999 for p in (text_port, bars_port)):
+                vt.fail("the two servers took ports %d and %d" % (text_port, bars_port))
+            text.wait_for(r"vga-text: written", 30)
+            bars.wait_for(r"vga: 1024x768x32 drawn", 60)
+            text_viewer, bars_viewer = Probe(text_port), Probe(bars_port)
+            if not read_text(text_viewer.screen(720, 400), 720, 400)[0].startswith("Hello from Vireo"):
+                vt.fail("the viewer on port %d does not see the text-mode machine" % text_port)
+            check_image(bars_viewer.screen(1024, 768), 1024, 768, pattern32, "1024x768x32")
+            for engine, viewer in ((text, text_viewer), (bars, bars_viewer)):
+                viewer.close()
+                engine.proc.kill()
 
 
 def case_keyboard_and_mouse():

@@ -443,7 +443,8 @@ static void test_library_delete(void)
 
 /* A clone: a new folder with the new name, a new MAC and disk serials, its
  * own sparse copy of the disk in the folder, the outside ISO shared, and
- * the engine log and thumbnail of the original's last run left behind. */
+ * the engine log and thumbnail of the original's last run left behind, and
+ * a fixed VNC port given up. */
 static void test_library_clone(void)
 {
 	g_autofree char *dir = make_temp_dir();
@@ -458,6 +459,7 @@ static void test_library_clone(void)
 	m.name = g_strdup("Web");
 	g_assert_true(machine_set(&m, machine_setting_by_flag("net"), "user,mac=52:54:00:12:34:56", NULL, &error));
 	g_assert_true(machine_set(&m, machine_setting_by_flag("disk"), disks, NULL, &error));
+	g_assert_true(machine_set(&m, machine_setting_by_flag("display"), "vnc=:5907", NULL, &error));
 	g_autofree char *folder = library_create(dir, &m, 0, &error);
 	g_assert_no_error(error);
 	/* 64 MiB with data at 1 MiB and at 40 MiB, the rest holes. */
@@ -505,6 +507,7 @@ static void test_library_clone(void)
 	machine_disk_clear(&first);
 	g_autofree char *shared = g_strdup_printf("%s,ro", iso);
 	g_assert_cmpstr(copy.disks[1], ==, shared);
+	g_assert_cmpstr(copy.display, ==, "vnc");   /* port 5907 would clash: the first free one */
 
 	/* The original is untouched, and a clone cannot be made of nothing. */
 	g_autofree char *original_files = list_dir(folder);

@@ -140,6 +140,35 @@ static void test_boot_order(void)
 	}
 }
 
+/* Where a VNC server listens: an address alone (or none) takes the first
+ * free port from 5900, a port given is that port only. */
+static void test_display(void)
+{
+	static const struct { const char *spec, *addr; unsigned first, last; } cases[] = {
+		{ "vnc", "127.0.0.1", 5900, 5999 },
+		{ "vnc=0.0.0.0", "0.0.0.0", 5900, 5999 },
+		{ "vnc=127.0.0.1:5907", "127.0.0.1", 5907, 5907 },
+		{ "vnc=:5901", "127.0.0.1", 5901, 5901 },
+	};
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		struct machine_display display;
+		g_assert_true(machine_parse_display(cases[i].spec, &display, NULL));
+		g_assert_true(display.vnc && !display.sdl);
+		g_assert_cmpstr(display.vnc_addr, ==, cases[i].addr);
+		g_assert_cmpuint(display.vnc_port, ==, cases[i].first);
+		g_assert_cmpuint(display.vnc_port_last, ==, cases[i].last);
+		machine_display_clear(&display);
+	}
+	static const char *const bad[] = { "vnc=", "vnc=localhost", "vnc=1.2.3:5900", "vnc=127.0.0.1:", "vnc=:0", "vnc5900" };
+	for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+		struct machine_display display;
+		GError *error = NULL;
+		g_assert_false(machine_parse_display(bad[i], &display, &error));
+		g_assert_nonnull(error);
+		g_error_free(error);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -147,5 +176,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/machine/sizes", test_sizes);
 	g_test_add_func("/machine/errors-name-the-line", test_errors_name_the_line);
 	g_test_add_func("/machine/boot-order", test_boot_order);
+	g_test_add_func("/machine/display", test_display);
 	return g_test_run();
 }

@@ -153,7 +153,7 @@ static void draw_rect(struct fixture *f, unsigned x0, unsigned y0, unsigned w, u
 static void start(struct fixture *f, const char *password)
 {
 	char *error = NULL;
-	f->vnc = vnc_server_start(&f->con, "127.0.0.1", 0, password, &error);
+	f->vnc = vnc_server_start(&f->con, "127.0.0.1", 0, 0, password, &error);
 	g_assert_null(error);
 	g_assert_nonnull(f->vnc);
 	g_assert_cmpuint(vnc_server_port(f->vnc), !=, 0);
