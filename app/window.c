@@ -726,7 +726,7 @@ static void on_delete_response(GtkDialog *dialog, int response, gpointer data)
 	GtkToggleButton *keep = g_object_get_data(G_OBJECT(dialog), "keep");
 	if (response == GTK_RESPONSE_ACCEPT && entry) {
 		g_autoptr(GError) error = NULL;
-		if (!library_delete(entry->folder, gtk_toggle_button_get_active(keep) ? self->kept_disks_dir : NULL,
+		if (!library_delete(entry->folder, keep && gtk_toggle_button_get_active(keep) ? self->kept_disks_dir : NULL,
 				    &error))
 			show_error(self, error->message);
 		reload(self);
@@ -751,11 +751,15 @@ static void on_delete(GSimpleAction *action, GVariant *parameter, gpointer data)
 						   GTK_MESSAGE_QUESTION, GTK_BUTTONS_NONE, _("Delete “%s”?"), name);
 	gtk_message_dialog_format_secondary_text(GTK_MESSAGE_DIALOG(dialog),
 		_("Its settings and the files in its folder are removed."));
-	GtkWidget *keep = gtk_check_button_new_with_mnemonic(_("_Keep its disk images"));
-	gtk_toggle_button_set_active(GTK_TOGGLE_BUTTON(keep), TRUE);
-	gtk_widget_set_tooltip_text(keep, self->kept_disks_dir);
-	gtk_container_add(GTK_CONTAINER(gtk_message_dialog_get_message_area(GTK_MESSAGE_DIALOG(dialog))), keep);
-	gtk_widget_show(keep);
+	g_autoptr(GPtrArray) own_disks = entry->broken ? NULL : library_own_disks(&entry->machine, entry->folder);
+	GtkWidget *keep = NULL;
+	if (own_disks && own_disks->len) {  /* nothing to keep otherwise: no choice to offer */
+		keep = gtk_check_button_new_with_mnemonic(_("_Keep its disk images"));
+		gtk_toggle_button_set_active(GTK_TOGGLE_BUTTON(keep), TRUE);
+		gtk_widget_set_tooltip_text(keep, self->kept_disks_dir);
+		gtk_container_add(GTK_CONTAINER(gtk_message_dialog_get_message_area(GTK_MESSAGE_DIALOG(dialog))), keep);
+		gtk_widget_show(keep);
+	}
 	gtk_dialog_add_button(GTK_DIALOG(dialog), _("_Cancel"), GTK_RESPONSE_CANCEL);
 	GtkWidget *button = gtk_dialog_add_button(GTK_DIALOG(dialog), _("_Delete"), GTK_RESPONSE_ACCEPT);
 	gtk_style_context_add_class(gtk_widget_get_style_context(button), GTK_STYLE_CLASS_DESTRUCTIVE_ACTION);

@@ -443,40 +443,48 @@ char *library_clone(const char *dir, const char *folder, const char *new_name, G
 	return publish_work_folder(work, dir, new_name, filled, error);
 }
 
+GPtrArray *library_own_disks(const struct vireo_machine *m, const char *folder)
+{
+	GPtrArray *own = g_ptr_array_new_with_free_func(g_free);
+	for (unsigned i = 0; m->disks && m->disks[i]; i++) {
+		struct machine_disk disk;
+		if (!machine_parse_disk(m->disks[i], &disk, NULL))
+			continue;
+		g_autofree char *where = g_path_get_dirname(disk.path);
+		if (!strcmp(where, folder) && g_file_test(disk.path, G_FILE_TEST_IS_REGULAR))
+			g_ptr_array_add(own, g_strdup(disk.path));
+		machine_disk_clear(&disk);
+	}
+	return own;
+}
+
 /* Moves the machine's disk images that live in `folder` into `keep_in`. */
 static bool keep_disks(const char *folder, const char *keep_in, GError **error)
 {
 	struct vireo_machine m;
 	g_autofree char *ini = g_build_filename(folder, LIBRARY_MACHINE_FILE, NULL);
 	g_autofree char *id = g_path_get_basename(folder);
-	bool ok = true;
 	machine_init(&m);
 	if (!machine_load(&m, ini, NULL)) {
 		machine_clear(&m);
 		return true;  /* a broken machine names no disks we could keep */
 	}
-	if (g_mkdir_with_parents(keep_in, 0755)) {
+	g_autoptr(GPtrArray) own = library_own_disks(&m, folder);
+	machine_clear(&m);
+	if (own->len && g_mkdir_with_parents(keep_in, 0755)) {
 		int err = errno;
 		g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(err), "cannot create %s: %s", keep_in,
 			    g_strerror(err));
-		ok = false;
+		return false;
 	}
-	for (unsigned i = 0; ok && m.disks && m.disks[i]; i++) {
-		struct machine_disk disk;
-		if (!machine_parse_disk(m.disks[i], &disk, NULL))
-			continue;
-		g_autofree char *where = g_path_get_dirname(disk.path);
-		if (!strcmp(where, folder) && g_file_test(disk.path, G_FILE_TEST_IS_REGULAR)) {
-			g_autofree char *base = g_path_get_basename(disk.path);
-			g_autofree char *name = g_strdup_printf("%s-%s", id, base);
-			char *kept = rename_unique(disk.path, keep_in, name, error);
-			ok = kept != NULL;
-			g_free(kept);
-		}
-		machine_disk_clear(&disk);
+	for (unsigned i = 0; i < own->len; i++) {
+		g_autofree char *base = g_path_get_basename(own->pdata[i]);
+		g_autofree char *name = g_strdup_printf("%s-%s", id, base);
+		g_autofree char *kept = rename_unique(own->pdata[i], keep_in, name, error);
+		if (!kept)
+			return false;
 	}
-	machine_clear(&m);
-	return ok;
+	return true;
 }
 
 bool library_delete(const char *folder, const char *keep_disks_in, GError **error)

@@ -61,6 +61,10 @@ char *library_create_with_disk(const char *dir, const struct vireo_machine *m, u
  * Returns the new folder. */
 char *library_clone(const char *dir, const char *folder, const char *new_name, GError **error);
 
+/* The paths of m's disk images that exist in its folder (its own, which
+ * a delete may keep), as a GPtrArray of strings. */
+GPtrArray *library_own_disks(const struct vireo_machine *m, const char *folder);
+
 /* Deletes a machine folder and everything in it. With `keep_disks_in`, the
  * machine's disk images that live in its folder are first moved into that
  * folder (created if needed) under unique names. Files outside the machine

@@ -850,6 +850,15 @@ def case_shortcuts(app):
     if not os.path.isfile(iso):
         fail("the ISO outside the machine folder was deleted")
 
+    # A machine with no disk image of its own is not offered to keep one.
+    select_row(app, "No Kernel")
+    press("Delete")
+    alert = wait_for("the delete confirmation", lambda: find(app.root, "alert", None))
+    if find(alert, "check box", None):
+        fail("a machine without disk images is offered to keep them")
+    click(find(alert, "push button", "Delete"))
+    wait_for("its row to go", lambda: not row(app, "No Kernel"))
+
 
 def case_long_library(app):
     """A library longer than the window: every row, in name order, with the
