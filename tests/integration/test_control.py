@@ -11,6 +11,13 @@ pause-resume: a paused machine takes no key (the PS/2 guest prints nothing),
 cdrom-change: SeaBIOS boots the --cdrom disc; after `change` to another ISO
   and a reset it boots that one; after `eject` and a reset it finds no disc;
   a missing image and a machine without the drive are refused with a message.
+sata-cdrom-change: the same for a CD-ROM drive on the AHCI controller, named
+  cdrom1; bad drive names, a drive the machine lacks and a file that is not
+  an ISO are refused naming them.
+ide-and-sata-cdroms: with a SATA CD (cdrom1, a --disk) and the --cdrom drive
+  (cdrom2, counted after the disks as --boot-order counts), changing and
+  ejecting cdrom1 leaves the IDE disc alone, and a change without a drive
+  name goes to the --cdrom drive.
 """
 import os
 import stat
@@ -169,6 +176,79 @@ def case_cdrom_change(tmp):
         ctl(other, "force-off")
         engine.wait_exit(20)
     print("ok: the changed disc boots after a reset, an ejected drive has none, bad requests refused")
+
+
+def ctl_fails(sock, *args, naming):
+    """vireo-ctl args fails, its one line of error naming `naming`."""
+    r = subprocess.run([os.environ["VIREO_CTL"], sock] + list(args), capture_output=True, text=True, timeout=30)
+    lines = r.stderr.strip().splitlines()
+    if r.returncode == 0 or len(lines) != 1 or naming not in lines[0]:
+        vt.fail("vireo-ctl %s should fail with one line naming %r: %r" % (" ".join(args), naming, r.stderr))
+
+
+def reset_and_boot(sock, engine, log, message):
+    """A reset, then SeaBIOS runs the boot sector printing message."""
+    ctl(sock, "reset")
+    tf.wait_log(log, message.decode().strip(), engine, tf.BOOT_TIMEOUT)
+
+
+def case_sata_cdrom_change(tmp):
+    sock, first = os.path.join(tmp, "engine.sock"), tf.boot_cd(tmp)
+    second_message = b"Vireo second SATA disc ran\n"
+    second = tf.boot_cd(tmp, name="second.iso", message=second_message)
+    not_iso = os.path.join(tmp, "zeros.iso")
+    with open(not_iso, "wb") as f:
+        f.write(bytes(64 * 2048))
+    engine, _, log = tf.firmware_engine("128M", 1, tmp)
+    engine.args += ["--disk", first + ",bus=sata,media=cdrom", "--boot-order", "cdrom1", "--control", sock]
+    with engine:
+        tf.wait_log(log, tf.BOOT_MESSAGE.decode().strip(), engine, tf.BOOT_TIMEOUT)
+        ctl_fails(sock, "change", second, "cdrom9", naming="this machine has no cdrom9")
+        ctl_fails(sock, "eject", "cdrom", naming="unknown drive 'cdrom'")
+        ctl_fails(sock, "eject", "disk1", naming="unknown drive 'disk1'")
+        ctl_fails(sock, "change", os.path.join(tmp, "nope.iso"), "cdrom1", naming="nope.iso")
+        ctl_fails(sock, "change", not_iso, "cdrom1", naming="zeros.iso is not an ISO 9660")
+        ctl(sock, "change", second, "cdrom1")
+        reset_and_boot(sock, engine, log, second_message)
+        ctl(sock, "eject", "cdrom1")
+        ctl(sock, "reset")
+        text = tf.wait_log(log, r"Boot failed: Could not read from CDROM", engine, tf.BOOT_TIMEOUT)
+        if text.count("DVD/CD [AHCI/0: VIREO DVD-ROM") != 3:
+            vt.fail("SeaBIOS should find the SATA drive in each of the three boots:\n%s" % text[-3000:])
+        if text.count(tf.BOOT_MESSAGE.decode().strip()) != 1:
+            vt.fail("the first disc booted again after the change:\n%s" % text[-3000:])
+        ctl(sock, "force-off")
+        engine.wait_exit(20)
+    print("ok: a SATA CD's changed disc boots after a reset, ejected it has none, bad requests refused")
+
+
+def case_ide_and_sata_cdroms(tmp):
+    sock = os.path.join(tmp, "engine.sock")
+    ide_disc = tf.boot_cd(tmp)  # prints tf.BOOT_MESSAGE
+    discs = {}
+    for name in ("sata", "changed", "default"):
+        message = ("Vireo %s disc ran\n" % name).encode()
+        discs[name] = (tf.boot_cd(tmp, name=name + ".iso", message=message), message)
+    engine, _, log = tf.firmware_engine("128M", 1, tmp)
+    engine.args += ["--cdrom", ide_disc, "--disk", discs["sata"][0] + ",bus=sata,media=cdrom",
+                    "--boot-order", "cdrom1,cdrom2", "--control", sock]
+    with engine:
+        tf.wait_log(log, discs["sata"][1].decode().strip(), engine, tf.BOOT_TIMEOUT)
+        ctl_fails(sock, "eject", "cdrom3", naming="this machine has no cdrom3 (it has 2 CD-ROM drives)")
+        ctl(sock, "change", discs["changed"][0], "cdrom1")
+        reset_and_boot(sock, engine, log, discs["changed"][1])
+        if tf.BOOT_MESSAGE.decode().strip() in open(log).read():
+            vt.fail("the IDE disc booted although the changed SATA one comes first")
+        ctl(sock, "eject", "cdrom1")
+        reset_and_boot(sock, engine, log, tf.BOOT_MESSAGE)  # the IDE drive kept its disc
+        ctl(sock, "change", discs["default"][0])
+        reset_and_boot(sock, engine, log, discs["default"][1])
+        text = open(log).read()
+        if text.count(discs["sata"][1].decode().strip()) != 1 or text.count("Vireo changed disc ran") != 1:
+            vt.fail("a SATA disc booted again after the SATA drive was emptied:\n%s" % text[-3000:])
+        ctl(sock, "force-off")
+        engine.wait_exit(20)
+    print("ok: cdrom1 is the SATA CD and changes alone; no drive name means the --cdrom drive")
 
 
 CASES = {name[5:].replace("_", "-"): fn for name, fn in globals().items() if name.startswith("case_")}
