@@ -24,8 +24,10 @@ static const char usage[] =
 	"media=cdrom disks in the order given, then --cdrom); without it, the\n"
 	"--cdrom drive, or the first CD-ROM drive when there is no --cdrom.\n";
 
+/* The engine's message alone, without the D-Bus error name GDBus puts first. */
 static int fail(const char *what, GError *error)
 {
+	g_dbus_error_strip_remote_error(error);
 	fprintf(stderr, "vireo-ctl: %s: %s\n", what, error->message);
 	g_error_free(error);
 	return 1;
