@@ -124,12 +124,13 @@ static gboolean on_screenshot(VireoEngine1 *skeleton, GDBusMethodInvocation *inv
 }
 
 /* EjectMedia (path NULL) and ChangeMedia. */
-static bool change_media(struct engine_control *ctl, GDBusMethodInvocation *invocation, const char *path)
+static bool change_media(struct engine_control *ctl, GDBusMethodInvocation *invocation, const char *drive,
+			 const char *path)
 {
 	char *error = NULL;
 	if (!machine_running(ctl, invocation))
 		return false;
-	if (!ctl->ops->change_media(ctl->opaque, path, &error)) {
+	if (!ctl->ops->change_media(ctl->opaque, drive, path, &error)) {
 		g_dbus_method_invocation_return_error(invocation, G_IO_ERROR, G_IO_ERROR_FAILED, "%s", error);
 		g_free(error);
 		return false;
@@ -137,17 +138,18 @@ static bool change_media(struct engine_control *ctl, GDBusMethodInvocation *invo
 	return true;
 }
 
-static gboolean on_eject_media(VireoEngine1 *skeleton, GDBusMethodInvocation *invocation, gpointer opaque)
+static gboolean on_eject_media(VireoEngine1 *skeleton, GDBusMethodInvocation *invocation, const char *drive,
+			       gpointer opaque)
 {
-	if (change_media(opaque, invocation, NULL))
+	if (change_media(opaque, invocation, drive, NULL))
 		vireo_engine1_complete_eject_media(skeleton, invocation);
 	return TRUE;
 }
 
-static gboolean on_change_media(VireoEngine1 *skeleton, GDBusMethodInvocation *invocation, const char *path,
-				gpointer opaque)
+static gboolean on_change_media(VireoEngine1 *skeleton, GDBusMethodInvocation *invocation, const char *drive,
+				const char *path, gpointer opaque)
 {
-	if (change_media(opaque, invocation, path))
+	if (change_media(opaque, invocation, drive, path))
 		vireo_engine1_complete_change_media(skeleton, invocation);
 	return TRUE;
 }

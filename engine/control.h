@@ -27,9 +27,10 @@ struct engine_control_ops {
 	void (*stop)(void *opaque, enum vm_stop_reason reason);
 	/* False when the guest does not listen (no ACPI): the caller stops it. */
 	bool (*power_button)(void *opaque);
-	/* Changes the --cdrom disc (path NULL: ejects it). False with *error
-	 * set to one line when there is no such drive or the image is bad. */
-	bool (*change_media)(void *opaque, const char *path, char **error);
+	/* Changes the disc in the CD-ROM drive `drive` names ("" or "cdromN",
+	 * as the ChangeMedia method takes it; path NULL: ejects it). False with
+	 * *error set to one line for a bad name, no such drive or a bad image. */
+	bool (*change_media)(void *opaque, const char *drive, const char *path, char **error);
 };
 
 /* Listens on `path` (a stale socket left by a dead engine is replaced; a

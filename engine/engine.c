@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <glib-unix.h>
 #include <linux/kvm.h>
@@ -66,6 +67,7 @@
 #define PCI_INTX_FIRST_GSI 16
 #define PCI_INTX_GSIS 8
 #define IDE_CDROM_POSITION 2     /* secondary master, as QEMU's -cdrom */
+#define NO_PLACE UINT_MAX        /* a drive the machine does not have */
 
 struct engine {
 	const struct vireo_machine *def;
@@ -391,14 +393,20 @@ static bool place_ide_drive(const struct vireo_machine *def, struct engine_backe
 	return true;
 }
 
-/* Whether a bus=sata drive has a port left: they take the AHCI ports in
- * order (its earlier disks are parsed). */
-static bool sata_port_free(const struct engine_backends *b, unsigned disk, char **error)
+/* The bus=sata drives take the AHCI ports in the order given: the port of
+ * `disk` is how many came before it (its earlier disks are parsed). */
+static unsigned sata_port_of(const struct engine_backends *b, unsigned disk)
 {
 	unsigned taken = 0;
 	for (unsigned i = 0; i < disk; i++)
 		taken += b->disk_specs[i].bus == MACHINE_BUS_SATA;
-	if (taken < AHCI_PORTS)
+	return taken;
+}
+
+/* Whether a bus=sata drive has a port left. */
+static bool sata_port_free(const struct engine_backends *b, unsigned disk, char **error)
+{
+	if (sata_port_of(b, disk) < AHCI_PORTS)
 		return true;
 	*error = g_strdup_printf("disk %s: the SATA controller has %u ports, all taken", b->disk_specs[disk].path,
 				 AHCI_PORTS);
@@ -432,6 +440,7 @@ static int open_disks(const struct vireo_machine *def, struct engine_backends *b
 			machine_disk_clear(spec);
 			return -1;
 		}
+		b->media[i] = &b->disks[i];
 		if (spec->media == MACHINE_MEDIA_CDROM && !atapi_check_image(&b->disks[i], error)) {
 			b->disk_count++;  /* open: closed with the rest */
 			return -1;
@@ -479,7 +488,7 @@ static int open_cdrom(const struct vireo_machine *def, struct engine_backends *b
 	b->ide[IDE_CDROM_POSITION] = (struct piix_ide_drive_config){
 		.present = true, .kind = ATA_DRIVE_CDROM, .medium = b->cdrom,
 	};
-	b->ide_place[IDE_CDROM_POSITION] = MACHINE_MAX_DISKS;
+	b->ide_place[IDE_CDROM_POSITION] = ENGINE_CDROM_PLACE;
 	return 0;
 }
 
@@ -519,6 +528,9 @@ void engine_close_backends(struct engine_backends *b)
 	b->control = NULL;
 	for (unsigned i = 0; i < b->disk_count; i++) {
 		block_close(&b->disks[i]);
+		if (b->media[i] != &b->disks[i])
+			close_disc(b->media[i]);
+		b->media[i] = NULL;
 		machine_disk_clear(&b->disk_specs[i]);
 	}
 	b->disk_count = 0;
@@ -668,7 +680,7 @@ static int add_sata(struct engine *e, char **error)
 			if ((err = pci_bus_add(&e->pci, &e->ahci.pci, AHCI_SLOT, 0)) < 0)
 				break;
 		}
-		err = ahci_attach(&e->ahci, port, &b->disks[i], spec->media == MACHINE_MEDIA_CDROM, spec->serial);
+		err = ahci_attach(&e->ahci, port, b->media[i], spec->media == MACHINE_MEDIA_CDROM, spec->serial);
 		if (!err && e->firmware)
 			firmware_board_add_drive(&e->board, i, spec->media, firmware_path_ahci(AHCI_SLOT, port));
 		port++;
@@ -846,22 +858,88 @@ static bool control_power_button(void *opaque)
 	return acpi_pm_press_power_button(&e->pm);
 }
 
-/* The --cdrom drive gets another disc or none; the old one is closed once
- * the drive has let go of it. The backends keep the new one for reboots. */
-static bool control_change_media(void *opaque, const char *path, char **error)
+/* The place of cdromN (N from 1), counted as --boot-order counts CD-ROM
+ * drives: the media=cdrom disks in the order given, then --cdrom's drive.
+ * *count says how many the machine has; NO_PLACE when N is past them. */
+static unsigned cdrom_place(const struct engine *e, unsigned number, unsigned *count)
+{
+	const struct engine_backends *b = e->backends;
+	unsigned place = NO_PLACE;
+	*count = 0;
+	for (unsigned i = 0; i <= b->disk_count; i++) {
+		bool cdrom = i < b->disk_count ? b->disk_specs[i].media == MACHINE_MEDIA_CDROM : e->def->cdrom != NULL;
+		if (cdrom && ++*count == number)
+			place = i < b->disk_count ? i : ENGINE_CDROM_PLACE;
+	}
+	return place;
+}
+
+/* The place of the CD-ROM drive `name` names: "" the --cdrom drive (the one
+ * the control interface had before drives were named), or else the first;
+ * "cdromN" the N-th. false with *error set to one line. */
+static bool find_cdrom(const struct engine *e, const char *name, unsigned *place, char **error)
+{
+	unsigned number = 1, count;
+	GError *bad = NULL;
+	if (*name && !machine_parse_cdrom_name(name, &number, &bad)) {
+		*error = g_strdup(bad->message);
+		g_error_free(bad);
+		return false;
+	}
+	*place = !*name && e->def->cdrom ? ENGINE_CDROM_PLACE : cdrom_place(e, number, &count);
+	if (*place != NO_PLACE)
+		return true;
+	if (!count)
+		*error = g_strdup("this machine has no CD-ROM drive (give it one with --cdrom FILE or "
+				  "--disk FILE,bus=ide|sata,media=cdrom)");
+	else
+		*error = g_strdup_printf("this machine has no %s (it has %u CD-ROM drive%s)", name, count,
+					 count == 1 ? "" : "s");
+	return false;
+}
+
+/* Puts `disc` in the drive at `place`, on the controller it hangs off, and
+ * has later runs attach it; returns the disc the drive let go of. */
+static struct block_backend *swap_disc(struct engine *e, unsigned place, struct block_backend *disc)
+{
+	struct engine_backends *b = e->backends;
+	for (unsigned at = 0; at < PIIX_IDE_DRIVES; at++) {
+		if (b->ide[at].present && b->ide_place[at] == place) {
+			b->ide[at].medium = disc;
+			return piix_ide_change_medium(&e->board.ide, at, disc);
+		}
+	}
+	return ahci_change_medium(&e->ahci, sata_port_of(b, place), disc);
+}
+
+/* Closes a disc no drive holds: a --disk image is closed where the
+ * backends keep it, a changed-in one freed too. */
+static void release_disc(struct engine_backends *b, struct block_backend *disc)
+{
+	for (unsigned i = 0; i < b->disk_count; i++) {
+		if (disc == &b->disks[i]) {
+			block_close(disc);
+			return;
+		}
+	}
+	close_disc(disc);
+}
+
+/* A CD-ROM drive gets another disc or none; the old one is closed once the
+ * drive has let go of it. The backends keep the new one for reboots. */
+static bool control_change_media(void *opaque, const char *drive, const char *path, char **error)
 {
 	struct engine *e = opaque;
 	struct engine_backends *b = e->backends;
 	struct block_backend *disc = NULL;
-	if (!e->def->cdrom) {
-		*error = g_strdup("this machine has no CD-ROM drive (start it with --cdrom FILE)");
+	unsigned place;
+	if (!find_cdrom(e, drive, &place, error) || (path && !(disc = open_disc(path, error))))
 		return false;
-	}
-	if (path && !(disc = open_disc(path, error)))
-		return false;
-	close_disc(piix_ide_change_medium(&e->board.ide, IDE_CDROM_POSITION, disc));
-	b->cdrom = disc;
-	b->ide[IDE_CDROM_POSITION].medium = disc;
+	release_disc(b, swap_disc(e, place, disc));
+	if (place == ENGINE_CDROM_PLACE)
+		b->cdrom = disc;
+	else
+		b->media[place] = disc;
 	return true;
 }
 

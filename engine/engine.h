@@ -15,6 +15,10 @@
 #include "kvm/vm.h"
 #include "machine.h"
 
+/* Where --cdrom's drive comes among the machine's drives: after the --disk
+ * ones (as firmware_board.h and --boot-order count them). */
+#define ENGINE_CDROM_PLACE MACHINE_MAX_DISKS
+
 /* Host resources that outlive a run (a guest reboot keeps its serial
  * connection and its disks, and their locks). */
 struct engine_backends {
@@ -25,10 +29,13 @@ struct engine_backends {
 	struct block_backend disks[MACHINE_MAX_DISKS];
 	struct machine_disk disk_specs[MACHINE_MAX_DISKS];
 	unsigned disk_count;
+	/* What each --disk's drive holds: &disks[i], or in a CD-ROM drive the
+	 * disc a change put there (or NULL: ejected), which it keeps across reboots. */
+	struct block_backend *media[MACHINE_MAX_DISKS];
 	struct block_backend *cdrom;  /* the disc in the --cdrom drive, or NULL (none, or ejected) */
 	struct piix_ide_drive_config ide[PIIX_IDE_DRIVES];  /* bus=ide disks and --cdrom, by position */
 	unsigned ide_count;           /* bus=ide disks placed */
-	unsigned ide_place[PIIX_IDE_DRIVES];  /* each one's index in the --disk list, MACHINE_MAX_DISKS for --cdrom */
+	unsigned ide_place[PIIX_IDE_DRIVES];  /* each one's index in the --disk list, ENGINE_CDROM_PLACE for --cdrom */
 	struct chardev firmware_log;  /* --firmware-log, when firmware_log_fd >= 0 */
 	int firmware_log_fd;
 	struct engine_control *control; /* or NULL: --control not given */

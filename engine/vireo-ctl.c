@@ -10,19 +10,24 @@
 #define EXIT_USAGE 2
 
 static const char usage[] =
-	"usage: vireo-ctl SOCKET COMMAND [ARG]\n"
-	"  info               name, state and where the screen is\n"
-	"  pause | resume     stop or continue every vCPU\n"
-	"  power-button       ask the guest to shut down\n"
-	"  force-off          end the machine at once\n"
-	"  reset              reboot the machine\n"
-	"  show               raise the machine's window (display sdl)\n"
-	"  screenshot FILE    the screen as a PNG; prints its size\n"
-	"  eject              take the disc out of the --cdrom drive\n"
-	"  change FILE        put the ISO image FILE in the --cdrom drive\n";
+	"usage: vireo-ctl SOCKET COMMAND [ARG...]\n"
+	"  info                 name, state and where the screen is\n"
+	"  pause | resume       stop or continue every vCPU\n"
+	"  power-button         ask the guest to shut down\n"
+	"  force-off            end the machine at once\n"
+	"  reset                reboot the machine\n"
+	"  show                 raise the machine's window (display sdl)\n"
+	"  screenshot FILE      the screen as a PNG; prints its size\n"
+	"  eject [DRIVE]        take the disc out of a CD-ROM drive\n"
+	"  change FILE [DRIVE]  put the ISO image FILE in a CD-ROM drive\n"
+	"DRIVE is cdromN, the N-th CD-ROM drive as --boot-order counts them (the\n"
+	"media=cdrom disks in the order given, then --cdrom); without it, the\n"
+	"--cdrom drive, or the first CD-ROM drive when there is no --cdrom.\n";
 
+/* The engine's message alone, without the D-Bus error name GDBus puts first. */
 static int fail(const char *what, GError *error)
 {
+	g_dbus_error_strip_remote_error(error);
 	fprintf(stderr, "vireo-ctl: %s: %s\n", what, error->message);
 	g_error_free(error);
 	return 1;
@@ -38,10 +43,18 @@ static VireoEngine1 *connect_engine(const char *socket, GError **error)
 	return vireo_engine1_proxy_new_sync(connection, G_DBUS_PROXY_FLAGS_NONE, NULL, OBJECT_PATH, NULL, error);
 }
 
-static int run(VireoEngine1 *engine, const char *command, const char *arg)
+/* Every command takes at most one argument, change two. */
+static gboolean too_many_arguments(const char *command, int count)
+{
+	return count > (strcmp(command, "change") ? 1 : 2);
+}
+
+/* `args` are the command's `count` arguments. */
+static int run(VireoEngine1 *engine, const char *command, char **args, int count)
 {
 	GError *error = NULL;
 	gboolean ok;
+	const char *arg = count ? args[0] : NULL;
 	if (!strcmp(command, "info")) {
 		printf("name %s\nstate %s\ndisplay %s\n", vireo_engine1_get_name(engine),
 		       vireo_engine1_get_state(engine), vireo_engine1_get_display(engine));
@@ -53,9 +66,9 @@ static int run(VireoEngine1 *engine, const char *command, const char *arg)
 		printf("%ux%u\n", width, height);
 		return 0;
 	} else if (!strcmp(command, "change") && arg) {
-		ok = vireo_engine1_call_change_media_sync(engine, arg, NULL, &error);
+		ok = vireo_engine1_call_change_media_sync(engine, count == 2 ? args[1] : "", arg, NULL, &error);
 	} else if (!strcmp(command, "eject")) {
-		ok = vireo_engine1_call_eject_media_sync(engine, NULL, &error);
+		ok = vireo_engine1_call_eject_media_sync(engine, arg ? arg : "", NULL, &error);
 	} else if (!strcmp(command, "pause")) {
 		ok = vireo_engine1_call_pause_sync(engine, NULL, &error);
 	} else if (!strcmp(command, "resume")) {
@@ -78,12 +91,12 @@ static int run(VireoEngine1 *engine, const char *command, const char *arg)
 int main(int argc, char **argv)
 {
 	GError *error = NULL;
-	if (argc < 3 || argc > 4) {
+	if (argc < 3 || too_many_arguments(argv[2], argc - 3)) {
 		fputs(usage, stderr);
 		return EXIT_USAGE;
 	}
 	g_autoptr(VireoEngine1) engine = connect_engine(argv[1], &error);
 	if (!engine)
 		return fail(argv[1], error);
-	return run(engine, argv[2], argc == 4 ? argv[3] : NULL);
+	return run(engine, argv[2], argv + 3, argc - 3);
 }

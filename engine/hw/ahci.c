@@ -735,3 +735,13 @@ int ahci_attach(struct ahci *hba, unsigned port, struct block_backend *blk, bool
 	g_mutex_unlock(&hba->lock);
 	return 0;
 }
+
+struct block_backend *ahci_change_medium(struct ahci *hba, unsigned port, struct block_backend *medium)
+{
+	struct ata_drive *drive = &hba->ports[port % AHCI_PORTS].drive;
+	g_mutex_lock(&hba->lock);  /* commands run under it: none uses the old disc after this */
+	struct block_backend *old = drive->medium;
+	atapi_change_medium(drive, medium);
+	g_mutex_unlock(&hba->lock);
+	return old;
+}

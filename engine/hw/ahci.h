@@ -19,8 +19,8 @@
  * set until software clears PxCMD.ST, as on real HBAs. No NCQ, no port
  * multiplier, no staggered spin-up.
  *
- * Locking: one lock for the HBA, held while registers change and while a
- * command runs. */
+ * Locking: one lock for the HBA, held while registers change, while a
+ * command runs and while a disc is changed from outside. */
 #ifndef VIREO_HW_AHCI_H
 #define VIREO_HW_AHCI_H
 
@@ -76,5 +76,11 @@ void ahci_destroy(struct ahci *hba);
  * with `cdrom` an ATAPI CD-ROM. `serial` may be NULL. Returns 0, -EINVAL
  * for a bad port, -EBUSY when it is taken. */
 int ahci_attach(struct ahci *hba, unsigned port, struct block_backend *blk, bool cdrom, const char *serial);
+
+/* Puts `medium` (NULL: none) in the CD-ROM drive on `port`, as a user
+ * changing discs (the guest sees UNIT ATTENTION and a media event, as on
+ * IDE). Returns the medium the drive held: no access to it is in flight
+ * once this returns. Any thread. */
+struct block_backend *ahci_change_medium(struct ahci *hba, unsigned port, struct block_backend *medium);
 
 #endif

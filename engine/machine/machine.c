@@ -503,6 +503,18 @@ bool machine_parse_boot_order(const char *spec, struct machine_boot_item *items,
 	return true;
 }
 
+bool machine_parse_cdrom_name(const char *name, unsigned *number, GError **error)
+{
+	struct machine_boot_item item;
+	if (parse_boot_item(name, &item, NULL) && item.media == MACHINE_MEDIA_CDROM && item.number) {
+		*number = item.number;
+		return true;
+	}
+	g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+		    "unknown drive '%s': expected cdromN (the N-th CD-ROM drive, as --boot-order counts them)", name);
+	return false;
+}
+
 /* Checks each spec, makes relative paths relative to base_dir and appends. */
 static bool add_disks(struct vireo_machine *m, const char *value, const char *base_dir, GError **error)
 {

@@ -182,6 +182,11 @@ struct machine_boot_item {
 bool machine_parse_boot_order(const char *spec, struct machine_boot_item *items, unsigned *count,
 			      GError **error);
 
+/* A CD-ROM drive's name for the control interface, as a boot order item
+ * names one drive: "cdromN" gives N (from 1). Anything else is refused,
+ * with the error naming it. */
+bool machine_parse_cdrom_name(const char *name, unsigned *number, GError **error);
+
 /* Loads machine.ini; errors name the file and line ("PATH:LINE: ..."). */
 bool machine_load(struct vireo_machine *m, const char *path, GError **error);
 

@@ -11,6 +11,13 @@ pause-resume: a paused machine takes no key (the PS/2 guest prints nothing),
 cdrom-change: SeaBIOS boots the --cdrom disc; after `change` to another ISO
   and a reset it boots that one; after `eject` and a reset it finds no disc;
   a missing image and a machine without the drive are refused with a message.
+sata-cdrom-change: the same for a CD-ROM drive on the AHCI controller, named
+  cdrom1; bad drive names, a drive the machine lacks and a file that is not
+  an ISO are refused naming them.
+ide-and-sata-cdroms: a SATA CD (cdrom1), an IDE CD given as a disk (cdrom2)
+  and the --cdrom drive (cdrom3, counted after the disks as --boot-order
+  counts): each named drive changes alone, a change without a drive name
+  goes to the --cdrom drive; which disc boots after each reset shows it.
 """
 import os
 import stat
@@ -169,6 +176,93 @@ def case_cdrom_change(tmp):
         ctl(other, "force-off")
         engine.wait_exit(20)
     print("ok: the changed disc boots after a reset, an ejected drive has none, bad requests refused")
+
+
+def ctl_fails(sock, *args, naming):
+    """vireo-ctl args fails with one line, the engine's message naming `naming`."""
+    r = subprocess.run([os.environ["VIREO_CTL"], sock] + list(args), capture_output=True, text=True, timeout=30)
+    lines = r.stderr.strip().splitlines()
+    if (r.returncode == 0 or len(lines) != 1 or not lines[0].startswith("vireo-ctl: %s: " % args[0])
+            or naming not in lines[0] or "GDBus" in lines[0]):
+        vt.fail("vireo-ctl %s should fail with one line naming %r: %r" % (" ".join(args), naming, r.stderr))
+
+
+def reset_and_boot(sock, engine, log, message):
+    """A reset, then SeaBIOS runs the boot sector printing message."""
+    ctl(sock, "reset")
+    tf.wait_log(log, message.decode().strip(), engine, tf.BOOT_TIMEOUT)
+
+
+def force_off_cleanly(sock, engine):
+    """force-off ends the engine with status 0 (under ASan: nothing leaked
+    or closed twice)."""
+    ctl(sock, "force-off")
+    if engine.wait_exit(20) != 0:
+        vt.fail("the engine did not end cleanly: %s" % engine.proc.stderr.read().decode(errors="replace")[-3000:])
+
+
+def case_sata_cdrom_change(tmp):
+    sock, first = os.path.join(tmp, "engine.sock"), tf.boot_cd(tmp)
+    second_message = b"Vireo second SATA disc ran\n"
+    second = tf.boot_cd(tmp, name="second.iso", message=second_message)
+    not_iso = os.path.join(tmp, "zeros.iso")
+    with open(not_iso, "wb") as f:
+        f.write(bytes(64 * 2048))
+    engine, _, log = tf.firmware_engine("128M", 1, tmp)
+    engine.args += ["--disk", first + ",bus=sata,media=cdrom", "--boot-order", "cdrom1", "--control", sock]
+    with engine:
+        tf.wait_log(log, tf.BOOT_MESSAGE.decode().strip(), engine, tf.BOOT_TIMEOUT)
+        ctl_fails(sock, "change", second, "cdrom9", naming="this machine has no cdrom9")
+        ctl_fails(sock, "eject", "cdrom", naming="unknown drive 'cdrom'")
+        ctl_fails(sock, "eject", "disk1", naming="unknown drive 'disk1'")
+        ctl_fails(sock, "change", os.path.join(tmp, "nope.iso"), "cdrom1", naming="nope.iso")
+        ctl_fails(sock, "change", not_iso, "cdrom1", naming="zeros.iso is not an ISO 9660")
+        ctl(sock, "change", second, "cdrom1")
+        reset_and_boot(sock, engine, log, second_message)
+        ctl(sock, "eject", "cdrom1")
+        ctl(sock, "reset")
+        text = tf.wait_log(log, r"Boot failed: Could not read from CDROM", engine, tf.BOOT_TIMEOUT)
+        if text.count("DVD/CD [AHCI/0: VIREO DVD-ROM") != 3:
+            vt.fail("SeaBIOS should find the SATA drive in each of the three boots:\n%s" % text[-3000:])
+        if text.count(tf.BOOT_MESSAGE.decode().strip()) != 1:
+            vt.fail("the first disc booted again after the change:\n%s" % text[-3000:])
+        force_off_cleanly(sock, engine)
+    print("ok: a SATA CD's changed disc boots after a reset, ejected it has none, bad requests refused")
+
+
+def case_ide_and_sata_cdroms(tmp):
+    sock = os.path.join(tmp, "engine.sock")
+    discs = {"cdrom": (tf.boot_cd(tmp), tf.BOOT_MESSAGE)}
+    for name in ("sata", "ide", "changed", "default", "primary"):
+        message = ("Vireo %s disc ran\n" % name).encode()
+        discs[name] = (tf.boot_cd(tmp, name=name + ".iso", message=message), message)
+    engine, _, log = tf.firmware_engine("128M", 1, tmp)
+    # cdrom1 the SATA drive, cdrom2 the IDE primary master, cdrom3 --cdrom's.
+    engine.args += ["--cdrom", discs["cdrom"][0], "--disk", discs["sata"][0] + ",bus=sata,media=cdrom",
+                    "--disk", discs["ide"][0] + ",bus=ide,media=cdrom", "--boot-order", "cdrom1,cdrom2,cdrom3",
+                    "--control", sock]
+
+    with engine:
+        tf.wait_log(log, discs["sata"][1].decode().strip(), engine, tf.BOOT_TIMEOUT)
+        ctl_fails(sock, "eject", "cdrom4", naming="this machine has no cdrom4 (it has 3 CD-ROM drives)")
+        ctl(sock, "change", discs["changed"][0], "cdrom1")
+        ctl(sock, "eject", "cdrom2")
+        reset_and_boot(sock, engine, log, discs["changed"][1])
+        ctl(sock, "eject", "cdrom1")
+        # Both disk drives are empty now; the --cdrom drive kept its disc.
+        reset_and_boot(sock, engine, log, discs["cdrom"][1])
+        ctl(sock, "change", discs["default"][0])
+        reset_and_boot(sock, engine, log, discs["default"][1])  # no drive named: --cdrom's
+        ctl(sock, "change", discs["primary"][0], "cdrom2")
+        reset_and_boot(sock, engine, log, discs["primary"][1])
+        text = open(log).read()
+        for name in ("sata", "changed", "cdrom", "default"):
+            if text.count(discs[name][1].decode().strip()) != 1:
+                vt.fail("the %s disc should have booted once:\n%s" % (name, text[-3000:]))
+        if discs["ide"][1].decode().strip() in text:
+            vt.fail("the IDE disc booted although it was ejected:\n%s" % text[-3000:])
+        force_off_cleanly(sock, engine)
+    print("ok: cdrom1 (SATA), cdrom2 (IDE disk) and cdrom3 (--cdrom) change alone; no name means --cdrom's")
 
 
 CASES = {name[5:].replace("_", "-"): fn for name, fn in globals().items() if name.startswith("case_")}

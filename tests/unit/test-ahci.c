@@ -1,7 +1,8 @@
 /* The AHCI controller at register level: PCI identity and capabilities,
  * HBA reset, the port start/stop handshakes, commands through command lists
  * in guest RAM (IDENTIFY, READ/WRITE DMA EXT checked against the image
- * file, FLUSH, an ATAPI READ(10) on an ISO), the FISes and interrupt bits
+ * file, FLUSH, an ATAPI READ(10) on an ISO, a disc changed and ejected from
+ * outside), the FISes and interrupt bits
  * they leave, INTx and MSI, and what a hostile guest can throw at it. */
 #include <glib.h>
 #include <glib/gstdio.h>
@@ -462,20 +463,27 @@ static void atapi(struct fixture *f, const uint8_t *cdb, uint32_t bytes)
 	issue(f, 1);
 }
 
+static const uint8_t test_unit_ready[12] = { 0x00 };
+
+/* Port 1's drive answers TEST UNIT READY; a fresh drive may report UNIT
+ * ATTENTION first, as real ones do. */
+static void wait_ready(struct fixture *f)
+{
+	for (unsigned tries = 0; tries < 3; tries++) {
+		atapi(f, test_unit_ready, 0);
+		if (!(rd(f, PX(1, PXTFD)) & 1))
+			break;
+		assert_failed(f, 1, 0);
+	}
+	assert_success(f, 1);
+}
+
 static void test_atapi_read10(void)
 {
 	struct fixture f;
 	setup(&f);
 	start_port(&f, 1);
-	/* A fresh drive may report UNIT ATTENTION first, as real ones do. */
-	static const uint8_t test_unit_ready[12] = { 0x00 };
-	for (unsigned tries = 0; tries < 3; tries++) {
-		atapi(&f, test_unit_ready, 0);
-		if (!(rd(&f, PX(1, PXTFD)) & 1))
-			break;
-		assert_failed(&f, 1, 0);
-	}
-	assert_success(&f, 1);
+	wait_ready(&f);
 
 	static const uint8_t read10[12] = { 0x28, 0, 0, 0, 0, 16, 0, 0, 2, 0 };  /* blocks 16-17 */
 	atapi(&f, read10, 4096);
@@ -491,6 +499,72 @@ static void test_atapi_read10(void)
 	atapi(&f, past_end, 2048);
 	g_assert_cmphex(rd(&f, PX(1, PXTFD)) >> 12 & 0xF, ==, 0x5);  /* sense key in ERROR[7:4] */
 	assert_failed(&f, 1, 0);
+	teardown(&f);
+}
+
+/* Port 1's drive fails `cdb` with CHECK CONDITION: the sense key shows
+ * in ERROR[7:4] and REQUEST SENSE gives it with `asc`. */
+static void assert_check_condition(struct fixture *f, const uint8_t *cdb, uint8_t key, uint8_t asc)
+{
+	static const uint8_t request_sense[12] = { 0x03, 0, 0, 0, 18 };
+	atapi(f, cdb, 0);
+	g_assert_cmphex(rd(f, PX(1, PXTFD)) >> 12 & 0xF, ==, key);
+	assert_failed(f, 1, 0);
+	atapi(f, request_sense, 18);
+	assert_success(f, 1);
+	g_assert_cmphex(f->ram[DATA + 2] & 0xF, ==, key);
+	g_assert_cmphex(f->ram[DATA + 12], ==, asc);
+}
+
+/* The media event GET EVENT STATUS NOTIFICATION (polled, media class)
+ * reports, and the media status byte. */
+static void assert_media_event(struct fixture *f, uint8_t event, uint8_t status)
+{
+	static const uint8_t gesn[12] = { 0x4A, 0x01, 0, 0, 0x10, 0, 0, 0, 8 };
+	atapi(f, gesn, 8);
+	assert_success(f, 1);
+	g_assert_cmphex(f->ram[DATA + 4] & 0xF, ==, event);
+	g_assert_cmphex(f->ram[DATA + 5], ==, status);
+}
+
+/* A disc changed from outside (the control interface): the guest sees a
+ * new-media event, UNIT ATTENTION once, then the new disc's size and
+ * blocks; ejected, a removal event and NOT READY / MEDIUM NOT PRESENT. */
+static void test_change_medium(void)
+{
+	struct fixture f;
+	char *error = NULL;
+	setup(&f);
+	g_autofree char *second_path = make_image(f.dir, "second.iso", 2 * ISO_BLOCKS * 2048, disk_byte);
+	struct block_backend second;
+	g_assert_cmpint(block_open(&second, second_path, true, &error), ==, 0);
+	start_port(&f, 1);
+	wait_ready(&f);
+
+	g_assert_true(ahci_change_medium(&f.hba, 1, &second) == &f.iso);
+	assert_media_event(&f, 2, 0x02);                              /* new media, present */
+	assert_check_condition(&f, test_unit_ready, 0x6, 0x28);      /* medium may have changed */
+	atapi(&f, test_unit_ready, 0);
+	assert_success(&f, 1);
+	static const uint8_t read_capacity[12] = { 0x25 };
+	atapi(&f, read_capacity, 8);
+	assert_success(&f, 1);
+	g_assert_cmpuint(get_be(f.ram + DATA, 4), ==, 2 * ISO_BLOCKS - 1);
+	g_assert_cmpuint(get_be(f.ram + DATA + 4, 4), ==, 2048);
+	static const uint8_t read10[12] = { 0x28, 0, 0, 0, 0, ISO_BLOCKS + 3, 0, 0, 1, 0 };  /* past the first disc */
+	atapi(&f, read10, 2048);
+	assert_success(&f, 1);
+	for (size_t i = 0; i < 2048; i++)
+		if (f.ram[DATA + i] != disk_byte((ISO_BLOCKS + 3) * 2048 + i))
+			g_error("byte %zu of the new disc's block: %02x", i, f.ram[DATA + i]);
+
+	g_assert_true(ahci_change_medium(&f.hba, 1, NULL) == &second);
+	assert_media_event(&f, 3, 0x00);                              /* removal, no disc */
+	assert_check_condition(&f, test_unit_ready, 0x6, 0x28);
+	assert_check_condition(&f, test_unit_ready, 0x2, 0x3A);      /* medium not present */
+	assert_check_condition(&f, read_capacity, 0x2, 0x3A);
+	block_close(&second);
+	g_unlink(second_path);
 	teardown(&f);
 }
 
@@ -742,6 +816,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/ahci/identify", test_identify);
 	g_test_add_func("/ahci/read-write-dma", test_read_write_dma);
 	g_test_add_func("/ahci/atapi-read10", test_atapi_read10);
+	g_test_add_func("/ahci/change-medium", test_change_medium);
 	g_test_add_func("/ahci/error-status", test_error_status);
 	g_test_add_func("/ahci/ci-without-st", test_ci_without_st);
 	g_test_add_func("/ahci/hostile/tables", test_hostile_tables);

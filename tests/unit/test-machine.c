@@ -140,6 +140,25 @@ static void test_boot_order(void)
 	}
 }
 
+/* A CD-ROM drive's name for the control interface: cdromN as a boot order
+ * writes one drive; kinds, disks and bad numbers are refused naming them. */
+static void test_cdrom_name(void)
+{
+	unsigned number = 0;
+	g_assert_true(machine_parse_cdrom_name("cdrom1", &number, NULL));
+	g_assert_cmpuint(number, ==, 1);
+	g_assert_true(machine_parse_cdrom_name("cdrom17", &number, NULL));
+	g_assert_cmpuint(number, ==, 17);
+	static const char *const bad[] = { "", "cdrom", "cdrom0", "disk1", "cdrom18", "CDROM1", "cdrom1,cdrom2" };
+	for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+		GError *error = NULL;
+		g_assert_false(machine_parse_cdrom_name(bad[i], &number, &error));
+		g_autofree char *named = g_strdup_printf("unknown drive '%s': expected cdromN", bad[i]);
+		g_assert_nonnull(strstr(error->message, named));
+		g_error_free(error);
+	}
+}
+
 /* Where a VNC server listens: an address alone (or none) takes the first
  * free port from 5900, a port given is that port only. */
 static void test_display(void)
@@ -176,6 +195,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/machine/sizes", test_sizes);
 	g_test_add_func("/machine/errors-name-the-line", test_errors_name_the_line);
 	g_test_add_func("/machine/boot-order", test_boot_order);
+	g_test_add_func("/machine/cdrom-name", test_cdrom_name);
 	g_test_add_func("/machine/display", test_display);
 	return g_test_run();
 }
