@@ -3,13 +3,14 @@
 
 #include <glib/gi18n.h>
 
+#include "disk-list.h"
 #include "host.h"
 #include "setting-labels.h"
 
 struct setting_widget {
 	const struct machine_setting *setting;
 	GtkWidget *label;    /* the left column; empty for a check box, which labels itself */
-	GtkWidget *field;    /* GtkEntry, GtkSpinButton, GtkCheckButton or GtkComboBoxText */
+	GtkWidget *field;    /* GtkEntry, GtkSpinButton, GtkCheckButton, GtkComboBoxText or VireoDiskList */
 	GtkWidget *message;  /* shown only while it has something to say */
 	bool shown;
 	setting_changed_fn changed;
@@ -47,27 +48,36 @@ static void on_changed(struct setting_widget *sw)
 
 static void on_path_chosen(GtkNativeDialog *chooser, int response, gpointer data)
 {
-	struct setting_widget *sw = data;
+	GtkEntry *entry = data;
 	if (response == GTK_RESPONSE_ACCEPT) {
 		g_autofree char *path = gtk_file_chooser_get_filename(GTK_FILE_CHOOSER(chooser));
 		if (path)
-			gtk_entry_set_text(GTK_ENTRY(sw->field), path);
+			gtk_entry_set_text(entry, path);
 	}
+	g_object_unref(entry);
 	g_object_unref(chooser);
 }
 
-/* The entry's folder icon: a file chooser for a path setting. */
+/* The entry's folder icon: a file chooser named after the entry. */
 static void on_choose_path(GtkEntry *entry, GtkEntryIconPosition position, GdkEvent *event, gpointer data)
 {
-	(void)position, (void)event;
-	struct setting_widget *sw = data;
+	(void)position, (void)event, (void)data;
 	GtkWidget *toplevel = gtk_widget_get_toplevel(GTK_WIDGET(entry));
-	g_autofree char *title = g_strdup_printf(_("Choose: %s"), gtk_label_get_text(GTK_LABEL(sw->label)));
+	g_autofree char *title = g_strdup_printf(_("Choose: %s"),
+						 atk_object_get_name(gtk_widget_get_accessible(GTK_WIDGET(entry))));
 	GtkFileChooserNative *chooser = gtk_file_chooser_native_new(
 		title, GTK_IS_WINDOW(toplevel) ? GTK_WINDOW(toplevel) : NULL, GTK_FILE_CHOOSER_ACTION_OPEN,
 		_("_Open"), _("_Cancel"));
-	g_signal_connect(chooser, "response", G_CALLBACK(on_path_chosen), sw);
+	/* the entry may go (its dialog closed) while the chooser is open */
+	g_signal_connect(chooser, "response", G_CALLBACK(on_path_chosen), g_object_ref(entry));
 	gtk_native_dialog_show(GTK_NATIVE_DIALOG(chooser));
+}
+
+void setting_entry_add_chooser(GtkEntry *entry)
+{
+	gtk_entry_set_icon_from_icon_name(entry, GTK_ENTRY_ICON_SECONDARY, "document-open-symbolic");
+	gtk_entry_set_icon_tooltip_text(entry, GTK_ENTRY_ICON_SECONDARY, _("Choose a file"));
+	g_signal_connect(entry, "icon-press", G_CALLBACK(on_choose_path), NULL);
 }
 
 static GtkWidget *new_entry(struct setting_widget *sw)
@@ -76,14 +86,10 @@ static GtkWidget *new_entry(struct setting_widget *sw)
 	gtk_widget_set_hexpand(entry, TRUE);
 	gtk_entry_set_activates_default(GTK_ENTRY(entry), TRUE);
 	g_signal_connect_swapped(entry, "changed", G_CALLBACK(on_changed), sw);
-	if (sw->setting->type == SETTING_PATH) {
-		gtk_entry_set_icon_from_icon_name(GTK_ENTRY(entry), GTK_ENTRY_ICON_SECONDARY, "document-open-symbolic");
-		gtk_entry_set_icon_tooltip_text(GTK_ENTRY(entry), GTK_ENTRY_ICON_SECONDARY, _("Choose a file"));
-		g_signal_connect(entry, "icon-press", G_CALLBACK(on_choose_path), sw);
-	}
+	if (sw->setting->type == SETTING_PATH)
+		setting_entry_add_chooser(GTK_ENTRY(entry));
 	/* the syntax of a spec, as --help gives it */
-	if (sw->setting->type == SETTING_SERIAL || sw->setting->type == SETTING_DISKS ||
-	    sw->setting->type == SETTING_NET || sw->setting->type == SETTING_DISPLAY ||
+	if (sw->setting->type == SETTING_SERIAL || sw->setting->type == SETTING_NET || sw->setting->type == SETTING_DISPLAY ||
 	    sw->setting->type == SETTING_BOOT_ORDER)
 		gtk_entry_set_placeholder_text(GTK_ENTRY(entry), sw->setting->arg);
 	return entry;
@@ -111,6 +117,13 @@ static GtkWidget *new_choice(struct setting_widget *sw)
 	return combo;
 }
 
+static GtkWidget *new_disk_list(struct setting_widget *sw)
+{
+	GtkWidget *list = vireo_disk_list_new();
+	g_signal_connect_swapped(list, "changed", G_CALLBACK(on_changed), sw);
+	return list;
+}
+
 static GtkWidget *new_field(struct setting_widget *sw, const char *label)
 {
 	GtkWidget *check;
@@ -127,10 +140,11 @@ static GtkWidget *new_field(struct setting_widget *sw, const char *label)
 		return check;
 	case SETTING_CHOICE:
 		return new_choice(sw);
+	case SETTING_DISKS:
+		return new_disk_list(sw);
 	case SETTING_STRING:
 	case SETTING_PATH:
 	case SETTING_SERIAL:
-	case SETTING_DISKS:
 	case SETTING_NET:
 	case SETTING_DISPLAY:
 	case SETTING_BOOT_ORDER:
@@ -163,6 +177,10 @@ struct setting_widget *setting_widget_new(const struct machine_setting *s, setti
 	sw->data = data;
 	sw->label = gtk_label_new_with_mnemonic(s->type == SETTING_BOOL ? "" : label);
 	gtk_label_set_xalign(GTK_LABEL(sw->label), 1);
+	if (s->type == SETTING_DISKS) {  /* beside the first row's entry, not the middle of the list */
+		gtk_widget_set_valign(sw->label, GTK_ALIGN_START);
+		gtk_widget_set_margin_top(sw->label, 8);
+	}
 	sw->field = g_object_ref_sink(new_field(sw, label));
 	if (s->type != SETTING_BOOL)
 		gtk_label_set_mnemonic_widget(GTK_LABEL(sw->label), sw->field);
@@ -242,10 +260,12 @@ void setting_widget_load(struct setting_widget *sw, const struct vireo_machine *
 	case SETTING_CHOICE:
 		gtk_combo_box_set_active_id(GTK_COMBO_BOX(sw->field), text ? text : "");
 		break;
+	case SETTING_DISKS:
+		vireo_disk_list_load(VIREO_DISK_LIST(sw->field), *(char **const *)field_of(m, s));
+		break;
 	case SETTING_STRING:
 	case SETTING_PATH:
 	case SETTING_SERIAL:
-	case SETTING_DISKS:
 	case SETTING_NET:
 	case SETTING_DISPLAY:
 	case SETTING_BOOT_ORDER:
@@ -269,10 +289,11 @@ static char *field_text(struct setting_widget *sw)
 		const char *id = gtk_combo_box_get_active_id(GTK_COMBO_BOX(sw->field));
 		return id && *id ? g_strdup(id) : NULL;
 	}
+	case SETTING_DISKS:
+		return vireo_disk_list_get_text(VIREO_DISK_LIST(sw->field));
 	case SETTING_STRING:
 	case SETTING_PATH:
 	case SETTING_SERIAL:
-	case SETTING_DISKS:
 	case SETTING_NET:
 	case SETTING_DISPLAY:
 	case SETTING_BOOT_ORDER:
@@ -320,6 +341,8 @@ bool setting_widget_apply(struct setting_widget *sw, struct vireo_machine *m, co
 	g_autofree char *text = field_text(sw);
 	g_autoptr(GError) error = NULL;
 	setting_widget_show_message(sw, NULL, false);
+	if (s->type == SETTING_DISKS && !vireo_disk_list_check(VIREO_DISK_LIST(sw->field)))
+		return false;  /* each wrong row says so under itself */
 	if (!text)
 		return true;
 	if (s->type == SETTING_SIZE &&
@@ -327,7 +350,7 @@ bool setting_widget_apply(struct setting_widget *sw, struct vireo_machine *m, co
 		return false;
 	if (s->type == SETTING_CPUS)
 		check_cpus(sw, (unsigned)gtk_spin_button_get_value_as_int(GTK_SPIN_BUTTON(sw->field)));
-	/* A list setting adds to what m has, but the field holds the whole list. */
+	/* A list setting adds to what m has, but the list holds them all. */
 	char ***list = s->type == SETTING_DISKS ? (char ***)((char *)m + s->offset) : NULL;
 	char **old_list = list ? g_steal_pointer(list) : NULL;
 	if (!machine_set(m, s, text, base_dir, &error)) {

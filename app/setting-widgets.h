@@ -42,4 +42,8 @@ void setting_widget_show_message(struct setting_widget *sw, const char *text, bo
 /* The same, for a label of the caller's. */
 void setting_message_show(GtkLabel *label, const char *text, bool is_error);
 
+/* Gives a path entry the folder icon that opens a file chooser, titled
+ * after the entry's accessible name. */
+void setting_entry_add_chooser(GtkEntry *entry);
+
 #endif

@@ -452,13 +452,88 @@ def editor(app, name, how):
     return wait_for("the machine editor", lambda: find(app.root, "dialog", "Machine Settings"))
 
 
+def combo_choice(combo):
+    """The item a combo box shows."""
+    selected = Atspi.Selection.get_selected_child(combo, 0)
+    return selected.get_name() if selected else None
+
+
+def disk_rows(dialog):
+    """The editor's drive rows as (path, bus, kind, read-only, read-only can change)."""
+    rows = []
+    while find(dialog, "text", "Disk %d" % (len(rows) + 1), visible=False):
+        name = "Disk %d" % (len(rows) + 1)
+        read_only = find(dialog, "check box", name + " read-only", visible=False)
+        rows.append((text_of(find(dialog, "text", name, visible=False)),
+                     combo_choice(find(dialog, "combo box", name + " bus", visible=False)),
+                     combo_choice(find(dialog, "combo box", name + " kind", visible=False)),
+                     read_only.get_state_set().contains(Atspi.StateType.CHECKED), sensitive(read_only)))
+    return rows
+
+
+def all_label_texts(node):
+    """The labels' texts, also of those scrolled out of view (a hidden
+    message line has none)."""
+    return [text_of(n) for n in find_all(node, "label", visible=False)]
+
+
+def edit_disks(app, dialog, ini):
+    """The disk list: remove a drive (the next takes its number), add a
+    CD-ROM and type its path, change a bus; a row that cannot work (no path, a CD-ROM on
+    VirtIO, an option kept from machine.ini that the new bus refuses) says
+    why under itself and Save cannot write; the rest is saved exactly,
+    serial= and queues= kept."""
+    folder = os.path.dirname(ini)
+    save = find(dialog, "push button", "Save")
+    click(find(dialog, "push button", "Remove disk 2", visible=False))
+    wait_for("the CD-ROM's row to go", lambda: len(disk_rows(dialog)) == 2)
+    if disk_rows(dialog)[1][0] != os.path.join(folder, "data.img"):
+        fail("after removing disk 2 the rows are %r" % disk_rows(dialog))
+    choose(find(dialog, "combo box", "Disk 2 bus", visible=False), "SATA")
+    click(find(dialog, "push button", "Add CD-ROM", visible=False))
+    wait_for("the new CD-ROM's row", lambda: len(disk_rows(dialog)) == 3)
+    if disk_rows(dialog)[2] != ("", "IDE", "CD-ROM", True, False):
+        fail("a new CD-ROM's row is %r" % (disk_rows(dialog)[2],))
+    before = open(ini).read()
+    for what, message in (
+            ("no path", "Type the path of the drive’s image file, or choose it with the folder icon."),
+            ("a CD-ROM on VirtIO", "A CD-ROM needs IDE or SATA."),
+            ("queues= on IDE", "disk '%s,serial=ROOT01,queues=2,bus=ide' is not valid: "
+                               "queues= is for virtio disks only" % os.path.join(folder, "root.img"))):
+        if what == "a CD-ROM on VirtIO":
+            # typed: Add CD-ROM left the keyboard in the new row's path
+            subprocess.run(["xdotool", "type", "/srv/other.iso"], check=True)
+            wait_for("the typed path", lambda: disk_rows(dialog)[2][0] == "/srv/other.iso")
+            choose(find(dialog, "combo box", "Disk 3 bus", visible=False), "VirtIO")
+        if what == "queues= on IDE":
+            choose(find(dialog, "combo box", "Disk 3 bus", visible=False), "IDE")
+            choose(find(dialog, "combo box", "Disk 1 bus", visible=False), "IDE")
+        wait_for("the message under the row with %s" % what, lambda: message in all_label_texts(dialog))
+        if sensitive(save):
+            fail("Save is possible with %s" % what)
+        click(save)
+        if open(ini).read() != before or not find(app.root, "dialog", "Machine Settings"):
+            fail("Save wrote machine.ini or closed the editor with %s" % what)
+    choose(find(dialog, "combo box", "Disk 1 bus", visible=False), "VirtIO")
+    wait_for("Save to become possible", lambda: sensitive(save))
+    if [t for t in all_label_texts(dialog) if "is not valid" in t or "CD-ROM needs" in t]:
+        fail("a message stays once every row is right: %r" % all_label_texts(dialog))
+    click(save)
+    wait_for("the editor to close", lambda: not find(app.root, "dialog", "Machine Settings"))
+    disks = read_ini(ini).get("devices/disks")
+    if disks != "root.img,serial=ROOT01,queues=2;data.img,ro,bus=sata;/srv/other.iso,bus=ide,media=cdrom":
+        fail("after editing the disks, machine.ini has disks=%r" % disks)
+
+
 def case_edit_machine(app):
     """The editor shows every setting and saves machine.ini (atomically,
     through the library) with only what was changed; it refuses a name in
-    use and says so under the name, and says why a save failed."""
+    use and says so under the name, and says why a save failed. Its disk
+    list shows a row per drive and edits them one by one (edit_disks)."""
     ini = write_machine(app, "Ed", "[machine]\nname=Ed\nmemory=256M\ncpus=1\n[boot]\nkernel=/boot/vmlinuz\n"
-                        "[devices]\nserial=none\nnet=user,hostfwd=tcp:127.0.0.1:2222-:22\ndisks=root.img;"
-                        "/srv/install.iso,bus=sata,media=cdrom\n[display]\ndisplay=vnc=127.0.0.1:5907\n")
+                        "[devices]\nserial=none\nnet=user,hostfwd=tcp:127.0.0.1:2222-:22\n"
+                        "disks=root.img,serial=ROOT01,queues=2;/srv/install.iso,bus=sata,media=cdrom;data.img,ro\n"
+                        "[display]\ndisplay=vnc=127.0.0.1:5907\n")
     write_machine(app, "Other", "[machine]\nname=Other\n[boot]\nkernel=/boot/vmlinuz\n")
     before = read_ini(ini)
     app.start()
@@ -470,16 +545,19 @@ def case_edit_machine(app):
                         ("combo box", "Firmware"), ("text", "Firmware log file"),
                         ("check box", "Boot menu (press Esc at start)"), ("spin button", "Boot menu wait (seconds)"),
                         ("text", "Boot order"), ("text", "Serial port"),
-                        ("text", "Disks"), ("text", "CD-ROM"), ("check box", "Random number generator"),
+                        ("text", "Disk 1"), ("push button", "Add Disk"), ("push button", "Add CD-ROM"),
+                        ("text", "CD-ROM"), ("check box", "Random number generator"),
                         ("text", "Network"), ("text", "Screen"), ("combo box", "Graphics")):
         if not find(dialog, role, label, visible=False):
             fail("the editor has no %s %r" % (role, label))
     memory = find(dialog, "spin button", "Memory (MiB)")
     if Atspi.Value.get_current_value(memory) != 256:
         fail("the editor shows %d MiB, not 256" % Atspi.Value.get_current_value(memory))
-    if text_of(find(dialog, "text", "Disks", visible=False)) != \
-            os.path.join(os.path.dirname(ini), "root.img") + ";/srv/install.iso,bus=sata,media=cdrom":
-        fail("the editor shows disks %r" % text_of(find(dialog, "text", "Disks", visible=False)))
+    folder = os.path.dirname(ini)
+    if disk_rows(dialog) != [(os.path.join(folder, "root.img"), "VirtIO", "Disk", False, True),
+                             ("/srv/install.iso", "SATA", "CD-ROM", True, False),
+                             (os.path.join(folder, "data.img"), "VirtIO", "Disk", True, True)]:
+        fail("the editor shows the disks as %r" % disk_rows(dialog))
     save = find(dialog, "push button", "Save")
     set_text(find(dialog, "text", "Name"), "other")
     wait_for("the name-taken message", lambda: "A machine called “other” already exists." in label_texts(dialog))
@@ -499,6 +577,7 @@ def case_edit_machine(app):
     wait_for("the row to show the new memory", lambda: "512 MiB · 1 processor" in label_texts(row(app, "Ed")))
     if [f for f in os.listdir(os.path.dirname(ini)) if f.startswith(".")]:
         fail("a temporary file was left in the machine folder")
+    edit_disks(app, editor(app, "Ed", "shortcut"), ini)
 
     # A save that fails says why in the editor, which stays open: here
     # machine.ini became a folder, which a file cannot replace.

@@ -1,0 +1,31 @@
+/* A machine's drives as a list the user edits one by one: a row per disk
+ * spec (the image path with a file chooser, the bus, Disk or CD-ROM,
+ * read-only, Remove) and Add Disk / Add CD-ROM buttons under them. Options
+ * a row does not show (serial=, queues=) are kept with it unchanged. Each
+ * row says under itself what is wrong with it (no path, a CD-ROM on
+ * VirtIO...). The setting widget for `disks` (setting-widgets.c). */
+#ifndef VIREO_DISK_LIST_H
+#define VIREO_DISK_LIST_H
+
+#include <gtk/gtk.h>
+#include <stdbool.h>
+
+#define VIREO_TYPE_DISK_LIST (vireo_disk_list_get_type())
+G_DECLARE_FINAL_TYPE(VireoDiskList, vireo_disk_list, VIREO, DISK_LIST, GtkBox)
+
+/* Emits "changed" (no arguments) whenever a row is added, removed or edited. */
+GtkWidget *vireo_disk_list_new(void);
+
+/* One row per spec of the NULL-terminated `specs` (NULL: none), replacing
+ * the rows there were. */
+void vireo_disk_list_load(VireoDiskList *list, char *const *specs);
+
+/* The rows as machine.ini's disks= value (specs joined with ';'), NULL
+ * when there are none. */
+char *vireo_disk_list_get_text(VireoDiskList *list);
+
+/* Checks every row, showing what is wrong under it; true when all are
+ * usable. */
+bool vireo_disk_list_check(VireoDiskList *list);
+
+#endif
