@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "machine.h"
+#include "new-disk.h"
 #include "setting-widgets.h"
 
 /* The bus combo's ids, as disk specs write them (bus=ID), by enum machine_disk_bus. */
@@ -35,6 +36,9 @@ struct _VireoDiskList {
 	GtkWidget *empty;        /* says there are no drives */
 	GtkWidget *add_disk;
 	GtkWidget *add_cdrom;
+	GtkWidget *new_disk;     /* New Disk…: shown once there is a folder to make images in */
+	GtkWidget *new_disk_dialog;  /* while it is open */
+	char *folder;
 	GPtrArray *rows;         /* struct disk_row *, in machine.ini's order */
 };
 
@@ -145,6 +149,7 @@ static void update_rows(VireoDiskList *self)
 	gtk_widget_set_visible(self->empty, self->rows->len == 0);
 	gtk_widget_set_sensitive(self->add_disk, self->rows->len < MACHINE_MAX_DISKS);
 	gtk_widget_set_sensitive(self->add_cdrom, self->rows->len < MACHINE_MAX_DISKS);
+	gtk_widget_set_sensitive(self->new_disk, self->rows->len < MACHINE_MAX_DISKS);
 }
 
 /* Focus goes to the next row, else to Add Disk, so the keyboard stays in the list. */
@@ -289,6 +294,39 @@ static void on_add_cdrom_clicked(VireoDiskList *self)
 	add_new_row(self, MACHINE_BUS_IDE, MACHINE_MEDIA_CDROM);
 }
 
+/* The new image becomes a virtio disk, the default bus. */
+static void on_new_disk_made(const char *path, gpointer data)
+{
+	VireoDiskList *self = data;
+	struct machine_disk disk = { .bus = MACHINE_BUS_VIRTIO, .media = MACHINE_MEDIA_DISK };
+	struct disk_row *row = add_row(self, path, &disk, g_new0(char *, 1));
+	gtk_widget_grab_focus(GTK_WIDGET(row->bus));
+	emit_changed(self);
+}
+
+/* The rows' paths, which a new image's name avoids although they may not exist yet. */
+static char **row_paths(VireoDiskList *self)
+{
+	char **paths = g_new0(char *, self->rows->len + 1);
+	for (guint i = 0; i < self->rows->len; i++)
+		paths[i] = row_path(self->rows->pdata[i]);
+	return paths;
+}
+
+static void on_new_disk_clicked(VireoDiskList *self)
+{
+	g_auto(GStrv) taken = row_paths(self);
+	self->new_disk_dialog = new_disk_dialog_show(GTK_WIDGET(self), self->folder, taken, on_new_disk_made, self);
+	g_signal_connect(self->new_disk_dialog, "destroy", G_CALLBACK(gtk_widget_destroyed), &self->new_disk_dialog);
+}
+
+void vireo_disk_list_set_folder(VireoDiskList *self, const char *folder)
+{
+	g_free(self->folder);
+	self->folder = g_strdup(folder);
+	gtk_widget_set_visible(self->new_disk, folder != NULL);
+}
+
 void vireo_disk_list_load(VireoDiskList *self, char *const *specs)
 {
 	while (self->rows->len) {
@@ -335,13 +373,22 @@ static gboolean vireo_disk_list_mnemonic_activate(GtkWidget *widget, gboolean gr
 static void vireo_disk_list_dispose(GObject *object)
 {
 	VireoDiskList *self = VIREO_DISK_LIST(object);
+	if (self->new_disk_dialog)
+		gtk_widget_destroy(self->new_disk_dialog);
 	G_OBJECT_CLASS(vireo_disk_list_parent_class)->dispose(object);  /* the rows' widgets go first */
 	g_clear_pointer(&self->rows, g_ptr_array_unref);
+}
+
+static void vireo_disk_list_finalize(GObject *object)
+{
+	g_free(VIREO_DISK_LIST(object)->folder);
+	G_OBJECT_CLASS(vireo_disk_list_parent_class)->finalize(object);
 }
 
 static void vireo_disk_list_class_init(VireoDiskListClass *klass)
 {
 	G_OBJECT_CLASS(klass)->dispose = vireo_disk_list_dispose;
+	G_OBJECT_CLASS(klass)->finalize = vireo_disk_list_finalize;
 	GTK_WIDGET_CLASS(klass)->mnemonic_activate = vireo_disk_list_mnemonic_activate;
 	changed_signal = g_signal_new("changed", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
 				      G_TYPE_NONE, 0);
@@ -367,8 +414,12 @@ static void vireo_disk_list_init(VireoDiskList *self)
 	gtk_widget_set_no_show_all(self->empty, TRUE);
 	self->add_disk = new_add_button(self, _("Add Disk"), G_CALLBACK(on_add_disk_clicked));
 	self->add_cdrom = new_add_button(self, _("Add CD-ROM"), G_CALLBACK(on_add_cdrom_clicked));
+	self->new_disk = new_add_button(self, _("New Disk…"), G_CALLBACK(on_new_disk_clicked));
+	gtk_widget_set_tooltip_text(self->new_disk, _("Make an empty disk image in the machine’s folder"));
+	gtk_widget_set_no_show_all(self->new_disk, TRUE);
 	gtk_box_pack_start(GTK_BOX(buttons), self->add_disk, FALSE, FALSE, 0);
 	gtk_box_pack_start(GTK_BOX(buttons), self->add_cdrom, FALSE, FALSE, 0);
+	gtk_box_pack_start(GTK_BOX(buttons), self->new_disk, FALSE, FALSE, 0);
 	gtk_box_pack_start(GTK_BOX(self), GTK_WIDGET(self->rows_box), FALSE, FALSE, 0);
 	gtk_box_pack_start(GTK_BOX(self), self->empty, FALSE, FALSE, 0);
 	gtk_box_pack_start(GTK_BOX(self), buttons, FALSE, FALSE, 0);

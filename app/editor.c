@@ -112,6 +112,7 @@ static void add_widgets(VireoEditor *self, const struct vireo_machine *m)
 			gtk_grid_attach(self->settings_grid, new_heading(setting_group_title(group)), 0, row++, 2, 1);
 		}
 		struct setting_widget *sw = setting_widget_new(s, on_field_changed, self);
+		setting_widget_set_folder(sw, self->folder);
 		setting_widget_load(sw, m);
 		setting_widget_attach(sw, self->settings_grid, row, 1);
 		row += 2;

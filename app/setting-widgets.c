@@ -208,6 +208,12 @@ void setting_widget_free(struct setting_widget *sw)
 	g_free(sw);
 }
 
+void setting_widget_set_folder(struct setting_widget *sw, const char *folder)
+{
+	if (VIREO_IS_DISK_LIST(sw->field))
+		vireo_disk_list_set_folder(VIREO_DISK_LIST(sw->field), folder);
+}
+
 const struct machine_setting *setting_widget_setting(const struct setting_widget *sw)
 {
 	return sw->setting;

@@ -20,6 +20,10 @@ void setting_widget_free(struct setting_widget *sw);
 
 const struct machine_setting *setting_widget_setting(const struct setting_widget *sw);
 
+/* The machine's folder, where the disk list's New Disk… makes images
+ * (other widgets have no use for it). */
+void setting_widget_set_folder(struct setting_widget *sw, const char *folder);
+
 /* Puts the label (column 0), the field and the message line (columns 1 to
  * width) into `grid` from `row`: two rows, the message under the field,
  * shown when it has text. */

@@ -179,8 +179,8 @@ static bool remove_tree(const char *folder, GError **error)
 	return false;
 }
 
-/* A sparse raw image; O_EXCL: an existing file is never overwritten. */
-static bool create_disk(const char *path, uint64_t bytes, GError **error)
+/* O_EXCL: an existing file is never overwritten. */
+bool library_create_disk(const char *path, uint64_t bytes, GError **error)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	if (fd < 0 || ftruncate(fd, (off_t)bytes) || fsync(fd)) {
@@ -205,7 +205,7 @@ static bool fill_folder(const char *work, const struct vireo_machine *m, uint64_
 	if (!disk_bytes)
 		return machine_save(m, ini, error);
 	g_autofree char *disk = g_build_filename(work, LIBRARY_DISK_FILE, NULL);
-	if (!create_disk(disk, disk_bytes, error))
+	if (!library_create_disk(disk, disk_bytes, error))
 		return false;
 	/* A shallow copy whose disk list starts with the new image; written
 	 * relative to the folder, so the rename below keeps it valid. */

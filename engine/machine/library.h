@@ -39,6 +39,10 @@ char *library_unique_name(GPtrArray *entries, const char *base);
 
 #define LIBRARY_DISK_FILE "disk.img"
 
+/* Makes a sparse raw image of `bytes` at `path` (next to nothing
+ * allocated); fails, touching nothing, when `path` exists. */
+bool library_create_disk(const char *path, uint64_t bytes, GError **error);
+
 /* Makes a new machine folder in `dir` (created if needed) named after
  * m->name, made unique with a "-2", "-3"... suffix, and writes machine.ini
  * there. With disk_bytes, a sparse raw image of that size is made there

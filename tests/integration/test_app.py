@@ -477,12 +477,41 @@ def all_label_texts(node):
     return [text_of(n) for n in find_all(node, "label", visible=False)]
 
 
+def new_disk(app, editor_dialog, folder):
+    """New Disk… makes a sparse image in the machine folder and adds its
+    row; a name in use is refused in the dialog, the file left as it was."""
+    click(find(editor_dialog, "push button", "New Disk…", visible=False))
+    dialog = wait_for("the New Disk dialog", lambda: find(app.root, "dialog", "New Disk"))
+    name = find(dialog, "text", "File name")
+    if text_of(name) != "disk.img":
+        fail("New Disk suggests %r, not disk.img" % text_of(name))
+    taken = os.path.join(folder, "taken.img")
+    with open(taken, "w") as f:
+        f.write("keep me")
+    set_text(name, "taken.img")
+    set_value(find(dialog, "spin button", "Size (GiB)"), 2)
+    click(find(dialog, "push button", "Create"))
+    wait_for("the reason the image cannot be made",
+             lambda: "cannot create disk image %s: File exists" % taken in label_texts(dialog))
+    if open(taken).read() != "keep me" or not find(app.root, "dialog", "New Disk"):
+        fail("New Disk overwrote %s or closed" % taken)
+    set_text(name, "disk.img")
+    click(find(dialog, "push button", "Create"))
+    wait_for("the New Disk dialog to close", lambda: not find(app.root, "dialog", "New Disk"))
+    wait_for("the new image's row", lambda: len(disk_rows(editor_dialog)) == 4)
+    if disk_rows(editor_dialog)[3] != (os.path.join(folder, "disk.img"), "VirtIO", "Disk", False, True):
+        fail("the new image's row is %r" % (disk_rows(editor_dialog)[3],))
+    image = os.stat(os.path.join(folder, "disk.img"))
+    if image.st_size != 2 << 30 or image.st_blocks * 512 > 1 << 20:
+        fail("disk.img is %d bytes, %d allocated: not a sparse 2 GiB image" % (image.st_size, image.st_blocks * 512))
+
+
 def edit_disks(app, dialog, ini):
     """The disk list: remove a drive (the next takes its number), add a
     CD-ROM and type its path, change a bus; a row that cannot work (no path, a CD-ROM on
     VirtIO, an option kept from machine.ini that the new bus refuses) says
-    why under itself and Save cannot write; the rest is saved exactly,
-    serial= and queues= kept."""
+    why under itself and Save cannot write; New Disk… (new_disk); the rest
+    is saved exactly, serial= and queues= kept."""
     folder = os.path.dirname(ini)
     save = find(dialog, "push button", "Save")
     click(find(dialog, "push button", "Remove disk 2", visible=False))
@@ -515,13 +544,14 @@ def edit_disks(app, dialog, ini):
         if open(ini).read() != before or not find(app.root, "dialog", "Machine Settings"):
             fail("Save wrote machine.ini or closed the editor with %s" % what)
     choose(find(dialog, "combo box", "Disk 1 bus", visible=False), "VirtIO")
+    new_disk(app, dialog, folder)
     wait_for("Save to become possible", lambda: sensitive(save))
     if [t for t in all_label_texts(dialog) if "is not valid" in t or "CD-ROM needs" in t]:
         fail("a message stays once every row is right: %r" % all_label_texts(dialog))
     click(save)
     wait_for("the editor to close", lambda: not find(app.root, "dialog", "Machine Settings"))
     disks = read_ini(ini).get("devices/disks")
-    if disks != "root.img,serial=ROOT01,queues=2;data.img,ro,bus=sata;/srv/other.iso,bus=ide,media=cdrom":
+    if disks != "root.img,serial=ROOT01,queues=2;data.img,ro,bus=sata;/srv/other.iso,bus=ide,media=cdrom;disk.img":
         fail("after editing the disks, machine.ini has disks=%r" % disks)
 
 

@@ -286,6 +286,30 @@ static void test_library_create_with_disk_options(void)
 	remove_temp_dir(dir);
 }
 
+/* A disk image on its own (the editor's New Disk): sparse, of the exact
+ * size, and never made over a file that exists. */
+static void test_library_create_disk(void)
+{
+	g_autofree char *dir = make_temp_dir();
+	g_autofree char *disk = g_build_filename(dir, "data.img", NULL);
+	g_autofree char *text = NULL;
+	GError *error = NULL;
+	struct stat st;
+	g_assert_true(library_create_disk(disk, 5ull << 30, &error));
+	g_assert_no_error(error);
+	g_assert_cmpint(stat(disk, &st), ==, 0);
+	g_assert_cmpint(st.st_size, ==, 5ll << 30);
+	g_assert_cmpint(st.st_blocks, <, 2048);
+	write_file(disk, "data");
+	g_assert_false(library_create_disk(disk, 1ull << 30, &error));
+	g_assert_error(error, G_FILE_ERROR, G_FILE_ERROR_EXIST);
+	g_assert_true(g_str_has_prefix(error->message, "cannot create disk image "));
+	g_clear_error(&error);
+	g_assert_true(g_file_get_contents(disk, &text, NULL, NULL));
+	g_assert_cmpstr(text, ==, "data");
+	remove_temp_dir(dir);
+}
+
 static const struct library_entry *find_entry(GPtrArray *entries, const char *id)
 {
 	for (unsigned i = 0; i < entries->len; i++) {
@@ -534,6 +558,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/library/unique-names", test_library_unique_names);
 	g_test_add_func("/library/create-with-disk", test_library_create_with_disk);
 	g_test_add_func("/library/create-with-disk-options", test_library_create_with_disk_options);
+	g_test_add_func("/library/create-disk", test_library_create_disk);
 	g_test_add_func("/library/broken-machines", test_library_lists_broken_machines);
 	g_test_add_func("/library/delete", test_library_delete);
 	g_test_add_func("/library/clone", test_library_clone);
