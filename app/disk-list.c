@@ -110,10 +110,9 @@ static void emit_changed(VireoDiskList *self)
 static void on_kind_changed(struct disk_row *row)
 {
 	bool cdrom = row_is_cdrom(row);
-	if (cdrom && gtk_widget_get_sensitive(GTK_WIDGET(row->read_only)))
-		row->disk_read_only = gtk_toggle_button_get_active(row->read_only);
-	gtk_toggle_button_set_active(row->read_only, cdrom || row->disk_read_only);
+	/* insensitive first: the toggle it makes is not the user's */
 	gtk_widget_set_sensitive(GTK_WIDGET(row->read_only), !cdrom);
+	gtk_toggle_button_set_active(row->read_only, cdrom || row->disk_read_only);
 	emit_changed(row->list);
 }
 

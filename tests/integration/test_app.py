@@ -501,6 +501,13 @@ def new_disk(app, editor_dialog, folder):
     wait_for("the new image's row", lambda: len(disk_rows(editor_dialog)) == 4)
     if disk_rows(editor_dialog)[3] != (os.path.join(folder, "disk.img"), "VirtIO", "Disk", False, True):
         fail("the new image's row is %r" % (disk_rows(editor_dialog)[3],))
+    # a CD-ROM is read-only; made a disk again, it is as it was
+    for kind, expected in (("CD-ROM", (True, False)), ("Disk", (False, True))):
+        choose(find(editor_dialog, "combo box", "Disk 4 kind", visible=False), kind)
+        choose(find(editor_dialog, "combo box", "Disk 4 bus", visible=False), "SATA" if kind == "CD-ROM" else "VirtIO")
+        if disk_rows(editor_dialog)[3][3:] != expected:
+            fail("as a %s, the new image's read-only box is (checked, can change) %r" %
+                 (kind, disk_rows(editor_dialog)[3][3:]))
     image = os.stat(os.path.join(folder, "disk.img"))
     if image.st_size != 2 << 30 or image.st_blocks * 512 > 1 << 20:
         fail("disk.img is %d bytes, %d allocated: not a sparse 2 GiB image" % (image.st_size, image.st_blocks * 512))
