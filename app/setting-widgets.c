@@ -89,8 +89,8 @@ static GtkWidget *new_entry(struct setting_widget *sw)
 	if (sw->setting->type == SETTING_PATH)
 		setting_entry_add_chooser(GTK_ENTRY(entry));
 	/* the syntax of a spec, as --help gives it */
-	if (sw->setting->type == SETTING_SERIAL || sw->setting->type == SETTING_NET || sw->setting->type == SETTING_DISPLAY ||
-	    sw->setting->type == SETTING_BOOT_ORDER)
+	if (sw->setting->type == SETTING_SERIAL || sw->setting->type == SETTING_NET ||
+	    sw->setting->type == SETTING_DISPLAY || sw->setting->type == SETTING_BOOT_ORDER)
 		gtk_entry_set_placeholder_text(GTK_ENTRY(entry), sw->setting->arg);
 	return entry;
 }

@@ -1,7 +1,8 @@
 /* One input widget per machine setting, made from its entry in
  * machine_settings[] by type, shared by the machine editor and the New
  * Machine assistant: a label, the field, and a line under it for a warning
- * or what is wrong. Memory and processors are bounded by the host. */
+ * or what is wrong. Memory and processors are bounded by the host; the
+ * disks are a list of drives (disk-list.h), each row checked under itself. */
 #ifndef VIREO_SETTING_WIDGETS_H
 #define VIREO_SETTING_WIDGETS_H
 
