@@ -1179,13 +1179,19 @@ def menu_items_sensitive(app, labels):
     return offered
 
 
-def choose_file(app, title, path):
-    """Picks `path` in the file chooser `title` by typing it in its location
-    entry (under Xvfb without a portal the native chooser is GTK's own)."""
+def choose_file(app, title, filters, path):
+    """Picks `path` in the file chooser `title`, which offers `filters` (the
+    first one chosen), by typing it in its location entry, which Ctrl+L
+    shows (under Xvfb without a portal the native chooser is GTK's own
+    dialog)."""
     chooser = wait_for("the %s chooser" % title, lambda: find(app.root, "file chooser", title))
+    combo = find(chooser, "combo box")
+    offered = [n.get_name() for n in find_all(combo, "menu item", visible=False)] if combo else []
+    if not combo or combo.get_name() != filters[0] or offered != list(filters):
+        fail("the %s chooser offers the filters %r, not %r" % (title, offered, filters))
 
     def location():
-        entry = find(chooser, "text", "Location") or find(chooser, "text")
+        entry = find(chooser, "text")
         if not entry:
             Atspi.Component.grab_focus(chooser)
             press("ctrl+l")
@@ -1206,7 +1212,8 @@ def case_change_cd(app):
     and Eject CD ask for the drive; the other disc boots after Reset; a file
     that is no ISO gets the engine's line in the info bar; ejected, SeaBIOS
     cannot read the CD. A stopped machine, and a running one without a
-    CD-ROM drive, are offered neither."""
+    CD-ROM drive, are offered neither; with one drive there is no drive to
+    pick."""
     if not os.access("/dev/kvm", os.R_OK | os.W_OK):
         print("SKIP: no usable /dev/kvm")
         sys.exit(SKIP)
@@ -1224,9 +1231,11 @@ def case_change_cd(app):
         "[display]\ndisplay=none\n" % (first, data_iso)))
     write_machine(app, "Plain", "[machine]\nname=Plain\nmemory=64M\n[boot]\nfirmware=bios\n"
                   "[display]\ndisplay=none\n")
+    write_machine(app, "Single", "[machine]\nname=Single\nmemory=64M\n[boot]\nfirmware=bios\n"
+                  "[devices]\ndisks=%s,bus=sata,media=cdrom\n[display]\ndisplay=none\n" % data_iso)
     log = os.path.join(folder, "firmware.log")
     app.start()
-    wait_for("the machines", lambda: row(app, "Installer") and row(app, "Plain"))
+    wait_for("the machines", lambda: all(row(app, name) for name in ("Installer", "Plain", "Single")))
     select_row(app, "Installer")
     open_menu(app)
     click(wait_for("Change CD in the menu", lambda: find(app.window, "push button", "Change CD")))
@@ -1241,16 +1250,26 @@ def case_change_cd(app):
 
     engines = []
     try:
-        # A running machine without a CD-ROM drive: Reset, but no CD items.
-        click(find(row(app, "Plain"), "push button", "Start"))
-        wait_for("Plain to run", lambda: "Running" in label_texts(row(app, "Plain")), timeout=30)
-        engines = wait_for("its engine", lambda: engine_pids(app))
-        select_row(app, "Plain")
-        offered = menu_items_sensitive(app, ("Reset", "Change CD…", "Eject CD"))
-        if offered != [True, False, False]:
-            fail("for a running machine without a CD-ROM drive Reset, Change CD…, Eject CD are offered: %r" % offered)
-        menu_item(app, "Force Off")
-        wait_for("Plain to be off", lambda: "Stopped" in label_texts(row(app, "Plain")), timeout=20)
+        # Running: a machine without a CD-ROM drive has Reset but no CD
+        # items; one with a single drive has them without a drive to pick.
+        for name in ("Plain", "Single"):
+            click(find(row(app, name), "push button", "Start"))
+        for name in ("Plain", "Single"):
+            wait_for(name + " to run", lambda: "Running" in label_texts(row(app, name)), timeout=30)
+        engines = wait_for("their engines", lambda: len(engine_pids(app)) == 2 and engine_pids(app))
+        for name, expected in (("Plain", [True, False, False]), ("Single", [True, True, True])):
+            select_row(app, name)
+            offered = menu_items_sensitive(app, ("Reset", "Change CD…", "Eject CD"))
+            if offered != expected:
+                fail("for %s Reset, Change CD… and Eject CD are offered as %r" % (name, offered))
+        menu_item(app, "Change CD…")
+        chooser = wait_for("the Change CD chooser", lambda: find(app.root, "file chooser", "Change CD"))
+        click(find(chooser, "push button", "Cancel"))
+        wait_for("the chooser to close", lambda: not find(app.root, "file chooser", "Change CD"))
+        for name in ("Plain", "Single"):
+            select_row(app, name)
+            menu_item(app, "Force Off")
+            wait_for(name + " to be off", lambda: "Stopped" in label_texts(row(app, name)), timeout=20)
 
         click(find(row(app, "Installer"), "push button", "Start"))
         wait_for("Installer to run", lambda: "Running" in label_texts(row(app, "Installer")), timeout=30)
@@ -1259,11 +1278,12 @@ def case_change_cd(app):
         wait_for("the first disc to boot", lambda: boot in firmware_text(log), timeout=tf.BOOT_TIMEOUT)
 
         # Change CD…, drive 1: the second disc boots after Reset.
+        iso_filters = ("Disc images", "All files")
         select_row(app, "Installer")
         open_menu(app)
         click(wait_for("Change CD in the menu", lambda: find(app.window, "push button", "Change CD")))
         click(wait_for("the SATA drive", lambda: find(app.window, "push button", "CD-ROM 1 (SATA)…")))
-        choose_file(app, "Change CD in CD-ROM 1 (SATA)", second)
+        choose_file(app, "Change CD in CD-ROM 1 (SATA)", iso_filters, second)
         menu_item(app, "Reset")
         wait_for("the second disc to boot", lambda: second_message.decode().strip() in firmware_text(log),
                  timeout=tf.BOOT_TIMEOUT)
@@ -1272,7 +1292,7 @@ def case_change_cd(app):
         open_menu(app)
         click(wait_for("Change CD in the menu", lambda: find(app.window, "push button", "Change CD")))
         click(wait_for("the SATA drive", lambda: find(app.window, "push button", "CD-ROM 1 (SATA)…")))
-        choose_file(app, "Change CD in CD-ROM 1 (SATA)", not_iso)
+        choose_file(app, "Change CD in CD-ROM 1 (SATA)", iso_filters, not_iso)
         error = "“Installer” could not change its CD: CD image %s is not an ISO 9660 or UDF image" % not_iso
         wait_for("the engine's error in the info bar",
                  lambda: any(t.startswith(error) and "\n" not in t for t in label_texts(app.window)))
