@@ -2,6 +2,7 @@
 #include "engine-run.h"
 
 #include <gio/gio.h>
+#include <glib/gi18n.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -318,19 +319,37 @@ const char *engine_run_display(const struct engine_run *run)
 	return run->proxy ? vireo_engine1_get_display(run->proxy) : NULL;
 }
 
-struct screenshot_call {
+/* An asynchronous call on the engine, until it answers. */
+struct engine_call {
 	struct engine_run *run;
-	engine_run_screenshot_done done;
+	union {
+		engine_run_screenshot_done screenshot;
+		engine_run_media_done media;
+	} done;
 	void *data;
 };
 
+static struct engine_call *new_call(struct engine_run *run, void *data)
+{
+	struct engine_call *call = g_new0(struct engine_call, 1);
+	call->run = run;
+	call->data = data;
+	return call;
+}
+
+/* The run a call was made on, or NULL when the run was freed meanwhile
+ * (which cancelled the call). */
+static struct engine_run *call_run(const struct engine_call *call, const GError *error)
+{
+	return g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED) ? NULL : call->run;
+}
+
 static void on_screenshot(GObject *source, GAsyncResult *result, gpointer data)
 {
-	struct screenshot_call *call = data;
+	struct engine_call *call = data;
 	g_autoptr(GError) error = NULL;
 	bool ok = vireo_engine1_call_screenshot_finish(VIREO_ENGINE1(source), NULL, NULL, result, &error);
-	bool freed = g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
-	call->done(freed ? NULL : call->run, ok, call->data);
+	call->done.screenshot(call_run(call, error), ok, call->data);
 	g_free(call);
 }
 
@@ -340,9 +359,36 @@ void engine_run_screenshot(struct engine_run *run, const char *path, engine_run_
 		done(run, false, data);
 		return;
 	}
-	struct screenshot_call *call = g_new(struct screenshot_call, 1);
-	*call = (struct screenshot_call){ run, done, data };
+	struct engine_call *call = new_call(run, data);
+	call->done.screenshot = done;
 	vireo_engine1_call_screenshot(run->proxy, path, run->cancellable, on_screenshot, call);
+}
+
+/* EjectMedia and ChangeMedia alike answer nothing but an error. */
+static void on_media_changed(GObject *source, GAsyncResult *result, gpointer data)
+{
+	struct engine_call *call = data;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GVariant) reply = g_dbus_proxy_call_finish(G_DBUS_PROXY(source), result, &error);
+	if (error)
+		g_dbus_error_strip_remote_error(error);  /* the engine's line, without the D-Bus error name */
+	call->done.media(call_run(call, error), error ? error->message : NULL, call->data);
+	g_free(call);
+}
+
+void engine_run_change_media(struct engine_run *run, const char *drive, const char *path,
+			     engine_run_media_done done, void *data)
+{
+	if (!run->proxy) {
+		done(run, _("the machine cannot be controlled (its engine has no control socket)"), data);
+		return;
+	}
+	struct engine_call *call = new_call(run, data);
+	call->done.media = done;
+	if (path)
+		vireo_engine1_call_change_media(run->proxy, drive, path, run->cancellable, on_media_changed, call);
+	else
+		vireo_engine1_call_eject_media(run->proxy, drive, run->cancellable, on_media_changed, call);
 }
 
 void engine_run_force_off(struct engine_run *run)

@@ -63,6 +63,16 @@ typedef void (*engine_run_screenshot_done)(struct engine_run *run, bool ok, void
 /* Asks the engine for its screen as a PNG at `path`, asynchronously. */
 void engine_run_screenshot(struct engine_run *run, const char *path, engine_run_screenshot_done done, void *data);
 
+/* Called on the main loop when the engine has answered a disc change:
+ * error is NULL when it took it, else its one-line message; run is NULL
+ * when it was freed meanwhile. Always called, once. */
+typedef void (*engine_run_media_done)(struct engine_run *run, const char *error, void *data);
+/* Puts the ISO image at `path` in the CD-ROM drive `drive` ("cdromN", as
+ * machine_cdrom_drives numbers them), or with path NULL takes its disc
+ * out, asynchronously. */
+void engine_run_change_media(struct engine_run *run, const char *drive, const char *path,
+			     engine_run_media_done done, void *data);
+
 /* Does this engine serve the control interface (--control)? Asked once. */
 bool engine_has_control(const char *engine);
 

@@ -3,6 +3,7 @@
 
 #include <glib/gi18n.h>
 
+#include "file-filters.h"
 #include "host.h"
 #include "iso-label.h"
 #include "library.h"
@@ -243,30 +244,18 @@ static void on_file_chosen(GtkNativeDialog *chooser, int response, gpointer data
 	g_object_unref(chooser);
 }
 
-static void add_filter(GtkFileChooser *chooser, const char *name, const char *const *patterns)
-{
-	GtkFileFilter *filter = gtk_file_filter_new();
-	gtk_file_filter_set_name(filter, name);
-	for (unsigned i = 0; patterns[i]; i++)
-		gtk_file_filter_add_pattern(filter, patterns[i]);
-	gtk_file_chooser_add_filter(chooser, filter);
-}
-
 static void on_choose_clicked(VireoNewMachineDialog *self)
 {
-	static const char *const iso_patterns[] = { "*.iso", "*.ISO", NULL };
-	static const char *const image_patterns[] = { "*.img", "*.raw", "*.IMG", NULL };
-	static const char *const all_patterns[] = { "*", NULL };
 	enum source_kind kind = source_kind(self);
 	const char *title = kind == SOURCE_KERNEL ? _("Choose a Linux Kernel")
 			  : kind == SOURCE_IMAGE ? _("Choose a Disk Image") : _("Choose an Installer ISO");
 	GtkFileChooserNative *chooser = gtk_file_chooser_native_new(title, GTK_WINDOW(self),
 		GTK_FILE_CHOOSER_ACTION_OPEN, _("_Open"), _("_Cancel"));
 	if (kind == SOURCE_ISO)
-		add_filter(GTK_FILE_CHOOSER(chooser), _("Disc images"), iso_patterns);
+		file_filters_add_discs(GTK_FILE_CHOOSER(chooser));
 	if (kind == SOURCE_IMAGE)
-		add_filter(GTK_FILE_CHOOSER(chooser), _("Raw disk images"), image_patterns);
-	add_filter(GTK_FILE_CHOOSER(chooser), _("All files"), all_patterns);
+		file_filters_add_raw_disks(GTK_FILE_CHOOSER(chooser));
+	file_filters_add_all(GTK_FILE_CHOOSER(chooser));
 	g_signal_connect(chooser, "response", G_CALLBACK(on_file_chosen), self);
 	gtk_native_dialog_show(GTK_NATIVE_DIALOG(chooser));
 }

@@ -3,8 +3,10 @@
 
 #include <glib/gi18n.h>
 
+#include "cd-menu.h"
 #include "editor.h"
 #include "engine-run.h"
+#include "file-filters.h"
 #include "library.h"
 #include "new-machine.h"
 #include "paths.h"
@@ -22,6 +24,7 @@ struct _VireoWindow {
 	GtkSearchBar *search_bar;
 	GtkSearchEntry *search_entry;
 	GtkToggleButton *search_button;
+	GMenu *cd_section;         /* Change CD… and Eject CD, for the selected machine's drives */
 	GtkInfoBar *vnc_bar;
 	GtkLabel *vnc_label;
 	char *vnc_address;         /* what Copy puts on the clipboard */
@@ -412,16 +415,30 @@ static void enable_action(VireoWindow *self, const char *name, bool enabled)
 	g_simple_action_set_enabled(G_SIMPLE_ACTION(g_action_map_lookup_action(G_ACTION_MAP(self), name)), enabled);
 }
 
+/* How many CD-ROM drives the machine's settings give it. */
+static unsigned cdrom_count(const struct library_entry *entry)
+{
+	struct machine_cdrom_drive drives[MACHINE_MAX_CDROM_DRIVES];
+	unsigned count = machine_cdrom_drives(&entry->machine, drives);
+	machine_cdrom_drives_clear(drives, count);
+	return count;
+}
+
 /* The menu offers what the selected machine can do now. */
 static void update_actions(VireoWindow *self)
 {
 	const struct library_entry *entry = selected_entry(self);
 	struct engine_run *run = entry ? active_run(self, entry->id) : NULL;
+	bool controlled = run && engine_run_has_control(run);
+	bool discs = controlled && !entry->broken && cdrom_count(entry);
+	cd_menu_update(self->cd_section, entry && !entry->broken ? &entry->machine : NULL);
 	enable_action(self, "delete", entry != NULL);
 	enable_action(self, "edit", entry != NULL);  /* a broken one says why it cannot be */
 	enable_action(self, "clone", entry && !entry->broken && !run);
 	enable_action(self, "show", run && has_screen(run));
-	enable_action(self, "reset", run && engine_run_has_control(run));
+	enable_action(self, "reset", controlled);
+	enable_action(self, "change-cd", discs);
+	enable_action(self, "eject-cd", discs);
 	enable_action(self, "force-off", run != NULL);
 }
 
@@ -899,6 +916,97 @@ static void on_reset(GSimpleAction *action, GVariant *parameter, gpointer data)
 		engine_run_reset(run);
 }
 
+/* A disc change sent to an engine, until it answers. */
+struct cd_request {
+	VireoWindow *self;  /* a reference */
+	char *name;         /* the machine's, for the error */
+	bool eject;
+};
+
+static void on_cd_changed(struct engine_run *run, const char *error, void *data)
+{
+	struct cd_request *request = data;
+	if (run && error) {  /* (no run: the machine ended meanwhile, and its disc with it) */
+		g_autofree char *text = request->eject
+			? g_strdup_printf(_("“%s” could not eject its CD: %s"), request->name, error)
+			: g_strdup_printf(_("“%s” could not change its CD: %s"), request->name, error);
+		show_error(request->self, text);
+	}
+	g_object_unref(request->self);
+	g_free(request->name);
+	g_free(request);
+}
+
+/* Puts the disc at `path` (NULL: none) in the running machine's CD-ROM
+ * drive `number` (from 1); an engine's refusal shows in the info bar. */
+static void change_cd(VireoWindow *self, const struct library_entry *entry, unsigned number, const char *path)
+{
+	struct engine_run *run = active_run(self, entry->id);
+	if (!run)
+		return;  /* stopped while the file chooser was open */
+	struct cd_request *request = g_new(struct cd_request, 1);
+	*request = (struct cd_request){ g_object_ref(self), g_strdup(entry->machine.name), path == NULL };
+	g_autofree char *drive = g_strdup_printf("cdrom%u", number);
+	engine_run_change_media(run, drive, path, on_cd_changed, request);
+}
+
+static void on_cd_chosen(GtkNativeDialog *chooser, int response, gpointer data)
+{
+	VireoWindow *self = data;
+	const struct library_entry *entry = find_entry(self, g_object_get_data(G_OBJECT(chooser), "id"));
+	g_autofree char *path = gtk_file_chooser_get_filename(GTK_FILE_CHOOSER(chooser));
+	if (response == GTK_RESPONSE_ACCEPT && entry && path)
+		change_cd(self, entry, GPOINTER_TO_UINT(g_object_get_data(G_OBJECT(chooser), "drive")), path);
+	g_object_unref(chooser);
+}
+
+/* A chooser of ISO images for drive `number` of `count`, opening in the
+ * folder of the disc its settings give it. */
+static GtkFileChooserNative *new_cd_chooser(VireoWindow *self, const struct machine_cdrom_drive *drive,
+					    unsigned number, unsigned count)
+{
+	g_autofree char *label = cd_menu_drive_label(drive, number);
+	g_autofree char *title = count > 1 ? g_strdup_printf(_("Change CD in %s"), label) : g_strdup(_("Change CD"));
+	GtkFileChooserNative *chooser = gtk_file_chooser_native_new(title, GTK_WINDOW(self),
+		GTK_FILE_CHOOSER_ACTION_OPEN, _("_Open"), _("_Cancel"));
+	gtk_native_dialog_set_modal(GTK_NATIVE_DIALOG(chooser), TRUE);
+	file_filters_add_discs(GTK_FILE_CHOOSER(chooser));
+	file_filters_add_all(GTK_FILE_CHOOSER(chooser));
+	g_autofree char *folder = g_path_get_dirname(drive->path);
+	if (g_file_test(folder, G_FILE_TEST_IS_DIR))
+		gtk_file_chooser_set_current_folder(GTK_FILE_CHOOSER(chooser), folder);
+	return chooser;
+}
+
+/* Change CD…: the drive (the action's parameter, from 1) gets the ISO
+ * the user picks. */
+static void on_change_cd(GSimpleAction *action, GVariant *parameter, gpointer data)
+{
+	(void)action;
+	VireoWindow *self = data;
+	const struct library_entry *entry = selected_entry(self);
+	unsigned number = g_variant_get_uint32(parameter);
+	struct machine_cdrom_drive drives[MACHINE_MAX_CDROM_DRIVES];
+	unsigned count = entry && !entry->broken ? machine_cdrom_drives(&entry->machine, drives) : 0;
+	if (number >= 1 && number <= count) {
+		GtkFileChooserNative *chooser = new_cd_chooser(self, &drives[number - 1], number, count);
+		g_object_set_data_full(G_OBJECT(chooser), "id", g_strdup(entry->id), g_free);
+		g_object_set_data(G_OBJECT(chooser), "drive", GUINT_TO_POINTER(number));
+		g_signal_connect(chooser, "response", G_CALLBACK(on_cd_chosen), self);
+		gtk_native_dialog_show(GTK_NATIVE_DIALOG(chooser));
+	}
+	machine_cdrom_drives_clear(drives, count);
+}
+
+static void on_eject_cd(GSimpleAction *action, GVariant *parameter, gpointer data)
+{
+	(void)action;
+	VireoWindow *self = data;
+	const struct library_entry *entry = selected_entry(self);
+	if (entry && !entry->broken)
+		change_cd(self, entry, g_variant_get_uint32(parameter), NULL);
+}
+
 /* A copy of a stopped machine, named "NAME 2" (or 3...), selected. */
 static void on_clone(GSimpleAction *action, GVariant *parameter, gpointer data)
 {
@@ -925,6 +1033,8 @@ static const GActionEntry window_actions[] = {
 	{ .name = "start", .activate = on_start },
 	{ .name = "force-off", .activate = on_force_off },
 	{ .name = "reset", .activate = on_reset },
+	{ .name = "change-cd", .activate = on_change_cd, .parameter_type = "u" },
+	{ .name = "eject-cd", .activate = on_eject_cd, .parameter_type = "u" },
 	{ .name = "show", .activate = on_show },
 	{ .name = "clone", .activate = on_clone },
 	{ .name = "search", .activate = on_search },
@@ -988,6 +1098,7 @@ static void vireo_window_class_init(VireoWindowClass *klass)
 	gtk_widget_class_bind_template_child(widget_class, VireoWindow, search_button);
 	gtk_widget_class_bind_template_callback(widget_class, on_row_activated);
 	gtk_widget_class_bind_template_callback(widget_class, on_search_changed);
+	gtk_widget_class_bind_template_child(widget_class, VireoWindow, cd_section);
 	gtk_widget_class_bind_template_child(widget_class, VireoWindow, vnc_bar);
 	gtk_widget_class_bind_template_child(widget_class, VireoWindow, vnc_label);
 	gtk_widget_class_bind_template_callback(widget_class, on_vnc_bar_response);

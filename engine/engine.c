@@ -859,18 +859,14 @@ static bool control_power_button(void *opaque)
 }
 
 /* The place of cdromN (N from 1), counted as --boot-order counts CD-ROM
- * drives: the media=cdrom disks in the order given, then --cdrom's drive.
- * *count says how many the machine has; NO_PLACE when N is past them. */
+ * drives (machine_cdrom_drives). *count says how many the machine has;
+ * NO_PLACE when N is past them. */
 static unsigned cdrom_place(const struct engine *e, unsigned number, unsigned *count)
 {
-	const struct engine_backends *b = e->backends;
-	unsigned place = NO_PLACE;
-	*count = 0;
-	for (unsigned i = 0; i <= b->disk_count; i++) {
-		bool cdrom = i < b->disk_count ? b->disk_specs[i].media == MACHINE_MEDIA_CDROM : e->def->cdrom != NULL;
-		if (cdrom && ++*count == number)
-			place = i < b->disk_count ? i : ENGINE_CDROM_PLACE;
-	}
+	struct machine_cdrom_drive drives[MACHINE_MAX_CDROM_DRIVES];
+	*count = machine_cdrom_drives(e->def, drives);
+	unsigned place = number <= *count ? drives[number - 1].disk : NO_PLACE;
+	machine_cdrom_drives_clear(drives, *count);
 	return place;
 }
 

@@ -17,7 +17,7 @@
 
 /* Where --cdrom's drive comes among the machine's drives: after the --disk
  * ones (as firmware_board.h and --boot-order count them). */
-#define ENGINE_CDROM_PLACE MACHINE_MAX_DISKS
+#define ENGINE_CDROM_PLACE MACHINE_CDROM_SETTING_DRIVE
 
 /* Host resources that outlive a run (a guest reboot keeps its serial
  * connection and its disks, and their locks). */

@@ -515,6 +515,29 @@ bool machine_parse_cdrom_name(const char *name, unsigned *number, GError **error
 	return false;
 }
 
+unsigned machine_cdrom_drives(const struct vireo_machine *m, struct machine_cdrom_drive *drives)
+{
+	unsigned count = 0;
+	for (unsigned i = 0; m->disks && m->disks[i]; i++) {
+		struct machine_disk disk;
+		if (!machine_parse_disk(m->disks[i], &disk, NULL))
+			continue;  /* already refused when the setting was read */
+		if (disk.media == MACHINE_MEDIA_CDROM)
+			drives[count++] = (struct machine_cdrom_drive){ i, disk.bus, g_steal_pointer(&disk.path) };
+		machine_disk_clear(&disk);
+	}
+	if (m->cdrom)
+		drives[count++] = (struct machine_cdrom_drive){ MACHINE_CDROM_SETTING_DRIVE, MACHINE_BUS_IDE,
+								g_strdup(m->cdrom) };
+	return count;
+}
+
+void machine_cdrom_drives_clear(struct machine_cdrom_drive *drives, unsigned count)
+{
+	for (unsigned i = 0; i < count; i++)
+		g_clear_pointer(&drives[i].path, g_free);
+}
+
 /* Checks each spec, makes relative paths relative to base_dir and appends. */
 static bool add_disks(struct vireo_machine *m, const char *value, const char *base_dir, GError **error)
 {

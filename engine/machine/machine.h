@@ -187,6 +187,27 @@ bool machine_parse_boot_order(const char *spec, struct machine_boot_item *items,
  * with the error naming it. */
 bool machine_parse_cdrom_name(const char *name, unsigned *number, GError **error);
 
+/* The [devices] cdrom drive's place in machine_cdrom_drive.disk: it is
+ * none of the disks. */
+#define MACHINE_CDROM_SETTING_DRIVE MACHINE_MAX_DISKS
+/* Every media=cdrom disk and the [devices] cdrom drive. */
+#define MACHINE_MAX_CDROM_DRIVES (MACHINE_MAX_DISKS + 1)
+
+/* One CD-ROM drive of a machine, as its settings give it. */
+struct machine_cdrom_drive {
+	unsigned disk;               /* its index in m->disks, or MACHINE_CDROM_SETTING_DRIVE */
+	enum machine_disk_bus bus;   /* MACHINE_BUS_IDE or MACHINE_BUS_SATA */
+	char *path;                  /* the ISO the settings put in it */
+};
+
+/* The machine's CD-ROM drives into drives[MACHINE_MAX_CDROM_DRIVES], in
+ * the order boot orders and the control interface number them (drives[0]
+ * is cdrom1): the media=cdrom disks in the order given, then the
+ * [devices] cdrom drive (IDE secondary master). Returns how many; free
+ * them with machine_cdrom_drives_clear. */
+unsigned machine_cdrom_drives(const struct vireo_machine *m, struct machine_cdrom_drive *drives);
+void machine_cdrom_drives_clear(struct machine_cdrom_drive *drives, unsigned count);
+
 /* Loads machine.ini; errors name the file and line ("PATH:LINE: ..."). */
 bool machine_load(struct vireo_machine *m, const char *path, GError **error);
 

@@ -1286,6 +1286,154 @@ def case_installer_iso(app):
         fail("the library still holds %r" % os.listdir(app.machines))
 
 
+def menu_items_sensitive(app, labels):
+    """Whether each of `labels` is offered (sensitive) in the main menu."""
+    open_menu(app)
+    items = [wait_for(label + " in the menu", lambda: find(app.window, "push button", label)) for label in labels]
+    offered = [sensitive(item) for item in items]
+    press("Escape")
+    return offered
+
+
+def choose_file(app, title, filters, path):
+    """Picks `path` in the file chooser `title`, which offers `filters` (the
+    first one chosen), by typing it in its location entry, which Ctrl+L
+    shows (under Xvfb without a portal the native chooser is GTK's own
+    dialog)."""
+    chooser = wait_for("the %s chooser" % title, lambda: find(app.root, "file chooser", title))
+    combo = find(chooser, "combo box")
+    offered = [n.get_name() for n in find_all(combo, "menu item", visible=False)] if combo else []
+    if not combo or combo.get_name() != filters[0] or offered != list(filters):
+        fail("the %s chooser offers the filters %r, not %r" % (title, offered, filters))
+
+    def location():
+        entry = find(chooser, "text")
+        if not entry:
+            Atspi.Component.grab_focus(chooser)
+            press("ctrl+l")
+            time.sleep(0.3)
+        return entry
+    set_text(wait_for("the chooser's location entry", location), path)
+    click(find(chooser, "push button", "Open"))
+    wait_for("the chooser to close", lambda: not find(app.root, "file chooser", title))
+
+
+def firmware_text(log):
+    return open(log, errors="replace").read() if os.path.exists(log) else ""
+
+
+def case_change_cd(app):
+    """Changing and ejecting a running machine's CD from the menu: a machine
+    booting (SeaBIOS) from its SATA CD, with an IDE drive too, so Change CD
+    and Eject CD ask for the drive; the other disc boots after Reset; a file
+    that is no ISO gets the engine's line in the info bar; ejected, SeaBIOS
+    cannot read the CD. A stopped machine, and a running one without a
+    CD-ROM drive, are offered neither; with one drive there is no drive to
+    pick."""
+    if not os.access("/dev/kvm", os.R_OK | os.W_OK):
+        print("SKIP: no usable /dev/kvm")
+        sys.exit(SKIP)
+    import test_firmware as tf
+    first = tf.boot_cd(app.tmp)
+    second_message = b"Vireo second disc ran\n"
+    second = tf.boot_cd(app.tmp, name="second.iso", message=second_message)
+    data_iso = make_iso(app, "drivers.iso", "DRIVERS")
+    not_iso = os.path.join(app.tmp, "zeros.iso")
+    with open(not_iso, "wb") as f:
+        f.write(bytes(64 * 2048))
+    folder = os.path.dirname(write_machine(
+        app, "Installer", "[machine]\nname=Installer\nmemory=128M\n[boot]\nfirmware=bios\n"
+        "firmware-log=firmware.log\norder=cdrom1\n[devices]\ndisks=%s,bus=sata,media=cdrom\ncdrom=%s\n"
+        "[display]\ndisplay=none\n" % (first, data_iso)))
+    write_machine(app, "Plain", "[machine]\nname=Plain\nmemory=64M\n[boot]\nfirmware=bios\n"
+                  "[display]\ndisplay=none\n")
+    write_machine(app, "Single", "[machine]\nname=Single\nmemory=64M\n[boot]\nfirmware=bios\n"
+                  "[devices]\ndisks=%s,bus=sata,media=cdrom\n[display]\ndisplay=none\n" % data_iso)
+    log = os.path.join(folder, "firmware.log")
+    app.start()
+    wait_for("the machines", lambda: all(row(app, name) for name in ("Installer", "Plain", "Single")))
+    select_row(app, "Installer")
+    open_menu(app)
+    click(wait_for("Change CD in the menu", lambda: find(app.window, "push button", "Change CD")))
+    drives = wait_for("the drives", lambda: [n.get_name() for n in find_all(app.window, "push button")
+                                            if n.get_name().startswith("CD-ROM")])
+    if drives != ["CD-ROM 1 (SATA)…", "CD-ROM 2 (IDE)…"]:
+        fail("Change CD offers the drives %r" % drives)
+    if any(sensitive(n) for n in find_all(app.window, "push button") if n.get_name() in drives):
+        fail("Change CD is offered for a stopped machine")
+    press("Escape")
+    wait_for("the menu to close", lambda: not find(app.window, "push button", drives[0]))
+
+    engines = []
+    try:
+        # Running: a machine without a CD-ROM drive has Reset but no CD
+        # items; one with a single drive has them without a drive to pick.
+        for name in ("Plain", "Single"):
+            click(find(row(app, name), "push button", "Start"))
+        for name in ("Plain", "Single"):
+            wait_for(name + " to run", lambda: "Running" in label_texts(row(app, name)), timeout=30)
+        engines = wait_for("their engines", lambda: len(engine_pids(app)) == 2 and engine_pids(app))
+        for name, expected in (("Plain", [True, False, False]), ("Single", [True, True, True])):
+            select_row(app, name)
+            offered = menu_items_sensitive(app, ("Reset", "Change CD…", "Eject CD"))
+            if offered != expected:
+                fail("for %s Reset, Change CD… and Eject CD are offered as %r" % (name, offered))
+        menu_item(app, "Change CD…")
+        chooser = wait_for("the Change CD chooser", lambda: find(app.root, "file chooser", "Change CD"))
+        click(find(chooser, "push button", "Cancel"))
+        wait_for("the chooser to close", lambda: not find(app.root, "file chooser", "Change CD"))
+        for name in ("Plain", "Single"):
+            select_row(app, name)
+            menu_item(app, "Force Off")
+            wait_for(name + " to be off", lambda: "Stopped" in label_texts(row(app, name)), timeout=20)
+
+        click(find(row(app, "Installer"), "push button", "Start"))
+        wait_for("Installer to run", lambda: "Running" in label_texts(row(app, "Installer")), timeout=30)
+        engines += wait_for("its engine", lambda: [p for p in engine_pids(app) if p not in engines])
+        boot = tf.BOOT_MESSAGE.decode().strip()
+        wait_for("the first disc to boot", lambda: boot in firmware_text(log), timeout=tf.BOOT_TIMEOUT)
+
+        # Change CD…, drive 1: the second disc boots after Reset.
+        iso_filters = ("Disc images", "All files")
+        select_row(app, "Installer")
+        open_menu(app)
+        click(wait_for("Change CD in the menu", lambda: find(app.window, "push button", "Change CD")))
+        click(wait_for("the SATA drive", lambda: find(app.window, "push button", "CD-ROM 1 (SATA)…")))
+        choose_file(app, "Change CD in CD-ROM 1 (SATA)", iso_filters, second)
+        menu_item(app, "Reset")
+        wait_for("the second disc to boot", lambda: second_message.decode().strip() in firmware_text(log),
+                 timeout=tf.BOOT_TIMEOUT)
+
+        # A file that is no ISO: the engine's one line in the info bar.
+        open_menu(app)
+        click(wait_for("Change CD in the menu", lambda: find(app.window, "push button", "Change CD")))
+        click(wait_for("the SATA drive", lambda: find(app.window, "push button", "CD-ROM 1 (SATA)…")))
+        choose_file(app, "Change CD in CD-ROM 1 (SATA)", iso_filters, not_iso)
+        error = "“Installer” could not change its CD: CD image %s is not an ISO 9660 or UDF image" % not_iso
+        wait_for("the engine's error in the info bar",
+                 lambda: any(t.startswith(error) and "\n" not in t for t in label_texts(app.window)))
+        if "Running" not in label_texts(row(app, "Installer")):
+            fail("a bad disc ended the machine: %r" % label_texts(row(app, "Installer")))
+
+        # Eject CD, drive 1: SeaBIOS finds no disc to boot after Reset.
+        failed = "Boot failed: Could not read from CDROM"
+        before = firmware_text(log).count(failed)
+        open_menu(app)
+        click(wait_for("Eject CD in the menu", lambda: find(app.window, "push button", "Eject CD")))
+        click(wait_for("the SATA drive", lambda: find(app.window, "push button", "CD-ROM 1 (SATA)")))
+        menu_item(app, "Reset")
+        wait_for("SeaBIOS to find no disc", lambda: firmware_text(log).count(failed) > before,
+                 timeout=tf.BOOT_TIMEOUT)
+        text = firmware_text(log)
+        if text.count(boot) != 1 or text.count(second_message.decode().strip()) != 1:
+            fail("a disc booted again after the eject:\n%s" % text[-3000:])
+        menu_item(app, "Force Off")
+        wait_for("Installer to be off", lambda: "Stopped" in label_texts(row(app, "Installer")), timeout=20)
+        wait_for("the engines to end", lambda: not any(alive(p) for p in engines))
+    finally:
+        kill_engines(engines)
+
+
 def case_demo_machine(app):
     """./setup.sh run on a desktop: the library gets the Demo machine (once,
     however often it runs) and the app starts it."""

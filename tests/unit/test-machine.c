@@ -159,6 +159,44 @@ static void test_cdrom_name(void)
 	}
 }
 
+/* The CD-ROM drives as boot orders and the control interface number them:
+ * media=cdrom disks in the order given (disks between them skipped), then
+ * the [devices] cdrom drive, on IDE; each with the disc its settings give. */
+static void test_cdrom_drives(void)
+{
+	struct vireo_machine m;
+	g_autoptr(GError) error = NULL;
+	g_autofree char *path = write_ini("[devices]\ncdrom=/isos/setup.iso\n"
+					  "disks=root.img,bus=sata;/isos/drivers.iso,bus=sata,media=cdrom;"
+					  "data.img;/isos/tools.iso,bus=ide,media=cdrom\n");
+	g_autofree char *dir = g_path_get_dirname(path);
+	machine_init(&m);
+	g_assert_true(machine_load(&m, path, &error));
+	struct machine_cdrom_drive drives[MACHINE_MAX_CDROM_DRIVES];
+	unsigned count = machine_cdrom_drives(&m, drives);
+	g_assert_cmpuint(count, ==, 3);
+	g_assert_cmpuint(drives[0].disk, ==, 1);
+	g_assert_cmpint(drives[0].bus, ==, MACHINE_BUS_SATA);
+	g_assert_cmpstr(drives[0].path, ==, "/isos/drivers.iso");
+	g_assert_cmpuint(drives[1].disk, ==, 3);
+	g_assert_cmpint(drives[1].bus, ==, MACHINE_BUS_IDE);
+	g_assert_cmpstr(drives[1].path, ==, "/isos/tools.iso");
+	g_assert_cmpuint(drives[2].disk, ==, MACHINE_CDROM_SETTING_DRIVE);
+	g_assert_cmpint(drives[2].bus, ==, MACHINE_BUS_IDE);
+	g_assert_cmpstr(drives[2].path, ==, "/isos/setup.iso");
+	machine_cdrom_drives_clear(drives, count);
+	g_assert_null(drives[0].path);
+	machine_clear(&m);
+	g_unlink(path);
+
+	/* Disks alone, or nothing: no drive. */
+	machine_init(&m);
+	g_assert_cmpuint(machine_cdrom_drives(&m, drives), ==, 0);
+	g_assert_true(machine_set(&m, machine_setting_by_flag("disk"), "root.img", dir, NULL));
+	g_assert_cmpuint(machine_cdrom_drives(&m, drives), ==, 0);
+	machine_clear(&m);
+}
+
 /* Where a VNC server listens: an address alone (or none) takes the first
  * free port from 5900, a port given is that port only. */
 static void test_display(void)
@@ -196,6 +234,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/machine/errors-name-the-line", test_errors_name_the_line);
 	g_test_add_func("/machine/boot-order", test_boot_order);
 	g_test_add_func("/machine/cdrom-name", test_cdrom_name);
+	g_test_add_func("/machine/cdrom-drives", test_cdrom_drives);
 	g_test_add_func("/machine/display", test_display);
 	return g_test_run();
 }
