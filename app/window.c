@@ -121,8 +121,9 @@ static char *detail_text(const struct library_entry *entry)
 		struct machine_disk disk;
 		if (machine_parse_disk(m->disks[0], &disk, NULL)) {
 			g_autofree char *base = g_path_get_basename(disk.path);
+			bool cdrom = disk.media == MACHINE_MEDIA_CDROM;
 			machine_disk_clear(&disk);
-			return g_strdup_printf(_("Disk %s"), base);
+			return cdrom ? g_strdup_printf(_("CD %s"), base) : g_strdup_printf(_("Disk %s"), base);
 		}
 	}
 	return g_strdup(_("Nothing to boot"));

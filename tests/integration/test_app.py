@@ -1033,6 +1033,10 @@ def case_library_changes(app):
     if selected != ["Bravo"]:
         fail("with the selected machine gone, the selection is %r, not the first row" % selected)
 
+    # A row says what the machine starts from: a CD is not called a disk.
+    write_machine(app, "e", "[machine]\nname=Echo\n[devices]\ndisks=boot.iso,bus=sata,media=cdrom;disk.img\n")
+    wait_for("Echo's row to name its CD", lambda: row(app, "Echo") and "CD boot.iso" in label_texts(row(app, "Echo")))
+
 
 def open_menu(app):
     """Opens the main menu, once one still closing from the last use has
