@@ -105,6 +105,7 @@ struct engine {
 	bool ahci_created;
 	struct virtio_host ahci_msi;  /* the MSI route, kept as virtio's MSI-X vectors are */
 	bool firmware;                  /* booting SeaBIOS rather than a kernel */
+	bool power_button_pressed;      /* by closing the window: a second close stops the machine */
 	struct firmware_board board;
 	bool board_created;
 };
@@ -314,12 +315,31 @@ static int init_devices(struct engine *e, struct chardev *serial, GMainContext *
 	return strcmp(e->def->gpu, "std") ? 0 : add_vga(e, error);
 }
 
-/* Closing the window stops the machine as SIGTERM does: cleanly. (The
- * firmware issue turns this into the ACPI power button.) */
+/* The window's close button is the machine's power button, as on a PC
+ * (VirtualBox and Boxes do the same): a guest that listens (its ACPI has
+ * PWRBTN_EN on) shuts itself down. One that does not, or a second close
+ * while it does, stops the machine cleanly, as SIGTERM does. */
+static gboolean on_window_close(gpointer opaque)
+{
+	struct engine_backends *b = opaque;
+	struct engine *e = b->run;
+	if (!e)
+		return G_SOURCE_REMOVE;
+	if (!e->power_button_pressed && acpi_pm_press_power_button(&e->pm)) {
+		e->power_button_pressed = true;
+		g_printerr("vireo-engine: power button pressed: the guest is shutting down "
+			   "(close the window again to stop the machine now)\n");
+	} else {
+		vm_request_stop(&e->vm, VM_STOP_REQUESTED);
+	}
+	return G_SOURCE_REMOVE;
+}
+
+/* From the window's thread: handled in the main loop, by the run going on. */
 static void close_window(void *opaque)
 {
-	(void)opaque;
-	kill(getpid(), SIGTERM);
+	struct engine_backends *b = opaque;
+	g_main_context_invoke(b->context, on_window_close, b);
 }
 
 static int start_display(const struct vireo_machine *def, struct engine_backends *b, char **error)
@@ -337,7 +357,7 @@ static int start_display(const struct vireo_machine *def, struct engine_backends
 	if (b->vnc && display.vnc_port != display.vnc_port_last)
 		g_printerr("vireo-engine: VNC on %s:%u\n", vnc_server_address(b->vnc), vnc_server_port(b->vnc));
 	if (display.sdl)
-		b->sdl = sdl_window_start(&b->console, def->name, close_window, NULL, error);
+		b->sdl = sdl_window_start(&b->console, def->name, close_window, b, error);
 	bool failed = (display.vnc && !b->vnc) || (display.sdl && !b->sdl);
 	machine_display_clear(&display);
 	return failed ? -1 : 0;
@@ -496,6 +516,7 @@ int engine_open_backends(const struct vireo_machine *def, struct engine_backends
 			 char **error)
 {
 	memset(b, 0, sizeof(*b));
+	b->context = context;
 	if (open_firmware_log(def, b, context, error) < 0)
 		return -1;
 	if (chardev_open(&b->serial, def->serial, context, error) < 0) {
@@ -973,8 +994,10 @@ enum vm_stop_reason engine_run(const struct vireo_machine *def, struct engine_ba
 	watch_terminate_signals(e, context);
 	if (backends->control)
 		engine_control_attach(backends->control, &control_ops, e);
+	backends->run = e;
 	while (atomic_load(&e->vm.stop_reason) == VM_RUNNING)
 		g_main_context_iteration(context, TRUE);
+	backends->run = NULL;
 	if (backends->control)
 		engine_control_attach(backends->control, NULL, NULL);
 	unwatch_terminate_signals(e);

@@ -19,9 +19,13 @@
  * ones (as firmware_board.h and --boot-order count them). */
 #define ENGINE_CDROM_PLACE MACHINE_CDROM_SETTING_DRIVE
 
+struct engine;
+
 /* Host resources that outlive a run (a guest reboot keeps its serial
  * connection and its disks, and their locks). */
 struct engine_backends {
+	GMainContext *context;      /* the engine's main loop, where the window's close is handled */
+	struct engine *run;         /* the run going on (main loop only), or NULL between runs */
 	struct chardev serial;
 	struct console console;     /* the screen: frontends stay attached across reboots */
 	struct vnc_server *vnc;     /* or NULL */

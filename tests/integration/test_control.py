@@ -144,6 +144,21 @@ def case_pause_resume(tmp):
     print("ok: pause holds the guest, resume lets it run, reset reboots, power button ends it")
 
 
+def case_power_button_acpi(tmp):
+    """A guest with ACPI hears the power button (the SCI with PWRBTN_STS)
+    and powers itself off: the request reaches the guest, it does not just
+    stop it."""
+    sock = os.path.join(tmp, "engine.sock")
+    args = ["--kernel", os.path.join(vt.guest_dir(), "acpi-button.elf"), "--memory", "64M", "--control", sock]
+    with vt.Engine(args) as engine:
+        engine.wait_for(r"acpi-button: waiting", 30)
+        ctl(sock, "power-button")
+        engine.wait_for(r"acpi-button: pressed", 20)
+        if engine.wait_exit(20) != 0:
+            vt.fail("the guest's power-off did not end the engine with status 0")
+    print("ok: the guest heard the power button and powered off")
+
+
 def case_cdrom_change(tmp):
     sock, first = os.path.join(tmp, "engine.sock"), tf.boot_cd(tmp)
     second_message = b"Vireo second disc ran\n"

@@ -2,6 +2,7 @@
 """The guest screen and input through the engine's VNC server, seen by a real
 RFB client (vnc-probe, on libvncclient). Usage: test_display.py CASE"""
 import os
+import ctypes
 import re
 import select
 import shutil
@@ -397,6 +398,20 @@ def case_virtio_gpu():
         probe.close()
 
 
+X_CLIENT_MESSAGE = 33  # X.h ClientMessage
+
+
+class XClientMessageEvent(ctypes.Structure):
+    """Xlib's XClientMessageEvent, with 32-bit format data."""
+    _fields_ = [("type", ctypes.c_int), ("serial", ctypes.c_ulong), ("send_event", ctypes.c_int),
+                ("display", ctypes.c_void_p), ("window", ctypes.c_ulong), ("message_type", ctypes.c_ulong),
+                ("format", ctypes.c_int), ("data", ctypes.c_long * 5)]
+
+
+class XEvent(ctypes.Union):
+    _fields_ = [("xclient", XClientMessageEvent), ("pad", ctypes.c_long * 24)]
+
+
 class Xvfb:
     """A private X server for the SDL window tests."""
 
@@ -431,6 +446,28 @@ class Xvfb:
             time.sleep(0.2)
         vt.fail("no window named %r appeared" % name)
 
+    def close_window(self, wid):
+        """Asks the window to close as a window manager's close button does:
+        a WM_DELETE_WINDOW message (ICCCM 4.2.8.1), sent with Xlib itself
+        since xdotool has no way to."""
+        x11 = ctypes.CDLL("libX11.so.6")
+        x11.XOpenDisplay.restype = ctypes.c_void_p
+        x11.XOpenDisplay.argtypes = [ctypes.c_char_p]
+        x11.XInternAtom.restype = ctypes.c_ulong
+        x11.XInternAtom.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int]
+        x11.XSendEvent.argtypes = [ctypes.c_void_p, ctypes.c_ulong, ctypes.c_int, ctypes.c_long, ctypes.c_void_p]
+        x11.XFlush.argtypes = x11.XCloseDisplay.argtypes = [ctypes.c_void_p]
+        display = x11.XOpenDisplay(self.display.encode())
+        if not display:
+            vt.fail("cannot open X display " + self.display)
+        event = XEvent()
+        event.xclient = XClientMessageEvent(type=X_CLIENT_MESSAGE, window=int(wid), format=32,
+                                            message_type=x11.XInternAtom(display, b"WM_PROTOCOLS", 0))
+        event.xclient.data[0] = x11.XInternAtom(display, b"WM_DELETE_WINDOW", 0)
+        x11.XSendEvent(display, int(wid), 0, 0, ctypes.byref(event))
+        x11.XFlush(display)
+        x11.XCloseDisplay(display)
+
     def screenshot(self):
         """The root window as (width, rgb bytes)."""
         data = subprocess.run(["xwd", "-root", "-silent", "-display", self.display], capture_output=True,
@@ -451,6 +488,12 @@ class Xvfb:
         self.proc.wait(10)
 
 
+def sdl_engine(x, name, guest):
+    """vireo-engine running a test guest in a window titled "NAME - Vireo" on x."""
+    return vt.Engine(["--name", name, "--kernel", os.path.join(vt.guest_dir(), guest + ".elf"), "--memory", "64M",
+                      "--display", "sdl"], env={"DISPLAY": x.display})
+
+
 def sdl_available():
     if not shutil.which("Xvfb") or not shutil.which("xdotool") or not shutil.which("xwd"):
         vt.skip("needs Xvfb, xdotool and xwd (./setup.sh installs them)")
@@ -462,8 +505,7 @@ def case_sdl_window():
     keys typed into it with xdotool reach the PS/2 keyboard of a guest."""
     sdl_available()
     with Xvfb() as x:
-        engine = vt.Engine(["--name", "sdltest", "--kernel", os.path.join(vt.guest_dir(), "vga.elf"),
-                            "--memory", "64M", "--display", "sdl"], env={"DISPLAY": x.display})
+        engine = sdl_engine(x, "sdltest", "vga")
         with engine:
             engine.wait_for(r"vga: 1024x768x32 drawn", 60)
             wid, wx, wy, ww, wh = x.window("sdltest - Vireo")
@@ -478,8 +520,7 @@ def case_sdl_window():
                                 % (px, py, pixel(rgb, width, wx + px, wy + py), pattern32(px, py)))
             engine.send(b"\n")
             engine.send(b"\n")
-        engine = vt.Engine(["--name", "keys", "--kernel", os.path.join(vt.guest_dir(), "ps2-input.elf"),
-                            "--memory", "64M", "--display", "sdl"], env={"DISPLAY": x.display})
+        engine = sdl_engine(x, "keys", "ps2-input")
         with engine:
             engine.wait_for(r"ps2: ready", 30)
             wid = x.window("keys - Vireo")[0]
@@ -495,6 +536,29 @@ def case_sdl_window():
             x.run("xdotool", "key", "--window", wid, "q")
             if engine.wait_exit(20) != 0:
                 vt.fail("engine did not end cleanly")
+
+
+def case_sdl_close():
+    """Closing the SDL window is the power button: a guest with ACPI gets
+    the SCI with PWRBTN_STS and powers itself off (engine status 0); a guest
+    that does not listen is stopped cleanly (status 0) at once."""
+    sdl_available()
+    with Xvfb() as x:
+        engine = sdl_engine(x, "button", "acpi-button")
+        with engine:
+            engine.wait_for(r"acpi-button: waiting", 30)
+            x.close_window(x.window("button - Vireo")[0])
+            engine.wait_for(r"acpi-button: pressed", 20)
+            if engine.wait_exit(20) != 0:
+                vt.fail("the guest's power-off did not end the engine with status 0")
+            if "power button pressed" not in engine.proc.stderr.read().decode(errors="replace"):
+                vt.fail("the engine did not say it pressed the power button")
+        engine = sdl_engine(x, "deaf", "ps2-input")
+        with engine:
+            engine.wait_for(r"ps2: ready", 30)
+            x.close_window(x.window("deaf - Vireo")[0])
+            if engine.wait_exit(20) != 0:
+                vt.fail("closing the window of a guest without ACPI did not stop it cleanly")
 
 
 def case_sdl_show():
