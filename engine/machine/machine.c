@@ -50,7 +50,8 @@ const struct machine_setting machine_settings[] = {
 	  "FILE[,ro][,serial=ID][,queues=N][,bus=virtio|ide|sata][,media=disk|cdrom]",
 	  "a disk on a raw image: virtio (default), IDE (firmware boot; primary master, slave, secondary "
 	  "master, slave in order) or SATA (AHCI, ports 0-5 in order), a hard disk or a CD-ROM "
-	  "(FILE " MACHINE_NO_DISC ": the drive with no disc; repeat for more; machine.ini: disks=a.img;b.img,ro)" },
+	  "(a CD-ROM's FILE " MACHINE_NO_DISC ": the drive with no disc; repeat for more; "
+	  "machine.ini: disks=a.img;b.img,ro)" },
 	{ "devices", "cdrom", "cdrom", SETTING_DISC, FIELD(cdrom), "FILE|" MACHINE_NO_DISC,
 	  "an ISO image in the CD-ROM drive (IDE secondary master, as QEMU's -cdrom; firmware boot), "
 	  "or " MACHINE_NO_DISC ": the drive with no disc" },
