@@ -90,9 +90,8 @@ void machine_clear(struct vireo_machine *m)
 	for (size_t i = 0; i < machine_settings_count; i++) {
 		const struct machine_setting *s = &machine_settings[i];
 		if (s->type == SETTING_STRING || s->type == SETTING_PATH || s->type == SETTING_DISC ||
-		    s->type == SETTING_SERIAL ||
-		    s->type == SETTING_NET || s->type == SETTING_DISPLAY || s->type == SETTING_CHOICE ||
-		    s->type == SETTING_BOOT_ORDER)
+		    s->type == SETTING_SERIAL || s->type == SETTING_NET || s->type == SETTING_DISPLAY ||
+		    s->type == SETTING_CHOICE || s->type == SETTING_BOOT_ORDER)
 			g_free(*(char **)((char *)m + s->offset));
 		else if (s->type == SETTING_DISKS)
 			g_strfreev(*(char ***)((char *)m + s->offset));

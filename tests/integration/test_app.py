@@ -1458,8 +1458,9 @@ def case_change_cd(app):
         # A setting saved while it runs stays marked across a disc change.
         with open(ini) as f:
             settings = f.read()
-        with open(ini, "w") as f:
+        with open(ini + ".new", "w") as f:  # replaced whole, as the editor saves
             f.write(settings.replace("memory=128M", "memory=160M"))
+        os.replace(ini + ".new", ini)
         wait_for("the saved memory to be marked", lambda: pending_shown(app, "Installer"))
         open_menu(app)
         click(wait_for("Change CD in the menu", lambda: find(app.window, "push button", "Change CD")))
