@@ -37,6 +37,11 @@ enum engine_state engine_run_state(const struct engine_run *run);
 /* Whether the file at `path` was written after this engine started (made
  * its control socket): settings saved while it runs, for its next start. */
 bool engine_run_predates(const struct engine_run *run, const char *path);
+/* The running engine matches machine.ini as of now (a change it already
+ * made, such as a disc change, was just saved there): engine_run_predates
+ * is false for files written until now. Kept in the control socket's
+ * mtime, so it holds for an app that attaches later. */
+void engine_run_matches_settings(struct engine_run *run);
 /* After the engine ended: its last line on stderr (its error), or NULL. */
 const char *engine_run_error(const struct engine_run *run);
 /* -1 when not known (ended by a signal, or an engine we only attached to). */

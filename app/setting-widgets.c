@@ -86,7 +86,7 @@ static GtkWidget *new_entry(struct setting_widget *sw)
 	gtk_widget_set_hexpand(entry, TRUE);
 	gtk_entry_set_activates_default(GTK_ENTRY(entry), TRUE);
 	g_signal_connect_swapped(entry, "changed", G_CALLBACK(on_changed), sw);
-	if (sw->setting->type == SETTING_PATH)
+	if (sw->setting->type == SETTING_PATH || sw->setting->type == SETTING_DISC)
 		setting_entry_add_chooser(GTK_ENTRY(entry));
 	/* the syntax of a spec, as --help gives it */
 	if (sw->setting->type == SETTING_SERIAL || sw->setting->type == SETTING_NET ||
@@ -144,6 +144,7 @@ static GtkWidget *new_field(struct setting_widget *sw, const char *label)
 		return new_disk_list(sw);
 	case SETTING_STRING:
 	case SETTING_PATH:
+	case SETTING_DISC:
 	case SETTING_SERIAL:
 	case SETTING_NET:
 	case SETTING_DISPLAY:
@@ -271,6 +272,7 @@ void setting_widget_load(struct setting_widget *sw, const struct vireo_machine *
 		break;
 	case SETTING_STRING:
 	case SETTING_PATH:
+	case SETTING_DISC:
 	case SETTING_SERIAL:
 	case SETTING_NET:
 	case SETTING_DISPLAY:
@@ -299,6 +301,7 @@ static char *field_text(struct setting_widget *sw)
 		return vireo_disk_list_get_text(VIREO_DISK_LIST(sw->field));
 	case SETTING_STRING:
 	case SETTING_PATH:
+	case SETTING_DISC:
 	case SETTING_SERIAL:
 	case SETTING_NET:
 	case SETTING_DISPLAY:

@@ -120,10 +120,11 @@ static char *detail_text(const struct library_entry *entry)
 	if (m->disks && m->disks[0]) {
 		struct machine_disk disk;
 		if (machine_parse_disk(m->disks[0], &disk, NULL)) {
-			g_autofree char *base = g_path_get_basename(disk.path);
+			g_autofree char *base = machine_disk_is_empty(&disk) ? NULL : g_path_get_basename(disk.path);
 			bool cdrom = disk.media == MACHINE_MEDIA_CDROM;
 			machine_disk_clear(&disk);
-			return cdrom ? g_strdup_printf(_("CD %s"), base) : g_strdup_printf(_("Disk %s"), base);
+			if (base)
+				return cdrom ? g_strdup_printf(_("CD %s"), base) : g_strdup_printf(_("Disk %s"), base);
 		}
 	}
 	return g_strdup(_("Nothing to boot"));
@@ -921,32 +922,57 @@ static void on_reset(GSimpleAction *action, GVariant *parameter, gpointer data)
 struct cd_request {
 	VireoWindow *self;  /* a reference */
 	char *name;         /* the machine's, for the error */
-	bool eject;
+	char *ini_path;     /* its machine.ini, which keeps the change */
+	unsigned number;    /* the drive, from 1 */
+	char *path;         /* the disc, or NULL: ejected */
 };
+
+/* The engine took the change: machine.ini keeps it for the next start, as
+ * the guest would find the drive after a reboot. The running machine has
+ * it already, so it alone marks no change as waiting for the next start. */
+static void keep_disc(struct cd_request *request, struct engine_run *run)
+{
+	bool pending = engine_run_predates(run, request->ini_path);
+	g_autoptr(GError) error = NULL;
+	if (!library_set_disc(request->ini_path, request->number, request->path, &error)) {
+		g_autofree char *text = g_strdup_printf(
+			_("“%s” has the new CD now, but its settings could not keep it for the next start: %s"),
+			request->name, error->message);
+		show_error(request->self, text);
+	} else if (!pending) {
+		engine_run_matches_settings(run);
+	}
+}
 
 static void on_cd_changed(struct engine_run *run, const char *error, void *data)
 {
 	struct cd_request *request = data;
 	if (run && error) {  /* (no run: the machine ended meanwhile, and its disc with it) */
-		g_autofree char *text = request->eject
+		g_autofree char *text = !request->path
 			? g_strdup_printf(_("“%s” could not eject its CD: %s"), request->name, error)
 			: g_strdup_printf(_("“%s” could not change its CD: %s"), request->name, error);
 		show_error(request->self, text);
+	} else if (run) {
+		keep_disc(request, run);
 	}
 	g_object_unref(request->self);
 	g_free(request->name);
+	g_free(request->ini_path);
+	g_free(request->path);
 	g_free(request);
 }
 
 /* Puts the disc at `path` (NULL: none) in the running machine's CD-ROM
- * drive `number` (from 1); an engine's refusal shows in the info bar. */
+ * drive `number` (from 1); an engine's refusal shows in the info bar, a
+ * change it takes is kept in machine.ini. */
 static void change_cd(VireoWindow *self, const struct library_entry *entry, unsigned number, const char *path)
 {
 	struct engine_run *run = active_run(self, entry->id);
 	if (!run)
 		return;  /* stopped while the file chooser was open */
 	struct cd_request *request = g_new(struct cd_request, 1);
-	*request = (struct cd_request){ g_object_ref(self), g_strdup(entry->machine.name), path == NULL };
+	*request = (struct cd_request){ g_object_ref(self), g_strdup(entry->machine.name), g_strdup(entry->ini_path),
+					number, g_strdup(path) };
 	g_autofree char *drive = g_strdup_printf("cdrom%u", number);
 	engine_run_change_media(run, drive, path, on_cd_changed, request);
 }
@@ -973,8 +999,8 @@ static GtkFileChooserNative *new_cd_chooser(VireoWindow *self, const struct mach
 	gtk_native_dialog_set_modal(GTK_NATIVE_DIALOG(chooser), TRUE);
 	file_filters_add_discs(GTK_FILE_CHOOSER(chooser));
 	file_filters_add_all(GTK_FILE_CHOOSER(chooser));
-	g_autofree char *folder = g_path_get_dirname(drive->path);
-	if (g_file_test(folder, G_FILE_TEST_IS_DIR))
+	g_autofree char *folder = drive->path ? g_path_get_dirname(drive->path) : NULL;
+	if (folder && g_file_test(folder, G_FILE_TEST_IS_DIR))
 		gtk_file_chooser_set_current_folder(GTK_FILE_CHOOSER(chooser), folder);
 	return chooser;
 }

@@ -406,7 +406,7 @@ static bool place_ide_drive(const struct vireo_machine *def, struct engine_backe
 		return false;
 	}
 	b->ide[at] = (struct piix_ide_drive_config){
-		.present = true, .medium = &b->disks[disk], .serial = spec->serial,
+		.present = true, .medium = machine_disk_is_empty(spec) ? NULL : &b->disks[disk], .serial = spec->serial,
 		.kind = spec->media == MACHINE_MEDIA_CDROM ? ATA_DRIVE_CDROM : ATA_DRIVE_DISK,
 	};
 	b->ide_place[at] = disk;
@@ -444,6 +444,21 @@ static bool check_disk_bus(const struct vireo_machine *def, const struct machine
 	return true;
 }
 
+/* Opens a --disk's image, locked (media[i] = disks[i]); an empty CD-ROM
+ * drive opens nothing and holds nothing (media[i] NULL). */
+static bool open_disk_image(struct engine_backends *b, unsigned i, char **error)
+{
+	const struct machine_disk *spec = &b->disk_specs[i];
+	if (machine_disk_is_empty(spec)) {
+		b->disks[i].fd = -1;  /* closed with the rest: nothing to close */
+		return true;
+	}
+	if (block_open(&b->disks[i], spec->path, spec->read_only, error) < 0)
+		return false;
+	b->media[i] = &b->disks[i];
+	return true;
+}
+
 static int open_disks(const struct vireo_machine *def, struct engine_backends *b, char **error)
 {
 	for (unsigned i = 0; def->disks && def->disks[i]; i++, b->disk_count++) {
@@ -456,12 +471,11 @@ static int open_disks(const struct vireo_machine *def, struct engine_backends *b
 		}
 		if (!check_disk_bus(def, spec, error) || (spec->bus == MACHINE_BUS_IDE && !place_ide_drive(def, b, i, error)) ||
 		    (spec->bus == MACHINE_BUS_SATA && !sata_port_free(b, i, error)) ||
-		    block_open(&b->disks[i], spec->path, spec->read_only, error) < 0) {
+		    !open_disk_image(b, i, error)) {
 			machine_disk_clear(spec);
 			return -1;
 		}
-		b->media[i] = &b->disks[i];
-		if (spec->media == MACHINE_MEDIA_CDROM && !atapi_check_image(&b->disks[i], error)) {
+		if (b->media[i] && spec->media == MACHINE_MEDIA_CDROM && !atapi_check_image(b->media[i], error)) {
 			b->disk_count++;  /* open: closed with the rest */
 			return -1;
 		}
@@ -489,7 +503,8 @@ static void close_disc(struct block_backend *disc)
 	g_free(disc);
 }
 
-/* --cdrom FILE: an ISO in an ATAPI drive on the IDE secondary master. */
+/* --cdrom FILE: an ISO in an ATAPI drive on the IDE secondary master
+ * (--cdrom empty: the drive with no disc). */
 static int open_cdrom(const struct vireo_machine *def, struct engine_backends *b, char **error)
 {
 	char *why = NULL;
@@ -500,7 +515,7 @@ static int open_cdrom(const struct vireo_machine *def, struct engine_backends *b
 					 "the firmware board); drop --kernel", def->cdrom);
 		return -1;
 	}
-	if (!(b->cdrom = open_disc(def->cdrom, &why))) {
+	if (strcmp(def->cdrom, MACHINE_NO_DISC) && !(b->cdrom = open_disc(def->cdrom, &why))) {
 		*error = g_strdup_printf("--cdrom: %s", why);
 		g_free(why);
 		return -1;

@@ -434,6 +434,16 @@ static bool write_clone_ini(const char *folder, const char *work, const char *ne
 	return ok;
 }
 
+bool library_set_disc(const char *ini_path, unsigned number, const char *path, GError **error)
+{
+	struct vireo_machine m;
+	machine_init(&m);
+	bool ok = machine_load(&m, ini_path, error) && machine_set_disc(&m, number, path, error) &&
+		  machine_save(&m, ini_path, error);
+	machine_clear(&m);
+	return ok;
+}
+
 char *library_clone(const char *dir, const char *folder, const char *new_name, GError **error)
 {
 	g_autofree char *work = make_work_folder(dir, error);

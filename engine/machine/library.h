@@ -65,6 +65,12 @@ char *library_create_with_disk(const char *dir, const struct vireo_machine *m, u
  * Returns the new folder. */
 char *library_clone(const char *dir, const char *folder, const char *new_name, GError **error);
 
+/* Keeps a disc change in the machine's machine.ini: CD-ROM drive `number`
+ * (from 1, as machine_cdrom_drives numbers them) gets the ISO at `path`,
+ * or with path NULL stays empty; its other options and every other setting
+ * are kept. Saved atomically (machine_save), as the settings editor does. */
+bool library_set_disc(const char *ini_path, unsigned number, const char *path, GError **error);
+
 /* The paths of m's disk images that exist in its folder (its own, which
  * a delete may keep), as a GPtrArray of strings. */
 GPtrArray *library_own_disks(const struct vireo_machine *m, const char *folder);

@@ -50,9 +50,11 @@ const struct machine_setting machine_settings[] = {
 	  "FILE[,ro][,serial=ID][,queues=N][,bus=virtio|ide|sata][,media=disk|cdrom]",
 	  "a disk on a raw image: virtio (default), IDE (firmware boot; primary master, slave, secondary "
 	  "master, slave in order) or SATA (AHCI, ports 0-5 in order), a hard disk or a CD-ROM "
-	  "(repeat for more; machine.ini: disks=a.img;b.img,ro)" },
-	{ "devices", "cdrom", "cdrom", SETTING_PATH, FIELD(cdrom), "FILE",
-	  "an ISO image in the CD-ROM drive (IDE secondary master, as QEMU's -cdrom; firmware boot)" },
+	  "(a CD-ROM's FILE " MACHINE_NO_DISC ": the drive with no disc; repeat for more; "
+	  "machine.ini: disks=a.img;b.img,ro)" },
+	{ "devices", "cdrom", "cdrom", SETTING_DISC, FIELD(cdrom), "FILE|" MACHINE_NO_DISC,
+	  "an ISO image in the CD-ROM drive (IDE secondary master, as QEMU's -cdrom; firmware boot), "
+	  "or " MACHINE_NO_DISC ": the drive with no disc" },
 	{ "devices", "rng", "rng", SETTING_BOOL, FIELD(rng), NULL,
 	  "a virtio-rng device fed from the host's getrandom()" },
 	{ "devices", "net", "net", SETTING_NET, FIELD(net), "none|user[,OPTION...]|tap,ifname=NAME",
@@ -87,9 +89,9 @@ void machine_clear(struct vireo_machine *m)
 {
 	for (size_t i = 0; i < machine_settings_count; i++) {
 		const struct machine_setting *s = &machine_settings[i];
-		if (s->type == SETTING_STRING || s->type == SETTING_PATH || s->type == SETTING_SERIAL ||
-		    s->type == SETTING_NET || s->type == SETTING_DISPLAY || s->type == SETTING_CHOICE ||
-		    s->type == SETTING_BOOT_ORDER)
+		if (s->type == SETTING_STRING || s->type == SETTING_PATH || s->type == SETTING_DISC ||
+		    s->type == SETTING_SERIAL || s->type == SETTING_NET || s->type == SETTING_DISPLAY ||
+		    s->type == SETTING_CHOICE || s->type == SETTING_BOOT_ORDER)
 			g_free(*(char **)((char *)m + s->offset));
 		else if (s->type == SETTING_DISKS)
 			g_strfreev(*(char ***)((char *)m + s->offset));
@@ -240,6 +242,11 @@ bool machine_parse_disk(const char *spec, struct machine_disk *disk, GError **er
 		return false;
 	}
 	return true;
+}
+
+bool machine_disk_is_empty(const struct machine_disk *disk)
+{
+	return disk->media == MACHINE_MEDIA_CDROM && !strcmp(disk->path, MACHINE_NO_DISC);
 }
 
 void machine_net_clear(struct machine_net *net)
@@ -523,12 +530,14 @@ unsigned machine_cdrom_drives(const struct vireo_machine *m, struct machine_cdro
 		if (!machine_parse_disk(m->disks[i], &disk, NULL))
 			continue;  /* already refused when the setting was read */
 		if (disk.media == MACHINE_MEDIA_CDROM)
-			drives[count++] = (struct machine_cdrom_drive){ i, disk.bus, g_steal_pointer(&disk.path) };
+			drives[count++] = (struct machine_cdrom_drive){
+				i, disk.bus, machine_disk_is_empty(&disk) ? NULL : g_steal_pointer(&disk.path) };
 		machine_disk_clear(&disk);
 	}
 	if (m->cdrom)
-		drives[count++] = (struct machine_cdrom_drive){ MACHINE_CDROM_SETTING_DRIVE, MACHINE_BUS_IDE,
-								g_strdup(m->cdrom) };
+		drives[count++] = (struct machine_cdrom_drive){
+			MACHINE_CDROM_SETTING_DRIVE, MACHINE_BUS_IDE,
+			strcmp(m->cdrom, MACHINE_NO_DISC) ? g_strdup(m->cdrom) : NULL };
 	return count;
 }
 
@@ -536,6 +545,41 @@ void machine_cdrom_drives_clear(struct machine_cdrom_drive *drives, unsigned cou
 {
 	for (unsigned i = 0; i < count; i++)
 		g_clear_pointer(&drives[i].path, g_free);
+}
+
+/* The disk spec with another PATH, its options kept. */
+static char *spec_with_path(const char *spec, const char *path)
+{
+	return g_strconcat(path, strchr(spec, ','), NULL);  /* a CD-ROM's spec has media=cdrom */
+}
+
+bool machine_set_disc(struct vireo_machine *m, unsigned number, const char *path, GError **error)
+{
+	struct machine_cdrom_drive drives[MACHINE_MAX_CDROM_DRIVES];
+	unsigned count = machine_cdrom_drives(m, drives);
+	bool known = number >= 1 && number <= count;
+	unsigned disk = known ? drives[number - 1].disk : 0;
+	machine_cdrom_drives_clear(drives, count);
+	const char *disc = path ? path : MACHINE_NO_DISC;
+	if (!known) {
+		g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+			    "the machine has no cdrom%u (it has %u CD-ROM drive%s)", number, count, count == 1 ? "" : "s");
+		return false;
+	}
+	if (disk == MACHINE_CDROM_SETTING_DRIVE) {
+		g_free(m->cdrom);
+		m->cdrom = g_strdup(disc);
+		return true;
+	}
+	if (strpbrk(disc, ",;")) {  /* they separate options and disks */
+		g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+			    "disk '%s' is not valid: a disk's file name cannot contain ',' or ';'", disc);
+		return false;
+	}
+	char *spec = spec_with_path(m->disks[disk], disc);
+	g_free(m->disks[disk]);
+	m->disks[disk] = spec;
+	return true;
 }
 
 /* Checks each spec, makes relative paths relative to base_dir and appends. */
@@ -558,7 +602,7 @@ static bool add_disks(struct vireo_machine *m, const char *value, const char *ba
 			ok = false;
 		}
 		if (ok)
-			g_ptr_array_add(all, base_dir && !g_path_is_absolute(disk.path)
+			g_ptr_array_add(all, base_dir && !g_path_is_absolute(disk.path) && !machine_disk_is_empty(&disk)
 					     ? g_strconcat(base_dir, G_DIR_SEPARATOR_S, spec, NULL) : g_strdup(spec));
 		if (ok)
 			machine_disk_clear(&disk);
@@ -593,12 +637,14 @@ bool machine_set(struct vireo_machine *m, const struct machine_setting *s,
 		set_string(m, s, g_strdup(value));
 		break;
 	case SETTING_PATH:
+	case SETTING_DISC:
 		if (!*value) {
 			ok = false;
-			expected = "a file name";
+			expected = s->type == SETTING_DISC ? "a file name or " MACHINE_NO_DISC : "a file name";
 		} else {
-			set_string(m, s, base_dir && !g_path_is_absolute(value)
-					 ? g_build_filename(base_dir, value, NULL) : g_strdup(value));
+			bool as_given = !base_dir || g_path_is_absolute(value) ||
+					(s->type == SETTING_DISC && !strcmp(value, MACHINE_NO_DISC));
+			set_string(m, s, as_given ? g_strdup(value) : g_build_filename(base_dir, value, NULL));
 		}
 		break;
 	case SETTING_SIZE:
@@ -825,12 +871,17 @@ static char *format_size(uint64_t bytes)
 	return g_strdup_printf("%" G_GUINT64_FORMAT "K", bytes >> 10); /* never: sizes are whole KiB */
 }
 
-/* A path (or a disk spec starting with one) relative to base_dir when inside it. */
+/* A path (or a disk spec starting with one) relative to base_dir when inside it;
+ * a file named MACHINE_NO_DISC stays absolute, not to read as an empty drive. */
 static const char *relative_to(const char *path, const char *base_dir)
 {
 	size_t len = base_dir ? strlen(base_dir) : 0;
-	if (len && !strncmp(path, base_dir, len) && path[len] == G_DIR_SEPARATOR && path[len + 1])
-		return path + len + 1;
+	if (len && !strncmp(path, base_dir, len) && path[len] == G_DIR_SEPARATOR && path[len + 1]) {
+		const char *rest = path + len + 1;
+		size_t word = strlen(MACHINE_NO_DISC);
+		if (strncmp(rest, MACHINE_NO_DISC, word) || (rest[word] && rest[word] != ','))
+			return rest;
+	}
 	return path;
 }
 
@@ -847,6 +898,7 @@ char *machine_setting_text(const struct vireo_machine *m, const struct machine_s
 	case SETTING_BOOT_ORDER:
 		return g_strdup(*(char *const *)field);
 	case SETTING_PATH:
+	case SETTING_DISC:
 		return *(char *const *)field ? g_strdup(relative_to(*(char *const *)field, base_dir)) : NULL;
 	case SETTING_SIZE:
 		return format_size(*(const uint64_t *)field);

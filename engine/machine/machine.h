@@ -27,7 +27,7 @@ struct vireo_machine {
 	char *boot_order;  /* a list machine_parse_boot_order reads, or NULL: the firmware's own order */
 	char *serial;      /* chardev spec: stdio, none, file:PATH, unix:PATH */
 	char **disks;      /* NULL-terminated disk specs: PATH[,ro][,serial=ID][,queues=N][,bus=B][,media=M] */
-	char *cdrom;       /* an ISO as the CD-ROM on the IDE secondary master, or NULL */
+	char *cdrom;       /* an ISO as the CD-ROM on the IDE secondary master, MACHINE_NO_DISC, or NULL: no drive */
 	bool rng;          /* virtio-rng */
 	char *net;         /* "none" or user[,OPTIONS] (see machine_parse_net) */
 	char *display;     /* none, sdl or vnc[=ADDR|=ADDR:PORT][,password-file=F] (machine_parse_display) */
@@ -36,6 +36,11 @@ struct vireo_machine {
 };
 
 #define MACHINE_MAX_DISKS 16
+
+/* In place of an ISO's path (--cdrom, a media=cdrom disk spec): the CD-ROM
+ * drive is there but holds no disc, as after an eject. A file of that name
+ * is given as ./empty. */
+#define MACHINE_NO_DISC "empty"
 #define MACHINE_MAX_BOOT_MENU_WAIT 60  /* seconds */
 #define MACHINE_MAX_DISK_QUEUES 8
 
@@ -64,6 +69,7 @@ struct machine_disk {
 enum machine_setting_type {
 	SETTING_STRING,
 	SETTING_PATH,   /* relative paths in machine.ini are relative to its folder */
+	SETTING_DISC,   /* a SETTING_PATH to an ISO, or MACHINE_NO_DISC: an empty drive */
 	SETTING_SIZE,   /* bytes; plain numbers are MiB, suffixes K M G T */
 	SETTING_CPUS,
 	SETTING_SERIAL,
@@ -163,9 +169,12 @@ bool machine_parse_display(const char *spec, struct machine_display *display, GE
 void machine_display_clear(struct machine_display *display);
 
 /* Parses PATH[,ro][,serial=ID][,queues=N][,bus=virtio|ide|sata][,media=disk|cdrom];
- * a CD-ROM is read-only and needs bus=ide or sata. Errors name the bad part. */
+ * a CD-ROM is read-only and needs bus=ide or sata, and its PATH may be
+ * MACHINE_NO_DISC. Errors name the bad part. */
 bool machine_parse_disk(const char *spec, struct machine_disk *disk, GError **error);
 void machine_disk_clear(struct machine_disk *disk);
+/* Is it a CD-ROM drive with no disc (PATH MACHINE_NO_DISC)? */
+bool machine_disk_is_empty(const struct machine_disk *disk);
 
 /* One item of a boot order: every drive of a kind, or the N-th of them. */
 struct machine_boot_item {
@@ -197,7 +206,7 @@ bool machine_parse_cdrom_name(const char *name, unsigned *number, GError **error
 struct machine_cdrom_drive {
 	unsigned disk;               /* its index in m->disks, or MACHINE_CDROM_SETTING_DRIVE */
 	enum machine_disk_bus bus;   /* MACHINE_BUS_IDE or MACHINE_BUS_SATA */
-	char *path;                  /* the ISO the settings put in it */
+	char *path;                  /* the ISO the settings put in it, or NULL: none */
 };
 
 /* The machine's CD-ROM drives into drives[MACHINE_MAX_CDROM_DRIVES], in
@@ -207,6 +216,12 @@ struct machine_cdrom_drive {
  * them with machine_cdrom_drives_clear. */
 unsigned machine_cdrom_drives(const struct vireo_machine *m, struct machine_cdrom_drive *drives);
 void machine_cdrom_drives_clear(struct machine_cdrom_drive *drives, unsigned count);
+
+/* Puts the ISO at `path` (NULL: none, the drive stays empty) in CD-ROM
+ * drive `number` (from 1, as machine_cdrom_drives numbers them), keeping
+ * the drive's other options. False with the error naming the problem:
+ * no such drive, or a path a disk spec cannot hold (',' or ';'). */
+bool machine_set_disc(struct vireo_machine *m, unsigned number, const char *path, GError **error);
 
 /* Loads machine.ini; errors name the file and line ("PATH:LINE: ..."). */
 bool machine_load(struct vireo_machine *m, const char *path, GError **error);

@@ -1326,14 +1326,32 @@ def firmware_text(log):
     return open(log, errors="replace").read() if os.path.exists(log) else ""
 
 
+def ini_value(path, key):
+    """The value of the first `key=` line of an ini file, or None."""
+    for line in open(path).read().splitlines():
+        if line.startswith(key + "="):
+            return line[len(key) + 1:]
+    return None
+
+
+PENDING = "changes apply at next start"
+
+
+def pending_shown(app, name):
+    return any(PENDING in text for text in label_texts(row(app, name)))
+
+
 def case_change_cd(app):
     """Changing and ejecting a running machine's CD from the menu: a machine
     booting (SeaBIOS) from its SATA CD, with an IDE drive too, so Change CD
     and Eject CD ask for the drive; the other disc boots after Reset; a file
     that is no ISO gets the engine's line in the info bar; ejected, SeaBIOS
-    cannot read the CD. A stopped machine, and a running one without a
-    CD-ROM drive, are offered neither; with one drive there is no drive to
-    pick."""
+    cannot read the CD. Each change is kept in machine.ini (an ejected drive
+    as empty) without marking the running machine's row as having changes
+    for its next start, while a change saved before stays marked; started
+    again, the machine has the ejected drive empty and the changed disc.
+    A stopped machine, and a running one without a CD-ROM drive, are offered
+    neither; with one drive there is no drive to pick."""
     if not os.access("/dev/kvm", os.R_OK | os.W_OK):
         print("SKIP: no usable /dev/kvm")
         sys.exit(SKIP)
@@ -1404,9 +1422,15 @@ def case_change_cd(app):
         click(wait_for("Change CD in the menu", lambda: find(app.window, "push button", "Change CD")))
         click(wait_for("the SATA drive", lambda: find(app.window, "push button", "CD-ROM 1 (SATA)…")))
         choose_file(app, "Change CD in CD-ROM 1 (SATA)", iso_filters, second)
+        ini = os.path.join(folder, "machine.ini")
+        wait_for("machine.ini to keep the second disc",
+                 lambda: ini_value(ini, "disks") == "%s,bus=sata,media=cdrom" % second)
         menu_item(app, "Reset")
         wait_for("the second disc to boot", lambda: second_message.decode().strip() in firmware_text(log),
                  timeout=tf.BOOT_TIMEOUT)
+        if pending_shown(app, "Installer") or ini_value(ini, "cdrom") != data_iso:
+            fail("after Change CD the row says %r, machine.ini has cdrom=%r"
+                 % (label_texts(row(app, "Installer")), ini_value(ini, "cdrom")))
 
         # A file that is no ISO: the engine's one line in the info bar.
         open_menu(app)
@@ -1431,6 +1455,41 @@ def case_change_cd(app):
         text = firmware_text(log)
         if text.count(boot) != 1 or text.count(second_message.decode().strip()) != 1:
             fail("a disc booted again after the eject:\n%s" % text[-3000:])
+        if ini_value(ini, "disks") != "empty,bus=sata,media=cdrom" or pending_shown(app, "Installer"):
+            fail("after Eject CD machine.ini has disks=%r, the row says %r"
+                 % (ini_value(ini, "disks"), label_texts(row(app, "Installer"))))
+
+        # A setting saved while it runs stays marked across a disc change.
+        with open(ini) as f:
+            settings = f.read()
+        with open(ini + ".new", "w") as f:  # replaced whole, as the editor saves
+            f.write(settings.replace("memory=128M", "memory=160M"))
+        os.replace(ini + ".new", ini)
+        wait_for("the saved memory to be marked", lambda: pending_shown(app, "Installer"))
+        open_menu(app)
+        click(wait_for("Change CD in the menu", lambda: find(app.window, "push button", "Change CD")))
+        click(wait_for("the IDE drive", lambda: find(app.window, "push button", "CD-ROM 2 (IDE)…")))
+        choose_file(app, "Change CD in CD-ROM 2 (IDE)", iso_filters, second)
+        wait_for("machine.ini to keep the IDE drive's disc", lambda: ini_value(ini, "cdrom") == second)
+        time.sleep(1)  # the app reloads machine.ini 0.2 s after it changes
+        if not pending_shown(app, "Installer") or ini_value(ini, "memory") != "160M":
+            fail("the memory change is no longer marked or kept: %r, memory=%r"
+                 % (label_texts(row(app, "Installer")), ini_value(ini, "memory")))
+
+        # Started again: the SATA drive is there but empty, the IDE one
+        # boots the disc it was changed to.
+        menu_item(app, "Force Off")
+        wait_for("Installer to be off", lambda: "Stopped" in label_texts(row(app, "Installer")), timeout=20)
+        click(find(row(app, "Installer"), "push button", "Start"))
+        wait_for("Installer to run", lambda: "Running" in label_texts(row(app, "Installer")), timeout=30)
+        engines += wait_for("its engine", lambda: [p for p in engine_pids(app) if p not in engines])
+        wait_for("the changed disc to boot at the next start",
+                 lambda: second_message.decode().strip() in firmware_text(log), timeout=tf.BOOT_TIMEOUT)
+        text = firmware_text(log)
+        if "DVD/CD [AHCI/0: VIREO DVD-ROM" not in text or text.count(failed) != 1 or boot in text:
+            fail("the ejected SATA drive should be there, empty, and tried first:\n%s" % text[-3000:])
+        if pending_shown(app, "Installer"):
+            fail("a fresh start has changes marked: %r" % label_texts(row(app, "Installer")))
         menu_item(app, "Force Off")
         wait_for("Installer to be off", lambda: "Stopped" in label_texts(row(app, "Installer")), timeout=20)
         wait_for("the engines to end", lambda: not any(alive(p) for p in engines))

@@ -271,6 +271,14 @@ def case_ide_with_kernel(tmp):
            status=2)
 
 
+def case_cdrom_no_disc_misused(tmp):
+    """`empty` (a drive with no disc) is no way around a drive's rules, and
+    an empty value is not it."""
+    expect(["--cdrom", ""], "--cdrom", "cdrom '' is not valid: expected a file name or empty", status=2)
+    expect(["--kernel", guest("demo"), "--cdrom", "empty"], "--cdrom empty", "IDE needs firmware boot", status=2)
+    expect(disk_args("empty,media=cdrom"), "empty,media=cdrom", "a CD-ROM needs bus=ide or bus=sata", status=2)
+
+
 def case_net_bad_option(tmp):
     expect(["--kernel", guest("demo"), "--net", "user,hostfwd=tcp:2222-22"], "--net", "hostfwd=tcp:2222-22",
            status=2)

@@ -18,6 +18,9 @@ ide-and-sata-cdroms: a SATA CD (cdrom1), an IDE CD given as a disk (cdrom2)
   and the --cdrom drive (cdrom3, counted after the disks as --boot-order
   counts): each named drive changes alone, a change without a drive name
   goes to the --cdrom drive; which disc boots after each reset shows it.
+empty-cdroms: a machine started with both drives empty (--cdrom empty, a
+  SATA CD with PATH empty) boots SeaBIOS, which finds both drives and no disc
+  in them; `change` then puts a disc in each, which boots after a reset.
 """
 import os
 import stat
@@ -278,6 +281,30 @@ def case_ide_and_sata_cdroms(tmp):
             vt.fail("the IDE disc booted although it was ejected:\n%s" % text[-3000:])
         force_off_cleanly(sock, engine)
     print("ok: cdrom1 (SATA), cdrom2 (IDE disk) and cdrom3 (--cdrom) change alone; no name means --cdrom's")
+
+
+def case_empty_cdroms(tmp):
+    sock = os.path.join(tmp, "engine.sock")
+    sata_message, ide_message = b"Vireo disc in the empty SATA drive ran\n", b"Vireo disc in the empty IDE drive ran\n"
+    sata = tf.boot_cd(tmp, name="sata.iso", message=sata_message)
+    ide = tf.boot_cd(tmp, name="ide.iso", message=ide_message)
+    engine, _, log = tf.firmware_engine("128M", 1, tmp)
+    engine.args += ["--cdrom", "empty", "--disk", "empty,bus=sata,media=cdrom", "--boot-order", "cdrom1,cdrom2",
+                    "--control", sock]
+    with engine:
+        text = tf.wait_log(log, r"No bootable device", engine, tf.BOOT_TIMEOUT)
+        for drive in ("DVD/CD [AHCI/0: VIREO DVD-ROM", "DVD/CD [ata1-0: VIREO DVD-ROM"):
+            if drive not in text:
+                vt.fail("SeaBIOS should find the empty drive %r:\n%s" % (drive, text[-3000:]))
+        if text.count("Boot failed: Could not read from CDROM") != 2:
+            vt.fail("SeaBIOS should find no disc in either drive:\n%s" % text[-3000:])
+        ctl(sock, "change", sata, "cdrom1")
+        reset_and_boot(sock, engine, log, sata_message)
+        ctl(sock, "eject", "cdrom1")
+        ctl(sock, "change", ide, "cdrom2")
+        reset_and_boot(sock, engine, log, ide_message)
+        force_off_cleanly(sock, engine)
+    print("ok: empty drives are there with no disc, and take one with change")
 
 
 CASES = {name[5:].replace("_", "-"): fn for name, fn in globals().items() if name.startswith("case_")}

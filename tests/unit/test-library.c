@@ -547,6 +547,43 @@ static void test_library_clone(void)
 	remove_temp_dir(dir);
 }
 
+/* A disc change kept in machine.ini: the drive's spec gets the new path
+ * (relative inside the folder, as machine_save writes paths) with its
+ * options, an eject leaves it empty; the other settings stay; a file that
+ * cannot be read is reported and left alone. */
+static void test_library_set_disc(void)
+{
+	g_autofree char *dir = make_temp_dir();
+	g_autofree char *ini = g_build_filename(dir, LIBRARY_MACHINE_FILE, NULL);
+	g_autofree char *iso = g_build_filename(dir, "new.iso", NULL);
+	write_file(ini, "[machine]\nschema=1\nname=Win\nmemory=1G\n[devices]\ncdrom=/isos/setup.iso\n"
+			"disks=disk.img,bus=sata;/isos/drivers.iso,bus=sata,serial=CD1,media=cdrom\n");
+	GError *error = NULL;
+	g_assert_true(library_set_disc(ini, 1, iso, &error));
+	g_assert_no_error(error);
+	g_assert_true(library_set_disc(ini, 2, NULL, &error));
+	g_autofree char *text = NULL;
+	g_assert_true(g_file_get_contents(ini, &text, NULL, NULL));
+	g_assert_nonnull(strstr(text, "\ndisks=disk.img,bus=sata;new.iso,bus=sata,serial=CD1,media=cdrom\n"));
+	g_assert_nonnull(strstr(text, "\ncdrom=empty\n"));
+	g_assert_nonnull(strstr(text, "\nname=Win\n"));
+	g_assert_nonnull(strstr(text, "\nmemory=1G\n"));
+
+	g_assert_false(library_set_disc(ini, 3, iso, &error));
+	g_assert_cmpstr(error->message, ==, "the machine has no cdrom3 (it has 2 CD-ROM drives)");
+	g_clear_error(&error);
+	write_file(ini, "[machine]\nmemory=lots\n");
+	g_assert_false(library_set_disc(ini, 1, iso, &error));
+	g_assert_nonnull(error);
+	g_clear_error(&error);
+	g_autofree char *kept = NULL;
+	g_assert_true(g_file_get_contents(ini, &kept, NULL, NULL));
+	g_assert_cmpstr(kept, ==, "[machine]\nmemory=lots\n");
+	g_autofree char *left = list_dir(dir);
+	g_assert_cmpstr(left, ==, LIBRARY_MACHINE_FILE);  /* no temporary file */
+	remove_temp_dir(dir);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -562,5 +599,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/library/broken-machines", test_library_lists_broken_machines);
 	g_test_add_func("/library/delete", test_library_delete);
 	g_test_add_func("/library/clone", test_library_clone);
+	g_test_add_func("/library/set-disc", test_library_set_disc);
 	return g_test_run();
 }

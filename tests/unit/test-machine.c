@@ -197,6 +197,83 @@ static void test_cdrom_drives(void)
 	machine_clear(&m);
 }
 
+/* An empty drive: cdrom=empty and a media=cdrom spec with PATH empty keep
+ * the drive (numbered as any other) with no disc, and are written back as
+ * read; a hard disk or a path with "empty" in it is a file as before. */
+static void test_empty_cdrom_drives(void)
+{
+	struct vireo_machine m;
+	g_autoptr(GError) error = NULL;
+	g_autofree char *path = write_ini("[devices]\ncdrom=empty\n"
+					  "disks=empty,bus=sata,serial=CD1,media=cdrom;empty;empty.iso,bus=ide,media=cdrom\n");
+	g_autofree char *dir = g_path_get_dirname(path);
+	g_autofree char *disk = g_build_filename(dir, "empty", NULL);
+	g_autofree char *iso = g_build_filename(dir, "empty.iso", NULL);
+	g_autofree char *iso_spec = g_strconcat(iso, ",bus=ide,media=cdrom", NULL);
+	machine_init(&m);
+	g_assert_true(machine_load(&m, path, &error));
+	g_assert_cmpstr(m.cdrom, ==, "empty");
+	g_assert_cmpstr(m.disks[0], ==, "empty,bus=sata,serial=CD1,media=cdrom");  /* not made a path */
+	g_assert_cmpstr(m.disks[1], ==, disk);
+	g_assert_cmpstr(m.disks[2], ==, iso_spec);
+	struct machine_cdrom_drive drives[MACHINE_MAX_CDROM_DRIVES];
+	unsigned count = machine_cdrom_drives(&m, drives);
+	g_assert_cmpuint(count, ==, 3);
+	g_assert_cmpuint(drives[0].disk, ==, 0);
+	g_assert_null(drives[0].path);
+	g_assert_cmpstr(drives[1].path, ==, iso);
+	machine_cdrom_drives_clear(drives, count);
+	g_autofree char *text = machine_to_ini(&m, dir);
+	g_assert_nonnull(strstr(text, "\ncdrom=empty\n"));
+	g_assert_nonnull(strstr(text, "\ndisks=empty,bus=sata,serial=CD1,media=cdrom;"));
+	machine_clear(&m);
+	g_unlink(path);
+
+	struct machine_disk spec;
+	g_assert_true(machine_parse_disk("empty,bus=ide,media=cdrom", &spec, NULL));
+	g_assert_true(machine_disk_is_empty(&spec));
+	machine_disk_clear(&spec);
+	g_assert_true(machine_parse_disk("empty,bus=ide", &spec, NULL));
+	g_assert_false(machine_disk_is_empty(&spec));  /* a hard disk on a file named empty */
+	machine_disk_clear(&spec);
+
+	/* An empty value is still refused, naming the choices. */
+	machine_init(&m);
+	g_assert_false(machine_set(&m, machine_setting_by_flag("cdrom"), "", NULL, &error));
+	g_assert_cmpstr(error->message, ==, "cdrom '' is not valid: expected a file name or empty");
+	machine_clear(&m);
+}
+
+/* machine_set_disc: the drive's disc changes, the drive and its options
+ * stay; NULL leaves it empty; a path a spec cannot hold is refused. */
+static void test_set_disc(void)
+{
+	struct vireo_machine m;
+	GError *error = NULL;
+	machine_init(&m);
+	g_assert_true(machine_set(&m, machine_setting_by_flag("disk"),
+				  "/m/root.img,bus=sata;/isos/a.iso,bus=sata,serial=CD1,media=cdrom", NULL, NULL));
+	g_assert_true(machine_set(&m, machine_setting_by_flag("cdrom"), "/isos/setup.iso", NULL, NULL));
+	g_assert_true(machine_set_disc(&m, 1, "/isos/b.iso", NULL));
+	g_assert_cmpstr(m.disks[1], ==, "/isos/b.iso,bus=sata,serial=CD1,media=cdrom");
+	g_assert_true(machine_set_disc(&m, 1, NULL, NULL));
+	g_assert_cmpstr(m.disks[1], ==, "empty,bus=sata,serial=CD1,media=cdrom");
+	g_assert_true(machine_set_disc(&m, 2, NULL, NULL));
+	g_assert_cmpstr(m.cdrom, ==, "empty");
+	g_assert_true(machine_set_disc(&m, 2, "/isos/c.iso", NULL));
+	g_assert_cmpstr(m.cdrom, ==, "/isos/c.iso");
+	g_assert_cmpstr(m.disks[0], ==, "/m/root.img,bus=sata");
+
+	g_assert_false(machine_set_disc(&m, 3, NULL, &error));
+	g_assert_cmpstr(error->message, ==, "the machine has no cdrom3 (it has 2 CD-ROM drives)");
+	g_clear_error(&error);
+	g_assert_false(machine_set_disc(&m, 1, "/isos/a,b.iso", &error));
+	g_assert_cmpstr(error->message, ==, "disk '/isos/a,b.iso' is not valid: a disk's file name cannot contain ',' or ';'");
+	g_clear_error(&error);
+	g_assert_cmpstr(m.disks[1], ==, "empty,bus=sata,serial=CD1,media=cdrom");
+	machine_clear(&m);
+}
+
 /* Where a VNC server listens: an address alone (or none) takes the first
  * free port from 5900, a port given is that port only. */
 static void test_display(void)
@@ -235,6 +312,8 @@ int main(int argc, char **argv)
 	g_test_add_func("/machine/boot-order", test_boot_order);
 	g_test_add_func("/machine/cdrom-name", test_cdrom_name);
 	g_test_add_func("/machine/cdrom-drives", test_cdrom_drives);
+	g_test_add_func("/machine/empty-cdrom-drives", test_empty_cdrom_drives);
+	g_test_add_func("/machine/set-disc", test_set_disc);
 	g_test_add_func("/machine/display", test_display);
 	return g_test_run();
 }
