@@ -76,10 +76,6 @@ bool firmware_board_check(const struct vireo_machine *def, char **error)
 					 "give one of them", def->firmware, def->kernel);
 		return false;
 	}
-	if (def->firmware && !strcmp(def->firmware, "uefi")) {
-		*error = g_strdup("firmware uefi: not available yet (use --firmware bios)");
-		return false;
-	}
 	if (def->initrd || def->cmdline) {
 		*error = g_strdup_printf("%s given without a kernel: use --kernel FILE", def->initrd ? "initrd" : "cmdline");
 		return false;

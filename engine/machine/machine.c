@@ -676,6 +676,13 @@ bool machine_set(struct vireo_machine *m, const struct machine_setting *s,
 	case SETTING_CHOICE:
 		ok = g_strv_contains((const char *const *)s->choices, value);
 		expected = s->arg;
+		if (ok && s->choices == machine_firmware_choices && !strcmp(value, "uefi")) {
+			/* Listed, so settings and the app show what is coming; refused
+			 * here, so no machine is made that cannot start. */
+			g_set_error_literal(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+					    "firmware 'uefi' is not available yet: OVMF boot is still to come; use bios");
+			return false;
+		}
 		if (ok)
 			set_string(m, s, g_strdup(value));
 		break;

@@ -347,7 +347,7 @@ def case_new_presets(app):
             "machine/memory": ini_size(min(4096, half)), "machine/cpus": str(min(2, host_cpus()))}, 64),
         ("Linux", "TESTOS_2026 2", {
             "devices/disks": "disk.img", "devices/cdrom": iso, "display/gpu": "virtio",
-            "boot/firmware": "uefi", "devices/net": "user", "devices/rng": "true",
+            "boot/firmware": "bios", "devices/net": "user", "devices/rng": "true",
             "machine/memory": ini_size(min(2048, half)), "machine/cpus": str(min(2, host_cpus()))}, 20),
         ("Other", "TESTOS_2026 3", {
             "devices/disks": "disk.img,bus=ide", "devices/cdrom": iso, "display/gpu": "std",
@@ -360,8 +360,13 @@ def case_new_presets(app):
         set_text(find(dialog, "text", "File"), iso)
         wait_for("the name from the ISO's label", lambda: text_of(find(dialog, "text", "Name")) == name)
         choose(find(dialog, "combo box", "Operating system"), system)
-        if system == "Linux":
+        if system == "Linux":  # UEFI is offered, but says it cannot start a machine yet
             choose(find(dialog, "combo box", "Firmware"), "UEFI")
+            wait_for("UEFI's inline message", lambda: any("'uefi' is not available yet" in t
+                                                          for t in label_texts(dialog)))
+            if sensitive(find(dialog, "push button", "Create")):
+                fail("a machine with UEFI firmware, which cannot start, may be created")
+            choose(find(dialog, "combo box", "Firmware"), "BIOS")
         disk = find(dialog, "spin button", "Disk (GiB)")
         wait_for("the preset's disk size", lambda: Atspi.Value.get_current_value(disk) == disk_gib)
         create_in(app, dialog, name)
