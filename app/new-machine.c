@@ -5,6 +5,7 @@
 
 #include "file-filters.h"
 #include "host.h"
+#include "iso-detect.h"
 #include "iso-label.h"
 #include "library.h"
 #include "setting-widgets.h"
@@ -49,6 +50,7 @@ struct _VireoNewMachineDialog {
 	GtkEntry *source_entry;
 	GtkLabel *source_message;
 	GtkComboBox *os_combo;
+	GtkLabel *os_recognized;
 	GtkLabel *os_hint;
 	GtkWidget *disk_label;
 	GtkSpinButton *disk_spin;
@@ -60,6 +62,7 @@ struct _VireoNewMachineDialog {
 	struct setting_widget *firmware;
 	GPtrArray *entries;   /* the library as listed when the dialog opened */
 	char *display;
+	char *recognized_path; /* the ISO os_recognized speaks of */
 	bool name_edited;     /* the user typed a name: stop suggesting one */
 	bool suggesting;      /* the name entry is being changed by us */
 };
@@ -187,9 +190,48 @@ static void on_field_changed(VireoNewMachineDialog *self, GtkWidget *widget)
 	gtk_widget_set_sensitive(self->create_button, name_ok && source_ok && settings_ok);
 }
 
+/* What os_recognized says of what iso_detect() found. */
+static char *recognized_text(const struct iso_detection *d)
+{
+	switch (d->os) {
+	case ISO_OS_UNKNOWN:
+		return g_strdup(_("Not recognized: choose the operating system."));
+	case ISO_OS_WINDOWS:
+		return g_strdup(_("Recognized: Windows installer"));
+	case ISO_OS_LINUX:
+		break;
+	}
+	/* TRANSLATORS: %s is the name on the disc, such as "Debian 12.8.0" */
+	return d->name ? g_strdup_printf(_("Recognized: %s (Linux)"), d->name) : g_strdup(_("Recognized: Linux installer"));
+}
+
+/* The preset for the operating system on a newly chosen installer ISO,
+ * which the user may still change, and a line saying what was found. */
+static void recognize_os(VireoNewMachineDialog *self)
+{
+	const char *path = gtk_entry_get_text(self->source_entry);
+	if (source_kind(self) != SOURCE_ISO || !g_file_test(path, G_FILE_TEST_IS_REGULAR)) {
+		g_clear_pointer(&self->recognized_path, g_free);
+		setting_message_show(self->os_recognized, NULL, false);
+		return;
+	}
+	if (!g_strcmp0(path, self->recognized_path))
+		return;  /* the same ISO: the user's choice since stands */
+	g_free(self->recognized_path);
+	self->recognized_path = g_strdup(path);
+	struct iso_detection d;
+	iso_detect(path, &d);
+	if (d.os != ISO_OS_UNKNOWN)
+		gtk_combo_box_set_active_id(self->os_combo, d.os == ISO_OS_WINDOWS ? "windows" : "linux");
+	g_autofree char *text = recognized_text(&d);
+	setting_message_show(self->os_recognized, text, false);
+	iso_detection_clear(&d);
+}
+
 static void on_source_changed(VireoNewMachineDialog *self)
 {
 	suggest_name(self);
+	recognize_os(self);
 	on_field_changed(self, NULL);
 }
 
@@ -274,6 +316,7 @@ static void vireo_new_machine_dialog_dispose(GObject *object)
 static void vireo_new_machine_dialog_finalize(GObject *object)
 {
 	g_free(VIREO_NEW_MACHINE_DIALOG(object)->display);
+	g_free(VIREO_NEW_MACHINE_DIALOG(object)->recognized_path);
 	G_OBJECT_CLASS(vireo_new_machine_dialog_parent_class)->finalize(object);
 }
 
@@ -294,6 +337,7 @@ static void vireo_new_machine_dialog_class_init(VireoNewMachineDialogClass *klas
 	BIND(source_entry);
 	BIND(source_message);
 	BIND(os_combo);
+	BIND(os_recognized);
 	BIND(os_hint);
 	BIND(disk_label);
 	BIND(disk_spin);

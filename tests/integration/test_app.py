@@ -287,17 +287,20 @@ def sensitive(node):
     return node.get_state_set().contains(Atspi.StateType.SENSITIVE)
 
 
-def make_iso(app, name, label):
-    """A real ISO 9660 image with volume label `label`, made by xorriso."""
+def make_iso(app, name, label, files=None, joliet=False):
+    """A real ISO 9660 image with volume label `label`, made by xorriso from
+    `files` (path: content; by default a README), with Joliet and Rock Ridge
+    names as the distributions' images have them when `joliet`."""
     if not shutil.which("xorriso"):
         fail("xorriso is not installed (Debian package xorriso; ./setup.sh deps installs it)")
-    content = os.path.join(app.tmp, "iso-content")
-    os.makedirs(content, exist_ok=True)
-    with open(os.path.join(content, "README.TXT"), "w") as f:
-        f.write("an installer\n")
+    content = os.path.join(app.tmp, name + "-content")
+    for path, text in (files or {"README.TXT": "an installer\n"}).items():
+        os.makedirs(os.path.dirname(os.path.join(content, path)), exist_ok=True)
+        with open(os.path.join(content, path), "w") as f:
+            f.write(text)
     iso = os.path.join(app.tmp, name)
-    subprocess.run(["xorriso", "-as", "mkisofs", "-V", label, "-o", iso, content], check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(["xorriso", "-as", "mkisofs", "-V", label, "-o", iso] + (["-J", "-r"] if joliet else []) +
+                   [content], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return iso
 
 
@@ -401,6 +404,52 @@ def case_new_presets(app):
         fail("the disk image machine has disks=%r, cdrom=%r" % (got.get("devices/disks"), got.get("devices/cdrom")))
     if os.listdir(os.path.join(app.machines, "windows")) != ["machine.ini"]:
         fail("the disk image machine's folder holds %r" % os.listdir(os.path.join(app.machines, "windows")))
+
+
+def case_new_recognized(app):
+    """The assistant recognizes the operating system on an installer ISO
+    from its files and picks its preset, saying so under the combo; the
+    user may still choose another. An ISO it does not know leaves the
+    choice alone and asks for one."""
+    windows = make_iso(app, "win.iso", "CCCOMA_X64FRE_EN-US_DV9",
+                       {"SOURCES/INSTALL.WIM": "wim", "BOOTMGR": "boot manager"})
+    debian = make_iso(app, "debian.iso", "Debian 12.8.0 amd64 n", {
+        ".disk/info": 'Debian GNU/Linux 12.8.0 "Bookworm" - Official amd64 NETINST with firmware 20241109-11:04',
+        "install.amd/vmlinuz": "kernel"}, joliet=True)
+    unknown = make_iso(app, "data.iso", "DRIVERS")
+    app.start()
+
+    def recognized(dialog, system, line):
+        combo = find(dialog, "combo box", "Operating system")
+        wait_for("%s chosen and %r shown" % (system, line),
+                 lambda: combo_choice(combo) == system and line in label_texts(dialog))
+        return combo
+
+    dialog = assistant(app)
+    set_text(find(dialog, "text", "File"), windows)
+    recognized(dialog, "Windows", "Recognized: Windows installer")
+    create_in(app, dialog, "CCCOMA_X64FRE_EN-US_DV9")
+    got = read_ini(os.path.join(app.machines, "CCCOMA_X64FRE_EN-US_DV9", "machine.ini"))
+    if got.get("devices/disks") != "disk.img,bus=sata;%s,bus=sata,media=cdrom" % windows:
+        fail("the recognized Windows ISO made disks=%r" % got.get("devices/disks"))
+
+    dialog = assistant(app)
+    choose(find(dialog, "combo box", "Operating system"), "Other")
+    set_text(find(dialog, "text", "File"), debian)
+    combo = recognized(dialog, "Linux", "Recognized: Debian 12.8.0 (Linux)")
+    choose(combo, "Other")  # the user knows better
+    create_in(app, dialog, "Debian 12.8.0 amd64 n")
+    got = read_ini(os.path.join(app.machines, "Debian 12.8.0 amd64 n", "machine.ini"))
+    if (got.get("devices/disks"), got.get("devices/cdrom")) != ("disk.img,bus=ide", debian):
+        fail("the user's Other preset over the recognized Debian made disks=%r, cdrom=%r" %
+             (got.get("devices/disks"), got.get("devices/cdrom")))
+
+    dialog = assistant(app)
+    choose(find(dialog, "combo box", "Operating system"), "Windows")
+    set_text(find(dialog, "text", "File"), unknown)
+    recognized(dialog, "Windows", "Not recognized: choose the operating system.")
+    if any(t.startswith("Recognized") for t in label_texts(dialog)):
+        fail("an unknown ISO is said to be recognized: %r" % label_texts(dialog))
 
 
 def case_new_validation(app):
