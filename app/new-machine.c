@@ -201,7 +201,7 @@ static char *recognized_text(const struct iso_detection *d)
 	case ISO_OS_LINUX:
 		break;
 	}
-	/* TRANSLATORS: %s is the name on the disc, such as "Debian 12.8.0" */
+	/* Translators: %s is the name on the disc, such as "Debian 12.8.0" */
 	return d->name ? g_strdup_printf(_("Recognized: %s (Linux)"), d->name) : g_strdup(_("Recognized: Linux installer"));
 }
 
