@@ -249,9 +249,10 @@ static char *friendly_name(const char *info)
 	char *dash = strstr(name, " - ");
 	if (dash)
 		*dash = 0;
-	char *gnu = strstr(name, " GNU/Linux");
-	if (gnu)
-		memmove(gnu, gnu + strlen(" GNU/Linux"), strlen(gnu + strlen(" GNU/Linux")) + 1);
+	static const char gnu[] = " GNU/Linux";
+	char *at = strstr(name, gnu);
+	if (at)
+		memmove(at, at + strlen(gnu), strlen(at + strlen(gnu)) + 1);
 	g_strstrip(name);
 	if (!*name || !g_utf8_validate(name, -1, NULL))
 		return NULL;

@@ -5,7 +5,6 @@
  * truncated, garbage and self-referencing directories, which must come out
  * unknown after a bounded number of reads. */
 #include <glib.h>
-#include <glib/gstdio.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
