@@ -2,7 +2,9 @@
  * machine_settings[] by type, shared by the machine editor and the New
  * Machine assistant: a label, the field, and a line under it for a warning
  * or what is wrong. Memory and processors are bounded by the host; the
- * disks are a list of drives (disk-list.h), each row checked under itself. */
+ * disks are a list of drives (disk-list.h), each row checked under itself;
+ * the network (net-field.h) and the screen (display-field.h) are a choice
+ * with the options of the one chosen, not a spec to type. */
 #ifndef VIREO_SETTING_WIDGETS_H
 #define VIREO_SETTING_WIDGETS_H
 
