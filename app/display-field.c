@@ -174,10 +174,10 @@ static GtkWidget *new_vnc_options(VireoDisplayField *self)
 	gtk_widget_set_hexpand(GTK_WIDGET(self->password_file), TRUE);
 	gtk_widget_set_tooltip_text(GTK_WIDGET(self->password_file),
 				    _("A file whose first line is the password VNC viewers must give"));
-	setting_attach_option(grid, 0, _("_Address"), GTK_WIDGET(self->address), GTK_WIDGET(self->address),
+	setting_attach_option(grid, 0, _("Address"), GTK_WIDGET(self->address), GTK_WIDGET(self->address),
 			      _("VNC address"));
-	setting_attach_option(grid, 1, _("_Port"), port_box, GTK_WIDGET(self->port), _("VNC port"));
-	setting_attach_option(grid, 2, _("Pass_word file"), GTK_WIDGET(self->password_file),
+	setting_attach_option(grid, 1, _("Port"), port_box, GTK_WIDGET(self->port), _("VNC port"));
+	setting_attach_option(grid, 2, _("Password file"), GTK_WIDGET(self->password_file),
 			      GTK_WIDGET(self->password_file), _("VNC password file"));
 	setting_entry_add_chooser(self->password_file);
 	return GTK_WIDGET(grid);

@@ -377,11 +377,11 @@ static GtkWidget *new_options(VireoNetField *self)
 	g_signal_connect_swapped(new_mac, "clicked", G_CALLBACK(on_new_mac_clicked), self);
 	gtk_box_pack_start(GTK_BOX(mac_box), GTK_WIDGET(self->mac), FALSE, FALSE, 0);
 	gtk_box_pack_start(GTK_BOX(mac_box), new_mac, FALSE, FALSE, 0);
-	setting_attach_option(grid, 0, _("_MAC address"), mac_box, GTK_WIDGET(self->mac), _("MAC address"));
+	setting_attach_option(grid, 0, _("MAC address"), mac_box, GTK_WIDGET(self->mac), _("MAC address"));
 	self->ifname = GTK_ENTRY(gtk_entry_new());
 	gtk_entry_set_placeholder_text(self->ifname, "tap0");
 	gtk_entry_set_activates_default(self->ifname, TRUE);
-	setting_attach_option(grid, 1, _("_Interface"), GTK_WIDGET(self->ifname), GTK_WIDGET(self->ifname),
+	setting_attach_option(grid, 1, _("Interface"), GTK_WIDGET(self->ifname), GTK_WIDGET(self->ifname),
 			      _("TAP interface"));
 	self->ifname_label = gtk_grid_get_child_at(grid, 0, 1);
 	gtk_widget_set_no_show_all(self->ifname_label, TRUE);

@@ -55,7 +55,7 @@ void setting_set_accessible_name(gpointer widget, const char *name)
 void setting_attach_option(GtkGrid *grid, int row, const char *label, GtkWidget *part, GtkWidget *field,
 			   const char *name)
 {
-	GtkWidget *text = gtk_label_new_with_mnemonic(label);
+	GtkWidget *text = gtk_label_new(label);
 	gtk_label_set_xalign(GTK_LABEL(text), 1);
 	gtk_style_context_add_class(gtk_widget_get_style_context(text), GTK_STYLE_CLASS_DIM_LABEL);
 	gtk_label_set_mnemonic_widget(GTK_LABEL(text), field);

@@ -57,8 +57,9 @@ GtkWidget *setting_message_new(void);
 void setting_set_accessible_name(gpointer widget, const char *name);
 
 /* A row of a compound field's options in `grid`: a dim `label` in column
- * 0, then `part` holding `field`, which the label's mnemonic focuses and
- * which is named `name` for assistive tools. */
+ * 0 (without a mnemonic: the editor's labels have taken the letters), then
+ * `part` holding `field`, which the label labels and which is named `name`
+ * for assistive tools. */
 void setting_attach_option(GtkGrid *grid, int row, const char *label, GtkWidget *part, GtkWidget *field,
 			   const char *name);
 
