@@ -315,11 +315,13 @@ static bool show_problem(GtkWidget *message, const char *problem)
 	return problem == NULL;
 }
 
+/* Only what the chosen kind uses is checked: a hidden part holds no one up. */
 bool vireo_net_field_check(VireoNetField *self)
 {
-	g_autofree char *problem = field_problem(self);
+	bool none = !strcmp(kind_of(self), "none"), user = !strcmp(kind_of(self), "user");
+	g_autofree char *problem = none ? NULL : field_problem(self);
 	bool ok = show_problem(self->message, problem);
-	for (guint i = 0; i < self->rows->len; i++) {
+	for (guint i = 0; user && i < self->rows->len; i++) {
 		struct forward_row *row = self->rows->pdata[i];
 		g_autofree char *row_text = row_problem(row);
 		ok &= show_problem(row->message, row_text);
