@@ -157,8 +157,8 @@ static void build_row(struct forward_row *row, const struct machine_hostfwd *fwd
 	row->box = gtk_box_new(GTK_ORIENTATION_VERTICAL, 6);
 	row->protocol = new_protocol_combo(fwd->udp);
 	row->host_address = new_row_entry(fwd->host_addr, 15, _("Host address"));
-	row->host_port = new_row_entry(host_port, 6, _("Host port"));
-	row->guest_port = new_row_entry(guest_port, 6, _("Guest port"));
+	row->host_port = new_row_entry(host_port, 6, _("Port"));
+	row->guest_port = new_row_entry(guest_port, 6, _("Port"));
 	gtk_widget_set_tooltip_text(GTK_WIDGET(row->host_address),
 				    _("127.0.0.1: this computer only; 0.0.0.0: every network it is on"));
 	row->remove = gtk_button_new_from_icon_name("list-remove-symbolic", GTK_ICON_SIZE_BUTTON);
