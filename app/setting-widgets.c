@@ -228,7 +228,7 @@ struct setting_widget *setting_widget_new(const struct machine_setting *s, setti
 	sw->field = g_object_ref_sink(new_field(sw, label, plain));
 	if (s->type != SETTING_BOOL)
 		gtk_label_set_mnemonic_widget(GTK_LABEL(sw->label), sw->field);
-	atk_object_set_name(gtk_widget_get_accessible(sw->field), plain);
+	setting_set_accessible_name(sw->field, plain);
 	gtk_widget_set_tooltip_text(sw->field, s->help);
 	sw->message = gtk_label_new(NULL);
 	gtk_label_set_xalign(GTK_LABEL(sw->message), 0);
