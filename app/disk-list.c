@@ -123,11 +123,6 @@ static void on_read_only_toggled(struct disk_row *row)
 	emit_changed(row->list);
 }
 
-static void set_accessible_name(gpointer widget, const char *name)
-{
-	atk_object_set_name(gtk_widget_get_accessible(GTK_WIDGET(widget)), name);
-}
-
 /* Accessible names by position ("Disk 1", "Disk 1 bus"...), renewed when a
  * row goes; the Add buttons while there is room for more. */
 static void update_rows(VireoDiskList *self)
@@ -139,11 +134,11 @@ static void update_rows(VireoDiskList *self)
 		g_autofree char *kind = g_strdup_printf(_("Disk %u kind"), i + 1);
 		g_autofree char *read_only = g_strdup_printf(_("Disk %u read-only"), i + 1);
 		g_autofree char *remove = g_strdup_printf(_("Remove disk %u"), i + 1);
-		set_accessible_name(row->path, name);
-		set_accessible_name(row->bus, bus);
-		set_accessible_name(row->kind, kind);
-		set_accessible_name(row->read_only, read_only);
-		set_accessible_name(row->remove, remove);
+		setting_set_accessible_name(row->path, name);
+		setting_set_accessible_name(row->bus, bus);
+		setting_set_accessible_name(row->kind, kind);
+		setting_set_accessible_name(row->read_only, read_only);
+		setting_set_accessible_name(row->remove, remove);
 	}
 	gtk_widget_set_visible(self->empty, self->rows->len == 0);
 	gtk_widget_set_sensitive(self->add_disk, self->rows->len < MACHINE_MAX_DISKS);
@@ -208,11 +203,7 @@ static void build_row(struct disk_row *row, const char *path, const struct machi
 	row->disk_read_only = disk->media != MACHINE_MEDIA_CDROM && disk->read_only;
 	gtk_toggle_button_set_active(row->read_only, disk->read_only || disk->media == MACHINE_MEDIA_CDROM);
 	gtk_widget_set_sensitive(GTK_WIDGET(row->read_only), disk->media != MACHINE_MEDIA_CDROM);
-	row->message = gtk_label_new(NULL);
-	gtk_label_set_xalign(GTK_LABEL(row->message), 0);
-	gtk_label_set_line_wrap(GTK_LABEL(row->message), TRUE);
-	gtk_label_set_max_width_chars(GTK_LABEL(row->message), 50);
-	gtk_widget_set_no_show_all(row->message, TRUE);
+	row->message = setting_message_new();
 	gtk_box_pack_start(GTK_BOX(top), GTK_WIDGET(row->path), TRUE, TRUE, 0);
 	gtk_box_pack_start(GTK_BOX(top), row->remove, FALSE, FALSE, 0);
 	gtk_box_pack_start(GTK_BOX(options), GTK_WIDGET(row->bus), FALSE, FALSE, 0);
@@ -362,13 +353,6 @@ bool vireo_disk_list_check(VireoDiskList *self)
 	return ok;
 }
 
-/* The setting's mnemonic (Alt+D) goes to the first row, or to Add Disk. */
-static gboolean vireo_disk_list_mnemonic_activate(GtkWidget *widget, gboolean group_cycling)
-{
-	(void)group_cycling;
-	return gtk_widget_child_focus(widget, GTK_DIR_TAB_FORWARD);
-}
-
 static void vireo_disk_list_dispose(GObject *object)
 {
 	VireoDiskList *self = VIREO_DISK_LIST(object);
@@ -388,7 +372,8 @@ static void vireo_disk_list_class_init(VireoDiskListClass *klass)
 {
 	G_OBJECT_CLASS(klass)->dispose = vireo_disk_list_dispose;
 	G_OBJECT_CLASS(klass)->finalize = vireo_disk_list_finalize;
-	GTK_WIDGET_CLASS(klass)->mnemonic_activate = vireo_disk_list_mnemonic_activate;
+	/* the setting's mnemonic (Alt+D) goes to the first row, or to Add Disk */
+	GTK_WIDGET_CLASS(klass)->mnemonic_activate = setting_field_mnemonic_activate;
 	changed_signal = g_signal_new("changed", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
 				      G_TYPE_NONE, 0);
 }

@@ -4,13 +4,16 @@
 #include <glib/gi18n.h>
 
 #include "disk-list.h"
+#include "display-field.h"
 #include "host.h"
+#include "net-field.h"
 #include "setting-labels.h"
 
 struct setting_widget {
 	const struct machine_setting *setting;
 	GtkWidget *label;    /* the left column; empty for a check box, which labels itself */
-	GtkWidget *field;    /* GtkEntry, GtkSpinButton, GtkCheckButton, GtkComboBoxText or VireoDiskList */
+	GtkWidget *field;    /* GtkEntry, GtkSpinButton, GtkCheckButton, GtkComboBoxText, VireoDiskList,
+				VireoNetField or VireoDisplayField */
 	GtkWidget *message;  /* shown only while it has something to say */
 	bool shown;
 	setting_changed_fn changed;
@@ -32,6 +35,39 @@ void setting_message_show(GtkLabel *label, const char *text, bool is_error)
 		gtk_style_context_remove_class(style, GTK_STYLE_CLASS_ERROR);
 		gtk_style_context_add_class(style, GTK_STYLE_CLASS_DIM_LABEL);
 	}
+}
+
+GtkWidget *setting_message_new(void)
+{
+	GtkWidget *message = gtk_label_new(NULL);
+	gtk_label_set_xalign(GTK_LABEL(message), 0);
+	gtk_label_set_line_wrap(GTK_LABEL(message), TRUE);
+	gtk_label_set_max_width_chars(GTK_LABEL(message), 50);
+	gtk_widget_set_no_show_all(message, TRUE);
+	return message;
+}
+
+void setting_set_accessible_name(gpointer widget, const char *name)
+{
+	atk_object_set_name(gtk_widget_get_accessible(GTK_WIDGET(widget)), name);
+}
+
+void setting_attach_option(GtkGrid *grid, int row, const char *label, GtkWidget *part, GtkWidget *field,
+			   const char *name)
+{
+	GtkWidget *text = gtk_label_new(label);
+	gtk_label_set_xalign(GTK_LABEL(text), 1);
+	gtk_style_context_add_class(gtk_widget_get_style_context(text), GTK_STYLE_CLASS_DIM_LABEL);
+	gtk_label_set_mnemonic_widget(GTK_LABEL(text), field);
+	setting_set_accessible_name(field, name);
+	gtk_grid_attach(grid, text, 0, row, 1, 1);
+	gtk_grid_attach(grid, part, 1, row, 1, 1);
+}
+
+gboolean setting_field_mnemonic_activate(GtkWidget *widget, gboolean group_cycling)
+{
+	(void)group_cycling;
+	return gtk_widget_child_focus(widget, GTK_DIR_TAB_FORWARD);
 }
 
 void setting_widget_show_message(struct setting_widget *sw, const char *text, bool is_error)
@@ -89,8 +125,7 @@ static GtkWidget *new_entry(struct setting_widget *sw)
 	if (sw->setting->type == SETTING_PATH || sw->setting->type == SETTING_DISC)
 		setting_entry_add_chooser(GTK_ENTRY(entry));
 	/* the syntax of a spec, as --help gives it */
-	if (sw->setting->type == SETTING_SERIAL || sw->setting->type == SETTING_NET ||
-	    sw->setting->type == SETTING_DISPLAY || sw->setting->type == SETTING_BOOT_ORDER)
+	if (sw->setting->type == SETTING_SERIAL || sw->setting->type == SETTING_BOOT_ORDER)
 		gtk_entry_set_placeholder_text(GTK_ENTRY(entry), sw->setting->arg);
 	return entry;
 }
@@ -117,14 +152,15 @@ static GtkWidget *new_choice(struct setting_widget *sw)
 	return combo;
 }
 
-static GtkWidget *new_disk_list(struct setting_widget *sw)
+/* A compound field (disk list, network, screen), which says "changed" itself. */
+static GtkWidget *connect_compound(struct setting_widget *sw, GtkWidget *field)
 {
-	GtkWidget *list = vireo_disk_list_new();
-	g_signal_connect_swapped(list, "changed", G_CALLBACK(on_changed), sw);
-	return list;
+	g_signal_connect_swapped(field, "changed", G_CALLBACK(on_changed), sw);
+	return field;
 }
 
-static GtkWidget *new_field(struct setting_widget *sw, const char *label)
+/* `name`: the label as assistive tools read it. */
+static GtkWidget *new_field(struct setting_widget *sw, const char *label, const char *name)
 {
 	GtkWidget *check;
 	switch (sw->setting->type) {
@@ -141,17 +177,24 @@ static GtkWidget *new_field(struct setting_widget *sw, const char *label)
 	case SETTING_CHOICE:
 		return new_choice(sw);
 	case SETTING_DISKS:
-		return new_disk_list(sw);
+		return connect_compound(sw, vireo_disk_list_new());
+	case SETTING_NET:
+		return connect_compound(sw, vireo_net_field_new(name));
+	case SETTING_DISPLAY:
+		return connect_compound(sw, vireo_display_field_new(name));
 	case SETTING_STRING:
 	case SETTING_PATH:
 	case SETTING_DISC:
 	case SETTING_SERIAL:
-	case SETTING_NET:
-	case SETTING_DISPLAY:
 	case SETTING_BOOT_ORDER:
 		break;
 	}
 	return new_entry(sw);
+}
+
+static bool is_compound(const struct machine_setting *s)
+{
+	return s->type == SETTING_DISKS || s->type == SETTING_NET || s->type == SETTING_DISPLAY;
 }
 
 /* The label without its mnemonic underscore, as assistive tools read it. */
@@ -178,14 +221,14 @@ struct setting_widget *setting_widget_new(const struct machine_setting *s, setti
 	sw->data = data;
 	sw->label = gtk_label_new_with_mnemonic(s->type == SETTING_BOOL ? "" : label);
 	gtk_label_set_xalign(GTK_LABEL(sw->label), 1);
-	if (s->type == SETTING_DISKS) {  /* beside the first row's entry, not the middle of the list */
+	if (is_compound(s)) {  /* beside the first row, not the middle of the field */
 		gtk_widget_set_valign(sw->label, GTK_ALIGN_START);
 		gtk_widget_set_margin_top(sw->label, 8);
 	}
-	sw->field = g_object_ref_sink(new_field(sw, label));
+	sw->field = g_object_ref_sink(new_field(sw, label, plain));
 	if (s->type != SETTING_BOOL)
 		gtk_label_set_mnemonic_widget(GTK_LABEL(sw->label), sw->field);
-	atk_object_set_name(gtk_widget_get_accessible(sw->field), plain);
+	setting_set_accessible_name(sw->field, plain);
 	gtk_widget_set_tooltip_text(sw->field, s->help);
 	sw->message = gtk_label_new(NULL);
 	gtk_label_set_xalign(GTK_LABEL(sw->message), 0);
@@ -270,12 +313,16 @@ void setting_widget_load(struct setting_widget *sw, const struct vireo_machine *
 	case SETTING_DISKS:
 		vireo_disk_list_load(VIREO_DISK_LIST(sw->field), *(char **const *)field_of(m, s));
 		break;
+	case SETTING_NET:
+		vireo_net_field_load(VIREO_NET_FIELD(sw->field), text);
+		break;
+	case SETTING_DISPLAY:
+		vireo_display_field_load(VIREO_DISPLAY_FIELD(sw->field), text);
+		break;
 	case SETTING_STRING:
 	case SETTING_PATH:
 	case SETTING_DISC:
 	case SETTING_SERIAL:
-	case SETTING_NET:
-	case SETTING_DISPLAY:
 	case SETTING_BOOT_ORDER:
 		gtk_entry_set_text(GTK_ENTRY(sw->field), text ? text : "");
 		break;
@@ -299,12 +346,14 @@ static char *field_text(struct setting_widget *sw)
 	}
 	case SETTING_DISKS:
 		return vireo_disk_list_get_text(VIREO_DISK_LIST(sw->field));
+	case SETTING_NET:
+		return vireo_net_field_get_text(VIREO_NET_FIELD(sw->field));
+	case SETTING_DISPLAY:
+		return vireo_display_field_get_text(VIREO_DISPLAY_FIELD(sw->field));
 	case SETTING_STRING:
 	case SETTING_PATH:
 	case SETTING_DISC:
 	case SETTING_SERIAL:
-	case SETTING_NET:
-	case SETTING_DISPLAY:
 	case SETTING_BOOT_ORDER:
 		break;
 	}
@@ -344,14 +393,29 @@ static void check_cpus(struct setting_widget *sw, unsigned cpus)
 	}
 }
 
+/* A compound field's own checks, shown under its parts; true for the others. */
+static bool compound_check(struct setting_widget *sw)
+{
+	switch (sw->setting->type) {
+	case SETTING_DISKS:
+		return vireo_disk_list_check(VIREO_DISK_LIST(sw->field));
+	case SETTING_NET:
+		return vireo_net_field_check(VIREO_NET_FIELD(sw->field));
+	case SETTING_DISPLAY:
+		return vireo_display_field_check(VIREO_DISPLAY_FIELD(sw->field));
+	default:
+		return true;
+	}
+}
+
 bool setting_widget_apply(struct setting_widget *sw, struct vireo_machine *m, const char *base_dir)
 {
 	const struct machine_setting *s = sw->setting;
 	g_autofree char *text = field_text(sw);
 	g_autoptr(GError) error = NULL;
 	setting_widget_show_message(sw, NULL, false);
-	if (s->type == SETTING_DISKS && !vireo_disk_list_check(VIREO_DISK_LIST(sw->field)))
-		return false;  /* each wrong row says so under itself */
+	if (!compound_check(sw))
+		return false;  /* each wrong part says so under itself */
 	if (!text)
 		return true;
 	if (s->type == SETTING_SIZE &&

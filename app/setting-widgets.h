@@ -2,7 +2,9 @@
  * machine_settings[] by type, shared by the machine editor and the New
  * Machine assistant: a label, the field, and a line under it for a warning
  * or what is wrong. Memory and processors are bounded by the host; the
- * disks are a list of drives (disk-list.h), each row checked under itself. */
+ * disks are a list of drives (disk-list.h), each row checked under itself;
+ * the network (net-field.h) and the screen (display-field.h) are a choice
+ * with the options of the one chosen, not a spec to type. */
 #ifndef VIREO_SETTING_WIDGETS_H
 #define VIREO_SETTING_WIDGETS_H
 
@@ -46,6 +48,24 @@ void setting_widget_show_message(struct setting_widget *sw, const char *text, bo
 
 /* The same, for a label of the caller's. */
 void setting_message_show(GtkLabel *label, const char *text, bool is_error);
+
+/* A message line for under a row of the caller's, hidden until
+ * setting_message_show gives it text and the caller shows it. */
+GtkWidget *setting_message_new(void);
+
+/* The name assistive tools (and the tests) find `widget` by. */
+void setting_set_accessible_name(gpointer widget, const char *name);
+
+/* A row of a compound field's options in `grid`: a dim `label` in column
+ * 0 (without a mnemonic: the editor's labels have taken the letters), then
+ * `part` holding `field`, which the label labels and which is named `name`
+ * for assistive tools. */
+void setting_attach_option(GtkGrid *grid, int row, const char *label, GtkWidget *part, GtkWidget *field,
+			   const char *name);
+
+/* A mnemonic_activate for a compound field: the setting's mnemonic moves
+ * the focus into it, to its first focusable child. */
+gboolean setting_field_mnemonic_activate(GtkWidget *widget, gboolean group_cycling);
 
 /* Gives a path entry the folder icon that opens a file chooser, titled
  * after the entry's accessible name. */

@@ -361,8 +361,7 @@ static char *replace_option(const char *spec, const char *key, const char *value
 	return g_strjoinv(",", parts);
 }
 
-/* A locally administered unicast address in QEMU's 52:54:00 range. */
-static char *new_mac(void)
+char *library_new_mac(void)
 {
 	guint32 r = g_random_int();
 	return g_strdup_printf("52:54:00:%02x:%02x:%02x", r & 0xff, (r >> 8) & 0xff, (r >> 16) & 0xff);
@@ -398,7 +397,7 @@ static void give_new_identity(struct vireo_machine *m, const char *new_name)
 	g_free(m->name);
 	m->name = g_strdup(new_name);
 	if (m->net && strstr(m->net, "mac=")) {
-		g_autofree char *mac = new_mac();
+		g_autofree char *mac = library_new_mac();
 		char *net = replace_option(m->net, "mac", mac);
 		g_free(m->net);
 		m->net = net;

@@ -37,6 +37,10 @@ bool library_name_in_use(GPtrArray *entries, const char *name);
 /* `base` when no machine has that name, else "base 2", "base 3", ... */
 char *library_unique_name(GPtrArray *entries, const char *base);
 
+/* A new MAC address for a machine's network card: a locally administered
+ * unicast one in QEMU's 52:54:00 range, as clones and the editor's New get. */
+char *library_new_mac(void);
+
 #define LIBRARY_DISK_FILE "disk.img"
 
 /* Makes a sparse raw image of `bytes` at `path` (next to nothing

@@ -12,6 +12,7 @@ import configparser
 import faulthandler
 import os
 import random
+import re
 import shutil
 import signal
 import socket as socketlib
@@ -616,13 +617,125 @@ def edit_disks(app, dialog, ini):
         fail("after editing the disks, machine.ini has disks=%r" % disks)
 
 
+def checked(node):
+    return node.get_state_set().contains(Atspi.StateType.CHECKED)
+
+
+def shown(node):
+    return node.get_state_set().contains(Atspi.StateType.VISIBLE)
+
+
+def forward_rows(dialog):
+    """The port forwards as (protocol, host address, host port, guest port)."""
+    rows = []
+    while find(dialog, "combo box", "Forward %d protocol" % (len(rows) + 1), visible=False):
+        name = "Forward %d " % (len(rows) + 1)
+        rows.append((combo_choice(find(dialog, "combo box", name + "protocol", visible=False)),) +
+                    tuple(text_of(find(dialog, "text", name + part, visible=False))
+                          for part in ("host address", "host port", "guest port")))
+    return rows
+
+
+def net_screen_shown(dialog):
+    """The network (kind, MAC address, forwards) and screen (kind, VNC
+    address, first free port, fixed port, password file) as the editor shows them."""
+    return (combo_choice(find(dialog, "combo box", "Network", visible=False)),
+            text_of(find(dialog, "text", "MAC address", visible=False)), forward_rows(dialog),
+            combo_choice(find(dialog, "combo box", "Screen", visible=False)),
+            text_of(find(dialog, "text", "VNC address", visible=False)),
+            checked(find(dialog, "check box", "First free port", visible=False)),
+            Atspi.Value.get_current_value(find(dialog, "spin button", "VNC port", visible=False)),
+            text_of(find(dialog, "text", "VNC password file", visible=False)))
+
+
+def refused(app, dialog, ini, what, message):
+    """`message` shows under the field and Save cannot write machine.ini."""
+    save = find(dialog, "push button", "Save")
+    before = open(ini).read()
+    wait_for("the message about %s" % what, lambda: message in all_label_texts(dialog))
+    if sensitive(save):
+        fail("Save is possible with %s" % what)
+    click(save)
+    if open(ini).read() != before or not find(app.root, "dialog", "Machine Settings"):
+        fail("Save wrote machine.ini or closed the editor with %s" % what)
+
+
+def edit_net_screen(app, dialog, ini):
+    """The network's and screen's widgets: VNC on the first free port, then
+    on every network (a warning until there is a password file); a port
+    forward added, made UDP, the first removed; a bad MAC address, port or
+    VNC address says so under itself and Save cannot write; New makes a
+    MAC address; host-loopback= is kept; the specs are saved exactly."""
+    save = find(dialog, "push button", "Save")
+    first_free = find(dialog, "check box", "First free port", visible=False)
+    click(first_free)
+    wait_for("the first free port to be chosen", lambda: checked(first_free))
+    if sensitive(find(dialog, "spin button", "VNC port", visible=False)):
+        fail("the fixed port can still be set with the first free port chosen")
+    click(find(dialog, "push button", "Add Port Forward", visible=False))
+    wait_for("the new forward's row", lambda: len(forward_rows(dialog)) == 2)
+    if forward_rows(dialog)[1] != ("TCP", "127.0.0.1", "", ""):
+        fail("a new forward's row is %r" % (forward_rows(dialog)[1],))
+    refused(app, dialog, ini, "a forward without ports", "The host port must be a number from 1 to 65535.")
+    set_text(find(dialog, "text", "Forward 2 host port", visible=False), "8080")
+    set_text(find(dialog, "text", "Forward 2 guest port", visible=False), "70000")
+    refused(app, dialog, ini, "guest port 70000", "The guest port must be a number from 1 to 65535.")
+    # no network: the forwards, hidden, hold no one up; they are back with user networking
+    network = find(dialog, "combo box", "Network", visible=False)
+    choose(network, "None")
+    wait_for("Save to become possible without a network", lambda: sensitive(save))
+    choose(network, "User networking (NAT)")
+    refused(app, dialog, ini, "guest port 70000 again", "The guest port must be a number from 1 to 65535.")
+    set_text(find(dialog, "text", "Forward 2 guest port", visible=False), "80")
+    choose(find(dialog, "combo box", "Forward 2 protocol", visible=False), "UDP")
+    click(find(dialog, "push button", "Remove forward 1", visible=False))
+    wait_for("the first forward to go", lambda: forward_rows(dialog) == [("UDP", "127.0.0.1", "8080", "80")])
+    mac = find(dialog, "text", "MAC address", visible=False)
+    set_text(mac, "01:54:00:12:34:56")
+    refused(app, dialog, ini, "a multicast MAC address",
+            "“01:54:00:12:34:56” is not a MAC address such as 52:54:00:12:34:56 (a unicast one).")
+    click(find(dialog, "push button", "New MAC address", visible=False))
+    wait_for("a new MAC address", lambda: re.fullmatch("52:54:00(:[0-9a-f]{2}){3}", text_of(mac)))
+    choose(network, "Host TAP interface")
+    refused(app, dialog, ini, "a TAP without its name", "Type the name of the host’s TAP interface, such as tap0.")
+    # (VISIBLE, not SHOWING: the field may be scrolled out of view)
+    wait_for("a TAP's interface name", lambda: shown(find(dialog, "text", "TAP interface", visible=False)))
+    choose(network, "User networking (NAT)")
+    wait_for("the TAP's interface name to go", lambda: not shown(find(dialog, "text", "TAP interface", visible=False)))
+    if forward_rows(dialog) != [("UDP", "127.0.0.1", "8080", "80")]:
+        fail("back on user networking the forwards are %r" % forward_rows(dialog))
+    address = find(dialog, "text", "VNC address", visible=False)
+    set_text(address, "10.0.0")
+    refused(app, dialog, ini, "a VNC address that is not one",
+            "“10.0.0” is not an IPv4 address such as 127.0.0.1 (this computer only) or 0.0.0.0 (every network).")
+    set_text(address, "0.0.0.0")
+    warning = ("Other computers can reach this address: anyone there can see and control the machine "
+               "unless it has a password file.")
+    wait_for("the warning about VNC without a password", lambda: warning in all_label_texts(dialog))
+    wait_for("Save to stay possible with only a warning", lambda: sensitive(save))
+    password = os.path.join(app.tmp, "vnc-password")
+    with open(password, "w") as f:
+        f.write("secret\n")
+    set_text(find(dialog, "text", "VNC password file", visible=False), password)
+    wait_for("the warning to go with a password", lambda: warning not in all_label_texts(dialog))
+    wait_for("Save to become possible", lambda: sensitive(save))
+    new_mac = text_of(mac)
+    click(save)
+    wait_for("the editor to close", lambda: not find(app.root, "dialog", "Machine Settings"))
+    got = read_ini(ini)
+    got = (got.get("devices/net"), got.get("display/display"))
+    if got != ("user,mac=%s,host-loopback=on,hostfwd=udp:127.0.0.1:8080-:80" % new_mac,
+               "vnc=0.0.0.0,password-file=%s" % password):
+        fail("after editing the network and screen, machine.ini has net, display %r" % (got,))
+
+
 def case_edit_machine(app):
     """The editor shows every setting and saves machine.ini (atomically,
     through the library) with only what was changed; it refuses a name in
     use and says so under the name, and says why a save failed. Its disk
     list shows a row per drive and edits them one by one (edit_disks)."""
     ini = write_machine(app, "Ed", "[machine]\nname=Ed\nmemory=256M\ncpus=1\n[boot]\nkernel=/boot/vmlinuz\n"
-                        "[devices]\nserial=none\nnet=user,hostfwd=tcp:127.0.0.1:2222-:22\n"
+                        "[devices]\nserial=none\nnet=user,host-loopback=on,hostfwd=tcp:127.0.0.1:2222-:22\n"
                         "disks=root.img,serial=ROOT01,queues=2;/srv/install.iso,bus=sata,media=cdrom;data.img,ro\n"
                         "[display]\ndisplay=vnc=127.0.0.1:5907\n")
     write_machine(app, "Other", "[machine]\nname=Other\n[boot]\nkernel=/boot/vmlinuz\n")
@@ -638,7 +751,7 @@ def case_edit_machine(app):
                         ("text", "Boot order"), ("text", "Serial port"),
                         ("text", "Disk 1"), ("push button", "Add Disk"), ("push button", "Add CD-ROM"),
                         ("text", "CD-ROM"), ("check box", "Random number generator"),
-                        ("text", "Network"), ("text", "Screen"), ("combo box", "Graphics")):
+                        ("combo box", "Network"), ("combo box", "Screen"), ("combo box", "Graphics")):
         if not find(dialog, role, label, visible=False):
             fail("the editor has no %s %r" % (role, label))
     memory = find(dialog, "spin button", "Memory (MiB)")
@@ -649,6 +762,9 @@ def case_edit_machine(app):
                              ("/srv/install.iso", "SATA", "CD-ROM", True, False),
                              (os.path.join(folder, "data.img"), "VirtIO", "Disk", True, True)]:
         fail("the editor shows the disks as %r" % disk_rows(dialog))
+    if net_screen_shown(dialog) != ("User networking (NAT)", "", [("TCP", "127.0.0.1", "2222", "22")],
+                                    "VNC server", "127.0.0.1", False, 5907, ""):
+        fail("the editor shows the network and screen as %r" % (net_screen_shown(dialog),))
     save = find(dialog, "push button", "Save")
     set_text(find(dialog, "text", "Name"), "other")
     wait_for("the name-taken message", lambda: "A machine called “other” already exists." in label_texts(dialog))
@@ -669,6 +785,7 @@ def case_edit_machine(app):
     if [f for f in os.listdir(os.path.dirname(ini)) if f.startswith(".")]:
         fail("a temporary file was left in the machine folder")
     edit_disks(app, editor(app, "Ed", "shortcut"), ini)
+    edit_net_screen(app, editor(app, "Ed", "shortcut"), ini)
 
     # A save that fails says why in the editor, which stays open: here
     # machine.ini became a folder, which a file cannot replace.
