@@ -31,7 +31,7 @@ struct disk_row {
 };
 
 struct _VireoDiskList {
-	GtkBox parent;
+	VireoSettingField parent;
 	GtkBox *rows_box;
 	GtkWidget *empty;        /* says there are no drives */
 	GtkWidget *add_disk;
@@ -42,9 +42,8 @@ struct _VireoDiskList {
 	GPtrArray *rows;         /* struct disk_row *, in machine.ini's order */
 };
 
-G_DEFINE_TYPE(VireoDiskList, vireo_disk_list, GTK_TYPE_BOX)
+G_DEFINE_TYPE(VireoDiskList, vireo_disk_list, VIREO_TYPE_SETTING_FIELD)
 
-static guint changed_signal;
 
 static void disk_row_free(struct disk_row *row)
 {
@@ -103,7 +102,7 @@ static char *row_problem(const struct disk_row *row)
 
 static void emit_changed(VireoDiskList *self)
 {
-	g_signal_emit(self, changed_signal, 0);
+	vireo_setting_field_changed(VIREO_SETTING_FIELD(self));
 }
 
 /* A CD-ROM is read-only: its check box says so and cannot be cleared. */
@@ -328,8 +327,9 @@ void vireo_disk_list_load(VireoDiskList *self, char *const *specs)
 	update_rows(self);
 }
 
-char *vireo_disk_list_get_text(VireoDiskList *self)
+static char *get_text(VireoSettingField *field)
 {
+	VireoDiskList *self = VIREO_DISK_LIST(field);
 	if (!self->rows->len)
 		return NULL;
 	GString *text = g_string_new(NULL);
@@ -340,8 +340,9 @@ char *vireo_disk_list_get_text(VireoDiskList *self)
 	return g_string_free(text, FALSE);
 }
 
-bool vireo_disk_list_check(VireoDiskList *self)
+static bool check(VireoSettingField *field)
 {
+	VireoDiskList *self = VIREO_DISK_LIST(field);
 	bool ok = true;
 	for (guint i = 0; i < self->rows->len; i++) {
 		struct disk_row *row = self->rows->pdata[i];
@@ -372,10 +373,8 @@ static void vireo_disk_list_class_init(VireoDiskListClass *klass)
 {
 	G_OBJECT_CLASS(klass)->dispose = vireo_disk_list_dispose;
 	G_OBJECT_CLASS(klass)->finalize = vireo_disk_list_finalize;
-	/* the setting's mnemonic (Alt+D) goes to the first row, or to Add Disk */
-	GTK_WIDGET_CLASS(klass)->mnemonic_activate = setting_field_mnemonic_activate;
-	changed_signal = g_signal_new("changed", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
-				      G_TYPE_NONE, 0);
+	VIREO_SETTING_FIELD_CLASS(klass)->get_text = get_text;
+	VIREO_SETTING_FIELD_CLASS(klass)->check = check;
 }
 
 static GtkWidget *new_add_button(VireoDiskList *self, const char *label, GCallback clicked)

@@ -11,8 +11,10 @@
 #include <gtk/gtk.h>
 #include <stdbool.h>
 
+#include "setting-field.h"
+
 #define VIREO_TYPE_DISK_LIST (vireo_disk_list_get_type())
-G_DECLARE_FINAL_TYPE(VireoDiskList, vireo_disk_list, VIREO, DISK_LIST, GtkBox)
+G_DECLARE_FINAL_TYPE(VireoDiskList, vireo_disk_list, VIREO, DISK_LIST, VireoSettingField)
 
 /* Emits "changed" (no arguments) whenever a row is added, removed or edited. */
 GtkWidget *vireo_disk_list_new(void);
@@ -23,13 +25,5 @@ void vireo_disk_list_set_folder(VireoDiskList *list, const char *folder);
 /* One row per spec of the NULL-terminated `specs` (NULL: none), replacing
  * the rows there were. */
 void vireo_disk_list_load(VireoDiskList *list, char *const *specs);
-
-/* The rows as machine.ini's disks= value (specs joined with ';'), NULL
- * when there are none. */
-char *vireo_disk_list_get_text(VireoDiskList *list);
-
-/* Checks every row, showing what is wrong under it; true when all are
- * usable. */
-bool vireo_disk_list_check(VireoDiskList *list);
 
 #endif

@@ -11,7 +11,7 @@
 #define DEFAULT_VNC_ADDRESS "127.0.0.1"
 
 struct _VireoDisplayField {
-	GtkBox parent;
+	VireoSettingField parent;
 	GtkComboBox *kind;        /* ids: "none", "sdl", "vnc", as display specs write them */
 	GtkWidget *vnc_options;   /* shown for "vnc" only */
 	GtkEntry *address;
@@ -21,9 +21,8 @@ struct _VireoDisplayField {
 	GtkWidget *message;       /* what is wrong or risky; hidden when nothing */
 };
 
-G_DEFINE_TYPE(VireoDisplayField, vireo_display_field, GTK_TYPE_BOX)
+G_DEFINE_TYPE(VireoDisplayField, vireo_display_field, VIREO_TYPE_SETTING_FIELD)
 
-static guint changed_signal;
 
 static bool is_vnc(VireoDisplayField *self)
 {
@@ -39,7 +38,7 @@ static void on_part_changed(VireoDisplayField *self)
 {
 	gtk_widget_set_visible(self->vnc_options, is_vnc(self));
 	gtk_widget_set_sensitive(GTK_WIDGET(self->port), !gtk_toggle_button_get_active(self->first_free));
-	g_signal_emit(self, changed_signal, 0);
+	vireo_setting_field_changed(VIREO_SETTING_FIELD(self));
 }
 
 /* ADDR or [ADDR]:PORT, as after "vnc=". */
@@ -89,8 +88,9 @@ static char *vnc_spec(VireoDisplayField *self)
 	return g_string_free(spec, FALSE);
 }
 
-char *vireo_display_field_get_text(VireoDisplayField *self)
+static char *get_text(VireoSettingField *field)
 {
+	VireoDisplayField *self = VIREO_DISPLAY_FIELD(field);
 	const char *kind = gtk_combo_box_get_active_id(self->kind);
 	return is_vnc(self) ? vnc_spec(self) : g_strdup(kind ? kind : "none");
 }
@@ -117,8 +117,9 @@ static char *vnc_problem(VireoDisplayField *self, bool *is_error)
 	return NULL;
 }
 
-bool vireo_display_field_check(VireoDisplayField *self)
+static bool check(VireoSettingField *field)
 {
+	VireoDisplayField *self = VIREO_DISPLAY_FIELD(field);
 	bool is_error = false;
 	g_autofree char *problem = is_vnc(self) ? vnc_problem(self, &is_error) : NULL;
 	setting_message_show(GTK_LABEL(self->message), problem, is_error);
@@ -128,10 +129,8 @@ bool vireo_display_field_check(VireoDisplayField *self)
 
 static void vireo_display_field_class_init(VireoDisplayFieldClass *klass)
 {
-	/* the setting's mnemonic goes to the choice */
-	GTK_WIDGET_CLASS(klass)->mnemonic_activate = setting_field_mnemonic_activate;
-	changed_signal = g_signal_new("changed", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
-				      G_TYPE_NONE, 0);
+	VIREO_SETTING_FIELD_CLASS(klass)->get_text = get_text;
+	VIREO_SETTING_FIELD_CLASS(klass)->check = check;
 }
 
 static GtkComboBox *new_kind_combo(void)

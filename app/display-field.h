@@ -10,8 +10,10 @@
 #include <gtk/gtk.h>
 #include <stdbool.h>
 
+#include "setting-field.h"
+
 #define VIREO_TYPE_DISPLAY_FIELD (vireo_display_field_get_type())
-G_DECLARE_FINAL_TYPE(VireoDisplayField, vireo_display_field, VIREO, DISPLAY_FIELD, GtkBox)
+G_DECLARE_FINAL_TYPE(VireoDisplayField, vireo_display_field, VIREO, DISPLAY_FIELD, VireoSettingField)
 
 /* `name` is the choice's accessible name. Emits "changed" (no arguments)
  * whenever any part changes. */
@@ -19,12 +21,5 @@ GtkWidget *vireo_display_field_new(const char *name);
 
 /* Shows a display spec (machine_parse_display's syntax). */
 void vireo_display_field_load(VireoDisplayField *field, const char *spec);
-
-/* The display spec the field shows. */
-char *vireo_display_field_get_text(VireoDisplayField *field);
-
-/* Shows what is wrong or risky under the field; true when the spec can be
- * used (a risk is only a warning). */
-bool vireo_display_field_check(VireoDisplayField *field);
 
 #endif

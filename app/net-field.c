@@ -24,7 +24,7 @@ struct forward_row {
 };
 
 struct _VireoNetField {
-	GtkBox parent;
+	VireoSettingField parent;
 	GtkComboBox *kind;        /* ids: "none", "user", "tap", as net specs write them */
 	GtkWidget *options;       /* MAC address and interface: shown unless "none" */
 	GtkEntry *mac;
@@ -38,13 +38,12 @@ struct _VireoNetField {
 	char **kept;              /* user networking's options it does not show (tftp=...), as written */
 };
 
-G_DEFINE_TYPE(VireoNetField, vireo_net_field, GTK_TYPE_BOX)
+G_DEFINE_TYPE(VireoNetField, vireo_net_field, VIREO_TYPE_SETTING_FIELD)
 
-static guint changed_signal;
 
 static void emit_changed(VireoNetField *self)
 {
-	g_signal_emit(self, changed_signal, 0);
+	vireo_setting_field_changed(VIREO_SETTING_FIELD(self));
 }
 
 static const char *kind_of(VireoNetField *self)
@@ -262,8 +261,9 @@ void vireo_net_field_load(VireoNetField *self, const char *spec)
 }
 
 /* user[,mac=M][,KEPT...][,hostfwd=...] or tap,ifname=NAME[,mac=M] */
-char *vireo_net_field_get_text(VireoNetField *self)
+static char *get_text(VireoSettingField *field)
 {
+	VireoNetField *self = VIREO_NET_FIELD(field);
 	const char *kind = kind_of(self);
 	g_autofree char *mac = entry_text(self->mac);
 	g_autofree char *ifname = entry_text(self->ifname);
@@ -316,8 +316,9 @@ static bool show_problem(GtkWidget *message, const char *problem)
 }
 
 /* Only what the chosen kind uses is checked: a hidden part holds no one up. */
-bool vireo_net_field_check(VireoNetField *self)
+static bool check(VireoSettingField *field)
 {
+	VireoNetField *self = VIREO_NET_FIELD(field);
 	bool none = !strcmp(kind_of(self), "none"), user = !strcmp(kind_of(self), "user");
 	g_autofree char *problem = none ? NULL : field_problem(self);
 	bool ok = show_problem(self->message, problem);
@@ -346,10 +347,8 @@ static void vireo_net_field_class_init(VireoNetFieldClass *klass)
 {
 	G_OBJECT_CLASS(klass)->dispose = vireo_net_field_dispose;
 	G_OBJECT_CLASS(klass)->finalize = vireo_net_field_finalize;
-	/* the setting's mnemonic goes to the choice */
-	GTK_WIDGET_CLASS(klass)->mnemonic_activate = setting_field_mnemonic_activate;
-	changed_signal = g_signal_new("changed", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
-				      G_TYPE_NONE, 0);
+	VIREO_SETTING_FIELD_CLASS(klass)->get_text = get_text;
+	VIREO_SETTING_FIELD_CLASS(klass)->check = check;
 }
 
 static GtkComboBox *new_kind_combo(void)

@@ -12,8 +12,10 @@
 #include <gtk/gtk.h>
 #include <stdbool.h>
 
+#include "setting-field.h"
+
 #define VIREO_TYPE_NET_FIELD (vireo_net_field_get_type())
-G_DECLARE_FINAL_TYPE(VireoNetField, vireo_net_field, VIREO, NET_FIELD, GtkBox)
+G_DECLARE_FINAL_TYPE(VireoNetField, vireo_net_field, VIREO, NET_FIELD, VireoSettingField)
 
 /* `name` is the choice's accessible name. Emits "changed" (no arguments)
  * whenever any part changes or a forward is added or removed. */
@@ -21,12 +23,5 @@ GtkWidget *vireo_net_field_new(const char *name);
 
 /* Shows a net spec (machine_parse_net's syntax). */
 void vireo_net_field_load(VireoNetField *field, const char *spec);
-
-/* The net spec the field shows. */
-char *vireo_net_field_get_text(VireoNetField *field);
-
-/* Checks the MAC address, the interface name and every forward, showing
- * what is wrong under it; true when all are usable. */
-bool vireo_net_field_check(VireoNetField *field);
 
 #endif

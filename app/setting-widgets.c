@@ -64,12 +64,6 @@ void setting_attach_option(GtkGrid *grid, int row, const char *label, GtkWidget 
 	gtk_grid_attach(grid, part, 1, row, 1, 1);
 }
 
-gboolean setting_field_mnemonic_activate(GtkWidget *widget, gboolean group_cycling)
-{
-	(void)group_cycling;
-	return gtk_widget_child_focus(widget, GTK_DIR_TAB_FORWARD);
-}
-
 void setting_widget_show_message(struct setting_widget *sw, const char *text, bool is_error)
 {
 	setting_message_show(GTK_LABEL(sw->message), text, is_error);
@@ -345,11 +339,9 @@ static char *field_text(struct setting_widget *sw)
 		return id && *id ? g_strdup(id) : NULL;
 	}
 	case SETTING_DISKS:
-		return vireo_disk_list_get_text(VIREO_DISK_LIST(sw->field));
 	case SETTING_NET:
-		return vireo_net_field_get_text(VIREO_NET_FIELD(sw->field));
 	case SETTING_DISPLAY:
-		return vireo_display_field_get_text(VIREO_DISPLAY_FIELD(sw->field));
+		return vireo_setting_field_get_text(VIREO_SETTING_FIELD(sw->field));
 	case SETTING_STRING:
 	case SETTING_PATH:
 	case SETTING_DISC:
@@ -396,16 +388,7 @@ static void check_cpus(struct setting_widget *sw, unsigned cpus)
 /* A compound field's own checks, shown under its parts; true for the others. */
 static bool compound_check(struct setting_widget *sw)
 {
-	switch (sw->setting->type) {
-	case SETTING_DISKS:
-		return vireo_disk_list_check(VIREO_DISK_LIST(sw->field));
-	case SETTING_NET:
-		return vireo_net_field_check(VIREO_NET_FIELD(sw->field));
-	case SETTING_DISPLAY:
-		return vireo_display_field_check(VIREO_DISPLAY_FIELD(sw->field));
-	default:
-		return true;
-	}
+	return !VIREO_IS_SETTING_FIELD(sw->field) || vireo_setting_field_check(VIREO_SETTING_FIELD(sw->field));
 }
 
 bool setting_widget_apply(struct setting_widget *sw, struct vireo_machine *m, const char *base_dir)

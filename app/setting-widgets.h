@@ -63,10 +63,6 @@ void setting_set_accessible_name(gpointer widget, const char *name);
 void setting_attach_option(GtkGrid *grid, int row, const char *label, GtkWidget *part, GtkWidget *field,
 			   const char *name);
 
-/* A mnemonic_activate for a compound field: the setting's mnemonic moves
- * the focus into it, to its first focusable child. */
-gboolean setting_field_mnemonic_activate(GtkWidget *widget, gboolean group_cycling);
-
 /* Gives a path entry the folder icon that opens a file chooser, titled
  * after the entry's accessible name. */
 void setting_entry_add_chooser(GtkEntry *entry);
