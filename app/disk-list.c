@@ -44,7 +44,6 @@ struct _VireoDiskList {
 
 G_DEFINE_TYPE(VireoDiskList, vireo_disk_list, VIREO_TYPE_SETTING_FIELD)
 
-
 static void disk_row_free(struct disk_row *row)
 {
 	g_strfreev(row->kept);

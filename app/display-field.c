@@ -23,7 +23,6 @@ struct _VireoDisplayField {
 
 G_DEFINE_TYPE(VireoDisplayField, vireo_display_field, VIREO_TYPE_SETTING_FIELD)
 
-
 static bool is_vnc(VireoDisplayField *self)
 {
 	return !g_strcmp0(gtk_combo_box_get_active_id(self->kind), "vnc");

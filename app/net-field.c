@@ -40,7 +40,6 @@ struct _VireoNetField {
 
 G_DEFINE_TYPE(VireoNetField, vireo_net_field, VIREO_TYPE_SETTING_FIELD)
 
-
 static void emit_changed(VireoNetField *self)
 {
 	vireo_setting_field_changed(VIREO_SETTING_FIELD(self));
