@@ -14,6 +14,7 @@
 
 #define RELOAD_DELAY_MS 200
 #define THUMBNAIL_REFRESH_SECONDS 3
+#define THUMBNAIL_WANTED "thumbnail-wanted"  /* row data: its picture is still to be read */
 
 struct _VireoWindow {
 	GtkApplicationWindow parent;
@@ -303,6 +304,7 @@ static void fill_row(VireoWindow *self, GtkWidget *row, const struct library_ent
 	gtk_container_add(GTK_CONTAINER(row), grid);
 	atk_object_set_name(gtk_widget_get_accessible(row), name);
 	g_object_set_data_full(G_OBJECT(row), "summary", summary, g_free);
+	g_object_set_data(G_OBJECT(row), THUMBNAIL_WANTED, GINT_TO_POINTER(1));
 	gtk_widget_show_all(row);
 }
 
@@ -398,7 +400,8 @@ static void load_thumbnail(VireoWindow *self, GtkWidget *row, const struct libra
 		thumbnail_load(path, self->cancellable, on_thumbnail_loaded, g_object_ref(image), g_object_unref);
 }
 
-/* After the list is drawn: the first frame does not wait for the files. */
+/* After the list is drawn: the first frame does not wait for the files.
+ * Only rows drawn anew read theirs; a kept row still shows its picture. */
 static gboolean load_thumbnails(gpointer data)
 {
 	VireoWindow *self = data;
@@ -406,8 +409,9 @@ static gboolean load_thumbnails(gpointer data)
 	g_autoptr(GList) rows = gtk_container_get_children(GTK_CONTAINER(self->machine_list));
 	for (GList *l = rows; l; l = l->next) {
 		const struct library_entry *entry = find_entry(self, g_object_get_data(l->data, "id"));
-		if (entry)
+		if (entry && g_object_get_data(l->data, THUMBNAIL_WANTED))
 			load_thumbnail(self, l->data, entry);
+		g_object_set_data(l->data, THUMBNAIL_WANTED, NULL);
 	}
 	return G_SOURCE_REMOVE;
 }

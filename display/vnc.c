@@ -366,14 +366,11 @@ static int listen_on(struct in_addr addr, unsigned *port)
 	return fd;
 }
 
-/* The first of ports first..last free on addr; *port becomes the one bound. */
-static int listen_on_first_free(const char *addr, unsigned first, unsigned last, unsigned *port, char **error)
+/* The first of ports first..last free on listen (addr, as given);
+ * *port becomes the one bound. */
+static int listen_on_first_free(struct in_addr listen, const char *addr, unsigned first, unsigned last,
+				unsigned *port, char **error)
 {
-	struct in_addr listen;
-	if (inet_pton(AF_INET, addr, &listen) != 1) {
-		*error = g_strdup_printf("display vnc=%s: not an IPv4 address", addr);
-		return -1;
-	}
 	if (last > UINT16_MAX || first > last) {
 		*error = g_strdup_printf("display vnc=%s:%u: not a TCP port", addr, last);
 		return -1;
@@ -397,8 +394,13 @@ static int listen_on_first_free(const char *addr, unsigned first, unsigned last,
 struct vnc_server *vnc_server_start(struct console *con, const char *addr, unsigned first_port, unsigned last_port,
 				    const char *password, char **error)
 {
+	struct in_addr listen;
+	if (inet_pton(AF_INET, addr, &listen) != 1) {
+		*error = g_strdup_printf("display vnc=%s: not an IPv4 address", addr);
+		return NULL;
+	}
 	unsigned bound;
-	int listen_fd = listen_on_first_free(addr, first_port, last_port, &bound, error);
+	int listen_fd = listen_on_first_free(listen, addr, first_port, last_port, &bound, error);
 	if (listen_fd < 0)
 		return NULL;
 	struct vnc_server *vnc = g_new0(struct vnc_server, 1);
@@ -431,7 +433,7 @@ struct vnc_server *vnc_server_start(struct console *con, const char *addr, unsig
 		vnc->screen->passwordCheck = rfbCheckPasswordByList;
 	}
 	rfbInitServer(vnc->screen);
-	if (!loopback(inet_addr(addr)) && !password)
+	if (!loopback(listen.s_addr) && !password)
 		g_printerr("vireo-engine: warning: VNC on %s:%u without a password: anyone who can reach it "
 			   "controls this machine\n", addr, bound);
 	vnc->listener = (struct console_listener){ .surface_changed = on_surface_changed, .update = on_update, .cursor_changed = on_cursor_changed, .opaque = vnc };
