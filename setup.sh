@@ -11,7 +11,7 @@ set -euo pipefail
 # Debian packages the build, the tests and the guest images need.
 PACKAGES=(
 	build-essential meson ninja-build pkg-config libglib2.0-dev
-	python3 util-linux binutils acpica-tools
+	python3 util-linux binutils acpica-tools seabios
 	busybox-static cpio gzip xz-utils zstd
 	clang libclang-rt-14-dev
 	console-data libslirp-dev libvncserver-dev zlib1g-dev xorriso

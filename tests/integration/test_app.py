@@ -22,11 +22,12 @@ import tempfile
 import time
 import warnings
 
+import vireo_test as vt  # its require_kvm(): the one line a host without KVM skips with
+
 # Atspi.Action.get_action_name is marked deprecated, but it is the
 # untranslated name ("click") and what we want.
 warnings.filterwarnings("ignore", category=DeprecationWarning)
 
-SKIP = 77
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE_DIR = os.environ.get("VIREO_SOURCE_DIR", os.path.dirname(os.path.dirname(HERE)))
 APP = os.environ.get("VIREO_APP", os.path.join(SOURCE_DIR, "build", "app", "vireo"))
@@ -899,9 +900,7 @@ def case_engine_error(app):
 
 def write_demo_machine(app):
     """Machine "Demo": our demo guest on KVM, no screen; skips without KVM."""
-    if not os.access("/dev/kvm", os.R_OK | os.W_OK):
-        print("SKIP: no usable /dev/kvm")
-        sys.exit(SKIP)
+    vt.require_kvm()
     guest_dir = os.environ.get("VIREO_GUEST_DIR", os.path.join(SOURCE_DIR, "build", "tests", "guest"))
     guest = os.path.join(guest_dir, "demo.elf")
     write_machine(app, "Demo", "[machine]\nname=Demo\nmemory=64M\n[boot]\nkernel=%s\n"
@@ -1245,9 +1244,7 @@ def case_lifecycle(app):
     reboots it (its serial output starts again); Show gives its VNC address
     and Copy puts it on the clipboard; Force Off; Clone makes a new machine
     with a sparse copy of its disk; Delete without keeping disks removes it."""
-    if not os.access("/dev/kvm", os.R_OK | os.W_OK):
-        print("SKIP: no usable /dev/kvm")
-        sys.exit(SKIP)
+    vt.require_kvm()
     from test_display import free_port, pattern32
     guest_dir = os.environ.get("VIREO_GUEST_DIR", os.path.join(SOURCE_DIR, "build", "tests", "guest"))
     port = free_port()
@@ -1375,9 +1372,7 @@ def case_installer_iso(app):
     thumbnail (the machine folder's thumbnail.png) shows the program's
     banner in text mode; Pause and Resume; memory edited while it runs
     (saved, for the next start); Force Off; Clone; Delete."""
-    if not os.access("/dev/kvm", os.R_OK | os.W_OK):
-        print("SKIP: no usable /dev/kvm")
-        sys.exit(SKIP)
+    vt.require_kvm()
     import test_bootprog
     import test_display
     import test_firmware
@@ -1517,9 +1512,7 @@ def case_change_cd(app):
     again, the machine has the ejected drive empty and the changed disc.
     A stopped machine, and a running one without a CD-ROM drive, are offered
     neither; with one drive there is no drive to pick."""
-    if not os.access("/dev/kvm", os.R_OK | os.W_OK):
-        print("SKIP: no usable /dev/kvm")
-        sys.exit(SKIP)
+    vt.require_kvm()
     import test_firmware as tf
     first = tf.boot_cd(app.tmp)
     second_message = b"Vireo second disc ran\n"
@@ -1665,9 +1658,7 @@ def case_change_cd(app):
 def case_demo_machine(app):
     """./setup.sh run on a desktop: the library gets the Demo machine (once,
     however often it runs) and the app starts it."""
-    if not os.access("/dev/kvm", os.R_OK | os.W_OK):
-        print("SKIP: no usable /dev/kvm")
-        sys.exit(SKIP)
+    vt.require_kvm()
     app.start_x()
     env = dict(app.env, VIREO_ENGINE=ENGINE)
     for _ in range(2):

@@ -182,5 +182,6 @@ CASES = {
 }
 
 if __name__ == "__main__":
+    vt.require_kvm()
     CASES[sys.argv[1]]()
     print("ok: %s" % sys.argv[1])

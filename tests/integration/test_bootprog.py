@@ -324,5 +324,6 @@ CASES = {name[5:].replace("_", "-"): fn for name, fn in globals().items() if nam
 CASES.update({kind: (lambda kind=kind: check_everything(kind)) for kind in KINDS})
 
 if __name__ == "__main__":
+    vt.require_kvm()
     CASES[sys.argv[1]]()
     print("ok: %s" % sys.argv[1])

@@ -310,5 +310,6 @@ def case_empty_cdroms(tmp):
 CASES = {name[5:].replace("_", "-"): fn for name, fn in globals().items() if name.startswith("case_")}
 
 if __name__ == "__main__":
+    vt.require_kvm()
     with tempfile.TemporaryDirectory() as tmp:
         CASES[sys.argv[1]](tmp)

@@ -287,7 +287,7 @@ def case_linux_earlyprintk_vga():
     args = ["--kernel", os.path.join(vt.images_dir(), "vmlinux"), "--memory", "256M",
             "--append", "earlyprintk=vga,keep", "--display", "vnc=127.0.0.1:%d" % port]
     want = ["Linux version 6.", "Command line: earlyprintk=vga,keep"]
-    with vt.Engine(args) as engine:
+    with vt.Engine(args):
         probe = Probe(port)
         deadline = time.monotonic() + 150
         seen = []  # the text scrolls within a second or two: keep every line any snapshot showed
@@ -640,5 +640,6 @@ def case_sdl_virtio_gpu():
 CASES = {name[5:].replace("_", "-"): fn for name, fn in globals().items() if name.startswith("case_")}
 
 if __name__ == "__main__":
+    vt.require_kvm()
     CASES[sys.argv[1]]()
     print("ok: %s" % sys.argv[1])

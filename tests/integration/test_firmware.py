@@ -40,12 +40,15 @@ def low_high_ram(memory):
 
 
 def wait_log(log, pattern, engine, timeout):
-    """The log's text once pattern appears in it (the engine must stay up)."""
+    """The log's whole lines once pattern appears in them (the engine must
+    stay up). A line still being written is left out: the guest writes the
+    log a byte at a time, so a read can end in the middle of one."""
     deadline = time.monotonic() + timeout
     while True:
         text = open(log, errors="replace").read() if os.path.exists(log) else ""
-        if re.search(pattern, text):
-            return text
+        lines = text[:text.rfind("\n") + 1]
+        if re.search(pattern, lines):
+            return lines
         if engine.proc.poll() is not None:
             vt.fail("the engine exited (%d) before %r; stderr: %s\nfirmware log:\n%s"
                     % (engine.proc.returncode, pattern, engine.proc.stderr.read().decode(errors="replace"),
@@ -306,5 +309,6 @@ def case_seabios_then_power_off():
 CASES = {name[5:].replace("_", "-"): fn for name, fn in globals().items() if name.startswith("case_")}
 
 if __name__ == "__main__":
+    vt.require_kvm()
     CASES[sys.argv[1]]()
     print("ok: %s" % sys.argv[1])

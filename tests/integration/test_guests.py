@@ -339,5 +339,6 @@ def case_virtio_rng():
 CASES = {name[5:].replace("_", "-"): fn for name, fn in globals().items() if name.startswith("case_")}
 
 if __name__ == "__main__":
+    vt.require_kvm()
     CASES[sys.argv[1]]()
     print("ok: %s" % sys.argv[1])

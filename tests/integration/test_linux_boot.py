@@ -83,6 +83,7 @@ def test_bzimage():
 
 
 if __name__ == "__main__":
+    vt.require_kvm()
     if sys.argv[1] == "vmlinux":
         test_vmlinux(sys.argv[2], int(sys.argv[3]))
     else:

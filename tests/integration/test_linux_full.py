@@ -347,6 +347,7 @@ def case_install_ahci():
 CASES = {name[5:].replace("_", "-"): fn for name, fn in globals().items() if name.startswith("case_")}
 
 if __name__ == "__main__":
+    vt.require_kvm()
     if not vt.host_can_run_linux():
         vt.skip("host KVM cannot run a full Linux kernel (guest kernel code is emulated; "
                 "int3 at CPL0 stops the guest)")

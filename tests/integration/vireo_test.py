@@ -26,6 +26,16 @@ def skip(reason):
     sys.exit(SKIP)
 
 
+def require_kvm():
+    """Skips the test, in one line naming the limit, on a host where no guest
+    can run: without /dev/kvm (its kernel offers no KVM) or without the
+    permission to open it."""
+    if not os.path.exists("/dev/kvm"):
+        skip("this host has no /dev/kvm (its kernel offers no KVM), so no guest can run here")
+    if not os.access("/dev/kvm", os.R_OK | os.W_OK):
+        skip("no permission to open /dev/kvm (join the 'kvm' group), so no guest can run here")
+
+
 def engine_path():
     return os.environ.get("VIREO_ENGINE", os.path.join(SOURCE_DIR, "build", "engine", "vireo-engine"))
 

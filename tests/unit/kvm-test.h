@@ -15,7 +15,7 @@ static inline bool create_vm_with_vcpu(struct vm *vm, struct vcpu *vcpu)
 {
 	char *error = NULL;
 	if (access("/dev/kvm", R_OK | W_OK) != 0) {
-		g_test_skip("no /dev/kvm on this host");
+		g_test_skip("this host has no usable /dev/kvm, so no VM can be made here");
 		return false;
 	}
 	g_assert_cmpint(vm_create(vm, 64ull << 20, &error), ==, 0);
