@@ -1,7 +1,8 @@
 #!/bin/sh
 # Exits 0 when this host's KVM runs guest kernel code natively, so a full
-# Linux boot can work; otherwise prints one line naming the limit (unless -q)
-# and exits 1. The probe is a tiny guest that executes int3 in kernel mode:
+# Linux boot can work; otherwise prints one line naming the limit, or the
+# engine's last line when the probe could not run at all (unless -q), and
+# exits 1. The probe is a tiny guest that executes int3 in kernel mode:
 # hosts whose KVM emulates guest kernel code stop it with an internal error.
 top=$(cd "$(dirname "$0")/.." && pwd)
 engine=${VIREO_ENGINE:-$top/build/engine/vireo-engine}
@@ -11,5 +12,10 @@ status=$?
 case "$out" in
 *"probe: int3 ok"*) [ $status -eq 0 ] && exit 0 ;;
 esac
-[ "$1" = "-q" ] || echo "host KVM cannot run a full Linux kernel: int3 at CPL0 stops the guest (KVM internal error)"
+[ "$1" = "-q" ] && exit 1
+case "$out" in
+*"KVM internal error"*) echo "host KVM cannot run a full Linux kernel: int3 at CPL0 stops the guest (KVM internal error)" ;;
+*) echo "the probe guest did not run: ${out##*
+}" ;;
+esac
 exit 1
