@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 #include "config.h"
+#include "messages.h"
 #include "paths.h"
 #include "window.h"
 
@@ -105,8 +106,7 @@ int main(int argc, char **argv)
 {
 	paths_init();
 	setlocale(LC_ALL, "");
-	bindtextdomain(GETTEXT_PACKAGE, paths_locale_dir());
-	bind_textdomain_codeset(GETTEXT_PACKAGE, "UTF-8");
+	messages_init();
 	textdomain(GETTEXT_PACKAGE);
 	g_set_application_name("Vireo");
 	turn_gl_off_for_startup();

@@ -31,11 +31,6 @@ const char *paths_engine(void)
 	return engine_path;
 }
 
-const char *paths_locale_dir(void)
-{
-	return uninstalled ? VIREO_BUILD_ROOT G_DIR_SEPARATOR_S "po" : VIREO_LOCALEDIR;
-}
-
 GSettings *paths_new_settings(void)
 {
 	GSettingsSchemaSource *source = g_settings_schema_source_get_default();

@@ -10,7 +10,6 @@ void paths_init(void);
 bool paths_uninstalled(void);
 /* $VIREO_ENGINE, else the engine beside this build or installation. */
 const char *paths_engine(void);
-const char *paths_locale_dir(void);
 /* The app's settings, from the build folder's compiled schema when uninstalled. */
 GSettings *paths_new_settings(void);
 

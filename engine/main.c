@@ -9,6 +9,7 @@
 #include "engine.h"
 #include "library.h"
 #include "machine.h"
+#include "messages.h"
 
 #define EXIT_USAGE 2
 
@@ -133,6 +134,7 @@ int main(int argc, char **argv)
 	char *error = NULL;
 
 	setlocale(LC_ALL, "");
+	messages_init();
 	signal(SIGPIPE, SIG_IGN); /* a serial socket client that goes away is not fatal */
 	machine_init(&def);
 	parse_command_line(argc, argv, &def);

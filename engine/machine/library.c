@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <glib/gi18n-lib.h>
 #include <glib/gstdio.h>
 
 #define FOLDER_NAME_MAX 64
@@ -83,7 +84,7 @@ GPtrArray *library_list(const char *dir, GError **error)
 			g_error_free(open_error);
 			return entries;
 		}
-		g_propagate_prefixed_error(error, open_error, "cannot read the machine library: ");
+		g_propagate_prefixed_error(error, open_error, _("cannot read the machine library: "));
 		g_ptr_array_unref(entries);
 		return NULL;
 	}
@@ -153,12 +154,12 @@ static char *rename_unique(const char *from, const char *dir, const char *name, 
 		int err = errno;
 		g_free(to);
 		if (err != EEXIST) {
-			g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(err), "cannot move %s into %s: %s",
+			g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(err), _("cannot move %s into %s: %s"),
 				    from, dir, g_strerror(err));
 			return NULL;
 		}
 	}
-	g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_EXIST, "no free name for %s in %s", name, dir);
+	g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_EXIST, _("no free name for %s in %s"), name, dir);
 	return NULL;
 }
 
@@ -174,7 +175,7 @@ static bool remove_tree(const char *folder, GError **error)
 	if (nftw(folder, remove_one, 16, FTW_DEPTH | FTW_PHYS) == 0)
 		return true;
 	int err = errno;
-	g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(err), "cannot delete %s: %s", folder,
+	g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(err), _("cannot delete %s: %s"), folder,
 		    g_strerror(err));
 	return false;
 }
@@ -189,7 +190,7 @@ bool library_create_disk(const char *path, uint64_t bytes, GError **error)
 			close(fd);
 			unlink(path);
 		}
-		g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(err), "cannot create disk image %s: %s",
+		g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(err), _("cannot create disk image %s: %s"),
 			    path, g_strerror(err));
 		return false;
 	}
@@ -226,14 +227,14 @@ static char *make_work_folder(const char *dir, GError **error)
 {
 	if (g_mkdir_with_parents(dir, 0755)) {
 		int err = errno;
-		g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(err), "cannot create %s: %s", dir,
+		g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(err), _("cannot create %s: %s"), dir,
 			    g_strerror(err));
 		return NULL;
 	}
 	char *work = g_build_filename(dir, ".new-XXXXXX", NULL);
 	if (!g_mkdtemp_full(work, 0755)) {
 		int err = errno;
-		g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(err), "cannot create a folder in %s: %s",
+		g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(err), _("cannot create a folder in %s: %s"),
 			    dir, g_strerror(err));
 		g_free(work);
 		return NULL;
@@ -268,7 +269,7 @@ char *library_create_with_disk(const char *dir, const struct vireo_machine *m, u
 
 static bool copy_error(GError **error, const char *from, int err)
 {
-	g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(err), "cannot copy %s: %s", from, g_strerror(err));
+	g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(err), _("cannot copy %s: %s"), from, g_strerror(err));
 	return false;
 }
 
@@ -482,7 +483,7 @@ static bool keep_disks(const char *folder, const char *keep_in, GError **error)
 	machine_clear(&m);
 	if (own->len && g_mkdir_with_parents(keep_in, 0755)) {
 		int err = errno;
-		g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(err), "cannot create %s: %s", keep_in,
+		g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(err), _("cannot create %s: %s"), keep_in,
 			    g_strerror(err));
 		return false;
 	}

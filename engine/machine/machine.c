@@ -8,6 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <glib/gi18n-lib.h>
+
 #define FIELD(name) offsetof(struct vireo_machine, name)
 
 const char *const machine_gpu_choices[] = { "std", "virtio", "none", NULL };
@@ -169,9 +171,8 @@ void machine_disk_clear(struct machine_disk *disk)
 static bool disk_option_error(GError **error, const char *option)
 {
 	g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
-		    "disk option '%s' is not valid: expected ro, serial=ID (up to 20 characters), "
-		    "queues=N (1-" G_STRINGIFY(MACHINE_MAX_DISK_QUEUES) "), bus=virtio|ide|sata "
-		    "or media=disk|cdrom", option);
+		    _("disk option '%s' is not valid: expected ro, serial=ID (up to 20 characters), "
+		      "queues=N (1-%d), bus=virtio|ide|sata or media=disk|cdrom"), option, MACHINE_MAX_DISK_QUEUES);
 	return false;
 }
 
@@ -207,12 +208,12 @@ static bool disk_options_agree(const char *spec, struct machine_disk *disk, GErr
 {
 	if (disk->media == MACHINE_MEDIA_CDROM && disk->bus == MACHINE_BUS_VIRTIO) {
 		g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
-			    "disk '%s' is not valid: a CD-ROM needs bus=ide or bus=sata", spec);
+			    _("disk '%s' is not valid: a CD-ROM needs bus=ide or bus=sata"), spec);
 		return false;
 	}
 	if (disk->queues > 1 && disk->bus != MACHINE_BUS_VIRTIO) {
 		g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
-			    "disk '%s' is not valid: queues= is for virtio disks only", spec);
+			    _("disk '%s' is not valid: queues= is for virtio disks only"), spec);
 		return false;
 	}
 	if (disk->media == MACHINE_MEDIA_CDROM)
@@ -227,7 +228,7 @@ bool machine_parse_disk(const char *spec, struct machine_disk *disk, GError **er
 	disk->queues = 1;
 	if (!parts[0] || !*parts[0]) {
 		g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
-			    "disk '%s' is not valid: expected FILE[,OPTION...]", spec);
+			    _("disk '%s' is not valid: expected FILE[,OPTION...]"), spec);
 		return false;
 	}
 	disk->path = g_strdup(parts[0]);
@@ -260,7 +261,7 @@ void machine_net_clear(struct machine_net *net)
 static bool net_error(GError **error, const char *part, const char *expected)
 {
 	g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
-		    "net option '%s' is not valid: expected %s", part, expected);
+		    _("net option '%s' is not valid: expected %s"), part, expected);
 	return false;
 }
 
@@ -333,13 +334,13 @@ static bool net_option(struct machine_net *net, const char *option, GError **err
 {
 	const char *value = strchr(option, '=');
 	if (!value)
-		return net_error(error, option, "mac=, tftp=, bootfile=, hostfwd= or host-loopback=on");
+		return net_error(error, option, _("mac=, tftp=, bootfile=, hostfwd= or host-loopback=on"));
 	value++;
 	if (g_str_has_prefix(option, "mac="))
-		return parse_mac(value, net->mac) || net_error(error, option, "mac=52:54:00:12:34:56 (a unicast address)");
+		return parse_mac(value, net->mac) || net_error(error, option, _("mac=52:54:00:12:34:56 (a unicast address)"));
 	if (net->kind == MACHINE_NET_TAP) {
 		if (!g_str_has_prefix(option, "ifname=") || !*value || strlen(value) >= 16)
-			return net_error(error, option, "ifname=NAME (up to 15 characters) or mac= for a tap");
+			return net_error(error, option, _("ifname=NAME (up to 15 characters) or mac= for a tap"));
 		g_free(net->ifname);
 		net->ifname = g_strdup(value);
 		return true;
@@ -359,12 +360,14 @@ static bool net_option(struct machine_net *net, const char *option, GError **err
 		return true;
 	}
 	if (g_str_has_prefix(option, "hostfwd=")) {
-		if (net->hostfwd_count >= MACHINE_MAX_HOSTFWD)
-			return net_error(error, option, "at most " G_STRINGIFY(MACHINE_MAX_HOSTFWD) " forwards");
+		if (net->hostfwd_count >= MACHINE_MAX_HOSTFWD) {
+			g_autofree char *limit = g_strdup_printf(_("at most %d forwards"), MACHINE_MAX_HOSTFWD);
+			return net_error(error, option, limit);
+		}
 		return parse_hostfwd(value, &net->hostfwd[net->hostfwd_count++]) ||
-		       net_error(error, option, "hostfwd=tcp:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT (or udp:)");
+		       net_error(error, option, _("hostfwd=tcp:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT (or udp:)"));
 	}
-	return net_error(error, option, "mac=, tftp=DIR, bootfile=FILE, hostfwd=... or host-loopback=on|off");
+	return net_error(error, option, _("mac=, tftp=DIR, bootfile=FILE, hostfwd=... or host-loopback=on|off"));
 }
 
 bool machine_parse_net(const char *spec, struct machine_net *net, GError **error)
@@ -377,7 +380,7 @@ bool machine_parse_net(const char *spec, struct machine_net *net, GError **error
 		return true;
 	if (!parts[0] || (strcmp(parts[0], "user") && strcmp(parts[0], "tap"))) {
 		g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
-			    "net '%s' is not valid: expected none, user[,OPTION...] or tap,ifname=NAME", spec);
+			    _("net '%s' is not valid: expected none, user[,OPTION...] or tap,ifname=NAME"), spec);
 		return false;
 	}
 	net->kind = strcmp(parts[0], "tap") ? MACHINE_NET_USER : MACHINE_NET_TAP;
@@ -389,7 +392,7 @@ bool machine_parse_net(const char *spec, struct machine_net *net, GError **error
 	}
 	if (net->kind == MACHINE_NET_TAP && !net->ifname) {
 		g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
-			    "net '%s' is not valid: a tap needs ifname=NAME", spec);
+			    _("net '%s' is not valid: a tap needs ifname=NAME"), spec);
 		machine_net_clear(net);
 		return false;
 	}
@@ -405,7 +408,7 @@ void machine_display_clear(struct machine_display *display)
 static bool display_error(GError **error, const char *part, const char *expected)
 {
 	g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
-		    "display '%s' is not valid: expected %s", part, expected);
+		    _("display '%s' is not valid: expected %s"), part, expected);
 	return false;
 }
 
@@ -414,14 +417,14 @@ static bool read_password(struct machine_display *display, const char *path, GEr
 	g_autofree char *text = NULL;
 	GError *io = NULL;
 	if (!g_file_get_contents(path, &text, NULL, &io)) {
-		g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE, "display password-file: %s",
+		g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE, _("display password-file: %s"),
 			    io->message);
 		g_error_free(io);
 		return false;
 	}
 	text[strcspn(text, "\r\n")] = 0;
 	if (!*text)
-		return display_error(error, path, "a password file whose first line is the password");
+		return display_error(error, path, _("a password file whose first line is the password"));
 	display->password = g_strdup(text);
 	return true;
 }
@@ -451,14 +454,14 @@ bool machine_parse_display(const char *spec, struct machine_display *display, GE
 		return true;
 	}
 	if (!parts[0] || (strcmp(parts[0], "vnc") && !g_str_has_prefix(parts[0], "vnc=")))
-		return display_error(error, spec, "none, sdl or vnc[=ADDR|=ADDR:PORT][,password-file=FILE]");
+		return display_error(error, spec, _("none, sdl or vnc[=ADDR|=ADDR:PORT][,password-file=FILE]"));
 	display->vnc = true;
 	if (parts[0][3] == '=' && !parse_vnc_where(parts[0] + 4, display))
-		return display_error(error, parts[0], "vnc=ADDR or vnc=[ADDR]:PORT, e.g. vnc=127.0.0.1:5901");
+		return display_error(error, parts[0], _("vnc=ADDR or vnc=[ADDR]:PORT, e.g. vnc=127.0.0.1:5901"));
 	for (unsigned i = 1; parts[i]; i++) {
 		bool ok = g_str_has_prefix(parts[i], "password-file=") && parts[i][14]
 			? read_password(display, parts[i] + 14, error)
-			: display_error(error, parts[i], "password-file=FILE");
+			: display_error(error, parts[i], _("password-file=FILE"));
 		if (!ok) {
 			machine_display_clear(display);
 			return false;
@@ -470,7 +473,7 @@ bool machine_parse_display(const char *spec, struct machine_display *display, GE
 static bool boot_item_error(GError **error, const char *item, const char *problem)
 {
 	g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
-		    "boot order item '%s' is not valid: %s", item, problem);
+		    _("boot order item '%s' is not valid: %s"), item, problem);
 	return false;
 }
 
@@ -486,12 +489,12 @@ static bool parse_boot_item(const char *text, struct machine_boot_item *item, GE
 		if (strncmp(text, kinds[i].name, len))
 			continue;
 		if (text[len] && !g_ascii_string_to_unsigned(text + len, 10, 1, MACHINE_MAX_DISKS + 1, &n, NULL))
-			return boot_item_error(error, text, "expected a drive number from 1 after disk or cdrom");
+			return boot_item_error(error, text, _("expected a drive number from 1 after disk or cdrom"));
 		item->media = kinds[i].media;
 		item->number = (unsigned)n;
 		return true;
 	}
-	return boot_item_error(error, text, "expected disk, cdrom, diskN or cdromN");
+	return boot_item_error(error, text, _("expected disk, cdrom, diskN or cdromN"));
 }
 
 bool machine_parse_boot_order(const char *spec, struct machine_boot_item *items, unsigned *count,
@@ -503,7 +506,7 @@ bool machine_parse_boot_order(const char *spec, struct machine_boot_item *items,
 	g_auto(GStrv) parts = g_strsplit(spec, ",", -1);
 	for (unsigned i = 0; parts[i]; i++) {
 		if (*count >= MACHINE_MAX_BOOT_ITEMS)
-			return boot_item_error(error, parts[i], "too many items");
+			return boot_item_error(error, parts[i], _("too many items"));
 		if (!parse_boot_item(parts[i], &items[(*count)++], error))
 			return false;
 	}
@@ -518,7 +521,7 @@ bool machine_parse_cdrom_name(const char *name, unsigned *number, GError **error
 		return true;
 	}
 	g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
-		    "unknown drive '%s': expected cdromN (the N-th CD-ROM drive, as --boot-order counts them)", name);
+		    _("unknown drive '%s': expected cdromN (the N-th CD-ROM drive, as --boot-order counts them)"), name);
 	return false;
 }
 
@@ -563,7 +566,9 @@ bool machine_set_disc(struct vireo_machine *m, unsigned number, const char *path
 	const char *disc = path ? path : MACHINE_NO_DISC;
 	if (!known) {
 		g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
-			    "the machine has no cdrom%u (it has %u CD-ROM drive%s)", number, count, count == 1 ? "" : "s");
+			    g_dngettext(GETTEXT_PACKAGE, "the machine has no cdrom%u (it has %u CD-ROM drive)",
+					"the machine has no cdrom%u (it has %u CD-ROM drives)", count),
+			    number, count);
 		return false;
 	}
 	if (disk == MACHINE_CDROM_SETTING_DRIVE) {
@@ -573,7 +578,7 @@ bool machine_set_disc(struct vireo_machine *m, unsigned number, const char *path
 	}
 	if (strpbrk(disc, ",;")) {  /* they separate options and disks */
 		g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
-			    "disk '%s' is not valid: a disk's file name cannot contain ',' or ';'", disc);
+			    _("disk '%s' is not valid: a disk's file name cannot contain ',' or ';'"), disc);
 		return false;
 	}
 	char *spec = spec_with_path(m->disks[disk], disc);
@@ -598,7 +603,7 @@ static bool add_disks(struct vireo_machine *m, const char *value, const char *ba
 		ok = machine_parse_disk(spec, &disk, error);
 		if (ok && all->len >= MACHINE_MAX_DISKS) {
 			g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
-				    "too many disks: at most %d", MACHINE_MAX_DISKS);
+				    _("too many disks: at most %d"), MACHINE_MAX_DISKS);
 			ok = false;
 		}
 		if (ok)
@@ -630,7 +635,7 @@ bool machine_set(struct vireo_machine *m, const struct machine_setting *s,
 {
 	void *field = (char *)m + s->offset;
 	bool ok = true;
-	const char *expected = "";
+	g_autofree char *expected = NULL;
 
 	switch (s->type) {
 	case SETTING_STRING:
@@ -640,7 +645,8 @@ bool machine_set(struct vireo_machine *m, const struct machine_setting *s,
 	case SETTING_DISC:
 		if (!*value) {
 			ok = false;
-			expected = s->type == SETTING_DISC ? "a file name or " MACHINE_NO_DISC : "a file name";
+			expected = s->type == SETTING_DISC ? g_strdup_printf(_("a file name or %s"), MACHINE_NO_DISC)
+							   : g_strdup(_("a file name"));
 		} else {
 			bool as_given = !base_dir || g_path_is_absolute(value) ||
 					(s->type == SETTING_DISC && !strcmp(value, MACHINE_NO_DISC));
@@ -649,38 +655,38 @@ bool machine_set(struct vireo_machine *m, const struct machine_setting *s,
 		break;
 	case SETTING_SIZE:
 		ok = parse_size(value, field);
-		expected = "a size such as 512M or 4G";
+		expected = g_strdup(_("a size such as 512M or 4G"));
 		if (ok && *(uint64_t *)field < MACHINE_MIN_MEMORY) {
 			g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
-				    "%s '%s' is too small: a machine needs at least %llu MiB",
+				    _("%s '%s' is too small: a machine needs at least %llu MiB"),
 				    s->key, value, MACHINE_MIN_MEMORY >> 20);
 			return false;
 		}
 		break;
 	case SETTING_CPUS:
 		ok = parse_cpus(value, field);
-		expected = "a number from 1 to " G_STRINGIFY(MACHINE_MAX_CPUS);
+		expected = g_strdup_printf(_("a number from 1 to %d"), MACHINE_MAX_CPUS);
 		break;
 	case SETTING_SERIAL:
 		ok = serial_spec_valid(value);
-		expected = "stdio, none, file:PATH or unix:PATH";
+		expected = g_strdup(_("stdio, none, file:PATH or unix:PATH"));
 		if (ok)
 			set_string(m, s, g_strdup(value));
 		break;
 	case SETTING_BOOL:
 		ok = parse_bool(value, field);
-		expected = "true or false";
+		expected = g_strdup(_("true or false"));
 		break;
 	case SETTING_DISKS:
 		return add_disks(m, value, base_dir, error);
 	case SETTING_CHOICE:
 		ok = g_strv_contains((const char *const *)s->choices, value);
-		expected = s->arg;
+		expected = g_strdup(s->arg);
 		if (ok && s->choices == machine_firmware_choices && !strcmp(value, "uefi")) {
 			/* Listed, so settings and the app show what is coming; refused
 			 * here, so no machine is made that cannot start. */
 			g_set_error_literal(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
-					    "firmware 'uefi' is not available yet: OVMF boot is still to come; use bios");
+					    _("firmware 'uefi' is not available yet: OVMF boot is still to come; use bios"));
 			return false;
 		}
 		if (ok)
@@ -688,7 +694,7 @@ bool machine_set(struct vireo_machine *m, const struct machine_setting *s,
 		break;
 	case SETTING_SECONDS:
 		ok = parse_seconds(value, field);
-		expected = "a number of seconds from 1 to " G_STRINGIFY(MACHINE_MAX_BOOT_MENU_WAIT);
+		expected = g_strdup_printf(_("a number of seconds from 1 to %d"), MACHINE_MAX_BOOT_MENU_WAIT);
 		break;
 	case SETTING_BOOT_ORDER: {
 		struct machine_boot_item items[MACHINE_MAX_BOOT_ITEMS];
@@ -717,7 +723,7 @@ bool machine_set(struct vireo_machine *m, const struct machine_setting *s,
 	}
 	if (!ok)
 		g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
-			    "%s '%s' is not valid: expected %s", s->key, value, expected);
+			    _("%s '%s' is not valid: expected %s"), s->key, value, expected);
 	return ok;
 }
 
@@ -757,23 +763,24 @@ static GHashTable *scan_lines(const char *path, const char *text, GError **error
 			group = g_strndup(line + 1, len - 2);
 			if (!group_known(group)) {
 				g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_GROUP_NOT_FOUND,
-					    "%s:%u: unknown group [%s]", path, n + 1, group);
+					    _("%s:%u: unknown group [%s]"), path, n + 1, group);
 				break;
 			}
 			continue;
 		}
 		if (!eq || eq == line || !group) {
 			g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_PARSE,
-				    "%s:%u: %s: '%s'", path, n + 1,
-				    group ? "expected key=value, [group] or a # comment"
-					  : "expected a [group] before the first setting", line);
+				    /* Translators: a machine.ini file, a line number, what was expected, the line. */
+				    _("%s:%u: %s: '%s'"), path, n + 1,
+				    group ? _("expected key=value, [group] or a # comment")
+					  : _("expected a [group] before the first setting"), line);
 			break;
 		}
 		g_autofree char *key = g_strstrip(g_strndup(line, (size_t)(eq - line)));
 		if (strcmp(group, "machine") || strcmp(key, "schema")) {
 			if (!find_setting(group, key)) {
 				g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_KEY_NOT_FOUND,
-					    "%s:%u: unknown setting '%s' in [%s]", path, n + 1, key, group);
+					    _("%s:%u: unknown setting '%s' in [%s]"), path, n + 1, key, group);
 				break;
 			}
 		}
@@ -800,14 +807,14 @@ static bool check_schema(GKeyFile *kf, GHashTable *lines, const char *path, GErr
 		return true; /* hand-written files may omit it: they are read as version 1 */
 	if (!g_ascii_string_to_unsigned(schema, 10, 1, G_MAXUINT, &version, NULL)) {
 		g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
-			    "%s:%u: schema '%s' is not a version number", path,
+			    _("%s:%u: schema '%s' is not a version number"), path,
 			    line_of(lines, "machine", "schema"), schema);
 		return false;
 	}
 	if (version > MACHINE_SCHEMA_VERSION) {
 		g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
-			    "%s:%u: written by a newer Vireo (schema %" G_GUINT64_FORMAT ", this one reads %d)",
-			    path, line_of(lines, "machine", "schema"), version, MACHINE_SCHEMA_VERSION);
+			    _("%s:%u: written by a newer Vireo (schema %llu, this one reads %d)"),
+			    path, line_of(lines, "machine", "schema"), (unsigned long long)version, MACHINE_SCHEMA_VERSION);
 		return false;
 	}
 	return true;
@@ -824,7 +831,8 @@ static bool apply_settings(struct vireo_machine *m, GKeyFile *kf, GHashTable *li
 		if (!value)
 			continue;
 		if (!machine_set(m, s, value, base_dir, &bad)) {
-			g_set_error(error, bad->domain, bad->code, "%s:%u: %s", path,
+			/* Translators: a machine.ini file, a line number, what is wrong on that line. */
+			g_set_error(error, bad->domain, bad->code, _("%s:%u: %s"), path,
 				    line_of(lines, s->group, s->key), bad->message);
 			g_error_free(bad);
 			return false;
@@ -838,7 +846,7 @@ bool machine_load(struct vireo_machine *m, const char *path, GError **error)
 	g_autofree char *text = NULL;
 	GError *io_error = NULL;
 	if (!g_file_get_contents(path, &text, NULL, &io_error)) {
-		g_set_error(error, io_error->domain, io_error->code, "cannot read machine file: %s",
+		g_set_error(error, io_error->domain, io_error->code, _("cannot read machine file: %s"),
 			    io_error->message);
 		g_error_free(io_error);
 		return false;
@@ -942,7 +950,7 @@ char *machine_to_ini(const struct vireo_machine *m, const char *base_dir)
 
 static bool save_error(GError **error, const char *path, const char *what, int err)
 {
-	g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(err), "cannot save %s: %s: %s",
+	g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(err), _("cannot save %s: %s: %s"),
 		    path, what, g_strerror(err));
 	return false;
 }
@@ -985,29 +993,29 @@ bool machine_save(const struct vireo_machine *m, const char *path, GError **erro
 	g_autofree char *text = machine_to_ini(m, dir);
 	int fd = g_mkstemp_full(tmp, O_WRONLY | O_CLOEXEC, 0644);
 	if (fd < 0)
-		return save_error(error, path, "cannot create a temporary file", errno);
-	const char *step = "cannot write";
+		return save_error(error, path, _("cannot create a temporary file"), errno);
+	const char *step = _("cannot write");
 	bool ok = write_all(fd, text, strlen(text));
 	if (ok) {
-		step = "cannot flush to disk";
+		step = _("cannot flush to disk");
 		ok = fsync(fd) == 0;
 	}
 	int err = errno;
 	if (close(fd) && ok) {
 		ok = false;
 		err = errno;
-		step = "cannot write";
+		step = _("cannot write");
 	}
 	if (ok && rename(tmp, path)) {
 		ok = false;
 		err = errno;
-		step = "cannot replace the file";
+		step = _("cannot replace the file");
 	}
 	if (!ok) {
 		unlink(tmp);
 		return save_error(error, path, step, err);
 	}
 	if (!sync_folder(dir))
-		return save_error(error, path, "cannot flush the folder to disk", errno);
+		return save_error(error, path, _("cannot flush the folder to disk"), errno);
 	return true;
 }

@@ -881,6 +881,18 @@ def case_broken_machine(app):
     wait_for("its reason", lambda: expected in label_texts(row(app, "later")))
 
 
+def case_broken_machine_zh_CN(app):
+    """Under Chinese, the reason a machine is broken (a message of the machine
+    library the engine shares) is in Chinese like the rest of the window."""
+    app.env["LANGUAGE"] = "zh_CN"
+    write_machine(app, "later", "[machine]\nmemory=lots\n")
+    app.start()
+    item = wait_for("the broken machine in the list", lambda: row(app, "later"))
+    expected = "machine.ini:2：memory“lots”无效，应为：大小，例如 512M 或 4G"
+    wait_for("its reason in Chinese (the row shows %r)" % label_texts(item),
+             lambda: expected in label_texts(row(app, "later")) and "已损坏" in label_texts(row(app, "later")))
+
+
 def case_engine_error(app):
     ini = write_machine(app, "No Kernel", "[machine]\nname=No Kernel\nmemory=64M\n[boot]\n"
                         "kernel=/nonexistent/vmlinuz\n[devices]\nserial=none\n")

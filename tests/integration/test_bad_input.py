@@ -392,6 +392,15 @@ def case_control_socket_taken(tmp):
             vt.fail("the engine touched a file that is not its socket")
 
 
+def case_message_translated(tmp):
+    """The user's language (LANGUAGE picks the catalog; no generated locale
+    needed): a refused setting and a wrong machine.ini line in Chinese."""
+    chinese = {"LANGUAGE": "zh_CN", "LANG": "C.UTF-8", "LC_ALL": ""}
+    expect(["--memory", "lots"], "--memory", "memory“lots”无效，应为：大小，例如 512M 或 4G", status=2, env=chinese)
+    ini = write(tmp, "machine.ini", "[machine]\nname=x\nmemroy=1G\n")
+    expect([ini], "machine.ini:3：[machine] 中的未知设置“memroy”", status=2, env=chinese)
+
+
 CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith("case_")}
 # Errors the engine meets only once /dev/kvm is open (it checks the command
 # line and the files it names first), or that need a first engine running.
