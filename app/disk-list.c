@@ -2,8 +2,10 @@
 #include "disk-list.h"
 
 #include <glib/gi18n.h>
+#include <glib/gstdio.h>
 #include <string.h>
 
+#include "library.h"
 #include "machine.h"
 #include "new-disk.h"
 #include "setting-widgets.h"
@@ -40,6 +42,7 @@ struct _VireoDiskList {
 	GtkWidget *new_disk_dialog;  /* while it is open */
 	char *folder;
 	GPtrArray *rows;         /* struct disk_row *, in machine.ini's order */
+	GPtrArray *made;         /* the images New Disk… made while the list was open */
 };
 
 G_DEFINE_TYPE(VireoDiskList, vireo_disk_list, VIREO_TYPE_SETTING_FIELD)
@@ -287,6 +290,7 @@ static void on_new_disk_made(const char *path, gpointer data)
 {
 	VireoDiskList *self = data;
 	struct machine_disk disk = { .bus = MACHINE_BUS_VIRTIO, .media = MACHINE_MEDIA_DISK };
+	g_ptr_array_add(self->made, g_strdup(path));
 	struct disk_row *row = add_row(self, path, &disk, g_new0(char *, 1));
 	gtk_widget_grab_focus(GTK_WIDGET(row->bus));
 	emit_changed(self);
@@ -353,17 +357,54 @@ static bool check(VireoSettingField *field)
 	return ok;
 }
 
+static bool uses_image(const struct vireo_machine *m, const char *path)
+{
+	g_autofree char *wanted = g_canonicalize_filename(path, NULL);
+	bool used = false;
+	for (unsigned i = 0; !used && m->disks && m->disks[i]; i++) {
+		struct machine_disk disk;
+		if (!machine_parse_disk(m->disks[i], &disk, NULL))
+			continue;
+		g_autofree char *have = g_canonicalize_filename(disk.path, NULL);
+		used = !strcmp(have, wanted);
+		machine_disk_clear(&disk);
+	}
+	return used;
+}
+
+/* Images New Disk… made that the machine's saved settings do not use (the
+ * editor was cancelled, or the row removed before saving) are removed with
+ * the list, as nothing else knows of them. Kept when machine.ini cannot be
+ * read: then nobody can tell. */
+static void remove_unused_images(VireoDiskList *self)
+{
+	if (!self->made->len || !self->folder)
+		return;
+	g_autofree char *ini = g_build_filename(self->folder, LIBRARY_MACHINE_FILE, NULL);
+	struct vireo_machine saved;
+	machine_init(&saved);
+	if (machine_load(&saved, ini, NULL)) {
+		for (guint i = 0; i < self->made->len; i++)
+			if (!uses_image(&saved, self->made->pdata[i]))
+				g_unlink(self->made->pdata[i]);
+	}
+	machine_clear(&saved);
+	g_ptr_array_set_size(self->made, 0);
+}
+
 static void vireo_disk_list_dispose(GObject *object)
 {
 	VireoDiskList *self = VIREO_DISK_LIST(object);
 	if (self->new_disk_dialog)
 		gtk_widget_destroy(self->new_disk_dialog);
+	remove_unused_images(self);
 	G_OBJECT_CLASS(vireo_disk_list_parent_class)->dispose(object);  /* the rows' widgets go first */
 	g_clear_pointer(&self->rows, g_ptr_array_unref);
 }
 
 static void vireo_disk_list_finalize(GObject *object)
 {
+	g_ptr_array_unref(VIREO_DISK_LIST(object)->made);
 	g_free(VIREO_DISK_LIST(object)->folder);
 	G_OBJECT_CLASS(vireo_disk_list_parent_class)->finalize(object);
 }
@@ -389,6 +430,7 @@ static void vireo_disk_list_init(VireoDiskList *self)
 	gtk_orientable_set_orientation(GTK_ORIENTABLE(self), GTK_ORIENTATION_VERTICAL);
 	gtk_box_set_spacing(GTK_BOX(self), 12);
 	self->rows = g_ptr_array_new_with_free_func((GDestroyNotify)disk_row_free);
+	self->made = g_ptr_array_new_with_free_func(g_free);
 	self->rows_box = GTK_BOX(gtk_box_new(GTK_ORIENTATION_VERTICAL, 18));
 	self->empty = gtk_label_new(_("No drives"));
 	gtk_label_set_xalign(GTK_LABEL(self->empty), 0);

@@ -610,6 +610,32 @@ def edit_disks(app, dialog, ini):
     disks = read_ini(ini).get("devices/disks")
     if disks != "root.img,serial=ROOT01,queues=2;data.img,ro,bus=sata;/srv/other.iso,bus=ide,media=cdrom;disk.img":
         fail("after editing the disks, machine.ini has disks=%r" % disks)
+    if not os.path.exists(os.path.join(folder, "disk.img")):
+        fail("the saved machine's new disk.img went when the editor closed")
+
+
+def new_disk_not_kept(app, ini):
+    """An image New Disk… made goes when the editor is cancelled, and when
+    its row is removed before saving; machine.ini stays as it was."""
+    folder = os.path.dirname(ini)
+    before = read_ini(ini)
+    for how in ("Cancel", "Remove disk 5"):
+        dialog = editor(app, "Ed", "shortcut")
+        click(find(dialog, "push button", "New Disk…", visible=False))
+        made = wait_for("the New Disk dialog", lambda: find(app.root, "dialog", "New Disk"))
+        click(find(made, "push button", "Create"))
+        image = os.path.join(folder, "disk-2.img")
+        wait_for("the new image's row", lambda: len(disk_rows(dialog)) == 5)
+        if not os.path.exists(image):
+            fail("New Disk… did not make %s" % image)
+        click(find(dialog, "push button", how, visible=False))
+        if how != "Cancel":
+            wait_for("its row to go", lambda: len(disk_rows(dialog)) == 4)
+            click(find(dialog, "push button", "Save"))
+        wait_for("the editor to close", lambda: not find(app.root, "dialog", "Machine Settings"))
+        wait_for("%s to be removed after %s" % (image, how), lambda: not os.path.exists(image))
+        if read_ini(ini) != before:
+            fail("after %s machine.ini changed: %r" % (how, read_ini(ini)))
 
 
 def checked(node):
@@ -780,6 +806,7 @@ def case_edit_machine(app):
     if [f for f in os.listdir(os.path.dirname(ini)) if f.startswith(".")]:
         fail("a temporary file was left in the machine folder")
     edit_disks(app, editor(app, "Ed", "shortcut"), ini)
+    new_disk_not_kept(app, ini)
     edit_net_screen(app, editor(app, "Ed", "shortcut"), ini)
 
     # A save that fails says why in the editor, which stays open: here
