@@ -357,21 +357,6 @@ static bool check(VireoSettingField *field)
 	return ok;
 }
 
-static bool uses_image(const struct vireo_machine *m, const char *path)
-{
-	g_autofree char *wanted = g_canonicalize_filename(path, NULL);
-	bool used = false;
-	for (unsigned i = 0; !used && m->disks && m->disks[i]; i++) {
-		struct machine_disk disk;
-		if (!machine_parse_disk(m->disks[i], &disk, NULL))
-			continue;
-		g_autofree char *have = g_canonicalize_filename(disk.path, NULL);
-		used = !strcmp(have, wanted);
-		machine_disk_clear(&disk);
-	}
-	return used;
-}
-
 /* Images New Disk… made that the machine's saved settings do not use (the
  * editor was cancelled, or the row removed before saving) are removed with
  * the list, as nothing else knows of them. Kept when machine.ini cannot be
@@ -384,8 +369,9 @@ static void remove_unused_images(VireoDiskList *self)
 	struct vireo_machine saved;
 	machine_init(&saved);
 	if (machine_load(&saved, ini, NULL)) {
+		g_autoptr(GPtrArray) used = library_own_disks(&saved, self->folder);
 		for (guint i = 0; i < self->made->len; i++)
-			if (!uses_image(&saved, self->made->pdata[i]))
+			if (!g_ptr_array_find_with_equal_func(used, self->made->pdata[i], g_str_equal, NULL))
 				g_unlink(self->made->pdata[i]);
 	}
 	machine_clear(&saved);

@@ -16,19 +16,12 @@
 
 #include "iso-label.h"
 
-#define SECTOR_SIZE 2048
-#define VD_FIRST_SECTOR 16    /* ECMA-119 6.2.1: after the system area */
 #define VD_MAX_SECTORS 32     /* descriptors, then UDF's recognition sequence */
 #define DIR_MAX_SECTORS 64    /* a Windows sources/ directory takes ~20 */
 #define INFO_MAX_BYTES 256    /* .disk/info's first line is what we show */
 
-/* ECMA-119 8.1: a volume descriptor's type and standard identifier. */
-#define VD_TYPE 0
-#define VD_ID 1
-#define VD_ID_LENGTH 5
-#define VD_PRIMARY 1          /* ECMA-119 8.4 */
+/* ECMA-119 8: volume descriptors (their type and identifier: iso-label.h). */
 #define VD_SUPPLEMENTARY 2    /* ECMA-119 8.5 */
-#define VD_TERMINATOR 255     /* ECMA-119 8.3 */
 #define VD_ESCAPES 88         /* ECMA-119 8.5.6: Joliet says "%/@", "%/C" or "%/E" */
 #define VD_ROOT_RECORD 156    /* ECMA-119 8.4.18 */
 
@@ -69,7 +62,7 @@ static bool read_sector(struct iso_reader *r, uint32_t sector, unsigned char *bu
 	if (r->sectors_read >= ISO_DETECT_MAX_SECTORS)
 		return false;
 	r->sectors_read++;
-	return pread(r->fd, buf, SECTOR_SIZE, (off_t)sector * SECTOR_SIZE) == SECTOR_SIZE;
+	return pread(r->fd, buf, ISO_SECTOR_SIZE, (off_t)sector * ISO_SECTOR_SIZE) == ISO_SECTOR_SIZE;
 }
 
 static uint32_t le32(const unsigned char *p)
@@ -93,20 +86,21 @@ static bool is_joliet(const unsigned char *vd)
  * NSR descriptor after it (ECMA-167 2/9.1), both in the first sectors. */
 static bool read_descriptors(struct iso_reader *r)
 {
-	unsigned char vd[SECTOR_SIZE];
+	unsigned char vd[ISO_SECTOR_SIZE];
 	bool primary = false;
-	for (uint32_t s = VD_FIRST_SECTOR; s < VD_FIRST_SECTOR + VD_MAX_SECTORS; s++) {
+	for (uint32_t s = ISO_FIRST_DESCRIPTOR; s < ISO_FIRST_DESCRIPTOR + VD_MAX_SECTORS; s++) {
 		if (!read_sector(r, s, vd))
 			break;
-		const char *id = (const char *)vd + VD_ID;
-		if (!memcmp(id, "NSR02", VD_ID_LENGTH) || !memcmp(id, "NSR03", VD_ID_LENGTH))
+		const char *id = (const char *)vd + ISO_DESCRIPTOR_ID;
+		if (!memcmp(id, "NSR02", ISO_STANDARD_ID_LENGTH) || !memcmp(id, "NSR03", ISO_STANDARD_ID_LENGTH))
 			r->udf = true;
-		if (memcmp(id, "CD001", VD_ID_LENGTH))
+		if (memcmp(id, ISO_STANDARD_ID, ISO_STANDARD_ID_LENGTH))
 			continue;  /* UDF's BEA01/TEA01, or an empty sector */
-		if (vd[VD_TYPE] == VD_PRIMARY && !primary) {
+		if (vd[ISO_DESCRIPTOR_TYPE] == ISO_PVD_TYPE && !primary) {
 			r->trees[r->n_trees++] = (struct iso_tree){ entry_of(vd + VD_ROOT_RECORD), false };
+			r->label = iso_label_of_descriptor(vd);
 			primary = true;
-		} else if (vd[VD_TYPE] == VD_SUPPLEMENTARY && is_joliet(vd) && r->n_trees < G_N_ELEMENTS(r->trees)) {
+		} else if (vd[ISO_DESCRIPTOR_TYPE] == VD_SUPPLEMENTARY && is_joliet(vd) && r->n_trees < G_N_ELEMENTS(r->trees)) {
 			r->trees[r->n_trees++] = (struct iso_tree){ entry_of(vd + VD_ROOT_RECORD), true };
 		}
 	}
@@ -143,15 +137,15 @@ static bool record_name(const unsigned char *record, bool joliet, char *name, si
 static bool find_entry(struct iso_reader *r, const struct iso_tree *tree, struct iso_entry dir,
 		       const char *name, bool prefix, struct iso_entry *found)
 {
-	unsigned char sector[SECTOR_SIZE];
-	uint32_t sectors = MIN(dir.length / SECTOR_SIZE + (dir.length % SECTOR_SIZE != 0), DIR_MAX_SECTORS);
+	unsigned char sector[ISO_SECTOR_SIZE];
+	uint32_t sectors = MIN(dir.length / ISO_SECTOR_SIZE + (dir.length % ISO_SECTOR_SIZE != 0), DIR_MAX_SECTORS);
 	for (uint32_t s = 0; s < sectors; s++) {
 		if (!read_sector(r, dir.sector + s, sector))
 			return false;
-		for (unsigned off = 0; off + DR_MIN_LENGTH <= SECTOR_SIZE;) {
+		for (unsigned off = 0; off + DR_MIN_LENGTH <= ISO_SECTOR_SIZE;) {
 			const unsigned char *record = sector + off;
 			unsigned length = record[DR_LENGTH];
-			if (length < DR_MIN_LENGTH || off + length > SECTOR_SIZE ||
+			if (length < DR_MIN_LENGTH || off + length > ISO_SECTOR_SIZE ||
 			    DR_NAME + (unsigned)record[DR_NAME_LENGTH] > length)
 				break;
 			char here[256];
@@ -262,7 +256,7 @@ static char *friendly_name(const char *info)
 static char *disk_info_name(struct iso_reader *r)
 {
 	struct iso_entry info;
-	unsigned char sector[SECTOR_SIZE];
+	unsigned char sector[ISO_SECTOR_SIZE];
 	if (!find_path(r, ".disk/info", WANT_FILE, &info) || !info.length || !read_sector(r, info.sector, sector))
 		return NULL;
 	g_autofree char *text = g_strndup((const char *)sector, MIN(info.length, INFO_MAX_BYTES));
@@ -276,15 +270,14 @@ void iso_detect(const char *path, struct iso_detection *out)
 	if (r.fd < 0)
 		return;
 	if (read_descriptors(&r)) {
-		r.label = iso_volume_label(path);
 		if (is_windows(&r)) {
 			out->os = ISO_OS_WINDOWS;
 		} else if (is_linux(&r)) {
 			out->os = ISO_OS_LINUX;
 			out->name = disk_info_name(&r);
 		}
-		g_free(r.label);
 	}
+	g_free(r.label);
 	close(r.fd);
 	out->sectors_read = r.sectors_read;
 }

@@ -2,6 +2,7 @@
 #include "paths.h"
 
 #include "config.h"
+#include "messages.h"
 
 #include <string.h>
 
@@ -10,8 +11,7 @@ static char *engine_path;
 
 void paths_init(void)
 {
-	g_autofree char *exe = g_file_read_link("/proc/self/exe", NULL);
-	uninstalled = exe && g_str_has_prefix(exe, VIREO_BUILD_ROOT G_DIR_SEPARATOR_S);
+	uninstalled = program_uninstalled();
 	const char *env = g_getenv("VIREO_ENGINE");
 	if (env && *env)
 		engine_path = g_strdup(env);
