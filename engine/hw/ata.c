@@ -611,3 +611,13 @@ void ata_abort(struct ata_drive *d, struct ata_transfer *xfer)
 	}
 	fail(d, xfer, ATA_ERROR_ABRT);
 }
+
+bool ata_end_medium_phase(struct ata_drive *d, uint8_t key, uint8_t asc)
+{
+	struct ata_transfer xfer;
+	if (!d->phase.from_medium || !d->phase.bytes)
+		return false;
+	atapi_set_sense(d, key, asc, 0x00);
+	check_condition(d, &xfer, 0);
+	return true;
+}

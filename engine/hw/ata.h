@@ -148,6 +148,12 @@ void ata_packet(struct ata_drive *d, const uint8_t cdb[ATAPI_CDB_SIZE], struct a
  * an error in `result` and xfer->bytes is 0. */
 int ata_data(struct ata_drive *d, const struct iovec *iov, unsigned count, struct ata_transfer *xfer);
 
+/* The medium went away under an open data phase that reads it: the
+ * command ends in CHECK CONDITION with sense `key`/`asc`/0, as a drive
+ * whose disc leaves mid-transfer. Returns whether such a phase was open
+ * (the transport then ends its side and interrupts). */
+bool ata_end_medium_phase(struct ata_drive *d, uint8_t key, uint8_t asc);
+
 /* The transport could not move the data (a DMA table or buffer outside
  * guest RAM, a short table): ends the command with ABRT. */
 void ata_abort(struct ata_drive *d, struct ata_transfer *xfer);

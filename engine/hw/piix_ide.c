@@ -576,10 +576,16 @@ void piix_ide_destroy(struct piix_ide *ide)
 struct block_backend *piix_ide_change_medium(struct piix_ide *ide, unsigned position,
 					     struct block_backend *medium)
 {
-	struct ata_drive *drive = &ide->drives[position % PIIX_IDE_DRIVES];
+	position %= PIIX_IDE_DRIVES;
+	struct ata_drive *drive = &ide->drives[position];
+	struct ide_channel *ch = &ide->channels[position / 2];
 	g_mutex_lock(&ide->lock);
 	struct block_backend *old = drive->medium;
-	atapi_change_medium(drive, medium);
+	/* A transfer from the old disc ends as the drive says, with INTRQ. */
+	if (atapi_change_medium(drive, medium) && ch->active == position % 2) {
+		ch->xfer = (struct ata_transfer){ .dir = ATA_DIR_NONE };
+		finish(ch);
+	}
 	g_mutex_unlock(&ide->lock);
 	return old;
 }

@@ -459,6 +459,71 @@ static void test_atapi(void)
 	fixture_free(f);
 }
 
+/* REQUEST SENSE by PIO: the sense key, ASC and ASCQ. */
+static void request_sense(struct fixture *f, uint8_t sense[3])
+{
+	uint8_t buf[18];
+	send_packet(f, (uint8_t[12]){ 0x03, 0, 0, 0, 18 }, false, 18);
+	g_assert_cmpuint(read_packet_pio(f, buf, 18), ==, 18);
+	sense[0] = buf[2] & 0x0F;
+	sense[1] = buf[12];
+	sense[2] = buf[13];
+}
+
+/* The user ejects or changes the disc while a READ(10) is open: the drive
+ * ends it with CHECK CONDITION and interrupts; the host's further reads
+ * and bus-master start move nothing, and the engine keeps going. */
+static void test_eject_during_transfer(void)
+{
+	struct fixture *f = fixture_new();
+	uint8_t read10[12] = { 0x28, 0, 0, 0, 0, 16, 0, 0, 2 }, sense[3];
+	uint8_t part[64];
+	/* PIO: eject halfway through the first DRQ block. */
+	send_packet(f, read10, false, 2048);
+	read_pio(f, SECONDARY, part, sizeof(part), 2);
+	g_assert_true(f->irq[15]);
+	g_assert_cmphex(bus_in(&f->pio, SECONDARY + 7, 1), ==, 0x58);  /* clears INTRQ */
+	g_assert_false(f->irq[15]);
+	g_assert_true(piix_ide_change_medium(&f->ide, 2, NULL) == &f->disc);
+	g_assert_true(f->irq[15]);
+	g_assert_cmphex(status(f, SECONDARY), ==, 0x51);
+	g_assert_cmphex(bus_in(&f->pio, SECONDARY + 1, 1) >> 4, ==, 0x02);
+	g_assert_cmphex(bus_in(&f->pio, SECONDARY + 2, 1), ==, 0x03);
+	for (unsigned i = 0; i < 4096; i += 2)
+		g_assert_cmphex(bus_in(&f->pio, SECONDARY, 2), ==, 0xFFFF);
+	request_sense(f, sense);
+	g_assert_cmpmem(sense, 3, ((uint8_t[]){ 0x02, 0x3A, 0x00 }), 3);
+
+	/* PIO: another disc goes in mid-transfer: UNIT ATTENTION, said once. */
+	g_assert_null(piix_ide_change_medium(&f->ide, 2, &f->disc));
+	send_packet(f, (uint8_t[12]){ 0x00 }, false, 0);               /* the UNIT ATTENTION of the insert */
+	send_packet(f, read10, false, 2048);
+	g_assert_true(piix_ide_change_medium(&f->ide, 2, &f->disc) == &f->disc);
+	g_assert_cmphex(status(f, SECONDARY), ==, 0x51);
+	g_assert_cmphex(bus_in(&f->pio, SECONDARY + 1, 1) >> 4, ==, 0x06);
+	request_sense(f, sense);
+	g_assert_cmpmem(sense, 3, ((uint8_t[]){ 0x06, 0x28, 0x00 }), 3);
+	send_packet(f, (uint8_t[12]){ 0x00 }, false, 0);
+	g_assert_cmphex(status(f, SECONDARY), ==, 0x50);
+
+	/* DMA: the drive waits for the bus master when the disc goes. */
+	memset(f->ram + BUFFER, 0xEE, 4096);
+	put_prd(f, 0, BUFFER, 4096, true);
+	send_packet(f, read10, true, 0);
+	g_assert_cmphex(status(f, SECONDARY), ==, 0x58);
+	g_assert_true(piix_ide_change_medium(&f->ide, 2, NULL) == &f->disc);
+	g_assert_true(f->irq[15]);
+	g_assert_cmphex(bm_status(f, 1) & 0x04, ==, 0x04);
+	g_assert_cmphex(status(f, SECONDARY), ==, 0x51);
+	bm_start(f, 1, true, PRD_TABLE);
+	g_assert_cmphex(bm_status(f, 1), ==, 0x00);
+	g_assert_cmpuint(f->ram[BUFFER], ==, 0xEE);
+	bus_out(&f->pio, BM_BASE + 8, 0x00, 1);
+	request_sense(f, sense);
+	g_assert_cmpmem(sense, 3, ((uint8_t[]){ 0x02, 0x3A, 0x00 }), 3);
+	fixture_free(f);
+}
+
 /* Garbage to every port and config register, then the drives still work. */
 static void test_garbage(void)
 {
@@ -507,6 +572,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/ide/dma", test_dma);
 	g_test_add_func("/ide/dma-hostile", test_dma_hostile);
 	g_test_add_func("/ide/atapi", test_atapi);
+	g_test_add_func("/ide/eject-during-transfer", test_eject_during_transfer);
 	g_test_add_func("/ide/garbage", test_garbage);
 	return g_test_run();
 }
