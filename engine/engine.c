@@ -33,6 +33,7 @@
 #include "hw/rtc.h"
 #include "hw/uart.h"
 #include "hw/vga.h"
+#include "backend/io_thread.h"
 #include "backend/net_slirp.h"
 #include "backend/net_tap.h"
 #include "hw/atapi.h"
@@ -78,10 +79,10 @@ struct engine {
 	bool vga_created;
 	GSource *signal_sources[3];
 	struct engine_backends *backends;
-	/* Virtio queues are served here, never on a vCPU thread. */
-	GMainContext *io_context;
-	GThread *io_thread;
-	atomic_bool io_stop;
+	/* Virtio queues are served here, never on a vCPU thread; each virtio
+	 * disk has a thread of its own. */
+	struct io_thread io;
+	struct io_thread disk_io[MACHINE_MAX_DISKS];
 	struct virtio_blk disks[MACHINE_MAX_DISKS];
 	unsigned disks_created;
 	struct virtio_rng rng;
@@ -574,32 +575,11 @@ void engine_close_backends(struct engine_backends *b)
 	close_firmware_log(b);
 }
 
-/* A flag rather than a GMainLoop: a stop requested before the thread has
- * started iterating must not be lost. */
-static gpointer run_io_loop(gpointer opaque)
+static void stop_io_threads(struct engine *e)
 {
-	struct engine *e = opaque;
-	g_main_context_push_thread_default(e->io_context);
-	while (!atomic_load(&e->io_stop))
-		g_main_context_iteration(e->io_context, TRUE);
-	g_main_context_pop_thread_default(e->io_context);
-	return NULL;
-}
-
-static void start_io_thread(struct engine *e)
-{
-	e->io_context = g_main_context_new();
-	e->io_thread = g_thread_new("vireo-io", run_io_loop, e);
-}
-
-static void stop_io_thread(struct engine *e)
-{
-	if (!e->io_thread)
-		return;
-	atomic_store(&e->io_stop, true);
-	g_main_context_wakeup(e->io_context);
-	g_thread_join(e->io_thread);
-	e->io_thread = NULL;
+	io_thread_stop(&e->io);
+	for (unsigned i = 0; i < MACHINE_MAX_DISKS; i++)
+		io_thread_stop(&e->disk_io[i]);
 }
 
 /* Direct boot: one IOAPIC pin per slot, as our ACPI tables say. Firmware
@@ -624,12 +604,12 @@ static int add_network(struct engine *e, unsigned slot, char **error)
 	}
 	if (config.kind == MACHINE_NET_NONE)
 		return 0;
-	e->net_backend = config.kind == MACHINE_NET_TAP ? net_tap_new(config.ifname, e->io_context, error)
-							: net_slirp_new(&config, e->io_context, error);
+	e->net_backend = config.kind == MACHINE_NET_TAP ? net_tap_new(config.ifname, e->io.context, error)
+							: net_slirp_new(&config, e->io.context, error);
 	struct virtio_host *host = &e->virtio_hosts[MACHINE_MAX_DISKS + 1];
 	virtio_host_init(host, &e->vm);
 	err = !e->net_backend ? -1
-	    : virtio_net_init(&e->net, e->net_backend, config.mac, e->io_context, &e->vm.mem, slot_intx(e, slot),
+	    : virtio_net_init(&e->net, e->net_backend, config.mac, e->io.context, &e->vm.mem, slot_intx(e, slot),
 			      &virtio_host_kvm_ops, host);
 	e->net_created = err == 0;
 	if (err == 0)
@@ -645,7 +625,7 @@ static int add_virtio_gpu(struct engine *e)
 {
 	struct virtio_host *host = &e->virtio_hosts[MACHINE_MAX_DISKS + 2];
 	virtio_host_init(host, &e->vm);
-	int err = virtio_gpu_init(&e->gpu, &e->backends->console, e->io_context, &e->vm.mem,
+	int err = virtio_gpu_init(&e->gpu, &e->backends->console, e->io.context, &e->vm.mem,
 				  slot_intx(e, DISPLAY_SLOT), &virtio_host_kvm_ops, host);
 	e->gpu_created = err == 0;
 	return err ? err : pci_bus_add(&e->pci, &e->gpu.vp.pci, DISPLAY_SLOT, 0);
@@ -662,8 +642,9 @@ static int add_virtio_devices(struct engine *e, char **error)
 		if (b->disk_specs[i].bus != MACHINE_BUS_VIRTIO)
 			continue;  /* on the firmware board's IDE */
 		virtio_host_init(host, &e->vm);
+		io_thread_start(&e->disk_io[n], "vireo-disk");
 		err = virtio_blk_init(&e->disks[n], &b->disks[i], b->disk_specs[i].serial, b->disk_specs[i].queues,
-				      e->io_context, &e->vm.mem, slot_intx(e, slot), &virtio_host_kvm_ops, host);
+				      e->disk_io[n].context, &e->vm.mem, slot_intx(e, slot), &virtio_host_kvm_ops, host);
 		if (!err) {
 			e->disks_created++;
 			err = pci_bus_add(&e->pci, &e->disks[n].vp.pci, slot, 0);
@@ -675,7 +656,7 @@ static int add_virtio_devices(struct engine *e, char **error)
 	if (!err && e->def->rng) {
 		struct virtio_host *host = &e->virtio_hosts[b->disk_count];
 		virtio_host_init(host, &e->vm);
-		err = virtio_rng_init(&e->rng, e->io_context, &e->vm.mem, slot_intx(e, slot), &virtio_host_kvm_ops, host);
+		err = virtio_rng_init(&e->rng, e->io.context, &e->vm.mem, slot_intx(e, slot), &virtio_host_kvm_ops, host);
 		e->rng_created = !err;
 		if (!err)
 			err = pci_bus_add(&e->pci, &e->rng.vp.pci, slot, 0);
@@ -738,8 +719,9 @@ static void destroy_virtio_devices(struct engine *e)
 		virtio_net_destroy(&e->net);
 	if (e->net_backend)
 		e->net_backend->destroy(e->net_backend);
-	if (e->io_context)
-		g_main_context_unref(e->io_context);
+	io_thread_release(&e->io);
+	for (unsigned i = 0; i < MACHINE_MAX_DISKS; i++)
+		io_thread_release(&e->disk_io[i]);
 }
 
 static void destroy_devices(struct engine *e)
@@ -752,7 +734,7 @@ static void destroy_devices(struct engine *e)
 	i8042_destroy(&e->kbc);
 	uart_destroy(&e->com1);
 	reset_control_destroy(&e->reset);
-	stop_io_thread(e);
+	stop_io_threads(e);
 	pci_bus_destroy(&e->pci);
 	destroy_virtio_devices(e);
 	if (e->ahci_created)
@@ -989,7 +971,7 @@ enum vm_stop_reason engine_run(const struct vireo_machine *def, struct engine_ba
 	if (init_devices(e, &backends->serial, context, error) < 0)
 		goto out_vm;
 	devices = true;
-	start_io_thread(e);
+	io_thread_start(&e->io, "vireo-io");
 	if ((e->firmware && add_firmware_board(e, error) < 0) || add_virtio_devices(e, error) < 0 ||
 	    add_sata(e, error) < 0 || assign_bars(e, error) < 0 ||
 	    (e->firmware && firmware_board_write_boot_order(&e->board, def->boot_order, error) < 0) ||
