@@ -112,6 +112,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	reg_write(PORT_REG(port, 0x18), 0);     /* stopped: a list an error halted starts afresh */
 	reg_write(PORT_REG(port, 0x18), 0x11);  /* FRE | ST */
 	reg_write(PORT_REG(port, 0x38), slots);
+	/* Disk I/O runs on the block workers: BSY shows until the list rests. */
+	while (reg_read(PORT_REG(port, 0x20)) & 0x80 && (reg_read(PORT_REG(port, 0x2C)) & 0xF) != 1)
+		g_usleep(10);
 	/* Every slot ran to its end, or the list stopped at an error (unless a
 	 * write left the link in COMRESET). */
 	uint32_t ci = reg_read(PORT_REG(port, 0x38)), is = reg_read(PORT_REG(port, 0x10));

@@ -819,6 +819,34 @@ static void test_random_commands(void)
 	teardown(&f);
 }
 
+/* The user ejects the disc while a slow READ(10) is in flight: the eject
+ * waits for it (the read ends with the old disc's bytes), then the guest
+ * hears of the change; the old image can be closed at once. */
+static void test_eject_during_read(void)
+{
+	struct fixture f;
+	g_setenv("VIREO_TEST_BLOCK_DELAY_MS", "300", TRUE);
+	setup(&f);
+	start_port(&f, 1);
+	wait_ready(&f);
+	static const uint8_t read10[12] = { 0x28, 0, 0, 0, 0, 5, 0, 0, 1, 0 };
+	struct prd prd = { DATA, 2048 };
+	build_command(&f, 1, 0xA0, 0, 0, read10, false, &prd, 1);
+	wr(&f, PX(1, PXCI), 1);
+	g_assert_cmphex(rd(&f, PX(1, PXTFD)) & 0x80, ==, 0x80);
+	g_assert_true(ahci_change_medium(&f.hba, 1, NULL) == &f.iso);
+	block_close(&f.iso);
+	assert_success(&f, 1);
+	g_assert_cmpuint(prdbc(&f, 1), ==, 2048);
+	for (size_t i = 0; i < 2048; i++)
+		if (f.ram[DATA + i] != iso_byte(5 * 2048 + i))
+			g_error("byte %zu of block 5: %02x", i, f.ram[DATA + i]);
+	assert_check_condition(&f, read10, 0x6, 0x28);
+	assert_check_condition(&f, read10, 0x2, 0x3A);
+	teardown(&f);
+	g_unsetenv("VIREO_TEST_BLOCK_DELAY_MS");
+}
+
 /* A slow disk (the block layer's test delay): the PxCI write returns at
  * once with BSY in PxTFD and the completion interrupts; a command the
  * guest abandons by clearing ST is dropped: no byte count, FIS or PxIS. */
@@ -879,6 +907,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/ahci/ci-without-st", test_ci_without_st);
 	g_test_add_func("/ahci/hostile/tables", test_hostile_tables);
 	g_test_add_func("/ahci/msi", test_msi);
+	g_test_add_func("/ahci/eject-during-read", test_eject_during_read);
 	g_test_add_func("/ahci/slow-disk-and-abandon", test_slow_disk_and_abandon);
 	g_test_add_func("/ahci/hostile/register-garbage", test_register_garbage);
 	g_test_add_func("/ahci/hostile/random-commands", test_random_commands);
