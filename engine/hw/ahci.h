@@ -25,7 +25,9 @@
  * multiplier, no staggered spin-up.
  *
  * Locking: one lock for the HBA, held while registers change, while a
- * command runs and while a disc is changed from outside. */
+ * command is started or completed (a worker thread takes it to complete)
+ * and while a disc is changed from outside; a thread waiting for a request
+ * in flight (an abandoned command, a disc change) waits without it. */
 #ifndef VIREO_HW_AHCI_H
 #define VIREO_HW_AHCI_H
 
