@@ -282,9 +282,8 @@ static void stop_workers(struct block_backend *blk)
 	blk->workers = NULL;
 }
 
-/* Devices submit under their own locks, so only one thread creates the
- * workers of a backend at a time but two devices could share a backend:
- * the creation is guarded. */
+/* A device submits under its own lock, from a vCPU or a worker; the
+ * guard keeps the first submit of a backend safe whoever makes it. */
 static GMutex workers_creation;
 
 void block_submit(struct block_backend *blk, struct block_request *req)
@@ -294,8 +293,8 @@ void block_submit(struct block_backend *blk, struct block_request *req)
 		blk->workers = start_workers(blk);
 	struct block_workers *w = blk->workers;
 	g_mutex_unlock(&workers_creation);
-	req->next = NULL;
 	g_mutex_lock(&w->lock);
+	req->next = NULL;
 	if (w->tail)
 		w->tail->next = req;
 	else
