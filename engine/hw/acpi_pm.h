@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/device.h"
 #include "hw/bus.h"
 #include "hw/irq.h"
 
@@ -41,5 +42,7 @@ void acpi_pm_relocate(struct acpi_pm *pm, uint16_t base);
  * listens and will shut down); false when nobody will hear it. Any thread. */
 bool acpi_pm_press_power_button(struct acpi_pm *pm);
 void acpi_pm_destroy(struct acpi_pm *pm);
+
+extern const struct device_ops acpi_pm_device_ops;
 
 #endif

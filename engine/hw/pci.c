@@ -195,6 +195,8 @@ int pci_bus_add(struct pci_bus *pci, struct pci_device *dev, unsigned slot, unsi
 	if (pci->devices[devfn])
 		return -EEXIST;
 	pci->devices[devfn] = dev;
+	dev->bus = pci;
+	memcpy(dev->power_on, dev->config, PCI_CONFIG_SIZE);
 	return 0;
 }
 
@@ -295,4 +297,62 @@ void pci_bus_destroy(struct pci_bus *pci)
 		for (unsigned i = 0; pci->devices[devfn] && i < PCI_BARS; i++)
 			unmap_bar(pci, pci->devices[devfn], i);
 	g_mutex_clear(&pci->lock);
+}
+
+/* --- state of a function (core/device.h) ------------------------------ */
+
+/* Only what the guest may write is taken from `config`: the rest is the
+ * device's identity and layout, which a record does not get to change. */
+static void merge_config(struct pci_device *dev, const uint8_t config[PCI_CONFIG_SIZE])
+{
+	if (dev->bus)
+		g_mutex_lock(&dev->bus->lock);
+	for (unsigned i = 0; i < PCI_CONFIG_SIZE; i++)
+		dev->config[i] = (uint8_t)((dev->config[i] & ~dev->wmask[i]) | (config[i] & dev->wmask[i]));
+	if (dev->bus)
+		update_bars(dev->bus, dev);
+	if (dev->bus)
+		g_mutex_unlock(&dev->bus->lock);
+}
+
+void pci_device_reset(struct pci_device *dev)
+{
+	merge_config(dev, dev->power_on);
+}
+
+void pci_device_save(struct pci_device *dev, struct state_writer *w)
+{
+	if (dev->bus)
+		g_mutex_lock(&dev->bus->lock);
+	state_put_bytes(w, "pci.config", dev->config, PCI_CONFIG_SIZE);
+	if (dev->bus)
+		g_mutex_unlock(&dev->bus->lock);
+}
+
+bool pci_device_load(struct pci_device *dev, struct state_reader *r)
+{
+	uint8_t config[PCI_CONFIG_SIZE];
+	if (!state_get_bytes(r, "pci.config", config, sizeof(config)))
+		return false;
+	merge_config(dev, config);
+	return true;
+}
+
+void pci_device_claims(struct pci_device *dev, struct device_claims *claims)
+{
+	static const char *const names[PCI_BARS] = { "BAR0", "BAR1", "BAR2", "BAR3", "BAR4", "BAR5" };
+	for (unsigned i = 0; i < PCI_BARS; i++)
+		if (dev->bars[i].mapped)
+			device_claim(claims, names[i], dev->bars[i].kind == PCI_BAR_IO ? DEVICE_PIO : DEVICE_MMIO,
+				     dev->bars[i].mapped_at, dev->bars[i].size);
+}
+
+void pci_function_save(void *state, struct state_writer *w)
+{
+	pci_device_save(state, w);
+}
+
+void pci_function_claims(void *state, struct device_claims *claims)
+{
+	pci_device_claims(state, claims);
 }
