@@ -305,14 +305,15 @@ void pci_bus_destroy(struct pci_bus *pci)
  * device's identity and layout, which a record does not get to change. */
 static void merge_config(struct pci_device *dev, const uint8_t config[PCI_CONFIG_SIZE])
 {
-	if (dev->bus)
-		g_mutex_lock(&dev->bus->lock);
+	struct pci_bus *pci = dev->bus;
+	if (pci)
+		g_mutex_lock(&pci->lock);
 	for (unsigned i = 0; i < PCI_CONFIG_SIZE; i++)
 		dev->config[i] = (uint8_t)((dev->config[i] & ~dev->wmask[i]) | (config[i] & dev->wmask[i]));
-	if (dev->bus)
-		update_bars(dev->bus, dev);
-	if (dev->bus)
-		g_mutex_unlock(&dev->bus->lock);
+	if (pci) {
+		update_bars(pci, dev);
+		g_mutex_unlock(&pci->lock);
+	}
 }
 
 void pci_device_reset(struct pci_device *dev)
@@ -347,6 +348,21 @@ void pci_device_claims(struct pci_device *dev, struct device_claims *claims)
 				     dev->bars[i].mapped_at, dev->bars[i].size);
 }
 
+void pci_device_unplug(struct pci_device *dev)
+{
+	struct pci_bus *pci = dev->bus;
+	if (!pci)
+		return;
+	g_mutex_lock(&pci->lock);
+	for (unsigned i = 0; i < PCI_BARS; i++)
+		unmap_bar(pci, dev, i);
+	for (unsigned devfn = 0; devfn < PCI_SLOTS * PCI_FUNCTIONS; devfn++)
+		if (pci->devices[devfn] == dev)
+			pci->devices[devfn] = NULL;
+	dev->bus = NULL;
+	g_mutex_unlock(&pci->lock);
+}
+
 void pci_function_save(void *state, struct state_writer *w)
 {
 	pci_device_save(state, w);
@@ -356,3 +372,49 @@ void pci_function_claims(void *state, struct device_claims *claims)
 {
 	pci_device_claims(state, claims);
 }
+
+/* --- the bus's own state: CONFIG_ADDRESS --------------------------------- */
+
+static void pci_bus_reset(void *opaque)
+{
+	struct pci_bus *pci = opaque;
+	g_mutex_lock(&pci->lock);
+	pci->config_address = 0;
+	g_mutex_unlock(&pci->lock);
+}
+
+static void pci_bus_save(void *opaque, struct state_writer *w)
+{
+	struct pci_bus *pci = opaque;
+	g_mutex_lock(&pci->lock);
+	state_put_uint(w, "config_address", pci->config_address, 4);
+	g_mutex_unlock(&pci->lock);
+}
+
+static bool pci_bus_load(void *opaque, struct state_reader *r)
+{
+	struct pci_bus *pci = opaque;
+	uint64_t address;
+	if (!state_get_uint(r, "config_address", &address, 4))
+		return false;
+	g_mutex_lock(&pci->lock);
+	pci->config_address = (uint32_t)address & CONFIG_ADDRESS_MASK;
+	g_mutex_unlock(&pci->lock);
+	return true;
+}
+
+static void pci_bus_teardown(void *opaque)
+{
+	pci_bus_destroy(opaque);
+}
+
+static void pci_bus_claims(void *opaque, struct device_claims *claims)
+{
+	(void)opaque;
+	device_claim(claims, "CONFIG_ADDRESS", DEVICE_PIO, PCI_CONFIG_ADDRESS_PORT, 4);
+	device_claim(claims, "CONFIG_DATA", DEVICE_PIO, PCI_CONFIG_DATA_PORT, 4);
+}
+
+const struct device_ops pci_bus_device_ops = {
+	"pci-bus", 1, pci_bus_reset, pci_bus_teardown, pci_bus_save, pci_bus_load, pci_bus_claims,
+};

@@ -96,6 +96,10 @@ struct pci_bus {
 int pci_bus_init(struct pci_bus *pci, struct bus *pio, struct bus *mmio);
 void pci_bus_destroy(struct pci_bus *pci);  /* unmaps every BAR */
 
+/* The bus itself (configuration mechanism #1's address register); its
+ * teardown is pci_bus_destroy. */
+extern const struct device_ops pci_bus_device_ops;
+
 static inline void pci_config_set16(struct pci_device *dev, unsigned offset, uint16_t value)
 {
 	dev->config[offset] = (uint8_t)value;
@@ -142,6 +146,9 @@ void pci_device_claims(struct pci_device *dev, struct device_claims *claims);
 /* The same as device ops, for a device whose state struct begins with its
  * struct pci_device and has no other state to save. */
 void pci_function_save(void *state, struct state_writer *w);
+/* Takes a function off its bus (its BARs unmapped): a PCI device's
+ * teardown does it before freeing what the BARs point at. */
+void pci_device_unplug(struct pci_device *dev);
 void pci_function_claims(void *state, struct device_claims *claims);
 
 #endif
