@@ -28,6 +28,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/device.h"
 #include "backend/block.h"
 #include "hw/ata.h"
 #include "hw/irq.h"
@@ -82,5 +83,7 @@ int ahci_attach(struct ahci *hba, unsigned port, struct block_backend *blk, bool
  * IDE). Returns the medium the drive held: no access to it is in flight
  * once this returns. Any thread. */
 struct block_backend *ahci_change_medium(struct ahci *hba, unsigned port, struct block_backend *medium);
+
+extern const struct device_ops ahci_device_ops;
 
 #endif
