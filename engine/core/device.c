@@ -229,7 +229,7 @@ bool device_load(const struct device_ops *ops, void *state, const void *record, 
 	if (!read_header(&r, &name, &version, error))
 		return false;
 	if (strcmp(name, ops->name) || version != ops->version) {
-		*error = g_strdup_printf("a %s version %u state record cannot be loaded into a %s version %u device",
+		*error = g_strdup_printf("%s version %u state record cannot be loaded into %s version %u",
 					 name, version, ops->name, ops->version);
 		return false;
 	}

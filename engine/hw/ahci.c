@@ -761,8 +761,8 @@ static const struct state_field hba_state[] = {
 	STATE_FIELD(struct ahci, ghc), STATE_FIELD(struct ahci, is), STATE_FIELD(struct ahci, idp_index),
 };
 
-/* The PC's reset line: config space, then the HBA as after GHC.HR with
- * CLB and FB cleared too (they are reset by power-on, §10.4.3). */
+/* The PC's reset line: config space, the drives, then the HBA as after
+ * GHC.HR with CLB and FB cleared too (they are reset by power-on, §10.4.3). */
 static void ahci_reset(void *opaque)
 {
 	struct ahci *hba = opaque;
@@ -771,6 +771,8 @@ static void ahci_reset(void *opaque)
 	for (unsigned i = 0; i < AHCI_PORTS; i++) {
 		struct ahci_port *p = &hba->ports[i];
 		p->clb = p->clbu = p->fb = p->fbu = 0;
+		if (p->attached)
+			ata_drive_power_on(&p->drive);
 	}
 	reset_hba(hba);
 	g_mutex_unlock(&hba->lock);

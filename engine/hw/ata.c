@@ -639,6 +639,14 @@ static const struct state_field drive_state[] = {
 	STATE_FIELD(struct ata_drive, byte_limit),
 };
 
+void ata_drive_power_on(struct ata_drive *d)
+{
+	struct ata_drive *was = g_memdup2(d, sizeof(*d));
+	ata_drive_init(d, was->kind, was->medium, was->serial, 0);
+	d->tray_open = was->tray_open;
+	g_free(was);
+}
+
 void ata_taskfile_save(struct state_writer *w, const char *prefix, const struct ata_taskfile *tf)
 {
 	state_put_fields(w, prefix, taskfile_state, G_N_ELEMENTS(taskfile_state), tf);

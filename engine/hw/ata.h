@@ -153,6 +153,11 @@ int ata_data(struct ata_drive *d, const struct iovec *iov, unsigned count, struc
  * guest RAM, a short table): ends the command with ABRT. */
 void ata_abort(struct ata_drive *d, struct ata_transfer *xfer);
 
+/* The PC's reset line reaching the drive: its settings back to their
+ * power-on defaults and the post-reset state; the medium, and whether the
+ * tray is open, stay. */
+void ata_drive_power_on(struct ata_drive *d);
+
 /* For the state records of the transports (core/device.h): a taskfile, and
  * what a drive holds beyond its configuration (kind, medium, serial), with
  * field names prefixed by `prefix`. Load refuses a data phase that reaches

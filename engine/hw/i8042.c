@@ -102,7 +102,7 @@ static const uint8_t set2_to_set1[0x85] = {
 
 static void queue_clear(struct i8042_queue *q)
 {
-	q->head = q->count = 0;
+	memset(q, 0, sizeof(*q));  /* no stale bytes in saved state */
 }
 
 /* A full queue drops the byte, as a device whose buffer overflowed would. */

@@ -602,6 +602,7 @@ static const struct state_field channel_state[] = {
 static void ide_power_on(struct ide_channel *ch)
 {
 	end_pio(ch);
+	ch->pio_dir = ATA_DIR_NONE;
 	ch->xfer = (struct ata_transfer){ .dir = ATA_DIR_NONE };
 	ch->selected = ch->active = 0;
 	ch->control = 0;
@@ -609,8 +610,9 @@ static void ide_power_on(struct ide_channel *ch)
 	ch->bm_command = ch->bm_status = 0;
 	ch->prd_table = 0;
 	for (unsigned i = 0; i < 2; i++) {
+		ch->devices[i].regs = (struct ata_taskfile){ 0 };
 		if (ch->devices[i].drive) {
-			ata_drive_reset(ch->devices[i].drive);
+			ata_drive_power_on(ch->devices[i].drive);
 			show_result(&ch->devices[i]);
 		}
 	}

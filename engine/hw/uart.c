@@ -307,6 +307,7 @@ static void power_on(struct uart *u)
 	u->divisor = 0;
 	u->thre_pending = false;
 	u->rx_head = u->rx_count = 0;
+	memset(u->rx, 0, sizeof(u->rx));
 }
 
 int uart_init(struct uart *uart, struct bus *pio, uint16_t base, struct irq_line irq, struct chardev *chr)

@@ -169,6 +169,7 @@ void vga_reset(struct vga *vga)
 	vga->ar_flip_flop = false;
 	vga->dac_write_index = vga->dac_read_index = vga->dac_component = 0;
 	vga->dac_state = DAC_STATE_WRITE;
+	memset(vga->dac_latch, 0, sizeof(vga->dac_latch));
 	vga->dac_pel_mask = 0xFF;
 	load_default_dac(vga);
 	load_font(vga);

@@ -162,6 +162,7 @@ static struct gpu_resource *find_resource(struct virtio_gpu *gpu, uint32_t id)
 static void scanout_disable(struct virtio_gpu *gpu)
 {
 	gpu->scanout_resource = 0;
+	gpu->scanout_rect = (struct console_rect){ 0 };
 	console_set_surface(gpu->console, &(struct console_surface){ .format = CONSOLE_FORMAT_NONE });
 }
 
