@@ -76,6 +76,7 @@ struct engine {
 	struct kvm_cpuid2 *cpuid;
 	struct vcpu *vcpus;
 	unsigned vcpus_created;
+	struct device_list devices;     /* every device, in the order created */
 	struct pci_bus pci;
 	struct i440fx host_bridge;
 	struct uart com1;
@@ -84,7 +85,6 @@ struct engine {
 	struct acpi_pm pm;
 	struct reset_control reset;
 	struct vga vga;
-	bool vga_created;
 	GSource *signal_sources[3];
 	struct engine_backends *backends;
 	/* Virtio queues are served here, never on a vCPU thread. */
@@ -92,22 +92,16 @@ struct engine {
 	GThread *io_thread;
 	atomic_bool io_stop;
 	struct virtio_blk disks[MACHINE_MAX_DISKS];
-	unsigned disks_created;
 	struct virtio_rng rng;
-	bool rng_created;
 	struct virtio_gpu gpu;
-	bool gpu_created;
 	struct net_backend *net_backend;
 	struct virtio_net net;
-	bool net_created;
 	struct virtio_host virtio_hosts[MACHINE_MAX_DISKS + 3];  /* disks, rng, net, gpu */
 	struct ahci ahci;
-	bool ahci_created;
 	struct virtio_host ahci_msi;  /* the MSI route, kept as virtio's MSI-X vectors are */
 	bool firmware;                  /* booting SeaBIOS rather than a kernel */
 	bool power_button_pressed;      /* by closing the window: a second close stops the machine */
 	struct firmware_board board;
-	bool board_created;
 };
 
 static bool check_file(const char *what, const char *path, char **error)
@@ -174,6 +168,14 @@ static void close_image(struct boot_image *img)
 {
 	if (img->fd >= 0)
 		close(img->fd);
+}
+
+/* A device just created (err 0) joins the machine's list; returns err. */
+static int added(struct engine *e, int err, const struct device_ops *ops, void *state, const char *id)
+{
+	if (err == 0)
+		device_list_add(&e->devices, ops, state, id);
+	return err;
 }
 
 static struct irq_line gsi_line(struct engine *e, unsigned gsi)
@@ -261,12 +263,11 @@ static int add_vga(struct engine *e, char **error)
 {
 	int err;
 	if ((err = vm_release_vga_window(&e->vm)) < 0 ||
-	    (err = vga_init(&e->vga, &e->vm.pio, &e->vm.mmio, VGA_VRAM_DEFAULT, &vga_host_kvm_ops, &e->vm,
-			    &e->backends->console)) < 0) {
+	    (err = added(e, vga_init(&e->vga, &e->vm.pio, &e->vm.mmio, VGA_VRAM_DEFAULT, &vga_host_kvm_ops, &e->vm,
+				     &e->backends->console), &vga_device_ops, &e->vga, "vga")) < 0) {
 		*error = g_strdup_printf("cannot set up the VGA: %s", g_strerror(-err));
 		return -1;
 	}
-	e->vga_created = true;
 	/* Text and planar drawing is many small window writes: queue them. */
 	coalesced_mmio_add_zone(&e->vm, VM_VGA_WINDOW_BASE, VM_VGA_WINDOW_END - VM_VGA_WINDOW_BASE);
 	if ((err = pci_bus_add(&e->pci, &e->vga.pci, DISPLAY_SLOT, 0)) < 0) {
@@ -298,15 +299,21 @@ static int init_devices(struct engine *e, struct chardev *serial, GMainContext *
 	const char *what;
 	int err;
 
-	if ((what = "PCI bus", err = pci_bus_init(&e->pci, pio, &e->vm.mmio)) < 0 ||
-	    (what = "i440FX host bridge", err = i440fx_init(&e->host_bridge, &e->pci)) < 0 ||
-	    (what = "reset control", err = reset_control_init(&e->reset, pio, &e->pci, request_reset, e)) < 0 ||
-	    (what = "COM1", err = uart_init(&e->com1, pio, COM1_PORT, gsi_line(e, COM1_IRQ), serial)) < 0 ||
-	    (what = "i8042", err = i8042_init(&e->kbc, pio, gsi_line(e, KBD_IRQ), gsi_line(e, AUX_IRQ),
-					      request_reset, e)) < 0 ||
-	    (what = "RTC", err = rtc_init(&e->rtc, pio, gsi_line(e, RTC_IRQ), context)) < 0 ||
-	    (what = "ACPI PM", err = acpi_pm_init(&e->pm, pio, e->firmware ? 0 : ACPI_PM_BASE, gsi_line(e, ACPI_PM_SCI_IRQ),
-						  request_power_off, e)) < 0) {
+	if ((what = "PCI bus", err = added(e, pci_bus_init(&e->pci, pio, &e->vm.mmio), &pci_bus_device_ops, &e->pci,
+					    "pci")) < 0 ||
+	    (what = "i440FX host bridge", err = added(e, i440fx_init(&e->host_bridge, &e->pci), &i440fx_device_ops,
+						      &e->host_bridge, "i440fx")) < 0 ||
+	    (what = "reset control", err = added(e, reset_control_init(&e->reset, pio, &e->pci, request_reset, e),
+						 &reset_control_device_ops, &e->reset, "reset-control")) < 0 ||
+	    (what = "COM1", err = added(e, uart_init(&e->com1, pio, COM1_PORT, gsi_line(e, COM1_IRQ), serial),
+					&uart_device_ops, &e->com1, "com1")) < 0 ||
+	    (what = "i8042", err = added(e, i8042_init(&e->kbc, pio, gsi_line(e, KBD_IRQ), gsi_line(e, AUX_IRQ),
+						       request_reset, e), &i8042_device_ops, &e->kbc, "i8042")) < 0 ||
+	    (what = "RTC", err = added(e, rtc_init(&e->rtc, pio, gsi_line(e, RTC_IRQ), context), &rtc_device_ops,
+				       &e->rtc, "rtc")) < 0 ||
+	    (what = "ACPI PM", err = added(e, acpi_pm_init(&e->pm, pio, e->firmware ? 0 : ACPI_PM_BASE,
+							   gsi_line(e, ACPI_PM_SCI_IRQ), request_power_off, e),
+					   &acpi_pm_device_ops, &e->pm, "acpi-pm")) < 0) {
 		*error = g_strdup_printf("cannot set up %s: %s", what, g_strerror(-err));
 		return -1;
 	}
@@ -638,9 +645,8 @@ static int add_network(struct engine *e, unsigned slot, char **error)
 	struct virtio_host *host = &e->virtio_hosts[MACHINE_MAX_DISKS + 1];
 	virtio_host_init(host, &e->vm);
 	err = !e->net_backend ? -1
-	    : virtio_net_init(&e->net, e->net_backend, config.mac, e->io_context, &e->vm.mem, slot_intx(e, slot),
-			      &virtio_host_kvm_ops, host);
-	e->net_created = err == 0;
+	    : added(e, virtio_net_init(&e->net, e->net_backend, config.mac, e->io_context, &e->vm.mem, slot_intx(e, slot),
+				       &virtio_host_kvm_ops, host), &virtio_net_device_ops, &e->net, "virtio-net");
 	if (err == 0)
 		err = pci_bus_add(&e->pci, &e->net.vp.pci, slot, 0);
 	machine_net_clear(&config);
@@ -654,29 +660,28 @@ static int add_virtio_gpu(struct engine *e)
 {
 	struct virtio_host *host = &e->virtio_hosts[MACHINE_MAX_DISKS + 2];
 	virtio_host_init(host, &e->vm);
-	int err = virtio_gpu_init(&e->gpu, &e->backends->console, e->io_context, &e->vm.mem,
-				  slot_intx(e, DISPLAY_SLOT), &virtio_host_kvm_ops, host);
-	e->gpu_created = err == 0;
+	int err = added(e, virtio_gpu_init(&e->gpu, &e->backends->console, e->io_context, &e->vm.mem,
+					   slot_intx(e, DISPLAY_SLOT), &virtio_host_kvm_ops, host),
+			&virtio_gpu_device_ops, &e->gpu, "virtio-gpu");
 	return err ? err : pci_bus_add(&e->pci, &e->gpu.vp.pci, DISPLAY_SLOT, 0);
 }
 
 static int add_virtio_devices(struct engine *e, char **error)
 {
 	struct engine_backends *b = e->backends;
-	unsigned slot = VIRTIO_FIRST_SLOT;
+	unsigned slot = VIRTIO_FIRST_SLOT, n = 0;
+	bool rng = false;
 	int err = strcmp(e->def->gpu, "virtio") ? 0 : add_virtio_gpu(e);
 	for (unsigned i = 0; i < b->disk_count && !err; i++) {
-		unsigned n = e->disks_created;
 		struct virtio_host *host = &e->virtio_hosts[n];
 		if (b->disk_specs[i].bus != MACHINE_BUS_VIRTIO)
 			continue;  /* on the firmware board's IDE */
 		virtio_host_init(host, &e->vm);
-		err = virtio_blk_init(&e->disks[n], &b->disks[i], b->disk_specs[i].serial, b->disk_specs[i].queues,
-				      e->io_context, &e->vm.mem, slot_intx(e, slot), &virtio_host_kvm_ops, host);
-		if (!err) {
-			e->disks_created++;
-			err = pci_bus_add(&e->pci, &e->disks[n].vp.pci, slot, 0);
-		}
+		err = added(e, virtio_blk_init(&e->disks[n], &b->disks[i], b->disk_specs[i].serial, b->disk_specs[i].queues,
+					       e->io_context, &e->vm.mem, slot_intx(e, slot), &virtio_host_kvm_ops, host),
+			    &virtio_blk_device_ops, &e->disks[n], "virtio-blk");
+		if (!err)
+			err = pci_bus_add(&e->pci, &e->disks[n++].vp.pci, slot, 0);
 		if (!err && e->firmware)
 			firmware_board_add_drive(&e->board, i, MACHINE_MEDIA_DISK, firmware_path_virtio_blk(slot));
 		slot++;
@@ -684,12 +689,13 @@ static int add_virtio_devices(struct engine *e, char **error)
 	if (!err && e->def->rng) {
 		struct virtio_host *host = &e->virtio_hosts[b->disk_count];
 		virtio_host_init(host, &e->vm);
-		err = virtio_rng_init(&e->rng, e->io_context, &e->vm.mem, slot_intx(e, slot), &virtio_host_kvm_ops, host);
-		e->rng_created = !err;
+		err = added(e, virtio_rng_init(&e->rng, e->io_context, &e->vm.mem, slot_intx(e, slot), &virtio_host_kvm_ops,
+					       host), &virtio_rng_device_ops, &e->rng, "virtio-rng");
+		rng = !err;
 		if (!err)
 			err = pci_bus_add(&e->pci, &e->rng.vp.pci, slot, 0);
 	}
-	if (!err && add_network(e, slot + e->rng_created, error) < 0)
+	if (!err && add_network(e, slot + rng, error) < 0)
 		return -1;
 	if (err < 0)
 		*error = g_strdup_printf("cannot set up virtio devices: %s", g_strerror(-err));
@@ -707,13 +713,11 @@ static int add_sata(struct engine *e, char **error)
 		const struct machine_disk *spec = &b->disk_specs[i];
 		if (spec->bus != MACHINE_BUS_SATA)
 			continue;
-		if (!e->ahci_created) {
+		if (port == 0) {
 			virtio_host_init(&e->ahci_msi, &e->vm);
-			if ((err = ahci_init(&e->ahci, &e->vm.mem, slot_intx(e, AHCI_SLOT), &virtio_host_kvm_ops.msix,
-					     &e->ahci_msi)) < 0)
-				break;
-			e->ahci_created = true;
-			if ((err = pci_bus_add(&e->pci, &e->ahci.pci, AHCI_SLOT, 0)) < 0)
+			if ((err = added(e, ahci_init(&e->ahci, &e->vm.mem, slot_intx(e, AHCI_SLOT), &virtio_host_kvm_ops.msix,
+						      &e->ahci_msi), &ahci_device_ops, &e->ahci, "ahci")) < 0 ||
+			    (err = pci_bus_add(&e->pci, &e->ahci.pci, AHCI_SLOT, 0)) < 0)
 				break;
 		}
 		err = ahci_attach(&e->ahci, port, b->media[i], spec->media == MACHINE_MEDIA_CDROM, spec->serial);
@@ -735,39 +739,19 @@ static int assign_bars(struct engine *e, char **error)
 	return err < 0 ? -1 : 0;
 }
 
-static void destroy_virtio_devices(struct engine *e)
+/* No input reaches the devices and no queue is served any more; then the
+ * devices go, last created first, then what they used. */
+static void destroy_devices(struct engine *e)
 {
-	for (unsigned i = 0; i < e->disks_created; i++)
-		virtio_blk_destroy(&e->disks[i]);
-	if (e->rng_created)
-		virtio_rng_destroy(&e->rng);
-	if (e->gpu_created)
-		virtio_gpu_destroy(&e->gpu);
-	if (e->net_created)
-		virtio_net_destroy(&e->net);
+	console_set_input(&e->backends->console, NULL, NULL);
+	stop_io_thread(e);
+	device_list_teardown(&e->devices);
+	if (e->firmware)
+		firmware_board_destroy(&e->board);
 	if (e->net_backend)
 		e->net_backend->destroy(e->net_backend);
 	if (e->io_context)
 		g_main_context_unref(e->io_context);
-}
-
-static void destroy_devices(struct engine *e)
-{
-	if (e->board_created)
-		firmware_board_destroy(&e->board);
-	acpi_pm_destroy(&e->pm);
-	rtc_destroy(&e->rtc);
-	console_set_input(&e->backends->console, NULL, NULL);
-	i8042_destroy(&e->kbc);
-	uart_destroy(&e->com1);
-	reset_control_destroy(&e->reset);
-	stop_io_thread(e);
-	pci_bus_destroy(&e->pci);
-	destroy_virtio_devices(e);
-	if (e->ahci_created)
-		ahci_destroy(&e->ahci);
-	if (e->vga_created)
-		vga_destroy(&e->vga);
 }
 
 /* What the ACPI tables of either boot path say about this machine's CPUs,
@@ -787,11 +771,11 @@ static int add_firmware_board(struct engine *e, char **error)
 	struct firmware_board_parts parts = {
 		.vm = &e->vm, .pci = &e->pci, .host_bridge = &e->host_bridge, .pm = &e->pm, .rtc = &e->rtc,
 		.log = e->backends->firmware_log_fd >= 0 ? &e->backends->firmware_log : NULL,
-		.cpus = e->def->cpus, .std_vga = e->vga_created, .acpi = acpi_config_of(e),
+		.cpus = e->def->cpus, .std_vga = !strcmp(e->def->gpu, "std"), .acpi = acpi_config_of(e),
 		.ide_drives = e->backends->ide,
 		.boot_menu = e->def->boot_menu, .boot_menu_wait = e->def->boot_menu_wait,
+		.devices = &e->devices,
 	};
-	e->board_created = true;  /* destroy copes with a partial board */
 	if (firmware_board_init(&e->board, &parts, error) < 0)
 		return -1;
 	for (unsigned at = 0; at < PIIX_IDE_DRIVES; at++) {
@@ -985,7 +969,6 @@ enum vm_stop_reason engine_run(const struct vireo_machine *def, struct engine_ba
 	struct engine *e = g_new0(struct engine, 1);
 	struct boot_entry entry;
 	enum vm_stop_reason reason = VM_STOP_ERROR;
-	bool devices = false;
 
 	e->def = def;
 	e->firmware = firmware_board_wanted(def);
@@ -996,8 +979,7 @@ enum vm_stop_reason engine_run(const struct vireo_machine *def, struct engine_ba
 	e->vm.on_stop = on_vm_stop;
 	e->vm.on_stop_opaque = e;
 	if (init_devices(e, &backends->serial, context, error) < 0)
-		goto out_vm;
-	devices = true;
+		goto out_vcpus;
 	start_io_thread(e);
 	if ((e->firmware && add_firmware_board(e, error) < 0) || add_virtio_devices(e, error) < 0 ||
 	    add_sata(e, error) < 0 || assign_bars(e, error) < 0 ||
@@ -1019,9 +1001,7 @@ enum vm_stop_reason engine_run(const struct vireo_machine *def, struct engine_ba
 	reason = (enum vm_stop_reason)atomic_load(&e->vm.stop_reason);
 out_vcpus:
 	stop_vcpus(e);
-	if (devices)
-		destroy_devices(e);
-out_vm:
+	destroy_devices(e);
 	vm_destroy(&e->vm);
 out:
 	g_free(e);
