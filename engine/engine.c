@@ -844,6 +844,35 @@ static int start_vcpus(struct engine *e, const struct boot_entry *entry, char **
 	return 0;
 }
 
+/* Direct boot: what the firmware would have set up, and the kernel, in
+ * RAM; entry is where vCPU 0 starts. */
+static int prepare_direct_boot(struct engine *e, struct boot_entry *entry, char **error)
+{
+	return assign_bars(e, error) < 0 || load_kernel(e, entry, error) < 0 ? -1 : 0;
+}
+
+/* A PC's reset line, without a new VM: the vCPUs start over from their
+ * reset state, the interrupt controllers and every device are reset, RAM
+ * keeps what it has (a warm reset). Firmware starts again at the reset
+ * vector (PAM shows the ROM again); a directly booted kernel is loaded
+ * again, as a bootloader would. Returns 0, or -1 with *error set. */
+static int reset_machine(struct engine *e, char **error)
+{
+	struct boot_entry entry;
+	for (unsigned i = 0; i < e->vcpus_created; i++)
+		vcpu_join(&e->vcpus[i]);
+	coalesced_mmio_flush(&e->vm);  /* writes the guest made before the reset */
+	if (vm_reset(&e->vm, error) < 0)
+		return -1;
+	device_list_reset(&e->devices);
+	if (!e->firmware && prepare_direct_boot(e, &entry, error) < 0)
+		return -1;
+	for (unsigned i = 0; i < e->vcpus_created; i++)
+		if (vcpu_reset(&e->vcpus[i], error) < 0)
+			return -1;
+	return start_vcpus(e, e->firmware ? NULL : &entry, error);
+}
+
 static void stop_vcpus(struct engine *e)
 {
 	vm_request_stop(&e->vm, VM_STOP_REQUESTED); /* no-op when already stopping */
@@ -982,9 +1011,9 @@ enum vm_stop_reason engine_run(const struct vireo_machine *def, struct engine_ba
 		goto out_vcpus;
 	start_io_thread(e);
 	if ((e->firmware && add_firmware_board(e, error) < 0) || add_virtio_devices(e, error) < 0 ||
-	    add_sata(e, error) < 0 || assign_bars(e, error) < 0 ||
+	    add_sata(e, error) < 0 ||
 	    (e->firmware && firmware_board_write_boot_order(&e->board, def->boot_order, error) < 0) ||
-	    (!e->firmware && load_kernel(e, &entry, error) < 0) || create_vcpus(e, error) < 0 ||
+	    (!e->firmware && prepare_direct_boot(e, &entry, error) < 0) || create_vcpus(e, error) < 0 ||
 	    start_vcpus(e, e->firmware ? NULL : &entry, error) < 0)
 		goto out_vcpus;
 
@@ -992,8 +1021,17 @@ enum vm_stop_reason engine_run(const struct vireo_machine *def, struct engine_ba
 	if (backends->control)
 		engine_control_attach(backends->control, &control_ops, e);
 	backends->run = e;
-	while (atomic_load(&e->vm.stop_reason) == VM_RUNNING)
-		g_main_context_iteration(context, TRUE);
+	for (;;) {
+		while (atomic_load(&e->vm.stop_reason) == VM_RUNNING)
+			g_main_context_iteration(context, TRUE);
+		if (atomic_load(&e->vm.stop_reason) != VM_STOP_RESET || def->no_reboot)
+			break;
+		if (reset_machine(e, error) < 0) {
+			atomic_store(&e->vm.stop_reason, VM_RUNNING);  /* whichever step failed */
+			vm_request_stop(&e->vm, VM_STOP_ERROR);
+			break;
+		}
+	}
 	backends->run = NULL;
 	if (backends->control)
 		engine_control_attach(backends->control, NULL, NULL);
