@@ -1031,6 +1031,8 @@ enum vm_stop_reason engine_run(const struct vireo_machine *def, struct engine_ba
 			vm_request_stop(&e->vm, VM_STOP_ERROR);
 			break;
 		}
+		if (backends->control)  /* running again, even if it was paused */
+			engine_control_attach(backends->control, &control_ops, e);
 	}
 	backends->run = NULL;
 	if (backends->control)

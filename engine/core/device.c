@@ -73,6 +73,14 @@ void state_put_fields(struct state_writer *w, const char *prefix, const struct s
 		put_field(w, prefix, &fields[i], base);
 }
 
+void state_put_fields_locked(struct state_writer *w, GMutex *lock, const struct state_field *fields, size_t n,
+			     const void *base)
+{
+	g_mutex_lock(lock);
+	state_put_fields(w, "", fields, n, base);
+	g_mutex_unlock(lock);
+}
+
 bool state_check(struct state_reader *r, bool ok, const char *what)
 {
 	if (!ok && !r->error)
@@ -176,6 +184,15 @@ bool state_get_fields(struct state_reader *r, const char *prefix, const struct s
 		if (!get_one(r, prefix, &fields[i], base))
 			return false;
 	return true;
+}
+
+bool state_get_fields_locked(struct state_reader *r, GMutex *lock, const struct state_field *fields, size_t n,
+			     void *base)
+{
+	g_mutex_lock(lock);
+	bool ok = state_get_fields(r, "", fields, n, base);
+	g_mutex_unlock(lock);
+	return ok;
 }
 
 void device_claim(struct device_claims *claims, const char *name, enum device_space space, uint64_t base,

@@ -77,6 +77,11 @@ void state_put_bytes(struct state_writer *w, const char *name, const void *data,
 void state_put_fields(struct state_writer *w, const char *prefix, const struct state_field *fields, size_t n,
 		      const void *base);
 
+/* The same for a device whose state is all in `fields` of the struct at
+ * `base`, under its lock (no prefix). */
+void state_put_fields_locked(struct state_writer *w, GMutex *lock, const struct state_field *fields, size_t n,
+			     const void *base);
+
 /* Field readers: the next field must have this name, kind, width and count;
  * false (and r->error set, once) when it does not or the record ends. */
 bool state_get_uint(struct state_reader *r, const char *name, uint64_t *value, unsigned width);
@@ -84,6 +89,8 @@ bool state_get_bool(struct state_reader *r, const char *name, bool *value);
 bool state_get_bytes(struct state_reader *r, const char *name, void *data, size_t size);
 bool state_get_fields(struct state_reader *r, const char *prefix, const struct state_field *fields, size_t n,
 		      void *base);
+bool state_get_fields_locked(struct state_reader *r, GMutex *lock, const struct state_field *fields, size_t n,
+			     void *base);
 /* A loaded value the device cannot take: fails the load with "what". */
 bool state_check(struct state_reader *r, bool ok, const char *what);
 

@@ -290,18 +290,13 @@ static void fw_cfg_reset(void *opaque)
 static void fw_cfg_save(void *opaque, struct state_writer *w)
 {
 	struct fw_cfg *cfg = opaque;
-	g_mutex_lock(&cfg->lock);
-	state_put_fields(w, "", fw_cfg_state, G_N_ELEMENTS(fw_cfg_state), cfg);
-	g_mutex_unlock(&cfg->lock);
+	state_put_fields_locked(w, &cfg->lock, fw_cfg_state, G_N_ELEMENTS(fw_cfg_state), cfg);
 }
 
 static bool fw_cfg_load(void *opaque, struct state_reader *r)
 {
 	struct fw_cfg *cfg = opaque;
-	g_mutex_lock(&cfg->lock);
-	bool ok = state_get_fields(r, "", fw_cfg_state, G_N_ELEMENTS(fw_cfg_state), cfg);
-	g_mutex_unlock(&cfg->lock);
-	return ok;
+	return state_get_fields_locked(r, &cfg->lock, fw_cfg_state, G_N_ELEMENTS(fw_cfg_state), cfg);
 }
 
 static void fw_cfg_teardown(void *opaque)

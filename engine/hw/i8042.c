@@ -624,9 +624,7 @@ static void i8042_reset(void *opaque)
 static void i8042_save(void *opaque, struct state_writer *w)
 {
 	struct i8042 *kbc = opaque;
-	g_mutex_lock(&kbc->lock);
-	state_put_fields(w, "", i8042_state, G_N_ELEMENTS(i8042_state), kbc);
-	g_mutex_unlock(&kbc->lock);
+	state_put_fields_locked(w, &kbc->lock, i8042_state, G_N_ELEMENTS(i8042_state), kbc);
 }
 
 static bool i8042_load(void *opaque, struct state_reader *r)

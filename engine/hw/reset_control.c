@@ -114,18 +114,13 @@ static void reset_control_reset(void *opaque)
 static void reset_control_save(void *opaque, struct state_writer *w)
 {
 	struct reset_control *rc = opaque;
-	g_mutex_lock(&rc->lock);
-	state_put_fields(w, "", reset_control_state, G_N_ELEMENTS(reset_control_state), rc);
-	g_mutex_unlock(&rc->lock);
+	state_put_fields_locked(w, &rc->lock, reset_control_state, G_N_ELEMENTS(reset_control_state), rc);
 }
 
 static bool reset_control_load(void *opaque, struct state_reader *r)
 {
 	struct reset_control *rc = opaque;
-	g_mutex_lock(&rc->lock);
-	bool ok = state_get_fields(r, "", reset_control_state, G_N_ELEMENTS(reset_control_state), rc);
-	g_mutex_unlock(&rc->lock);
-	return ok;
+	return state_get_fields_locked(r, &rc->lock, reset_control_state, G_N_ELEMENTS(reset_control_state), rc);
 }
 
 static void reset_control_teardown(void *opaque)

@@ -387,9 +387,7 @@ static void rtc_reset(void *opaque)
 static void rtc_save(void *opaque, struct state_writer *w)
 {
 	struct rtc *rtc = opaque;
-	g_mutex_lock(&rtc->lock);
-	state_put_fields(w, "", rtc_state, G_N_ELEMENTS(rtc_state), rtc);
-	g_mutex_unlock(&rtc->lock);
+	state_put_fields_locked(w, &rtc->lock, rtc_state, G_N_ELEMENTS(rtc_state), rtc);
 }
 
 static bool rtc_load(void *opaque, struct state_reader *r)

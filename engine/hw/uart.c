@@ -359,9 +359,7 @@ static void uart_reset(void *opaque)
 static void uart_save(void *opaque, struct state_writer *w)
 {
 	struct uart *u = opaque;
-	g_mutex_lock(&u->lock);
-	state_put_fields(w, "", uart_state, G_N_ELEMENTS(uart_state), u);
-	g_mutex_unlock(&u->lock);
+	state_put_fields_locked(w, &u->lock, uart_state, G_N_ELEMENTS(uart_state), u);
 }
 
 static bool uart_load(void *opaque, struct state_reader *r)

@@ -461,26 +461,45 @@ static void assert_same(const struct device *d, GBytes *want, GBytes *got, const
 	}
 }
 
-/* Every device's record, loaded into the same device of a fresh machine,
- * is what that device then saves; and every record says more than a fresh
- * device's (the poking reached it). */
-static void test_round_trip(void)
+/* Runs `check` on each device of `a` with the same device of `b`. */
+static void each_pair(struct machine *a, struct machine *b,
+		      void (*check)(const struct device *in_a, const struct device *in_b))
 {
-	struct machine *a = machine_poked(), *b = machine_new();
 	g_assert_cmpuint(a->devices.count, ==, b->devices.count);
-	for (unsigned i = 0; i < a->devices.count; i++) {
-		const struct device *da = &a->devices.items[i], *db = &b->devices.items[i];
-		g_autoptr(GBytes) saved = save(da), fresh = save(db);
-		char *error = NULL;
-		if (g_bytes_equal(saved, fresh))
-			g_error("%s: the test left it in its power-on state", da->id);
-		if (!device_load(db->ops, db->state, g_bytes_get_data(saved, NULL), g_bytes_get_size(saved), &error))
-			g_error("%s: %s", da->id, error);
-		g_autoptr(GBytes) again = save(db);
-		assert_same(da, saved, again, "the loaded device's record");
-	}
+	for (unsigned i = 0; i < a->devices.count; i++)
+		check(&a->devices.items[i], &b->devices.items[i]);
 	machine_free(a);
 	machine_free(b);
+}
+
+static void load(const struct device *d, GBytes *record)
+{
+	char *error = NULL;
+	if (!device_load(d->ops, d->state, g_bytes_get_data(record, NULL), g_bytes_get_size(record), &error))
+		g_error("%s: %s", d->id, error);
+}
+
+/* The poked device's record says more than a fresh one's (the poking
+ * reached it); loaded into the fresh one, it is what that one then saves. */
+static void round_trip(const struct device *poked, const struct device *fresh)
+{
+	g_autoptr(GBytes) saved = save(poked), before = save(fresh);
+	if (g_bytes_equal(saved, before))
+		g_error("%s: the test left it in its power-on state", poked->id);
+	load(fresh, saved);
+	g_autoptr(GBytes) again = save(fresh);
+	assert_same(poked, saved, again, "the loaded device's record");
+}
+
+static void test_round_trip(void)
+{
+	each_pair(machine_poked(), machine_new(), round_trip);
+}
+
+static void copy_state(const struct device *from, const struct device *to)
+{
+	g_autoptr(GBytes) saved = save(from);
+	load(to, saved);
 }
 
 /* What the guest sees after a load: the loaded machine reads back what the
@@ -488,13 +507,9 @@ static void test_round_trip(void)
 static void test_loaded_machine_reads_back(void)
 {
 	struct machine *a = machine_poked(), *b = machine_new();
-	for (unsigned i = 0; i < a->devices.count; i++) {
-		const struct device *da = &a->devices.items[i], *db = &b->devices.items[i];
-		g_autoptr(GBytes) saved = save(da);
-		char *error = NULL;
-		g_assert_true(device_load(db->ops, db->state, g_bytes_get_data(saved, NULL), g_bytes_get_size(saved),
-					  &error));
-	}
+	for (unsigned i = 0; i < a->devices.count; i++)
+		copy_state(&a->devices.items[i], &b->devices.items[i]);
+	machine_free(a);
 	struct bus *pio = &b->v.pio;
 	g_assert_cmpuint(bus_in(pio, COM1 + 7, 1), ==, 0x5A);
 	g_assert_cmpuint(bus_in(pio, COM1, 1), ==, 'B');
@@ -505,30 +520,29 @@ static void test_loaded_machine_reads_back(void)
 	g_assert_cmpuint(bus_in(pio, FW_CFG_PORT_DATA, 1), ==, 'M');
 	g_assert_cmphex(bus_in(&b->v.mmio, bar_address(b, DEVFN(SLOT_AHCI, 0), AHCI_ABAR) + 0x100, 4), ==, AHCI_CLB);
 	g_assert_cmphex(config_read(b, DEVFN(1, 0), 0x60) & 0xFF, ==, 0x0B);
-	machine_free(a);
 	machine_free(b);
 }
 
 /* The list's reset brings each device back to what it saves at power-on;
  * the RTC keeps its battery-backed time and RAM, and the PM timer runs on
- * from its own epoch, so those two are compared field by field elsewhere
- * (test_rtc_reset_keeps_cmos). */
-static void test_reset(void)
+ * from its own epoch, so those two are checked through their registers
+ * (test_reset_through_registers). */
+static void same_as_power_on(const struct device *reset, const struct device *fresh)
 {
-	struct machine *a = machine_poked(), *b = machine_off();
-	device_list_reset(&a->devices);
-	for (unsigned i = 0; i < a->devices.count; i++) {
-		const struct device *da = &a->devices.items[i], *db = &b->devices.items[i];
-		if (!strcmp(da->id, "rtc") || !strcmp(da->id, "acpi-pm"))
-			continue;
-		g_autoptr(GBytes) reset = save(da), fresh = save(db);
-		assert_same(da, fresh, reset, "the reset device's record");
-	}
-	machine_free(a);
-	machine_free(b);
+	if (!strcmp(reset->id, "rtc") || !strcmp(reset->id, "acpi-pm"))
+		return;
+	g_autoptr(GBytes) after = save(reset), power_on = save(fresh);
+	assert_same(reset, power_on, after, "the reset device's record");
 }
 
-static void test_rtc_reset_keeps_cmos(void)
+static void test_reset(void)
+{
+	struct machine *a = machine_poked();
+	device_list_reset(&a->devices);
+	each_pair(a, machine_off(), same_as_power_on);
+}
+
+static void test_reset_through_registers(void)
 {
 	struct machine *m = machine_poked();
 	struct bus *pio = &m->v.pio;
@@ -597,28 +611,27 @@ static void test_other_version_refused(void)
 }
 
 /* A record cut short anywhere is refused (and never read past its end:
- * the ASan run checks that), and the device then works from reset. */
+ * the ASan run checks that), with one line. */
+static void refuse_truncations(const struct device *poked, const struct device *fresh)
+{
+	g_autoptr(GBytes) saved = save(poked);
+	size_t size;
+	const uint8_t *data = g_bytes_get_data(saved, &size);
+	/* Every cut in the header and the first fields, then a sample. */
+	for (size_t cut = 0; cut < size; cut += cut < 512 ? 1 : 997) {
+		g_autofree uint8_t *copy = g_memdup2(data, cut);
+		char *error = NULL;
+		if (device_load(fresh->ops, fresh->state, copy, cut, &error))
+			g_error("%s: a record cut at %zu of %zu bytes was taken", poked->id, cut, size);
+		g_assert_nonnull(error);
+		g_assert_null(strchr(error, '\n'));
+		g_free(error);
+	}
+}
+
 static void test_truncated_records_refused(void)
 {
-	struct machine *a = machine_poked(), *b = machine_new();
-	for (unsigned i = 0; i < a->devices.count; i++) {
-		const struct device *da = &a->devices.items[i], *db = &b->devices.items[i];
-		g_autoptr(GBytes) saved = save(da);
-		size_t size;
-		const uint8_t *data = g_bytes_get_data(saved, &size);
-		/* Every cut in the header and the first fields, then a sample. */
-		for (size_t cut = 0; cut < size; cut += cut < 512 ? 1 : 997) {
-			g_autofree uint8_t *copy = g_memdup2(data, cut);
-			char *error = NULL;
-			if (device_load(db->ops, db->state, copy, cut, &error))
-				g_error("%s: a record cut at %zu of %zu bytes was taken", da->id, cut, size);
-			g_assert_nonnull(error);
-			g_assert_null(strchr(error, '\n'));
-			g_free(error);
-		}
-	}
-	machine_free(a);
-	machine_free(b);
+	each_pair(machine_poked(), machine_new(), refuse_truncations);
 }
 
 /* Fields a guest could not have produced are refused by name: a FIFO
@@ -708,7 +721,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/device-state/round-trip", test_round_trip);
 	g_test_add_func("/device-state/loaded-machine-reads-back", test_loaded_machine_reads_back);
 	g_test_add_func("/device-state/reset", test_reset);
-	g_test_add_func("/device-state/rtc-reset-keeps-cmos", test_rtc_reset_keeps_cmos);
+	g_test_add_func("/device-state/reset-through-registers", test_reset_through_registers);
 	g_test_add_func("/device-state/other-device-refused", test_other_device_refused);
 	g_test_add_func("/device-state/other-version-refused", test_other_version_refused);
 	g_test_add_func("/device-state/truncated-records-refused", test_truncated_records_refused);
