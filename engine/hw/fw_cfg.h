@@ -7,9 +7,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/bus.h"
 #include "core/device.h"
-#include "hw/bus.h"
-#include "kvm/guest_mem.h"
+#include "core/guest_mem.h"
 
 /* Selector keys (QEMU docs/specs/fw_cfg.rst, "Selector Register"). */
 #define FW_CFG_SIGNATURE    0x00

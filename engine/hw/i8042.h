@@ -6,9 +6,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/bus.h"
 #include "core/device.h"
-#include "hw/bus.h"
-#include "hw/irq.h"
+#include "core/irq.h"
 
 #define I8042_QUEUE_SIZE 64
 

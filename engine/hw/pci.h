@@ -10,8 +10,8 @@
 #include <glib.h>
 #include <stdint.h>
 
+#include "core/bus.h"
 #include "core/device.h"
-#include "hw/bus.h"
 
 #define PCI_CONFIG_SIZE 256
 #define PCI_SLOTS 32

@@ -7,7 +7,7 @@
 #include <glib.h>
 
 #include "core/device.h"
-#include "hw/irq.h"
+#include "core/irq.h"
 #include "hw/pci.h"
 
 #define PIIX3_SLOT 1

@@ -6,8 +6,8 @@
 #include <glib.h>
 #include <stdint.h>
 
+#include "core/bus.h"
 #include "core/device.h"
-#include "hw/bus.h"
 #include "hw/pci.h"
 
 #define RESET_CONTROL_PORT 0xCF9

@@ -5,9 +5,9 @@
 #include <glib.h>
 #include <stdint.h>
 
+#include "core/bus.h"
 #include "core/device.h"
-#include "hw/bus.h"
-#include "hw/irq.h"
+#include "core/irq.h"
 
 #define RTC_CMOS_SIZE 128
 

@@ -6,9 +6,9 @@
 #include <stdint.h>
 
 #include "backend/chardev.h"
+#include "core/bus.h"
 #include "core/device.h"
-#include "hw/bus.h"
-#include "hw/irq.h"
+#include "core/irq.h"
 
 #define UART_FIFO_SIZE 16
 

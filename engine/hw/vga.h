@@ -18,7 +18,7 @@
 
 #include "core/device.h"
 #include "console.h"
-#include "hw/bus.h"
+#include "core/bus.h"
 #include "hw/edid.h"
 #include "hw/pci.h"
 

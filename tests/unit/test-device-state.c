@@ -15,7 +15,7 @@
 #include "backend/block.h"
 #include "backend/chardev.h"
 #include "backend/net.h"
-#include "boot/bytes.h"
+#include "core/bytes.h"
 #include "bus-poke.h"
 #include "console.h"
 #include "core/device.h"
