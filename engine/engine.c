@@ -659,7 +659,7 @@ static int add_firmware_board(struct engine *e, char **error)
 	struct firmware_board_parts parts = {
 		.vm = &e->vm, .pci = &e->pci, .host_bridge = &e->host_bridge, .pm = &e->pm, .rtc = &e->rtc,
 		.log = e->backends->firmware_log_fd >= 0 ? &e->backends->firmware_log : NULL,
-		.cpus = e->def->cpus, .std_vga = !strcmp(e->def->gpu, "std"), .acpi = acpi_config_of(e),
+		.cpus = e->def->cpus, .std_vga = e->plan->gpu == PLAN_GPU_STD, .acpi = acpi_config_of(e),
 		.ide_drives = e->backends->ide,
 		.boot_menu = e->def->boot_menu, .boot_menu_wait = e->def->boot_menu_wait,
 		.devices = &e->devices,
@@ -860,6 +860,25 @@ static const struct engine_control_ops control_ops = {
 	control_pause, control_resume, control_stop, control_power_button, control_change_media,
 };
 
+/* Serves the machine until it stops for good: a guest reset restarts it,
+ * unless --no-reboot. */
+static void run_until_stopped(struct engine *e, char **error)
+{
+	for (;;) {
+		while (atomic_load(&e->vm.stop_reason) == VM_RUNNING)
+			g_main_context_iteration(e->context, TRUE);
+		if (atomic_load(&e->vm.stop_reason) != VM_STOP_RESET || e->def->no_reboot)
+			return;
+		if (reset_machine(e, error) < 0) {
+			atomic_store(&e->vm.stop_reason, VM_RUNNING);  /* whichever step failed */
+			vm_request_stop(&e->vm, VM_STOP_ERROR);
+			return;
+		}
+		if (e->backends->control)  /* running again, even if it was paused */
+			engine_control_attach(e->backends->control, &control_ops, e);
+	}
+}
+
 enum vm_stop_reason engine_run(const struct machine_plan *plan, struct engine_backends *backends,
 			       GMainContext *context, char **error)
 {
@@ -891,19 +910,7 @@ enum vm_stop_reason engine_run(const struct machine_plan *plan, struct engine_ba
 	if (backends->control)
 		engine_control_attach(backends->control, &control_ops, e);
 	backends->run = e;
-	for (;;) {
-		while (atomic_load(&e->vm.stop_reason) == VM_RUNNING)
-			g_main_context_iteration(context, TRUE);
-		if (atomic_load(&e->vm.stop_reason) != VM_STOP_RESET || def->no_reboot)
-			break;
-		if (reset_machine(e, error) < 0) {
-			atomic_store(&e->vm.stop_reason, VM_RUNNING);  /* whichever step failed */
-			vm_request_stop(&e->vm, VM_STOP_ERROR);
-			break;
-		}
-		if (backends->control)  /* running again, even if it was paused */
-			engine_control_attach(backends->control, &control_ops, e);
-	}
+	run_until_stopped(e, error);
 	backends->run = NULL;
 	if (backends->control)
 		engine_control_attach(backends->control, NULL, NULL);
