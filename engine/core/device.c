@@ -117,7 +117,8 @@ static const uint8_t *get_field(struct state_reader *r, const char *name, enum s
 	size_t found_len = *p;
 	if (found_len != strlen(name) || memcmp(found, name, found_len)) {
 		g_autofree char *seen = g_strndup((const char *)found, found_len);
-		g_autofree char *why = g_strdup_printf("the record has %s there", seen);
+		g_autofree char *printable = g_strescape(seen, NULL);  /* the record's bytes: one line */
+		g_autofree char *why = g_strdup_printf("the record has %s there", printable);
 		return fail(r, name, why), NULL;
 	}
 	const uint8_t *h;
@@ -233,7 +234,8 @@ static bool read_header(struct state_reader *r, char **name, uint32_t *version, 
 					 (unsigned)get_le(p, 4), r->size - r->pos);
 		return false;
 	}
-	*name = g_strndup((const char *)n, (size_t)(v - n));
+	g_autofree char *raw = g_strndup((const char *)n, (size_t)(v - n));
+	*name = g_strescape(raw, NULL);  /* the record's bytes: one printable line */
 	*version = (uint32_t)get_le(v, 4);
 	return true;
 }

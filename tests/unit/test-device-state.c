@@ -596,6 +596,12 @@ static void test_other_device_refused(void)
 	g_autoptr(GBytes) record = uart_record(m);
 	assert_refused(&i8042_device_ops, &m->kbc, record,
 		       "uart version 1 state record cannot be loaded into i8042 version 1");
+	/* A record's name is its maker's bytes: the message stays one line. */
+	struct device_ops odd = uart_device_ops;
+	odd.name = "ua\nrt";
+	g_autoptr(GBytes) odd_record = device_save(&odd, &m->com1);
+	assert_refused(&uart_device_ops, &m->com1, odd_record,
+		       "ua\\nrt version 1 state record cannot be loaded into uart version 1");
 	machine_free(m);
 }
 
