@@ -66,6 +66,21 @@
 #define RNG_BUFFER 0x220000
 #define AHCI_CLB 0x300000
 #define AHCI_FB 0x301000
+/* AHCI 1.3.1 §3.1, §3.3: GHC, and port 0's registers. */
+#define AHCI_GHC 0x04
+#define AHCI_GHC_AE_IE 0x80000002u
+#define AHCI_P0CLB 0x100
+#define AHCI_P0FB 0x108
+#define AHCI_P0IE 0x114
+#define AHCI_P0CMD 0x118
+#define AHCI_PXCMD_FRE_POD_SUD 0x16
+/* virtio-gpu control commands (virtio 1.2 §5.7.6.7). */
+#define GPU_CMD_RESOURCE_CREATE_2D 0x0101
+#define GPU_CMD_SET_SCANOUT 0x0103
+#define GPU_CMD_TRANSFER_TO_HOST_2D 0x0105
+#define GPU_CMD_RESOURCE_ATTACH_BACKING 0x0106
+#define GPU_RESP_OK_NODATA 0x1100
+#define GPU_HDR_SIZE 24
 
 struct machine {
 	struct virtio_fixture v;
@@ -350,11 +365,11 @@ static void poke_vga(struct machine *m)
 static void poke_ahci(struct machine *m)
 {
 	uint64_t abar = bar_address(m, DEVFN(SLOT_AHCI, 0), AHCI_ABAR);
-	bus_out(&m->v.mmio, abar + 0x04, 0x80000002u, 4);
-	bus_out(&m->v.mmio, abar + 0x100, AHCI_CLB, 4);
-	bus_out(&m->v.mmio, abar + 0x108, AHCI_FB, 4);
-	bus_out(&m->v.mmio, abar + 0x114, 0x1, 4);
-	bus_out(&m->v.mmio, abar + 0x118, 0x16, 4);
+	bus_out(&m->v.mmio, abar + AHCI_GHC, AHCI_GHC_AE_IE, 4);
+	bus_out(&m->v.mmio, abar + AHCI_P0CLB, AHCI_CLB, 4);
+	bus_out(&m->v.mmio, abar + AHCI_P0FB, AHCI_FB, 4);
+	bus_out(&m->v.mmio, abar + AHCI_P0IE, 0x1, 4);
+	bus_out(&m->v.mmio, abar + AHCI_P0CMD, AHCI_PXCMD_FRE_POD_SUD, 4);
 }
 
 static void start_virtio(struct machine *m, struct vdevice *d, unsigned id, uint64_t rings, unsigned queues)
@@ -374,18 +389,18 @@ static void gpu_request(struct machine *m, struct vdevice *d, size_t len)
 	vq_submit(d, 0, bufs, 2);
 	vfix_drain(&m->v);
 	g_assert_true(vq_poll(d, 0, &used, 1));
-	g_assert_cmphex(get_le32(m->v.ram + GPU_RESP), ==, 0x1100);  /* OK_NODATA */
+	g_assert_cmphex(get_le32(m->v.ram + GPU_RESP), ==, GPU_RESP_OK_NODATA);
 }
 
-/* Fields of a GPU control request after its 24-byte header. */
+/* A GPU control request: its type, then `words` fields after the header. */
 static void gpu_command(struct machine *m, struct vdevice *d, uint32_t type, const uint32_t *body, unsigned words)
 {
 	uint8_t *req = m->v.ram + GPU_REQ;
-	memset(req, 0, 24);
+	memset(req, 0, GPU_HDR_SIZE);
 	put_le32(req, type);
 	for (unsigned i = 0; i < words; i++)
-		put_le32(req + 24 + 4 * i, body[i]);
-	gpu_request(m, d, 24 + 4 * words);
+		put_le32(req + GPU_HDR_SIZE + 4 * i, body[i]);
+	gpu_request(m, d, GPU_HDR_SIZE + 4 * words);
 }
 
 /* A 16x8 resource backed by guest RAM, filled and shown (virtio 1.2
@@ -397,10 +412,10 @@ static void poke_gpu(struct machine *m, struct vdevice *d)
 	const uint32_t transfer[] = { 0, 0, 16, 8, 0, 0, 7, 0 };
 	const uint32_t scanout[] = { 0, 0, 16, 8, 0, 7 };
 	memset(m->v.ram + GPU_BACKING, 0x5A, 16 * 8 * 4);
-	gpu_command(m, d, 0x0101, create, G_N_ELEMENTS(create));
-	gpu_command(m, d, 0x0106, attach, G_N_ELEMENTS(attach));
-	gpu_command(m, d, 0x0105, transfer, G_N_ELEMENTS(transfer));
-	gpu_command(m, d, 0x0103, scanout, G_N_ELEMENTS(scanout));
+	gpu_command(m, d, GPU_CMD_RESOURCE_CREATE_2D, create, G_N_ELEMENTS(create));
+	gpu_command(m, d, GPU_CMD_RESOURCE_ATTACH_BACKING, attach, G_N_ELEMENTS(attach));
+	gpu_command(m, d, GPU_CMD_TRANSFER_TO_HOST_2D, transfer, G_N_ELEMENTS(transfer));
+	gpu_command(m, d, GPU_CMD_SET_SCANOUT, scanout, G_N_ELEMENTS(scanout));
 }
 
 static void poke_virtio(struct machine *m)
@@ -518,7 +533,7 @@ static void test_loaded_machine_reads_back(void)
 	g_assert_cmphex(bus_in(pio, ACPI_PM_BASE + 2, 2), ==, 0x0100);  /* the block moved to 0x600 too */
 	g_assert_cmpuint(bus_in(pio, 0x80, 1), ==, 0x42);
 	g_assert_cmpuint(bus_in(pio, FW_CFG_PORT_DATA, 1), ==, 'M');
-	g_assert_cmphex(bus_in(&b->v.mmio, bar_address(b, DEVFN(SLOT_AHCI, 0), AHCI_ABAR) + 0x100, 4), ==, AHCI_CLB);
+	g_assert_cmphex(bus_in(&b->v.mmio, bar_address(b, DEVFN(SLOT_AHCI, 0), AHCI_ABAR) + AHCI_P0CLB, 4), ==, AHCI_CLB);
 	g_assert_cmphex(config_read(b, DEVFN(1, 0), 0x60) & 0xFF, ==, 0x0B);
 	machine_free(b);
 }
@@ -692,7 +707,8 @@ static void test_claims(void)
 	g_assert_cmpstr(claim.name, ==, "registers");
 	d = device_list_owner(&m->devices, DEVICE_PIO, ACPI_PM_BASE + 8, &claim);
 	g_assert_cmpstr(d->id, ==, "acpi-pm");
-	d = device_list_owner(&m->devices, DEVICE_MMIO, bar_address(m, DEVFN(SLOT_AHCI, 0), AHCI_ABAR) + 0x100, &claim);
+	d = device_list_owner(&m->devices, DEVICE_MMIO, bar_address(m, DEVFN(SLOT_AHCI, 0), AHCI_ABAR) + AHCI_P0CLB,
+			      &claim);
 	g_assert_cmpstr(d->id, ==, "ahci");
 	g_assert_cmpstr(claim.name, ==, "BAR5");
 	g_assert_null(device_list_owner(&m->devices, DEVICE_PIO, 0x2F8, &claim));  /* no COM2 */
