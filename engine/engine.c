@@ -60,6 +60,7 @@ struct engine {
 	struct kvm_cpuid2 *cpuid;
 	struct vcpu *vcpus;
 	unsigned vcpus_created;
+	struct device_list devices;     /* every device, in the order created */
 	struct pci_bus pci;
 	struct i440fx host_bridge;
 	struct uart com1;
@@ -68,7 +69,6 @@ struct engine {
 	struct acpi_pm pm;
 	struct reset_control reset;
 	struct vga vga;
-	bool vga_created;
 	GSource *signal_sources[3];
 	struct engine_backends *backends;
 	/* Virtio queues are served here, never on a vCPU thread; each virtio
@@ -76,22 +76,16 @@ struct engine {
 	struct io_thread io;
 	struct io_thread disk_io[MACHINE_MAX_DISKS];
 	struct virtio_blk disks[MACHINE_MAX_DISKS];
-	unsigned disks_created;
 	struct virtio_rng rng;
-	bool rng_created;
 	struct virtio_gpu gpu;
-	bool gpu_created;
 	struct net_backend *net_backend;
 	struct virtio_net net;
-	bool net_created;
 	struct virtio_host virtio_hosts[MACHINE_MAX_DISKS + 3];  /* disks, rng, net, gpu */
 	struct ahci ahci;
-	bool ahci_created;
 	struct virtio_host ahci_msi;  /* the MSI route, kept as virtio's MSI-X vectors are */
 	bool firmware;                  /* booting SeaBIOS rather than a kernel */
 	bool power_button_pressed;      /* by closing the window: a second close stops the machine */
 	struct firmware_board board;
-	bool board_created;
 };
 
 static bool check_file(const char *what, const char *path, char **error)
@@ -140,6 +134,14 @@ static void close_image(struct boot_image *img)
 {
 	if (img->fd >= 0)
 		close(img->fd);
+}
+
+/* A device just created (err 0) joins the machine's list; returns err. */
+static int added(struct engine *e, int err, const struct device_ops *ops, void *state, const char *id)
+{
+	if (err == 0)
+		device_list_add(&e->devices, ops, state, id);
+	return err;
 }
 
 static struct irq_line gsi_line(struct engine *e, unsigned gsi)
@@ -227,12 +229,11 @@ static int add_vga(struct engine *e, char **error)
 {
 	int err;
 	if ((err = vm_release_vga_window(&e->vm)) < 0 ||
-	    (err = vga_init(&e->vga, &e->vm.pio, &e->vm.mmio, VGA_VRAM_DEFAULT, &vga_host_kvm_ops, &e->vm,
-			    &e->backends->console)) < 0) {
+	    (err = added(e, vga_init(&e->vga, &e->vm.pio, &e->vm.mmio, VGA_VRAM_DEFAULT, &vga_host_kvm_ops, &e->vm,
+				     &e->backends->console), &vga_device_ops, &e->vga, "vga")) < 0) {
 		*error = g_strdup_printf("cannot set up the VGA: %s", g_strerror(-err));
 		return -1;
 	}
-	e->vga_created = true;
 	/* Text and planar drawing is many small window writes: queue them. */
 	coalesced_mmio_add_zone(&e->vm, PC_VGA_WINDOW_BASE, PC_VGA_WINDOW_END - PC_VGA_WINDOW_BASE);
 	if ((err = pci_bus_add(&e->pci, &e->vga.pci, PLAN_DISPLAY_SLOT, 0)) < 0) {
@@ -264,15 +265,22 @@ static int init_devices(struct engine *e, struct chardev *serial, GMainContext *
 	const char *what;
 	int err;
 
-	if ((what = "PCI bus", err = pci_bus_init(&e->pci, pio, &e->vm.mmio)) < 0 ||
-	    (what = "i440FX host bridge", err = i440fx_init(&e->host_bridge, &e->pci)) < 0 ||
-	    (what = "reset control", err = reset_control_init(&e->reset, pio, &e->pci, request_reset, e)) < 0 ||
-	    (what = "COM1", err = uart_init(&e->com1, pio, PC_COM1_PORT, gsi_line(e, PC_IRQ_COM1), serial)) < 0 ||
-	    (what = "i8042", err = i8042_init(&e->kbc, pio, gsi_line(e, PC_IRQ_KEYBOARD), gsi_line(e, PC_IRQ_MOUSE),
-					      request_reset, e)) < 0 ||
-	    (what = "RTC", err = rtc_init(&e->rtc, pio, gsi_line(e, PC_IRQ_RTC), context)) < 0 ||
-	    (what = "ACPI PM", err = acpi_pm_init(&e->pm, pio, e->firmware ? 0 : ACPI_PM_BASE, gsi_line(e, PC_IRQ_SCI),
-						  request_power_off, e)) < 0) {
+	if ((what = "PCI bus", err = added(e, pci_bus_init(&e->pci, pio, &e->vm.mmio), &pci_bus_device_ops, &e->pci,
+					    "pci")) < 0 ||
+	    (what = "i440FX host bridge", err = added(e, i440fx_init(&e->host_bridge, &e->pci), &i440fx_device_ops,
+						      &e->host_bridge, "i440fx")) < 0 ||
+	    (what = "reset control", err = added(e, reset_control_init(&e->reset, pio, &e->pci, request_reset, e),
+						 &reset_control_device_ops, &e->reset, "reset-control")) < 0 ||
+	    (what = "COM1", err = added(e, uart_init(&e->com1, pio, PC_COM1_PORT, gsi_line(e, PC_IRQ_COM1), serial),
+					&uart_device_ops, &e->com1, "com1")) < 0 ||
+	    (what = "i8042", err = added(e, i8042_init(&e->kbc, pio, gsi_line(e, PC_IRQ_KEYBOARD),
+						       gsi_line(e, PC_IRQ_MOUSE), request_reset, e),
+					 &i8042_device_ops, &e->kbc, "i8042")) < 0 ||
+	    (what = "RTC", err = added(e, rtc_init(&e->rtc, pio, gsi_line(e, PC_IRQ_RTC), context), &rtc_device_ops,
+				       &e->rtc, "rtc")) < 0 ||
+	    (what = "ACPI PM", err = added(e, acpi_pm_init(&e->pm, pio, e->firmware ? 0 : ACPI_PM_BASE,
+							   gsi_line(e, PC_IRQ_SCI), request_power_off, e),
+					   &acpi_pm_device_ops, &e->pm, "acpi-pm")) < 0) {
 		*error = g_strdup_printf("cannot set up %s: %s", what, g_strerror(-err));
 		return -1;
 	}
@@ -509,9 +517,9 @@ static int add_network(struct engine *e, char **error)
 	struct virtio_host *host = &e->virtio_hosts[MACHINE_MAX_DISKS + 1];
 	virtio_host_init(host, &e->vm);
 	err = !e->net_backend ? -1
-	    : virtio_net_init(&e->net, e->net_backend, config->mac, e->io.context, &e->vm.mem, slot_intx(e, slot),
-			      &virtio_host_kvm_ops, host);
-	e->net_created = err == 0;
+	    : added(e, virtio_net_init(&e->net, e->net_backend, config->mac, e->io.context, &e->vm.mem,
+				       slot_intx(e, slot), &virtio_host_kvm_ops, host),
+		    &virtio_net_device_ops, &e->net, "virtio-net");
 	if (err == 0)
 		err = pci_bus_add(&e->pci, &e->net.vp.pci, slot, 0);
 	if (err < -1)
@@ -524,42 +532,41 @@ static int add_virtio_gpu(struct engine *e)
 {
 	struct virtio_host *host = &e->virtio_hosts[MACHINE_MAX_DISKS + 2];
 	virtio_host_init(host, &e->vm);
-	int err = virtio_gpu_init(&e->gpu, &e->backends->console, e->io.context, &e->vm.mem,
-				  slot_intx(e, PLAN_DISPLAY_SLOT), &virtio_host_kvm_ops, host);
-	e->gpu_created = err == 0;
+	int err = added(e, virtio_gpu_init(&e->gpu, &e->backends->console, e->io.context, &e->vm.mem,
+					   slot_intx(e, PLAN_DISPLAY_SLOT), &virtio_host_kvm_ops, host),
+			&virtio_gpu_device_ops, &e->gpu, "virtio-gpu");
 	return err ? err : pci_bus_add(&e->pci, &e->gpu.vp.pci, PLAN_DISPLAY_SLOT, 0);
 }
 
-static int add_virtio_blk(struct engine *e, const struct plan_drive *drive, struct block_backend *image)
+/* The n-th virtio disk. */
+static int add_virtio_blk(struct engine *e, unsigned n, const struct plan_drive *drive, struct block_backend *image)
 {
-	unsigned n = e->disks_created;
 	struct virtio_host *host = &e->virtio_hosts[n];
 	virtio_host_init(host, &e->vm);
 	io_thread_start(&e->disk_io[n], "vireo-disk");
-	int err = virtio_blk_init(&e->disks[n], image, drive->spec.serial, drive->spec.queues, e->disk_io[n].context,
-				  &e->vm.mem, slot_intx(e, drive->at), &virtio_host_kvm_ops, host);
-	if (err)
-		return err;
-	e->disks_created++;
-	return pci_bus_add(&e->pci, &e->disks[n].vp.pci, drive->at, 0);
+	int err = added(e, virtio_blk_init(&e->disks[n], image, drive->spec.serial, drive->spec.queues,
+					   e->disk_io[n].context, &e->vm.mem, slot_intx(e, drive->at), &virtio_host_kvm_ops, host),
+			&virtio_blk_device_ops, &e->disks[n], "virtio-blk");
+	return err ? err : pci_bus_add(&e->pci, &e->disks[n].vp.pci, drive->at, 0);
 }
 
 static int add_virtio_rng(struct engine *e, unsigned slot)
 {
 	struct virtio_host *host = &e->virtio_hosts[MACHINE_MAX_DISKS];
 	virtio_host_init(host, &e->vm);
-	int err = virtio_rng_init(&e->rng, e->io.context, &e->vm.mem, slot_intx(e, slot), &virtio_host_kvm_ops, host);
-	e->rng_created = !err;
+	int err = added(e, virtio_rng_init(&e->rng, e->io.context, &e->vm.mem, slot_intx(e, slot), &virtio_host_kvm_ops,
+					   host), &virtio_rng_device_ops, &e->rng, "virtio-rng");
 	return err ? err : pci_bus_add(&e->pci, &e->rng.vp.pci, slot, 0);
 }
 
 static int add_virtio_devices(struct engine *e, char **error)
 {
 	const struct machine_plan *plan = e->plan;
+	unsigned disks = 0;
 	int err = plan->gpu == PLAN_GPU_VIRTIO ? add_virtio_gpu(e) : 0;
 	for (unsigned i = 0; i < plan->drive_count && !err; i++)
 		if (plan->drives[i].spec.bus == MACHINE_BUS_VIRTIO)
-			err = add_virtio_blk(e, &plan->drives[i], &e->backends->disks[i]);
+			err = add_virtio_blk(e, disks++, &plan->drives[i], &e->backends->disks[i]);
 	if (!err && plan->rng_slot != PLAN_NO_SLOT)
 		err = add_virtio_rng(e, plan->rng_slot);
 	if (!err && add_network(e, error) < 0)
@@ -578,11 +585,9 @@ static int add_sata(struct engine *e, char **error)
 	if (!plan->ahci)
 		return 0;
 	virtio_host_init(&e->ahci_msi, &e->vm);
-	if ((err = ahci_init(&e->ahci, &e->vm.mem, slot_intx(e, PLAN_AHCI_SLOT), &virtio_host_kvm_ops.msix,
-			     &e->ahci_msi)) == 0) {
-		e->ahci_created = true;
+	if ((err = added(e, ahci_init(&e->ahci, &e->vm.mem, slot_intx(e, PLAN_AHCI_SLOT), &virtio_host_kvm_ops.msix,
+				      &e->ahci_msi), &ahci_device_ops, &e->ahci, "ahci")) == 0)
 		err = pci_bus_add(&e->pci, &e->ahci.pci, PLAN_AHCI_SLOT, 0);
-	}
 	for (unsigned i = 0; i < plan->drive_count && !err; i++) {
 		const struct plan_drive *drive = &plan->drives[i];
 		if (drive->spec.bus == MACHINE_BUS_SATA)
@@ -603,40 +608,20 @@ static int assign_bars(struct engine *e, char **error)
 	return err < 0 ? -1 : 0;
 }
 
-static void destroy_virtio_devices(struct engine *e)
+/* No input reaches the devices and no queue is served any more; then the
+ * devices go, last created first, then what they used. */
+static void destroy_devices(struct engine *e)
 {
-	for (unsigned i = 0; i < e->disks_created; i++)
-		virtio_blk_destroy(&e->disks[i]);
-	if (e->rng_created)
-		virtio_rng_destroy(&e->rng);
-	if (e->gpu_created)
-		virtio_gpu_destroy(&e->gpu);
-	if (e->net_created)
-		virtio_net_destroy(&e->net);
+	console_set_input(&e->backends->console, NULL, NULL);
+	stop_io_threads(e);
+	device_list_teardown(&e->devices);
+	if (e->firmware)
+		firmware_board_destroy(&e->board);
 	if (e->net_backend)
 		e->net_backend->destroy(e->net_backend);
 	io_thread_release(&e->io);
 	for (unsigned i = 0; i < MACHINE_MAX_DISKS; i++)
 		io_thread_release(&e->disk_io[i]);
-}
-
-static void destroy_devices(struct engine *e)
-{
-	if (e->board_created)
-		firmware_board_destroy(&e->board);
-	acpi_pm_destroy(&e->pm);
-	rtc_destroy(&e->rtc);
-	console_set_input(&e->backends->console, NULL, NULL);
-	i8042_destroy(&e->kbc);
-	uart_destroy(&e->com1);
-	reset_control_destroy(&e->reset);
-	stop_io_threads(e);
-	pci_bus_destroy(&e->pci);
-	destroy_virtio_devices(e);
-	if (e->ahci_created)
-		ahci_destroy(&e->ahci);
-	if (e->vga_created)
-		vga_destroy(&e->vga);
 }
 
 /* What the ACPI tables of either boot path say about this machine's CPUs,
@@ -656,11 +641,11 @@ static int add_firmware_board(struct engine *e, char **error)
 	struct firmware_board_parts parts = {
 		.vm = &e->vm, .pci = &e->pci, .host_bridge = &e->host_bridge, .pm = &e->pm, .rtc = &e->rtc,
 		.log = e->backends->firmware_log_fd >= 0 ? &e->backends->firmware_log : NULL,
-		.cpus = e->def->cpus, .std_vga = e->vga_created, .acpi = acpi_config_of(e),
+		.cpus = e->def->cpus, .std_vga = e->plan->gpu == PLAN_GPU_STD, .acpi = acpi_config_of(e),
 		.ide_drives = e->backends->ide,
 		.boot_menu = e->def->boot_menu, .boot_menu_wait = e->def->boot_menu_wait,
+		.devices = &e->devices,
 	};
-	e->board_created = true;  /* destroy copes with a partial board */
 	return firmware_board_init(&e->board, &parts, error);
 }
 
@@ -718,6 +703,35 @@ static int start_vcpus(struct engine *e, const struct boot_entry *entry, char **
 		if (vcpu_start(&e->vcpus[i], error) < 0)
 			return -1;
 	return 0;
+}
+
+/* Direct boot: what the firmware would have set up, and the kernel, in
+ * RAM; entry is where vCPU 0 starts. */
+static int prepare_direct_boot(struct engine *e, struct boot_entry *entry, char **error)
+{
+	return assign_bars(e, error) < 0 || load_kernel(e, entry, error) < 0 ? -1 : 0;
+}
+
+/* A PC's reset line, without a new VM: the vCPUs start over from their
+ * reset state, the interrupt controllers and every device are reset, RAM
+ * keeps what it has (a warm reset). Firmware starts again at the reset
+ * vector (PAM shows the ROM again); a directly booted kernel is loaded
+ * again, as a bootloader would. Returns 0, or -1 with *error set. */
+static int reset_machine(struct engine *e, char **error)
+{
+	struct boot_entry entry;
+	for (unsigned i = 0; i < e->vcpus_created; i++)
+		vcpu_join(&e->vcpus[i]);
+	coalesced_mmio_flush(&e->vm);  /* writes the guest made before the reset */
+	if (vm_reset(&e->vm, error) < 0)
+		return -1;
+	device_list_reset(&e->devices);
+	if (!e->firmware && prepare_direct_boot(e, &entry, error) < 0)
+		return -1;
+	for (unsigned i = 0; i < e->vcpus_created; i++)
+		if (vcpu_reset(&e->vcpus[i], error) < 0)
+			return -1;
+	return start_vcpus(e, e->firmware ? NULL : &entry, error);
 }
 
 static void stop_vcpus(struct engine *e)
@@ -828,6 +842,25 @@ static const struct engine_control_ops control_ops = {
 	control_pause, control_resume, control_stop, control_power_button, control_change_media,
 };
 
+/* Serves the machine until it stops for good: a guest reset restarts it,
+ * unless --no-reboot. */
+static void run_until_stopped(struct engine *e, char **error)
+{
+	for (;;) {
+		while (atomic_load(&e->vm.stop_reason) == VM_RUNNING)
+			g_main_context_iteration(e->context, TRUE);
+		if (atomic_load(&e->vm.stop_reason) != VM_STOP_RESET || e->def->no_reboot)
+			return;
+		if (reset_machine(e, error) < 0) {
+			atomic_store(&e->vm.stop_reason, VM_RUNNING);  /* whichever step failed */
+			vm_request_stop(&e->vm, VM_STOP_ERROR);
+			return;
+		}
+		if (e->backends->control)  /* running again, even if it was paused */
+			engine_control_attach(e->backends->control, &control_ops, e);
+	}
+}
+
 enum vm_stop_reason engine_run(const struct machine_plan *plan, struct engine_backends *backends,
 			       GMainContext *context, char **error)
 {
@@ -835,7 +868,6 @@ enum vm_stop_reason engine_run(const struct machine_plan *plan, struct engine_ba
 	struct engine *e = g_new0(struct engine, 1);
 	struct boot_entry entry;
 	enum vm_stop_reason reason = VM_STOP_ERROR;
-	bool devices = false;
 
 	e->plan = plan;
 	e->def = def;
@@ -847,13 +879,12 @@ enum vm_stop_reason engine_run(const struct machine_plan *plan, struct engine_ba
 	e->vm.on_stop = on_vm_stop;
 	e->vm.on_stop_opaque = e;
 	if (init_devices(e, &backends->serial, context, error) < 0)
-		goto out_vm;
-	devices = true;
+		goto out_vcpus;
 	io_thread_start(&e->io, "vireo-io");
 	if ((e->firmware && add_firmware_board(e, error) < 0) || add_virtio_devices(e, error) < 0 ||
-	    add_sata(e, error) < 0 || assign_bars(e, error) < 0 ||
+	    add_sata(e, error) < 0 ||
 	    (e->firmware && firmware_board_write_boot_order(&e->board, plan, error) < 0) ||
-	    (!e->firmware && load_kernel(e, &entry, error) < 0) || create_vcpus(e, error) < 0 ||
+	    (!e->firmware && prepare_direct_boot(e, &entry, error) < 0) || create_vcpus(e, error) < 0 ||
 	    start_vcpus(e, e->firmware ? NULL : &entry, error) < 0)
 		goto out_vcpus;
 
@@ -861,8 +892,7 @@ enum vm_stop_reason engine_run(const struct machine_plan *plan, struct engine_ba
 	if (backends->control)
 		engine_control_attach(backends->control, &control_ops, e);
 	backends->run = e;
-	while (atomic_load(&e->vm.stop_reason) == VM_RUNNING)
-		g_main_context_iteration(context, TRUE);
+	run_until_stopped(e, error);
 	backends->run = NULL;
 	if (backends->control)
 		engine_control_attach(backends->control, NULL, NULL);
@@ -870,9 +900,7 @@ enum vm_stop_reason engine_run(const struct machine_plan *plan, struct engine_ba
 	reason = (enum vm_stop_reason)atomic_load(&e->vm.stop_reason);
 out_vcpus:
 	stop_vcpus(e);
-	if (devices)
-		destroy_devices(e);
-out_vm:
+	destroy_devices(e);
 	vm_destroy(&e->vm);
 out:
 	g_free(e);

@@ -126,14 +126,19 @@ static int add_pci_functions(struct firmware_board *board, const struct firmware
 	struct irq_line isa_irqs = { vm_set_irq, parts->vm, 0 };
 	struct irq_line irq14 = { vm_set_irq, parts->vm, PC_IRQ_IDE_PRIMARY };
 	struct irq_line irq15 = { vm_set_irq, parts->vm, PC_IRQ_IDE_SECONDARY };
+	struct device_list *devices = parts->devices;
 	int err = piix3_init(&board->isa, parts->pci, isa_irqs);
-	board->isa_created = err == 0;
-	if (!err) {
-		err = piix_ide_init(&board->ide, parts->pci, &parts->vm->pio, &parts->vm->mem, irq14, irq15,
-				    parts->ide_drives);
-		board->ide_created = err == 0;
-	}
-	return err ? err : piix4_pm_init(&board->pm_function, parts->pci, parts->pm);
+	if (err)
+		return err;
+	device_list_add(devices, &piix3_device_ops, &board->isa, "piix3");
+	if ((err = piix_ide_init(&board->ide, parts->pci, &parts->vm->pio, &parts->vm->mem, irq14, irq15,
+				 parts->ide_drives)) < 0)
+		return err;
+	device_list_add(devices, &piix_ide_device_ops, &board->ide, "piix-ide");
+	if ((err = piix4_pm_init(&board->pm_function, parts->pci, parts->pm)) < 0)
+		return err;
+	device_list_add(devices, &piix4_pm_device_ops, &board->pm_function, "piix4-pm");
+	return 0;
 }
 
 int firmware_board_init(struct firmware_board *board, const struct firmware_board_parts *parts, char **error)
@@ -146,10 +151,12 @@ int firmware_board_init(struct firmware_board *board, const struct firmware_boar
 	if ((what = "firmware ROM", err = pam_host_init(&board->pam, parts->vm, board->bios.data, board->bios.size)) < 0 ||
 	    (what = "PCI functions of PIIX3/PIIX4", err = add_pci_functions(board, parts)) < 0 ||
 	    (what = "fw_cfg", err = fw_cfg_init(&board->cfg, &parts->vm->pio, &parts->vm->mem)) < 0 ||
-	    (board->cfg_created = true, what = "debug ports", err = debug_ports_init(&board->debug, &parts->vm->pio, parts->log)) < 0) {
+	    (device_list_add(parts->devices, &fw_cfg_device_ops, &board->cfg, "fw-cfg"),
+	     what = "debug ports", err = debug_ports_init(&board->debug, &parts->vm->pio, parts->log)) < 0) {
 		*error = g_strdup_printf("cannot set up the %s: %s", what, g_strerror(-err));
 		return -1;
 	}
+	device_list_add(parts->devices, &debug_ports_device_ops, &board->debug, "debug-ports");
 	i440fx_attach_pam(parts->host_bridge, &pam_host_kvm_ops, &board->pam);
 	fill_cmos(parts->rtc);
 	return fill_fw_cfg(board, parts, error);
@@ -157,12 +164,6 @@ int firmware_board_init(struct firmware_board *board, const struct firmware_boar
 
 void firmware_board_destroy(struct firmware_board *board)
 {
-	if (board->cfg_created)
-		fw_cfg_destroy(&board->cfg);
-	if (board->ide_created)
-		piix_ide_destroy(&board->ide);
-	if (board->isa_created)
-		piix3_destroy(&board->isa);
 	firmware_unload(&board->bios);
 }
 

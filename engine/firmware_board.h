@@ -38,18 +38,16 @@ struct firmware_board_parts {
 	const struct piix_ide_drive_config *ide_drives;  /* PIIX_IDE_DRIVES of them */
 	bool boot_menu;             /* SeaBIOS offers its boot menu ... */
 	unsigned boot_menu_wait;    /* ... and waits this many seconds for Esc */
+	struct device_list *devices; /* the machine's: the board's devices join it */
 };
 
 struct firmware_board {
 	struct firmware_image bios;
 	struct pam_host pam;
 	struct piix3 isa;
-	bool isa_created;
 	struct piix_ide ide;
-	bool ide_created;
 	struct piix4_pm pm_function;
 	struct fw_cfg cfg;
-	bool cfg_created;
 	struct debug_ports debug;
 };
 
@@ -61,8 +59,10 @@ bool firmware_board_wanted(const struct vireo_machine *def);
 bool firmware_board_check(const struct vireo_machine *def, char **error);
 
 /* Builds the board; call after the PCI bus, the host bridge, the RTC, the
- * PM block and the VGA exist and before vCPUs run. Returns 0, or -1 with
- * *error set; firmware_board_destroy cleans up either way. */
+ * PM block and the VGA exist and before vCPUs run. Each device it creates
+ * joins parts->devices, whose teardown destroys it. Returns 0, or -1 with
+ * *error set; firmware_board_destroy (after that teardown) frees the rest
+ * either way. */
 int firmware_board_init(struct firmware_board *board, const struct firmware_board_parts *parts, char **error);
 void firmware_board_destroy(struct firmware_board *board);
 

@@ -35,6 +35,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/device.h"
 #include "backend/block.h"
 #include "hw/ata.h"
 #include "core/irq.h"
@@ -60,7 +61,7 @@ struct ahci_port {
 	uint32_t clb, clbu, fb, fbu, is, ie, cmd, tfd, sig, ssts, sctl, serr, sact, ci;
 	bool halted;                  /* a task-file error stops the list until ST is cleared */
 	bool in_comreset;             /* SCTL.DET = 1: the link is held in reset */
-	bool changing_disc;           /* no new command until the disc change is done */
+	bool held;                    /* no new command starts (a disc change or a save waits) */
 	/* The command being run and its disk request. */
 	struct ahci_command *command;
 	struct ata_transfer xfer;
@@ -96,5 +97,7 @@ int ahci_attach(struct ahci *hba, unsigned port, struct block_backend *blk, bool
  * drive held: no access to it is in flight once this returns. Any thread
  * but a vCPU's. */
 struct block_backend *ahci_change_medium(struct ahci *hba, unsigned port, struct block_backend *medium);
+
+extern const struct device_ops ahci_device_ops;
 
 #endif

@@ -6,6 +6,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "core/device.h"
 #include "backend/chardev.h"
 #include "core/bus.h"
 
@@ -18,5 +19,7 @@ struct debug_ports {
 };
 
 int debug_ports_init(struct debug_ports *dp, struct bus *pio, struct chardev *log);
+
+extern const struct device_ops debug_ports_device_ops;
 
 #endif

@@ -67,3 +67,26 @@ int piix4_pm_init(struct piix4_pm *fn, struct pci_bus *pci, struct acpi_pm *pm)
 	dev->hooks_opaque = fn;
 	return pci_bus_add(pci, dev, PIIX4_PM_SLOT, PIIX4_PM_FUNCTION);
 }
+
+/* --- device object (core/device.h) ----------------------------------- */
+
+/* PMBA and PMIOSE come back with config space and place the PM block. */
+static void piix4_pm_reset(void *opaque)
+{
+	struct piix4_pm *fn = opaque;
+	pci_device_reset(&fn->pci);
+	update_pm_base(fn);
+}
+
+static bool piix4_pm_load(void *opaque, struct state_reader *r)
+{
+	struct piix4_pm *fn = opaque;
+	if (!pci_device_load(&fn->pci, r))
+		return false;
+	update_pm_base(fn);
+	return true;
+}
+
+const struct device_ops piix4_pm_device_ops = {
+	"piix4-pm", 1, piix4_pm_reset, NULL, pci_function_save, piix4_pm_load, pci_function_claims,
+};

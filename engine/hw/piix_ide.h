@@ -18,6 +18,7 @@
 
 #include <glib.h>
 
+#include "core/device.h"
 #include "hw/ata.h"
 #include "core/irq.h"
 #include "hw/pci.h"
@@ -91,6 +92,8 @@ int piix_ide_init(struct piix_ide *ide, struct pci_bus *pci, struct bus *pio, co
 		  struct irq_line irq14, struct irq_line irq15,
 		  const struct piix_ide_drive_config drives[PIIX_IDE_DRIVES]);
 void piix_ide_destroy(struct piix_ide *ide);
+
+extern const struct device_ops piix_ide_device_ops;
 
 /* Puts `medium` (NULL: none) in the ATAPI drive at `position`, as a user
  * changing discs (the guest sees UNIT ATTENTION). Returns the medium the

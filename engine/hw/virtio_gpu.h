@@ -14,6 +14,7 @@
 #ifndef VIREO_HW_VIRTIO_GPU_H
 #define VIREO_HW_VIRTIO_GPU_H
 
+#include "core/device.h"
 #include "console.h"
 #include "hw/virtio_pci.h"
 
@@ -41,5 +42,7 @@ int virtio_gpu_init(struct virtio_gpu *gpu, struct console *console, GMainContex
 		    const struct guest_mem *mem, struct irq_line intx,
 		    const struct virtio_host_ops *host, void *host_opaque);
 void virtio_gpu_destroy(struct virtio_gpu *gpu);
+
+extern const struct device_ops virtio_gpu_device_ops;
 
 #endif

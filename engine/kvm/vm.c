@@ -403,6 +403,16 @@ int vm_detach_ioeventfd(struct vm *vm, int eventfd, uint64_t addr, unsigned len,
 			     KVM_IOEVENTFD_FLAG_DEASSIGN | (pio ? KVM_IOEVENTFD_FLAG_PIO : 0));
 }
 
+static int save_reset_chips(struct vm *vm)
+{
+	for (unsigned chip = 0; chip < G_N_ELEMENTS(vm->reset_chips); chip++) {
+		vm->reset_chips[chip].chip_id = chip;
+		if (ioctl(vm->vm_fd, KVM_GET_IRQCHIP, &vm->reset_chips[chip]) < 0)
+			return -1;
+	}
+	return ioctl(vm->vm_fd, KVM_GET_PIT2, &vm->reset_pit);
+}
+
 static int setup_irqchip(struct vm *vm, char **error)
 {
 	uint64_t identity_map = PC_KVM_IDENTITY_MAP_ADDR;
@@ -413,7 +423,8 @@ static int setup_irqchip(struct vm *vm, char **error)
 	    (step = "KVM_SET_TSS_ADDR", ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, PC_KVM_TSS_ADDR) < 0) ||
 	    (step = "KVM_CREATE_IRQCHIP", ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0) ||
 	    (step = "KVM_CREATE_PIT2", ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit) < 0) ||
-	    (step = "KVM_SET_GSI_ROUTING", setup_gsi_routing(vm) < 0)) {
+	    (step = "KVM_SET_GSI_ROUTING", setup_gsi_routing(vm) < 0) ||
+	    (step = "KVM_GET_IRQCHIP", save_reset_chips(vm) < 0)) {
 		*error = g_strdup_printf("%s failed: %s", step, g_strerror(errno));
 		return -1;
 	}
@@ -493,4 +504,22 @@ void vm_request_stop(struct vm *vm, enum vm_stop_reason reason)
 	g_mutex_lock(&vm->pause_lock);   /* parked vCPUs see the stop too */
 	g_cond_broadcast(&vm->pause_cond);
 	g_mutex_unlock(&vm->pause_lock);
+}
+
+int vm_reset(struct vm *vm, char **error)
+{
+	for (unsigned chip = 0; chip < G_N_ELEMENTS(vm->reset_chips); chip++) {
+		if (ioctl(vm->vm_fd, KVM_SET_IRQCHIP, &vm->reset_chips[chip]) < 0) {
+			*error = g_strdup_printf("cannot reset the interrupt controllers: %s", g_strerror(errno));
+			return -1;
+		}
+	}
+	if (ioctl(vm->vm_fd, KVM_SET_PIT2, &vm->reset_pit) < 0) {
+		*error = g_strdup_printf("cannot reset the PIT: %s", g_strerror(errno));
+		return -1;
+	}
+	atomic_store(&vm->pause_requested, false);
+	vm->vcpus_parked = 0;
+	atomic_store(&vm->stop_reason, VM_RUNNING);
+	return 0;
 }

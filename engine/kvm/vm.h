@@ -71,6 +71,9 @@ struct vm {
 	GMutex coalesced_lock;
 	void (*on_stop)(void *opaque);
 	void *on_stop_opaque;
+	/* The interrupt controllers and PIT as created: their reset state. */
+	struct kvm_irqchip reset_chips[3];   /* PIC master, PIC slave, IOAPIC */
+	struct kvm_pit_state2 reset_pit;
 };
 
 /* Opens /dev/kvm, checks capabilities, creates the VM with RAM of the given
@@ -78,6 +81,11 @@ struct vm {
  * everything done so far is undone. */
 int vm_create(struct vm *vm, uint64_t ram_size, char **error);
 void vm_destroy(struct vm *vm);
+
+/* A guest reset without a new VM, once every vCPU has left: the PICs,
+ * IOAPIC and PIT back to their state at creation, the stop and pause
+ * cleared so that vCPUs can run again. Returns 0, or -1 with *error set. */
+int vm_reset(struct vm *vm, char **error);
 
 /* KVM_CHECK_EXTENSION on a /dev/kvm or VM descriptor: 0 when absent or
  * hidden by VIREO_TEST_HIDE_KVM_CAP=NAME. */

@@ -116,6 +116,15 @@ def case_info_and_screenshot(tmp):
     print("ok: info, a pixel-exact screenshot, socket mode 0600")
 
 
+def wait_for_boot(engine, banners, failure):
+    """Waits until the guest has said it is ready once more than `banners`."""
+    deadline = time.monotonic() + 30
+    while engine.output().count("ps2: ready") <= banners:
+        if time.monotonic() > deadline:
+            vt.fail(failure)
+        time.sleep(0.2)
+
+
 def case_pause_resume(tmp):
     sock, port = os.path.join(tmp, "engine.sock"), free_port()
     args = ["--kernel", os.path.join(vt.guest_dir(), "ps2-input.elf"), "--memory", "64M",
@@ -137,18 +146,21 @@ def case_pause_resume(tmp):
         engine.wait_for(r"kbd 1e\r?\n", 10)
         banners = engine.output().count("ps2: ready")
         ctl(sock, "reset")
-        deadline = time.monotonic() + 30
-        while engine.output().count("ps2: ready") <= banners:
-            if time.monotonic() > deadline:
-                vt.fail("the guest did not boot again after reset")
-            time.sleep(0.2)
+        wait_for_boot(engine, banners, "the guest did not boot again after reset")
+        # A paused machine that is reset runs again, as after a power cycle.
+        banners = engine.output().count("ps2: ready")
+        ctl(sock, "pause")
+        ctl(sock, "reset")
+        wait_for_boot(engine, banners, "the paused guest did not boot again after reset")
+        if info(sock)["state"] != "running":
+            vt.fail("state is %s, not running, after a reset of a paused machine" % info(sock)["state"])
         ctl(sock, "power-button")
         if engine.wait_exit(20) != 0:
             vt.fail("the power button did not end the engine cleanly")
         probe.close()
     if os.path.exists(sock):
         vt.fail("the control socket outlived the engine")
-    print("ok: pause holds the guest, resume lets it run, reset reboots, power button ends it")
+    print("ok: pause holds the guest, resume lets it run, reset reboots (a paused one too), power button ends it")
 
 
 def case_sendkey(tmp):
