@@ -909,5 +909,5 @@ static void ahci_teardown(void *opaque)
 }
 
 const struct device_ops ahci_device_ops = {
-	"ahci", 1, ahci_reset, ahci_teardown, ahci_save, ahci_load, pci_function_claims,
+	"ahci", 2, ahci_reset, ahci_teardown, ahci_save, ahci_load, pci_function_claims,
 };

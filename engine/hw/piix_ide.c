@@ -790,5 +790,5 @@ static void piix_ide_claims(void *opaque, struct device_claims *claims)
 }
 
 const struct device_ops piix_ide_device_ops = {
-	"piix-ide", 1, piix_ide_reset, piix_ide_teardown, piix_ide_save, piix_ide_load, piix_ide_claims,
+	"piix-ide", 2, piix_ide_reset, piix_ide_teardown, piix_ide_save, piix_ide_load, piix_ide_claims,
 };

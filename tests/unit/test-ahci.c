@@ -13,6 +13,7 @@
 
 #include "core/bytes.h"
 #include "bus-poke.h"
+#include "core/device.h"
 #include "hw/ahci.h"
 
 #define RAM_SIZE      (4u << 20)
@@ -889,6 +890,17 @@ static void test_slow_disk_and_abandon(void)
 	issue(&f, 0);
 	assert_success(&f, 0);
 	g_assert_cmphex(f.ram[DATA + 3], ==, disk_byte(8 * 512 + 3));
+
+	/* The PC's reset line while a read is in flight: dropped too, nothing
+	 * lands in guest memory (registers are at power-on, BARs off). */
+	memset(f.ram + FB(0), 0, 0x100);
+	build_command(&f, 0, 0x25, 12, 2, NULL, false, &prd, 1);
+	wr(&f, PX(0, PXCI), 1);
+	g_assert_cmphex(rd(&f, PX(0, PXTFD)) & 0x80, ==, 0x80);
+	ahci_device_ops.reset(&f.hba);
+	g_usleep(700 * G_TIME_SPAN_MILLISECOND);  /* past the disk's delay */
+	g_assert_cmphex(prdbc(&f, 0), ==, 0xDEADBEEF);
+	g_assert_cmphex(f.ram[FB(0) + 0x40], ==, 0);
 	teardown(&f);
 	g_unsetenv("VIREO_TEST_BLOCK_DELAY_MS");
 }

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "bus-poke.h"
+#include "core/device.h"
 #include "hw/piix_ide.h"
 
 #define RAM_SIZE (1u << 20)
@@ -580,6 +581,17 @@ static void test_slow_disk_and_reset(void)
 	g_assert_cmphex(bus_in(&f->pio, PRIMARY + 2, 1), ==, 1);   /* the signature, not the read's result */
 	g_assert_cmphex(bus_in(&f->pio, PRIMARY + 3, 1), ==, 1);
 	bus_out(&f->pio, BM_BASE, 0x00, 1);
+
+	/* The PC's reset line while a read is in flight: dropped too. */
+	command28(f, PRIMARY, 0xC8, 2, 1);
+	bus_out(&f->pio, BM_BASE + 2, 0x06, 1);
+	bus_out(&f->pio, BM_BASE, 0x09, 1);
+	g_assert_cmphex(bus_in(&f->pio, PRIMARY_CONTROL, 1), ==, 0x80);
+	piix_ide_device_ops.reset(&f->ide);
+	g_usleep(700 * G_TIME_SPAN_MILLISECOND);  /* past the disk's delay */
+	g_assert_false(f->irq[14]);
+	g_assert_cmphex(status(f, PRIMARY), ==, 0x50);
+	g_assert_cmphex(bus_in(&f->pio, PRIMARY + 3, 1), ==, 1);   /* the signature */
 	fixture_free(f);
 	g_unsetenv("VIREO_TEST_BLOCK_DELAY_MS");
 }
