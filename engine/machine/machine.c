@@ -991,7 +991,7 @@ bool machine_save(const struct vireo_machine *m, const char *path, GError **erro
 	g_autofree char *base = g_path_get_basename(path);
 	g_autofree char *tmp = g_strdup_printf("%s" G_DIR_SEPARATOR_S ".%s.XXXXXX", dir, base);
 	g_autofree char *text = machine_to_ini(m, dir);
-	int fd = g_mkstemp_full(tmp, O_WRONLY | O_CLOEXEC, 0644);
+	int fd = g_mkstemp_full(tmp, O_WRONLY | O_CLOEXEC, MACHINE_FILE_MODE);
 	if (fd < 0)
 		return save_error(error, path, _("cannot create a temporary file"), errno);
 	const char *step = _("cannot write");
