@@ -260,18 +260,19 @@ void chardev_close(struct chardev *chr)
 		g_source_unref(chr->listen_source);
 		chr->listen_source = NULL;
 	}
+	int in_fd = chr->in_fd, out_fd = chr->out_fd;
+	set_fds(chr, -1, -1);
 	g_mutex_unlock(&chr->lock);
 	if (chr->restore_tty)
 		tcsetattr(STDIN_FILENO, TCSANOW, &saved_termios);
 	if (chr->owns_fds) {
-		if (chr->in_fd >= 0)
-			close(chr->in_fd);
-		if (chr->out_fd >= 0 && chr->out_fd != chr->in_fd)
-			close(chr->out_fd);
+		if (in_fd >= 0)
+			close(in_fd);
+		if (out_fd >= 0 && out_fd != in_fd)
+			close(out_fd);
 		if (chr->listen_fd >= 0)
 			close(chr->listen_fd);
 	}
-	set_fds(chr, -1, -1);
 	chr->listen_fd = -1;
 	g_mutex_clear(&chr->lock);
 	g_mutex_clear(&chr->out_lock);

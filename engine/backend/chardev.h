@@ -26,7 +26,7 @@ struct chardev_receiver {
 };
 
 #define CHARDEV_FILE_LIMIT (64ull << 20)
-#define CHARDEV_LIMIT_NOTE "\n[vireo: output stopped here at its 64 MiB limit]\n"
+#define CHARDEV_LIMIT_NOTE "\n[vireo: output stops here: this file reached its size limit]\n"
 
 struct chardev {
 	int in_fd;       /* -1: no input */

@@ -235,7 +235,8 @@ static uint32_t resource_create_2d(struct virtio_gpu *gpu, const uint8_t *req)
 		return RESP_ERR_INVALID_RESOURCE_ID;
 	if (!format || !width || !height || width > VIRTIO_GPU_MAX_SIZE || height > VIRTIO_GPU_MAX_SIZE)
 		return RESP_ERR_INVALID_PARAMETER;
-	if (g_hash_table_size(gpu->resources) >= VIRTIO_GPU_MAX_RESOURCES || !budget_holds(gpu, resource_bytes(width, height)))
+	if (g_hash_table_size(gpu->resources) >= VIRTIO_GPU_MAX_RESOURCES ||
+	    !budget_holds(gpu, resource_bytes(width, height)))
 		return RESP_ERR_OUT_OF_MEMORY;
 	uint8_t *pixels = g_try_malloc0((size_t)width * height * BYTES_PER_PIXEL);
 	if (!pixels)
@@ -251,7 +252,8 @@ static void resource_remove(struct virtio_gpu *gpu, struct gpu_resource *res)
 {
 	if (gpu->scanout_resource == res->id)
 		scanout_disable(gpu);
-	gpu->host_memory -= resource_bytes(res->width, res->height) + (res->backing ? backing_bytes(res->backing_count) : 0);
+	gpu->host_memory -= resource_bytes(res->width, res->height) +
+			    (res->backing ? backing_bytes(res->backing_count) : 0);
 	g_hash_table_remove(gpu->resources, GUINT_TO_POINTER(res->id));
 }
 
