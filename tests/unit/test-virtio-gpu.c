@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "boot/bytes.h"
+#include "core/bytes.h"
 #include "console.h"
 #include "hw/virtio_gpu.h"
 #include "vdriver.h"
