@@ -120,8 +120,8 @@ struct gpu_resource {
 
 /* What the host-memory budget counts for a resource besides its pixels:
  * its structure, its entry in the resource table (a GHashTable slot is a
- * key, a value and a hash, 20 bytes, and the table may be down to a
- * quarter full before it shrinks) and, for each allocation, what malloc may
+ * key, a value and a hash, at most 20 bytes, and the table may be down to
+ * a quarter full before it shrinks) and, for each allocation, what malloc may
  * add (a header, and rounding up to a whole page for the large blocks it
  * maps). The iovec list of a backing is counted while it is attached. */
 #define TABLE_ENTRY_BYTES 96
