@@ -328,7 +328,8 @@ static int start_display(const struct machine_plan *plan, struct engine_backends
 	return (display->vnc && !b->vnc) || (display->sdl && !b->sdl) ? -1 : 0;
 }
 
-/* --firmware-log: the debug console's bytes, appended across guest reboots. */
+/* --firmware-log: the debug console's bytes, appended across guest reboots,
+ * up to a file's limit. */
 static int open_firmware_log(const struct vireo_machine *def, struct engine_backends *b, GMainContext *context,
 			     char **error)
 {
@@ -341,6 +342,7 @@ static int open_firmware_log(const struct vireo_machine *def, struct engine_back
 		return -1;
 	}
 	chardev_open_fds(&b->firmware_log, -1, b->firmware_log_fd, context);
+	chardev_limit_output(&b->firmware_log, CHARDEV_FILE_LIMIT);
 	return 0;
 }
 

@@ -36,7 +36,7 @@ const struct machine_setting machine_settings[] = {
 	  "firmware to boot: bios (SeaBIOS, the default when no kernel is given) or uefi",
 	  machine_firmware_choices },
 	{ "boot", "firmware-log", "firmware-log", SETTING_PATH, FIELD(firmware_log), "FILE",
-	  "write the firmware's debug console (port 0x402) to FILE (default: discarded)" },
+	  "write the firmware's debug console (port 0x402) to FILE, up to 64 MiB (default: discarded)" },
 	{ "boot", "menu", "boot-menu", SETTING_BOOL, FIELD(boot_menu), NULL,
 	  "the firmware offers its boot menu: \"Press ESC for boot menu.\" (default off: no wait at boot)" },
 	{ "boot", "menu-wait", "boot-menu-wait", SETTING_SECONDS, FIELD(boot_menu_wait), "SECONDS",
@@ -47,7 +47,7 @@ const struct machine_setting machine_settings[] = {
 	  "diskN or cdromN (the N-th, counted in the order given; --cdrom after the --disk ones); "
 	  "default: hard disks, then CD-ROMs" },
 	{ "devices", "serial", "serial", SETTING_SERIAL, FIELD(serial), "BACKEND",
-	  "COM1 backend: stdio (default), none, file:PATH or unix:PATH" },
+	  "COM1 backend: stdio (default), none, file:PATH (up to 64 MiB) or unix:PATH" },
 	{ "devices", "disks", "disk", SETTING_DISKS, FIELD(disks),
 	  "FILE[,ro][,serial=ID][,queues=N][,bus=virtio|ide|sata][,media=disk|cdrom]",
 	  "a disk on a raw image: virtio (default), IDE (firmware boot; primary master, slave, secondary "
@@ -991,7 +991,7 @@ bool machine_save(const struct vireo_machine *m, const char *path, GError **erro
 	g_autofree char *base = g_path_get_basename(path);
 	g_autofree char *tmp = g_strdup_printf("%s" G_DIR_SEPARATOR_S ".%s.XXXXXX", dir, base);
 	g_autofree char *text = machine_to_ini(m, dir);
-	int fd = g_mkstemp_full(tmp, O_WRONLY | O_CLOEXEC, 0644);
+	int fd = g_mkstemp_full(tmp, O_WRONLY | O_CLOEXEC, MACHINE_FILE_MODE);
 	if (fd < 0)
 		return save_error(error, path, _("cannot create a temporary file"), errno);
 	const char *step = _("cannot write");

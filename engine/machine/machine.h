@@ -238,7 +238,10 @@ char *machine_to_ini(const struct vireo_machine *m, const char *base_dir);
 
 /* Writes machine.ini atomically: a temporary file in the same folder, fsync,
  * rename over `path`, fsync of the folder. On failure the old file is intact
- * and no temporary file is left; the error names the file. */
+ * and no temporary file is left; the error names the file. The file is the
+ * owner's alone (MACHINE_FILE_MODE): it names the machine's disks and its
+ * VNC password file. */
+#define MACHINE_FILE_MODE 0600
 bool machine_save(const struct vireo_machine *m, const char *path, GError **error);
 
 #endif

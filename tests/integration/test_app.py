@@ -16,6 +16,7 @@ import re
 import shutil
 import signal
 import socket as socketlib
+import struct
 import subprocess
 import sys
 import tempfile
@@ -306,6 +307,26 @@ def make_iso(app, name, label, files=None, joliet=False):
     return iso
 
 
+def make_joliet_first_iso(app, name):
+    """Issue 13: two Joliet supplementary volume descriptors (ECMA-119 8.5,
+    escape "%/E") before the primary one, written sector by sector since
+    xorriso makes no such image; every root is sector 21, an empty
+    directory."""
+    sector = 2048
+    image = bytearray(24 * sector)
+    for number, kind, escapes in ((16, 2, b"%/E"), (17, 2, b"%/E"), (18, 1, b""), (19, 255, b"")):
+        at = number * sector
+        image[at:at + 7] = bytes([kind]) + b"CD001\x01"
+        image[at + 88:at + 88 + len(escapes)] = escapes
+        root = at + 156  # the root's directory record (ECMA-119 8.4.18, 9.1)
+        image[root:root + 34] = (bytes([34, 0]) + struct.pack("<II", 21, 0) + struct.pack("<II", sector, 0) +
+                                 bytes(7) + bytes([2, 0, 0]) + struct.pack("<HH", 1, 0) + bytes([1, 0]))
+    iso = os.path.join(app.tmp, name)
+    with open(iso, "wb") as f:
+        f.write(image)
+    return iso
+
+
 def choose(combo, label):
     """Picks the item shown as `label` in a combo box."""
     items = [n.get_name() for n in find_all(combo, "menu item", visible=False)]
@@ -419,6 +440,7 @@ def case_new_recognized(app):
         ".disk/info": 'Debian GNU/Linux 12.8.0 "Bookworm" - Official amd64 NETINST with firmware 20241109-11:04',
         "install.amd/vmlinuz": "kernel"}, joliet=True)
     unknown = make_iso(app, "data.iso", "DRIVERS")
+    joliet_first = make_joliet_first_iso(app, "joliet-first.iso")
     app.start()
 
     def recognized(dialog, system, line):
@@ -452,6 +474,12 @@ def case_new_recognized(app):
     recognized(dialog, "Windows", "Not recognized: choose the operating system.")
     if any(t.startswith("Recognized") for t in label_texts(dialog)):
         fail("an unknown ISO is said to be recognized: %r" % label_texts(dialog))
+
+    # Descriptors that once overran the reader's table and crashed the app.
+    set_text(find(dialog, "text", "File"), debian)
+    recognized(dialog, "Linux", "Recognized: Debian 12.8.0 (Linux)")
+    set_text(find(dialog, "text", "File"), joliet_first)
+    recognized(dialog, "Linux", "Not recognized: choose the operating system.")
 
 
 def case_new_validation(app):
