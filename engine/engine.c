@@ -143,6 +143,21 @@ static bool check_net(const struct vireo_machine *def, char **error)
 	return ok;
 }
 
+/* A VNC server others could reach without a password runs only with the
+ * user's insecure. */
+static bool check_display(const struct vireo_machine *def, char **error)
+{
+	struct machine_display display;
+	GError *bad = NULL;
+	bool ok = machine_parse_display(def->display, &display, &bad) && machine_display_check_open(&display, &bad);
+	if (!ok) {
+		*error = g_strdup(bad->message);
+		g_error_free(bad);
+	}
+	machine_display_clear(&display);
+	return ok;
+}
+
 static bool check_kernel(const struct vireo_machine *def, char **error)
 {
 	return check_file("kernel", def->kernel, error) && (!def->initrd || check_file("initrd", def->initrd, error));
@@ -152,7 +167,7 @@ static bool check_kernel(const struct vireo_machine *def, char **error)
 bool engine_check_inputs(const struct vireo_machine *def, char **error)
 {
 	bool boot_ok = def->kernel && !def->firmware ? check_kernel(def, error) : firmware_board_check(def, error);
-	return boot_ok && check_net(def, error);
+	return boot_ok && check_net(def, error) && check_display(def, error);
 }
 
 /* Opens a kernel or initrd for boot_load, which reads it straight into
@@ -356,6 +371,9 @@ static int start_display(const struct vireo_machine *def, struct engine_backends
 					  display.password, error);
 	if (b->vnc && display.vnc_port != display.vnc_port_last)
 		g_printerr("vireo-engine: VNC on %s:%u\n", vnc_server_address(b->vnc), vnc_server_port(b->vnc));
+	if (b->vnc && machine_display_open_to_others(&display))
+		g_printerr("vireo-engine: warning: VNC on %s:%u without a password (insecure): anyone who can reach "
+			   "it sees and controls this machine\n", vnc_server_address(b->vnc), vnc_server_port(b->vnc));
 	if (display.sdl)
 		b->sdl = sdl_window_start(&b->console, def->name, close_window, b, error);
 	bool failed = (display.vnc && !b->vnc) || (display.sdl && !b->sdl);
