@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "boot/acpi.h"
+#include "core/pc_map.h"
 #include "boot/dsdt.h"
 #include "boot/e820.h"
 #include "boot/loader.h"
@@ -42,15 +43,10 @@
 #include "kvm/coalesced_mmio.h"
 #include "kvm/cpuid.h"
 #include "kvm/vcpu.h"
-#include "kvm/vga_host.h"
-#include "kvm/virtio_host.h"
+#include "board/vga_host.h"
+#include "board/virtio_host.h"
 #include "keymap.h"
 
-#define COM1_PORT 0x3F8
-#define COM1_IRQ 4
-#define KBD_IRQ 1
-#define AUX_IRQ 12
-#define RTC_IRQ 8
 
 /* PCI devices: the host bridge is 00:00.0, the display adapter 00:02.0
  * (where a PC's firmware and QEMU put the VGA), virtio devices follow from
@@ -61,11 +57,6 @@
 #define DISPLAY_SLOT 2
 #define VIRTIO_FIRST_SLOT 3
 #define AHCI_SLOT 31
-#define PCI_MMIO_BASE 0xE0000000ull
-#define PCI_MMIO_LIMIT VM_IOAPIC_BASE
-#define PCI_IO_BASE 0xC000
-#define PCI_INTX_FIRST_GSI 16
-#define PCI_INTX_GSIS 8
 #define IDE_CDROM_POSITION 2     /* secondary master, as QEMU's -cdrom */
 #define NO_PLACE UINT_MAX        /* a drive the machine does not have */
 
@@ -283,7 +274,7 @@ static int add_vga(struct engine *e, char **error)
 	}
 	e->vga_created = true;
 	/* Text and planar drawing is many small window writes: queue them. */
-	coalesced_mmio_add_zone(&e->vm, VM_VGA_WINDOW_BASE, VM_VGA_WINDOW_END - VM_VGA_WINDOW_BASE);
+	coalesced_mmio_add_zone(&e->vm, PC_VGA_WINDOW_BASE, PC_VGA_WINDOW_END - PC_VGA_WINDOW_BASE);
 	if ((err = pci_bus_add(&e->pci, &e->vga.pci, DISPLAY_SLOT, 0)) < 0) {
 		*error = g_strdup_printf("cannot set up the VGA: %s", g_strerror(-err));
 		return -1;
@@ -316,11 +307,11 @@ static int init_devices(struct engine *e, struct chardev *serial, GMainContext *
 	if ((what = "PCI bus", err = pci_bus_init(&e->pci, pio, &e->vm.mmio)) < 0 ||
 	    (what = "i440FX host bridge", err = i440fx_init(&e->host_bridge, &e->pci)) < 0 ||
 	    (what = "reset control", err = reset_control_init(&e->reset, pio, &e->pci, request_reset, e)) < 0 ||
-	    (what = "COM1", err = uart_init(&e->com1, pio, COM1_PORT, gsi_line(e, COM1_IRQ), serial)) < 0 ||
-	    (what = "i8042", err = i8042_init(&e->kbc, pio, gsi_line(e, KBD_IRQ), gsi_line(e, AUX_IRQ),
+	    (what = "COM1", err = uart_init(&e->com1, pio, PC_COM1_PORT, gsi_line(e, PC_IRQ_COM1), serial)) < 0 ||
+	    (what = "i8042", err = i8042_init(&e->kbc, pio, gsi_line(e, PC_IRQ_KEYBOARD), gsi_line(e, PC_IRQ_MOUSE),
 					      request_reset, e)) < 0 ||
-	    (what = "RTC", err = rtc_init(&e->rtc, pio, gsi_line(e, RTC_IRQ), context)) < 0 ||
-	    (what = "ACPI PM", err = acpi_pm_init(&e->pm, pio, e->firmware ? 0 : ACPI_PM_BASE, gsi_line(e, ACPI_PM_SCI_IRQ),
+	    (what = "RTC", err = rtc_init(&e->rtc, pio, gsi_line(e, PC_IRQ_RTC), context)) < 0 ||
+	    (what = "ACPI PM", err = acpi_pm_init(&e->pm, pio, e->firmware ? 0 : ACPI_PM_BASE, gsi_line(e, PC_IRQ_SCI),
 						  request_power_off, e)) < 0) {
 		*error = g_strdup_printf("cannot set up %s: %s", what, g_strerror(-err));
 		return -1;
@@ -635,7 +626,7 @@ static struct irq_line slot_intx(struct engine *e, unsigned slot)
 {
 	if (e->firmware)
 		return firmware_board_intx(&e->board, slot);
-	return gsi_line(e, PCI_INTX_FIRST_GSI + slot % PCI_INTX_GSIS);
+	return gsi_line(e, PC_PCI_INTX_FIRST_GSI + slot % PC_PCI_INTX_GSIS);
 }
 
 /* virtio-net on user networking or a tap, when the machine has a network. */
@@ -747,7 +738,7 @@ static int add_sata(struct engine *e, char **error)
 /* Direct boot: the engine does what firmware would, BARs in the PCI hole. */
 static int assign_bars(struct engine *e, char **error)
 {
-	int err = e->firmware ? 0 : pci_bus_assign_bars(&e->pci, PCI_MMIO_BASE, PCI_MMIO_LIMIT, PCI_IO_BASE);
+	int err = e->firmware ? 0 : pci_bus_assign_bars(&e->pci, PC_PCI_MMIO_BASE, PC_IOAPIC_BASE, PC_PCI_IO_BASE);
 	if (err < 0)
 		*error = g_strdup_printf("cannot place PCI devices: %s", g_strerror(-err));
 	return err < 0 ? -1 : 0;
@@ -794,7 +785,7 @@ static struct acpi_config acpi_config_of(const struct engine *e)
 {
 	return (struct acpi_config){
 		.ncpus = e->def->cpus, .ioapic_id = (uint8_t)e->def->cpus, .pm_base = ACPI_PM_BASE,
-		.sci_irq = ACPI_PM_SCI_IRQ, .reset_port = RESET_CONTROL_PORT,
+		.sci_irq = PC_IRQ_SCI, .reset_port = RESET_CONTROL_PORT,
 		.reset_value = RESET_CONTROL_RESET_VALUE,
 	};
 }
@@ -835,7 +826,7 @@ static int load_kernel(struct engine *e, struct boot_entry *entry, char **error)
 	acpi.dsdt = dsdt_direct_aml;
 	acpi.dsdt_size = dsdt_direct_aml_size;
 	req.rsdp_addr = acpi_build(&e->vm.mem, &acpi);
-	if (!req.rsdp_addr || !mptable_build(&e->vm.mem, def->cpus, (uint8_t)def->cpus, ACPI_PM_SCI_IRQ)) {
+	if (!req.rsdp_addr || !mptable_build(&e->vm.mem, def->cpus, (uint8_t)def->cpus, PC_IRQ_SCI)) {
 		*error = g_strdup("guest RAM too small for ACPI and MP tables");
 		return -1;
 	}

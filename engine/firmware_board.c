@@ -4,7 +4,8 @@
 #include <string.h>
 
 #include "boot/acpi_loader.h"
-#include "boot/bytes.h"
+#include "core/bytes.h"
+#include "core/pc_map.h"
 #include "boot/dsdt.h"
 #include "boot/e820.h"
 
@@ -23,12 +24,6 @@
 #define CMOS_BOOT_ORDER_3 0x38      /* 3rd << 4; bit 0 set: no floppy signature check */
 #define BOOT_DEVICE_HDD 2
 #define BOOT_DEVICE_CD 3
-/* The ISA IRQs of the PCI interrupt links: what the DSDT's LNKA-LNKD offer
- * and SeaBIOS programs into PIIX3 PIRQRC (10, 10, 11, 11), level triggered
- * and active high like the SCI (pc-platform.md §3.2, §7). */
-#define PCI_LINK_IRQS (1u << 5 | 1u << 10 | 1u << 11)
-#define IDE_PRIMARY_IRQ 14          /* legacy-mode IDE channels (82371SB §2.4) */
-#define IDE_SECONDARY_IRQ 15
 
 bool firmware_board_wanted(const struct vireo_machine *def)
 {
@@ -125,7 +120,7 @@ int firmware_board_publish_acpi(struct fw_cfg *cfg, const struct acpi_config *ma
 	acpi.dsdt = dsdt_pc_aml;
 	acpi.dsdt_size = dsdt_pc_aml_size;
 	acpi.pci_hole_start = (uint32_t)low_ram_size;
-	acpi.level_irqs = PCI_LINK_IRQS;
+	acpi.level_irqs = PC_PCI_LINK_IRQS;
 	return acpi_loader_publish(cfg, &acpi);
 }
 
@@ -163,8 +158,8 @@ static void fill_cmos(struct rtc *rtc)
 static int add_pci_functions(struct firmware_board *board, const struct firmware_board_parts *parts)
 {
 	struct irq_line isa_irqs = { vm_set_irq, parts->vm, 0 };
-	struct irq_line irq14 = { vm_set_irq, parts->vm, IDE_PRIMARY_IRQ };
-	struct irq_line irq15 = { vm_set_irq, parts->vm, IDE_SECONDARY_IRQ };
+	struct irq_line irq14 = { vm_set_irq, parts->vm, PC_IRQ_IDE_PRIMARY };
+	struct irq_line irq15 = { vm_set_irq, parts->vm, PC_IRQ_IDE_SECONDARY };
 	int err = piix3_init(&board->isa, parts->pci, isa_irqs);
 	board->isa_created = err == 0;
 	if (!err) {

@@ -20,7 +20,7 @@
 #include "hw/piix_ide.h"
 #include "hw/piix4_pm.h"
 #include "hw/rtc.h"
-#include "kvm/pam_host.h"
+#include "board/pam_host.h"
 #include "kvm/vm.h"
 #include "machine.h"
 
