@@ -258,7 +258,9 @@ static void accept_viewer(struct vnc_server *vnc)
 
 /* Closes connections whose handshake outlasted HANDSHAKE_USEC (a viewer
  * that stalls, or a connection that never speaks); libvncserver forgets
- * them at its next rfbProcessEvents. Returns whether it closed any. */
+ * them at its next rfbProcessEvents. Run at every wakeup, which comes at
+ * least every REFRESH_MAX_USEC while any connection is open. Returns
+ * whether it closed any. */
 static bool drop_late_handshakes(struct vnc_server *vnc)
 {
 	gint64 now = g_get_monotonic_time();
