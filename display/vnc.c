@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -41,6 +42,14 @@
 #define MAX_CONNECTIONS 8
 #define MAX_HANDSHAKING 4
 #define HANDSHAKE_USEC (10 * G_USEC_PER_SEC)
+/* How often a connection held with part of a handshake message is looked
+ * at again (hold_partial_handshakes). */
+#define HOLD_RECHECK_MSEC 50
+
+/* The handshake's messages longer than a byte: RFC 6143 §7.1.1
+ * ProtocolVersion and §7.2.2 the VNC Authentication response. */
+#define RFB_PROTOCOL_VERSION_LENGTH 12
+#define RFB_VNC_AUTH_RESPONSE_LENGTH 16
 
 /* RFC 6143 §7.5.5 pointer button mask. */
 #define RFB_BUTTON_LEFT 1
@@ -277,6 +286,44 @@ static bool drop_late_handshakes(struct vnc_server *vnc)
 	return dropped;
 }
 
+/* The length of the message libvncserver reads next in a handshake. */
+static unsigned handshake_message_length(rfbClientPtr client)
+{
+	switch (client->state) {
+	case RFB_PROTOCOL_VERSION:
+		return RFB_PROTOCOL_VERSION_LENGTH;
+	case RFB_AUTHENTICATION:    /* libvncserver's only authentication: VNC Authentication */
+		return RFB_VNC_AUTH_RESPONSE_LENGTH;
+	default:
+		return 1;
+	}
+}
+
+/* libvncserver reads a handshake message whole, waiting up to 20 s for
+ * bytes still missing, and every viewer waits with it (seen: a connection
+ * that sent "RFB 003" froze viewers for 20 s). A connection whose message
+ * has not all arrived is held (onHold: libvncserver leaves it alone)
+ * until it has. */
+static void hold_partial_handshakes(struct vnc_server *vnc)
+{
+	rfbClientIteratorPtr it = rfbGetClientIterator(vnc->screen);
+	for (rfbClientPtr cl; (cl = rfbClientIteratorNext(it));) {
+		int arrived = 0;
+		if (!handshaking(cl) || ioctl(cl->sock, FIONREAD, &arrived) < 0)
+			continue;
+		cl->onHold = arrived > 0 && (unsigned)arrived < handshake_message_length(cl);
+	}
+	rfbReleaseClientIterator(it);
+}
+
+/* libvncserver reads what arrived and sends what changed, never waiting
+ * for part of a handshake message. */
+static void process_events(struct vnc_server *vnc)
+{
+	hold_partial_handshakes(vnc);
+	rfbProcessEvents(vnc->screen, 0);
+}
+
 /* Sleeps until a socket of the server or its viewers has something, the
  * wake eventfd is signalled, or `usec` pass (-1: no limit); then lets
  * libvncserver handle what arrived. Our own poll, rather than
@@ -288,12 +335,18 @@ static bool wait_and_handle(struct vnc_server *vnc, gint64 usec)
 					    { .fd = vnc->listen_fd, .events = POLLIN } };
 	nfds_t n = 2;
 	rfbClientIteratorPtr it = rfbGetClientIterator(vnc->screen);
-	for (rfbClientPtr cl; (cl = rfbClientIteratorNext(it)) && n < MAX_POLL_FDS;)
-		fds[n++] = (struct pollfd){ .fd = cl->sock, .events = POLLIN };
+	bool held = false;
+	for (rfbClientPtr cl; (cl = rfbClientIteratorNext(it)) && n < MAX_POLL_FDS;) {
+		/* a held one has bytes waiting: they would wake the poll at once */
+		fds[n++] = (struct pollfd){ .fd = cl->sock, .events = cl->onHold ? 0 : POLLIN };
+		held |= cl->onHold;
+	}
 	rfbReleaseClientIterator(it);
 	int timeout = usec < 0 ? -1 : (int)((usec + 999) / 1000);
+	if (held && (timeout < 0 || timeout > HOLD_RECHECK_MSEC))
+		timeout = HOLD_RECHECK_MSEC;
 	bool ready = poll(fds, n, timeout) > 0, dropped = drop_late_handshakes(vnc);
-	if (!ready && !dropped)
+	if (!ready && !dropped && !held)
 		return false;
 	if (fds[0].revents & POLLIN) {
 		uint64_t count;
@@ -301,7 +354,7 @@ static bool wait_and_handle(struct vnc_server *vnc, gint64 usec)
 	}
 	if (fds[1].revents & POLLIN)
 		accept_viewer(vnc);
-	rfbProcessEvents(vnc->screen, 0);
+	process_events(vnc);
 	return atomic_exchange(&vnc->woken, false);
 }
 
@@ -320,7 +373,7 @@ static gpointer serve(gpointer opaque)
 		last = now;
 		bool changed = refresh(vnc), busy = changed || vnc->input_seen;
 		if (changed)
-			rfbProcessEvents(vnc->screen, 0);  /* send it now, not at the next wakeup */
+			process_events(vnc);  /* send it now, not at the next wakeup */
 		vnc->input_seen = false;
 		interval = busy ? REFRESH_MIN_USEC : MIN(interval * 2, REFRESH_MAX_USEC);
 		next = now + interval;

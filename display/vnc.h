@@ -7,7 +7,8 @@
  * as X keysyms and go to the console as evdev codes; the pointer goes both
  * as absolute positions and as relative motion with buttons and wheel.
  * It holds at most 8 connections, at most 4 of them in the RFB handshake,
- * which each has 10 s to finish. */
+ * which each has 10 s to finish; libvncserver reads no handshake message
+ * before it has all arrived. */
 #ifndef VIREO_DISPLAY_VNC_H
 #define VIREO_DISPLAY_VNC_H
 

@@ -320,6 +320,38 @@ def case_handshake_cap():
         again.close()
 
 
+def case_partial_handshake():
+    """A connection that sends part of its ProtocolVersion and stops does
+    not hold up the viewers (libvncserver alone waits up to 20 s for the
+    rest, and every viewer with it): a viewer's full-screen request is
+    answered at once. When the rest comes, its handshake goes on."""
+    engine, port = boot_with_vnc("vga-text")
+    with engine:
+        viewer = Probe(port)
+        engine.wait_for(r"vga-text: written", 30)
+        viewer.screen(720, 400)
+        slow, first = raw_connection(port)
+        if not first.startswith(b"RFB "):
+            vt.fail("the server did not greet the slow connection: %r" % first)
+        slow.sendall(b"RFB 003")
+        time.sleep(0.5)
+        start = time.monotonic()
+        text = read_text(viewer.screen(720, 400), 720, 400)
+        took = time.monotonic() - start
+        if took > 5 or not text[0].startswith("Hello from Vireo"):
+            vt.fail("with half a ProtocolVersion pending, the viewer's picture took %.1f s and reads %r"
+                    % (took, text[0]))
+        slow.sendall(b".008\n")
+        security = slow.recv(2)  # RFC 6143 §7.1.2: how many security types, then them (1: None)
+        if security != b"\x01\x01":
+            vt.fail("after the rest of the ProtocolVersion the server sent %r, not its security types" % security)
+        print("ok: the viewer's picture took %.2f s beside half a ProtocolVersion" % took)
+        slow.close()
+        engine.send(b"\n")
+        engine.wait_exit(20)
+        viewer.close()
+
+
 def case_descriptor_limit():
     """libvncserver keeps viewer sockets in an fd_set (select), which holds
     descriptors below FD_SETSIZE only: started with a higher soft limit, the
