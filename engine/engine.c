@@ -323,6 +323,9 @@ static int start_display(const struct machine_plan *plan, struct engine_backends
 					  display->password, error);
 	if (b->vnc && display->vnc_port != display->vnc_port_last)
 		g_printerr("vireo-engine: VNC on %s:%u\n", vnc_server_address(b->vnc), vnc_server_port(b->vnc));
+	if (b->vnc && machine_display_open_to_others(display))
+		g_printerr("vireo-engine: warning: VNC on %s:%u without a password (insecure): anyone who can reach "
+			   "it sees and controls this machine\n", vnc_server_address(b->vnc), vnc_server_port(b->vnc));
 	if (display->sdl)
 		b->sdl = sdl_window_start(&b->console, plan->def->name, close_window, b, error);
 	return (display->vnc && !b->vnc) || (display->sdl && !b->sdl) ? -1 : 0;

@@ -4,6 +4,8 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/select.h>
 
 #include "backend/chardev.h"
 #include "engine.h"
@@ -127,6 +129,21 @@ static int add_machine_to_library(const struct vireo_machine *def)
 	return 0;
 }
 
+/* libvncserver keeps each viewer's socket in an fd_set for select(), which
+ * holds descriptors below FD_SETSIZE (1024) only: a socket numbered above
+ * it is written past the set (glibc's fortified build aborts the engine
+ * instead). A soft limit of FD_SETSIZE keeps every descriptor the engine
+ * opens below it; a machine needs a few dozen. */
+static void keep_descriptors_below_fd_setsize(void)
+{
+	struct rlimit limit;
+	if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur > FD_SETSIZE) {
+		limit.rlim_cur = FD_SETSIZE;
+		if (setrlimit(RLIMIT_NOFILE, &limit) < 0)
+			fail(EXIT_FAILURE, "cannot keep the descriptor limit at FD_SETSIZE");
+	}
+}
+
 int main(int argc, char **argv)
 {
 	struct vireo_machine def;
@@ -134,6 +151,7 @@ int main(int argc, char **argv)
 	struct engine_backends backends;
 	char *error = NULL;
 
+	keep_descriptors_below_fd_setsize();
 	setlocale(LC_ALL, "");
 	messages_init();
 	signal(SIGPIPE, SIG_IGN); /* a serial socket client that goes away is not fatal */

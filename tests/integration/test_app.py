@@ -711,7 +711,8 @@ def refused(app, dialog, ini, what, message):
 
 def edit_net_screen(app, dialog, ini):
     """The network's and screen's widgets: VNC on the first free port, then
-    on every network (a warning until there is a password file); a port
+    on every network (refused without a password file until insecure is
+    chosen, then a warning until there is a password file); a port
     forward added, made UDP, the first removed; a bad MAC address, port or
     VNC address says so under itself and Save cannot write; New makes a
     MAC address; host-loopback= is kept; the specs are saved exactly."""
@@ -758,16 +759,23 @@ def edit_net_screen(app, dialog, ini):
     refused(app, dialog, ini, "a VNC address that is not one",
             "“10.0.0” is not an IPv4 address such as 127.0.0.1 (this computer only) or 0.0.0.0 (every network).")
     set_text(address, "0.0.0.0")
-    warning = ("Other computers can reach this address: anyone there can see and control the machine "
-               "unless it has a password file.")
+    refused(app, dialog, ini, "VNC on every network without a password",
+            "Other computers can reach this address: give a password file, or choose "
+            "“Without a password (insecure)” to let anyone there see and control the machine.")
+    insecure = find(dialog, "check box", "Without a password (insecure)", visible=False)
+    click(insecure)
+    warning = ("Other computers can reach this address: anyone there can see and control the machine, "
+               "without a password.")
     wait_for("the warning about VNC without a password", lambda: warning in all_label_texts(dialog))
-    wait_for("Save to stay possible with only a warning", lambda: sensitive(save))
+    wait_for("Save to become possible with only a warning", lambda: sensitive(save))
     password = os.path.join(app.tmp, "vnc-password")
     with open(password, "w") as f:
         f.write("secret\n")
     set_text(find(dialog, "text", "VNC password file", visible=False), password)
     wait_for("the warning to go with a password", lambda: warning not in all_label_texts(dialog))
-    wait_for("Save to become possible", lambda: sensitive(save))
+    click(insecure)
+    wait_for("insecure to be unchosen", lambda: not checked(insecure))
+    wait_for("Save to stay possible", lambda: sensitive(save))
     new_mac = text_of(mac)
     click(save)
     wait_for("the editor to close", lambda: not find(app.root, "dialog", "Machine Settings"))

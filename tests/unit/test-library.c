@@ -64,7 +64,7 @@ static void fill_machine(struct vireo_machine *m, const char *dir)
 		{ "serial", "file:/tmp/com1.log" }, { "disk", "root.img;/data/shared.img,ro,serial=DATA,queues=2;win.img,bus=sata" },
 		{ "cdrom", "/srv/iso/debian.iso" },
 		{ "rng", "true" }, { "net", "user,hostfwd=tcp:127.0.0.1:2222-:22" },
-		{ "display", "vnc=127.0.0.1:5901" }, { "gpu", "virtio" }, { "firmware", "bios" },
+		{ "display", "vnc=0.0.0.0:5901,insecure" }, { "gpu", "virtio" }, { "firmware", "bios" },
 		{ "firmware-log", "firmware.log" }, { "boot-menu", "true" }, { "boot-menu-wait", "10" },
 		{ "boot-order", "cdrom,disk2,disk" },
 	};
@@ -125,7 +125,7 @@ static void test_save_round_trip(void)
 	g_assert_cmpstr(back.cdrom, ==, "/srv/iso/debian.iso");
 	g_assert_true(back.rng);
 	g_assert_cmpstr(back.net, ==, "user,hostfwd=tcp:127.0.0.1:2222-:22");
-	g_assert_cmpstr(back.display, ==, "vnc=127.0.0.1:5901");
+	g_assert_cmpstr(back.display, ==, "vnc=0.0.0.0:5901,insecure");
 	g_assert_cmpstr(back.gpu, ==, "virtio");
 	g_assert_cmpstr(back.firmware, ==, "bios");
 	g_autofree char *firmware_log = g_build_filename(dir, "firmware.log", NULL);
