@@ -14,7 +14,7 @@ PACKAGES=(
 	python3 util-linux binutils acpica-tools seabios
 	busybox-static cpio gzip xz-utils zstd
 	clang libclang-rt-14-dev
-	console-data libslirp-dev libvncserver-dev zlib1g-dev xorriso
+	console-data libslirp-dev libseccomp-dev libvncserver-dev zlib1g-dev xorriso
 	iproute2 dnsmasq-base
 	grub-pc-bin grub-common xorriso mtools
 	libsdl2-dev xvfb x11-apps x11-utils xdotool
