@@ -38,6 +38,8 @@ static const char *const allowed_calls[] = {
 	"sched_setattr",
 	/* signals: GLib's signal watches, the vCPU kick, this file's SIGSYS handler */
 	"rt_sigaction", "rt_sigprocmask", "rt_sigreturn", "sigaltstack",
+	/* a call interrupted by a stop signal (Ctrl+Z, a debugger) goes on */
+	"restart_syscall",
 	/* time: the main loops, timers of devices and of libvncserver */
 	"clock_gettime", "clock_getres", "clock_nanosleep", "nanosleep", "gettimeofday",
 	"timerfd_create", "timerfd_settime", "timerfd_gettime",
@@ -115,21 +117,54 @@ static int add_arg_rule(scmp_filter_ctx ctx, const struct arg_rule *rule)
 	return add_rule(ctx, SCMP_ACT_ALLOW, rule->call, 1, &cmp);
 }
 
+#ifdef __SANITIZE_ADDRESS__
+/* Sanitizer builds only: LeakSanitizer's check at exit stops the threads
+ * with ptrace from a tracer it clones without CLONE_THREAD. */
+static const char *const sanitizer_calls[] = { "ptrace", "wait4", "getppid", "getdents" };
+static const struct arg_rule sanitizer_rules[] = {
+	{ "clone", 0, CLONE_VM, CLONE_VM },
+	{ "prctl", 0, WHOLE, PR_GET_DUMPABLE },
+	{ "prctl", 0, WHOLE, PR_SET_DUMPABLE },
+	{ "prctl", 0, WHOLE, PR_SET_PTRACER },
+	{ "prctl", 0, WHOLE, PR_SET_PDEATHSIG },
+};
+#endif
+
+static int add_calls(scmp_filter_ctx ctx, const char *const *calls, size_t count)
+{
+	int ret = 0;
+	for (size_t i = 0; i < count && !ret; i++)
+		ret = add_rule(ctx, SCMP_ACT_ALLOW, calls[i], 0, NULL);
+	return ret;
+}
+
+static int add_arg_rules(scmp_filter_ctx ctx, const struct arg_rule *rules, size_t count)
+{
+	int ret = 0;
+	for (size_t i = 0; i < count && !ret; i++)
+		ret = add_arg_rule(ctx, &rules[i]);
+	return ret;
+}
+
 static int add_rules(scmp_filter_ctx ctx)
 {
 	/* signals to this process's own threads: the vCPU kick */
 	const struct arg_rule own_signals = { "tgkill", 0, WHOLE, (scmp_datum_t)getpid() };
-	int ret = 0;
-	for (size_t i = 0; i < G_N_ELEMENTS(allowed_calls) && !ret; i++)
-		ret = add_rule(ctx, SCMP_ACT_ALLOW, allowed_calls[i], 0, NULL);
-	for (size_t i = 0; i < G_N_ELEMENTS(arg_rules) && !ret; i++)
-		ret = add_arg_rule(ctx, &arg_rules[i]);
+	int ret = add_calls(ctx, allowed_calls, G_N_ELEMENTS(allowed_calls));
+	if (!ret)
+		ret = add_arg_rules(ctx, arg_rules, G_N_ELEMENTS(arg_rules));
 	if (!ret)
 		ret = add_arg_rule(ctx, &own_signals);
 	/* clone3 passes its flags in memory a filter cannot read: it fails
 	 * with ENOSYS, and glibc's pthread_create falls back to clone */
 	if (!ret)
 		ret = add_rule(ctx, SCMP_ACT_ERRNO(ENOSYS), "clone3", 0, NULL);
+#ifdef __SANITIZE_ADDRESS__
+	if (!ret)
+		ret = add_calls(ctx, sanitizer_calls, G_N_ELEMENTS(sanitizer_calls));
+	if (!ret)
+		ret = add_arg_rules(ctx, sanitizer_rules, G_N_ELEMENTS(sanitizer_rules));
+#endif
 	return ret;
 }
 
