@@ -10,12 +10,17 @@ every-thread: a running engine (two vCPUs, VNC, the control interface, user
   networking) has the filter and no new privileges in every one of its
   threads, and its guest still answers on the serial line; with
   --sandbox off no thread has a filter.
+stop-and-continue: stopped and continued (Ctrl+Z and fg), the engine goes on
+  running its guest: calls a stop interrupted come back through
+  restart_syscall, which the filter must allow.
 bad-value: --sandbox maybe is refused with one line and status 2.
 """
 import os
 import re
+import signal
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 import vireo_test as vt
@@ -80,6 +85,25 @@ def case_every_thread():
     filtered = {tid: s for tid, s in running_threads("--sandbox", "off").items() if s[0] != "0"}
     if filtered:
         vt.fail("with --sandbox off, threads with a filter: %s" % filtered)
+
+
+def case_stop_and_continue():
+    with tempfile.TemporaryDirectory() as folder:
+        with vt.Engine(machine(folder, "--cpus", "2")) as engine:
+            engine.wait_for(r"uart: ready", 20)
+            for _ in range(3):
+                engine.proc.send_signal(signal.SIGSTOP)
+                time.sleep(0.5)
+                engine.proc.send_signal(signal.SIGCONT)
+                time.sleep(0.5)
+            if engine.proc.poll() is not None:
+                vt.fail("the engine ended when stopped and continued: status %d, stderr %r"
+                        % (engine.proc.returncode, engine.proc.stderr.read().decode(errors="replace")))
+            engine.send(b"ping\n")
+            engine.wait_for(r"uart: PASS", 20)
+            status = engine.wait_exit(20)
+            if status != 0:
+                vt.fail("status %d after a stop: %s" % (status, engine.proc.stderr.read().decode(errors="replace")))
 
 
 def case_bad_value():
