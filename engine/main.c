@@ -154,7 +154,7 @@ int main(int argc, char **argv)
 	struct engine_backends backends;
 	char *error = NULL;
 
-	bool test_execve = g_getenv("VIREO_TEST_SANDBOX_EXECVE") != NULL;
+	bool test_execve = g_getenv("VIREO_TEST_SANDBOX_EXECVE") != NULL; /* see below */
 
 	setlocale(LC_ALL, "");
 	messages_init();
@@ -182,8 +182,13 @@ int main(int argc, char **argv)
 		}
 	}
 
-	if (sandboxed && !sandbox_apply(&error))
-		fail(EXIT_FAILURE, error);
+	/* Before the first run rather than in it: every reset builds the VM
+	 * and its vCPU threads again under the filter, so the first run does
+	 * it the same way. */
+	if (sandboxed && !sandbox_apply(&error)) {
+		g_autofree char *msg = g_strdup_printf("%s (--sandbox off runs the machine without it)", error);
+		fail(EXIT_FAILURE, msg);
+	}
 	/* Test only (tests/integration/test_sandbox.py): a call the sandbox
 	 * forbids, made once it is on. */
 	if (test_execve)
