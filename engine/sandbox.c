@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <glib.h>
 #include <linux/if_tun.h>
+#include <linux/fs.h>
 #include <linux/kvm.h>
 #include <sched.h>
 #include <seccomp.h>
@@ -78,18 +79,19 @@ static const struct arg_rule arg_rules[] = {
 	/* a thread of this process, never a new process */
 	{ "clone", 0, CLONE_THREAD, CLONE_THREAD },
 	/* every KVM request (type KVMIO, the kernel's Documentation/userspace-api/
-	 * ioctl/ioctl-number.rst), and the terminal and descriptor requests the
-	 * serial console on stdio, GLib and slirp make; not TIOCSTI and friends */
+	 * ioctl/ioctl-number.rst); the serial console's terminal on stdio
+	 * (isatty, and raw mode given back at exit); slirp's and libvncserver's
+	 * socket requests. Not TIOCSTI and the other terminal requests. */
 	{ "ioctl", 1, 0xff00, KVMIO << 8 },
 	{ "ioctl", 1, IOCTL_REQUEST, TCGETS },
 	{ "ioctl", 1, IOCTL_REQUEST, TCSETS },
-	{ "ioctl", 1, IOCTL_REQUEST, TCSETSW },
-	{ "ioctl", 1, IOCTL_REQUEST, TIOCGWINSZ },
 	{ "ioctl", 1, IOCTL_REQUEST, FIONREAD },
 	{ "ioctl", 1, IOCTL_REQUEST, FIONBIO },
-	{ "ioctl", 1, IOCTL_REQUEST, FIOCLEX },
 	/* each run opens its tap interface again (net_tap.c) */
 	{ "ioctl", 1, IOCTL_REQUEST, TUNSETIFF },
+	/* the size of a block device the control interface puts in a CD-ROM
+	 * drive (block.c) */
+	{ "ioctl", 1, IOCTL_REQUEST, BLKGETSIZE64 },
 	/* reading limits, not raising them */
 	{ "prlimit64", 2, WHOLE, 0 },
 	{ "prctl", 0, WHOLE, PR_SET_NAME },

@@ -13,11 +13,17 @@ every-thread: a running engine (two vCPUs, VNC, the control interface, user
 stop-and-continue: stopped and continued (Ctrl+Z and fg), the engine goes on
   running its guest: calls a stop interrupted come back through
   restart_syscall, which the filter must allow.
+change-to-device: the control interface changing a CD-ROM's disc to a block
+  device (an unbound loop device) asks its size with an ioctl after set-up:
+  the engine refuses the empty device with a message and goes on running
+  its guest.
 bad-value: --sandbox maybe is refused with one line and status 2.
 """
 import os
 import re
 import signal
+import stat
+import subprocess
 import sys
 import tempfile
 import time
@@ -104,6 +110,31 @@ def case_stop_and_continue():
             status = engine.wait_exit(20)
             if status != 0:
                 vt.fail("status %d after a stop: %s" % (status, engine.proc.stderr.read().decode(errors="replace")))
+
+
+def readable_block_device():
+    for n in range(8):
+        path = "/dev/loop%d" % n
+        if os.path.exists(path) and stat.S_ISBLK(os.stat(path).st_mode) and os.access(path, os.R_OK):
+            return path
+    vt.skip("no readable loop device to offer as a disc")
+
+
+def case_change_to_device():
+    device = readable_block_device()
+    with tempfile.TemporaryDirectory() as folder:
+        sock = os.path.join(folder, "control")
+        with vt.Engine(machine(folder, "--disk", "empty,bus=sata,media=cdrom")) as engine:
+            engine.wait_for(r"uart: ready", 20)
+            r = subprocess.run([os.environ["VIREO_CTL"], sock, "change", device], capture_output=True,
+                               text=True, timeout=30)
+            if r.returncode == 0 or device not in r.stderr:
+                vt.fail("changing the disc to %s should be refused naming it: %r" % (device, r.stderr))
+            engine.send(b"ping\n")
+            engine.wait_for(r"uart: PASS", 20)
+            status = engine.wait_exit(20)
+            if status != 0:
+                vt.fail("status %d: %s" % (status, engine.proc.stderr.read().decode(errors="replace")))
 
 
 def case_bad_value():
