@@ -59,8 +59,9 @@ static const char *const allowed_calls[] = {
 	"socketpair", "bind", "listen", "accept", "accept4", "connect", "getsockname", "getpeername",
 	"getsockopt", "setsockopt", "sendto", "recvfrom", "sendmsg", "recvmsg", "sendmmsg", "recvmmsg",
 	"shutdown",
-	/* the SDL window's frames to the X server (MIT-SHM) */
-	"shmget", "shmat", "shmdt", "shmctl",
+	/* the SDL window's frames to the X server (MIT-SHM) or the Wayland
+	 * compositor (shared memory files) */
+	"shmget", "shmat", "shmdt", "shmctl", "memfd_create",
 	/* questions about the process and the host: GLib, D-Bus credentials, virtio-rng */
 	"getuid", "geteuid", "getgid", "getegid", "getresuid", "getresgid", "uname", "sysinfo", "getrandom",
 };
@@ -68,6 +69,7 @@ static const char *const allowed_calls[] = {
 /* Calls allowed when one argument, masked, has a value. */
 #define WHOLE (~(scmp_datum_t)0)
 #define IOCTL_REQUEST 0xffffffffu /* the kernel reads an ioctl's request as an unsigned int */
+#define DRM_IOCTL_TYPE 'd'       /* DRM_IOCTL_BASE in the kernel's uapi drm.h */
 struct arg_rule {
 	const char *call;
 	unsigned arg;
@@ -87,6 +89,9 @@ static const struct arg_rule arg_rules[] = {
 	{ "ioctl", 1, IOCTL_REQUEST, TCSETS },
 	{ "ioctl", 1, IOCTL_REQUEST, FIONREAD },
 	{ "ioctl", 1, IOCTL_REQUEST, FIONBIO },
+	/* the SDL window's accelerated renderer: Mesa's GPU drivers talk to
+	 * the DRM render node they opened at set-up (type 'd') */
+	{ "ioctl", 1, 0xff00, DRM_IOCTL_TYPE << 8 },
 	/* each run opens its tap interface again (net_tap.c) */
 	{ "ioctl", 1, IOCTL_REQUEST, TUNSETIFF },
 	/* the size of a block device the control interface puts in a CD-ROM
