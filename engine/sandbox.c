@@ -7,8 +7,8 @@
  * it takes away is everything else a compromised engine would reach for:
  * running programs, forking, tracing or reading other processes, mounts,
  * namespaces, kernel modules, BPF, keyrings, raising its limits, ioctls
- * other than KVM's and a few terminal and socket queries, and sockets other
- * than UNIX and IP ones. README.md says what it does not stop. */
+ * other than KVM's, DRM's and a few named ones, and sockets other than
+ * UNIX and IP ones. README.md says what it does not stop. */
 #include "sandbox.h"
 
 #include <errno.h>
@@ -185,8 +185,7 @@ static void name_calls(void)
 {
 	native_arch = seccomp_arch_native();
 	for (int nr = 0; nr < NAMED_CALLS; nr++)
-		if (!call_names[nr])
-			call_names[nr] = seccomp_syscall_resolve_num_arch(native_arch, nr);
+		call_names[nr] = seccomp_syscall_resolve_num_arch(native_arch, nr);
 }
 
 static size_t append(char *buf, size_t at, const char *text)
