@@ -124,7 +124,17 @@ static int add_arg_rule(scmp_filter_ctx ctx, const struct arg_rule *rule)
 	return add_rule(ctx, SCMP_ACT_ALLOW, rule->call, 1, &cmp);
 }
 
-#ifdef __SANITIZE_ADDRESS__
+/* AddressSanitizer (with LeakSanitizer): gcc says so with a macro, clang
+ * with a feature test. */
+#if defined(__SANITIZE_ADDRESS__)
+#define SANITIZER_BUILD 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SANITIZER_BUILD 1
+#endif
+#endif
+
+#ifdef SANITIZER_BUILD
 /* Sanitizer builds only: LeakSanitizer's check at exit stops the threads
  * with ptrace from a tracer it clones without CLONE_THREAD. */
 static const char *const sanitizer_calls[] = { "ptrace", "wait4", "getppid", "getdents" };
@@ -166,7 +176,7 @@ static int add_rules(scmp_filter_ctx ctx)
 	 * with ENOSYS, and glibc's pthread_create falls back to clone */
 	if (!ret)
 		ret = add_rule(ctx, SCMP_ACT_ERRNO(ENOSYS), "clone3", 0, NULL);
-#ifdef __SANITIZE_ADDRESS__
+#ifdef SANITIZER_BUILD
 	if (!ret)
 		ret = add_calls(ctx, sanitizer_calls, G_N_ELEMENTS(sanitizer_calls));
 	if (!ret)
