@@ -130,6 +130,7 @@ static int add_machine_to_library(const struct vireo_machine *def)
 int main(int argc, char **argv)
 {
 	struct vireo_machine def;
+	struct machine_plan plan;
 	struct engine_backends backends;
 	char *error = NULL;
 
@@ -138,16 +139,17 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN); /* a serial socket client that goes away is not fatal */
 	machine_init(&def);
 	parse_command_line(argc, argv, &def);
-	if (!engine_check_inputs(&def, &error))
+	if (!machine_plan_build(&def, &plan, &error) || !engine_check_inputs(&plan, &error))
 		fail(EXIT_USAGE, error);
 	if (add_to_library) {
 		int status = add_machine_to_library(&def);
+		machine_plan_clear(&plan);
 		machine_clear(&def);
 		return status;
 	}
 
 	GMainContext *context = g_main_context_default();
-	if (engine_open_backends(&def, &backends, context, &error) < 0)
+	if (engine_open_backends(&plan, &backends, context, &error) < 0)
 		fail(EXIT_USAGE, error);
 	if (control_path) {
 		g_autofree char *display = engine_display_description(&backends);
@@ -161,10 +163,11 @@ int main(int argc, char **argv)
 
 	enum vm_stop_reason reason;
 	do {
-		reason = engine_run(&def, &backends, context, &error);
+		reason = engine_run(&plan, &backends, context, &error);
 	} while (reason == VM_STOP_RESET && !def.no_reboot);
 
 	engine_close_backends(&backends);
+	machine_plan_clear(&plan);
 	machine_clear(&def);
 	g_free(control_path);
 	if (error)

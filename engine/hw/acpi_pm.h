@@ -6,13 +6,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "hw/bus.h"
-#include "hw/irq.h"
+#include "core/bus.h"
+#include "core/irq.h"
 
 #define ACPI_PM_BASE 0x600       /* where QEMU's q35 and SeaBIOS with a loader put it */
 #define ACPI_PM_SIZE 0x40
 #define ACPI_PM_GPE0_OFFSET 0x20
-#define ACPI_PM_SCI_IRQ 9
 
 struct acpi_pm {
 	GMutex lock;

@@ -1,7 +1,7 @@
 /* The ICH9 AHCI host bus adapter. See ahci.h. */
 #include "ahci.h"
 #include "hw/atapi.h"
-#include "boot/bytes.h"
+#include "core/bytes.h"
 
 #include <errno.h>
 #include <limits.h>

@@ -30,10 +30,10 @@
 
 #include "backend/block.h"
 #include "hw/ata.h"
-#include "hw/irq.h"
+#include "core/irq.h"
 #include "hw/msi.h"
 #include "hw/pci.h"
-#include "kvm/guest_mem.h"
+#include "core/guest_mem.h"
 
 #define AHCI_PORTS 6
 #define AHCI_ABAR 5

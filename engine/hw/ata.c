@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "boot/bytes.h"
+#include "core/bytes.h"
 #include "hw/atapi.h"
 
 /* Command codes (ATA8-ACS chapter 7; 0x21/0x31/0x41/0xC9/0xCB are the

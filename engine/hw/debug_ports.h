@@ -7,7 +7,7 @@
 #include <stdint.h>
 
 #include "backend/chardev.h"
-#include "hw/bus.h"
+#include "core/bus.h"
 
 #define DEBUGCON_PORT 0x402
 #define POST_PORT 0x80

@@ -11,7 +11,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "boot/bytes.h"
+#include "core/bytes.h"
 
 /* "FW_CFG_ID" bits and the DMA interface ("DMA Interface"). */
 #define FW_CFG_VERSION_TRADITIONAL 0x01

@@ -7,8 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "hw/bus.h"
-#include "kvm/guest_mem.h"
+#include "core/bus.h"
+#include "core/guest_mem.h"
 
 /* Selector keys (QEMU docs/specs/fw_cfg.rst, "Selector Register"). */
 #define FW_CFG_SIGNATURE    0x00

@@ -6,8 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "hw/bus.h"
-#include "hw/irq.h"
+#include "core/bus.h"
+#include "core/irq.h"
 
 #define I8042_QUEUE_SIZE 64
 

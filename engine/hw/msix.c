@@ -1,6 +1,6 @@
 /* MSI-X capability, table and pending bits. See msix.h. */
 #include "msix.h"
-#include "boot/bytes.h"
+#include "core/bytes.h"
 
 #include <errno.h>
 #include <string.h>

@@ -1,6 +1,6 @@
 /* PCI bus 0 and configuration mechanism #1. See pci.h. */
 #include "pci.h"
-#include "boot/bytes.h"
+#include "core/bytes.h"
 
 #include <errno.h>
 #include <string.h>

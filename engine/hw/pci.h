@@ -10,7 +10,7 @@
 #include <glib.h>
 #include <stdint.h>
 
-#include "hw/bus.h"
+#include "core/bus.h"
 
 #define PCI_CONFIG_SIZE 256
 #define PCI_SLOTS 32

@@ -6,7 +6,7 @@
 
 #include <glib.h>
 
-#include "hw/irq.h"
+#include "core/irq.h"
 #include "hw/pci.h"
 
 #define PIIX3_SLOT 1

@@ -4,7 +4,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "boot/bytes.h"
+#include "core/bytes.h"
 #include "hw/atapi.h"
 
 #define PIIX_IDE_VENDOR 0x8086

@@ -15,9 +15,9 @@
 #include <glib.h>
 
 #include "hw/ata.h"
-#include "hw/irq.h"
+#include "core/irq.h"
 #include "hw/pci.h"
-#include "kvm/guest_mem.h"
+#include "core/guest_mem.h"
 
 #define PIIX_IDE_SLOT 1
 #define PIIX_IDE_FUNCTION 1

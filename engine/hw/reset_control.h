@@ -6,7 +6,7 @@
 #include <glib.h>
 #include <stdint.h>
 
-#include "hw/bus.h"
+#include "core/bus.h"
 #include "hw/pci.h"
 
 #define RESET_CONTROL_PORT 0xCF9

@@ -5,8 +5,8 @@
 #include <glib.h>
 #include <stdint.h>
 
-#include "hw/bus.h"
-#include "hw/irq.h"
+#include "core/bus.h"
+#include "core/irq.h"
 
 #define RTC_CMOS_SIZE 128
 

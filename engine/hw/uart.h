@@ -6,8 +6,8 @@
 #include <stdint.h>
 
 #include "backend/chardev.h"
-#include "hw/bus.h"
-#include "hw/irq.h"
+#include "core/bus.h"
+#include "core/irq.h"
 
 #define UART_FIFO_SIZE 16
 

@@ -17,7 +17,7 @@
 #include <stdint.h>
 
 #include "console.h"
-#include "hw/bus.h"
+#include "core/bus.h"
 #include "hw/edid.h"
 #include "hw/pci.h"
 

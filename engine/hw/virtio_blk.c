@@ -1,6 +1,6 @@
 /* virtio-blk. See virtio_blk.h. */
 #include "virtio_blk.h"
-#include "boot/bytes.h"
+#include "core/bytes.h"
 
 #include <errno.h>
 #include <string.h>

@@ -3,7 +3,7 @@
 
 #include <string.h>
 
-#include "boot/bytes.h"
+#include "core/bytes.h"
 #include "hw/edid.h"
 
 #define VIRTIO_GPU_CLASS 0x038000         /* display controller, other (not VGA compatible) */

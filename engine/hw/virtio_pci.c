@@ -1,6 +1,6 @@
 /* The modern virtio PCI transport. See virtio_pci.h. */
 #include "virtio_pci.h"
-#include "boot/bytes.h"
+#include "core/bytes.h"
 
 #include <errno.h>
 #include <glib-unix.h>

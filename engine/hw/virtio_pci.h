@@ -19,11 +19,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "hw/irq.h"
+#include "core/irq.h"
 #include "hw/msix.h"
 #include "hw/pci.h"
 #include "hw/virtqueue.h"
-#include "kvm/guest_mem.h"
+#include "core/guest_mem.h"
 
 /* Device IDs (§5). */
 #define VIRTIO_ID_NET   1

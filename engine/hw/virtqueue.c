@@ -1,6 +1,6 @@
 /* Split virtqueues, device side. See virtqueue.h. */
 #include "virtqueue.h"
-#include "boot/bytes.h"
+#include "core/bytes.h"
 
 #include <errno.h>
 #include <glib.h>

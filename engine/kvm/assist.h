@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "kvm/guest_mem.h"
+#include "core/guest_mem.h"
 
 #define X86_MAX_INSN_LEN 15 /* SDM vol. 2A, 2.3.11 */
 

@@ -8,7 +8,7 @@
 #include <glib.h>
 #include <string.h>
 
-#include "boot/bytes.h"
+#include "core/bytes.h"
 #include "console.h"
 #include "hw/virtio_gpu.h"
 #include "vdriver.h"
