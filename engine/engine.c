@@ -40,6 +40,7 @@
 #include "hw/virtio_net.h"
 #include "hw/virtio_gpu.h"
 #include "hw/virtio_rng.h"
+#include "kvm/assist_host.h"
 #include "kvm/coalesced_mmio.h"
 #include "kvm/cpuid.h"
 #include "kvm/vcpu.h"
@@ -324,12 +325,16 @@ static int start_display(const struct machine_plan *plan, struct engine_backends
 					  display->password, error);
 	if (b->vnc && display->vnc_port != display->vnc_port_last)
 		g_printerr("vireo-engine: VNC on %s:%u\n", vnc_server_address(b->vnc), vnc_server_port(b->vnc));
+	if (b->vnc && machine_display_open_to_others(display))
+		g_printerr("vireo-engine: warning: VNC on %s:%u without a password (insecure): anyone who can reach "
+			   "it sees and controls this machine\n", vnc_server_address(b->vnc), vnc_server_port(b->vnc));
 	if (display->sdl)
 		b->sdl = sdl_window_start(&b->console, plan->def->name, close_window, b, error);
 	return (display->vnc && !b->vnc) || (display->sdl && !b->sdl) ? -1 : 0;
 }
 
-/* --firmware-log: the debug console's bytes, appended across guest reboots. */
+/* --firmware-log: the debug console's bytes, appended across guest reboots,
+ * up to a file's limit. */
 static int open_firmware_log(const struct vireo_machine *def, struct engine_backends *b, GMainContext *context,
 			     char **error)
 {
@@ -342,6 +347,7 @@ static int open_firmware_log(const struct vireo_machine *def, struct engine_back
 		return -1;
 	}
 	chardev_open_fds(&b->firmware_log, -1, b->firmware_log_fd, context);
+	chardev_limit_output(&b->firmware_log, CHARDEV_FILE_LIMIT);
 	return 0;
 }
 
@@ -739,6 +745,7 @@ static void stop_vcpus(struct engine *e)
 	vm_request_stop(&e->vm, VM_STOP_REQUESTED); /* no-op when already stopping */
 	for (unsigned i = 0; i < e->vcpus_created; i++)
 		vcpu_join_and_destroy(&e->vcpus[i]);
+	assist_host_print_counts(e->vcpus, e->vcpus_created);
 	g_free(e->vcpus);
 	g_free(e->cpuid);
 }

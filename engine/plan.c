@@ -163,7 +163,8 @@ bool machine_plan_build(const struct vireo_machine *def, struct machine_plan *pl
 	plan->def = def;
 	plan->firmware = firmware_board_wanted(def);
 	plan->gpu = gpu_of(def->gpu);
-	if (!machine_parse_display(def->display, &plan->display, &bad)) {
+	if (!machine_parse_display(def->display, &plan->display, &bad) ||
+	    !machine_display_check_open(&plan->display, &bad)) {
 		take_error(bad, error);
 		goto fail;
 	}

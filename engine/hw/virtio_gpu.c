@@ -119,6 +119,32 @@ struct gpu_resource {
 	uint64_t backing_size;
 };
 
+/* What the host-memory budget counts for a resource besides its pixels:
+ * its structure, its entry in the resource table (a GHashTable slot is a
+ * key, a value and a hash, at most 20 bytes, and the table may be down to
+ * a quarter full before it shrinks) and, for each allocation, what malloc may
+ * add (a header, and rounding up to a whole page for the large blocks it
+ * maps). A backing's iovec list and its guest addresses are counted while
+ * it is attached. */
+#define TABLE_ENTRY_BYTES 96
+#define ALLOCATION_SLACK (4096 + 16)
+
+static uint64_t resource_bytes(uint32_t width, uint32_t height)
+{
+	return sizeof(struct gpu_resource) + TABLE_ENTRY_BYTES + 2 * ALLOCATION_SLACK +
+	       (uint64_t)width * height * BYTES_PER_PIXEL;
+}
+
+static uint64_t backing_bytes(uint32_t count)
+{
+	return (uint64_t)count * (sizeof(struct iovec) + sizeof(uint64_t)) + 2 * ALLOCATION_SLACK;
+}
+
+static bool budget_holds(const struct virtio_gpu *gpu, uint64_t bytes)
+{
+	return bytes <= VIRTIO_GPU_MAX_HOST_MEMORY - gpu->host_memory;
+}
+
 struct gpu_rect {
 	uint32_t x, y, width, height;
 };
@@ -213,13 +239,15 @@ static uint32_t create_resource(struct virtio_gpu *gpu, uint32_t id, uint32_t fo
 		return RESP_ERR_INVALID_RESOURCE_ID;
 	if (!format || !width || !height || width > VIRTIO_GPU_MAX_SIZE || height > VIRTIO_GPU_MAX_SIZE)
 		return RESP_ERR_INVALID_PARAMETER;
-	uint64_t bytes = (uint64_t)width * height * BYTES_PER_PIXEL;
-	uint8_t *pixels = gpu->host_memory + bytes <= VIRTIO_GPU_MAX_HOST_MEMORY ? g_try_malloc0(bytes) : NULL;
+	if (g_hash_table_size(gpu->resources) >= VIRTIO_GPU_MAX_RESOURCES ||
+	    !budget_holds(gpu, resource_bytes(width, height)))
+		return RESP_ERR_OUT_OF_MEMORY;
+	uint8_t *pixels = g_try_malloc0((size_t)width * height * BYTES_PER_PIXEL);
 	if (!pixels)
 		return RESP_ERR_OUT_OF_MEMORY;
 	struct gpu_resource *res = g_new0(struct gpu_resource, 1);
 	*res = (struct gpu_resource){ .id = id, .format = format, .width = width, .height = height, .pixels = pixels };
-	gpu->host_memory += bytes;
+	gpu->host_memory += resource_bytes(width, height);
 	g_hash_table_insert(gpu->resources, GUINT_TO_POINTER(id), res);
 	return RESP_OK_NODATA;
 }
@@ -234,7 +262,8 @@ static void resource_remove(struct virtio_gpu *gpu, struct gpu_resource *res)
 {
 	if (gpu->scanout_resource == res->id)
 		scanout_disable(gpu);
-	gpu->host_memory -= (uint64_t)res->width * res->height * BYTES_PER_PIXEL;
+	gpu->host_memory -= resource_bytes(res->width, res->height) +
+			    (res->backing ? backing_bytes(res->backing_count) : 0);
 	g_hash_table_remove(gpu->resources, GUINT_TO_POINTER(res->id));
 }
 
@@ -364,11 +393,13 @@ static bool set_backing(struct virtio_gpu *gpu, struct gpu_resource *res, const 
 	res->backing_addr = g_memdup2(addr, count * sizeof(*addr));
 	res->backing_count = count;
 	res->backing_size = total;
+	gpu->host_memory += backing_bytes(count);
 	return true;
 }
 
 /* §5.7.6.8 RESOURCE_ATTACH_BACKING: the entries follow the request; each
- * must be guest RAM, or the whole request fails and nothing is attached. */
+ * must be guest RAM, or the whole request fails and nothing is attached.
+ * Their host views count against the budget. */
 static uint32_t attach_backing(struct virtio_gpu *gpu, const struct virtq_request *vreq, const uint8_t *req)
 {
 	struct gpu_resource *res = find_resource(gpu, get_le32(req + REQ_ID));
@@ -379,6 +410,8 @@ static uint32_t attach_backing(struct virtio_gpu *gpu, const struct virtq_reques
 		return RESP_ERR_UNSPEC;
 	if (count == 0 || count > MAX_BACKING_ENTRIES)
 		return RESP_ERR_INVALID_PARAMETER;
+	if (!budget_holds(gpu, backing_bytes(count)))
+		return RESP_ERR_OUT_OF_MEMORY;
 	g_autofree uint64_t *addr = g_new(uint64_t, count);
 	g_autofree uint32_t *len = g_new(uint32_t, count);
 	for (uint32_t i = 0; i < count; i++) {
@@ -401,6 +434,7 @@ static uint32_t detach_backing(struct virtio_gpu *gpu, const uint8_t *req)
 		return RESP_ERR_UNSPEC;
 	g_clear_pointer(&res->backing, g_free);
 	g_clear_pointer(&res->backing_addr, g_free);
+	gpu->host_memory -= backing_bytes(res->backing_count);
 	res->backing_count = 0;
 	res->backing_size = 0;
 	return RESP_OK_NODATA;
@@ -662,7 +696,8 @@ static bool load_backing(struct virtio_gpu *gpu, struct gpu_resource *res, struc
 	uint64_t count, value;
 	char name[48];
 	if (!state_get_uint(r, "resource.backing_count", &count, 4) ||
-	    !state_check(r, count <= MAX_BACKING_ENTRIES, "too many backing entries"))
+	    !state_check(r, count <= MAX_BACKING_ENTRIES, "too many backing entries") ||
+	    !state_check(r, !count || budget_holds(gpu, backing_bytes((uint32_t)count)), "the backings exceed the budget"))
 		return false;
 	if (!count)
 		return true;

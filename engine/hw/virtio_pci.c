@@ -428,7 +428,9 @@ static const struct bus_ops *cfg_window(struct virtio_pci *vp, uint32_t *offset,
 	*length = get_le32(cap + VIRTIO_CAP_LENGTH);
 	uint64_t bar_size = cap[VIRTIO_CAP_BAR] == VIRTIO_PCI_REGS_BAR ? VIRTIO_PCI_BAR_SIZE
 			  : cap[VIRTIO_CAP_BAR] == VIRTIO_PCI_MSIX_BAR ? VIRTIO_PCI_AREA_SIZE : 0;
-	if ((*length != 1 && *length != 2 && *length != 4) || *offset % *length || *offset + *length > bar_size)
+	/* 64-bit sum: offset 0xFFFFFFFC with length 4 must not wrap to 0. */
+	if ((*length != 1 && *length != 2 && *length != 4) || *offset % *length ||
+	    (uint64_t)*offset + *length > bar_size)
 		return NULL;
 	return cap[VIRTIO_CAP_BAR] == VIRTIO_PCI_REGS_BAR ? &regs_ops : &msix_ops;
 }
