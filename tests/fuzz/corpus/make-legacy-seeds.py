@@ -1,0 +1,129 @@
+#!/usr/bin/env python3
+"""Writes the seed inputs of fuzz-legacy (corpus/fuzz-legacy/): one short
+operation stream per device, each the way a firmware or driver starts
+talking to it, so the fuzzer begins past the first registers. The encoding
+is fuzz-legacy.c's (op byte, then its arguments) and fuzz-ops.c's (flags,
+16-bit offset, value). Run it again after changing either."""
+import os
+import struct
+import sys
+
+# fuzz-legacy.c: enum op and enum window.
+OP_ACCESS, OP_CONFIG, OP_FILL_RAM, OP_RENDER, OP_DISC, OP_KEYS, OP_MOUSE, OP_SERIAL, OP_POWER = range(9)
+(W_VGA_PORTS, W_DISPI, W_IDE_PRIMARY, W_IDE_PRIMARY_CONTROL, W_IDE_SECONDARY, W_IDE_SECONDARY_CONTROL,
+ W_FW_CFG, W_I8042, W_RTC, W_UART, W_PCI_CONFIG, W_PORT_A, W_DEBUG, W_VGA_WINDOW, W_VGA_VRAM, W_VGA_REGS,
+ W_IDE_BUS_MASTER, W_ACPI_PM, W_AHCI, W_RNG_MSIX, W_RNG_REGS, W_ANY_PORT) = range(22)
+# fuzz-legacy.c: devfns[] indices.
+D_HOST, D_ISA, D_IDE, D_PM, D_VGA, D_AHCI, D_RNG = range(7)
+WIDTH_LOG = {1: 0, 2: 1, 4: 2, 8: 3}
+
+
+def out(window, offset, value, width=1):
+    return struct.pack('<BBBI', OP_ACCESS, window, 1 | WIDTH_LOG[width] << 1, offset) + value.to_bytes(width, 'little')
+
+
+def inp(window, offset, width=1, times=1):
+    return struct.pack('<BBBI', OP_ACCESS, window, WIDTH_LOG[width] << 1, offset) * times
+
+
+def config(devfn, reg, value, width):
+    return struct.pack('<BBBB', OP_CONFIG, devfn, 1 | WIDTH_LOG[width] << 1, reg) + value.to_bytes(width, 'little')
+
+
+def fill(offset, data):
+    data += b'\0' * (-len(data) % 16)
+    return struct.pack('<BIB', OP_FILL_RAM, offset, len(data) // 16) + data
+
+
+def dispi(index, value):
+    return out(W_DISPI, 0, index, 2) + out(W_DISPI, 1, value, 2)
+
+
+def vga_dispi():
+    s = dispi(1, 640) + dispi(2, 480) + dispi(3, 32) + dispi(4, 0x41)
+    s += out(W_VGA_VRAM, 0x100, 0x00FF00FF, 4) + bytes([OP_RENDER])
+    s += dispi(3, 8) + out(W_VGA_PORTS, 0x3C8 - 0x3B0, 1) + out(W_VGA_PORTS, 0x3C9 - 0x3B0, 0x3F)
+    return s + out(W_VGA_REGS, 0x500 + 9 * 2, 100, 2) + bytes([OP_RENDER])
+
+
+def vga_text():
+    s = out(W_VGA_WINDOW, 0x18000, 0x1F41, 2) + out(W_VGA_WINDOW, 0x18002, 0x4E42, 2)
+    s += out(W_VGA_PORTS, 0x3D4 - 0x3B0, 0x0A) + out(W_VGA_PORTS, 0x3D5 - 0x3B0, 0x0E)  # cursor shape
+    return s + bytes([OP_RENDER]) + out(W_VGA_PORTS, 0x3C4 - 0x3B0, 0x0402, 2) + bytes([OP_RENDER])
+
+
+def ata(base_window, command):
+    return out(base_window, 6, 0xE0) + out(base_window, 2, 1) + out(base_window, 3, 0) + out(base_window, 7, command)
+
+
+def ide_identify_and_dma():
+    s = out(W_IDE_PRIMARY, 6, 0xA0) + out(W_IDE_PRIMARY, 7, 0xEC) + inp(W_IDE_PRIMARY, 0, 2, 256)
+    # READ DMA of one sector into 0x20000, the PRD table at 0x1000.
+    s += fill(0x1000, struct.pack('<IHH', 0x20000, 512, 0x8000))
+    s += out(W_IDE_BUS_MASTER, 4, 0x1000, 4) + ata(W_IDE_PRIMARY, 0xC8) + out(W_IDE_BUS_MASTER, 0, 0x09)
+    return s + inp(W_IDE_BUS_MASTER, 2) + inp(W_IDE_PRIMARY, 7)
+
+
+def atapi_packet(cdb):
+    s = out(W_IDE_SECONDARY, 6, 0xA0) + out(W_IDE_SECONDARY, 1, 0) + out(W_IDE_SECONDARY, 4, 0)
+    s += out(W_IDE_SECONDARY, 5, 8) + out(W_IDE_SECONDARY, 7, 0xA0)
+    cdb = cdb + b'\0' * (12 - len(cdb))
+    return s + b''.join(out(W_IDE_SECONDARY, 0, int.from_bytes(cdb[i:i + 2], 'little'), 2) for i in range(0, 12, 2))
+
+
+def atapi_read_then_change():
+    read10 = bytes([0x28, 0, 0, 0, 0, 16, 0, 0, 1])
+    s = atapi_packet(bytes([0x00])) + inp(W_IDE_SECONDARY, 7)          # TEST UNIT READY
+    s += atapi_packet(read10) + inp(W_IDE_SECONDARY, 0, 2, 8)            # part of a block
+    s += bytes([OP_DISC, 4])                                            # disc B in, while it is open
+    s += inp(W_IDE_SECONDARY, 0, 2, 8) + inp(W_IDE_SECONDARY, 7)
+    return s + atapi_packet(bytes([0x03, 0, 0, 0, 18])) + inp(W_IDE_SECONDARY, 0, 2, 9)  # REQUEST SENSE
+
+
+def fw_cfg():
+    s = out(W_FW_CFG, 0, 0x0000, 2) + inp(W_FW_CFG, 1, 1, 4)           # signature
+    s += out(W_FW_CFG, 0, 0x0019, 2) + inp(W_FW_CFG, 1, 1, 8)          # file directory
+    # DMA: select the directory and read 64 bytes to 0x3000.
+    s += fill(0x2000, struct.pack('>IIQ', 0x0019 << 16 | 0x08 | 0x02, 64, 0x3000))
+    s += out(W_FW_CFG, 4, 0, 4) + out(W_FW_CFG, 8, int.from_bytes(struct.pack('>I', 0x2000), 'little'), 4)
+    return s + inp(W_FW_CFG, 4, 4)
+
+
+def i8042():
+    s = out(W_I8042, 4, 0x60) + out(W_I8042, 0, 0x47)                  # command byte: both ports on
+    s += out(W_I8042, 4, 0xD4) + out(W_I8042, 0, 0xF4) + inp(W_I8042, 0)  # mouse reporting on
+    s += bytes([OP_KEYS, 3, 0x1C, 0xF0, 0x1C]) + inp(W_I8042, 4) + inp(W_I8042, 0, 1, 3)
+    s += bytes([OP_MOUSE]) + struct.pack('<hhbB', 5, -3, 1, 1) + inp(W_I8042, 0, 1, 4)
+    return s + out(W_I8042, 4, 0xAA) + inp(W_I8042, 0)
+
+
+def chipset():
+    s = config(D_HOST, 0x59, 0x30, 1) + config(D_HOST, 0x5C, 0x33333333, 4)   # PAM
+    s += config(D_ISA, 0x60, 0x0B0A0B0A, 4)                                    # PIRQ routes
+    s += config(D_VGA, 0x10, 0xFFFFFFFF, 4) + config(D_VGA, 0x10, 0xD0000000, 4)  # size, move BAR0
+    s += config(D_PM, 0x40, 0x0601, 4) + config(D_PM, 0x80, 1, 1)             # ACPI PM at 0x600
+    s += inp(W_ACPI_PM, 0, 2) + out(W_ACPI_PM, 2, 0x0100, 2) + bytes([OP_POWER]) + inp(W_ACPI_PM, 0, 2)
+    s += config(D_AHCI, 0x48, 0x00010000, 4) + config(D_RNG, 0x98, 0x80000000, 4)  # MSI, MSI-X on
+    return s + out(W_RNG_MSIX, 0x0C, 0, 4) + out(W_PCI_CONFIG, 1, 0x06) + out(W_PORT_A, 0, 0x02)
+
+
+def rtc_uart():
+    s = out(W_RTC, 0, 0x0B) + out(W_RTC, 1, 0x46) + out(W_RTC, 0, 0x0C) + inp(W_RTC, 1)
+    s += out(W_RTC, 0, 0x00) + inp(W_RTC, 1)
+    s += out(W_UART, 3, 0x80) + out(W_UART, 0, 1) + out(W_UART, 3, 0x03) + out(W_UART, 1, 0x0F)
+    s += bytes([OP_SERIAL, 5]) + b'hello' + inp(W_UART, 2) + inp(W_UART, 5) + inp(W_UART, 0, 1, 5)
+    return s + out(W_UART, 0, 0x41) + out(W_DEBUG, 0, 0x42) + out(W_DEBUG, 0x402 - 0x80, 0x43)
+
+
+SEEDS = {
+    'vga-dispi': vga_dispi, 'vga-text': vga_text, 'ide-identify-dma': ide_identify_and_dma,
+    'atapi-read-then-change': atapi_read_then_change, 'fw-cfg': fw_cfg, 'i8042': i8042,
+    'chipset': chipset, 'rtc-uart': rtc_uart,
+}
+
+if __name__ == '__main__':
+    folder = os.path.join(os.path.dirname(os.path.abspath(sys.argv[0])), 'fuzz-legacy')
+    os.makedirs(folder, exist_ok=True)
+    for name, make in SEEDS.items():
+        with open(os.path.join(folder, name), 'wb') as f:
+            f.write(make())
