@@ -80,6 +80,14 @@ def atapi_read_then_change():
     return s + atapi_packet(bytes([0x03, 0, 0, 0, 18])) + inp(W_IDE_SECONDARY, 0, 2, 9)  # REQUEST SENSE
 
 
+def atapi_eject_during_pio():
+    """Issue 13 defect 2: the disc ejected while a three-block READ(10)
+    is open; the guest's reads go on past the block the drive had loaded."""
+    read10 = bytes([0x28, 0, 0, 0, 0, 16, 0, 0, 3])
+    s = atapi_packet(bytes([0x00])) + atapi_packet(read10) + inp(W_IDE_SECONDARY, 0, 2, 8)
+    return s + bytes([OP_DISC, 0]) + inp(W_IDE_SECONDARY, 0, 2, 2048) + inp(W_IDE_SECONDARY, 7)
+
+
 def fw_cfg():
     s = out(W_FW_CFG, 0, 0x0000, 2) + inp(W_FW_CFG, 1, 1, 4)           # signature
     s += out(W_FW_CFG, 0, 0x0019, 2) + inp(W_FW_CFG, 1, 1, 8)          # file directory
@@ -117,7 +125,8 @@ def rtc_uart():
 
 SEEDS = {
     'vga-dispi': vga_dispi, 'vga-text': vga_text, 'ide-identify-dma': ide_identify_and_dma,
-    'atapi-read-then-change': atapi_read_then_change, 'fw-cfg': fw_cfg, 'i8042': i8042,
+    'atapi-read-then-change': atapi_read_then_change, 'atapi-eject-during-pio': atapi_eject_during_pio,
+    'fw-cfg': fw_cfg, 'i8042': i8042,
     'chipset': chipset, 'rtc-uart': rtc_uart,
 }
 
