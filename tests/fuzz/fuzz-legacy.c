@@ -114,14 +114,6 @@ static struct irq_line line(unsigned gsi)
 	return (struct irq_line){ check_irq, NULL, gsi };
 }
 
-static void open_medium(struct block_backend *blk, const char *name, size_t size, bool iso)
-{
-	char *error = NULL;
-	g_autofree char *path = fuzz_image_path(name, size, iso);
-	if (block_open(blk, path, iso, &error) < 0)
-		abort();
-}
-
 /* Items like the ones the engine gives SeaBIOS: numbers, a small file and
  * one that spans several DMA transfers. */
 static void fill_fw_cfg(void)
@@ -199,9 +191,9 @@ static void set_up(void)
 	if (!guest_mem_add(&fz.mem, 0, RAM_SIZE, fz.ram))
 		abort();
 	fz.ctx = g_main_context_new();
-	open_medium(&fz.disk, "fuzz-disk", DISK_BYTES, false);
-	open_medium(&fz.disc_a, "fuzz-disc-a", DISC_A_BLOCKS * 2048, true);
-	open_medium(&fz.disc_b, "fuzz-disc-b", DISC_B_BLOCKS * 2048, true);
+	fuzz_open_image(&fz.disk, "fuzz-disk", DISK_BYTES, false);
+	fuzz_open_image(&fz.disc_a, "fuzz-disc-a", DISC_A_BLOCKS * 2048, true);
+	fuzz_open_image(&fz.disc_b, "fuzz-disc-b", DISC_B_BLOCKS * 2048, true);
 }
 
 /* Fixed ports first, then the windows of BARs wherever the guest put them,
@@ -216,28 +208,28 @@ enum window {
 static struct fuzz_window window(enum window w)
 {
 	switch (w) {
-	case W_VGA_PORTS: return (struct fuzz_window){ &fz.pio, 0x3B0, 0x30 };
-	case W_DISPI: return (struct fuzz_window){ &fz.pio, 0x1CE, 3 };
-	case W_IDE_PRIMARY: return (struct fuzz_window){ &fz.pio, 0x1F0, 8 };
-	case W_IDE_PRIMARY_CONTROL: return (struct fuzz_window){ &fz.pio, 0x3F6, 1 };
-	case W_IDE_SECONDARY: return (struct fuzz_window){ &fz.pio, 0x170, 8 };
-	case W_IDE_SECONDARY_CONTROL: return (struct fuzz_window){ &fz.pio, 0x376, 1 };
-	case W_FW_CFG: return (struct fuzz_window){ &fz.pio, FW_CFG_PORT_SELECTOR, 12 };
-	case W_I8042: return (struct fuzz_window){ &fz.pio, 0x60, 5 };
-	case W_RTC: return (struct fuzz_window){ &fz.pio, 0x70, 2 };
-	case W_UART: return (struct fuzz_window){ &fz.pio, 0x3F8, 8 };
-	case W_PCI_CONFIG: return (struct fuzz_window){ &fz.pio, 0xCF8, 8 };
-	case W_PORT_A: return (struct fuzz_window){ &fz.pio, 0x92, 1 };
-	case W_DEBUG: return (struct fuzz_window){ &fz.pio, POST_PORT, DEBUGCON_PORT - POST_PORT + 1 };
+	case W_VGA_PORTS: return (struct fuzz_window){ &fz.pio, 0x3B0, 0x30, true };
+	case W_DISPI: return (struct fuzz_window){ &fz.pio, 0x1CE, 3, true };
+	case W_IDE_PRIMARY: return (struct fuzz_window){ &fz.pio, 0x1F0, 8, true };
+	case W_IDE_PRIMARY_CONTROL: return (struct fuzz_window){ &fz.pio, 0x3F6, 1, true };
+	case W_IDE_SECONDARY: return (struct fuzz_window){ &fz.pio, 0x170, 8, true };
+	case W_IDE_SECONDARY_CONTROL: return (struct fuzz_window){ &fz.pio, 0x376, 1, true };
+	case W_FW_CFG: return (struct fuzz_window){ &fz.pio, FW_CFG_PORT_SELECTOR, 12, true };
+	case W_I8042: return (struct fuzz_window){ &fz.pio, 0x60, 5, true };
+	case W_RTC: return (struct fuzz_window){ &fz.pio, 0x70, 2, true };
+	case W_UART: return (struct fuzz_window){ &fz.pio, 0x3F8, 8, true };
+	case W_PCI_CONFIG: return (struct fuzz_window){ &fz.pio, 0xCF8, 8, true };
+	case W_PORT_A: return (struct fuzz_window){ &fz.pio, 0x92, 1, true };
+	case W_DEBUG: return (struct fuzz_window){ &fz.pio, POST_PORT, DEBUGCON_PORT - POST_PORT + 1, true };
 	case W_VGA_WINDOW: return (struct fuzz_window){ &fz.mmio, 0xA0000, 0x20000 };
 	case W_VGA_VRAM: return fuzz_bar_window(&fz.mmio, &fz.vga.pci, 0);
 	case W_VGA_REGS: return fuzz_bar_window(&fz.mmio, &fz.vga.pci, 2);
 	case W_IDE_BUS_MASTER: return fuzz_bar_window(&fz.pio, &fz.ide.pci, 4);
-	case W_ACPI_PM: return (struct fuzz_window){ &fz.pio, fz.pm.base, fz.pm.base ? ACPI_PM_SIZE : 0 };
+	case W_ACPI_PM: return (struct fuzz_window){ &fz.pio, fz.pm.base, fz.pm.base ? ACPI_PM_SIZE : 0, true };
 	case W_AHCI: return fuzz_bar_window(&fz.mmio, &fz.ahci.pci, 5);
 	case W_RNG_MSIX: return fuzz_bar_window(&fz.mmio, &fz.rng.vp.pci, VIRTIO_PCI_MSIX_BAR);
 	case W_RNG_REGS: return fuzz_bar_window(&fz.mmio, &fz.rng.vp.pci, VIRTIO_PCI_REGS_BAR);
-	case W_ANY_PORT: return (struct fuzz_window){ &fz.pio, 0, 0x10000 };
+	case W_ANY_PORT: return (struct fuzz_window){ &fz.pio, 0, 0x10000, true };
 	case WINDOWS: break;
 	}
 	abort();

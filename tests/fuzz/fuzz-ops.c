@@ -43,7 +43,7 @@ uint64_t fuzz_u64(struct fuzz_input *in) { return take_le(in, 8); }
 void fuzz_access(struct fuzz_input *in, const struct fuzz_window *w)
 {
 	uint8_t flags = fuzz_u8(in);
-	unsigned width = 1u << (flags >> 1 & 3);
+	unsigned width = MIN(1u << (flags >> 1 & 3), w->ports ? 4u : 8u);
 	uint32_t offset = fuzz_u32(in);
 	uint64_t value = flags & 1 ? take_le(in, width) : 0;
 	if (!w->span)
@@ -58,9 +58,10 @@ void fuzz_access(struct fuzz_input *in, const struct fuzz_window *w)
 struct fuzz_window fuzz_bar_window(const struct bus *bus, const struct pci_device *dev, unsigned index)
 {
 	const struct pci_bar *bar = &dev->bars[index];
+	bool ports = bar->kind == PCI_BAR_IO;
 	if (!bar->mapped)
-		return (struct fuzz_window){ bus, 0, 0 };
-	return (struct fuzz_window){ bus, bar->mapped_at, bar->size };
+		return (struct fuzz_window){ bus, 0, 0, ports };
+	return (struct fuzz_window){ bus, bar->mapped_at, bar->size, ports };
 }
 
 void fuzz_pci_config(struct fuzz_input *in, const struct bus *pio, const uint8_t *devfns, unsigned n)
@@ -131,12 +132,16 @@ void fuzz_check_heap(const char *what, size_t baseline, uint64_t accounted, size
 	}
 }
 
-char *fuzz_image_path(const char *name, size_t size, bool iso)
+void fuzz_open_image(struct block_backend *blk, const char *name, size_t size, bool iso)
 {
 	static const char signature[] = "\1CD001";
+	char *error = NULL;
 	int fd = memfd_create(name, 0);
 	if (fd < 0 || ftruncate(fd, (off_t)size) < 0 ||
 	    (iso && pwrite(fd, signature, sizeof(signature) - 1, 16 * 2048) != sizeof(signature) - 1))
 		abort();
-	return g_strdup_printf("/proc/self/fd/%d", fd);
+	g_autofree char *path = g_strdup_printf("/proc/self/fd/%d", fd);
+	if (block_open(blk, path, iso, &error) < 0)
+		abort();
+	close(fd);  /* the backend has its own descriptor */
 }

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "backend/block.h"
 #include "console.h"
 #include "hw/bus.h"
 #include "hw/pci.h"
@@ -33,11 +34,12 @@ size_t fuzz_bytes(struct fuzz_input *in, void *dst, size_t room);
 struct fuzz_window {
 	const struct bus *bus;
 	uint64_t base, span;
+	bool ports;             /* port I/O: at most 4 bytes an access */
 };
 
 /* One guest access to `w`: a flags byte (bit 0 write, bits 1-2 the width
- * 1/2/4/8), a 32-bit offset taken modulo the span and, for a write, the
- * value. */
+ * 1/2/4/8, 4 at most on ports), a 32-bit offset taken modulo the span and,
+ * for a write, the value. */
 void fuzz_access(struct fuzz_input *in, const struct fuzz_window *w);
 
 /* Where BAR `index` of `dev` decodes now. */
@@ -64,8 +66,8 @@ size_t fuzz_heap_bytes(void);
  * `accounted` + `slack` bytes over `baseline`. */
 void fuzz_check_heap(const char *what, size_t baseline, uint64_t accounted, size_t slack);
 
-/* An anonymous file of `size` bytes (an ISO 9660 signature at sector 16
- * when `iso`) as a path for block_open. */
-char *fuzz_image_path(const char *name, size_t size, bool iso);
+/* Opens `blk` on an anonymous file of `size` zero bytes; with `iso`, read-
+ * only with an ISO 9660 signature at sector 16, as a CD-ROM's medium. */
+void fuzz_open_image(struct block_backend *blk, const char *name, size_t size, bool iso);
 
 #endif

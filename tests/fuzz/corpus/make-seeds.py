@@ -19,6 +19,7 @@ WIDTH_LOG = {1: 0, 2: 1, 4: 2, 8: 3}
 
 
 def out(window, offset, value, width=1):
+    """fuzz_access(): a write. OP_ACCESS is 0 in both targets."""
     return struct.pack('<BBBI', OP_ACCESS, window, 1 | WIDTH_LOG[width] << 1, offset) + value.to_bytes(width, 'little')
 
 
@@ -123,6 +124,83 @@ def rtc_uart():
     return s + out(W_UART, 0, 0x41) + out(W_DEBUG, 0, 0x42) + out(W_DEBUG, 0x402 - 0x80, 0x43)
 
 
+# fuzz-virtio-transport.c: enum op; windows are device * 2 (+1 for MSI-X).
+VT_CONFIG, VT_PCI_CFG_WINDOW, VT_FILL_RAM, VT_FILL_PATTERN, VT_RESIZE = range(1, 6)
+BLK, RNG, NET, GPU = range(4)
+COMMON, ISR, NOTIFY = 0x0000, 0x1000, 0x3000
+
+
+def vt_fill(offset, data):
+    return bytes([VT_FILL_RAM]) + fill(offset, data)[1:]
+
+
+def virtio_start(device, queues):
+    """A driver's bring-up through common configuration (virtio 1.2 3.1.1),
+    queue q's rings at 0x10000 + q * 0x4000, 64 entries."""
+    w = device * 2
+    s = out(w, COMMON + 0x14, 0) + out(w, COMMON + 0x14, 1) + out(w, COMMON + 0x14, 3)
+    s += out(w, COMMON + 0x00, 1, 4) + inp(w, COMMON + 0x04, 4)
+    s += out(w, COMMON + 0x08, 1, 4) + out(w, COMMON + 0x0C, 1, 4)           # VERSION_1
+    s += out(w, COMMON + 0x14, 0x0B) + inp(w, COMMON + 0x14)
+    for q in range(queues):
+        ring = 0x10000 + q * 0x4000
+        s += out(w, COMMON + 0x16, q, 2) + out(w, COMMON + 0x18, 64, 2)
+        s += out(w, COMMON + 0x20, ring, 8) + out(w, COMMON + 0x28, ring + 0x1000, 8)
+        s += out(w, COMMON + 0x30, ring + 0x2000, 8) + out(w, COMMON + 0x1C, 1, 2)
+    return s + out(w, COMMON + 0x14, 0x0F)
+
+
+def desc(addr, length, flags, next_index):
+    return struct.pack('<QIHH', addr, length, flags, next_index)
+
+
+def virtio_rng_request():
+    s = virtio_start(RNG, 1)
+    s += vt_fill(0x10000, desc(0x30000, 64, 2, 0))                            # one device-writable buffer
+    s += vt_fill(0x11000, struct.pack('<HHH', 0, 1, 0))                       # avail: idx 1, ring[0] 0
+    return s + out(RNG * 2, NOTIFY, 0, 2) + inp(RNG * 2, ISR) + inp(RNG * 2, 0x2000, 4)
+
+
+def virtio_msix_and_pci_cfg():
+    s = bytes([VT_CONFIG, BLK, 1 | 2 << 1, 0x98]) + (0x80000000).to_bytes(4, 'little')   # MSI-X on
+    s += out(BLK * 2 + 1, 0, 0xFEE00000, 4) + out(BLK * 2 + 1, 8, 0x41, 4) + out(BLK * 2 + 1, 12, 0, 4)
+    s += out(BLK * 2, COMMON + 0x10, 0, 2) + inp(BLK * 2 + 1, 0x800, 8)
+    # The PCI_CFG window: 4 bytes of BAR4 at offset 0x14 (device status), read then written.
+    s += bytes([VT_PCI_CFG_WINDOW, BLK, 4]) + struct.pack('<IB', 0x14, 4) + bytes([2 << 1]) + struct.pack('<I', 0)
+    s += bytes([VT_PCI_CFG_WINDOW, BLK, 4]) + struct.pack('<IB', 0x14, 1) + bytes([1]) + struct.pack('<IB', 0, 1)
+    return s + bytes([VT_RESIZE]) + struct.pack('<HH', 1280, 800)
+
+
+def gpu_backing_flood(resources=8, entries=16384):
+    """Issue 13 defect 3: resources of one pixel, each with a backing list of
+    16384 entries (all naming page 0x1000). The budget counted 4 bytes a
+    resource while the engine held 256 KiB for each list."""
+    entries_gpa, requests_gpa, responses_gpa = 0x40000, 0x20000, 0x30000
+    s = virtio_start(GPU, 2)
+    s += bytes([VT_FILL_PATTERN]) + struct.pack('<IH', entries_gpa, entries) + struct.pack('<QII', 0x1000, 4096, 0)
+    descs, ring, requests = b'', b'', b''
+    for r in range(resources):
+        create = struct.pack('<IIQII', 0x0101, 0, 0, 0, 0) + struct.pack('<IIII', r + 1, 1, 1, 1)
+        attach = struct.pack('<IIQII', 0x0106, 0, 0, 0, 0) + struct.pack('<II', r + 1, entries)
+        for request, extra in ((create, None), (attach, entries * 16)):
+            head = len(descs) // 16
+            addr = requests_gpa + len(requests)
+            requests += request + b'\0' * (-len(request) % 16)
+            chain = [(addr, len(request))] + ([(entries_gpa, extra)] if extra else [])
+            for a, n in chain:
+                descs += desc(a, n, 1, len(descs) // 16 + 1)
+            descs += desc(responses_gpa + head * 32, 24, 2, 0)
+            ring += struct.pack('<H', head)
+    s += vt_fill(0x10000, descs) + vt_fill(requests_gpa, requests)
+    s += vt_fill(0x11000, struct.pack('<HH', 0, len(ring) // 2) + ring)
+    return s + out(GPU * 2, NOTIFY, 0, 2)
+
+
+TRANSPORT_SEEDS = {
+    'rng-request': virtio_rng_request, 'msix-and-pci-cfg': virtio_msix_and_pci_cfg,
+    'gpu-backing-flood': gpu_backing_flood,
+}
+
 SEEDS = {
     'vga-dispi': vga_dispi, 'vga-text': vga_text, 'ide-identify-dma': ide_identify_and_dma,
     'atapi-read-then-change': atapi_read_then_change, 'atapi-eject-during-pio': atapi_eject_during_pio,
@@ -131,8 +209,9 @@ SEEDS = {
 }
 
 if __name__ == '__main__':
-    folder = os.path.join(os.path.dirname(os.path.abspath(sys.argv[0])), 'fuzz-legacy')
-    os.makedirs(folder, exist_ok=True)
-    for name, make in SEEDS.items():
-        with open(os.path.join(folder, name), 'wb') as f:
-            f.write(make())
+    here = os.path.dirname(os.path.abspath(sys.argv[0]))
+    for target, seeds in (('fuzz-legacy', SEEDS), ('fuzz-virtio-transport', TRANSPORT_SEEDS)):
+        os.makedirs(os.path.join(here, target), exist_ok=True)
+        for name, make in seeds.items():
+            with open(os.path.join(here, target, name), 'wb') as f:
+                f.write(make())
