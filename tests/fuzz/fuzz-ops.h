@@ -59,7 +59,8 @@ void fuzz_fill_ram(struct fuzz_input *in, uint8_t *ram, size_t ram_size);
 void fuzz_watch_console(struct console *con);
 
 /* Live heap bytes as the sanitizer's allocator counts them (freed blocks
- * in its quarantine excluded); 0 when the build has no such allocator. */
+ * in its quarantine excluded); 0 when the build has no such allocator.
+ * libFuzzer's own allocations count too: compare only within one input. */
 size_t fuzz_heap_bytes(void);
 
 /* Aborts with a line naming `what` when the heap has grown more than

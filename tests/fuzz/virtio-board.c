@@ -50,6 +50,14 @@ void vboard_drain(struct virtio_board *b)
 		;
 }
 
+uint64_t vboard_accounted(const struct virtio_board *b)
+{
+	uint64_t bytes = b->gpu.host_memory;
+	for (const GList *frame = b->net.backlog.head; frame; frame = frame->next)
+		bytes += g_bytes_get_size(frame->data);
+	return bytes;
+}
+
 void vboard_destroy(struct virtio_board *b)
 {
 	pci_bus_destroy(&b->pci);

@@ -40,8 +40,13 @@ void vboard_destroy(struct virtio_board *b);
 /* Runs the queue work the devices have on their I/O context. */
 void vboard_drain(struct virtio_board *b);
 
-/* The heap may hold what virtio-gpu accounts for its resources, and this
- * much more for the devices' own bookkeeping while an input runs. */
+/* What the devices say they hold for the guest: virtio-gpu's resources
+ * (its host_memory budget) and the frames virtio-net keeps for a guest
+ * that has no receive buffers yet (at most VIRTIO_NET_RX_BACKLOG). */
+uint64_t vboard_accounted(const struct virtio_board *b);
+
+/* The heap may hold vboard_accounted(), and this much more for the
+ * devices' own bookkeeping while an input runs. */
 #define VBOARD_HEAP_SLACK (1u << 20)
 
 #endif

@@ -1,12 +1,17 @@
 #!/usr/bin/env python3
-"""Writes the seed inputs of fuzz-legacy (corpus/fuzz-legacy/): one short
-operation stream per device, each the way a firmware or driver starts
-talking to it, so the fuzzer begins past the first registers. The encoding
-is fuzz-legacy.c's (op byte, then its arguments) and fuzz-ops.c's (flags,
-16-bit offset, value). Run it again after changing either."""
+"""Writes the seed inputs of fuzz-legacy, fuzz-virtio-transport and fuzz-iso
+(corpus/<target>/). For the operation-stream targets: short streams, each
+the way a firmware or driver starts talking to a device, so the fuzzer
+begins past the first registers; their encoding is the targets' (op byte,
+then its arguments) and fuzz-ops.c's (flags, 32-bit offset, value). For
+fuzz-iso: images xorriso makes of installer-like trees, from sector 16 on.
+Each corpus also holds the reproducers of the defects its target is meant
+to catch. Run it again after changing any of the targets' encodings."""
 import os
 import struct
+import subprocess
 import sys
+import tempfile
 
 # fuzz-legacy.c: enum op and enum window.
 OP_ACCESS, OP_CONFIG, OP_FILL_RAM, OP_RENDER, OP_DISC, OP_KEYS, OP_MOUSE, OP_SERIAL, OP_POWER = range(9)
@@ -201,7 +206,43 @@ TRANSPORT_SEEDS = {
     'gpu-backing-flood': gpu_backing_flood,
 }
 
-SEEDS = {
+ISO_SECTOR = 2048
+# Trees like the installers' (name, label, Joliet, files); iso-detect.c looks for these paths.
+ISO_TREES = [
+    ('ubuntu', 'Ubuntu', True, {'casper/vmlinuz': '', '.disk/info': 'Ubuntu 24.04.1 LTS "Noble Numbat" - Release amd64'}),
+    ('debian', 'Debian', False, {'install.amd/vmlinuz': '',
+                                 '.disk/info': 'Debian GNU/Linux 12.8.0 "Bookworm" - Official amd64 NETINST'}),
+    ('windows', 'CCCOMA_X64FRE_EN-US_DV9', True, {'bootmgr': '', 'sources/install.wim': ''}),
+    ('fedora', 'Fedora', True, {'images/pxeboot/vmlinuz': ''}),
+]
+
+
+def iso_image(label, joliet, files):
+    """The image xorriso makes, from sector 16 on, without trailing zeros."""
+    with tempfile.TemporaryDirectory() as scratch:
+        tree = os.path.join(scratch, 'tree')
+        for path, content in files.items():
+            os.makedirs(os.path.dirname(os.path.join(tree, path)), exist_ok=True)
+            with open(os.path.join(tree, path), 'w') as f:
+                f.write(content + '\n')
+        iso = os.path.join(scratch, 'image.iso')
+        subprocess.run(['xorriso', '-as', 'mkisofs', '-quiet', '-V', label] + (['-J', '-r'] if joliet else []) +
+                       ['-o', iso, tree], check=True, stderr=subprocess.DEVNULL)
+        with open(iso, 'rb') as f:
+            return f.read()[16 * ISO_SECTOR:].rstrip(b'\0')
+
+
+def joliet_before_primary():
+    """Issue 13 defect 1: two Joliet descriptors, then the primary one."""
+    image = iso_image('W', True, {'bootmgr': ''})
+    primary, joliet = image[:ISO_SECTOR], image[ISO_SECTOR:2 * ISO_SECTOR]
+    return joliet + joliet + primary + image[2 * ISO_SECTOR:]
+
+
+ISO_SEEDS = {name: (lambda l=label, j=joliet, f=files: iso_image(l, j, f)) for name, label, joliet, files in ISO_TREES}
+ISO_SEEDS['joliet-before-primary'] = joliet_before_primary
+
+LEGACY_SEEDS = {
     'vga-dispi': vga_dispi, 'vga-text': vga_text, 'ide-identify-dma': ide_identify_and_dma,
     'atapi-read-then-change': atapi_read_then_change, 'atapi-eject-during-pio': atapi_eject_during_pio,
     'fw-cfg': fw_cfg, 'i8042': i8042,
@@ -210,7 +251,7 @@ SEEDS = {
 
 if __name__ == '__main__':
     here = os.path.dirname(os.path.abspath(sys.argv[0]))
-    for target, seeds in (('fuzz-legacy', SEEDS), ('fuzz-virtio-transport', TRANSPORT_SEEDS)):
+    for target, seeds in (('fuzz-legacy', LEGACY_SEEDS), ('fuzz-virtio-transport', TRANSPORT_SEEDS), ('fuzz-iso', ISO_SEEDS)):
         os.makedirs(os.path.join(here, target), exist_ok=True)
         for name, make in seeds.items():
             with open(os.path.join(here, target, name), 'wb') as f:
