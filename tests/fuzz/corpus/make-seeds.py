@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Writes the seed inputs of fuzz-legacy, fuzz-virtio-transport and fuzz-iso
-(corpus/<target>/). For the operation-stream targets: short streams, each
+"""Writes the seed inputs of fuzz-legacy, fuzz-virtio-transport, fuzz-iso and
+fuzz-vnc (corpus/<target>/). For the operation-stream targets: short streams, each
 the way a firmware or driver starts talking to a device, so the fuzzer
 begins past the first registers; their encoding is the targets' (op byte,
 then its arguments) and fuzz-ops.c's (flags, 32-bit offset, value). For
@@ -242,6 +242,35 @@ def joliet_before_primary():
 ISO_SEEDS = {name: (lambda l=label, j=joliet, f=files: iso_image(l, j, f)) for name, label, joliet, files in ISO_TREES}
 ISO_SEEDS['joliet-before-primary'] = joliet_before_primary
 
+# fuzz-vnc: the first byte picks the server (bit 0: the password one), then
+# RFB client messages (RFC 6143 7.5) after the handshake the target makes.
+def set_encodings(*encodings):
+    return struct.pack('>BxH', 2, len(encodings)) + b''.join(struct.pack('>i', e) for e in encodings)
+
+
+def vnc_viewer_session(server=0):
+    """What a viewer sends first: its pixel format, encodings (raw, copyrect,
+    hextile, zlib, tight, zrle, cursor, desktop size, extended desktop size),
+    an update request, then input and clipboard text."""
+    s = bytes([server]) + struct.pack('>BxxxBBBBHHHBBBxxx', 0, 32, 24, 0, 1, 255, 255, 255, 16, 8, 0)
+    s += set_encodings(0, 1, 5, 6, 7, 16, -239, -223, -308)
+    s += struct.pack('>BBHHHH', 3, 0, 0, 0, 64, 48)
+    s += struct.pack('>BBxxI', 4, 1, 0x61) + struct.pack('>BBxxI', 4, 0, 0x61)
+    s += struct.pack('>BBHH', 5, 1, 10, 20) + struct.pack('>BBHH', 5, 0, 11, 21)
+    text = b'clipboard'
+    return s + struct.pack('>BxxxI', 6, len(text)) + text + struct.pack('>BBHHHH', 3, 1, 0, 0, 64, 48)
+
+
+def vnc_set_desktop_size():
+    """ExtendedDesktopSize's SetDesktopSize with one screen."""
+    return bytes([0]) + set_encodings(-308) + struct.pack('>BxHHBx', 251, 800, 600, 1) + struct.pack('>IHHHHI', 0, 0, 0, 800, 600, 0)
+
+
+VNC_SEEDS = {
+    'viewer-session': vnc_viewer_session, 'viewer-session-password': lambda: vnc_viewer_session(1),
+    'set-desktop-size': vnc_set_desktop_size,
+}
+
 LEGACY_SEEDS = {
     'vga-dispi': vga_dispi, 'vga-text': vga_text, 'ide-identify-dma': ide_identify_and_dma,
     'atapi-read-then-change': atapi_read_then_change, 'atapi-eject-during-pio': atapi_eject_during_pio,
@@ -251,7 +280,8 @@ LEGACY_SEEDS = {
 
 if __name__ == '__main__':
     here = os.path.dirname(os.path.abspath(sys.argv[0]))
-    for target, seeds in (('fuzz-legacy', LEGACY_SEEDS), ('fuzz-virtio-transport', TRANSPORT_SEEDS), ('fuzz-iso', ISO_SEEDS)):
+    for target, seeds in (('fuzz-legacy', LEGACY_SEEDS), ('fuzz-virtio-transport', TRANSPORT_SEEDS), ('fuzz-iso', ISO_SEEDS),
+                          ('fuzz-vnc', VNC_SEEDS)):
         os.makedirs(os.path.join(here, target), exist_ok=True)
         for name, make in seeds.items():
             with open(os.path.join(here, target, name), 'wb') as f:
