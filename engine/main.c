@@ -4,6 +4,8 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/select.h>
 
 #include "backend/chardev.h"
 #include "engine.h"
@@ -127,27 +129,45 @@ static int add_machine_to_library(const struct vireo_machine *def)
 	return 0;
 }
 
+/* libvncserver keeps each viewer's socket in an fd_set for select(), which
+ * holds descriptors below FD_SETSIZE (1024) only: a socket numbered above
+ * it is written past the set (glibc's fortified build aborts the engine
+ * instead). A soft limit of FD_SETSIZE keeps every descriptor the engine
+ * opens below it; a machine needs a few dozen. */
+static void keep_descriptors_below_fd_setsize(void)
+{
+	struct rlimit limit;
+	if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur > FD_SETSIZE) {
+		limit.rlim_cur = FD_SETSIZE;
+		if (setrlimit(RLIMIT_NOFILE, &limit) < 0)
+			fail(EXIT_FAILURE, "cannot keep the descriptor limit at FD_SETSIZE");
+	}
+}
+
 int main(int argc, char **argv)
 {
 	struct vireo_machine def;
+	struct machine_plan plan;
 	struct engine_backends backends;
 	char *error = NULL;
 
+	keep_descriptors_below_fd_setsize();
 	setlocale(LC_ALL, "");
 	messages_init();
 	signal(SIGPIPE, SIG_IGN); /* a serial socket client that goes away is not fatal */
 	machine_init(&def);
 	parse_command_line(argc, argv, &def);
-	if (!engine_check_inputs(&def, &error))
+	if (!machine_plan_build(&def, &plan, &error) || !engine_check_inputs(&plan, &error))
 		fail(EXIT_USAGE, error);
 	if (add_to_library) {
 		int status = add_machine_to_library(&def);
+		machine_plan_clear(&plan);
 		machine_clear(&def);
 		return status;
 	}
 
 	GMainContext *context = g_main_context_default();
-	if (engine_open_backends(&def, &backends, context, &error) < 0)
+	if (engine_open_backends(&plan, &backends, context, &error) < 0)
 		fail(EXIT_USAGE, error);
 	if (control_path) {
 		g_autofree char *display = engine_display_description(&backends);
@@ -161,10 +181,11 @@ int main(int argc, char **argv)
 
 	enum vm_stop_reason reason;
 	do {
-		reason = engine_run(&def, &backends, context, &error);
+		reason = engine_run(&plan, &backends, context, &error);
 	} while (reason == VM_STOP_RESET && !def.no_reboot);
 
 	engine_close_backends(&backends);
+	machine_plan_clear(&plan);
 	machine_clear(&def);
 	g_free(control_path);
 	if (error)

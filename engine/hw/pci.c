@@ -1,6 +1,6 @@
 /* PCI bus 0 and configuration mechanism #1. See pci.h. */
 #include "pci.h"
-#include "boot/bytes.h"
+#include "core/bytes.h"
 
 #include <errno.h>
 #include <string.h>
@@ -195,6 +195,8 @@ int pci_bus_add(struct pci_bus *pci, struct pci_device *dev, unsigned slot, unsi
 	if (pci->devices[devfn])
 		return -EEXIST;
 	pci->devices[devfn] = dev;
+	dev->bus = pci;
+	memcpy(dev->power_on, dev->config, PCI_CONFIG_SIZE);
 	return 0;
 }
 
@@ -296,3 +298,123 @@ void pci_bus_destroy(struct pci_bus *pci)
 			unmap_bar(pci, pci->devices[devfn], i);
 	g_mutex_clear(&pci->lock);
 }
+
+/* --- state of a function (core/device.h) ------------------------------ */
+
+/* Only what the guest may write is taken from `config`: the rest is the
+ * device's identity and layout, which a record does not get to change. */
+static void merge_config(struct pci_device *dev, const uint8_t config[PCI_CONFIG_SIZE])
+{
+	struct pci_bus *pci = dev->bus;
+	if (pci)
+		g_mutex_lock(&pci->lock);
+	for (unsigned i = 0; i < PCI_CONFIG_SIZE; i++)
+		dev->config[i] = (uint8_t)((dev->config[i] & ~dev->wmask[i]) | (config[i] & dev->wmask[i]));
+	if (pci) {
+		update_bars(pci, dev);
+		g_mutex_unlock(&pci->lock);
+	}
+}
+
+void pci_device_reset(struct pci_device *dev)
+{
+	merge_config(dev, dev->power_on);
+}
+
+void pci_device_save(struct pci_device *dev, struct state_writer *w)
+{
+	if (dev->bus)
+		g_mutex_lock(&dev->bus->lock);
+	state_put_bytes(w, "pci.config", dev->config, PCI_CONFIG_SIZE);
+	if (dev->bus)
+		g_mutex_unlock(&dev->bus->lock);
+}
+
+bool pci_device_load(struct pci_device *dev, struct state_reader *r)
+{
+	uint8_t config[PCI_CONFIG_SIZE];
+	if (!state_get_bytes(r, "pci.config", config, sizeof(config)))
+		return false;
+	merge_config(dev, config);
+	return true;
+}
+
+void pci_device_claims(struct pci_device *dev, struct device_claims *claims)
+{
+	static const char *const names[PCI_BARS] = { "BAR0", "BAR1", "BAR2", "BAR3", "BAR4", "BAR5" };
+	for (unsigned i = 0; i < PCI_BARS; i++)
+		if (dev->bars[i].mapped)
+			device_claim(claims, names[i], dev->bars[i].kind == PCI_BAR_IO ? DEVICE_PIO : DEVICE_MMIO,
+				     dev->bars[i].mapped_at, dev->bars[i].size);
+}
+
+void pci_device_unplug(struct pci_device *dev)
+{
+	struct pci_bus *pci = dev->bus;
+	if (!pci)
+		return;
+	g_mutex_lock(&pci->lock);
+	for (unsigned i = 0; i < PCI_BARS; i++)
+		unmap_bar(pci, dev, i);
+	for (unsigned devfn = 0; devfn < PCI_SLOTS * PCI_FUNCTIONS; devfn++)
+		if (pci->devices[devfn] == dev)
+			pci->devices[devfn] = NULL;
+	dev->bus = NULL;
+	g_mutex_unlock(&pci->lock);
+}
+
+void pci_function_save(void *state, struct state_writer *w)
+{
+	pci_device_save(state, w);
+}
+
+void pci_function_claims(void *state, struct device_claims *claims)
+{
+	pci_device_claims(state, claims);
+}
+
+/* --- the bus's own state: CONFIG_ADDRESS --------------------------------- */
+
+static void pci_bus_reset(void *opaque)
+{
+	struct pci_bus *pci = opaque;
+	g_mutex_lock(&pci->lock);
+	pci->config_address = 0;
+	g_mutex_unlock(&pci->lock);
+}
+
+static void pci_bus_save(void *opaque, struct state_writer *w)
+{
+	struct pci_bus *pci = opaque;
+	g_mutex_lock(&pci->lock);
+	state_put_uint(w, "config_address", pci->config_address, 4);
+	g_mutex_unlock(&pci->lock);
+}
+
+static bool pci_bus_load(void *opaque, struct state_reader *r)
+{
+	struct pci_bus *pci = opaque;
+	uint64_t address;
+	if (!state_get_uint(r, "config_address", &address, 4))
+		return false;
+	g_mutex_lock(&pci->lock);
+	pci->config_address = (uint32_t)address & CONFIG_ADDRESS_MASK;
+	g_mutex_unlock(&pci->lock);
+	return true;
+}
+
+static void pci_bus_teardown(void *opaque)
+{
+	pci_bus_destroy(opaque);
+}
+
+static void pci_bus_claims(void *opaque, struct device_claims *claims)
+{
+	(void)opaque;
+	device_claim(claims, "CONFIG_ADDRESS", DEVICE_PIO, PCI_CONFIG_ADDRESS_PORT, 4);
+	device_claim(claims, "CONFIG_DATA", DEVICE_PIO, PCI_CONFIG_DATA_PORT, 4);
+}
+
+const struct device_ops pci_bus_device_ops = {
+	"pci-bus", 1, pci_bus_reset, pci_bus_teardown, pci_bus_save, pci_bus_load, pci_bus_claims,
+};

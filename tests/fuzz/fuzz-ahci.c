@@ -12,7 +12,7 @@
 #include <glib.h>
 #include <string.h>
 
-#include "boot/bytes.h"
+#include "core/bytes.h"
 #include "fuzz-ops.h"
 #include "hw/ahci.h"
 

@@ -27,6 +27,7 @@
 
 #include "backend/block.h"
 #include "backend/chardev.h"
+#include "core/pc_map.h"
 #include "fuzz-ops.h"
 #include "hw/acpi_pm.h"
 #include "hw/ahci.h"
@@ -44,9 +45,7 @@
 #include "hw/virtio_rng.h"
 
 #define RAM_SIZE (1u << 20)
-#define MMIO_BASE 0xE0000000ull
 #define MMIO_LIMIT 0xF0000000ull
-#define IO_BASE 0xC000
 #define VRAM_SIZE (4u << 20)
 #define DISK_BYTES (256u * 512)
 #define DISC_A_BLOCKS 64
@@ -57,7 +56,6 @@
 #define IDE_CD_POSITION 2          /* secondary master */
 #define AHCI_CD_PORT 0
 #define RENDER_EVERY 64
-#define MAX_GSI 24                 /* the IOAPIC's pins */
 #define MAX_HOST_INPUT 16          /* scancodes or serial bytes in one event */
 /* What a board may allocate beyond the VGA's buffers while an input runs
  * (GLib's and the console's small bookkeeping). */
@@ -91,7 +89,7 @@ static struct {
 static void check_irq(void *opaque, unsigned gsi, bool level)
 {
 	(void)opaque, (void)level;
-	if (gsi >= MAX_GSI)
+	if (gsi >= PC_IOAPIC_PINS)
 		abort();
 }
 
@@ -143,8 +141,8 @@ static void build_board(void)
 	fuzz_watch_console(&fz.con);
 	if (pci_bus_init(&fz.pci, &fz.pio, &fz.mmio) < 0 || i440fx_init(&fz.host, &fz.pci) < 0 ||
 	    piix3_init(&fz.isa, &fz.pci, line(0)) < 0 ||
-	    piix_ide_init(&fz.ide, &fz.pci, &fz.pio, &fz.mem, line(14), line(15), drives) < 0 ||
-	    acpi_pm_init(&fz.pm, &fz.pio, 0, line(ACPI_PM_SCI_IRQ), ignore_request, NULL) < 0 ||
+	    piix_ide_init(&fz.ide, &fz.pci, &fz.pio, &fz.mem, line(PC_IRQ_IDE_PRIMARY), line(PC_IRQ_IDE_SECONDARY), drives) < 0 ||
+	    acpi_pm_init(&fz.pm, &fz.pio, 0, line(PC_IRQ_SCI), ignore_request, NULL) < 0 ||
 	    piix4_pm_init(&fz.pm_fn, &fz.pci, &fz.pm) < 0 ||
 	    vga_init(&fz.vga, &fz.pio, &fz.mmio, VRAM_SIZE, NULL, NULL, &fz.con) < 0 ||
 	    pci_bus_add(&fz.pci, &fz.vga.pci, VGA_SLOT, 0) < 0 || ahci_init(&fz.ahci, &fz.mem, line(10), NULL, NULL) < 0 ||
@@ -152,12 +150,12 @@ static void build_board(void)
 	    pci_bus_add(&fz.pci, &fz.ahci.pci, AHCI_SLOT, 0) < 0 ||
 	    virtio_rng_init(&fz.rng, fz.ctx, &fz.mem, line(11), NULL, NULL) < 0 ||
 	    pci_bus_add(&fz.pci, &fz.rng.vp.pci, RNG_SLOT, 0) < 0 || fw_cfg_init(&fz.fw_cfg, &fz.pio, &fz.mem) < 0 ||
-	    i8042_init(&fz.kbc, &fz.pio, line(1), line(12), ignore_request, NULL) < 0 ||
-	    rtc_init(&fz.rtc, &fz.pio, line(8), NULL) < 0 || chardev_open(&fz.serial, "none", fz.ctx, NULL) < 0 ||
-	    uart_init(&fz.uart, &fz.pio, 0x3F8, line(4), &fz.serial) < 0 ||
+	    i8042_init(&fz.kbc, &fz.pio, line(PC_IRQ_KEYBOARD), line(PC_IRQ_MOUSE), ignore_request, NULL) < 0 ||
+	    rtc_init(&fz.rtc, &fz.pio, line(PC_IRQ_RTC), NULL) < 0 || chardev_open(&fz.serial, "none", fz.ctx, NULL) < 0 ||
+	    uart_init(&fz.uart, &fz.pio, 0x3F8, line(PC_IRQ_COM1), &fz.serial) < 0 ||
 	    reset_control_init(&fz.reset, &fz.pio, &fz.pci, ignore_request, NULL) < 0 ||
 	    debug_ports_init(&fz.debug, &fz.pio, NULL) < 0 ||
-	    pci_bus_assign_bars(&fz.pci, MMIO_BASE, MMIO_LIMIT, IO_BASE) < 0)
+	    pci_bus_assign_bars(&fz.pci, PC_PCI_MMIO_BASE, MMIO_LIMIT, PC_PCI_IO_BASE) < 0)
 		abort();
 	i440fx_attach_pam(&fz.host, &pam_checker, NULL);
 	fill_fw_cfg();
@@ -221,7 +219,7 @@ static struct fuzz_window window(enum window w)
 	case W_PCI_CONFIG: return (struct fuzz_window){ &fz.pio, 0xCF8, 8, true };
 	case W_PORT_A: return (struct fuzz_window){ &fz.pio, 0x92, 1, true };
 	case W_DEBUG: return (struct fuzz_window){ &fz.pio, POST_PORT, DEBUGCON_PORT - POST_PORT + 1, true };
-	case W_VGA_WINDOW: return (struct fuzz_window){ &fz.mmio, 0xA0000, 0x20000 };
+	case W_VGA_WINDOW: return (struct fuzz_window){ &fz.mmio, PC_VGA_WINDOW_BASE, PC_VGA_WINDOW_END - PC_VGA_WINDOW_BASE };
 	case W_VGA_VRAM: return fuzz_bar_window(&fz.mmio, &fz.vga.pci, 0);
 	case W_VGA_REGS: return fuzz_bar_window(&fz.mmio, &fz.vga.pci, 2);
 	case W_IDE_BUS_MASTER: return fuzz_bar_window(&fz.pio, &fz.ide.pci, 4);

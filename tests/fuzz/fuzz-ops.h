@@ -12,7 +12,7 @@
 
 #include "backend/block.h"
 #include "console.h"
-#include "hw/bus.h"
+#include "core/bus.h"
 #include "hw/pci.h"
 
 /* The unread rest of an input. Reads past its end give zeros, so every

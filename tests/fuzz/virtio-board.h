@@ -6,12 +6,12 @@
 #ifndef VIREO_FUZZ_VIRTIO_BOARD_H
 #define VIREO_FUZZ_VIRTIO_BOARD_H
 
+#include "core/guest_mem.h"
 #include "hw/pci.h"
 #include "hw/virtio_blk.h"
 #include "hw/virtio_gpu.h"
 #include "hw/virtio_net.h"
 #include "hw/virtio_rng.h"
-#include "kvm/guest_mem.h"
 
 #define VBOARD_RAM_SIZE (1u << 20)
 #define VBOARD_DEVICES 4

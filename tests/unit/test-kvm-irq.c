@@ -55,7 +55,7 @@ static void test_msi_irqfd(void)
 	g_assert_cmpint(ioctl(vcpu.fd, KVM_SET_LAPIC, &lapic), ==, 0);
 
 	int gsi = vm_add_msi_route(&vm, MSI_ADDRESS(0), 0x41);
-	g_assert_cmpint(gsi, >=, VM_IOAPIC_PINS);
+	g_assert_cmpint(gsi, >=, PC_IOAPIC_PINS);
 	int efd = eventfd(0, EFD_CLOEXEC);
 	g_assert_cmpint(vm_attach_irqfd(&vm, efd, (unsigned)gsi), ==, 0);
 	g_assert_false(irr_has(&vcpu, 0x41));

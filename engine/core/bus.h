@@ -7,8 +7,8 @@
  * BARs from inside one). Callbacks get the offset into the range, not the
  * absolute address. An access nobody claims reads as all ones and drops
  * writes, as on a PC. */
-#ifndef VIREO_HW_BUS_H
-#define VIREO_HW_BUS_H
+#ifndef VIREO_CORE_BUS_H
+#define VIREO_CORE_BUS_H
 
 #include <glib.h>
 #include <stdbool.h>

@@ -2,8 +2,8 @@
  * to eventfds (ioeventfd), and each MSI-X vector's eventfd bound to a GSI
  * routed to the vector's address/data (irqfd), created the first time the
  * guest programs the vector and re-pointed when it programs it again. */
-#ifndef VIREO_KVM_VIRTIO_HOST_H
-#define VIREO_KVM_VIRTIO_HOST_H
+#ifndef VIREO_BOARD_VIRTIO_HOST_H
+#define VIREO_BOARD_VIRTIO_HOST_H
 
 #include "hw/virtio_pci.h"
 #include "kvm/vm.h"
