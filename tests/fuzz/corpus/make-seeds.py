@@ -91,7 +91,8 @@ def atapi_eject_during_pio():
     is open; the guest's reads go on past the block the drive had loaded."""
     read10 = bytes([0x28, 0, 0, 0, 0, 16, 0, 0, 3])
     s = atapi_packet(bytes([0x00])) + atapi_packet(read10) + inp(W_IDE_SECONDARY, 0, 2, 8)
-    return s + bytes([OP_DISC, 0]) + inp(W_IDE_SECONDARY, 0, 2, 2048) + inp(W_IDE_SECONDARY, 7)
+    # Dword reads, so the stream stays within the CI's -max_len of 4096.
+    return s + bytes([OP_DISC, 0]) + inp(W_IDE_SECONDARY, 0, 4, 520) + inp(W_IDE_SECONDARY, 7)
 
 
 def fw_cfg():
