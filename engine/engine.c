@@ -39,6 +39,7 @@
 #include "hw/virtio_net.h"
 #include "hw/virtio_gpu.h"
 #include "hw/virtio_rng.h"
+#include "kvm/assist_host.h"
 #include "kvm/coalesced_mmio.h"
 #include "kvm/cpuid.h"
 #include "kvm/vcpu.h"
@@ -762,6 +763,7 @@ static void stop_vcpus(struct engine *e)
 	vm_request_stop(&e->vm, VM_STOP_REQUESTED); /* no-op when already stopping */
 	for (unsigned i = 0; i < e->vcpus_created; i++)
 		vcpu_join_and_destroy(&e->vcpus[i]);
+	assist_host_print_counts(e->vcpus, e->vcpus_created);
 	g_free(e->vcpus);
 	g_free(e->cpuid);
 }

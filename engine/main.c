@@ -6,12 +6,14 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/select.h>
+#include <unistd.h>
 
 #include "backend/chardev.h"
 #include "engine.h"
 #include "library.h"
 #include "machine.h"
 #include "messages.h"
+#include "sandbox.h"
 
 #define EXIT_USAGE 2
 
@@ -23,6 +25,18 @@ struct flag_value {
 static GArray *flag_values; /* struct flag_value, applied after machine.ini */
 static char *control_path;  /* --control: not a machine setting, a property of this process */
 static gboolean add_to_library; /* --add-to-library: write the machine instead of running it */
+static gboolean sandboxed = TRUE; /* --sandbox: like --control, a property of this process */
+
+static gboolean parse_sandbox(const char *option_name, const char *value, gpointer data, GError **error)
+{
+	(void)option_name, (void)data;
+	if (strcmp(value, "on") && strcmp(value, "off")) {
+		g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, "--sandbox: \"%s\" is not on or off", value);
+		return FALSE;
+	}
+	sandboxed = !strcmp(value, "on");
+	return TRUE;
+}
 
 static const struct machine_setting *setting_for_flag(const char *option_name)
 {
@@ -43,7 +57,7 @@ static gboolean remember_flag(const char *option_name, const char *value, gpoint
 
 static GOptionEntry *build_option_entries(void)
 {
-	GOptionEntry *entries = g_new0(GOptionEntry, machine_settings_count + 3);
+	GOptionEntry *entries = g_new0(GOptionEntry, machine_settings_count + 4);
 	for (size_t i = 0; i < machine_settings_count; i++) {
 		const struct machine_setting *s = &machine_settings[i];
 		entries[i] = (GOptionEntry){
@@ -65,6 +79,13 @@ static GOptionEntry *build_option_entries(void)
 		.long_name = "add-to-library", .arg = G_OPTION_ARG_NONE, .arg_data = &add_to_library,
 		.description = "do not run: add the machine to the app's library ($XDG_DATA_HOME/vireo/machines) "
 			       "unless a machine there has its name, and print its folder",
+	};
+	entries[machine_settings_count + 2] = (GOptionEntry){
+		.long_name = "sandbox", .arg = G_OPTION_ARG_CALLBACK, .arg_data = (gpointer)parse_sandbox,
+		.description = "once the machine is set up, allow the engine only the system calls running it needs "
+			       "(seccomp) and no new privileges; a forbidden call ends the engine with a message "
+			       "(default on)",
+		.arg_description = "on|off",
 	};
 	return entries;
 }
@@ -151,6 +172,8 @@ int main(int argc, char **argv)
 	struct engine_backends backends;
 	char *error = NULL;
 
+	bool test_execve = g_getenv("VIREO_TEST_SANDBOX_EXECVE") != NULL; /* see below */
+
 	keep_descriptors_below_fd_setsize();
 	setlocale(LC_ALL, "");
 	messages_init();
@@ -178,6 +201,18 @@ int main(int argc, char **argv)
 			fail(EXIT_USAGE, error);
 		}
 	}
+
+	/* Before the first run rather than in it: every reset builds the VM
+	 * and its vCPU threads again under the filter, so the first run does
+	 * it the same way. */
+	if (sandboxed && !sandbox_apply(&error)) {
+		g_autofree char *msg = g_strdup_printf("%s (--sandbox off runs the machine without it)", error);
+		fail(EXIT_FAILURE, msg);
+	}
+	/* Test only (tests/integration/test_sandbox.py): a call the sandbox
+	 * forbids, made once it is on. */
+	if (test_execve)
+		execl("/bin/echo", "echo", "vireo-engine: test hook: execve ran", (char *)NULL);
 
 	enum vm_stop_reason reason;
 	do {

@@ -10,6 +10,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "kvm/assist_host.h"
 #include "kvm/coalesced_mmio.h"
 #include "kvm/cpuid.h"
 
@@ -278,8 +279,12 @@ static enum exit_action report_failure(struct vcpu *vcpu, const char *what)
 	return EXIT_STOP;
 }
 
+/* An instruction KVM could not emulate: completed here when it is one the
+ * assist knows (assist.h), else the guest stops with its bytes printed. */
 static enum exit_action handle_internal_error(struct vcpu *vcpu)
 {
+	if (vcpu->run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION && assist_host_complete(vcpu))
+		return EXIT_CONTINUE;
 	g_autofree char *what = g_strdup_printf("KVM internal error (%s)",
 						internal_error_name(vcpu->run->internal.suberror));
 	return report_failure(vcpu, what);

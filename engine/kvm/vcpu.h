@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <stdint.h>
 
+#include "kvm/assist.h"
 #include "kvm/vm.h"
 
 /* Where the boot CPU starts: 32-bit protected mode, paging off, flat
@@ -45,6 +46,7 @@ struct vcpu {
 	pthread_t thread;
 	bool started;
 	struct vcpu_reset_state reset;
+	uint64_t assists[ASSIST_KINDS]; /* instructions completed from userspace, by kind */
 };
 
 int vcpu_create(struct vcpu *vcpu, struct vm *vm, unsigned index,
