@@ -492,11 +492,16 @@ bool machine_parse_display(const char *spec, struct machine_display *display, GE
 	return true;
 }
 
-bool machine_display_open_to_others(const struct machine_display *display)
+bool machine_display_on_loopback(const struct machine_display *display)
 {
 	struct in_addr addr;
-	bool loopback = inet_pton(AF_INET, display->vnc_addr, &addr) == 1 && ntohl(addr.s_addr) >> 24 == 127;
-	return display->vnc && !display->vnc_unix && !display->password && !loopback;
+	return display->vnc && !display->vnc_unix && inet_pton(AF_INET, display->vnc_addr, &addr) == 1 &&
+	       ntohl(addr.s_addr) >> 24 == 127;
+}
+
+bool machine_display_open_to_others(const struct machine_display *display)
+{
+	return display->vnc && !display->vnc_unix && !display->password && !machine_display_on_loopback(display);
 }
 
 bool machine_display_check_open(const struct machine_display *display, GError **error)

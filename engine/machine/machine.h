@@ -169,6 +169,8 @@ struct machine_display {
  * (reading the file's first line); errors name the bad part. */
 bool machine_parse_display(const char *spec, struct machine_display *display, GError **error);
 void machine_display_clear(struct machine_display *display);
+/* A VNC server on TCP on loopback (127.0.0.0/8): only this computer. */
+bool machine_display_on_loopback(const struct machine_display *display);
 /* A VNC server without a password on an address other than loopback
  * (127.0.0.0/8): other computers could see and control the machine. A
  * UNIX socket is private (mode 0600): never open to others. */

@@ -1760,6 +1760,100 @@ def case_demo_machine(app):
     wait_for("its engine to end", lambda: not any(alive(p) for p in engines))
 
 
+def vga_pattern(x, y):
+    """tests/guest/vga.c's first picture (1024x768x32) away from its black
+    grid lines: four colored quarters."""
+    return [[(255, 0, 0), (0, 255, 0)], [(0, 0, 255), (255, 255, 255)]][y >= 384][x >= 512]
+
+
+def screen_mismatch(node):
+    """Where the screen widget's picture, read back from the X server,
+    differs from the guest's: the 1024x768 picture scaled into the widget
+    with its aspect kept and centred, compared at the middle of each of the
+    guest's 64x64 grid cells. None when it matches."""
+    gi.require_version("Gdk", "3.0")
+    from gi.repository import Gdk
+    Gdk.init([])
+    x, y, width, height = extents(node)
+    picture = Gdk.pixbuf_get_from_window(Gdk.get_default_root_window(), x, y, width, height)
+    if picture is None:
+        return "the screen could not be read"
+    pixels, stride, step = picture.get_pixels(), picture.get_rowstride(), picture.get_n_channels()
+    scale = min(width / 1024, height / 768)
+    left, top = (width - 1024 * scale) / 2, (height - 768 * scale) / 2
+    for gy in range(32, 768, 64):
+        for gx in range(32, 1024, 64):
+            px, py = int(left + gx * scale), int(top + gy * scale)
+            at = py * stride + px * step
+            got = tuple(pixels[at:at + 3])
+            want = vga_pattern(gx, gy)
+            if any(abs(a - b) > 8 for a, b in zip(got, want)):
+                return "guest pixel (%d,%d) shows at (%d,%d) of a %dx%d screen as %s, not %s" % (
+                    gx, gy, px, py, width, height, got, want)
+    return None
+
+
+def case_screen_page(app):
+    """A running machine's screen in the main window: Show opens a page with
+    the guest's picture (our VGA test guest's 1024x768 quarters, scaled to
+    the window with the aspect kept), served by the engine on a private
+    socket (mode 0600, in the user's 0700 runtime folder); Back returns to
+    the list with the machine still running; double-clicking the running
+    machine's row opens the page again; when the machine stops, the page
+    says so instead of keeping a picture that looks alive."""
+    vt.require_kvm()
+    guest_dir = os.environ.get("VIREO_GUEST_DIR", os.path.join(SOURCE_DIR, "build", "tests", "guest"))
+    write_machine(app, "Screen", "[machine]\nname=Screen\nmemory=64M\n[boot]\nkernel=%s\n"
+                  "[devices]\nserial=none\n[display]\ndisplay=vnc=127.0.0.1\n" % os.path.join(guest_dir, "vga.elf"))
+    app.start()
+    click(find(wait_for("the machine", lambda: row(app, "Screen")), "push button", "Start"))
+    wait_for("the machine to run", lambda: "Running" in label_texts(row(app, "Screen")), timeout=30)
+    path = os.path.join(app.env["XDG_RUNTIME_DIR"], "vireo", "Screen.vnc")
+    wait_for("its screen socket", lambda: os.path.exists(path))
+    if oct(os.stat(path).st_mode & 0o777) != "0o600" or oct(os.stat(os.path.dirname(path)).st_mode & 0o777) != "0o700":
+        fail("the screen socket is not private: %o in a %o folder"
+             % (os.stat(path).st_mode & 0o777, os.stat(os.path.dirname(path)).st_mode & 0o777))
+    for reopen in (lambda: click(wait_for("Show", lambda: find(row(app, "Screen"), "push button", "Show"))),
+                   lambda: double_click(row(app, "Screen"))):
+        reopen()
+        print("opening the screen page", flush=True)
+        screen = wait_for("the screen page", lambda: find(app.window, "drawing area", "Screen of “Screen”"))
+        problems = [None]
+        if not poll(lambda: not problems.append(screen_mismatch(screen)) and problems[-1] is None, 30):
+            fail("the screen page does not show the guest's picture: " + problems[-1])
+        if row(app, "Screen"):
+            fail("the machine list still shows beside the screen")
+        click(find(app.window, "push button", "Back"))
+        wait_for("the list again", lambda: row(app, "Screen"))
+        if "Running" not in label_texts(row(app, "Screen")):
+            fail("Back stopped the machine")
+    click(find(row(app, "Screen"), "push button", "Show"))
+    wait_for("the screen page", lambda: find(app.window, "drawing area", "Screen of “Screen”"))
+    engines = engine_pids(app)
+    menu_item(app, "Force Off")
+    wait_for("the page to say the machine stopped", lambda: "“Screen” is not running" in label_texts(app.window))
+    wait_for("its engine to end", lambda: not any(alive(p) for p in engines))
+    if os.path.exists(path):
+        fail("the screen socket outlived the engine")
+
+
+def poll(check, seconds):
+    """Whether check() came true within `seconds`."""
+    deadline = time.monotonic() + seconds
+    while not check():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(POLL_SECONDS)
+    return True
+
+
+def double_click(node):
+    """A real double click (xdotool) at the middle of node."""
+    x, y, width, height = extents(node)
+    subprocess.run(["xdotool", "mousemove", str(x + width // 2), str(y + height // 2),
+                    "click", "--repeat", "2", "--delay", "80", "1"], check=True)
+
+
 def screenshot_library(app):
     iso = os.path.join(app.tmp, "debian-12-netinst.iso")
     open(iso, "wb").close()
