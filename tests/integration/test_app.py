@@ -1837,6 +1837,44 @@ def case_screen_page(app):
         fail("the screen socket outlived the engine")
 
 
+def guest_keys(path):
+    """The scan codes our PS/2 test guest printed to its serial file."""
+    with open(path) as f:
+        return re.findall(r"kbd ([0-9a-f]{2})", f.read())
+
+
+def case_screen_keys(app):
+    """Keys typed into the screen page reach the guest's PS/2 keyboard (not
+    the app's search), and Send Key types Ctrl+Alt+Del, which a desktop
+    keeps for itself, as its scan codes (set 1: Ctrl 1d, Alt 38, Delete
+    e0 53, let go in the reverse order)."""
+    vt.require_kvm()
+    guest_dir = os.environ.get("VIREO_GUEST_DIR", os.path.join(SOURCE_DIR, "build", "tests", "guest"))
+    serial = os.path.join(app.tmp, "serial.txt")
+    write_machine(app, "Keys", "[machine]\nname=Keys\nmemory=64M\n[boot]\nkernel=%s\n[devices]\nserial=file:%s\n"
+                  "[display]\ndisplay=none\n" % (os.path.join(guest_dir, "ps2-input.elf"), serial))
+    app.start()
+    click(find(wait_for("the machine", lambda: row(app, "Keys")), "push button", "Start"))
+    wait_for("the guest's keyboard", lambda: os.path.exists(serial) and "ps2: ready" in open(serial).read(),
+             timeout=30)
+    click(wait_for("Show", lambda: find(row(app, "Keys"), "push button", "Show")))
+    screen = wait_for("the screen page", lambda: find(app.window, "drawing area", "Screen of “Keys”"))
+    x, y, width, height = extents(screen)
+    subprocess.run(["xdotool", "mousemove", str(x + width // 2), str(y + height // 2)], check=True)
+    time.sleep(1)  # the connection's handshake
+    press("a")
+    wait_for("a in the guest", lambda: guest_keys(serial)[-2:] == ["1e", "9e"])
+    if find(app.window, "text", "Search machines"):
+        fail("a key typed into the screen opened the search")
+    click(find(app.window, "toggle button", "Send Key"))
+    click(wait_for("Ctrl+Alt+Del in the menu", lambda: find(app.window, "menu item", "Ctrl+Alt+Del")))
+    combination = ["1d", "38", "e0", "53", "e0", "d3", "b8", "9d"]
+    wait_for("Ctrl+Alt+Del in the guest", lambda: guest_keys(serial)[2:] == combination)
+    press("q")  # ends the guest
+    wait_for("the page to say the machine stopped", lambda: "“Keys” is not running" in label_texts(app.window),
+             timeout=20)
+
+
 def poll(check, seconds):
     """Whether check() came true within `seconds`."""
     deadline = time.monotonic() + seconds
