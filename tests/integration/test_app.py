@@ -1316,8 +1316,9 @@ def png_pixel(path, x, y):
 def case_lifecycle(app):
     """A machine's life in the window: it starts and its row shows the guest's
     screen (the thumbnail file is the guest's picture, pixel for pixel); Reset
-    reboots it (its serial output starts again); Show gives its VNC address
-    and Copy puts it on the clipboard; Force Off; Clone makes a new machine
+    reboots it (its serial output starts again); Show opens its screen in the
+    window (its VNC server is on loopback: the engine serves the app's
+    private socket instead) and Back closes it; Force Off; Clone makes a new machine
     with a sparse copy of its disk; Delete without keeping disks removes it."""
     vt.require_kvm()
     from test_display import free_port, pattern32
@@ -1364,13 +1365,11 @@ def case_lifecycle(app):
         if "Running" not in label_texts(row(app, "Lab")) or engine_pids(app) != engines:
             fail("a reset ended the machine: %r" % label_texts(row(app, "Lab")))
 
-        # Show: the VNC address, and Copy puts it on the clipboard.
+        # Show: the screen page (app-screen-page checks its picture), and Back.
         click(find(row(app, "Lab"), "push button", "Show"))
-        address = "127.0.0.1:%d" % port
-        text = "“Lab” shows its screen over VNC at " + address
-        wait_for("the VNC address", lambda: text in label_texts(app.window))
-        click(find(app.window, "push button", "Copy Address"))
-        wait_for("the address on the clipboard", lambda: clipboard_text(app) == address)
+        wait_for("the screen page", lambda: find(app.window, "drawing area", "Screen of “Lab”"))
+        click(find(app.window, "push button", "Back"))
+        wait_for("the list again", lambda: row(app, "Lab"))
 
         # Clone needs the machine stopped: the menu offers it only then.
         open_menu(app)
@@ -1800,7 +1799,8 @@ def case_screen_page(app):
     socket (mode 0600, in the user's 0700 runtime folder); Back returns to
     the list with the machine still running; double-clicking the running
     machine's row opens the page again; when the machine stops, the page
-    says so instead of keeping a picture that looks alive."""
+    says so instead of keeping a picture that looks alive. A machine whose
+    VNC server others reach keeps it: Show gives its address."""
     vt.require_kvm()
     guest_dir = os.environ.get("VIREO_GUEST_DIR", os.path.join(SOURCE_DIR, "build", "tests", "guest"))
     write_machine(app, "Screen", "[machine]\nname=Screen\nmemory=64M\n[boot]\nkernel=%s\n"
@@ -1835,6 +1835,33 @@ def case_screen_page(app):
     wait_for("its engine to end", lambda: not any(alive(p) for p in engines))
     if os.path.exists(path):
         fail("the screen socket outlived the engine")
+    click(find(app.window, "push button", "Back"))
+    remote_address_shown(app, guest_dir)
+
+
+def remote_address_shown(app, guest_dir):
+    """A VNC server other computers reach (here with a password) stays the
+    engine's one server: Show gives its address, and Copy puts it on the
+    clipboard."""
+    from test_display import free_port
+    port = free_port()
+    password = os.path.join(app.tmp, "password")
+    with open(password, "w") as f:
+        f.write("s3cret\n")
+    write_machine(app, "Remote", "[machine]\nname=Remote\nmemory=64M\n[boot]\nkernel=%s\n[devices]\nserial=none\n"
+                  "[display]\ndisplay=vnc=0.0.0.0:%d,password-file=%s\n" % (os.path.join(guest_dir, "vga.elf"), port, password))
+    click(find(wait_for("the machine", lambda: row(app, "Remote")), "push button", "Start"))
+    click(wait_for("Show", lambda: find(row(app, "Remote"), "push button", "Show"), timeout=30))
+    address = "0.0.0.0:%d" % port
+    wait_for("the VNC address", lambda: "“Remote” shows its screen over VNC at " + address in label_texts(app.window))
+    click(find(app.window, "push button", "Copy Address"))
+    wait_for("the address on the clipboard", lambda: clipboard_text(app) == address)
+    if os.path.exists(os.path.join(app.env["XDG_RUNTIME_DIR"], "vireo", "Remote.vnc")):
+        fail("a machine whose VNC server others reach got a private screen socket as well")
+    engines = engine_pids(app)
+    select_row(app, "Remote")
+    menu_item(app, "Force Off")
+    wait_for("its engine to end", lambda: not any(alive(p) for p in engines))
 
 
 def guest_keys(path):
