@@ -64,11 +64,11 @@ const struct machine_setting machine_settings[] = {
 	  "virtio network: none (default), user networking (options mac=, tftp=DIR, bootfile=FILE, "
 	  "hostfwd=tcp:127.0.0.1:2222-:22 (repeatable), host-loopback=on) or a host tap interface" },
 	{ "display", "display", "display", SETTING_DISPLAY, FIELD(display),
-	  "none|sdl|vnc[=ADDR|=ADDR:PORT][,password-file=F][,insecure]",
+	  "none|sdl|vnc[=ADDR|=ADDR:PORT|=unix:PATH][,password-file=F][,insecure]",
 	  "the guest screen: none (default), a window on this desktop (sdl; Ctrl+Alt+G grabs input, "
 	  "Ctrl+Alt+F full screen) or the built-in VNC server (on 127.0.0.1 unless another address is given, "
 	  "which needs a password file, or insecure to serve anyone there without one; without a port, the "
-	  "first free one from 5900)" },
+	  "first free one from 5900; or on a UNIX socket only this user may open, vnc=unix:PATH)" },
 	{ "display", "gpu", "gpu", SETTING_CHOICE, FIELD(gpu), "std|virtio|none",
 	  "the display adapter: the standard VGA (default; legacy VGA and VBE modes, what firmware and "
 	  "installers expect), virtio-gpu (the guest desktop follows the window or viewer size) or none",
