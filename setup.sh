@@ -18,7 +18,7 @@ PACKAGES=(
 	iproute2 dnsmasq-base
 	grub-pc-bin grub-common xorriso mtools
 	libsdl2-dev xvfb x11-apps x11-utils xdotool
-	libgtk-3-dev gettext desktop-file-utils appstream libglib2.0-bin flatpak-builder
+	libgtk-3-dev libgtk-vnc-2.0-dev gettext desktop-file-utils appstream libglib2.0-bin flatpak-builder
 	at-spi2-core dbus-daemon python3-gi gir1.2-atspi-2.0 gir1.2-gtk-3.0 fonts-wqy-microhei
 )
 

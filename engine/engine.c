@@ -317,17 +317,25 @@ static void close_window(void *opaque)
 	g_main_context_invoke(b->context, on_window_close, b);
 }
 
+static struct vnc_server *start_vnc(const struct machine_display *display, struct console *con, char **error)
+{
+	if (display->vnc_unix)
+		return vnc_server_start_unix(con, display->vnc_unix, display->password, error);
+	return vnc_server_start(con, display->vnc_addr, display->vnc_port, display->vnc_port_last, display->password,
+				error);
+}
+
 static int start_display(const struct machine_plan *plan, struct engine_backends *b, char **error)
 {
 	const struct machine_display *display = &plan->display;
 	if (display->vnc)
-		b->vnc = vnc_server_start(&b->console, display->vnc_addr, display->vnc_port, display->vnc_port_last,
-					  display->password, error);
-	if (b->vnc && display->vnc_port != display->vnc_port_last)
-		g_printerr("vireo-engine: VNC on %s:%u\n", vnc_server_address(b->vnc), vnc_server_port(b->vnc));
+		b->vnc = start_vnc(display, &b->console, error);
+	g_autofree char *where = b->vnc ? vnc_server_where(b->vnc) : NULL;
+	if (b->vnc && !display->vnc_unix && display->vnc_port != display->vnc_port_last)
+		g_printerr("vireo-engine: VNC on %s\n", where);
 	if (b->vnc && machine_display_open_to_others(display))
-		g_printerr("vireo-engine: warning: VNC on %s:%u without a password (insecure): anyone who can reach "
-			   "it sees and controls this machine\n", vnc_server_address(b->vnc), vnc_server_port(b->vnc));
+		g_printerr("vireo-engine: warning: VNC on %s without a password (insecure): anyone who can reach "
+			   "it sees and controls this machine\n", where);
 	if (display->sdl)
 		b->sdl = sdl_window_start(&b->console, plan->def->name, close_window, b, error);
 	return (display->vnc && !b->vnc) || (display->sdl && !b->sdl) ? -1 : 0;
@@ -464,8 +472,10 @@ int engine_open_backends(const struct machine_plan *plan, struct engine_backends
 
 char *engine_display_description(const struct engine_backends *b)
 {
-	if (b->vnc)
-		return g_strdup_printf("vnc:%s:%u", vnc_server_address(b->vnc), vnc_server_port(b->vnc));
+	if (b->vnc) {
+		g_autofree char *where = vnc_server_where(b->vnc);
+		return g_strconcat("vnc:", where, NULL);
+	}
 	return g_strdup(b->sdl ? "sdl" : "none");
 }
 
