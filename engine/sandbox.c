@@ -52,6 +52,9 @@ static const char *const allowed_calls[] = {
 	"access", "faccessat", "faccessat2", "readlink", "readlinkat", "getdents64", "fcntl",
 	"dup", "dup2", "dup3", "pipe2", "eventfd2", "fsync", "fdatasync", "fallocate", "ftruncate",
 	"flock", "unlink", "unlinkat", "rename", "renameat", "renameat2", "chmod", "fchmod", "umask",
+	/* SDL and the libraries under it make their per-user folders on demand
+	 * (seen: a machine with an SDL window started from the app) */
+	"mkdir", "mkdirat",
 	"getcwd",
 	/* waiting for descriptors: GLib, libvncserver's select(), SDL, slirp */
 	"poll", "ppoll", "select", "pselect6", "epoll_create1", "epoll_ctl", "epoll_wait", "epoll_pwait",
