@@ -58,6 +58,9 @@ static const char *const kind_names[ASSIST_KINDS] = {
 	[ASSIST_FWAIT] = "fwait", [ASSIST_FNINIT] = "fninit",
 	[ASSIST_LDMXCSR] = "ldmxcsr", [ASSIST_STMXCSR] = "stmxcsr",
 	[ASSIST_MOVD_TO_XMM] = "movd-to-xmm", [ASSIST_MOVD_FROM_XMM] = "movd-from-xmm",
+	[ASSIST_PADDD] = "paddd", [ASSIST_PADDQ] = "paddq", [ASSIST_PXOR] = "pxor", [ASSIST_POR] = "por",
+	[ASSIST_PUNPCKLDQ] = "punpckldq", [ASSIST_PUNPCKLQDQ] = "punpcklqdq",
+	[ASSIST_PSHUFD] = "pshufd", [ASSIST_PSHUFB] = "pshufb", [ASSIST_PSRLD] = "psrld", [ASSIST_PSLLD] = "pslld",
 };
 
 const char *assist_kind_name(enum assist_kind kind)
@@ -67,8 +70,7 @@ const char *assist_kind_name(enum assist_kind kind)
 
 bool assist_needs_fpu(enum assist_kind kind)
 {
-	return kind == ASSIST_FWAIT || kind == ASSIST_FNINIT || kind == ASSIST_LDMXCSR ||
-	       kind == ASSIST_STMXCSR || kind == ASSIST_MOVD_TO_XMM || kind == ASSIST_MOVD_FROM_XMM;
+	return kind >= ASSIST_FWAIT && kind < ASSIST_KINDS;
 }
 
 /* ---- Decoder (SDM vol. 2A, chapter 2 "Instruction Format") ---- */
@@ -80,6 +82,7 @@ enum modrm_form {
 	MODRM_NONE,      /* no ModRM byte */
 	MODRM_R,         /* /r: any register or memory operand */
 	MODRM_MEM_DIGIT, /* /digit with a memory operand only */
+	MODRM_REG_DIGIT, /* /digit with a register operand only */
 	MODRM_BYTE,      /* one exact ModRM byte (0F 01 CA) */
 };
 
@@ -87,21 +90,32 @@ struct x86_form {
 	uint8_t map, opcode;
 	uint8_t prefix;   /* enum simd_prefix */
 	uint8_t modrm;    /* enum modrm_form */
-	uint8_t arg;      /* MODRM_MEM_DIGIT: the digit; MODRM_BYTE: the byte */
+	uint8_t arg;      /* MODRM_*_DIGIT: the digit; MODRM_BYTE: the byte */
+	bool imm8;        /* an imm8 follows */
 	enum assist_kind kind;
 };
 
 static const struct x86_form forms[] = {
-	{ MAP_1BYTE, 0xCC, PFX_ANY, MODRM_NONE, 0, ASSIST_INT3 },           /* vol. 2A, INT3 */
-	{ MAP_1BYTE, 0x9B, PFX_ANY, MODRM_NONE, 0, ASSIST_FWAIT },          /* vol. 2B, WAIT/FWAIT */
-	{ MAP_1BYTE, 0xDB, PFX_ANY, MODRM_BYTE, 0xE3, ASSIST_FNINIT },      /* vol. 2A, FINIT/FNINIT */
-	{ MAP_0F, 0x01, PFX_NONE, MODRM_BYTE, 0xCA, ASSIST_CLAC },          /* vol. 2A, CLAC */
-	{ MAP_0F, 0x01, PFX_NONE, MODRM_BYTE, 0xCB, ASSIST_STAC },          /* vol. 2B, STAC */
-	{ MAP_0F, 0xB8, PFX_F3, MODRM_R, 0, ASSIST_POPCNT },                /* vol. 2B, POPCNT */
-	{ MAP_0F, 0xAE, PFX_NONE, MODRM_MEM_DIGIT, 2, ASSIST_LDMXCSR },     /* vol. 2A, LDMXCSR */
-	{ MAP_0F, 0xAE, PFX_NONE, MODRM_MEM_DIGIT, 3, ASSIST_STMXCSR },     /* vol. 2B, STMXCSR */
-	{ MAP_0F, 0x6E, PFX_66, MODRM_R, 0, ASSIST_MOVD_TO_XMM },           /* vol. 2B, MOVD/MOVQ */
-	{ MAP_0F, 0x7E, PFX_66, MODRM_R, 0, ASSIST_MOVD_FROM_XMM },         /* vol. 2B, MOVD/MOVQ */
+	{ MAP_1BYTE, 0xCC, PFX_ANY, MODRM_NONE, 0, false, ASSIST_INT3 },       /* vol. 2A, INT3 */
+	{ MAP_1BYTE, 0x9B, PFX_ANY, MODRM_NONE, 0, false, ASSIST_FWAIT },      /* vol. 2B, WAIT/FWAIT */
+	{ MAP_1BYTE, 0xDB, PFX_ANY, MODRM_BYTE, 0xE3, false, ASSIST_FNINIT },  /* vol. 2A, FINIT/FNINIT */
+	{ MAP_0F, 0x01, PFX_NONE, MODRM_BYTE, 0xCA, false, ASSIST_CLAC },      /* vol. 2A, CLAC */
+	{ MAP_0F, 0x01, PFX_NONE, MODRM_BYTE, 0xCB, false, ASSIST_STAC },      /* vol. 2B, STAC */
+	{ MAP_0F, 0xB8, PFX_F3, MODRM_R, 0, false, ASSIST_POPCNT },            /* vol. 2B, POPCNT */
+	{ MAP_0F, 0xAE, PFX_NONE, MODRM_MEM_DIGIT, 2, false, ASSIST_LDMXCSR }, /* vol. 2A, LDMXCSR */
+	{ MAP_0F, 0xAE, PFX_NONE, MODRM_MEM_DIGIT, 3, false, ASSIST_STMXCSR }, /* vol. 2B, STMXCSR */
+	{ MAP_0F, 0x6E, PFX_66, MODRM_R, 0, false, ASSIST_MOVD_TO_XMM },       /* vol. 2B, MOVD/MOVQ */
+	{ MAP_0F, 0x7E, PFX_66, MODRM_R, 0, false, ASSIST_MOVD_FROM_XMM },     /* vol. 2B, MOVD/MOVQ */
+	{ MAP_0F, 0xFE, PFX_66, MODRM_R, 0, false, ASSIST_PADDD },             /* vol. 2B, PADDB/PADDW/PADDD/PADDQ */
+	{ MAP_0F, 0xD4, PFX_66, MODRM_R, 0, false, ASSIST_PADDQ },             /* vol. 2B, PADDB/PADDW/PADDD/PADDQ */
+	{ MAP_0F, 0xEF, PFX_66, MODRM_R, 0, false, ASSIST_PXOR },              /* vol. 2B, PXOR */
+	{ MAP_0F, 0xEB, PFX_66, MODRM_R, 0, false, ASSIST_POR },               /* vol. 2B, POR */
+	{ MAP_0F, 0x62, PFX_66, MODRM_R, 0, false, ASSIST_PUNPCKLDQ },         /* vol. 2B, PUNPCKLBW/.../PUNPCKLQDQ */
+	{ MAP_0F, 0x6C, PFX_66, MODRM_R, 0, false, ASSIST_PUNPCKLQDQ },        /* vol. 2B, PUNPCKLBW/.../PUNPCKLQDQ */
+	{ MAP_0F, 0x70, PFX_66, MODRM_R, 0, true, ASSIST_PSHUFD },             /* vol. 2B, PSHUFD */
+	{ MAP_0F38, 0x00, PFX_66, MODRM_R, 0, false, ASSIST_PSHUFB },          /* vol. 2B, PSHUFB */
+	{ MAP_0F, 0x72, PFX_66, MODRM_REG_DIGIT, 2, true, ASSIST_PSRLD },      /* vol. 2B, PSRLW/PSRLD/PSRLQ */
+	{ MAP_0F, 0x72, PFX_66, MODRM_REG_DIGIT, 6, true, ASSIST_PSLLD },      /* vol. 2B, PSLLW/PSLLD/PSLLQ */
 };
 
 /* Legacy prefixes and REX as read (vol. 2A, 2.1.1 and 2.2.1). */
@@ -186,6 +200,8 @@ static const struct x86_form *find_form(uint8_t map, uint8_t opcode, enum simd_p
 		if (f->modrm == MODRM_BYTE && modrm == f->arg)
 			return f;
 		if (f->modrm == MODRM_MEM_DIGIT && (modrm >> 6) != 3 && ((modrm >> 3) & 7) == f->arg)
+			return f;
+		if (f->modrm == MODRM_REG_DIGIT && (modrm >> 6) == 3 && ((modrm >> 3) & 7) == f->arg)
 			return f;
 	}
 	return NULL;
@@ -291,6 +307,8 @@ bool x86_decode(const uint8_t *bytes, size_t len, unsigned code_size, struct x86
 		.base = -1, .index = -1, .scale = 1,
 	};
 	if (f->modrm != MODRM_NONE && !decode_modrm(&c, &p, code_size, insn))
+		return false;
+	if (f->imm8 && !next_byte(&c, &insn->imm))
 		return false;
 	insn->len = (uint8_t)c.pos;
 	return true;
@@ -758,6 +776,122 @@ static enum assist_result complete_movd(struct assist_cpu *cpu, const struct x86
 	return retire(cpu, insn);
 }
 
+/* Packed integer ops on 128-bit values (vol. 1, 11.4.3), dst op= src. */
+union xmm {
+	uint8_t b[16];
+	uint32_t d[4];
+	uint64_t q[2];
+};
+
+static void op_paddd(union xmm *d, const union xmm *s, uint8_t imm)
+{
+	(void)imm;
+	for (unsigned i = 0; i < 4; i++)
+		d->d[i] += s->d[i];
+}
+
+static void op_paddq(union xmm *d, const union xmm *s, uint8_t imm)
+{
+	(void)imm;
+	d->q[0] += s->q[0], d->q[1] += s->q[1];
+}
+
+static void op_pxor(union xmm *d, const union xmm *s, uint8_t imm)
+{
+	(void)imm;
+	d->q[0] ^= s->q[0], d->q[1] ^= s->q[1];
+}
+
+static void op_por(union xmm *d, const union xmm *s, uint8_t imm)
+{
+	(void)imm;
+	d->q[0] |= s->q[0], d->q[1] |= s->q[1];
+}
+
+static void op_punpckldq(union xmm *d, const union xmm *s, uint8_t imm)
+{
+	(void)imm;
+	union xmm r = { .d = { d->d[0], s->d[0], d->d[1], s->d[1] } };
+	*d = r;
+}
+
+static void op_punpcklqdq(union xmm *d, const union xmm *s, uint8_t imm)
+{
+	(void)imm;
+	d->q[1] = s->q[0];
+}
+
+static void op_pshufd(union xmm *d, const union xmm *s, uint8_t imm)
+{
+	for (unsigned i = 0; i < 4; i++)
+		d->d[i] = s->d[(imm >> (2 * i)) & 3];
+}
+
+/* PSHUFB: each byte of src selects a byte of dst, or zero with bit 7. */
+static void op_pshufb(union xmm *d, const union xmm *s, uint8_t imm)
+{
+	(void)imm;
+	union xmm r;
+	for (unsigned i = 0; i < 16; i++)
+		r.b[i] = s->b[i] & 0x80 ? 0 : d->b[s->b[i] & 15];
+	*d = r;
+}
+
+/* PSRLD/PSLLD by imm8: counts above 31 clear the dwords. */
+static void op_psrld(union xmm *d, const union xmm *s, uint8_t imm)
+{
+	(void)s;
+	for (unsigned i = 0; i < 4; i++)
+		d->d[i] = imm > 31 ? 0 : d->d[i] >> imm;
+}
+
+static void op_pslld(union xmm *d, const union xmm *s, uint8_t imm)
+{
+	(void)s;
+	for (unsigned i = 0; i < 4; i++)
+		d->d[i] = imm > 31 ? 0 : d->d[i] << imm;
+}
+
+typedef void (*packed_op)(union xmm *d, const union xmm *s, uint8_t imm);
+
+static const packed_op packed_ops[ASSIST_KINDS] = {
+	[ASSIST_PADDD] = op_paddd, [ASSIST_PADDQ] = op_paddq,
+	[ASSIST_PXOR] = op_pxor, [ASSIST_POR] = op_por,
+	[ASSIST_PUNPCKLDQ] = op_punpckldq, [ASSIST_PUNPCKLQDQ] = op_punpcklqdq,
+	[ASSIST_PSHUFD] = op_pshufd, [ASSIST_PSHUFB] = op_pshufb,
+	[ASSIST_PSRLD] = op_psrld, [ASSIST_PSLLD] = op_pslld,
+};
+
+/* The packed integer ops: xmm op= xmm/m128 (or the imm8 shifts, where
+ * ModRM.rm is the destination). A legacy-SSE m128 operand must be 16-byte
+ * aligned, else #GP(0) (vol. 2A, 2.5, exception type 4). */
+static enum assist_result complete_packed(struct assist_cpu *cpu, const struct x86_insn *insn)
+{
+	enum assist_result r = sse_available(cpu);
+	if (r != ASSIST_DONE)
+		return r;
+	bool shift = insn->kind == ASSIST_PSRLD || insn->kind == ASSIST_PSLLD;
+	uint8_t *dst = cpu->fpu.xmm[shift ? insn->rm : insn->reg];
+	union xmm d, s = { 0 };
+	memcpy(&d, dst, 16);
+	if (insn->mem) {
+		uint64_t linear;
+		r = linear_address(cpu, insn, 16, ACCESS_READ, &linear);
+		if (r != ASSIST_DONE)
+			return r;
+		if (linear & 15)
+			return raise_code(cpu, X86_GP, 0);
+		r = access_memory(cpu, insn, &s, 16, ACCESS_READ);
+		if (r != ASSIST_DONE)
+			return r;
+	} else if (!shift) {
+		memcpy(&s, cpu->fpu.xmm[insn->rm], 16);
+	}
+	packed_ops[insn->kind](&d, &s, insn->imm);
+	memcpy(dst, &d, 16);
+	return retire(cpu, insn);
+}
+
 typedef enum assist_result (*completion)(struct assist_cpu *cpu, const struct x86_insn *insn);
 
 static const completion completions[ASSIST_KINDS] = {
@@ -771,6 +905,11 @@ static const completion completions[ASSIST_KINDS] = {
 	[ASSIST_STMXCSR] = complete_mxcsr,
 	[ASSIST_MOVD_TO_XMM] = complete_movd,
 	[ASSIST_MOVD_FROM_XMM] = complete_movd,
+	[ASSIST_PADDD] = complete_packed, [ASSIST_PADDQ] = complete_packed,
+	[ASSIST_PXOR] = complete_packed, [ASSIST_POR] = complete_packed,
+	[ASSIST_PUNPCKLDQ] = complete_packed, [ASSIST_PUNPCKLQDQ] = complete_packed,
+	[ASSIST_PSHUFD] = complete_packed, [ASSIST_PSHUFB] = complete_packed,
+	[ASSIST_PSRLD] = complete_packed, [ASSIST_PSLLD] = complete_packed,
 };
 
 enum assist_result assist_complete(struct assist_cpu *cpu, const struct x86_insn *insn)

@@ -30,6 +30,10 @@ enum assist_kind {
 	ASSIST_STMXCSR,
 	ASSIST_MOVD_TO_XMM,   /* 66 [REX.W] 0F 6E: movd/movq xmm, r/m */
 	ASSIST_MOVD_FROM_XMM, /* 66 [REX.W] 0F 7E: movd/movq r/m, xmm */
+	/* SSE2/SSSE3 packed integer ops, xmm op= xmm/m128 (66 0F ...) */
+	ASSIST_PADDD, ASSIST_PADDQ, ASSIST_PXOR, ASSIST_POR,
+	ASSIST_PUNPCKLDQ, ASSIST_PUNPCKLQDQ, ASSIST_PSHUFD, ASSIST_PSHUFB,
+	ASSIST_PSRLD, ASSIST_PSLLD, /* xmm, imm8 */
 	ASSIST_KINDS
 };
 
@@ -60,6 +64,7 @@ struct x86_insn {
 	uint8_t scale;         /* memory: 1, 2, 4 or 8 */
 	bool rip_relative;
 	int64_t disp;
+	uint8_t imm;           /* the imm8 of forms that have one */
 };
 
 /* Code size of the mode the vCPU is in: 2, 4 or 8 bytes. */

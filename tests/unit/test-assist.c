@@ -178,6 +178,13 @@ static const struct decode_case decode_cases[] = {
 	{ "48 66 0f 6e c1", 8, true, ASSIST_MOVD_TO_XMM, 5, 4, 0, false, 1, -1, -1, 1, false, 0 },
 	{ "0f 6e c1", 8, false },    /* MMX movd */
 	{ "f3 0f 7e c1", 8, false }, /* movq xmm, xmm/m64 */
+	/* paddq xmm14, xmm15 (what stopped it next); pshufd with its imm8 */
+	{ "66 45 0f d4 f7", 8, true, ASSIST_PADDQ, 5, 4, 14, false, 15, -1, -1, 1, false, 0 },
+	{ "66 0f 70 4c 24 10 1b", 8, true, ASSIST_PSHUFD, 7, 4, 1, true, 0, 4, -1, 1, false, 16 },
+	{ "66 0f 38 00 ca", 8, true, ASSIST_PSHUFB, 5, 4, 1, false, 2, -1, -1, 1, false, 0 },
+	{ "66 0f 72 d1 07", 8, true, ASSIST_PSRLD, 5, 4, 2, false, 1, -1, -1, 1, false, 0 },
+	{ "66 0f 72 11 07", 8, false }, /* the shifts by imm8 have no memory form */
+	{ "66 0f 70 ca", 8, false },    /* cut short before the imm8 */
 	{ "40 cc", 4, false },       /* 40 is inc eax outside 64-bit mode */
 	{ "f3 0f b8", 8, false },    /* cut short before ModRM */
 	{ "f3 0f b8 44 24", 8, false }, /* cut short before disp8 */
@@ -567,6 +574,82 @@ static void test_movd_memory(struct fixture *f, gconstpointer data)
 	assert_fault(f, run_bytes(f, "66 44 0f 6e 3b"), X86_NM, -1);
 }
 
+/* The packed integer ops with xmm1 the destination and xmm2 the source,
+ * on the host CPU. */
+#define NATIVE_PACKED(insn)                                                   \
+	__asm__ volatile("movdqu %1, %%xmm1\n\tmovdqu %2, %%xmm2\n\t" insn      \
+			 "\n\tmovdqu %%xmm1, %0"                                  \
+			 : "=m"(*(uint8_t(*)[16])out) : "m"(*(const uint8_t(*)[16])d), \
+			   "m"(*(const uint8_t(*)[16])s) : "xmm1", "xmm2")
+
+static void native_packed(unsigned which, const uint8_t *d, const uint8_t *s, uint8_t *out)
+{
+	switch (which) {
+	case 0: NATIVE_PACKED("paddd %%xmm2, %%xmm1"); break;
+	case 1: NATIVE_PACKED("paddq %%xmm2, %%xmm1"); break;
+	case 2: NATIVE_PACKED("pxor %%xmm2, %%xmm1"); break;
+	case 3: NATIVE_PACKED("por %%xmm2, %%xmm1"); break;
+	case 4: NATIVE_PACKED("punpckldq %%xmm2, %%xmm1"); break;
+	case 5: NATIVE_PACKED("punpcklqdq %%xmm2, %%xmm1"); break;
+	case 6: NATIVE_PACKED("pshufd $0x1b, %%xmm2, %%xmm1"); break;
+	case 7: NATIVE_PACKED("pshufb %%xmm2, %%xmm1"); break;
+	case 8: NATIVE_PACKED("psrld $7, %%xmm1"); break;
+	case 9: NATIVE_PACKED("pslld $7, %%xmm1"); break;
+	case 10: NATIVE_PACKED("psrld $40, %%xmm1"); break;
+	default: NATIVE_PACKED("pslld $32, %%xmm1"); break;
+	}
+}
+
+/* The same ops in the guest's encoding, in native_packed's order. */
+static const char *const packed_forms[] = {
+	"66 0f fe ca", "66 0f d4 ca", "66 0f ef ca", "66 0f eb ca", "66 0f 62 ca", "66 0f 6c ca",
+	"66 0f 70 ca 1b", "66 0f 38 00 ca", "66 0f 72 d1 07", "66 0f 72 f1 07", "66 0f 72 d1 28",
+	"66 0f 72 f1 20",
+};
+
+static void test_packed(struct fixture *f, gconstpointer data)
+{
+	(void)data;
+	GRand *rand = g_rand_new_with_seed(21);
+	for (unsigned round = 0; round < 8; round++) {
+		uint8_t d[16], s[16];
+		for (unsigned i = 0; i < 16; i++)
+			d[i] = (uint8_t)g_rand_int(rand), s[i] = (uint8_t)g_rand_int(rand);
+		if (round == 0)
+			memset(d, 0xFF, 16), memset(s, 0xFF, 16); /* carries out of each lane */
+		for (unsigned k = 0; k < G_N_ELEMENTS(packed_forms); k++) {
+			uint8_t out[16];
+			native_packed(k, d, s, out);
+			memcpy(f->cpu.fpu.xmm[1], d, 16);
+			memcpy(f->cpu.fpu.xmm[2], s, 16);
+			f->cpu.regs.rip = CODE;
+			g_test_message("%s", packed_forms[k]);
+			g_assert_cmpint(run_bytes(f, packed_forms[k]), ==, ASSIST_DONE);
+			g_assert_cmpmem(f->cpu.fpu.xmm[1], 16, out, 16);
+			g_assert_cmpmem(f->cpu.fpu.xmm[2], 16, s, 16);
+		}
+	}
+	g_rand_free(rand);
+}
+
+/* paddd xmm1, [rbx]: an m128 operand must be 16-byte aligned. */
+static void test_packed_memory(struct fixture *f, gconstpointer data)
+{
+	(void)data;
+	const uint32_t src[4] = { 1, 2, 3, 0xFFFFFFFF };
+	memcpy(f->ram + DATA + 0x20, src, 16);
+	memset(f->cpu.fpu.xmm[1], 0, 16);
+	f->cpu.fpu.xmm[1][0] = 5;
+	f->cpu.regs.rbx = DATA + 0x20;
+	g_assert_cmpint(run_bytes(f, "66 0f fe 0b"), ==, ASSIST_DONE);
+	const uint32_t expected[4] = { 6, 2, 3, 0xFFFFFFFF };
+	g_assert_cmpmem(f->cpu.fpu.xmm[1], 16, expected, 16);
+	f->cpu.regs.rip = CODE;
+	f->cpu.regs.rbx = DATA + 0x28;
+	assert_fault(f, run_bytes(f, "66 0f fe 0b"), X86_GP, 0);
+	g_assert_cmpmem(f->cpu.fpu.xmm[1], 16, expected, 16);
+}
+
 /* 32-bit protected mode without paging: segment base and limit apply. */
 static void test_protected_mode_segments(struct fixture *f, gconstpointer data)
 {
@@ -611,6 +694,8 @@ int main(int argc, char **argv)
 	g_test_add_func("/assist/mxcsr-mask", test_mxcsr_mask);
 	FIXTURE_TEST("/assist/movd", test_movd);
 	FIXTURE_TEST("/assist/movd-memory", test_movd_memory);
+	FIXTURE_TEST("/assist/packed", test_packed);
+	FIXTURE_TEST("/assist/packed-memory", test_packed_memory);
 	FIXTURE_TEST("/assist/protected-mode-segments", test_protected_mode_segments);
 	return g_test_run();
 }
