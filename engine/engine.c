@@ -25,6 +25,7 @@
 #include "hw/acpi_pm.h"
 #include "hw/ahci.h"
 #include "hw/atapi.h"
+#include "hw/direct_intx.h"
 #include "hw/i440fx.h"
 #include "hw/i8042.h"
 #include "hw/pci.h"
@@ -43,6 +44,7 @@
 #include "kvm/cpuid.h"
 #include "kvm/vcpu.h"
 #include "kvm/vga_host.h"
+#include "kvm/msi_router.h"
 #include "kvm/virtio_host.h"
 #include "keymap.h"
 
@@ -57,15 +59,13 @@
  * slot 3 (at most 18 of them), the AHCI controller is 00:1F.0 (the ICH9's
  * slot; function 0, as nothing else is in it). With no firmware, the engine
  * places their BARs in the PCI hole. INTx (used only while MSI-X or MSI is
- * off) goes to IOAPIC pins 16-23, one per slot. */
+ * off) goes to IOAPIC pins 16-23 (hw/direct_intx.h) or through the PIIX3. */
 #define DISPLAY_SLOT 2
 #define VIRTIO_FIRST_SLOT 3
 #define AHCI_SLOT 31
 #define PCI_MMIO_BASE 0xE0000000ull
 #define PCI_MMIO_LIMIT VM_IOAPIC_BASE
 #define PCI_IO_BASE 0xC000
-#define PCI_INTX_FIRST_GSI 16
-#define PCI_INTX_GSIS 8
 #define IDE_CDROM_POSITION 2     /* secondary master, as QEMU's -cdrom */
 #define NO_PLACE UINT_MAX        /* a drive the machine does not have */
 
@@ -103,7 +103,8 @@ struct engine {
 	struct virtio_host virtio_hosts[MACHINE_MAX_DISKS + 3];  /* disks, rng, net, gpu */
 	struct ahci ahci;
 	bool ahci_created;
-	struct virtio_host ahci_msi;  /* the MSI route, kept as virtio's MSI-X vectors are */
+	struct msi_router ahci_msi;
+	struct direct_intx intx;        /* direct boot's PCI interrupt lines */
 	bool firmware;                  /* booting SeaBIOS rather than a kernel */
 	bool power_button_pressed;      /* by closing the window: a second close stops the machine */
 	struct firmware_board board;
@@ -298,6 +299,7 @@ static int init_devices(struct engine *e, struct chardev *serial, GMainContext *
 	const char *what;
 	int err;
 
+	direct_intx_init(&e->intx, gsi_line(e, 0));
 	if ((what = "PCI bus", err = pci_bus_init(&e->pci, pio, &e->vm.mmio)) < 0 ||
 	    (what = "i440FX host bridge", err = i440fx_init(&e->host_bridge, &e->pci)) < 0 ||
 	    (what = "reset control", err = reset_control_init(&e->reset, pio, &e->pci, request_reset, e)) < 0 ||
@@ -611,13 +613,13 @@ static void stop_io_thread(struct engine *e)
 	e->io_thread = NULL;
 }
 
-/* Direct boot: one IOAPIC pin per slot, as our ACPI tables say. Firmware
- * boot: through the PIIX3's PIRQ routing, which the firmware programs. */
+/* Direct boot: IOAPIC pins 16-23, shared by slots 8 apart. Firmware boot:
+ * through the PIIX3's PIRQ routing, which the firmware programs. */
 static struct irq_line slot_intx(struct engine *e, unsigned slot)
 {
 	if (e->firmware)
 		return firmware_board_intx(&e->board, slot);
-	return gsi_line(e, PCI_INTX_FIRST_GSI + slot % PCI_INTX_GSIS);
+	return direct_intx_line(&e->intx, slot);
 }
 
 /* virtio-net on user networking or a tap, when the machine has a network. */
@@ -708,8 +710,8 @@ static int add_sata(struct engine *e, char **error)
 		if (spec->bus != MACHINE_BUS_SATA)
 			continue;
 		if (!e->ahci_created) {
-			virtio_host_init(&e->ahci_msi, &e->vm);
-			if ((err = ahci_init(&e->ahci, &e->vm.mem, slot_intx(e, AHCI_SLOT), &virtio_host_kvm_ops.msix,
+			msi_router_init(&e->ahci_msi, &e->vm);
+			if ((err = ahci_init(&e->ahci, &e->vm.mem, slot_intx(e, AHCI_SLOT), &msi_router_ops,
 					     &e->ahci_msi)) < 0)
 				break;
 			e->ahci_created = true;
@@ -768,6 +770,7 @@ static void destroy_devices(struct engine *e)
 		ahci_destroy(&e->ahci);
 	if (e->vga_created)
 		vga_destroy(&e->vga);
+	direct_intx_destroy(&e->intx);
 }
 
 /* What the ACPI tables of either boot path say about this machine's CPUs,

@@ -13,6 +13,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "core/trace.h"
+
 #define KVM_DEVICE "/dev/kvm"
 
 static const struct {
@@ -482,7 +484,8 @@ void vm_set_irq(void *opaque, unsigned gsi, bool level)
 {
 	struct vm *vm = opaque;
 	struct kvm_irq_level irq = { .irq = gsi, .level = level };
-	ioctl(vm->vm_fd, KVM_IRQ_LINE, &irq);
+	if (ioctl(vm->vm_fd, KVM_IRQ_LINE, &irq) < 0)
+		log_limited("KVM_IRQ_LINE GSI %u %s failed: %s", gsi, level ? "high" : "low", g_strerror(errno));
 }
 
 void vm_request_stop(struct vm *vm, enum vm_stop_reason reason)
