@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "backend/chardev.h"
+#include "core/trace.h"
 #include "engine.h"
 #include "library.h"
 #include "machine.h"
@@ -21,6 +22,8 @@ struct flag_value {
 static GArray *flag_values; /* struct flag_value, applied after machine.ini */
 static char *control_path;  /* --control: not a machine setting, a property of this process */
 static gboolean add_to_library; /* --add-to-library: write the machine instead of running it */
+static char *trace_list;        /* --trace, --trace-file: what this run reports, not machine settings */
+static char *trace_file;
 
 static const struct machine_setting *setting_for_flag(const char *option_name)
 {
@@ -41,7 +44,7 @@ static gboolean remember_flag(const char *option_name, const char *value, gpoint
 
 static GOptionEntry *build_option_entries(void)
 {
-	GOptionEntry *entries = g_new0(GOptionEntry, machine_settings_count + 3);
+	GOptionEntry *entries = g_new0(GOptionEntry, machine_settings_count + 5);
 	for (size_t i = 0; i < machine_settings_count; i++) {
 		const struct machine_setting *s = &machine_settings[i];
 		entries[i] = (GOptionEntry){
@@ -63,6 +66,18 @@ static GOptionEntry *build_option_entries(void)
 		.long_name = "add-to-library", .arg = G_OPTION_ARG_NONE, .arg_data = &add_to_library,
 		.description = "do not run: add the machine to the app's library ($XDG_DATA_HOME/vireo/machines) "
 			       "unless a machine there has its name, and print its folder",
+	};
+	entries[machine_settings_count + 2] = (GOptionEntry){
+		.long_name = "trace", .arg = G_OPTION_ARG_STRING, .arg_data = &trace_list,
+		.description = "write a rate-limited trace of these comma-separated classes: unclaimed (port and "
+			       "MMIO accesses no device claims), io (claimed ones, with their device), pci, ata, "
+			       "virtio, irq, net (libslirp debug), guest-error (requests a device refused)",
+		.arg_description = "CLASS[,CLASS]",
+	};
+	entries[machine_settings_count + 3] = (GOptionEntry){
+		.long_name = "trace-file", .arg = G_OPTION_ARG_FILENAME, .arg_data = &trace_file,
+		.description = "append the trace to FILE instead of standard error",
+		.arg_description = "FILE",
 	};
 	return entries;
 }
@@ -110,6 +125,24 @@ static void parse_command_line(int argc, char **argv, struct vireo_machine *def)
 	g_array_free(flag_values, TRUE);
 }
 
+/* --trace and --trace-file: bad classes or an unwritable file end the run
+ * before it starts, as any bad flag. */
+static void start_trace(void)
+{
+	g_autofree char *error = NULL;
+	unsigned classes = 0;
+	if (trace_file && !trace_list)
+		fail(EXIT_USAGE, "--trace-file: no --trace classes given");
+	if (!trace_list)
+		return;
+	if (!trace_parse_classes(trace_list, &classes, &error)) {
+		g_autofree char *msg = g_strdup_printf("--trace: %s", error);
+		fail(EXIT_USAGE, msg);
+	}
+	if (!trace_start(classes, trace_file, &error))
+		fail(EXIT_USAGE, error);
+}
+
 /* --add-to-library: the machine as a new library folder, once per name. */
 static int add_machine_to_library(const struct vireo_machine *def)
 {
@@ -140,6 +173,7 @@ int main(int argc, char **argv)
 	parse_command_line(argc, argv, &def);
 	if (!engine_check_inputs(&def, &error))
 		fail(EXIT_USAGE, error);
+	start_trace();
 	if (add_to_library) {
 		int status = add_machine_to_library(&def);
 		machine_clear(&def);
@@ -167,6 +201,7 @@ int main(int argc, char **argv)
 	engine_close_backends(&backends);
 	machine_clear(&def);
 	g_free(control_path);
+	trace_stop();
 	if (error)
 		fprintf(stderr, "vireo-engine: %s\n", error);
 	g_free(error);

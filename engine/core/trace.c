@@ -80,7 +80,7 @@ bool trace_start(unsigned classes, const char *path, char **error)
 {
 	FILE *out = NULL;
 	if (path && !(out = fopen(path, "ae"))) {
-		*error = g_strdup_printf("trace file %s: %s", path, g_strerror(errno));
+		*error = g_strdup_printf("--trace-file %s: %s", path, g_strerror(errno));
 		return false;
 	}
 	g_mutex_lock(&trace_lock);

@@ -627,7 +627,7 @@ static void abar_write(void *opaque, uint64_t offset, uint64_t value, unsigned s
 	g_mutex_unlock(&hba->lock);
 }
 
-static const struct bus_ops abar_ops = { abar_read, abar_write };
+static const struct bus_ops abar_ops = { abar_read, abar_write, "AHCI" };
 
 /* BAR4: the index (an ABAR offset) at 0x10, its register's data at 0x14;
  * dword accesses only. */
@@ -652,7 +652,7 @@ static void idp_write(void *opaque, uint64_t offset, uint64_t value, unsigned si
 		abar_write(hba, hba->idp_index, value, 4);
 }
 
-static const struct bus_ops idp_ops = { idp_read, idp_write };
+static const struct bus_ops idp_ops = { idp_read, idp_write, "AHCI index/data" };
 
 /* ---- PCI ---- */
 

@@ -271,8 +271,8 @@ static void data_write(void *opaque, uint64_t offset, uint64_t value, unsigned s
 	g_mutex_unlock(&pci->lock);
 }
 
-static const struct bus_ops address_ops = { address_read, address_write };
-static const struct bus_ops data_ops = { data_read, data_write };
+static const struct bus_ops address_ops = { address_read, address_write, "PCI config address" };
+static const struct bus_ops data_ops = { data_read, data_write, "PCI config data" };
 
 int pci_bus_init(struct pci_bus *pci, struct bus *pio, struct bus *mmio)
 {

@@ -297,7 +297,7 @@ static void uart_receive(void *opaque, const uint8_t *buf, size_t len)
 	g_mutex_unlock(&u->lock);
 }
 
-static const struct bus_ops uart_ops = { uart_read, uart_write };
+static const struct bus_ops uart_ops = { uart_read, uart_write, "uart" };
 
 int uart_init(struct uart *uart, struct bus *pio, uint16_t base, struct irq_line irq, struct chardev *chr)
 {

@@ -396,7 +396,7 @@ static void regs_write(void *opaque, uint64_t offset, uint64_t value, unsigned s
 	}
 }
 
-static const struct bus_ops regs_ops = { regs_read, regs_write };
+static const struct bus_ops regs_ops = { regs_read, regs_write, "virtio-pci" };
 
 /* ---- BAR1: MSI-X ---- */
 
@@ -410,7 +410,7 @@ static void msix_write(void *opaque, uint64_t offset, uint64_t value, unsigned s
 	msix_bar_write(&((struct virtio_pci *)opaque)->msix, offset, value, size);
 }
 
-static const struct bus_ops msix_ops = { msix_read, msix_write };
+static const struct bus_ops msix_ops = { msix_read, msix_write, "virtio MSI-X" };
 
 /* ---- PCI configuration hooks ---- */
 

@@ -443,6 +443,8 @@ int vm_create(struct vm *vm, uint64_t ram_size, char **error)
 	g_cond_init(&vm->pause_cond);
 	bus_init(&vm->pio);
 	bus_init(&vm->mmio);
+	vm->pio.space = "port";
+	vm->mmio.space = "MMIO";
 
 	if (open_kvm(vm, error) < 0 || map_ram(vm, ram_size, error) < 0)
 		goto fail;
