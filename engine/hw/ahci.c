@@ -2,6 +2,7 @@
 #include "ahci.h"
 #include "hw/atapi.h"
 #include "boot/bytes.h"
+#include "core/trace.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -387,9 +388,11 @@ static void complete(struct ahci_port *p, unsigned slot, uint32_t bytes, bool pi
 
 /* A header or table the HBA cannot read: a host bus fault, reported as the
  * drive aborting the command. */
-static void fail_fetch(struct ahci_port *p, unsigned slot)
+static void fail_fetch(struct ahci_port *p, unsigned slot, const char *what)
 {
 	struct ata_transfer xfer;
+	TRACE(TRACE_GUEST_ERROR, "AHCI port %u: slot %u's %s is outside guest RAM; host bus fault", p->index, slot,
+	      what);
 	ata_abort(&p->drive, &xfer);
 	complete(p, slot, 0, false, PXIS_HBFS);
 }
@@ -406,7 +409,7 @@ static void control_update(struct ahci_port *p, const struct ahci_command *c)
 static void run_command(struct ahci_port *p, struct ahci_command *c)
 {
 	if (!fetch_command(p, c)) {
-		fail_fetch(p, c->slot);
+		fail_fetch(p, c->slot, "command header or table");
 		return;
 	}
 	if (!(c->cfis[1] & FIS_H2D_COMMAND)) {
@@ -421,10 +424,13 @@ static void run_command(struct ahci_port *p, struct ahci_command *c)
 		ata_packet(&p->drive, c->acmd, &xfer);  /* AHCI carries the CDB in the table */
 	bool pio_in = xfer.dir == ATA_DIR_IN && !xfer.dma, fault = false;
 	uint32_t bytes = move_data(p, c, &xfer, &fault);
+	if (fault)
+		TRACE(TRACE_GUEST_ERROR, "AHCI port %u: slot %u's PRDT points outside guest RAM; host bus fault",
+		      p->index, c->slot);
 	uint8_t done[4];
 	put_le32(done, bytes);
 	if (!guest_mem_write(p->hba->mem, c->header + HDR_PRDBC, done, sizeof(done))) {
-		fail_fetch(p, c->slot);
+		fail_fetch(p, c->slot, "command header");
 		return;
 	}
 	complete(p, c->slot, bytes, pio_in && bytes, fault ? PXIS_HBFS : 0);

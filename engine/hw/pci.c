@@ -5,6 +5,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include "core/trace.h"
+
 #define PCI_CONFIG_ADDRESS_PORT 0xCF8
 #define PCI_CONFIG_DATA_PORT    0xCFC
 #define CONFIG_ENABLE  0x80000000u
@@ -115,10 +117,13 @@ static void unmap_bar(struct pci_bus *pci, struct pci_device *dev, unsigned inde
 		dev->hooks->bar_moved(dev->hooks_opaque, index, false, bar->mapped_at);
 }
 
+#define DEVFN_FORMAT "%02x:%02x.%u"
+#define DEVFN_ARGS(devfn) 0u, (devfn) / PCI_FUNCTIONS, (devfn) % PCI_FUNCTIONS
+
 /* Moves each BAR's range to where the configuration space now says. A BAR
  * placed over another device's range stays unmapped, as a conflicting
  * decode would on real hardware be undefined. */
-static void update_bars(struct pci_bus *pci, struct pci_device *dev)
+static void update_bars(struct pci_bus *pci, struct pci_device *dev, unsigned devfn)
 {
 	for (unsigned i = 0; i < PCI_BARS; i++) {
 		struct pci_bar *bar = &dev->bars[i];
@@ -130,11 +135,18 @@ static void update_bars(struct pci_bus *pci, struct pci_device *dev)
 			continue;
 		unmap_bar(pci, dev, i);
 		struct bus *space = bar->kind == PCI_BAR_IO ? pci->pio : pci->mmio;
-		if (decode && bus_register(space, addr, bar->size, bar->ops, bar->opaque) == 0) {
+		if (!decode) {
+			TRACE(TRACE_PCI, DEVFN_FORMAT " BAR %u off", DEVFN_ARGS(devfn), i);
+		} else if (bus_register(space, addr, bar->size, bar->ops, bar->opaque) == 0) {
+			TRACE(TRACE_PCI, DEVFN_FORMAT " BAR %u at 0x%llx size 0x%llx", DEVFN_ARGS(devfn), i,
+			      (unsigned long long)addr, (unsigned long long)bar->size);
 			bar->mapped = true;
 			bar->mapped_at = addr;
 			if (dev->hooks && dev->hooks->bar_moved)
 				dev->hooks->bar_moved(dev->hooks_opaque, i, true, addr);
+		} else {
+			TRACE(TRACE_GUEST_ERROR, "PCI " DEVFN_FORMAT ": BAR %u at 0x%llx overlaps another range; left off",
+			      DEVFN_ARGS(devfn), i, (unsigned long long)addr);
 		}
 	}
 }
@@ -146,9 +158,9 @@ static uint64_t align_up(uint64_t v, uint64_t a)
 	return (v + a - 1) & ~(a - 1);
 }
 
-static int assign_device(struct pci_bus *pci, struct pci_device *dev, uint64_t *mmio, uint64_t mmio_limit,
-			 uint32_t *io)
+static int assign_device(struct pci_bus *pci, unsigned devfn, uint64_t *mmio, uint64_t mmio_limit, uint32_t *io)
 {
+	struct pci_device *dev = pci->devices[devfn];
 	uint16_t command = PCI_COMMAND_MASTER;
 	for (unsigned i = 0; i < PCI_BARS; i++) {
 		struct pci_bar *bar = &dev->bars[i];
@@ -172,7 +184,7 @@ static int assign_device(struct pci_bus *pci, struct pci_device *dev, uint64_t *
 		}
 	}
 	pci_config_set16(dev, PCI_COMMAND, command);
-	update_bars(pci, dev);
+	update_bars(pci, dev, devfn);
 	return 0;
 }
 
@@ -182,7 +194,7 @@ int pci_bus_assign_bars(struct pci_bus *pci, uint64_t mmio_base, uint64_t mmio_l
 	g_mutex_lock(&pci->lock);
 	for (unsigned devfn = 0; devfn < PCI_SLOTS * PCI_FUNCTIONS && !err; devfn++)
 		if (pci->devices[devfn])
-			err = assign_device(pci, pci->devices[devfn], &mmio_base, mmio_limit, &io_base);
+			err = assign_device(pci, devfn, &mmio_base, mmio_limit, &io_base);
 	g_mutex_unlock(&pci->lock);
 	return err;
 }
@@ -264,7 +276,10 @@ static void data_write(void *opaque, uint64_t offset, uint64_t value, unsigned s
 		dev->config[reg + i] = (uint8_t)((dev->config[reg + i] & ~mask) | (byte & mask));
 	}
 	if (dev) {
-		update_bars(pci, dev);
+		TRACE(TRACE_PCI, DEVFN_FORMAT " config 0x%02x write %u byte%s value 0x%llx",
+		      DEVFN_ARGS(CONFIG_DEVFN(pci->config_address)), reg, size, size > 1 ? "s" : "",
+		      (unsigned long long)value);
+		update_bars(pci, dev, CONFIG_DEVFN(pci->config_address));
 		if (dev->hooks && dev->hooks->config_written)
 			dev->hooks->config_written(dev->hooks_opaque, reg, size);
 	}

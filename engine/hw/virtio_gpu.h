@@ -17,8 +17,6 @@
 #include "console.h"
 #include "hw/virtio_pci.h"
 
-#define VIRTIO_ID_GPU 16
-
 #define VIRTIO_GPU_MAX_HOST_MEMORY (256u << 20)  /* all resources together */
 #define VIRTIO_GPU_DEFAULT_WIDTH 1024
 #define VIRTIO_GPU_DEFAULT_HEIGHT 768
