@@ -14,7 +14,7 @@ PACKAGES=(
 	python3 util-linux binutils acpica-tools seabios
 	busybox-static cpio gzip xz-utils zstd
 	clang libclang-rt-14-dev
-	console-data libslirp-dev libvncserver-dev zlib1g-dev xorriso
+	console-data libslirp-dev libseccomp-dev libvncserver-dev zlib1g-dev xorriso
 	iproute2 dnsmasq-base
 	grub-pc-bin grub-common xorriso mtools
 	libsdl2-dev xvfb x11-apps x11-utils xdotool
@@ -103,7 +103,7 @@ run_tests() {
 	rm -f build*/meson-logs/testlog.json
 	meson test -C build --print-errorlogs --num-processes 2 || status=1
 	# The sanitizer build also runs the engine itself on our test guests and bad input.
-	meson test -C build-asan --suite unit --suite guest --suite display --suite control --suite firmware --suite bad-input --print-errorlogs --num-processes 2 || status=1
+	meson test -C build-asan --suite unit --suite guest --suite display --suite control --suite firmware --suite bad-input --suite sandbox --print-errorlogs --num-processes 2 || status=1
 	# libFuzzer on the virtio devices, AHCI and machine.ini, 60 s per target, under ASan/UBSan.
 	meson test -C build-fuzz --suite fuzz --print-errorlogs || status=1
 	python3 tests/summary.py build/meson-logs/testlog.json build-asan/meson-logs/testlog.json \

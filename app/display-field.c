@@ -18,6 +18,7 @@ struct _VireoDisplayField {
 	GtkToggleButton *first_free;
 	GtkSpinButton *port;      /* sensitive unless first_free */
 	GtkEntry *password_file;
+	GtkToggleButton *insecure; /* the spec's insecure: other computers in without a password */
 	GtkWidget *message;       /* what is wrong or risky; hidden when nothing */
 };
 
@@ -60,19 +61,23 @@ void vireo_display_field_load(VireoDisplayField *self, const char *spec)
 	gtk_toggle_button_set_active(self->first_free, TRUE);
 	gtk_spin_button_set_value(self->port, MACHINE_VNC_FIRST_PORT);
 	gtk_entry_set_text(self->password_file, "");
+	gtk_toggle_button_set_active(self->insecure, FALSE);
 	if (g_str_has_prefix(first, "vnc=")) {
 		load_vnc_where(self, first + 4);
 		first = "vnc";
 	}
-	for (unsigned i = 1; parts[i]; i++)
+	for (unsigned i = 1; parts[i]; i++) {
 		if (g_str_has_prefix(parts[i], "password-file="))
 			gtk_entry_set_text(self->password_file, parts[i] + 14);
+		else if (!strcmp(parts[i], "insecure"))
+			gtk_toggle_button_set_active(self->insecure, TRUE);
+	}
 	gtk_combo_box_set_active_id(self->kind, first);
 	on_part_changed(self);
 }
 
-/* vnc[=ADDR|=ADDR:PORT][,password-file=FILE]: the default address left out
- * when no port is fixed. */
+/* vnc[=ADDR|=ADDR:PORT][,password-file=FILE][,insecure]: the default
+ * address left out when no port is fixed. */
 static char *vnc_spec(VireoDisplayField *self)
 {
 	g_autofree char *address = entry_text(self->address);
@@ -84,6 +89,8 @@ static char *vnc_spec(VireoDisplayField *self)
 		g_string_append_printf(spec, "=%s", address);
 	if (*password)
 		g_string_append_printf(spec, ",password-file=%s", password);
+	if (gtk_toggle_button_get_active(self->insecure))
+		g_string_append(spec, ",insecure");
 	return g_string_free(spec, FALSE);
 }
 
@@ -105,14 +112,19 @@ static char *vnc_problem(VireoDisplayField *self, bool *is_error)
 	if (*address && !machine_parse_display(where, &display, NULL))
 		return g_strdup_printf(_("“%s” is not an IPv4 address such as 127.0.0.1 (this computer only) "
 					 "or 0.0.0.0 (every network)."), address);
+	/* the engine's rule (machine_display_check_open), the password file read when it runs */
+	bool open = *address && machine_display_open_to_others(&display) && !*password;
 	if (*address)
 		machine_display_clear(&display);
 	if (strchr(password, ','))  /* machine.ini's separator of options */
 		return g_strdup(_("A path with “,” cannot be used: rename the file."));
+	if (open && !gtk_toggle_button_get_active(self->insecure))
+		return g_strdup(_("Other computers can reach this address: give a password file, or choose "
+				  "“Without a password (insecure)” to let anyone there see and control the machine."));
 	*is_error = false;
-	if (*address && !g_str_has_prefix(address, "127.") && !*password)
+	if (open)
 		return g_strdup(_("Other computers can reach this address: anyone there can see and control the "
-				  "machine unless it has a password file."));
+				  "machine, without a password."));
 	return NULL;
 }
 
@@ -178,6 +190,10 @@ static GtkWidget *new_vnc_options(VireoDisplayField *self)
 	setting_attach_option(grid, 2, _("Password file"), GTK_WIDGET(self->password_file),
 			      GTK_WIDGET(self->password_file), _("VNC password file"));
 	setting_entry_add_chooser(self->password_file);
+	self->insecure = GTK_TOGGLE_BUTTON(gtk_check_button_new_with_label(_("Without a password (insecure)")));
+	gtk_widget_set_tooltip_text(GTK_WIDGET(self->insecure),
+				    _("Lets viewers on other computers in without a password"));
+	gtk_grid_attach(grid, GTK_WIDGET(self->insecure), 1, 3, 1, 1);
 	return GTK_WIDGET(grid);
 }
 
@@ -199,6 +215,7 @@ static void vireo_display_field_init(VireoDisplayField *self)
 	g_signal_connect_swapped(self->first_free, "toggled", G_CALLBACK(on_part_changed), self);
 	g_signal_connect_swapped(self->port, "value-changed", G_CALLBACK(on_part_changed), self);
 	g_signal_connect_swapped(self->password_file, "changed", G_CALLBACK(on_part_changed), self);
+	g_signal_connect_swapped(self->insecure, "toggled", G_CALLBACK(on_part_changed), self);
 }
 
 GtkWidget *vireo_display_field_new(const char *name)

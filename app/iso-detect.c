@@ -51,7 +51,7 @@ struct iso_tree {
 struct iso_reader {
 	int fd;
 	unsigned sectors_read;
-	struct iso_tree trees[2];
+	struct iso_tree trees[2];    /* the primary's and the first Joliet one's, at most */
 	unsigned n_trees;
 	bool udf;
 	char *label;
@@ -83,11 +83,13 @@ static bool is_joliet(const unsigned char *vd)
 }
 
 /* The volume descriptors (ECMA-119 8) up to the terminator and UDF's
- * NSR descriptor after it (ECMA-167 2/9.1), both in the first sectors. */
+ * NSR descriptor after it (ECMA-167 2/9.1), both in the first sectors.
+ * Only the first primary and the first Joliet descriptor count, in
+ * whatever order they come: a disc may carry more of either. */
 static bool read_descriptors(struct iso_reader *r)
 {
 	unsigned char vd[ISO_SECTOR_SIZE];
-	bool primary = false;
+	bool primary = false, joliet = false;
 	for (uint32_t s = ISO_FIRST_DESCRIPTOR; s < ISO_FIRST_DESCRIPTOR + VD_MAX_SECTORS; s++) {
 		if (!read_sector(r, s, vd))
 			break;
@@ -100,8 +102,9 @@ static bool read_descriptors(struct iso_reader *r)
 			r->trees[r->n_trees++] = (struct iso_tree){ entry_of(vd + VD_ROOT_RECORD), false };
 			r->label = iso_label_of_descriptor(vd);
 			primary = true;
-		} else if (vd[ISO_DESCRIPTOR_TYPE] == VD_SUPPLEMENTARY && is_joliet(vd) && r->n_trees < G_N_ELEMENTS(r->trees)) {
+		} else if (vd[ISO_DESCRIPTOR_TYPE] == VD_SUPPLEMENTARY && is_joliet(vd) && !joliet) {
 			r->trees[r->n_trees++] = (struct iso_tree){ entry_of(vd + VD_ROOT_RECORD), true };
+			joliet = true;
 		}
 	}
 	return primary;

@@ -1075,7 +1075,7 @@ static void watch_library(VireoWindow *self)
 {
 	g_autoptr(GFile) dir = g_file_new_for_path(self->library_dir);
 	g_autoptr(GError) error = NULL;
-	g_mkdir_with_parents(self->library_dir, 0755);
+	g_mkdir_with_parents(self->library_dir, LIBRARY_FOLDER_MODE);
 	self->monitor = g_file_monitor_directory(dir, G_FILE_MONITOR_WATCH_MOVES, NULL, &error);
 	if (self->monitor)
 		g_signal_connect(self->monitor, "changed", G_CALLBACK(on_library_changed), self);

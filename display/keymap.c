@@ -90,6 +90,40 @@ unsigned keymap_from_x_keysym(uint32_t keysym)
 	return 0;
 }
 
+/* Key names for scripts (`vireo-ctl sendkey ctrl-alt-delete`), as QEMU's
+ * sendkey names them; a one-character name is the key that types it. */
+static const struct { const char *name; uint16_t evdev; } key_names[] = {
+	{ "ctrl", KEY_LEFTCTRL }, { "ctrl_r", KEY_RIGHTCTRL }, { "alt", KEY_LEFTALT }, { "alt_r", KEY_RIGHTALT },
+	{ "altgr", KEY_RIGHTALT }, { "shift", KEY_LEFTSHIFT }, { "shift_r", KEY_RIGHTSHIFT },
+	{ "meta_l", KEY_LEFTMETA }, { "meta_r", KEY_RIGHTMETA }, { "menu", KEY_COMPOSE },
+	{ "esc", KEY_ESC }, { "ret", KEY_ENTER }, { "enter", KEY_ENTER }, { "spc", KEY_SPACE }, { "space", KEY_SPACE },
+	{ "tab", KEY_TAB }, { "backspace", KEY_BACKSPACE }, { "caps_lock", KEY_CAPSLOCK },
+	{ "num_lock", KEY_NUMLOCK }, { "scroll_lock", KEY_SCROLLLOCK }, { "print", KEY_SYSRQ }, { "sysrq", KEY_SYSRQ },
+	{ "pause", KEY_PAUSE }, { "insert", KEY_INSERT }, { "delete", KEY_DELETE }, { "del", KEY_DELETE },
+	{ "home", KEY_HOME }, { "end", KEY_END }, { "pgup", KEY_PAGEUP }, { "pgdn", KEY_PAGEDOWN },
+	{ "up", KEY_UP }, { "down", KEY_DOWN }, { "left", KEY_LEFT }, { "right", KEY_RIGHT },
+	{ "f1", KEY_F1 }, { "f2", KEY_F2 }, { "f3", KEY_F3 }, { "f4", KEY_F4 }, { "f5", KEY_F5 }, { "f6", KEY_F6 },
+	{ "f7", KEY_F7 }, { "f8", KEY_F8 }, { "f9", KEY_F9 }, { "f10", KEY_F10 }, { "f11", KEY_F11 }, { "f12", KEY_F12 },
+	{ "minus", KEY_MINUS }, { "equal", KEY_EQUAL }, { "comma", KEY_COMMA }, { "dot", KEY_DOT },
+	{ "slash", KEY_SLASH }, { "backslash", KEY_BACKSLASH }, { "semicolon", KEY_SEMICOLON },
+	{ "apostrophe", KEY_APOSTROPHE }, { "grave_accent", KEY_GRAVE }, { "bracket_left", KEY_LEFTBRACE },
+	{ "bracket_right", KEY_RIGHTBRACE }, { "less", KEY_102ND },
+	{ "kp_0", KEY_KP0 }, { "kp_1", KEY_KP1 }, { "kp_2", KEY_KP2 }, { "kp_3", KEY_KP3 }, { "kp_4", KEY_KP4 },
+	{ "kp_5", KEY_KP5 }, { "kp_6", KEY_KP6 }, { "kp_7", KEY_KP7 }, { "kp_8", KEY_KP8 }, { "kp_9", KEY_KP9 },
+	{ "kp_add", KEY_KPPLUS }, { "kp_subtract", KEY_KPMINUS }, { "kp_multiply", KEY_KPASTERISK },
+	{ "kp_divide", KEY_KPSLASH }, { "kp_enter", KEY_KPENTER }, { "kp_decimal", KEY_KPDOT },
+};
+
+unsigned keymap_from_name(const char *name)
+{
+	if (name[0] && !name[1])
+		return keymap_from_x_keysym((unsigned char)name[0]);
+	for (size_t i = 0; i < G_N_ELEMENTS(key_names); i++)
+		if (!g_ascii_strcasecmp(key_names[i].name, name))
+			return key_names[i].evdev;
+	return 0;
+}
+
 /* Print Screen: a fake left shift around the extended 7C. */
 static const uint8_t print_make[] = { 0xE0, 0x12, 0xE0, 0x7C };
 static const uint8_t print_break[] = { 0xE0, 0xF0, 0x7C, 0xE0, 0xF0, 0x12 };

@@ -16,6 +16,12 @@
  * client sends Shift separately), or 0 when there is none. */
 unsigned keymap_from_x_keysym(uint32_t keysym);
 
+/* The key a script names: QEMU's sendkey names ("ctrl", "alt", "delete",
+ * "f1", "kp_enter", ...; any case) or one character the key types,
+ * shifted or not ("a", "1", "/"; "!" is the 1 key). 0 when no key has
+ * that name. */
+unsigned keymap_from_name(const char *name);
+
 /* USB HID keyboard usages (page 0x07), which SDL2's scancodes are. 0 when
  * there is no such key. */
 unsigned keymap_from_usb_hid(unsigned usage);

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -34,6 +35,21 @@
 #define IDLE_WIDTH 640              /* shown before the guest sets a mode */
 #define IDLE_HEIGHT 480
 #define LISTEN_BACKLOG 8
+/* Connections at once, viewers and those still in the RFB handshake alike
+ * (README); at most MAX_HANDSHAKING of them in the handshake, which each
+ * may spend HANDSHAKE_USEC in. A connection beyond a cap is closed as soon
+ * as it is accepted, before libvncserver spends anything on it. */
+#define MAX_CONNECTIONS 8
+#define MAX_HANDSHAKING 4
+#define HANDSHAKE_USEC (10 * G_USEC_PER_SEC)
+/* How often a connection held with part of a handshake message is looked
+ * at again (hold_partial_handshakes). */
+#define HOLD_RECHECK_MSEC 50
+
+/* The handshake's messages longer than a byte: RFC 6143 §7.1.1
+ * ProtocolVersion and §7.2.2 the VNC Authentication response. */
+#define RFB_PROTOCOL_VERSION_LENGTH 12
+#define RFB_VNC_AUTH_RESPONSE_LENGTH 16
 
 /* RFC 6143 §7.5.5 pointer button mask. */
 #define RFB_BUTTON_LEFT 1
@@ -215,13 +231,97 @@ static bool refresh(struct vnc_server *vnc)
 	return changed;
 }
 
+/* Still in the handshake (version, security, initialisation): not yet a viewer. */
+static bool handshaking(rfbClientPtr client)
+{
+	return client->state != RFB_NORMAL;
+}
+
+/* Connections libvncserver holds open, and how many are handshaking. */
+static unsigned count_connections(struct vnc_server *vnc, unsigned *handshaking_count)
+{
+	unsigned all = 0;
+	*handshaking_count = 0;
+	rfbClientIteratorPtr it = rfbGetClientIterator(vnc->screen);
+	for (rfbClientPtr cl; (cl = rfbClientIteratorNext(it));) {
+		all++;
+		*handshaking_count += handshaking(cl);
+	}
+	rfbReleaseClientIterator(it);
+	return all;
+}
+
 /* libvncserver takes the connection from here on (handshake, security,
- * newClientHook). */
+ * newClientHook) unless a cap is reached. */
 static void accept_viewer(struct vnc_server *vnc)
 {
+	unsigned in_handshake;
 	int fd = accept4(vnc->listen_fd, NULL, NULL, SOCK_CLOEXEC);
-	if (fd >= 0)
+	if (fd < 0)
+		return;
+	if (count_connections(vnc, &in_handshake) >= MAX_CONNECTIONS || in_handshake >= MAX_HANDSHAKING)
+		close(fd);
+	else
 		rfbNewClient(vnc->screen, fd);
+}
+
+/* Closes connections whose handshake outlasted HANDSHAKE_USEC (a viewer
+ * that stalls, or a connection that never speaks); libvncserver forgets
+ * them at its next rfbProcessEvents. Run at every wakeup, which comes at
+ * least every REFRESH_MAX_USEC while any connection is open. Returns
+ * whether it closed any. */
+static bool drop_late_handshakes(struct vnc_server *vnc)
+{
+	gint64 now = g_get_monotonic_time();
+	bool dropped = false;
+	rfbClientIteratorPtr it = rfbGetClientIterator(vnc->screen);
+	for (rfbClientPtr cl; (cl = rfbClientIteratorNext(it));) {
+		const gint64 *accepted = cl->clientData;
+		if (handshaking(cl) && now - *accepted >= HANDSHAKE_USEC) {
+			rfbCloseClient(cl);
+			dropped = true;
+		}
+	}
+	rfbReleaseClientIterator(it);
+	return dropped;
+}
+
+/* The length of the message libvncserver reads next in a handshake. */
+static unsigned handshake_message_length(rfbClientPtr client)
+{
+	switch (client->state) {
+	case RFB_PROTOCOL_VERSION:
+		return RFB_PROTOCOL_VERSION_LENGTH;
+	case RFB_AUTHENTICATION:    /* libvncserver's only authentication: VNC Authentication */
+		return RFB_VNC_AUTH_RESPONSE_LENGTH;
+	default:
+		return 1;
+	}
+}
+
+/* libvncserver reads a handshake message whole, waiting up to 20 s for
+ * bytes still missing, and every viewer waits with it (seen: a connection
+ * that sent "RFB 003" froze viewers for 20 s). A connection whose message
+ * has not all arrived is held (onHold: libvncserver leaves it alone)
+ * until it has. */
+static void hold_partial_handshakes(struct vnc_server *vnc)
+{
+	rfbClientIteratorPtr it = rfbGetClientIterator(vnc->screen);
+	for (rfbClientPtr cl; (cl = rfbClientIteratorNext(it));) {
+		int arrived = 0;
+		if (!handshaking(cl) || ioctl(cl->sock, FIONREAD, &arrived) < 0)
+			continue;
+		cl->onHold = arrived > 0 && (unsigned)arrived < handshake_message_length(cl);
+	}
+	rfbReleaseClientIterator(it);
+}
+
+/* libvncserver reads what arrived and sends what changed, never waiting
+ * for part of a handshake message. */
+static void process_events(struct vnc_server *vnc)
+{
+	hold_partial_handshakes(vnc);
+	rfbProcessEvents(vnc->screen, 0);
 }
 
 /* Sleeps until a socket of the server or its viewers has something, the
@@ -235,11 +335,18 @@ static bool wait_and_handle(struct vnc_server *vnc, gint64 usec)
 					    { .fd = vnc->listen_fd, .events = POLLIN } };
 	nfds_t n = 2;
 	rfbClientIteratorPtr it = rfbGetClientIterator(vnc->screen);
-	for (rfbClientPtr cl; (cl = rfbClientIteratorNext(it)) && n < MAX_POLL_FDS;)
-		fds[n++] = (struct pollfd){ .fd = cl->sock, .events = POLLIN };
+	bool held = false;
+	for (rfbClientPtr cl; (cl = rfbClientIteratorNext(it)) && n < MAX_POLL_FDS;) {
+		/* a held one has bytes waiting: they would wake the poll at once */
+		fds[n++] = (struct pollfd){ .fd = cl->sock, .events = cl->onHold ? 0 : POLLIN };
+		held |= cl->onHold;
+	}
 	rfbReleaseClientIterator(it);
 	int timeout = usec < 0 ? -1 : (int)((usec + 999) / 1000);
-	if (poll(fds, n, timeout) <= 0)
+	if (held && (timeout < 0 || timeout > HOLD_RECHECK_MSEC))
+		timeout = HOLD_RECHECK_MSEC;
+	bool ready = poll(fds, n, timeout) > 0, dropped = drop_late_handshakes(vnc);
+	if (!ready && !dropped && !held)
 		return false;
 	if (fds[0].revents & POLLIN) {
 		uint64_t count;
@@ -247,7 +354,7 @@ static bool wait_and_handle(struct vnc_server *vnc, gint64 usec)
 	}
 	if (fds[1].revents & POLLIN)
 		accept_viewer(vnc);
-	rfbProcessEvents(vnc->screen, 0);
+	process_events(vnc);
 	return atomic_exchange(&vnc->woken, false);
 }
 
@@ -266,7 +373,7 @@ static gpointer serve(gpointer opaque)
 		last = now;
 		bool changed = refresh(vnc), busy = changed || vnc->input_seen;
 		if (changed)
-			rfbProcessEvents(vnc->screen, 0);  /* send it now, not at the next wakeup */
+			process_events(vnc);  /* send it now, not at the next wakeup */
 		vnc->input_seen = false;
 		interval = busy ? REFRESH_MIN_USEC : MIN(interval * 2, REFRESH_MAX_USEC);
 		next = now + interval;
@@ -327,20 +434,19 @@ static int on_set_desktop_size(int width, int height, int screens, struct rfbExt
 static void on_client_gone(rfbClientPtr client)
 {
 	struct vnc_server *vnc = client->screen->screenData;
+	g_free(client->clientData);
 	vnc->clients--;
 }
 
+/* Called as the connection is accepted: clientData is when, for
+ * drop_late_handshakes. */
 static enum rfbNewClientAction on_new_client(rfbClientPtr client)
 {
 	struct vnc_server *vnc = client->screen->screenData;
 	vnc->clients++;
+	client->clientData = g_memdup2(&(gint64){ g_get_monotonic_time() }, sizeof(gint64));
 	client->clientGoneHook = on_client_gone;
 	return RFB_CLIENT_ACCEPT;
-}
-
-static bool loopback(in_addr_t addr)
-{
-	return (ntohl(addr) >> 24) == 127;
 }
 
 /* Our own listening socket rather than libvncserver's, which refuses port 0
@@ -433,9 +539,6 @@ struct vnc_server *vnc_server_start(struct console *con, const char *addr, unsig
 		vnc->screen->passwordCheck = rfbCheckPasswordByList;
 	}
 	rfbInitServer(vnc->screen);
-	if (!loopback(listen.s_addr) && !password)
-		g_printerr("vireo-engine: warning: VNC on %s:%u without a password: anyone who can reach it "
-			   "controls this machine\n", addr, bound);
 	vnc->listener = (struct console_listener){ .surface_changed = on_surface_changed, .update = on_update, .cursor_changed = on_cursor_changed, .opaque = vnc };
 	console_add_listener(con, &vnc->listener);
 	vnc->thread = g_thread_new("vireo-vnc", serve, vnc);

@@ -5,7 +5,10 @@
  * second and sends only the rectangles that changed (an idle screen sends
  * nothing). A mode change reaches viewers as a desktop resize. Keys arrive
  * as X keysyms and go to the console as evdev codes; the pointer goes both
- * as absolute positions and as relative motion with buttons and wheel. */
+ * as absolute positions and as relative motion with buttons and wheel.
+ * It holds at most 8 connections, at most 4 of them in the RFB handshake,
+ * which each has 10 s to finish; libvncserver reads no handshake message
+ * before it has all arrived. */
 #ifndef VIREO_DISPLAY_VNC_H
 #define VIREO_DISPLAY_VNC_H
 

@@ -8,6 +8,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "keymap.h"
 #include "screenshot.h"
 #include "vireo-engine1.h"
 
@@ -15,6 +16,7 @@
 #define STATE_RUNNING "running"
 #define STATE_PAUSED "paused"
 #define STATE_STOPPING "stopping"
+#define CONTROL_MAX_KEYS 16    /* SendKeys: more than any combination needs */
 
 struct engine_control {
 	char *path;
@@ -120,6 +122,45 @@ static gboolean on_screenshot(VireoEngine1 *skeleton, GDBusMethodInvocation *inv
 		return TRUE;
 	}
 	vireo_engine1_complete_screenshot(skeleton, invocation, width, height);
+	return TRUE;
+}
+
+/* The evdev codes of `keys`, or false after answering the call with an
+ * error naming the problem. */
+static bool key_codes(GDBusMethodInvocation *invocation, const char *const *keys, unsigned *codes, unsigned *count)
+{
+	for (*count = 0; keys[*count]; (*count)++) {
+		if (*count == CONTROL_MAX_KEYS) {
+			g_dbus_method_invocation_return_error(invocation, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+							      "at most %d keys at once", CONTROL_MAX_KEYS);
+			return false;
+		}
+		if (!(codes[*count] = keymap_from_name(keys[*count]))) {
+			g_dbus_method_invocation_return_error(invocation, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+							      "unknown key '%s' (keys are named as QEMU's sendkey names "
+							      "them: ctrl, alt, delete, f1, a, ...)", keys[*count]);
+			return false;
+		}
+	}
+	if (*count)
+		return true;
+	g_dbus_method_invocation_return_error(invocation, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "no keys given");
+	return false;
+}
+
+/* Pressed in order, released in reverse: the guest sees a combination. */
+static gboolean on_send_keys(VireoEngine1 *skeleton, GDBusMethodInvocation *invocation, const char *const *keys,
+			     gpointer opaque)
+{
+	struct engine_control *ctl = opaque;
+	unsigned codes[CONTROL_MAX_KEYS], count;
+	if (!machine_running(ctl, invocation) || !key_codes(invocation, keys, codes, &count))
+		return TRUE;
+	for (unsigned i = 0; i < count; i++)
+		console_key(ctl->console, codes[i], true);
+	for (unsigned i = count; i-- > 0;)
+		console_key(ctl->console, codes[i], false);
+	vireo_engine1_complete_send_keys(skeleton, invocation);
 	return TRUE;
 }
 
@@ -240,6 +281,7 @@ static VireoEngine1 *new_skeleton(struct engine_control *ctl, const char *name, 
 	g_signal_connect(skeleton, "handle-screenshot", G_CALLBACK(on_screenshot), ctl);
 	g_signal_connect(skeleton, "handle-eject-media", G_CALLBACK(on_eject_media), ctl);
 	g_signal_connect(skeleton, "handle-change-media", G_CALLBACK(on_change_media), ctl);
+	g_signal_connect(skeleton, "handle-send-keys", G_CALLBACK(on_send_keys), ctl);
 	g_signal_connect(skeleton, "handle-show", G_CALLBACK(on_show), ctl);
 	return skeleton;
 }

@@ -2,7 +2,8 @@
  * (data/io.github.vireo.Engine1.xml) served over D-Bus peer-to-peer on a
  * private UNIX socket (`--control PATH`), for the app, scripts and tests:
  * state, pause and resume, power button, force off, reset, screenshots,
- * changing the CD, where the screen is and raising its window.
+ * changing the CD, key combinations, where the screen is and raising its
+ * window.
  *
  * It outlives runs (a guest reboot keeps its connections): each run attaches
  * the operations that act on it while it runs. Everything happens on the

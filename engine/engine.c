@@ -8,7 +8,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <signal.h>
 #include <glib-unix.h>
 #include <linux/kvm.h>
@@ -17,6 +16,7 @@
 #include <unistd.h>
 
 #include "boot/acpi.h"
+#include "core/pc_map.h"
 #include "boot/dsdt.h"
 #include "boot/e820.h"
 #include "boot/loader.h"
@@ -40,42 +40,29 @@
 #include "hw/virtio_net.h"
 #include "hw/virtio_gpu.h"
 #include "hw/virtio_rng.h"
+#include "kvm/assist_host.h"
 #include "kvm/coalesced_mmio.h"
 #include "kvm/cpuid.h"
 #include "kvm/vcpu.h"
-#include "kvm/vga_host.h"
-#include "kvm/msi_router.h"
-#include "kvm/virtio_host.h"
+#include "board/msi_router.h"
+#include "board/vga_host.h"
+#include "board/virtio_host.h"
 #include "keymap.h"
 
-#define COM1_PORT 0x3F8
-#define COM1_IRQ 4
-#define KBD_IRQ 1
-#define AUX_IRQ 12
-#define RTC_IRQ 8
 
-/* PCI devices: the host bridge is 00:00.0, the display adapter 00:02.0
- * (where a PC's firmware and QEMU put the VGA), virtio devices follow from
- * slot 3 (at most 18 of them), the AHCI controller is 00:1F.0 (the ICH9's
- * slot; function 0, as nothing else is in it). With no firmware, the engine
- * places their BARs in the PCI hole. INTx (used only while MSI-X or MSI is
- * off) goes to IOAPIC pins 16-23 (hw/direct_intx.h) or through the PIIX3. */
-#define DISPLAY_SLOT 2
-#define VIRTIO_FIRST_SLOT 3
-#define AHCI_SLOT 31
-#define PCI_MMIO_BASE 0xE0000000ull
-#define PCI_MMIO_LIMIT VM_IOAPIC_BASE
-#define PCI_IO_BASE 0xC000
-#define IDE_CDROM_POSITION 2     /* secondary master, as QEMU's -cdrom */
-#define NO_PLACE UINT_MAX        /* a drive the machine does not have */
+/* PCI devices sit where the plan puts them (plan.h). With no firmware, the
+ * engine places their BARs in the PCI hole. INTx (used only while MSI-X or
+ * MSI is off) goes to IOAPIC pins 16-23 (hw/direct_intx.h) or through the PIIX3. */
 
 struct engine {
-	const struct vireo_machine *def;
+	const struct machine_plan *plan;
+	const struct vireo_machine *def;  /* the plan's */
 	GMainContext *context;
 	struct vm vm;
 	struct kvm_cpuid2 *cpuid;
 	struct vcpu *vcpus;
 	unsigned vcpus_created;
+	struct device_list devices;     /* every device, in the order created */
 	struct pci_bus pci;
 	struct i440fx host_bridge;
 	struct uart com1;
@@ -84,7 +71,6 @@ struct engine {
 	struct acpi_pm pm;
 	struct reset_control reset;
 	struct vga vga;
-	bool vga_created;
 	GSource *signal_sources[3];
 	struct engine_backends *backends;
 	/* Virtio queues are served here, never on a vCPU thread. */
@@ -92,23 +78,17 @@ struct engine {
 	GThread *io_thread;
 	atomic_bool io_stop;
 	struct virtio_blk disks[MACHINE_MAX_DISKS];
-	unsigned disks_created;
 	struct virtio_rng rng;
-	bool rng_created;
 	struct virtio_gpu gpu;
-	bool gpu_created;
 	struct net_backend *net_backend;
 	struct virtio_net net;
-	bool net_created;
 	struct virtio_host virtio_hosts[MACHINE_MAX_DISKS + 3];  /* disks, rng, net, gpu */
 	struct ahci ahci;
-	bool ahci_created;
 	struct msi_router ahci_msi;
 	struct direct_intx intx;        /* direct boot's PCI interrupt lines */
 	bool firmware;                  /* booting SeaBIOS rather than a kernel */
 	bool power_button_pressed;      /* by closing the window: a second close stops the machine */
 	struct firmware_board board;
-	bool board_created;
 };
 
 static bool check_file(const char *what, const char *path, char **error)
@@ -126,34 +106,16 @@ static bool check_file(const char *what, const char *path, char **error)
 	return ok;
 }
 
-static bool check_net(const struct vireo_machine *def, char **error)
-{
-	struct machine_net net;
-	GError *bad = NULL;
-	bool ok = machine_parse_net(def->net, &net, &bad);
-	if (!ok) {
-		*error = g_strdup(bad->message);
-		g_error_free(bad);
-		return false;
-	}
-	if (net.tftp && !g_file_test(net.tftp, G_FILE_TEST_IS_DIR)) {
-		*error = g_strdup_printf("net tftp=%s: not a folder", net.tftp);
-		ok = false;
-	}
-	machine_net_clear(&net);
-	return ok;
-}
-
 static bool check_kernel(const struct vireo_machine *def, char **error)
 {
 	return check_file("kernel", def->kernel, error) && (!def->initrd || check_file("initrd", def->initrd, error));
 }
 
 /* A kernel boots directly; without one (or with --firmware) the firmware does. */
-bool engine_check_inputs(const struct vireo_machine *def, char **error)
+bool engine_check_inputs(const struct machine_plan *plan, char **error)
 {
-	bool boot_ok = def->kernel && !def->firmware ? check_kernel(def, error) : firmware_board_check(def, error);
-	return boot_ok && check_net(def, error);
+	const struct vireo_machine *def = plan->def;
+	return def->kernel && !def->firmware ? check_kernel(def, error) : firmware_board_check(def, error);
 }
 
 /* Opens a kernel or initrd for boot_load, which reads it straight into
@@ -175,6 +137,14 @@ static void close_image(struct boot_image *img)
 {
 	if (img->fd >= 0)
 		close(img->fd);
+}
+
+/* A device just created (err 0) joins the machine's list; returns err. */
+static int added(struct engine *e, int err, const struct device_ops *ops, void *state, const char *id)
+{
+	if (err == 0)
+		device_list_add(&e->devices, ops, state, id);
+	return err;
 }
 
 static struct irq_line gsi_line(struct engine *e, unsigned gsi)
@@ -262,15 +232,14 @@ static int add_vga(struct engine *e, char **error)
 {
 	int err;
 	if ((err = vm_release_vga_window(&e->vm)) < 0 ||
-	    (err = vga_init(&e->vga, &e->vm.pio, &e->vm.mmio, VGA_VRAM_DEFAULT, &vga_host_kvm_ops, &e->vm,
-			    &e->backends->console)) < 0) {
+	    (err = added(e, vga_init(&e->vga, &e->vm.pio, &e->vm.mmio, VGA_VRAM_DEFAULT, &vga_host_kvm_ops, &e->vm,
+				     &e->backends->console), &vga_device_ops, &e->vga, "vga")) < 0) {
 		*error = g_strdup_printf("cannot set up the VGA: %s", g_strerror(-err));
 		return -1;
 	}
-	e->vga_created = true;
 	/* Text and planar drawing is many small window writes: queue them. */
-	coalesced_mmio_add_zone(&e->vm, VM_VGA_WINDOW_BASE, VM_VGA_WINDOW_END - VM_VGA_WINDOW_BASE);
-	if ((err = pci_bus_add(&e->pci, &e->vga.pci, DISPLAY_SLOT, 0)) < 0) {
+	coalesced_mmio_add_zone(&e->vm, PC_VGA_WINDOW_BASE, PC_VGA_WINDOW_END - PC_VGA_WINDOW_BASE);
+	if ((err = pci_bus_add(&e->pci, &e->vga.pci, PLAN_DISPLAY_SLOT, 0)) < 0) {
 		*error = g_strdup_printf("cannot set up the VGA: %s", g_strerror(-err));
 		return -1;
 	}
@@ -300,21 +269,28 @@ static int init_devices(struct engine *e, struct chardev *serial, GMainContext *
 	int err;
 
 	direct_intx_init(&e->intx, gsi_line(e, 0));
-	if ((what = "PCI bus", err = pci_bus_init(&e->pci, pio, &e->vm.mmio)) < 0 ||
-	    (what = "i440FX host bridge", err = i440fx_init(&e->host_bridge, &e->pci)) < 0 ||
-	    (what = "reset control", err = reset_control_init(&e->reset, pio, &e->pci, request_reset, e)) < 0 ||
-	    (what = "COM1", err = uart_init(&e->com1, pio, COM1_PORT, gsi_line(e, COM1_IRQ), serial)) < 0 ||
-	    (what = "i8042", err = i8042_init(&e->kbc, pio, gsi_line(e, KBD_IRQ), gsi_line(e, AUX_IRQ),
-					      request_reset, e)) < 0 ||
-	    (what = "RTC", err = rtc_init(&e->rtc, pio, gsi_line(e, RTC_IRQ), context)) < 0 ||
-	    (what = "ACPI PM", err = acpi_pm_init(&e->pm, pio, e->firmware ? 0 : ACPI_PM_BASE, gsi_line(e, ACPI_PM_SCI_IRQ),
-						  request_power_off, e)) < 0) {
+	if ((what = "PCI bus", err = added(e, pci_bus_init(&e->pci, pio, &e->vm.mmio), &pci_bus_device_ops, &e->pci,
+					    "pci")) < 0 ||
+	    (what = "i440FX host bridge", err = added(e, i440fx_init(&e->host_bridge, &e->pci), &i440fx_device_ops,
+						      &e->host_bridge, "i440fx")) < 0 ||
+	    (what = "reset control", err = added(e, reset_control_init(&e->reset, pio, &e->pci, request_reset, e),
+						 &reset_control_device_ops, &e->reset, "reset-control")) < 0 ||
+	    (what = "COM1", err = added(e, uart_init(&e->com1, pio, PC_COM1_PORT, gsi_line(e, PC_IRQ_COM1), serial),
+					&uart_device_ops, &e->com1, "com1")) < 0 ||
+	    (what = "i8042", err = added(e, i8042_init(&e->kbc, pio, gsi_line(e, PC_IRQ_KEYBOARD),
+						       gsi_line(e, PC_IRQ_MOUSE), request_reset, e),
+					 &i8042_device_ops, &e->kbc, "i8042")) < 0 ||
+	    (what = "RTC", err = added(e, rtc_init(&e->rtc, pio, gsi_line(e, PC_IRQ_RTC), context), &rtc_device_ops,
+				       &e->rtc, "rtc")) < 0 ||
+	    (what = "ACPI PM", err = added(e, acpi_pm_init(&e->pm, pio, e->firmware ? 0 : ACPI_PM_BASE,
+							   gsi_line(e, PC_IRQ_SCI), request_power_off, e),
+					   &acpi_pm_device_ops, &e->pm, "acpi-pm")) < 0) {
 		*error = g_strdup_printf("cannot set up %s: %s", what, g_strerror(-err));
 		return -1;
 	}
 	fill_cmos(e);
 	console_set_input(&e->backends->console, &ps2_input, &e->kbc);
-	return strcmp(e->def->gpu, "std") ? 0 : add_vga(e, error);
+	return e->plan->gpu == PLAN_GPU_STD ? add_vga(e, error) : 0;
 }
 
 /* The window's close button is the machine's power button, as on a PC
@@ -344,28 +320,24 @@ static void close_window(void *opaque)
 	g_main_context_invoke(b->context, on_window_close, b);
 }
 
-static int start_display(const struct vireo_machine *def, struct engine_backends *b, char **error)
+static int start_display(const struct machine_plan *plan, struct engine_backends *b, char **error)
 {
-	struct machine_display display;
-	GError *bad = NULL;
-	if (!machine_parse_display(def->display, &display, &bad)) {
-		*error = g_strdup(bad->message);
-		g_error_free(bad);
-		return -1;
-	}
-	if (display.vnc)
-		b->vnc = vnc_server_start(&b->console, display.vnc_addr, display.vnc_port, display.vnc_port_last,
-					  display.password, error);
-	if (b->vnc && display.vnc_port != display.vnc_port_last)
+	const struct machine_display *display = &plan->display;
+	if (display->vnc)
+		b->vnc = vnc_server_start(&b->console, display->vnc_addr, display->vnc_port, display->vnc_port_last,
+					  display->password, error);
+	if (b->vnc && display->vnc_port != display->vnc_port_last)
 		g_printerr("vireo-engine: VNC on %s:%u\n", vnc_server_address(b->vnc), vnc_server_port(b->vnc));
-	if (display.sdl)
-		b->sdl = sdl_window_start(&b->console, def->name, close_window, b, error);
-	bool failed = (display.vnc && !b->vnc) || (display.sdl && !b->sdl);
-	machine_display_clear(&display);
-	return failed ? -1 : 0;
+	if (b->vnc && machine_display_open_to_others(display))
+		g_printerr("vireo-engine: warning: VNC on %s:%u without a password (insecure): anyone who can reach "
+			   "it sees and controls this machine\n", vnc_server_address(b->vnc), vnc_server_port(b->vnc));
+	if (display->sdl)
+		b->sdl = sdl_window_start(&b->console, plan->def->name, close_window, b, error);
+	return (display->vnc && !b->vnc) || (display->sdl && !b->sdl) ? -1 : 0;
 }
 
-/* --firmware-log: the debug console's bytes, appended across guest reboots. */
+/* --firmware-log: the debug console's bytes, appended across guest reboots,
+ * up to a file's limit. */
 static int open_firmware_log(const struct vireo_machine *def, struct engine_backends *b, GMainContext *context,
 			     char **error)
 {
@@ -378,6 +350,7 @@ static int open_firmware_log(const struct vireo_machine *def, struct engine_back
 		return -1;
 	}
 	chardev_open_fds(&b->firmware_log, -1, b->firmware_log_fd, context);
+	chardev_limit_output(&b->firmware_log, CHARDEV_FILE_LIMIT);
 	return 0;
 }
 
@@ -390,99 +363,29 @@ static void close_firmware_log(struct engine_backends *b)
 	b->firmware_log_fd = -1;
 }
 
-/* Places a bus=ide drive at the next IDE position (primary master, slave,
- * secondary master, slave); --cdrom owns the secondary master. */
-static bool place_ide_drive(const struct vireo_machine *def, struct engine_backends *b, unsigned disk,
-			    char **error)
+/* An IDE drive at the position the plan gives it, holding `medium`. */
+static void set_ide_drive(struct engine_backends *b, const struct plan_drive *drive, struct block_backend *medium)
 {
-	const struct machine_disk *spec = &b->disk_specs[disk];
-	unsigned at = b->ide_count++;
-	if (at == IDE_CDROM_POSITION && def->cdrom) {
-		*error = g_strdup_printf("disk %s,bus=ide would be the IDE secondary master, which --cdrom %s takes "
-					 "(at most 2 IDE disks with --cdrom)", spec->path, def->cdrom);
-		return false;
-	}
-	if (at >= PIIX_IDE_DRIVES) {
-		*error = g_strdup_printf("disk %s: too many IDE drives (at most %d: primary and secondary, "
-					 "master and slave)", spec->path, PIIX_IDE_DRIVES);
-		return false;
-	}
-	b->ide[at] = (struct piix_ide_drive_config){
-		.present = true, .medium = machine_disk_is_empty(spec) ? NULL : &b->disks[disk], .serial = spec->serial,
-		.kind = spec->media == MACHINE_MEDIA_CDROM ? ATA_DRIVE_CDROM : ATA_DRIVE_DISK,
+	b->ide[drive->at] = (struct piix_ide_drive_config){
+		.present = true, .medium = medium, .serial = drive->spec.serial,
+		.kind = drive->spec.media == MACHINE_MEDIA_CDROM ? ATA_DRIVE_CDROM : ATA_DRIVE_DISK,
 	};
-	b->ide_place[at] = disk;
-	return true;
 }
 
-/* The bus=sata drives take the AHCI ports in the order given: the port of
- * `disk` is how many came before it (its earlier disks are parsed). */
-static unsigned sata_port_of(const struct engine_backends *b, unsigned disk)
+/* Opens a --disk's image, locked (media[i] = disks[i]), a CD-ROM's checked;
+ * an empty CD-ROM drive opens nothing and holds nothing (media[i] NULL). */
+static bool open_disk_image(struct engine_backends *b, const struct plan_drive *drive, unsigned i, char **error)
 {
-	unsigned taken = 0;
-	for (unsigned i = 0; i < disk; i++)
-		taken += b->disk_specs[i].bus == MACHINE_BUS_SATA;
-	return taken;
-}
-
-/* Whether a bus=sata drive has a port left. */
-static bool sata_port_free(const struct engine_backends *b, unsigned disk, char **error)
-{
-	if (sata_port_of(b, disk) < AHCI_PORTS)
-		return true;
-	*error = g_strdup_printf("disk %s: the SATA controller has %u ports, all taken", b->disk_specs[disk].path,
-				 AHCI_PORTS);
-	return false;
-}
-
-/* Refuses what this machine cannot have: IDE without the firmware board. */
-static bool check_disk_bus(const struct vireo_machine *def, const struct machine_disk *spec, char **error)
-{
-	if (spec->bus == MACHINE_BUS_IDE && !firmware_board_wanted(def)) {
-		*error = g_strdup_printf("disk %s,bus=ide: IDE needs firmware boot (the PIIX3 IDE controller is "
-					 "part of the firmware board); with --kernel use bus=virtio", spec->path);
-		return false;
-	}
-	return true;
-}
-
-/* Opens a --disk's image, locked (media[i] = disks[i]); an empty CD-ROM
- * drive opens nothing and holds nothing (media[i] NULL). */
-static bool open_disk_image(struct engine_backends *b, unsigned i, char **error)
-{
-	const struct machine_disk *spec = &b->disk_specs[i];
-	if (machine_disk_is_empty(spec)) {
+	if (machine_disk_is_empty(&drive->spec)) {
 		b->disks[i].fd = -1;  /* closed with the rest: nothing to close */
+		b->disk_count++;
 		return true;
 	}
-	if (block_open(&b->disks[i], spec->path, spec->read_only, error) < 0)
+	if (block_open(&b->disks[i], drive->spec.path, drive->spec.read_only, error) < 0)
 		return false;
+	b->disk_count++;  /* open: closed with the rest */
 	b->media[i] = &b->disks[i];
-	return true;
-}
-
-static int open_disks(const struct vireo_machine *def, struct engine_backends *b, char **error)
-{
-	for (unsigned i = 0; def->disks && def->disks[i]; i++, b->disk_count++) {
-		GError *bad = NULL;
-		struct machine_disk *spec = &b->disk_specs[i];
-		if (!machine_parse_disk(def->disks[i], spec, &bad)) {
-			*error = g_strdup(bad->message);  /* already checked when the setting was read */
-			g_error_free(bad);
-			return -1;
-		}
-		if (!check_disk_bus(def, spec, error) || (spec->bus == MACHINE_BUS_IDE && !place_ide_drive(def, b, i, error)) ||
-		    (spec->bus == MACHINE_BUS_SATA && !sata_port_free(b, i, error)) ||
-		    !open_disk_image(b, i, error)) {
-			machine_disk_clear(spec);
-			return -1;
-		}
-		if (b->media[i] && spec->media == MACHINE_MEDIA_CDROM && !atapi_check_image(b->media[i], error)) {
-			b->disk_count++;  /* open: closed with the rest */
-			return -1;
-		}
-	}
-	return 0;
+	return drive->spec.media != MACHINE_MEDIA_CDROM || atapi_check_image(b->media[i], error);
 }
 
 /* An ISO image opened read-only and checked; NULL with *error set. */
@@ -505,33 +408,43 @@ static void close_disc(struct block_backend *disc)
 	g_free(disc);
 }
 
-/* --cdrom FILE: an ISO in an ATAPI drive on the IDE secondary master
- * (--cdrom empty: the drive with no disc). */
-static int open_cdrom(const struct vireo_machine *def, struct engine_backends *b, char **error)
+/* --cdrom FILE: an ISO in its ATAPI drive (--cdrom empty: the drive with
+ * no disc). */
+static bool open_cdrom(struct engine_backends *b, const struct plan_drive *drive, char **error)
 {
 	char *why = NULL;
-	if (!def->cdrom)
-		return 0;
-	if (!firmware_board_wanted(def)) {
-		*error = g_strdup_printf("--cdrom %s: IDE needs firmware boot (the PIIX3 IDE controller is part of "
-					 "the firmware board); drop --kernel", def->cdrom);
-		return -1;
-	}
-	if (strcmp(def->cdrom, MACHINE_NO_DISC) && !(b->cdrom = open_disc(def->cdrom, &why))) {
+	if (!machine_disk_is_empty(&drive->spec) && !(b->cdrom = open_disc(drive->spec.path, &why))) {
 		*error = g_strdup_printf("--cdrom: %s", why);
 		g_free(why);
-		return -1;
+		return false;
 	}
-	b->ide[IDE_CDROM_POSITION] = (struct piix_ide_drive_config){
-		.present = true, .kind = ATA_DRIVE_CDROM, .medium = b->cdrom,
-	};
-	b->ide_place[IDE_CDROM_POSITION] = ENGINE_CDROM_PLACE;
+	set_ide_drive(b, drive, b->cdrom);
+	return true;
+}
+
+/* Every drive's image or disc, opened where the plan puts it; the --disk
+ * drives come first, so drive i is --disk i. */
+static int open_drives(const struct machine_plan *plan, struct engine_backends *b, char **error)
+{
+	for (unsigned i = 0; i < plan->drive_count; i++) {
+		const struct plan_drive *drive = &plan->drives[i];
+		if (drive->place == PLAN_CDROM_PLACE) {
+			if (!open_cdrom(b, drive, error))
+				return -1;
+			continue;
+		}
+		if (!open_disk_image(b, drive, i, error))
+			return -1;
+		if (drive->spec.bus == MACHINE_BUS_IDE)
+			set_ide_drive(b, drive, b->media[i]);
+	}
 	return 0;
 }
 
-int engine_open_backends(const struct vireo_machine *def, struct engine_backends *b, GMainContext *context,
+int engine_open_backends(const struct machine_plan *plan, struct engine_backends *b, GMainContext *context,
 			 char **error)
 {
+	const struct vireo_machine *def = plan->def;
 	memset(b, 0, sizeof(*b));
 	b->context = context;
 	if (open_firmware_log(def, b, context, error) < 0)
@@ -541,11 +454,11 @@ int engine_open_backends(const struct vireo_machine *def, struct engine_backends
 		return -1;
 	}
 	console_init(&b->console);
-	if (start_display(def, b, error) < 0) {
+	if (start_display(plan, b, error) < 0) {
 		engine_close_backends(b);
 		return -1;
 	}
-	if (open_disks(def, b, error) < 0 || open_cdrom(def, b, error) < 0) {
+	if (open_drives(plan, b, error) < 0) {
 		engine_close_backends(b);
 		return -1;
 	}
@@ -569,7 +482,6 @@ void engine_close_backends(struct engine_backends *b)
 		if (b->media[i] != &b->disks[i])
 			close_disc(b->media[i]);
 		b->media[i] = NULL;
-		machine_disk_clear(&b->disk_specs[i]);
 	}
 	b->disk_count = 0;
 	close_disc(b->cdrom);
@@ -623,29 +535,23 @@ static struct irq_line slot_intx(struct engine *e, unsigned slot)
 }
 
 /* virtio-net on user networking or a tap, when the machine has a network. */
-static int add_network(struct engine *e, unsigned slot, char **error)
+static int add_network(struct engine *e, char **error)
 {
-	struct machine_net config;
-	GError *bad = NULL;
+	const struct machine_net *config = &e->plan->net;
+	unsigned slot = e->plan->net_slot;
 	int err;
-	if (!machine_parse_net(e->def->net, &config, &bad)) {
-		*error = g_strdup(bad->message);  /* already checked when the setting was read */
-		g_error_free(bad);
-		return -1;
-	}
-	if (config.kind == MACHINE_NET_NONE)
+	if (slot == PLAN_NO_SLOT)
 		return 0;
-	e->net_backend = config.kind == MACHINE_NET_TAP ? net_tap_new(config.ifname, e->io_context, error)
-							: net_slirp_new(&config, e->io_context, error);
+	e->net_backend = config->kind == MACHINE_NET_TAP ? net_tap_new(config->ifname, e->io_context, error)
+							 : net_slirp_new(config, e->io_context, error);
 	struct virtio_host *host = &e->virtio_hosts[MACHINE_MAX_DISKS + 1];
 	virtio_host_init(host, &e->vm);
 	err = !e->net_backend ? -1
-	    : virtio_net_init(&e->net, e->net_backend, config.mac, e->io_context, &e->vm.mem, slot_intx(e, slot),
-			      &virtio_host_kvm_ops, host);
-	e->net_created = err == 0;
+	    : added(e, virtio_net_init(&e->net, e->net_backend, config->mac, e->io_context, &e->vm.mem,
+				       slot_intx(e, slot), &virtio_host_kvm_ops, host),
+		    &virtio_net_device_ops, &e->net, "virtio-net");
 	if (err == 0)
 		err = pci_bus_add(&e->pci, &e->net.vp.pci, slot, 0);
-	machine_net_clear(&config);
 	if (err < -1)
 		*error = g_strdup_printf("cannot set up the network card: %s", g_strerror(-err));
 	return err < 0 ? -1 : 0;
@@ -656,72 +562,66 @@ static int add_virtio_gpu(struct engine *e)
 {
 	struct virtio_host *host = &e->virtio_hosts[MACHINE_MAX_DISKS + 2];
 	virtio_host_init(host, &e->vm);
-	int err = virtio_gpu_init(&e->gpu, &e->backends->console, e->io_context, &e->vm.mem,
-				  slot_intx(e, DISPLAY_SLOT), &virtio_host_kvm_ops, host);
-	e->gpu_created = err == 0;
-	return err ? err : pci_bus_add(&e->pci, &e->gpu.vp.pci, DISPLAY_SLOT, 0);
+	int err = added(e, virtio_gpu_init(&e->gpu, &e->backends->console, e->io_context, &e->vm.mem,
+					   slot_intx(e, PLAN_DISPLAY_SLOT), &virtio_host_kvm_ops, host),
+			&virtio_gpu_device_ops, &e->gpu, "virtio-gpu");
+	return err ? err : pci_bus_add(&e->pci, &e->gpu.vp.pci, PLAN_DISPLAY_SLOT, 0);
+}
+
+/* The n-th virtio disk. */
+static int add_virtio_blk(struct engine *e, unsigned n, const struct plan_drive *drive, struct block_backend *image)
+{
+	struct virtio_host *host = &e->virtio_hosts[n];
+	virtio_host_init(host, &e->vm);
+	int err = added(e, virtio_blk_init(&e->disks[n], image, drive->spec.serial, drive->spec.queues, e->io_context,
+					   &e->vm.mem, slot_intx(e, drive->at), &virtio_host_kvm_ops, host),
+			&virtio_blk_device_ops, &e->disks[n], "virtio-blk");
+	return err ? err : pci_bus_add(&e->pci, &e->disks[n].vp.pci, drive->at, 0);
+}
+
+static int add_virtio_rng(struct engine *e, unsigned slot)
+{
+	struct virtio_host *host = &e->virtio_hosts[MACHINE_MAX_DISKS];
+	virtio_host_init(host, &e->vm);
+	int err = added(e, virtio_rng_init(&e->rng, e->io_context, &e->vm.mem, slot_intx(e, slot), &virtio_host_kvm_ops,
+					   host), &virtio_rng_device_ops, &e->rng, "virtio-rng");
+	return err ? err : pci_bus_add(&e->pci, &e->rng.vp.pci, slot, 0);
 }
 
 static int add_virtio_devices(struct engine *e, char **error)
 {
-	struct engine_backends *b = e->backends;
-	unsigned slot = VIRTIO_FIRST_SLOT;
-	int err = strcmp(e->def->gpu, "virtio") ? 0 : add_virtio_gpu(e);
-	for (unsigned i = 0; i < b->disk_count && !err; i++) {
-		unsigned n = e->disks_created;
-		struct virtio_host *host = &e->virtio_hosts[n];
-		if (b->disk_specs[i].bus != MACHINE_BUS_VIRTIO)
-			continue;  /* on the firmware board's IDE */
-		virtio_host_init(host, &e->vm);
-		err = virtio_blk_init(&e->disks[n], &b->disks[i], b->disk_specs[i].serial, b->disk_specs[i].queues,
-				      e->io_context, &e->vm.mem, slot_intx(e, slot), &virtio_host_kvm_ops, host);
-		if (!err) {
-			e->disks_created++;
-			err = pci_bus_add(&e->pci, &e->disks[n].vp.pci, slot, 0);
-		}
-		if (!err && e->firmware)
-			firmware_board_add_drive(&e->board, i, MACHINE_MEDIA_DISK, firmware_path_virtio_blk(slot));
-		slot++;
-	}
-	if (!err && e->def->rng) {
-		struct virtio_host *host = &e->virtio_hosts[b->disk_count];
-		virtio_host_init(host, &e->vm);
-		err = virtio_rng_init(&e->rng, e->io_context, &e->vm.mem, slot_intx(e, slot), &virtio_host_kvm_ops, host);
-		e->rng_created = !err;
-		if (!err)
-			err = pci_bus_add(&e->pci, &e->rng.vp.pci, slot, 0);
-	}
-	if (!err && add_network(e, slot + e->rng_created, error) < 0)
+	const struct machine_plan *plan = e->plan;
+	unsigned disks = 0;
+	int err = plan->gpu == PLAN_GPU_VIRTIO ? add_virtio_gpu(e) : 0;
+	for (unsigned i = 0; i < plan->drive_count && !err; i++)
+		if (plan->drives[i].spec.bus == MACHINE_BUS_VIRTIO)
+			err = add_virtio_blk(e, disks++, &plan->drives[i], &e->backends->disks[i]);
+	if (!err && plan->rng_slot != PLAN_NO_SLOT)
+		err = add_virtio_rng(e, plan->rng_slot);
+	if (!err && add_network(e, error) < 0)
 		return -1;
 	if (err < 0)
 		*error = g_strdup_printf("cannot set up virtio devices: %s", g_strerror(-err));
 	return err < 0 ? -1 : 0;
 }
 
-/* The SATA drives on the AHCI ports in the order given; no controller
- * without them. */
+/* The AHCI controller, when the plan puts drives on SATA, with each on
+ * its port. */
 static int add_sata(struct engine *e, char **error)
 {
-	struct engine_backends *b = e->backends;
-	unsigned port = 0;
+	const struct machine_plan *plan = e->plan;
 	int err = 0;
-	for (unsigned i = 0; i < b->disk_count && !err; i++) {
-		const struct machine_disk *spec = &b->disk_specs[i];
-		if (spec->bus != MACHINE_BUS_SATA)
-			continue;
-		if (!e->ahci_created) {
-			msi_router_init(&e->ahci_msi, &e->vm);
-			if ((err = ahci_init(&e->ahci, &e->vm.mem, slot_intx(e, AHCI_SLOT), &msi_router_ops,
-					     &e->ahci_msi)) < 0)
-				break;
-			e->ahci_created = true;
-			if ((err = pci_bus_add(&e->pci, &e->ahci.pci, AHCI_SLOT, 0)) < 0)
-				break;
-		}
-		err = ahci_attach(&e->ahci, port, b->media[i], spec->media == MACHINE_MEDIA_CDROM, spec->serial);
-		if (!err && e->firmware)
-			firmware_board_add_drive(&e->board, i, spec->media, firmware_path_ahci(AHCI_SLOT, port));
-		port++;
+	if (!plan->ahci)
+		return 0;
+	msi_router_init(&e->ahci_msi, &e->vm);
+	if ((err = added(e, ahci_init(&e->ahci, &e->vm.mem, slot_intx(e, PLAN_AHCI_SLOT), &msi_router_ops,
+				      &e->ahci_msi), &ahci_device_ops, &e->ahci, "ahci")) == 0)
+		err = pci_bus_add(&e->pci, &e->ahci.pci, PLAN_AHCI_SLOT, 0);
+	for (unsigned i = 0; i < plan->drive_count && !err; i++) {
+		const struct plan_drive *drive = &plan->drives[i];
+		if (drive->spec.bus == MACHINE_BUS_SATA)
+			err = ahci_attach(&e->ahci, drive->at, e->backends->media[i],
+					  drive->spec.media == MACHINE_MEDIA_CDROM, drive->spec.serial);
 	}
 	if (err < 0)
 		*error = g_strdup_printf("cannot set up the SATA controller: %s", g_strerror(-err));
@@ -731,45 +631,25 @@ static int add_sata(struct engine *e, char **error)
 /* Direct boot: the engine does what firmware would, BARs in the PCI hole. */
 static int assign_bars(struct engine *e, char **error)
 {
-	int err = e->firmware ? 0 : pci_bus_assign_bars(&e->pci, PCI_MMIO_BASE, PCI_MMIO_LIMIT, PCI_IO_BASE);
+	int err = e->firmware ? 0 : pci_bus_assign_bars(&e->pci, PC_PCI_MMIO_BASE, PC_IOAPIC_BASE, PC_PCI_IO_BASE);
 	if (err < 0)
 		*error = g_strdup_printf("cannot place PCI devices: %s", g_strerror(-err));
 	return err < 0 ? -1 : 0;
 }
 
-static void destroy_virtio_devices(struct engine *e)
+/* No input reaches the devices and no queue is served any more; then the
+ * devices go, last created first, then what they used. */
+static void destroy_devices(struct engine *e)
 {
-	for (unsigned i = 0; i < e->disks_created; i++)
-		virtio_blk_destroy(&e->disks[i]);
-	if (e->rng_created)
-		virtio_rng_destroy(&e->rng);
-	if (e->gpu_created)
-		virtio_gpu_destroy(&e->gpu);
-	if (e->net_created)
-		virtio_net_destroy(&e->net);
+	console_set_input(&e->backends->console, NULL, NULL);
+	stop_io_thread(e);
+	device_list_teardown(&e->devices);
+	if (e->firmware)
+		firmware_board_destroy(&e->board);
 	if (e->net_backend)
 		e->net_backend->destroy(e->net_backend);
 	if (e->io_context)
 		g_main_context_unref(e->io_context);
-}
-
-static void destroy_devices(struct engine *e)
-{
-	if (e->board_created)
-		firmware_board_destroy(&e->board);
-	acpi_pm_destroy(&e->pm);
-	rtc_destroy(&e->rtc);
-	console_set_input(&e->backends->console, NULL, NULL);
-	i8042_destroy(&e->kbc);
-	uart_destroy(&e->com1);
-	reset_control_destroy(&e->reset);
-	stop_io_thread(e);
-	pci_bus_destroy(&e->pci);
-	destroy_virtio_devices(e);
-	if (e->ahci_created)
-		ahci_destroy(&e->ahci);
-	if (e->vga_created)
-		vga_destroy(&e->vga);
 	direct_intx_destroy(&e->intx);
 }
 
@@ -779,7 +659,7 @@ static struct acpi_config acpi_config_of(const struct engine *e)
 {
 	return (struct acpi_config){
 		.ncpus = e->def->cpus, .ioapic_id = (uint8_t)e->def->cpus, .pm_base = ACPI_PM_BASE,
-		.sci_irq = ACPI_PM_SCI_IRQ, .reset_port = RESET_CONTROL_PORT,
+		.sci_irq = PC_IRQ_SCI, .reset_port = RESET_CONTROL_PORT,
 		.reset_value = RESET_CONTROL_RESET_VALUE,
 	};
 }
@@ -790,21 +670,12 @@ static int add_firmware_board(struct engine *e, char **error)
 	struct firmware_board_parts parts = {
 		.vm = &e->vm, .pci = &e->pci, .host_bridge = &e->host_bridge, .pm = &e->pm, .rtc = &e->rtc,
 		.log = e->backends->firmware_log_fd >= 0 ? &e->backends->firmware_log : NULL,
-		.cpus = e->def->cpus, .std_vga = e->vga_created, .acpi = acpi_config_of(e),
+		.cpus = e->def->cpus, .std_vga = e->plan->gpu == PLAN_GPU_STD, .acpi = acpi_config_of(e),
 		.ide_drives = e->backends->ide,
 		.boot_menu = e->def->boot_menu, .boot_menu_wait = e->def->boot_menu_wait,
+		.devices = &e->devices,
 	};
-	e->board_created = true;  /* destroy copes with a partial board */
-	if (firmware_board_init(&e->board, &parts, error) < 0)
-		return -1;
-	for (unsigned at = 0; at < PIIX_IDE_DRIVES; at++) {
-		const struct piix_ide_drive_config *drive = &e->backends->ide[at];
-		if (drive->present)
-			firmware_board_add_drive(&e->board, e->backends->ide_place[at],
-						 drive->kind == ATA_DRIVE_CDROM ? MACHINE_MEDIA_CDROM : MACHINE_MEDIA_DISK,
-						 firmware_path_ide(at));
-	}
-	return 0;
+	return firmware_board_init(&e->board, &parts, error);
 }
 
 static int load_kernel(struct engine *e, struct boot_entry *entry, char **error)
@@ -820,7 +691,7 @@ static int load_kernel(struct engine *e, struct boot_entry *entry, char **error)
 	acpi.dsdt = dsdt_direct_aml;
 	acpi.dsdt_size = dsdt_direct_aml_size;
 	req.rsdp_addr = acpi_build(&e->vm.mem, &acpi);
-	if (!req.rsdp_addr || !mptable_build(&e->vm.mem, def->cpus, (uint8_t)def->cpus, ACPI_PM_SCI_IRQ)) {
+	if (!req.rsdp_addr || !mptable_build(&e->vm.mem, def->cpus, (uint8_t)def->cpus, PC_IRQ_SCI)) {
 		*error = g_strdup("guest RAM too small for ACPI and MP tables");
 		return -1;
 	}
@@ -863,11 +734,41 @@ static int start_vcpus(struct engine *e, const struct boot_entry *entry, char **
 	return 0;
 }
 
+/* Direct boot: what the firmware would have set up, and the kernel, in
+ * RAM; entry is where vCPU 0 starts. */
+static int prepare_direct_boot(struct engine *e, struct boot_entry *entry, char **error)
+{
+	return assign_bars(e, error) < 0 || load_kernel(e, entry, error) < 0 ? -1 : 0;
+}
+
+/* A PC's reset line, without a new VM: the vCPUs start over from their
+ * reset state, the interrupt controllers and every device are reset, RAM
+ * keeps what it has (a warm reset). Firmware starts again at the reset
+ * vector (PAM shows the ROM again); a directly booted kernel is loaded
+ * again, as a bootloader would. Returns 0, or -1 with *error set. */
+static int reset_machine(struct engine *e, char **error)
+{
+	struct boot_entry entry;
+	for (unsigned i = 0; i < e->vcpus_created; i++)
+		vcpu_join(&e->vcpus[i]);
+	coalesced_mmio_flush(&e->vm);  /* writes the guest made before the reset */
+	if (vm_reset(&e->vm, error) < 0)
+		return -1;
+	device_list_reset(&e->devices);
+	if (!e->firmware && prepare_direct_boot(e, &entry, error) < 0)
+		return -1;
+	for (unsigned i = 0; i < e->vcpus_created; i++)
+		if (vcpu_reset(&e->vcpus[i], error) < 0)
+			return -1;
+	return start_vcpus(e, e->firmware ? NULL : &entry, error);
+}
+
 static void stop_vcpus(struct engine *e)
 {
 	vm_request_stop(&e->vm, VM_STOP_REQUESTED); /* no-op when already stopping */
 	for (unsigned i = 0; i < e->vcpus_created; i++)
 		vcpu_join_and_destroy(&e->vcpus[i]);
+	assist_host_print_counts(e->vcpus, e->vcpus_created);
 	g_free(e->vcpus);
 	g_free(e->cpuid);
 }
@@ -897,54 +798,43 @@ static bool control_power_button(void *opaque)
 	return acpi_pm_press_power_button(&e->pm);
 }
 
-/* The place of cdromN (N from 1), counted as --boot-order counts CD-ROM
- * drives (machine_cdrom_drives). *count says how many the machine has;
- * NO_PLACE when N is past them. */
-static unsigned cdrom_place(const struct engine *e, unsigned number, unsigned *count)
+/* The CD-ROM drive `name` names: "" the --cdrom drive (the one the control
+ * interface had before drives were named), or else the first; "cdromN"
+ * the N-th, counted as --boot-order counts CD-ROM drives. NULL with *error
+ * set to one line. */
+static const struct plan_drive *find_cdrom(const struct engine *e, const char *name, char **error)
 {
-	struct machine_cdrom_drive drives[MACHINE_MAX_CDROM_DRIVES];
-	*count = machine_cdrom_drives(e->def, drives);
-	unsigned place = number <= *count ? drives[number - 1].disk : NO_PLACE;
-	machine_cdrom_drives_clear(drives, *count);
-	return place;
-}
-
-/* The place of the CD-ROM drive `name` names: "" the --cdrom drive (the one
- * the control interface had before drives were named), or else the first;
- * "cdromN" the N-th. false with *error set to one line. */
-static bool find_cdrom(const struct engine *e, const char *name, unsigned *place, char **error)
-{
-	unsigned number = 1, count;
+	const struct machine_plan *plan = e->plan;
+	unsigned number = 1, count = plan->drives_of[MACHINE_MEDIA_CDROM];
 	GError *bad = NULL;
 	if (*name && !machine_parse_cdrom_name(name, &number, &bad)) {
 		*error = g_strdup(bad->message);
 		g_error_free(bad);
-		return false;
+		return NULL;
 	}
-	*place = !*name && e->def->cdrom ? ENGINE_CDROM_PLACE : cdrom_place(e, number, &count);
-	if (*place != NO_PLACE)
-		return true;
+	if (!*name && e->def->cdrom)
+		number = count;  /* --cdrom's drive comes after the --disk ones */
+	const struct plan_drive *drive = machine_plan_cdrom(plan, number);
+	if (drive)
+		return drive;
 	if (!count)
 		*error = g_strdup("this machine has no CD-ROM drive (give it one with --cdrom FILE or "
 				  "--disk FILE,bus=ide|sata,media=cdrom)");
 	else
 		*error = g_strdup_printf("this machine has no %s (it has %u CD-ROM drive%s)", name, count,
 					 count == 1 ? "" : "s");
-	return false;
+	return NULL;
 }
 
-/* Puts `disc` in the drive at `place`, on the controller it hangs off, and
- * has later runs attach it; returns the disc the drive let go of. */
-static struct block_backend *swap_disc(struct engine *e, unsigned place, struct block_backend *disc)
+/* Puts `disc` in `drive`, on the controller it hangs off, and has later
+ * runs attach it; returns the disc the drive let go of. */
+static struct block_backend *swap_disc(struct engine *e, const struct plan_drive *drive, struct block_backend *disc)
 {
-	struct engine_backends *b = e->backends;
-	for (unsigned at = 0; at < PIIX_IDE_DRIVES; at++) {
-		if (b->ide[at].present && b->ide_place[at] == place) {
-			b->ide[at].medium = disc;
-			return piix_ide_change_medium(&e->board.ide, at, disc);
-		}
+	if (drive->spec.bus == MACHINE_BUS_IDE) {
+		e->backends->ide[drive->at].medium = disc;
+		return piix_ide_change_medium(&e->board.ide, drive->at, disc);
 	}
-	return ahci_change_medium(&e->ahci, sata_port_of(b, place), disc);
+	return ahci_change_medium(&e->ahci, drive->at, disc);
 }
 
 /* Closes a disc no drive holds: a --disk image is closed where the
@@ -967,14 +857,14 @@ static bool control_change_media(void *opaque, const char *drive, const char *pa
 	struct engine *e = opaque;
 	struct engine_backends *b = e->backends;
 	struct block_backend *disc = NULL;
-	unsigned place;
-	if (!find_cdrom(e, drive, &place, error) || (path && !(disc = open_disc(path, error))))
+	const struct plan_drive *cdrom = find_cdrom(e, drive, error);
+	if (!cdrom || (path && !(disc = open_disc(path, error))))
 		return false;
-	release_disc(b, swap_disc(e, place, disc));
-	if (place == ENGINE_CDROM_PLACE)
+	release_disc(b, swap_disc(e, cdrom, disc));
+	if (cdrom->place == PLAN_CDROM_PLACE)
 		b->cdrom = disc;
 	else
-		b->media[place] = disc;
+		b->media[cdrom->place] = disc;
 	return true;
 }
 
@@ -982,16 +872,36 @@ static const struct engine_control_ops control_ops = {
 	control_pause, control_resume, control_stop, control_power_button, control_change_media,
 };
 
-enum vm_stop_reason engine_run(const struct vireo_machine *def, struct engine_backends *backends,
+/* Serves the machine until it stops for good: a guest reset restarts it,
+ * unless --no-reboot. */
+static void run_until_stopped(struct engine *e, char **error)
+{
+	for (;;) {
+		while (atomic_load(&e->vm.stop_reason) == VM_RUNNING)
+			g_main_context_iteration(e->context, TRUE);
+		if (atomic_load(&e->vm.stop_reason) != VM_STOP_RESET || e->def->no_reboot)
+			return;
+		if (reset_machine(e, error) < 0) {
+			atomic_store(&e->vm.stop_reason, VM_RUNNING);  /* whichever step failed */
+			vm_request_stop(&e->vm, VM_STOP_ERROR);
+			return;
+		}
+		if (e->backends->control)  /* running again, even if it was paused */
+			engine_control_attach(e->backends->control, &control_ops, e);
+	}
+}
+
+enum vm_stop_reason engine_run(const struct machine_plan *plan, struct engine_backends *backends,
 			       GMainContext *context, char **error)
 {
+	const struct vireo_machine *def = plan->def;
 	struct engine *e = g_new0(struct engine, 1);
 	struct boot_entry entry;
 	enum vm_stop_reason reason = VM_STOP_ERROR;
-	bool devices = false;
 
+	e->plan = plan;
 	e->def = def;
-	e->firmware = firmware_board_wanted(def);
+	e->firmware = plan->firmware;
 	e->context = context;
 	e->backends = backends;
 	if (vm_create(&e->vm, def->memory, error) < 0)
@@ -999,13 +909,12 @@ enum vm_stop_reason engine_run(const struct vireo_machine *def, struct engine_ba
 	e->vm.on_stop = on_vm_stop;
 	e->vm.on_stop_opaque = e;
 	if (init_devices(e, &backends->serial, context, error) < 0)
-		goto out_vm;
-	devices = true;
+		goto out_vcpus;
 	start_io_thread(e);
 	if ((e->firmware && add_firmware_board(e, error) < 0) || add_virtio_devices(e, error) < 0 ||
-	    add_sata(e, error) < 0 || assign_bars(e, error) < 0 ||
-	    (e->firmware && firmware_board_write_boot_order(&e->board, def->boot_order, error) < 0) ||
-	    (!e->firmware && load_kernel(e, &entry, error) < 0) || create_vcpus(e, error) < 0 ||
+	    add_sata(e, error) < 0 ||
+	    (e->firmware && firmware_board_write_boot_order(&e->board, plan, error) < 0) ||
+	    (!e->firmware && prepare_direct_boot(e, &entry, error) < 0) || create_vcpus(e, error) < 0 ||
 	    start_vcpus(e, e->firmware ? NULL : &entry, error) < 0)
 		goto out_vcpus;
 
@@ -1013,8 +922,7 @@ enum vm_stop_reason engine_run(const struct vireo_machine *def, struct engine_ba
 	if (backends->control)
 		engine_control_attach(backends->control, &control_ops, e);
 	backends->run = e;
-	while (atomic_load(&e->vm.stop_reason) == VM_RUNNING)
-		g_main_context_iteration(context, TRUE);
+	run_until_stopped(e, error);
 	backends->run = NULL;
 	if (backends->control)
 		engine_control_attach(backends->control, NULL, NULL);
@@ -1022,9 +930,7 @@ enum vm_stop_reason engine_run(const struct vireo_machine *def, struct engine_ba
 	reason = (enum vm_stop_reason)atomic_load(&e->vm.stop_reason);
 out_vcpus:
 	stop_vcpus(e);
-	if (devices)
-		destroy_devices(e);
-out_vm:
+	destroy_devices(e);
 	vm_destroy(&e->vm);
 out:
 	g_free(e);

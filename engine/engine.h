@@ -14,10 +14,7 @@
 #include "vnc.h"
 #include "kvm/vm.h"
 #include "machine.h"
-
-/* Where --cdrom's drive comes among the machine's drives: after the --disk
- * ones (as firmware_board.h and --boot-order count them). */
-#define ENGINE_CDROM_PLACE MACHINE_CDROM_SETTING_DRIVE
+#include "plan.h"
 
 struct engine;
 
@@ -30,16 +27,13 @@ struct engine_backends {
 	struct console console;     /* the screen: frontends stay attached across reboots */
 	struct vnc_server *vnc;     /* or NULL */
 	struct sdl_window *sdl;     /* or NULL */
-	struct block_backend disks[MACHINE_MAX_DISKS];
-	struct machine_disk disk_specs[MACHINE_MAX_DISKS];
+	struct block_backend disks[MACHINE_MAX_DISKS];  /* the plan's drive i, for each --disk */
 	unsigned disk_count;
 	/* What each --disk's drive holds: &disks[i], or in a CD-ROM drive the
 	 * disc a change put there (or NULL: ejected), which it keeps across reboots. */
 	struct block_backend *media[MACHINE_MAX_DISKS];
 	struct block_backend *cdrom;  /* the disc in the --cdrom drive, or NULL (none, or ejected) */
 	struct piix_ide_drive_config ide[PIIX_IDE_DRIVES];  /* bus=ide disks and --cdrom, by position */
-	unsigned ide_count;           /* bus=ide disks placed */
-	unsigned ide_place[PIIX_IDE_DRIVES];  /* each one's index in the --disk list, ENGINE_CDROM_PLACE for --cdrom */
 	struct chardev firmware_log;  /* --firmware-log, when firmware_log_fd >= 0 */
 	int firmware_log_fd;
 	struct engine_control *control; /* or NULL: --control not given */
@@ -48,7 +42,7 @@ struct engine_backends {
 /* Opens the serial backend, every disk (checked and locked) and the
  * display frontend (the VNC server listening). Returns 0,
  * or -1 with *error set to one line; nothing stays open then. */
-int engine_open_backends(const struct vireo_machine *def, struct engine_backends *b, GMainContext *context,
+int engine_open_backends(const struct machine_plan *plan, struct engine_backends *b, GMainContext *context,
 			 char **error);
 void engine_close_backends(struct engine_backends *b);
 
@@ -58,12 +52,12 @@ char *engine_display_description(const struct engine_backends *b);
 
 /* Checks what can be checked before KVM is touched (files exist and are
  * readable and non-empty). Returns false with *error set. */
-bool engine_check_inputs(const struct vireo_machine *def, char **error);
+bool engine_check_inputs(const struct machine_plan *plan, char **error);
 
 /* Runs the machine once. Returns why it stopped; on a setup failure returns
  * VM_STOP_ERROR with *error set (a vCPU failure is reported by the vCPU and
  * leaves *error NULL). */
-enum vm_stop_reason engine_run(const struct vireo_machine *def, struct engine_backends *backends,
+enum vm_stop_reason engine_run(const struct machine_plan *plan, struct engine_backends *backends,
 			       GMainContext *context, char **error);
 
 #endif

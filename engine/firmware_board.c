@@ -4,7 +4,8 @@
 #include <string.h>
 
 #include "boot/acpi_loader.h"
-#include "boot/bytes.h"
+#include "core/bytes.h"
+#include "core/pc_map.h"
 #include "boot/dsdt.h"
 #include "boot/e820.h"
 
@@ -23,50 +24,10 @@
 #define CMOS_BOOT_ORDER_3 0x38      /* 3rd << 4; bit 0 set: no floppy signature check */
 #define BOOT_DEVICE_HDD 2
 #define BOOT_DEVICE_CD 3
-/* The ISA IRQs of the PCI interrupt links: what the DSDT's LNKA-LNKD offer
- * and SeaBIOS programs into PIIX3 PIRQRC (10, 10, 11, 11), level triggered
- * and active high like the SCI (pc-platform.md §3.2, §7). */
-#define PCI_LINK_IRQS (1u << 5 | 1u << 10 | 1u << 11)
-#define IDE_PRIMARY_IRQ 14          /* legacy-mode IDE channels (82371SB §2.4) */
-#define IDE_SECONDARY_IRQ 15
 
 bool firmware_board_wanted(const struct vireo_machine *def)
 {
 	return !def->kernel;
-}
-
-/* How many drives of each media the machine's settings give. */
-static void count_drives(const struct vireo_machine *def, unsigned counts[2])
-{
-	counts[MACHINE_MEDIA_DISK] = 0;
-	counts[MACHINE_MEDIA_CDROM] = def->cdrom != NULL;
-	for (unsigned i = 0; def->disks && def->disks[i]; i++) {
-		struct machine_disk disk;
-		if (!machine_parse_disk(def->disks[i], &disk, NULL))
-			continue;  /* already refused when the setting was read */
-		counts[disk.media]++;
-		machine_disk_clear(&disk);
-	}
-}
-
-static bool check_boot_order(const struct vireo_machine *def, char **error)
-{
-	static const char *const media_names[] = { "hard disk", "CD-ROM" };
-	struct machine_boot_item items[MACHINE_MAX_BOOT_ITEMS];
-	unsigned count, drives[2];
-	if (!machine_parse_boot_order(def->boot_order, items, &count, NULL))
-		return true;  /* already refused when the setting was read */
-	count_drives(def, drives);
-	for (unsigned i = 0; i < count; i++) {
-		if (items[i].number > drives[items[i].media]) {
-			*error = g_strdup_printf("boot order %s%u: the machine has %u %s%s",
-						 items[i].media == MACHINE_MEDIA_DISK ? "disk" : "cdrom", items[i].number,
-						 drives[items[i].media], media_names[items[i].media],
-						 drives[items[i].media] == 1 ? "" : "s");
-			return false;
-		}
-	}
-	return true;
 }
 
 bool firmware_board_check(const struct vireo_machine *def, char **error)
@@ -82,7 +43,7 @@ bool firmware_board_check(const struct vireo_machine *def, char **error)
 	}
 	size_t rom_size;
 	g_autofree uint8_t *rom = NULL;
-	if (!check_boot_order(def, error) || !firmware_check(FIRMWARE_BIOS_FILE, error))
+	if (!firmware_check(FIRMWARE_BIOS_FILE, error))
 		return false;
 	return strcmp(def->gpu, "std") || (rom = firmware_read_rom(FIRMWARE_VGABIOS_FILE, &rom_size, error));
 }
@@ -125,7 +86,7 @@ int firmware_board_publish_acpi(struct fw_cfg *cfg, const struct acpi_config *ma
 	acpi.dsdt = dsdt_pc_aml;
 	acpi.dsdt_size = dsdt_pc_aml_size;
 	acpi.pci_hole_start = (uint32_t)low_ram_size;
-	acpi.level_irqs = PCI_LINK_IRQS;
+	acpi.level_irqs = PC_PCI_LINK_IRQS;
 	return acpi_loader_publish(cfg, &acpi);
 }
 
@@ -163,16 +124,21 @@ static void fill_cmos(struct rtc *rtc)
 static int add_pci_functions(struct firmware_board *board, const struct firmware_board_parts *parts)
 {
 	struct irq_line isa_irqs = { vm_set_irq, parts->vm, 0 };
-	struct irq_line irq14 = { vm_set_irq, parts->vm, IDE_PRIMARY_IRQ };
-	struct irq_line irq15 = { vm_set_irq, parts->vm, IDE_SECONDARY_IRQ };
+	struct irq_line irq14 = { vm_set_irq, parts->vm, PC_IRQ_IDE_PRIMARY };
+	struct irq_line irq15 = { vm_set_irq, parts->vm, PC_IRQ_IDE_SECONDARY };
+	struct device_list *devices = parts->devices;
 	int err = piix3_init(&board->isa, parts->pci, isa_irqs);
-	board->isa_created = err == 0;
-	if (!err) {
-		err = piix_ide_init(&board->ide, parts->pci, &parts->vm->pio, &parts->vm->mem, irq14, irq15,
-				    parts->ide_drives);
-		board->ide_created = err == 0;
-	}
-	return err ? err : piix4_pm_init(&board->pm_function, parts->pci, parts->pm);
+	if (err)
+		return err;
+	device_list_add(devices, &piix3_device_ops, &board->isa, "piix3");
+	if ((err = piix_ide_init(&board->ide, parts->pci, &parts->vm->pio, &parts->vm->mem, irq14, irq15,
+				 parts->ide_drives)) < 0)
+		return err;
+	device_list_add(devices, &piix_ide_device_ops, &board->ide, "piix-ide");
+	if ((err = piix4_pm_init(&board->pm_function, parts->pci, parts->pm)) < 0)
+		return err;
+	device_list_add(devices, &piix4_pm_device_ops, &board->pm_function, "piix4-pm");
+	return 0;
 }
 
 int firmware_board_init(struct firmware_board *board, const struct firmware_board_parts *parts, char **error)
@@ -185,10 +151,12 @@ int firmware_board_init(struct firmware_board *board, const struct firmware_boar
 	if ((what = "firmware ROM", err = pam_host_init(&board->pam, parts->vm, board->bios.data, board->bios.size)) < 0 ||
 	    (what = "PCI functions of PIIX3/PIIX4", err = add_pci_functions(board, parts)) < 0 ||
 	    (what = "fw_cfg", err = fw_cfg_init(&board->cfg, &parts->vm->pio, &parts->vm->mem)) < 0 ||
-	    (board->cfg_created = true, what = "debug ports", err = debug_ports_init(&board->debug, &parts->vm->pio, parts->log)) < 0) {
+	    (device_list_add(parts->devices, &fw_cfg_device_ops, &board->cfg, "fw-cfg"),
+	     what = "debug ports", err = debug_ports_init(&board->debug, &parts->vm->pio, parts->log)) < 0) {
 		*error = g_strdup_printf("cannot set up the %s: %s", what, g_strerror(-err));
 		return -1;
 	}
+	device_list_add(parts->devices, &debug_ports_device_ops, &board->debug, "debug-ports");
 	i440fx_attach_pam(parts->host_bridge, &pam_host_kvm_ops, &board->pam);
 	fill_cmos(parts->rtc);
 	return fill_fw_cfg(board, parts, error);
@@ -196,14 +164,6 @@ int firmware_board_init(struct firmware_board *board, const struct firmware_boar
 
 void firmware_board_destroy(struct firmware_board *board)
 {
-	for (unsigned i = 0; i < FIRMWARE_BOARD_DRIVE_PLACES; i++)
-		g_free(board->drives[i].path);
-	if (board->cfg_created)
-		fw_cfg_destroy(&board->cfg);
-	if (board->ide_created)
-		piix_ide_destroy(&board->ide);
-	if (board->isa_created)
-		piix3_destroy(&board->isa);
 	firmware_unload(&board->bios);
 }
 
@@ -244,24 +204,12 @@ char *firmware_path_ide(unsigned position)
 			       position / 2, position % 2);
 }
 
-void firmware_board_add_drive(struct firmware_board *board, unsigned place, enum machine_disk_media media,
-			      char *path)
+int firmware_board_write_boot_order(struct firmware_board *board, const struct machine_plan *plan, char **error)
 {
-	g_free(board->drives[place].path);
-	board->drives[place] = (struct boot_drive){ media, path };
-}
-
-int firmware_board_write_boot_order(struct firmware_board *board, const char *order, char **error)
-{
-	struct machine_boot_item items[MACHINE_MAX_BOOT_ITEMS];
-	struct boot_drive drives[FIRMWARE_BOARD_DRIVE_PLACES];
-	unsigned item_count, drive_count = 0;
-	if (!machine_parse_boot_order(order, items, &item_count, NULL))
-		item_count = 0;  /* already refused when the setting was read */
-	for (unsigned i = 0; i < FIRMWARE_BOARD_DRIVE_PLACES; i++)
-		if (board->drives[i].path)
-			drives[drive_count++] = board->drives[i];
-	g_autofree char *text = bootorder_build(items, item_count, drives, drive_count);
+	struct boot_drive drives[PLAN_MAX_DRIVES];
+	for (unsigned i = 0; i < plan->drive_count; i++)
+		drives[i] = (struct boot_drive){ plan->drives[i].spec.media, plan->drives[i].firmware_path };
+	g_autofree char *text = bootorder_build(plan->boot_order, plan->boot_order_count, drives, plan->drive_count);
 	int err = fw_cfg_add_file(&board->cfg, "bootorder", text, strlen(text));
 	if (err < 0)
 		*error = g_strdup_printf("cannot fill fw_cfg: %s", g_strerror(-err));

@@ -20,9 +20,10 @@
 #include "hw/piix_ide.h"
 #include "hw/piix4_pm.h"
 #include "hw/rtc.h"
-#include "kvm/pam_host.h"
+#include "board/pam_host.h"
 #include "kvm/vm.h"
 #include "machine.h"
+#include "plan.h"
 
 struct firmware_board_parts {
 	struct vm *vm;
@@ -37,36 +38,31 @@ struct firmware_board_parts {
 	const struct piix_ide_drive_config *ide_drives;  /* PIIX_IDE_DRIVES of them */
 	bool boot_menu;             /* SeaBIOS offers its boot menu ... */
 	unsigned boot_menu_wait;    /* ... and waits this many seconds for Esc */
+	struct device_list *devices; /* the machine's: the board's devices join it */
 };
-
-/* Places of drives: the --disk ones in the order given, then --cdrom's. */
-#define FIRMWARE_BOARD_DRIVE_PLACES (MACHINE_MAX_DISKS + 1)
 
 struct firmware_board {
 	struct firmware_image bios;
 	struct pam_host pam;
 	struct piix3 isa;
-	bool isa_created;
 	struct piix_ide ide;
-	bool ide_created;
 	struct piix4_pm pm_function;
 	struct fw_cfg cfg;
-	bool cfg_created;
 	struct debug_ports debug;
-	struct boot_drive drives[FIRMWARE_BOARD_DRIVE_PLACES];  /* path NULL: no drive there */
 };
 
 /* Whether this machine boots firmware (no kernel given). */
 bool firmware_board_wanted(const struct vireo_machine *def);
 
-/* Before KVM is touched: bios needs its files, uefi is refused for now, the
- * boot order names no drive number the machine lacks. false with *error set
- * (one line). */
+/* Before KVM is touched: bios needs its files, uefi is refused for now.
+ * false with *error set (one line). */
 bool firmware_board_check(const struct vireo_machine *def, char **error);
 
 /* Builds the board; call after the PCI bus, the host bridge, the RTC, the
- * PM block and the VGA exist and before vCPUs run. Returns 0, or -1 with
- * *error set; firmware_board_destroy cleans up either way. */
+ * PM block and the VGA exist and before vCPUs run. Each device it creates
+ * joins parts->devices, whose teardown destroys it. Returns 0, or -1 with
+ * *error set; firmware_board_destroy (after that teardown) frees the rest
+ * either way. */
 int firmware_board_init(struct firmware_board *board, const struct firmware_board_parts *parts, char **error);
 void firmware_board_destroy(struct firmware_board *board);
 
@@ -84,14 +80,9 @@ char *firmware_path_ide(unsigned position);
 /* The AHCI drive on `port` of the controller in `slot`. */
 char *firmware_path_ahci(unsigned slot, unsigned port);
 
-/* Records the drive at `place` (its index in the machine's --disk list, or
- * MACHINE_MAX_DISKS for --cdrom's) with its path (taken). */
-void firmware_board_add_drive(struct firmware_board *board, unsigned place, enum machine_disk_media media,
-			      char *path);
-
-/* Once every drive is added: the bootorder file from `order` (a boot order
- * setting, already checked; NULL for none). Returns 0, or -1 with *error set. */
-int firmware_board_write_boot_order(struct firmware_board *board, const char *order, char **error);
+/* The bootorder file from the plan's boot order and drives. Returns 0, or
+ * -1 with *error set. */
+int firmware_board_write_boot_order(struct firmware_board *board, const struct machine_plan *plan, char **error);
 
 /* The INTA# line of a PCI device in `slot`, through the PIIX3 router. */
 struct irq_line firmware_board_intx(struct firmware_board *board, unsigned slot);

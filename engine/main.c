@@ -4,6 +4,9 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/select.h>
+#include <unistd.h>
 
 #include "backend/chardev.h"
 #include "core/trace.h"
@@ -11,6 +14,7 @@
 #include "library.h"
 #include "machine.h"
 #include "messages.h"
+#include "sandbox.h"
 
 #define EXIT_USAGE 2
 
@@ -24,6 +28,18 @@ static char *control_path;  /* --control: not a machine setting, a property of t
 static gboolean add_to_library; /* --add-to-library: write the machine instead of running it */
 static char *trace_list;        /* --trace, --trace-file: what this run reports, not machine settings */
 static char *trace_file;
+static gboolean sandboxed = TRUE; /* --sandbox: like --control, a property of this process */
+
+static gboolean parse_sandbox(const char *option_name, const char *value, gpointer data, GError **error)
+{
+	(void)option_name, (void)data;
+	if (strcmp(value, "on") && strcmp(value, "off")) {
+		g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, "--sandbox: \"%s\" is not on or off", value);
+		return FALSE;
+	}
+	sandboxed = !strcmp(value, "on");
+	return TRUE;
+}
 
 static const struct machine_setting *setting_for_flag(const char *option_name)
 {
@@ -44,7 +60,7 @@ static gboolean remember_flag(const char *option_name, const char *value, gpoint
 
 static GOptionEntry *build_option_entries(void)
 {
-	GOptionEntry *entries = g_new0(GOptionEntry, machine_settings_count + 5);
+	GOptionEntry *entries = g_new0(GOptionEntry, machine_settings_count + 6);
 	for (size_t i = 0; i < machine_settings_count; i++) {
 		const struct machine_setting *s = &machine_settings[i];
 		entries[i] = (GOptionEntry){
@@ -68,13 +84,20 @@ static GOptionEntry *build_option_entries(void)
 			       "unless a machine there has its name, and print its folder",
 	};
 	entries[machine_settings_count + 2] = (GOptionEntry){
+		.long_name = "sandbox", .arg = G_OPTION_ARG_CALLBACK, .arg_data = (gpointer)parse_sandbox,
+		.description = "once the machine is set up, allow the engine only the system calls running it needs "
+			       "(seccomp) and no new privileges; a forbidden call ends the engine with a message "
+			       "(default on)",
+		.arg_description = "on|off",
+	};
+	entries[machine_settings_count + 3] = (GOptionEntry){
 		.long_name = "trace", .arg = G_OPTION_ARG_STRING, .arg_data = &trace_list,
 		.description = "write a rate-limited trace of these comma-separated classes: unclaimed (port and "
 			       "MMIO accesses no device claims), io (claimed ones, with their device), pci, ata, "
 			       "virtio, irq, net (libslirp debug), guest-error (requests a device refused)",
 		.arg_description = "CLASS[,CLASS]",
 	};
-	entries[machine_settings_count + 3] = (GOptionEntry){
+	entries[machine_settings_count + 4] = (GOptionEntry){
 		.long_name = "trace-file", .arg = G_OPTION_ARG_FILENAME, .arg_data = &trace_file,
 		.description = "append the trace to FILE instead of standard error",
 		.arg_description = "FILE",
@@ -160,28 +183,48 @@ static int add_machine_to_library(const struct vireo_machine *def)
 	return 0;
 }
 
+/* libvncserver keeps each viewer's socket in an fd_set for select(), which
+ * holds descriptors below FD_SETSIZE (1024) only: a socket numbered above
+ * it is written past the set (glibc's fortified build aborts the engine
+ * instead). A soft limit of FD_SETSIZE keeps every descriptor the engine
+ * opens below it; a machine needs a few dozen. */
+static void keep_descriptors_below_fd_setsize(void)
+{
+	struct rlimit limit;
+	if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur > FD_SETSIZE) {
+		limit.rlim_cur = FD_SETSIZE;
+		if (setrlimit(RLIMIT_NOFILE, &limit) < 0)
+			fail(EXIT_FAILURE, "cannot keep the descriptor limit at FD_SETSIZE");
+	}
+}
+
 int main(int argc, char **argv)
 {
 	struct vireo_machine def;
+	struct machine_plan plan;
 	struct engine_backends backends;
 	char *error = NULL;
 
+	bool test_execve = g_getenv("VIREO_TEST_SANDBOX_EXECVE") != NULL; /* see below */
+
+	keep_descriptors_below_fd_setsize();
 	setlocale(LC_ALL, "");
 	messages_init();
 	signal(SIGPIPE, SIG_IGN); /* a serial socket client that goes away is not fatal */
 	machine_init(&def);
 	parse_command_line(argc, argv, &def);
-	if (!engine_check_inputs(&def, &error))
+	if (!machine_plan_build(&def, &plan, &error) || !engine_check_inputs(&plan, &error))
 		fail(EXIT_USAGE, error);
 	start_trace();
 	if (add_to_library) {
 		int status = add_machine_to_library(&def);
+		machine_plan_clear(&plan);
 		machine_clear(&def);
 		return status;
 	}
 
 	GMainContext *context = g_main_context_default();
-	if (engine_open_backends(&def, &backends, context, &error) < 0)
+	if (engine_open_backends(&plan, &backends, context, &error) < 0)
 		fail(EXIT_USAGE, error);
 	if (control_path) {
 		g_autofree char *display = engine_display_description(&backends);
@@ -193,12 +236,25 @@ int main(int argc, char **argv)
 		}
 	}
 
+	/* Before the first run rather than in it: every reset builds the VM
+	 * and its vCPU threads again under the filter, so the first run does
+	 * it the same way. */
+	if (sandboxed && !sandbox_apply(&error)) {
+		g_autofree char *msg = g_strdup_printf("%s (--sandbox off runs the machine without it)", error);
+		fail(EXIT_FAILURE, msg);
+	}
+	/* Test only (tests/integration/test_sandbox.py): a call the sandbox
+	 * forbids, made once it is on. */
+	if (test_execve)
+		execl("/bin/echo", "echo", "vireo-engine: test hook: execve ran", (char *)NULL);
+
 	enum vm_stop_reason reason;
 	do {
-		reason = engine_run(&def, &backends, context, &error);
+		reason = engine_run(&plan, &backends, context, &error);
 	} while (reason == VM_STOP_RESET && !def.no_reboot);
 
 	engine_close_backends(&backends);
+	machine_plan_clear(&plan);
 	machine_clear(&def);
 	g_free(control_path);
 	trace_stop();

@@ -20,9 +20,13 @@ static const char usage[] =
 	"  screenshot FILE      the screen as a PNG; prints its size\n"
 	"  eject [DRIVE]        take the disc out of a CD-ROM drive\n"
 	"  change FILE [DRIVE]  put the ISO image FILE in a CD-ROM drive\n"
+	"  sendkey KEYS         press and release a key combination, e.g. ctrl-alt-delete\n"
 	"DRIVE is cdromN, the N-th CD-ROM drive as --boot-order counts them (the\n"
 	"media=cdrom disks in the order given, then --cdrom); without it, the\n"
-	"--cdrom drive, or the first CD-ROM drive when there is no --cdrom.\n";
+	"--cdrom drive, or the first CD-ROM drive when there is no --cdrom.\n"
+	"KEYS are key names joined with '-', as QEMU's sendkey takes them: ctrl, alt,\n"
+	"shift, meta_l, delete, esc, ret, tab, f1-f12, print, up, kp_enter, minus, ...,\n"
+	"or a character the key types (a, 1, /).\n";
 
 /* The engine's message alone, without the D-Bus error name GDBus puts first. */
 static int fail(const char *what, GError *error)
@@ -67,6 +71,9 @@ static int run(VireoEngine1 *engine, const char *command, char **args, int count
 		return 0;
 	} else if (!strcmp(command, "change") && arg) {
 		ok = vireo_engine1_call_change_media_sync(engine, count == 2 ? args[1] : "", arg, NULL, &error);
+	} else if (!strcmp(command, "sendkey") && arg) {
+		g_auto(GStrv) keys = g_strsplit(arg, "-", -1);
+		ok = vireo_engine1_call_send_keys_sync(engine, (const char *const *)keys, NULL, &error);
 	} else if (!strcmp(command, "eject")) {
 		ok = vireo_engine1_call_eject_media_sync(engine, arg ? arg : "", NULL, &error);
 	} else if (!strcmp(command, "pause")) {

@@ -19,6 +19,17 @@ static void chardev_reset(struct chardev *chr, GMainContext *context)
 	chr->in_fd = chr->out_fd = chr->listen_fd = -1;
 	chr->context = context;
 	g_mutex_init(&chr->lock);
+	g_mutex_init(&chr->out_lock);
+}
+
+/* The descriptors change under out_lock too, so a vCPU's chardev_write
+ * never writes to a descriptor just closed (and maybe reused). */
+static void set_fds(struct chardev *chr, int in_fd, int out_fd)
+{
+	g_mutex_lock(&chr->out_lock);
+	chr->in_fd = in_fd;
+	chr->out_fd = out_fd;
+	g_mutex_unlock(&chr->out_lock);
 }
 
 static void stop_watching_input(struct chardev *chr)
@@ -50,8 +61,9 @@ static void input_closed(struct chardev *chr)
 	stop_watching_input(chr);
 	if (chr->listen_fd < 0)
 		return; /* stdio at EOF: no more input, output still works */
-	close(chr->in_fd);
-	chr->in_fd = chr->out_fd = -1;
+	int client = chr->in_fd;
+	set_fds(chr, -1, -1);
+	close(client);
 }
 
 static gboolean on_input(gint fd, GIOCondition condition, gpointer data)
@@ -111,8 +123,10 @@ void chardev_set_receiver(struct chardev *chr, const struct chardev_receiver *re
 	g_mutex_unlock(&chr->lock);
 }
 
-void chardev_write(struct chardev *chr, const uint8_t *buf, size_t len)
+/* Called with out_lock. */
+static void write_out(struct chardev *chr, const void *data, size_t len)
 {
+	const uint8_t *buf = data;
 	while (len > 0 && chr->out_fd >= 0) {
 		ssize_t n = write(chr->out_fd, buf, len);
 		if (n < 0 && errno == EINTR)
@@ -122,6 +136,26 @@ void chardev_write(struct chardev *chr, const uint8_t *buf, size_t len)
 		buf += n;
 		len -= (size_t)n;
 	}
+}
+
+void chardev_write(struct chardev *chr, const uint8_t *buf, size_t len)
+{
+	g_mutex_lock(&chr->out_lock);
+	size_t n = chr->out_limit ? (size_t)MIN(len, chr->out_limit - chr->out_written) : len;
+	write_out(chr, buf, n);
+	chr->out_written += n;
+	if (n < len && !chr->out_stopped) {
+		write_out(chr, CHARDEV_LIMIT_NOTE, strlen(CHARDEV_LIMIT_NOTE));
+		chr->out_stopped = true;
+	}
+	g_mutex_unlock(&chr->out_lock);
+}
+
+void chardev_limit_output(struct chardev *chr, uint64_t bytes)
+{
+	g_mutex_lock(&chr->out_lock);
+	chr->out_limit = bytes;
+	g_mutex_unlock(&chr->out_lock);
 }
 
 static gboolean on_connection(gint fd, GIOCondition condition, gpointer data)
@@ -136,7 +170,7 @@ static gboolean on_connection(gint fd, GIOCondition condition, gpointer data)
 	if (chr->in_fd >= 0) {
 		close(client); /* one client at a time */
 	} else {
-		chr->in_fd = chr->out_fd = client;
+		set_fds(chr, client, client);
 		watch_input(chr);
 	}
 	g_mutex_unlock(&chr->lock);
@@ -201,6 +235,7 @@ int chardev_open(struct chardev *chr, const char *spec, GMainContext *context, c
 						 spec + 5, g_strerror(errno));
 			return -1;
 		}
+		chr->out_limit = CHARDEV_FILE_LIMIT;
 		return 0;
 	}
 	if (g_str_has_prefix(spec, "unix:") && spec[5])
@@ -225,17 +260,20 @@ void chardev_close(struct chardev *chr)
 		g_source_unref(chr->listen_source);
 		chr->listen_source = NULL;
 	}
+	int in_fd = chr->in_fd, out_fd = chr->out_fd;
+	set_fds(chr, -1, -1);
 	g_mutex_unlock(&chr->lock);
 	if (chr->restore_tty)
 		tcsetattr(STDIN_FILENO, TCSANOW, &saved_termios);
 	if (chr->owns_fds) {
-		if (chr->in_fd >= 0)
-			close(chr->in_fd);
-		if (chr->out_fd >= 0 && chr->out_fd != chr->in_fd)
-			close(chr->out_fd);
+		if (in_fd >= 0)
+			close(in_fd);
+		if (out_fd >= 0 && out_fd != in_fd)
+			close(out_fd);
 		if (chr->listen_fd >= 0)
 			close(chr->listen_fd);
 	}
-	chr->in_fd = chr->out_fd = chr->listen_fd = -1;
+	chr->listen_fd = -1;
 	g_mutex_clear(&chr->lock);
+	g_mutex_clear(&chr->out_lock);
 }

@@ -11,7 +11,7 @@
 
 #include <string.h>
 
-#include "boot/bytes.h"
+#include "core/bytes.h"
 #include "boot/layout.h"
 #include "kvm/vm.h"
 
@@ -193,7 +193,7 @@ static size_t build_madt(struct acpi_tables *t, const struct acpi_config *cfg)
 	size_t len = ACPI_HEADER_SIZE + 8 + cfg->ncpus * 8 + 12 + 10 + (size_t)__builtin_popcount(level_irqs) * 10 + 6;
 	size_t at = begin_table(t, "APIC", len, 5);
 	uint8_t *p = tables_at(t, at) + ACPI_HEADER_SIZE;
-	put_le(p, VM_LAPIC_BASE, 4);
+	put_le(p, PC_LAPIC_BASE, 4);
 	put_le(p + 4, MADT_PCAT_COMPAT, 4);
 	p += 8;
 	for (unsigned i = 0; i < cfg->ncpus; i++, p += 8) {
@@ -201,7 +201,7 @@ static size_t build_madt(struct acpi_tables *t, const struct acpi_config *cfg)
 		put_le(p + 4, 1, 4); /* enabled */
 	}
 	p[0] = MADT_IO_APIC; p[1] = 12; p[2] = cfg->ioapic_id;
-	put_le(p + 4, VM_IOAPIC_BASE, 4);
+	put_le(p + 4, PC_IOAPIC_BASE, 4);
 	put_le(p + 8, 0, 4); /* GSI base */
 	p += 12;
 	/* The PIT's IRQ 0 arrives on GSI 2 (kvm/vm.c routing). */

@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "kvm/guest_mem.h"
+#include "core/guest_mem.h"
 
 struct acpi_config {
 	unsigned ncpus;

@@ -6,7 +6,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "boot/bytes.h"
+#include "core/bytes.h"
 
 static const char *const blob_files[ACPI_BLOB_COUNT] = {
 	[ACPI_BLOB_RSDP] = ACPI_LOADER_RSDP_FILE,

@@ -5,7 +5,7 @@
 #include <glib.h>
 #include <string.h>
 
-#include "boot/bytes.h"
+#include "core/bytes.h"
 #include "boot/layout.h"
 #include "boot/loader.h"
 #include "boot/zeropage.h"

@@ -12,9 +12,9 @@ static void add(struct e820_table *t, uint64_t addr, uint64_t size, uint32_t typ
 /* What both maps end with: KVM's pages below 4 GiB and the high RAM. */
 static void add_top(struct e820_table *t, uint64_t high_ram_size)
 {
-	add(t, VM_IDENTITY_MAP_ADDR, 0x4000, E820_RESERVED);
+	add(t, PC_KVM_IDENTITY_MAP_ADDR, 0x4000, E820_RESERVED);
 	if (high_ram_size)
-		add(t, VM_HIGH_RAM_BASE, high_ram_size, E820_RAM);
+		add(t, PC_HIGH_RAM_BASE, high_ram_size, E820_RAM);
 }
 
 void e820_build(struct e820_table *table, uint64_t low_ram_size, uint64_t high_ram_size)
@@ -39,7 +39,7 @@ uint64_t e820_low_ram_top(const struct e820_table *table)
 	uint64_t top = 0;
 	for (unsigned i = 0; i < table->count; i++) {
 		const struct e820_entry *e = &table->entries[i];
-		if (e->type == E820_RAM && e->addr + e->size <= VM_HIGH_RAM_BASE && e->addr + e->size > top)
+		if (e->type == E820_RAM && e->addr + e->size <= PC_HIGH_RAM_BASE && e->addr + e->size > top)
 			top = e->addr + e->size;
 	}
 	return top;

@@ -19,7 +19,7 @@
 #include "boot/layout.h"
 #include "boot/loader.h"
 #include "boot/zeropage.h"
-#include "boot/bytes.h"
+#include "core/bytes.h"
 
 #define XEN_ELFNOTE_PHYS32_ENTRY 18
 #define HVM_START_MAGIC 0x336ec578

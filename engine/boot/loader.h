@@ -8,7 +8,7 @@
 #include <stdint.h>
 
 #include "boot/e820.h"
-#include "kvm/guest_mem.h"
+#include "core/guest_mem.h"
 #include "kvm/vcpu.h"
 
 /* A kernel or initrd file, read with pread() straight into guest RAM (no

@@ -6,7 +6,7 @@
 #include <glib.h>
 #include <string.h>
 
-#include "boot/bytes.h"
+#include "core/bytes.h"
 #include "boot/layout.h"
 #include "kvm/vm.h"
 
@@ -54,7 +54,7 @@ bool mptable_build(struct guest_mem *mem, unsigned ncpus, uint8_t ioapic_id, uin
 	p[0] = MPC_BUS; p[1] = ISA_BUS_ID; memcpy(p + 2, "ISA   ", 6);
 	p += 8, entries++;
 	p[0] = MPC_IOAPIC; p[1] = ioapic_id; p[2] = IOAPIC_VERSION; p[3] = 1;
-	put_le(p + 4, VM_IOAPIC_BASE, 4);
+	put_le(p + 4, PC_IOAPIC_BASE, 4);
 	p += 8, entries++;
 	for (uint8_t irq = 0; irq < ISA_IRQS; irq++) {
 		if (irq == 2)
@@ -74,7 +74,7 @@ bool mptable_build(struct guest_mem *mem, unsigned ncpus, uint8_t ioapic_id, uin
 	memcpy(hdr + 8, "VIREO   ", 8);
 	memcpy(hdr + 16, "VIREO VM    ", 12);
 	put_le(hdr + 34, entries, 2);
-	put_le(hdr + 36, VM_LAPIC_BASE, 4);
+	put_le(hdr + 36, PC_LAPIC_BASE, 4);
 	hdr[7] = checksum8(hdr, length);
 
 	memcpy(fp, "_MP_", 4);

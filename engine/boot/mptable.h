@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "kvm/guest_mem.h"
+#include "core/guest_mem.h"
 
 /* Writes the floating pointer and configuration table at BOOT_MPTABLE_ADDR.
  * False when guest RAM cannot hold them. */

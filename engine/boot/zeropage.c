@@ -1,7 +1,7 @@
 /* See zeropage.h. */
 #include "boot/zeropage.h"
 
-#include "boot/bytes.h"
+#include "core/bytes.h"
 #include "boot/layout.h"
 
 /* struct screen_info at the start of boot_params (include/uapi/linux/screen_info.h). */

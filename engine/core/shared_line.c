@@ -29,6 +29,22 @@ static void set_source(void *opaque, unsigned source, bool level)
 	g_mutex_unlock(&line->lock);
 }
 
+uint32_t shared_line_asserted(struct shared_line *line)
+{
+	g_mutex_lock(&line->lock);
+	uint32_t asserted = line->asserted;
+	g_mutex_unlock(&line->lock);
+	return asserted;
+}
+
+void shared_line_restore(struct shared_line *line, uint32_t asserted)
+{
+	g_mutex_lock(&line->lock);
+	line->asserted = asserted;
+	irq_line_set(&line->out, asserted != 0);
+	g_mutex_unlock(&line->lock);
+}
+
 struct irq_line shared_line_source(struct shared_line *line, unsigned source)
 {
 	return (struct irq_line){ set_source, line, source };

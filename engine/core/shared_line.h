@@ -11,7 +11,7 @@
 #include <glib.h>
 #include <stdint.h>
 
-#include "hw/irq.h"
+#include "core/irq.h"
 
 #define SHARED_LINE_SOURCES 32
 
@@ -27,5 +27,10 @@ void shared_line_destroy(struct shared_line *line);
 
 /* Source `source` (< SHARED_LINE_SOURCES) of the line. */
 struct irq_line shared_line_source(struct shared_line *line, unsigned source);
+
+/* The sources holding the line high (bit n: source n), to save; and all of
+ * them set at once, as a loaded state says, `out` driven with their OR. */
+uint32_t shared_line_asserted(struct shared_line *line);
+void shared_line_restore(struct shared_line *line, uint32_t asserted);
 
 #endif

@@ -160,3 +160,64 @@ void acpi_pm_destroy(struct acpi_pm *pm)
 {
 	g_mutex_clear(&pm->lock);
 }
+
+/* --- device object (core/device.h) ----------------------------------- */
+
+/* The timer's epoch is the host's CLOCK_MONOTONIC: a record loaded after a
+ * host reboot sees the timer jump, as a 24/32-bit counter may anyway. */
+static const struct state_field acpi_pm_state[] = {
+	STATE_FIELD(struct acpi_pm, pm1_sts), STATE_FIELD(struct acpi_pm, pm1_en),
+	STATE_FIELD(struct acpi_pm, pm1_cnt), STATE_FIELD(struct acpi_pm, gpe0_sts),
+	STATE_FIELD(struct acpi_pm, gpe0_en), STATE_FIELD(struct acpi_pm, timer_epoch_ns),
+};
+
+/* The registers' reset values (ACPI 6.4 §4.8.3: status, enables and
+ * SLP_TYP clear); the timer runs on; where the block decodes is its
+ * owner's business (the engine's, or PIIX4 PM's PMBA). */
+static void acpi_pm_reset(void *opaque)
+{
+	struct acpi_pm *pm = opaque;
+	g_mutex_lock(&pm->lock);
+	pm->pm1_sts = pm->pm1_en = pm->pm1_cnt = pm->gpe0_sts = pm->gpe0_en = 0;
+	update_sci(pm);
+	g_mutex_unlock(&pm->lock);
+}
+
+static void acpi_pm_save(void *opaque, struct state_writer *w)
+{
+	struct acpi_pm *pm = opaque;
+	g_mutex_lock(&pm->lock);
+	state_put_fields(w, "", acpi_pm_state, G_N_ELEMENTS(acpi_pm_state), pm);
+	state_put_uint(w, "base", pm->base, sizeof(pm->base));
+	g_mutex_unlock(&pm->lock);
+}
+
+static bool acpi_pm_load(void *opaque, struct state_reader *r)
+{
+	struct acpi_pm *pm = opaque;
+	uint64_t base = 0;
+	g_mutex_lock(&pm->lock);
+	bool ok = state_get_fields(r, "", acpi_pm_state, G_N_ELEMENTS(acpi_pm_state), pm) &&
+		  state_get_uint(r, "base", &base, sizeof(pm->base));
+	update_sci(pm);
+	g_mutex_unlock(&pm->lock);
+	if (ok)
+		acpi_pm_relocate(pm, (uint16_t)base);
+	return ok;
+}
+
+static void acpi_pm_teardown(void *opaque)
+{
+	acpi_pm_destroy(opaque);
+}
+
+static void acpi_pm_claims(void *opaque, struct device_claims *claims)
+{
+	struct acpi_pm *pm = opaque;
+	if (pm->base)
+		device_claim(claims, "PM registers", DEVICE_PIO, pm->base, ACPI_PM_SIZE);
+}
+
+const struct device_ops acpi_pm_device_ops = {
+	"acpi-pm", 1, acpi_pm_reset, acpi_pm_teardown, acpi_pm_save, acpi_pm_load, acpi_pm_claims,
+};

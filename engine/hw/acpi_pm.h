@@ -6,13 +6,13 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "hw/bus.h"
-#include "hw/irq.h"
+#include "core/bus.h"
+#include "core/device.h"
+#include "core/irq.h"
 
 #define ACPI_PM_BASE 0x600       /* where QEMU's q35 and SeaBIOS with a loader put it */
 #define ACPI_PM_SIZE 0x40
 #define ACPI_PM_GPE0_OFFSET 0x20
-#define ACPI_PM_SCI_IRQ 9
 
 struct acpi_pm {
 	GMutex lock;
@@ -41,5 +41,7 @@ void acpi_pm_relocate(struct acpi_pm *pm, uint16_t base);
  * listens and will shut down); false when nobody will hear it. Any thread. */
 bool acpi_pm_press_power_button(struct acpi_pm *pm);
 void acpi_pm_destroy(struct acpi_pm *pm);
+
+extern const struct device_ops acpi_pm_device_ops;
 
 #endif

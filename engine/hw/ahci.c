@@ -1,7 +1,7 @@
 /* The ICH9 AHCI host bus adapter. See ahci.h. */
 #include "ahci.h"
 #include "hw/atapi.h"
-#include "boot/bytes.h"
+#include "core/bytes.h"
 #include "core/trace.h"
 
 #include <errno.h>
@@ -751,3 +751,93 @@ struct block_backend *ahci_change_medium(struct ahci *hba, unsigned port, struct
 	g_mutex_unlock(&hba->lock);
 	return old;
 }
+
+/* --- device object (core/device.h) ----------------------------------- */
+
+static const struct state_field port_state[] = {
+	STATE_FIELD(struct ahci_port, clb), STATE_FIELD(struct ahci_port, clbu), STATE_FIELD(struct ahci_port, fb),
+	STATE_FIELD(struct ahci_port, fbu), STATE_FIELD(struct ahci_port, is), STATE_FIELD(struct ahci_port, ie),
+	STATE_FIELD(struct ahci_port, cmd), STATE_FIELD(struct ahci_port, tfd), STATE_FIELD(struct ahci_port, sig),
+	STATE_FIELD(struct ahci_port, ssts), STATE_FIELD(struct ahci_port, sctl), STATE_FIELD(struct ahci_port, serr),
+	STATE_FIELD(struct ahci_port, sact), STATE_FIELD(struct ahci_port, ci), STATE_FIELD(struct ahci_port, halted),
+	STATE_FIELD(struct ahci_port, in_comreset),
+};
+
+static const struct state_field hba_state[] = {
+	STATE_FIELD(struct ahci, ghc), STATE_FIELD(struct ahci, is), STATE_FIELD(struct ahci, idp_index),
+};
+
+/* The PC's reset line: config space, the drives, then the HBA as after
+ * GHC.HR with CLB and FB cleared too (they are reset by power-on, §10.4.3). */
+static void ahci_reset(void *opaque)
+{
+	struct ahci *hba = opaque;
+	pci_device_reset(&hba->pci);
+	g_mutex_lock(&hba->lock);
+	for (unsigned i = 0; i < AHCI_PORTS; i++) {
+		struct ahci_port *p = &hba->ports[i];
+		p->clb = p->clbu = p->fb = p->fbu = 0;
+		if (p->attached)
+			ata_drive_power_on(&p->drive);
+	}
+	reset_hba(hba);
+	g_mutex_unlock(&hba->lock);
+}
+
+static void port_prefix(char *prefix, size_t size, unsigned index)
+{
+	g_snprintf(prefix, size, "port%u.", index);
+}
+
+static void ahci_save(void *opaque, struct state_writer *w)
+{
+	struct ahci *hba = opaque;
+	pci_device_save(&hba->pci, w);
+	g_mutex_lock(&hba->lock);
+	state_put_fields(w, "", hba_state, G_N_ELEMENTS(hba_state), hba);
+	for (unsigned i = 0; i < AHCI_PORTS; i++) {
+		struct ahci_port *p = &hba->ports[i];
+		char prefix[16];
+		port_prefix(prefix, sizeof(prefix), i);
+		state_put_fields(w, prefix, port_state, G_N_ELEMENTS(port_state), p);
+		if (p->attached)
+			ata_drive_save(&p->drive, w, prefix);
+	}
+	g_mutex_unlock(&hba->lock);
+}
+
+static bool load_port(struct ahci_port *p, struct state_reader *r)
+{
+	char prefix[16];
+	port_prefix(prefix, sizeof(prefix), p->index);
+	return state_get_fields(r, prefix, port_state, G_N_ELEMENTS(port_state), p) &&
+	       (!p->attached || ata_drive_load(&p->drive, r, prefix));
+}
+
+static bool ahci_load(void *opaque, struct state_reader *r)
+{
+	struct ahci *hba = opaque;
+	if (!pci_device_load(&hba->pci, r))
+		return false;
+	msi_config_written(&hba->msi);
+	g_mutex_lock(&hba->lock);
+	bool ok = state_get_fields(r, "", hba_state, G_N_ELEMENTS(hba_state), hba);
+	for (unsigned i = 0; i < AHCI_PORTS && ok; i++)
+		ok = load_port(&hba->ports[i], r);
+	hba->intx_level = false;  /* drive the line whatever it was */
+	irq_line_set(&hba->intx, false);
+	update_intx(hba);
+	g_mutex_unlock(&hba->lock);
+	return ok;
+}
+
+static void ahci_teardown(void *opaque)
+{
+	struct ahci *hba = opaque;
+	pci_device_unplug(&hba->pci);
+	ahci_destroy(hba);
+}
+
+const struct device_ops ahci_device_ops = {
+	"ahci", 1, ahci_reset, ahci_teardown, ahci_save, ahci_load, pci_function_claims,
+};

@@ -28,12 +28,13 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/device.h"
 #include "backend/block.h"
 #include "hw/ata.h"
-#include "hw/irq.h"
+#include "core/irq.h"
 #include "hw/msi.h"
 #include "hw/pci.h"
-#include "kvm/guest_mem.h"
+#include "core/guest_mem.h"
 
 #define AHCI_PORTS 6
 #define AHCI_ABAR 5
@@ -82,5 +83,7 @@ int ahci_attach(struct ahci *hba, unsigned port, struct block_backend *blk, bool
  * IDE). Returns the medium the drive held: no access to it is in flight
  * once this returns. Any thread. */
 struct block_backend *ahci_change_medium(struct ahci *hba, unsigned port, struct block_backend *medium);
+
+extern const struct device_ops ahci_device_ops;
 
 #endif

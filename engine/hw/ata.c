@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "boot/bytes.h"
+#include "core/bytes.h"
 #include "core/trace.h"
 #include "hw/atapi.h"
 
@@ -627,4 +627,75 @@ void ata_abort(struct ata_drive *d, struct ata_transfer *xfer)
 		return;
 	}
 	fail(d, xfer, ATA_ERROR_ABRT);
+}
+
+/* --- state (core/device.h) ------------------------------------------- */
+
+static const struct state_field taskfile_state[] = {
+	STATE_FIELD(struct ata_taskfile, command), STATE_FIELD(struct ata_taskfile, features),
+	STATE_FIELD(struct ata_taskfile, features_exp), STATE_FIELD(struct ata_taskfile, count),
+	STATE_FIELD(struct ata_taskfile, count_exp), STATE_ARRAY(struct ata_taskfile, lba),
+	STATE_FIELD(struct ata_taskfile, device), STATE_FIELD(struct ata_taskfile, status),
+	STATE_FIELD(struct ata_taskfile, error),
+};
+
+/* What the host and the guest changed; the kind, medium, serial and size
+ * are the drive's configuration. */
+static const struct state_field drive_state[] = {
+	STATE_FIELD(struct ata_drive, write_cache), STATE_FIELD(struct ata_drive, multiple),
+	STATE_FIELD(struct ata_drive, mwdma_mode), STATE_FIELD(struct ata_drive, udma_mode),
+	STATE_FIELD(struct ata_drive, heads), STATE_FIELD(struct ata_drive, sectors_per_track),
+	STATE_FIELD(struct ata_drive, standby), STATE_FIELD(struct ata_drive, phase.dir),
+	STATE_FIELD(struct ata_drive, phase.from_medium), STATE_FIELD(struct ata_drive, phase.packet),
+	STATE_FIELD(struct ata_drive, phase.offset), STATE_FIELD(struct ata_drive, phase.bytes),
+	STATE_ARRAY(struct ata_drive, buf), STATE_FIELD(struct ata_drive, sense.key),
+	STATE_FIELD(struct ata_drive, sense.asc), STATE_FIELD(struct ata_drive, sense.ascq),
+	STATE_FIELD(struct ata_drive, unit_attention), STATE_FIELD(struct ata_drive, media_event),
+	STATE_FIELD(struct ata_drive, eject_event), STATE_FIELD(struct ata_drive, locked),
+	STATE_FIELD(struct ata_drive, tray_open), STATE_FIELD(struct ata_drive, packet_dma),
+	STATE_FIELD(struct ata_drive, byte_limit),
+};
+
+void ata_drive_power_on(struct ata_drive *d)
+{
+	struct ata_drive *was = g_memdup2(d, sizeof(*d));
+	ata_drive_init(d, was->kind, was->medium, was->serial, 0);
+	d->tray_open = was->tray_open;
+	g_free(was);
+}
+
+void ata_taskfile_save(struct state_writer *w, const char *prefix, const struct ata_taskfile *tf)
+{
+	state_put_fields(w, prefix, taskfile_state, G_N_ELEMENTS(taskfile_state), tf);
+}
+
+bool ata_taskfile_load(struct state_reader *r, const char *prefix, struct ata_taskfile *tf)
+{
+	return state_get_fields(r, prefix, taskfile_state, G_N_ELEMENTS(taskfile_state), tf);
+}
+
+void ata_drive_save(struct ata_drive *d, struct state_writer *w, const char *prefix)
+{
+	g_autofree char *result = g_strconcat(prefix, "result.", NULL);
+	ata_taskfile_save(w, result, &d->result);
+	state_put_fields(w, prefix, drive_state, G_N_ELEMENTS(drive_state), d);
+}
+
+/* The data phase must stay inside the buffer or the medium. */
+static bool phase_fits(const struct ata_drive *d)
+{
+	const struct ata_phase *p = &d->phase;
+	uint64_t limit = !p->from_medium ? ATA_BUFFER_SIZE : d->medium ? d->medium->size : 0;
+	return p->dir <= ATA_DIR_OUT && p->bytes <= limit && p->offset <= limit - p->bytes;
+}
+
+bool ata_drive_load(struct ata_drive *d, struct state_reader *r, const char *prefix)
+{
+	g_autofree char *result = g_strconcat(prefix, "result.", NULL);
+	bool ok = ata_taskfile_load(r, result, &d->result) &&
+		  state_get_fields(r, prefix, drive_state, G_N_ELEMENTS(drive_state), d) &&
+		  state_check(r, phase_fits(d), "a drive's data phase reaches past its buffer or medium");
+	if (!ok)
+		d->phase = (struct ata_phase){ .dir = ATA_DIR_NONE };
+	return ok;
 }

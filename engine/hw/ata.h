@@ -25,6 +25,7 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
+#include "core/device.h"
 #include "backend/block.h"
 
 #define ATA_SECTOR_SIZE 512
@@ -151,5 +152,19 @@ int ata_data(struct ata_drive *d, const struct iovec *iov, unsigned count, struc
 /* The transport could not move the data (a DMA table or buffer outside
  * guest RAM, a short table): ends the command with ABRT. */
 void ata_abort(struct ata_drive *d, struct ata_transfer *xfer);
+
+/* The PC's reset line reaching the drive: its settings back to their
+ * power-on defaults and the post-reset state; the medium, and whether the
+ * tray is open, stay. */
+void ata_drive_power_on(struct ata_drive *d);
+
+/* For the state records of the transports (core/device.h): a taskfile, and
+ * what a drive holds beyond its configuration (kind, medium, serial), with
+ * field names prefixed by `prefix`. Load refuses a data phase that reaches
+ * past the drive's buffer or medium. */
+void ata_taskfile_save(struct state_writer *w, const char *prefix, const struct ata_taskfile *tf);
+bool ata_taskfile_load(struct state_reader *r, const char *prefix, struct ata_taskfile *tf);
+void ata_drive_save(struct ata_drive *d, struct state_writer *w, const char *prefix);
+bool ata_drive_load(struct ata_drive *d, struct state_reader *r, const char *prefix);
 
 #endif

@@ -4,7 +4,7 @@
 #include <glib.h>
 #include <string.h>
 
-#include "boot/bytes.h"
+#include "core/bytes.h"
 
 /* Operation codes (MMC-6 chapter 6, SPC-4 chapter 6). */
 #define OP_TEST_UNIT_READY       0x00  /* SPC-4 6.37 */

@@ -50,3 +50,38 @@ int debug_ports_init(struct debug_ports *dp, struct bus *pio, struct chardev *lo
 		bus_unregister(pio, DEBUGCON_PORT, dp);
 	return err;
 }
+
+/* --- device object (core/device.h) ----------------------------------- */
+
+static void debug_ports_reset(void *opaque)
+{
+	struct debug_ports *dp = opaque;
+	atomic_store(&dp->post_code, 0);
+}
+
+static void debug_ports_save(void *opaque, struct state_writer *w)
+{
+	struct debug_ports *dp = opaque;
+	state_put_uint(w, "post_code", atomic_load(&dp->post_code), 1);
+}
+
+static bool debug_ports_load(void *opaque, struct state_reader *r)
+{
+	struct debug_ports *dp = opaque;
+	uint64_t code;
+	if (!state_get_uint(r, "post_code", &code, 1))
+		return false;
+	atomic_store(&dp->post_code, (uint8_t)code);
+	return true;
+}
+
+static void debug_ports_claims(void *opaque, struct device_claims *claims)
+{
+	(void)opaque;
+	device_claim(claims, "debug console", DEVICE_PIO, DEBUGCON_PORT, 1);
+	device_claim(claims, "POST code", DEVICE_PIO, POST_PORT, 1);
+}
+
+const struct device_ops debug_ports_device_ops = {
+	"debug-ports", 1, debug_ports_reset, NULL, debug_ports_save, debug_ports_load, debug_ports_claims,
+};

@@ -6,8 +6,9 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "core/device.h"
 #include "backend/chardev.h"
-#include "hw/bus.h"
+#include "core/bus.h"
 
 #define DEBUGCON_PORT 0x402
 #define POST_PORT 0x80
@@ -18,5 +19,7 @@ struct debug_ports {
 };
 
 int debug_ports_init(struct debug_ports *dp, struct bus *pio, struct chardev *log);
+
+extern const struct device_ops debug_ports_device_ops;
 
 #endif

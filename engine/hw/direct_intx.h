@@ -5,14 +5,12 @@
 #ifndef VIREO_HW_DIRECT_INTX_H
 #define VIREO_HW_DIRECT_INTX_H
 
+#include "core/irq.h"
+#include "core/pc_map.h"
 #include "core/shared_line.h"
-#include "hw/irq.h"
-
-#define DIRECT_INTX_FIRST_GSI 16
-#define DIRECT_INTX_PINS 8
 
 struct direct_intx {
-	struct shared_line pins[DIRECT_INTX_PINS];
+	struct shared_line pins[PC_PCI_INTX_GSIS];
 };
 
 /* gsis reaches the IOAPIC: its set_level/opaque raise GSI n; its gsi is unused. */

@@ -11,7 +11,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "boot/bytes.h"
+#include "core/bytes.h"
 
 /* "FW_CFG_ID" bits and the DMA interface ("DMA Interface"). */
 #define FW_CFG_VERSION_TRADITIONAL 0x01
@@ -268,3 +268,49 @@ void fw_cfg_destroy(struct fw_cfg *cfg)
 	memset(cfg->items, 0, sizeof(cfg->items));
 	g_mutex_clear(&cfg->lock);
 }
+
+/* --- device object (core/device.h) ----------------------------------- */
+
+/* The items are the machine's configuration, which the engine sets up
+ * again: the state is where the firmware is reading. */
+static const struct state_field fw_cfg_state[] = {
+	STATE_FIELD(struct fw_cfg, selector), STATE_FIELD(struct fw_cfg, offset),
+	STATE_FIELD(struct fw_cfg, dma_high),
+};
+
+static void fw_cfg_reset(void *opaque)
+{
+	struct fw_cfg *cfg = opaque;
+	g_mutex_lock(&cfg->lock);
+	select_key(cfg, FW_CFG_SIGNATURE);
+	cfg->dma_high = 0;
+	g_mutex_unlock(&cfg->lock);
+}
+
+static void fw_cfg_save(void *opaque, struct state_writer *w)
+{
+	struct fw_cfg *cfg = opaque;
+	state_put_fields_locked(w, &cfg->lock, fw_cfg_state, G_N_ELEMENTS(fw_cfg_state), cfg);
+}
+
+static bool fw_cfg_load(void *opaque, struct state_reader *r)
+{
+	struct fw_cfg *cfg = opaque;
+	return state_get_fields_locked(r, &cfg->lock, fw_cfg_state, G_N_ELEMENTS(fw_cfg_state), cfg);
+}
+
+static void fw_cfg_teardown(void *opaque)
+{
+	fw_cfg_destroy(opaque);
+}
+
+static void fw_cfg_claims(void *opaque, struct device_claims *claims)
+{
+	(void)opaque;
+	device_claim(claims, "selector and data", DEVICE_PIO, FW_CFG_PORT_SELECTOR, 2);
+	device_claim(claims, "DMA address", DEVICE_PIO, FW_CFG_PORT_DMA, 8);
+}
+
+const struct device_ops fw_cfg_device_ops = {
+	"fw-cfg", 1, fw_cfg_reset, fw_cfg_teardown, fw_cfg_save, fw_cfg_load, fw_cfg_claims,
+};

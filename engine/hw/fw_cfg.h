@@ -7,8 +7,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "hw/bus.h"
-#include "kvm/guest_mem.h"
+#include "core/bus.h"
+#include "core/device.h"
+#include "core/guest_mem.h"
 
 /* Selector keys (QEMU docs/specs/fw_cfg.rst, "Selector Register"). */
 #define FW_CFG_SIGNATURE    0x00
@@ -61,6 +62,8 @@ struct fw_cfg {
  * through mem only. Returns 0 or -errno. */
 int fw_cfg_init(struct fw_cfg *cfg, struct bus *pio, const struct guest_mem *mem);
 void fw_cfg_destroy(struct fw_cfg *cfg);
+
+extern const struct device_ops fw_cfg_device_ops;
 
 /* Sets numbered item `key` to a copy of the bytes (integers are little-
  * endian, the caller's job). Returns 0, -EINVAL for a key out of range. */

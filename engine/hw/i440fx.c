@@ -92,3 +92,27 @@ void i440fx_attach_pam(struct i440fx *host, const struct i440fx_pam_ops *ops, vo
 	dev->hooks_opaque = host;
 	apply_pam(host, true);
 }
+
+/* --- device object (core/device.h) ----------------------------------- */
+
+static void i440fx_reset(void *opaque)
+{
+	struct i440fx *host = opaque;
+	pci_device_reset(&host->pci);
+	if (host->pam_ops)
+		apply_pam(host, false);
+}
+
+static bool i440fx_load(void *opaque, struct state_reader *r)
+{
+	struct i440fx *host = opaque;
+	if (!pci_device_load(&host->pci, r))
+		return false;
+	if (host->pam_ops)
+		apply_pam(host, false);
+	return true;
+}
+
+const struct device_ops i440fx_device_ops = {
+	"i440fx", 1, i440fx_reset, NULL, pci_function_save, i440fx_load, pci_function_claims,
+};

@@ -4,6 +4,7 @@
 #ifndef VIREO_HW_I440FX_H
 #define VIREO_HW_I440FX_H
 
+#include "core/device.h"
 #include "hw/pci.h"
 
 /* PAM0-6: config 0x59-0x5F (82441FX datasheet §3.2.18). PAM0's high
@@ -41,5 +42,7 @@ int i440fx_init(struct i440fx *host, struct pci_bus *pci);
  * in the ROM view (their reset value, 0); each change reaches ops. Call
  * before vCPUs run. */
 void i440fx_attach_pam(struct i440fx *host, const struct i440fx_pam_ops *ops, void *opaque);
+
+extern const struct device_ops i440fx_device_ops;
 
 #endif

@@ -102,7 +102,7 @@ static const uint8_t set2_to_set1[0x85] = {
 
 static void queue_clear(struct i8042_queue *q)
 {
-	q->head = q->count = 0;
+	memset(q, 0, sizeof(*q));  /* no stale bytes in saved state */
 }
 
 /* A full queue drops the byte, as a device whose buffer overflowed would. */
@@ -548,6 +548,22 @@ void i8042_put_mouse_event(struct i8042 *kbc, int dx, int dy, int dz, unsigned b
 static const struct bus_ops data_ops = { data_read, data_write, "i8042 data" };
 static const struct bus_ops command_ops = { command_read, command_write, "i8042 command" };
 
+/* As firmware leaves it: self-test passed, keyboard interrupt and
+ * translation on, mouse port off until a driver enables it. */
+static void power_on(struct i8042 *kbc)
+{
+	kbc->status = STS_SYS | STS_UNLOCK;
+	kbc->command_byte = CB_KBD_INT | CB_SYS | CB_AUX_OFF | CB_XLATE;
+	kbc->output_port = OUT_RESET | OUT_A20;
+	kbc->pending_command = 0;
+	kbc->out_byte = 0;
+	kbc->translate_break = false;
+	queue_clear(&kbc->ctrl);
+	queue_clear(&kbc->ctrl_aux);
+	kbd_reset(&kbc->kbd);
+	mouse_reset(&kbc->mouse);
+}
+
 int i8042_init(struct i8042 *kbc, struct bus *pio, struct irq_line kbd_irq, struct irq_line aux_irq,
 	       void (*request_reset)(void *opaque), void *opaque)
 {
@@ -558,13 +574,7 @@ int i8042_init(struct i8042 *kbc, struct bus *pio, struct irq_line kbd_irq, stru
 	kbc->aux_irq = aux_irq;
 	kbc->request_reset = request_reset;
 	kbc->opaque = opaque;
-	/* As firmware leaves it: self-test passed, keyboard interrupt and
-	 * translation on, mouse port off until a driver enables it. */
-	kbc->status = STS_SYS | STS_UNLOCK;
-	kbc->command_byte = CB_KBD_INT | CB_SYS | CB_AUX_OFF | CB_XLATE;
-	kbc->output_port = OUT_RESET | OUT_A20;
-	kbd_reset(&kbc->kbd);
-	mouse_reset(&kbc->mouse);
+	power_on(kbc);
 	if ((err = bus_register(pio, I8042_DATA_PORT, 1, &data_ops, kbc)) < 0 ||
 	    (err = bus_register(pio, I8042_CMD_PORT, 1, &command_ops, kbc)) < 0) {
 		g_mutex_clear(&kbc->lock);
@@ -577,3 +587,71 @@ void i8042_destroy(struct i8042 *kbc)
 {
 	g_mutex_clear(&kbc->lock);
 }
+
+/* --- device object (core/device.h) ----------------------------------- */
+
+#define QUEUE_FIELDS(member) STATE_ARRAY(struct i8042, member.data), STATE_FIELD(struct i8042, member.head), \
+	STATE_FIELD(struct i8042, member.count)
+
+static const struct state_field i8042_state[] = {
+	STATE_FIELD(struct i8042, status), STATE_FIELD(struct i8042, command_byte),
+	STATE_FIELD(struct i8042, output_port), STATE_FIELD(struct i8042, pending_command),
+	STATE_FIELD(struct i8042, out_byte), STATE_FIELD(struct i8042, translate_break),
+	QUEUE_FIELDS(ctrl), QUEUE_FIELDS(ctrl_aux),
+	QUEUE_FIELDS(kbd.out), STATE_FIELD(struct i8042, kbd.pending_command), STATE_FIELD(struct i8042, kbd.scan_set),
+	STATE_FIELD(struct i8042, kbd.leds), STATE_FIELD(struct i8042, kbd.typematic),
+	STATE_FIELD(struct i8042, kbd.scanning),
+	QUEUE_FIELDS(mouse.out), STATE_FIELD(struct i8042, mouse.pending_command), STATE_FIELD(struct i8042, mouse.id),
+	STATE_FIELD(struct i8042, mouse.rate), STATE_FIELD(struct i8042, mouse.resolution),
+	STATE_ARRAY(struct i8042, mouse.recent_rates), STATE_FIELD(struct i8042, mouse.scaling_2to1),
+	STATE_FIELD(struct i8042, mouse.reporting), STATE_FIELD(struct i8042, mouse.buttons),
+};
+
+static bool queue_valid(const struct i8042_queue *q)
+{
+	return q->head < I8042_QUEUE_SIZE && q->count <= I8042_QUEUE_SIZE;
+}
+
+static void i8042_reset(void *opaque)
+{
+	struct i8042 *kbc = opaque;
+	g_mutex_lock(&kbc->lock);
+	power_on(kbc);
+	update_irqs(kbc);
+	g_mutex_unlock(&kbc->lock);
+}
+
+static void i8042_save(void *opaque, struct state_writer *w)
+{
+	struct i8042 *kbc = opaque;
+	state_put_fields_locked(w, &kbc->lock, i8042_state, G_N_ELEMENTS(i8042_state), kbc);
+}
+
+static bool i8042_load(void *opaque, struct state_reader *r)
+{
+	struct i8042 *kbc = opaque;
+	g_mutex_lock(&kbc->lock);
+	bool ok = state_get_fields(r, "", i8042_state, G_N_ELEMENTS(i8042_state), kbc) &&
+		  state_check(r, queue_valid(&kbc->ctrl) && queue_valid(&kbc->ctrl_aux) && queue_valid(&kbc->kbd.out) &&
+				 queue_valid(&kbc->mouse.out), "a queue out of range");
+	if (ok)
+		update_irqs(kbc);
+	g_mutex_unlock(&kbc->lock);
+	return ok;
+}
+
+static void i8042_teardown(void *opaque)
+{
+	i8042_destroy(opaque);
+}
+
+static void i8042_claims(void *opaque, struct device_claims *claims)
+{
+	(void)opaque;
+	device_claim(claims, "data", DEVICE_PIO, I8042_DATA_PORT, 1);
+	device_claim(claims, "command and status", DEVICE_PIO, I8042_CMD_PORT, 1);
+}
+
+const struct device_ops i8042_device_ops = {
+	"i8042", 1, i8042_reset, i8042_teardown, i8042_save, i8042_load, i8042_claims,
+};

@@ -6,8 +6,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "hw/bus.h"
-#include "hw/irq.h"
+#include "core/bus.h"
+#include "core/device.h"
+#include "core/irq.h"
 
 #define I8042_QUEUE_SIZE 64
 
@@ -57,6 +58,8 @@ struct i8042 {
 int i8042_init(struct i8042 *kbc, struct bus *pio, struct irq_line kbd_irq, struct irq_line aux_irq,
 	       void (*request_reset)(void *opaque), void *opaque);
 void i8042_destroy(struct i8042 *kbc);
+
+extern const struct device_ops i8042_device_ops;
 
 /* Input from the console: key make/break codes in scan set 2, and mouse
  * motion (dy positive = up, dz positive = wheel up) with buttons (bit 0 left,

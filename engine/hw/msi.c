@@ -1,6 +1,6 @@
 /* MSI capability with one message. See msi.h. */
 #include "msi.h"
-#include "boot/bytes.h"
+#include "core/bytes.h"
 
 #include <errno.h>
 #include <sys/eventfd.h>

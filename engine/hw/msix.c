@@ -1,6 +1,6 @@
 /* MSI-X capability, table and pending bits. See msix.h. */
 #include "msix.h"
-#include "boot/bytes.h"
+#include "core/bytes.h"
 
 #include <errno.h>
 #include <string.h>
@@ -199,5 +199,55 @@ void msix_bar_write(struct msix *msix, uint64_t offset, uint64_t value, unsigned
 	if (reprogrammed && msix->route_ops)
 		msix->route_ops->vector_programmed(msix->route_opaque, vector, e->eventfd, e->address, e->data);
 	release_pending(msix);
+	g_mutex_unlock(&msix->lock);
+}
+
+/* --- state (core/device.h) ------------------------------------------ */
+
+static const struct state_field entry_state[] = {
+	STATE_FIELD(struct msix_entry, address), STATE_FIELD(struct msix_entry, data),
+	STATE_FIELD(struct msix_entry, control), STATE_FIELD(struct msix_entry, pending),
+};
+
+void msix_save(struct msix *msix, struct state_writer *w)
+{
+	g_mutex_lock(&msix->lock);
+	for (unsigned i = 0; i < msix->vectors; i++) {
+		char prefix[32];
+		g_snprintf(prefix, sizeof(prefix), "msix%u.", i);
+		state_put_fields(w, prefix, entry_state, G_N_ELEMENTS(entry_state), &msix->entries[i]);
+	}
+	g_mutex_unlock(&msix->lock);
+}
+
+/* Each vector's route is set up again, as when the guest programs it. */
+bool msix_load(struct msix *msix, struct state_reader *r)
+{
+	bool ok = true;
+	g_mutex_lock(&msix->lock);
+	for (unsigned i = 0; i < msix->vectors && ok; i++) {
+		struct msix_entry *e = &msix->entries[i];
+		char prefix[32];
+		g_snprintf(prefix, sizeof(prefix), "msix%u.", i);
+		ok = state_get_fields(r, prefix, entry_state, G_N_ELEMENTS(entry_state), e);
+		e->control &= MSIX_ENTRY_MASKED;
+		if (ok && msix->route_ops)
+			msix->route_ops->vector_programmed(msix->route_opaque, i, e->eventfd, e->address, e->data);
+	}
+	if (ok)
+		release_pending(msix);
+	g_mutex_unlock(&msix->lock);
+	return ok;
+}
+
+void msix_reset(struct msix *msix)
+{
+	g_mutex_lock(&msix->lock);
+	for (unsigned i = 0; i < msix->vectors; i++) {
+		struct msix_entry *e = &msix->entries[i];
+		e->address = e->data = 0;
+		e->control = MSIX_ENTRY_MASKED;
+		e->pending = false;
+	}
 	g_mutex_unlock(&msix->lock);
 }

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/device.h"
 #include "hw/pci.h"
 
 #define PCI_CAP_ID_MSIX 0x11
@@ -60,5 +61,12 @@ bool msix_enabled(const struct msix *msix);
 bool msix_notify(struct msix *msix, unsigned vector);
 /* Call from the PCI config_written hook: an unmask may release pending vectors. */
 void msix_config_written(struct msix *msix);
+
+/* The vector table and pending bits, for the device's state record; a
+ * reset masks every vector and clears it (§6.8.2.9). Load points each
+ * vector's route at what the record says. */
+void msix_save(struct msix *msix, struct state_writer *w);
+bool msix_load(struct msix *msix, struct state_reader *r);
+void msix_reset(struct msix *msix);
 
 #endif

@@ -1,6 +1,6 @@
 /* PCI bus 0 and configuration mechanism #1. See pci.h. */
 #include "pci.h"
-#include "boot/bytes.h"
+#include "core/bytes.h"
 
 #include <errno.h>
 #include <string.h>
@@ -123,7 +123,7 @@ static void unmap_bar(struct pci_bus *pci, struct pci_device *dev, unsigned inde
 /* Moves each BAR's range to where the configuration space now says. A BAR
  * placed over another device's range stays unmapped, as a conflicting
  * decode would on real hardware be undefined. */
-static void update_bars(struct pci_bus *pci, struct pci_device *dev, unsigned devfn)
+static void update_bars(struct pci_bus *pci, struct pci_device *dev)
 {
 	for (unsigned i = 0; i < PCI_BARS; i++) {
 		struct pci_bar *bar = &dev->bars[i];
@@ -136,9 +136,9 @@ static void update_bars(struct pci_bus *pci, struct pci_device *dev, unsigned de
 		unmap_bar(pci, dev, i);
 		struct bus *space = bar->kind == PCI_BAR_IO ? pci->pio : pci->mmio;
 		if (!decode) {
-			TRACE(TRACE_PCI, DEVFN_FORMAT " BAR %u off", DEVFN_ARGS(devfn), i);
+			TRACE(TRACE_PCI, DEVFN_FORMAT " BAR %u off", DEVFN_ARGS(dev->devfn), i);
 		} else if (bus_register(space, addr, bar->size, bar->ops, bar->opaque) == 0) {
-			TRACE(TRACE_PCI, DEVFN_FORMAT " BAR %u at 0x%llx size 0x%llx", DEVFN_ARGS(devfn), i,
+			TRACE(TRACE_PCI, DEVFN_FORMAT " BAR %u at 0x%llx size 0x%llx", DEVFN_ARGS(dev->devfn), i,
 			      (unsigned long long)addr, (unsigned long long)bar->size);
 			bar->mapped = true;
 			bar->mapped_at = addr;
@@ -146,7 +146,7 @@ static void update_bars(struct pci_bus *pci, struct pci_device *dev, unsigned de
 				dev->hooks->bar_moved(dev->hooks_opaque, i, true, addr);
 		} else {
 			TRACE(TRACE_GUEST_ERROR, "PCI " DEVFN_FORMAT ": BAR %u at 0x%llx overlaps another range; left off",
-			      DEVFN_ARGS(devfn), i, (unsigned long long)addr);
+			      DEVFN_ARGS(dev->devfn), i, (unsigned long long)addr);
 		}
 	}
 }
@@ -158,9 +158,9 @@ static uint64_t align_up(uint64_t v, uint64_t a)
 	return (v + a - 1) & ~(a - 1);
 }
 
-static int assign_device(struct pci_bus *pci, unsigned devfn, uint64_t *mmio, uint64_t mmio_limit, uint32_t *io)
+static int assign_device(struct pci_bus *pci, struct pci_device *dev, uint64_t *mmio, uint64_t mmio_limit,
+			 uint32_t *io)
 {
-	struct pci_device *dev = pci->devices[devfn];
 	uint16_t command = PCI_COMMAND_MASTER;
 	for (unsigned i = 0; i < PCI_BARS; i++) {
 		struct pci_bar *bar = &dev->bars[i];
@@ -184,7 +184,7 @@ static int assign_device(struct pci_bus *pci, unsigned devfn, uint64_t *mmio, ui
 		}
 	}
 	pci_config_set16(dev, PCI_COMMAND, command);
-	update_bars(pci, dev, devfn);
+	update_bars(pci, dev);
 	return 0;
 }
 
@@ -194,7 +194,7 @@ int pci_bus_assign_bars(struct pci_bus *pci, uint64_t mmio_base, uint64_t mmio_l
 	g_mutex_lock(&pci->lock);
 	for (unsigned devfn = 0; devfn < PCI_SLOTS * PCI_FUNCTIONS && !err; devfn++)
 		if (pci->devices[devfn])
-			err = assign_device(pci, devfn, &mmio_base, mmio_limit, &io_base);
+			err = assign_device(pci, pci->devices[devfn], &mmio_base, mmio_limit, &io_base);
 	g_mutex_unlock(&pci->lock);
 	return err;
 }
@@ -207,6 +207,9 @@ int pci_bus_add(struct pci_bus *pci, struct pci_device *dev, unsigned slot, unsi
 	if (pci->devices[devfn])
 		return -EEXIST;
 	pci->devices[devfn] = dev;
+	dev->bus = pci;
+	dev->devfn = (uint8_t)devfn;
+	memcpy(dev->power_on, dev->config, PCI_CONFIG_SIZE);
 	return 0;
 }
 
@@ -277,9 +280,8 @@ static void data_write(void *opaque, uint64_t offset, uint64_t value, unsigned s
 	}
 	if (dev) {
 		TRACE(TRACE_PCI, DEVFN_FORMAT " config 0x%02x write %u byte%s value 0x%llx",
-		      DEVFN_ARGS(CONFIG_DEVFN(pci->config_address)), reg, size, size > 1 ? "s" : "",
-		      (unsigned long long)value);
-		update_bars(pci, dev, CONFIG_DEVFN(pci->config_address));
+		      DEVFN_ARGS(dev->devfn), reg, size, size > 1 ? "s" : "", (unsigned long long)value);
+		update_bars(pci, dev);
 		if (dev->hooks && dev->hooks->config_written)
 			dev->hooks->config_written(dev->hooks_opaque, reg, size);
 	}
@@ -311,3 +313,123 @@ void pci_bus_destroy(struct pci_bus *pci)
 			unmap_bar(pci, pci->devices[devfn], i);
 	g_mutex_clear(&pci->lock);
 }
+
+/* --- state of a function (core/device.h) ------------------------------ */
+
+/* Only what the guest may write is taken from `config`: the rest is the
+ * device's identity and layout, which a record does not get to change. */
+static void merge_config(struct pci_device *dev, const uint8_t config[PCI_CONFIG_SIZE])
+{
+	struct pci_bus *pci = dev->bus;
+	if (pci)
+		g_mutex_lock(&pci->lock);
+	for (unsigned i = 0; i < PCI_CONFIG_SIZE; i++)
+		dev->config[i] = (uint8_t)((dev->config[i] & ~dev->wmask[i]) | (config[i] & dev->wmask[i]));
+	if (pci) {
+		update_bars(pci, dev);
+		g_mutex_unlock(&pci->lock);
+	}
+}
+
+void pci_device_reset(struct pci_device *dev)
+{
+	merge_config(dev, dev->power_on);
+}
+
+void pci_device_save(struct pci_device *dev, struct state_writer *w)
+{
+	if (dev->bus)
+		g_mutex_lock(&dev->bus->lock);
+	state_put_bytes(w, "pci.config", dev->config, PCI_CONFIG_SIZE);
+	if (dev->bus)
+		g_mutex_unlock(&dev->bus->lock);
+}
+
+bool pci_device_load(struct pci_device *dev, struct state_reader *r)
+{
+	uint8_t config[PCI_CONFIG_SIZE];
+	if (!state_get_bytes(r, "pci.config", config, sizeof(config)))
+		return false;
+	merge_config(dev, config);
+	return true;
+}
+
+void pci_device_claims(struct pci_device *dev, struct device_claims *claims)
+{
+	static const char *const names[PCI_BARS] = { "BAR0", "BAR1", "BAR2", "BAR3", "BAR4", "BAR5" };
+	for (unsigned i = 0; i < PCI_BARS; i++)
+		if (dev->bars[i].mapped)
+			device_claim(claims, names[i], dev->bars[i].kind == PCI_BAR_IO ? DEVICE_PIO : DEVICE_MMIO,
+				     dev->bars[i].mapped_at, dev->bars[i].size);
+}
+
+void pci_device_unplug(struct pci_device *dev)
+{
+	struct pci_bus *pci = dev->bus;
+	if (!pci)
+		return;
+	g_mutex_lock(&pci->lock);
+	for (unsigned i = 0; i < PCI_BARS; i++)
+		unmap_bar(pci, dev, i);
+	for (unsigned devfn = 0; devfn < PCI_SLOTS * PCI_FUNCTIONS; devfn++)
+		if (pci->devices[devfn] == dev)
+			pci->devices[devfn] = NULL;
+	dev->bus = NULL;
+	g_mutex_unlock(&pci->lock);
+}
+
+void pci_function_save(void *state, struct state_writer *w)
+{
+	pci_device_save(state, w);
+}
+
+void pci_function_claims(void *state, struct device_claims *claims)
+{
+	pci_device_claims(state, claims);
+}
+
+/* --- the bus's own state: CONFIG_ADDRESS --------------------------------- */
+
+static void pci_bus_reset(void *opaque)
+{
+	struct pci_bus *pci = opaque;
+	g_mutex_lock(&pci->lock);
+	pci->config_address = 0;
+	g_mutex_unlock(&pci->lock);
+}
+
+static void pci_bus_save(void *opaque, struct state_writer *w)
+{
+	struct pci_bus *pci = opaque;
+	g_mutex_lock(&pci->lock);
+	state_put_uint(w, "config_address", pci->config_address, 4);
+	g_mutex_unlock(&pci->lock);
+}
+
+static bool pci_bus_load(void *opaque, struct state_reader *r)
+{
+	struct pci_bus *pci = opaque;
+	uint64_t address;
+	if (!state_get_uint(r, "config_address", &address, 4))
+		return false;
+	g_mutex_lock(&pci->lock);
+	pci->config_address = (uint32_t)address & CONFIG_ADDRESS_MASK;
+	g_mutex_unlock(&pci->lock);
+	return true;
+}
+
+static void pci_bus_teardown(void *opaque)
+{
+	pci_bus_destroy(opaque);
+}
+
+static void pci_bus_claims(void *opaque, struct device_claims *claims)
+{
+	(void)opaque;
+	device_claim(claims, "CONFIG_ADDRESS", DEVICE_PIO, PCI_CONFIG_ADDRESS_PORT, 4);
+	device_claim(claims, "CONFIG_DATA", DEVICE_PIO, PCI_CONFIG_DATA_PORT, 4);
+}
+
+const struct device_ops pci_bus_device_ops = {
+	"pci-bus", 1, pci_bus_reset, pci_bus_teardown, pci_bus_save, pci_bus_load, pci_bus_claims,
+};

@@ -10,7 +10,8 @@
 #include <glib.h>
 #include <stdint.h>
 
-#include "hw/bus.h"
+#include "core/bus.h"
+#include "core/device.h"
 
 #define PCI_CONFIG_SIZE 256
 #define PCI_SLOTS 32
@@ -67,6 +68,8 @@ struct pci_device_hooks {
 	void (*bar_moved)(void *opaque, unsigned index, bool mapped, uint64_t addr);
 };
 
+struct pci_bus;
+
 struct pci_device {
 	uint8_t config[PCI_CONFIG_SIZE];
 	uint8_t wmask[PCI_CONFIG_SIZE];  /* bits the guest may change */
@@ -74,6 +77,9 @@ struct pci_device {
 	uint8_t next_capability;         /* where pci_device_add_capability puts the next */
 	const struct pci_device_hooks *hooks;
 	void *hooks_opaque;
+	struct pci_bus *bus;             /* the one it was added to, or NULL */
+	uint8_t devfn;                   /* where on it (slot * 8 + function) */
+	uint8_t power_on[PCI_CONFIG_SIZE];  /* config when it was added: what a reset restores */
 };
 
 struct pci_bus {
@@ -90,6 +96,10 @@ struct pci_bus {
 
 int pci_bus_init(struct pci_bus *pci, struct bus *pio, struct bus *mmio);
 void pci_bus_destroy(struct pci_bus *pci);  /* unmaps every BAR */
+
+/* The bus itself (configuration mechanism #1's address register); its
+ * teardown is pci_bus_destroy. */
+extern const struct device_ops pci_bus_device_ops;
 
 static inline void pci_config_set16(struct pci_device *dev, unsigned offset, uint16_t value)
 {
@@ -123,5 +133,23 @@ int pci_bus_assign_bars(struct pci_bus *pci, uint64_t mmio_base, uint64_t mmio_l
 
 /* Returns -EEXIST when the slot/function is taken, -EINVAL when out of range. */
 int pci_bus_add(struct pci_bus *pci, struct pci_device *dev, unsigned slot, unsigned function);
+
+/* For a function's device ops (core/device.h). Reset puts back the guest-
+ * writable config bits it had when added to the bus; load takes only the
+ * guest-writable bits of the record's config space. Both move BARs to
+ * where config space then says (the device's bar_moved hook is told, not
+ * its config_written: the device brings its own state in line). */
+void pci_device_reset(struct pci_device *dev);
+void pci_device_save(struct pci_device *dev, struct state_writer *w);
+bool pci_device_load(struct pci_device *dev, struct state_reader *r);
+/* The BARs that decode now, as "BAR0".."BAR5". */
+void pci_device_claims(struct pci_device *dev, struct device_claims *claims);
+/* The same as device ops, for a device whose state struct begins with its
+ * struct pci_device and has no other state to save. */
+void pci_function_save(void *state, struct state_writer *w);
+/* Takes a function off its bus (its BARs unmapped): a PCI device's
+ * teardown does it before freeing what the BARs point at. */
+void pci_device_unplug(struct pci_device *dev);
+void pci_function_claims(void *state, struct device_claims *claims);
 
 #endif

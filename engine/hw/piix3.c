@@ -52,11 +52,8 @@ struct irq_line piix3_intx_line(struct piix3 *isa, unsigned slot)
 }
 
 /* A route changed: the IRQ it left and the IRQ it joined are recomputed. */
-static void config_written(void *opaque, unsigned reg, unsigned size)
+static void update_routes(struct piix3 *isa)
 {
-	struct piix3 *isa = opaque;
-	if (reg >= PIRQRC + PIIX3_PIRQS || reg + size <= PIRQRC)
-		return;
 	g_mutex_lock(&isa->lock);
 	for (unsigned p = 0; p < PIIX3_PIRQS; p++) {
 		uint8_t old = isa->routes[p];
@@ -67,6 +64,14 @@ static void config_written(void *opaque, unsigned reg, unsigned size)
 		}
 	}
 	g_mutex_unlock(&isa->lock);
+}
+
+static void config_written(void *opaque, unsigned reg, unsigned size)
+{
+	struct piix3 *isa = opaque;
+	if (reg >= PIRQRC + PIIX3_PIRQS || reg + size <= PIRQRC)
+		return;
+	update_routes(isa);
 }
 
 static const struct pci_device_hooks piix3_hooks = { .config_written = config_written };
@@ -99,3 +104,45 @@ void piix3_destroy(struct piix3 *isa)
 		shared_line_destroy(&isa->pirqs[p]);
 	g_mutex_clear(&isa->lock);
 }
+
+/* --- device object (core/device.h) ----------------------------------- */
+
+/* The routes follow from config space; the sources are the PCI INTx
+ * levels the devices hold, which their own loads drive again. */
+static void piix3_reset(void *opaque)
+{
+	struct piix3 *isa = opaque;
+	pci_device_reset(&isa->pci);
+	update_routes(isa);
+}
+
+static void piix3_save(void *opaque, struct state_writer *w)
+{
+	struct piix3 *isa = opaque;
+	uint32_t sources[PIIX3_PIRQS];
+	pci_device_save(&isa->pci, w);
+	for (unsigned p = 0; p < PIIX3_PIRQS; p++)
+		sources[p] = shared_line_asserted(&isa->pirqs[p]);
+	state_put_bytes(w, "sources", sources, sizeof(sources));
+}
+
+static bool piix3_load(void *opaque, struct state_reader *r)
+{
+	struct piix3 *isa = opaque;
+	uint32_t sources[PIIX3_PIRQS];
+	if (!pci_device_load(&isa->pci, r) || !state_get_bytes(r, "sources", sources, sizeof(sources)))
+		return false;
+	update_routes(isa);
+	for (unsigned p = 0; p < PIIX3_PIRQS; p++)
+		shared_line_restore(&isa->pirqs[p], sources[p]);
+	return true;
+}
+
+static void piix3_teardown(void *opaque)
+{
+	piix3_destroy(opaque);
+}
+
+const struct device_ops piix3_device_ops = {
+	"piix3", 1, piix3_reset, piix3_teardown, piix3_save, piix3_load, pci_function_claims,
+};

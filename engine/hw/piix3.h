@@ -6,8 +6,9 @@
 
 #include <glib.h>
 
+#include "core/device.h"
+#include "core/irq.h"
 #include "core/shared_line.h"
-#include "hw/irq.h"
 #include "hw/pci.h"
 
 #define PIIX3_SLOT 1
@@ -25,6 +26,8 @@ struct piix3 {
 /* isa raises ISA IRQ n as GSI n. Adds the bridge to the bus at 00:01.0. */
 int piix3_init(struct piix3 *isa, struct pci_bus *pci, struct irq_line isa_irqs);
 void piix3_destroy(struct piix3 *isa);
+
+extern const struct device_ops piix3_device_ops;
 
 /* The INTA# line of the device in `slot`, wired as on a PC board: slot S
  * pin A reaches PIRQ (S - 1) & 3 (pc-platform.md §3.2). */

@@ -8,7 +8,8 @@
  * storage only: there is no SMBus controller. */
 #include "piix4_pm.h"
 
-#include "boot/bytes.h"
+#include "core/bytes.h"
+#include "core/pc_map.h"
 
 #define PIIX4_PM_VENDOR 0x8086
 #define PIIX4_PM_DEVICE 0x7113
@@ -54,7 +55,7 @@ int piix4_pm_init(struct piix4_pm *fn, struct pci_bus *pci, struct acpi_pm *pm)
 	pci_device_init(dev, PIIX4_PM_VENDOR, PIIX4_PM_DEVICE, PCI_CLASS_BRIDGE_OTHER, PIIX4_PM_REVISION);
 	fn->pm = pm;
 	dev->config[PCI_INTERRUPT_PIN] = SCI_PIN_A;
-	dev->config[PCI_INTERRUPT_LINE] = ACPI_PM_SCI_IRQ;
+	dev->config[PCI_INTERRUPT_LINE] = PC_IRQ_SCI;
 	dev->config[PMBA] = PMBA_IO_SPACE;
 	put_le32(dev->wmask + PMBA, PMBA_MASK);
 	dev->config[DEVACTB_APMC] = APMC_EN;
@@ -66,3 +67,26 @@ int piix4_pm_init(struct piix4_pm *fn, struct pci_bus *pci, struct acpi_pm *pm)
 	dev->hooks_opaque = fn;
 	return pci_bus_add(pci, dev, PIIX4_PM_SLOT, PIIX4_PM_FUNCTION);
 }
+
+/* --- device object (core/device.h) ----------------------------------- */
+
+/* PMBA and PMIOSE come back with config space and place the PM block. */
+static void piix4_pm_reset(void *opaque)
+{
+	struct piix4_pm *fn = opaque;
+	pci_device_reset(&fn->pci);
+	update_pm_base(fn);
+}
+
+static bool piix4_pm_load(void *opaque, struct state_reader *r)
+{
+	struct piix4_pm *fn = opaque;
+	if (!pci_device_load(&fn->pci, r))
+		return false;
+	update_pm_base(fn);
+	return true;
+}
+
+const struct device_ops piix4_pm_device_ops = {
+	"piix4-pm", 1, piix4_pm_reset, NULL, pci_function_save, piix4_pm_load, pci_function_claims,
+};

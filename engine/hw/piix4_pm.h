@@ -4,6 +4,7 @@
 #ifndef VIREO_HW_PIIX4_PM_H
 #define VIREO_HW_PIIX4_PM_H
 
+#include "core/device.h"
 #include "hw/acpi_pm.h"
 #include "hw/pci.h"
 
@@ -18,5 +19,7 @@ struct piix4_pm {
 /* pm must have been created with base 0; it decodes once the guest sets
  * PMBA and PMIOSE. Adds the function at 00:01.3. */
 int piix4_pm_init(struct piix4_pm *fn, struct pci_bus *pci, struct acpi_pm *pm);
+
+extern const struct device_ops piix4_pm_device_ops;
 
 #endif

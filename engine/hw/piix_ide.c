@@ -4,7 +4,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "boot/bytes.h"
+#include "core/bytes.h"
 #include "hw/atapi.h"
 
 #define PIIX_IDE_VENDOR 0x8086
@@ -583,3 +583,127 @@ struct block_backend *piix_ide_change_medium(struct piix_ide *ide, unsigned posi
 	g_mutex_unlock(&ide->lock);
 	return old;
 }
+
+/* --- device object (core/device.h) ----------------------------------- */
+
+static const struct state_field channel_state[] = {
+	STATE_FIELD(struct ide_channel, selected), STATE_FIELD(struct ide_channel, control),
+	STATE_FIELD(struct ide_channel, irq_pending), STATE_FIELD(struct ide_channel, active),
+	STATE_FIELD(struct ide_channel, xfer.dir), STATE_FIELD(struct ide_channel, xfer.dma),
+	STATE_FIELD(struct ide_channel, xfer.packet), STATE_FIELD(struct ide_channel, xfer.bytes),
+	STATE_FIELD(struct ide_channel, xfer.block), STATE_FIELD(struct ide_channel, pio_pos),
+	STATE_FIELD(struct ide_channel, pio_len), STATE_FIELD(struct ide_channel, pio_dir),
+	STATE_FIELD(struct ide_channel, bm_command), STATE_FIELD(struct ide_channel, bm_status),
+	STATE_FIELD(struct ide_channel, prd_table),
+};
+
+/* The PC's reset line: both channels as after a software reset, released;
+ * bus master stopped; config space as at power-on. */
+static void ide_power_on(struct ide_channel *ch)
+{
+	end_pio(ch);
+	ch->pio_dir = ATA_DIR_NONE;
+	ch->xfer = (struct ata_transfer){ .dir = ATA_DIR_NONE };
+	ch->selected = ch->active = 0;
+	ch->control = 0;
+	ch->irq_pending = false;
+	ch->bm_command = ch->bm_status = 0;
+	ch->prd_table = 0;
+	for (unsigned i = 0; i < 2; i++) {
+		ch->devices[i].regs = (struct ata_taskfile){ 0 };
+		if (ch->devices[i].drive) {
+			ata_drive_power_on(ch->devices[i].drive);
+			show_result(&ch->devices[i]);
+		}
+	}
+	update_irq(ch);
+}
+
+static void piix_ide_reset(void *opaque)
+{
+	struct piix_ide *ide = opaque;
+	pci_device_reset(&ide->pci);
+	g_mutex_lock(&ide->lock);
+	for (unsigned c = 0; c < 2; c++)
+		ide_power_on(&ide->channels[c]);
+	g_mutex_unlock(&ide->lock);
+}
+
+static void save_channel(struct ide_channel *ch, unsigned c, struct state_writer *w)
+{
+	char prefix[32];
+	g_snprintf(prefix, sizeof(prefix), "channel%u.", c);
+	state_put_fields(w, prefix, channel_state, G_N_ELEMENTS(channel_state), ch);
+	g_snprintf(prefix, sizeof(prefix), "channel%u.pio", c);
+	state_put_bytes(w, prefix, ch->pio, ch->pio_len);
+	for (unsigned i = 0; i < 2; i++) {
+		g_snprintf(prefix, sizeof(prefix), "channel%u.device%u.", c, i);
+		ata_taskfile_save(w, prefix, &ch->devices[i].regs);
+		if (ch->devices[i].drive)
+			ata_drive_save(ch->devices[i].drive, w, prefix);
+	}
+}
+
+static void piix_ide_save(void *opaque, struct state_writer *w)
+{
+	struct piix_ide *ide = opaque;
+	pci_device_save(&ide->pci, w);
+	g_mutex_lock(&ide->lock);
+	for (unsigned c = 0; c < 2; c++)
+		save_channel(&ide->channels[c], c, w);
+	g_mutex_unlock(&ide->lock);
+}
+
+static bool load_channel(struct ide_channel *ch, unsigned c, struct state_reader *r)
+{
+	char prefix[32];
+	g_snprintf(prefix, sizeof(prefix), "channel%u.", c);
+	bool ok = state_get_fields(r, prefix, channel_state, G_N_ELEMENTS(channel_state), ch) &&
+		  state_check(r, ch->selected < 2 && ch->active < 2 && ch->pio_pos <= ch->pio_len &&
+				 ch->pio_len <= PIIX_IDE_PIO_BUFFER && ch->pio_dir <= ATA_DIR_OUT,
+			      "a channel's registers out of range");
+	g_snprintf(prefix, sizeof(prefix), "channel%u.pio", c);
+	ok = ok && state_get_bytes(r, prefix, ch->pio, ch->pio_len);
+	for (unsigned i = 0; i < 2 && ok; i++) {
+		g_snprintf(prefix, sizeof(prefix), "channel%u.device%u.", c, i);
+		ok = ata_taskfile_load(r, prefix, &ch->devices[i].regs) &&
+		     (!ch->devices[i].drive || ata_drive_load(ch->devices[i].drive, r, prefix));
+	}
+	if (!ok)
+		ide_power_on(ch);
+	update_irq(ch);
+	return ok;
+}
+
+static bool piix_ide_load(void *opaque, struct state_reader *r)
+{
+	struct piix_ide *ide = opaque;
+	if (!pci_device_load(&ide->pci, r))
+		return false;
+	g_mutex_lock(&ide->lock);
+	bool ok = load_channel(&ide->channels[0], 0, r) && load_channel(&ide->channels[1], 1, r);
+	g_mutex_unlock(&ide->lock);
+	return ok;
+}
+
+static void piix_ide_teardown(void *opaque)
+{
+	struct piix_ide *ide = opaque;
+	pci_device_unplug(&ide->pci);
+	piix_ide_destroy(ide);
+}
+
+static void piix_ide_claims(void *opaque, struct device_claims *claims)
+{
+	static const char *const command_names[2] = { "primary command block", "secondary command block" };
+	static const char *const control_names[2] = { "primary control block", "secondary control block" };
+	for (unsigned c = 0; c < 2; c++) {
+		device_claim(claims, command_names[c], DEVICE_PIO, command_ports[c], COMMAND_BLOCK_SIZE);
+		device_claim(claims, control_names[c], DEVICE_PIO, control_ports[c], 1);
+	}
+	pci_function_claims(opaque, claims);
+}
+
+const struct device_ops piix_ide_device_ops = {
+	"piix-ide", 1, piix_ide_reset, piix_ide_teardown, piix_ide_save, piix_ide_load, piix_ide_claims,
+};

@@ -14,10 +14,11 @@
 
 #include <glib.h>
 
+#include "core/device.h"
 #include "hw/ata.h"
-#include "hw/irq.h"
+#include "core/irq.h"
 #include "hw/pci.h"
-#include "kvm/guest_mem.h"
+#include "core/guest_mem.h"
 
 #define PIIX_IDE_SLOT 1
 #define PIIX_IDE_FUNCTION 1
@@ -72,6 +73,8 @@ int piix_ide_init(struct piix_ide *ide, struct pci_bus *pci, struct bus *pio, co
 		  struct irq_line irq14, struct irq_line irq15,
 		  const struct piix_ide_drive_config drives[PIIX_IDE_DRIVES]);
 void piix_ide_destroy(struct piix_ide *ide);
+
+extern const struct device_ops piix_ide_device_ops;
 
 /* Puts `medium` (NULL: none) in the ATAPI drive at `position`, as a user
  * changing discs (the guest sees UNIT ATTENTION). Returns the medium the

@@ -69,6 +69,12 @@ static void port_a_write(void *opaque, uint64_t offset, uint64_t value, unsigned
 static const struct bus_ops rcr_ops = { rcr_read, rcr_write, "reset control" };
 static const struct bus_ops port_a_ops = { port_a_read, port_a_write, "port A" };
 
+static void power_on(struct reset_control *rc)
+{
+	rc->rcr = 0;
+	rc->port_a = PORT_A_A20;
+}
+
 int reset_control_init(struct reset_control *rc, struct bus *pio, struct pci_bus *pci,
 		       void (*request_reset)(void *opaque), void *opaque)
 {
@@ -76,7 +82,7 @@ int reset_control_init(struct reset_control *rc, struct bus *pio, struct pci_bus
 	g_mutex_init(&rc->lock);
 	rc->request_reset = request_reset;
 	rc->opaque = opaque;
-	rc->port_a = PORT_A_A20;
+	power_on(rc);
 	int err = bus_register(pio, PORT_A, 1, &port_a_ops, rc);
 	if (err < 0) {
 		g_mutex_clear(&rc->lock);
@@ -90,3 +96,46 @@ void reset_control_destroy(struct reset_control *rc)
 {
 	g_mutex_clear(&rc->lock);
 }
+
+/* --- device object (core/device.h) ----------------------------------- */
+
+static const struct state_field reset_control_state[] = {
+	STATE_FIELD(struct reset_control, rcr), STATE_FIELD(struct reset_control, port_a),
+};
+
+static void reset_control_reset(void *opaque)
+{
+	struct reset_control *rc = opaque;
+	g_mutex_lock(&rc->lock);
+	power_on(rc);
+	g_mutex_unlock(&rc->lock);
+}
+
+static void reset_control_save(void *opaque, struct state_writer *w)
+{
+	struct reset_control *rc = opaque;
+	state_put_fields_locked(w, &rc->lock, reset_control_state, G_N_ELEMENTS(reset_control_state), rc);
+}
+
+static bool reset_control_load(void *opaque, struct state_reader *r)
+{
+	struct reset_control *rc = opaque;
+	return state_get_fields_locked(r, &rc->lock, reset_control_state, G_N_ELEMENTS(reset_control_state), rc);
+}
+
+static void reset_control_teardown(void *opaque)
+{
+	reset_control_destroy(opaque);
+}
+
+static void reset_control_claims(void *opaque, struct device_claims *claims)
+{
+	(void)opaque;
+	device_claim(claims, "reset control register", DEVICE_PIO, RESET_CONTROL_PORT, 1);
+	device_claim(claims, "system control port A", DEVICE_PIO, PORT_A, 1);
+}
+
+const struct device_ops reset_control_device_ops = {
+	"reset-control", 1, reset_control_reset, reset_control_teardown, reset_control_save, reset_control_load,
+	reset_control_claims,
+};

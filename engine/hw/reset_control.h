@@ -6,7 +6,8 @@
 #include <glib.h>
 #include <stdint.h>
 
-#include "hw/bus.h"
+#include "core/bus.h"
+#include "core/device.h"
 #include "hw/pci.h"
 
 #define RESET_CONTROL_PORT 0xCF9
@@ -23,5 +24,7 @@ struct reset_control {
 int reset_control_init(struct reset_control *rc, struct bus *pio, struct pci_bus *pci,
 		       void (*request_reset)(void *opaque), void *opaque);
 void reset_control_destroy(struct reset_control *rc);
+
+extern const struct device_ops reset_control_device_ops;
 
 #endif

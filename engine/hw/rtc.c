@@ -40,6 +40,7 @@
 #define B_PIE 0x40
 #define B_AIE 0x20
 #define B_UIE 0x10
+#define B_SQWE 0x08
 #define B_BINARY 0x04
 #define B_24H 0x02
 #define C_IRQF 0x80
@@ -359,3 +360,62 @@ void rtc_destroy(struct rtc *rtc)
 		close(rtc->timer_fd);
 	g_mutex_clear(&rtc->lock);
 }
+
+/* --- device object (core/device.h) ----------------------------------- */
+
+/* The time is saved as its offset from host UTC, so a loaded clock goes on
+ * from where the saved one was relative to real time. */
+static const struct state_field rtc_state[] = {
+	STATE_FIELD(struct rtc, index), STATE_ARRAY(struct rtc, cmos), STATE_FIELD(struct rtc, offset_ns),
+	STATE_FIELD(struct rtc, last_second), STATE_FIELD(struct rtc, next_periodic_ns),
+};
+
+/* The chip's RESET input (a PC's reset line) clears the interrupt enables
+ * and flags; the time and CMOS RAM are battery-backed and stay (MC146818A
+ * datasheet, "RESET"). */
+static void rtc_reset(void *opaque)
+{
+	struct rtc *rtc = opaque;
+	g_mutex_lock(&rtc->lock);
+	rtc->cmos[REG_B] &= (uint8_t)~(B_PIE | B_AIE | B_UIE | B_SQWE);
+	rtc->cmos[REG_C] = 0;
+	irq_line_set(&rtc->irq, false);
+	arm_timer(rtc);
+	g_mutex_unlock(&rtc->lock);
+}
+
+static void rtc_save(void *opaque, struct state_writer *w)
+{
+	struct rtc *rtc = opaque;
+	state_put_fields_locked(w, &rtc->lock, rtc_state, G_N_ELEMENTS(rtc_state), rtc);
+}
+
+static bool rtc_load(void *opaque, struct state_reader *r)
+{
+	struct rtc *rtc = opaque;
+	g_mutex_lock(&rtc->lock);
+	bool ok = state_get_fields(r, "", rtc_state, G_N_ELEMENTS(rtc_state), rtc) &&
+		  state_check(r, rtc->index < RTC_CMOS_SIZE, "index out of range");
+	rtc->index &= RTC_INDEX_MASK;  /* safe whatever was read */
+	if (ok) {
+		irq_line_set(&rtc->irq, rtc->cmos[REG_C] & C_IRQF);
+		arm_timer(rtc);
+	}
+	g_mutex_unlock(&rtc->lock);
+	return ok;
+}
+
+static void rtc_teardown(void *opaque)
+{
+	rtc_destroy(opaque);
+}
+
+static void rtc_claims(void *opaque, struct device_claims *claims)
+{
+	(void)opaque;
+	device_claim(claims, "index and data", DEVICE_PIO, RTC_INDEX_PORT, 2);
+}
+
+const struct device_ops rtc_device_ops = {
+	"rtc", 1, rtc_reset, rtc_teardown, rtc_save, rtc_load, rtc_claims,
+};

@@ -5,8 +5,9 @@
 #include <glib.h>
 #include <stdint.h>
 
-#include "hw/bus.h"
-#include "hw/irq.h"
+#include "core/bus.h"
+#include "core/device.h"
+#include "core/irq.h"
 
 #define RTC_CMOS_SIZE 128
 
@@ -27,6 +28,8 @@ struct rtc {
  * be noticed when register C is read. */
 int rtc_init(struct rtc *rtc, struct bus *pio, struct irq_line irq, GMainContext *context);
 void rtc_destroy(struct rtc *rtc);
+
+extern const struct device_ops rtc_device_ops;
 
 /* For the engine: CMOS bytes a BIOS would have left (memory sizes, CPUs). */
 void rtc_set_cmos(struct rtc *rtc, uint8_t index, uint8_t value);

@@ -299,13 +299,25 @@ static void uart_receive(void *opaque, const uint8_t *buf, size_t len)
 
 static const struct bus_ops uart_ops = { uart_read, uart_write, "uart" };
 
+/* The registers after MR (the master reset input), PC16550D table 5. */
+static void power_on(struct uart *u)
+{
+	u->ier = u->lcr = u->mcr = u->scr = u->fcr = u->msr_deltas = 0;
+	u->lsr = LSR_THRE | LSR_TEMT;
+	u->divisor = 0;
+	u->thre_pending = false;
+	u->rx_head = u->rx_count = 0;
+	memset(u->rx, 0, sizeof(u->rx));
+}
+
 int uart_init(struct uart *uart, struct bus *pio, uint16_t base, struct irq_line irq, struct chardev *chr)
 {
 	memset(uart, 0, sizeof(*uart));
 	g_mutex_init(&uart->lock);
 	uart->irq = irq;
 	uart->chr = chr;
-	uart->lsr = LSR_THRE | LSR_TEMT;
+	uart->base = base;
+	power_on(uart);
 	int err = bus_register(pio, base, 8, &uart_ops, uart);
 	if (err < 0) {
 		g_mutex_clear(&uart->lock);
@@ -322,3 +334,58 @@ void uart_destroy(struct uart *uart)
 	chardev_set_receiver(uart->chr, &none);
 	g_mutex_clear(&uart->lock);
 }
+
+/* --- device object (core/device.h) ----------------------------------- */
+
+static const struct state_field uart_state[] = {
+	STATE_FIELD(struct uart, ier), STATE_FIELD(struct uart, lcr), STATE_FIELD(struct uart, mcr),
+	STATE_FIELD(struct uart, lsr), STATE_FIELD(struct uart, scr), STATE_FIELD(struct uart, fcr),
+	STATE_FIELD(struct uart, msr_deltas), STATE_FIELD(struct uart, divisor),
+	STATE_FIELD(struct uart, thre_pending), STATE_ARRAY(struct uart, rx), STATE_FIELD(struct uart, rx_head),
+	STATE_FIELD(struct uart, rx_count),
+};
+
+static void uart_reset(void *opaque)
+{
+	struct uart *u = opaque;
+	g_mutex_lock(&u->lock);
+	unsigned room = rx_room(u);
+	power_on(u);
+	update_irq(u);
+	g_mutex_unlock(&u->lock);
+	resume_input_if_room_grew(u, room);
+}
+
+static void uart_save(void *opaque, struct state_writer *w)
+{
+	struct uart *u = opaque;
+	state_put_fields_locked(w, &u->lock, uart_state, G_N_ELEMENTS(uart_state), u);
+}
+
+static bool uart_load(void *opaque, struct state_reader *r)
+{
+	struct uart *u = opaque;
+	g_mutex_lock(&u->lock);
+	bool ok = state_get_fields(r, "", uart_state, G_N_ELEMENTS(uart_state), u) &&
+		  state_check(r, u->rx_head < UART_FIFO_SIZE && u->rx_count <= rx_capacity(u),
+			       "receive FIFO out of range");
+	if (ok)
+		update_irq(u);
+	g_mutex_unlock(&u->lock);
+	return ok;
+}
+
+static void uart_teardown(void *opaque)
+{
+	uart_destroy(opaque);
+}
+
+static void uart_claims(void *opaque, struct device_claims *claims)
+{
+	struct uart *u = opaque;
+	device_claim(claims, "registers", DEVICE_PIO, u->base, 8);
+}
+
+const struct device_ops uart_device_ops = {
+	"uart", 1, uart_reset, uart_teardown, uart_save, uart_load, uart_claims,
+};

@@ -6,8 +6,9 @@
 #include <stdint.h>
 
 #include "backend/chardev.h"
-#include "hw/bus.h"
-#include "hw/irq.h"
+#include "core/bus.h"
+#include "core/device.h"
+#include "core/irq.h"
 
 #define UART_FIFO_SIZE 16
 
@@ -21,9 +22,12 @@ struct uart {
 	unsigned rx_head, rx_count;
 	struct irq_line irq;
 	struct chardev *chr;
+	uint16_t base;
 };
 
 int uart_init(struct uart *uart, struct bus *pio, uint16_t base, struct irq_line irq, struct chardev *chr);
 void uart_destroy(struct uart *uart);
+
+extern const struct device_ops uart_device_ops;
 
 #endif

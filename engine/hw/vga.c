@@ -169,6 +169,7 @@ void vga_reset(struct vga *vga)
 	vga->ar_flip_flop = false;
 	vga->dac_write_index = vga->dac_read_index = vga->dac_component = 0;
 	vga->dac_state = DAC_STATE_WRITE;
+	memset(vga->dac_latch, 0, sizeof(vga->dac_latch));
 	vga->dac_pel_mask = 0xFF;
 	load_default_dac(vga);
 	load_font(vga);
@@ -820,3 +821,73 @@ void vga_destroy(struct vga *vga)
 	g_free(vga->dirty_scratch);
 	g_mutex_clear(&vga->lock);
 }
+
+/* ---- Device object (core/device.h) */
+
+/* The registers, the palette and all of VRAM; what the renderer keeps is
+ * drawn again from them. */
+static const struct state_field vga_state[] = {
+	STATE_FIELD(struct vga, misc_output), STATE_FIELD(struct vga, feature_control), STATE_FIELD(struct vga, status1),
+	STATE_FIELD(struct vga, sr_index), STATE_ARRAY(struct vga, sr), STATE_FIELD(struct vga, gr_index),
+	STATE_ARRAY(struct vga, gr), STATE_FIELD(struct vga, ar_index), STATE_ARRAY(struct vga, ar),
+	STATE_FIELD(struct vga, ar_flip_flop), STATE_FIELD(struct vga, cr_index), STATE_ARRAY(struct vga, cr),
+	STATE_FIELD(struct vga, dac_write_index), STATE_FIELD(struct vga, dac_read_index),
+	STATE_FIELD(struct vga, dac_component), STATE_FIELD(struct vga, dac_state), STATE_ARRAY(struct vga, dac_latch),
+	STATE_FIELD(struct vga, dac_pel_mask), STATE_BYTES(struct vga, dac), STATE_FIELD(struct vga, latch),
+	STATE_FIELD(struct vga, dispi_index), STATE_ARRAY(struct vga, dispi),
+};
+
+static void vga_device_reset(void *opaque)
+{
+	struct vga *vga = opaque;
+	pci_device_reset(&vga->pci);
+	vga_reset(vga);
+}
+
+static void vga_save(void *opaque, struct state_writer *w)
+{
+	struct vga *vga = opaque;
+	pci_device_save(&vga->pci, w);
+	g_mutex_lock(&vga->lock);
+	state_put_fields(w, "", vga_state, G_N_ELEMENTS(vga_state), vga);
+	state_put_bytes(w, "vram", vga->vram, vga->vram_size);
+	g_mutex_unlock(&vga->lock);
+}
+
+static bool vga_load(void *opaque, struct state_reader *r)
+{
+	struct vga *vga = opaque;
+	if (!pci_device_load(&vga->pci, r))
+		return false;
+	g_mutex_lock(&vga->lock);
+	bool ok = state_get_fields(r, "", vga_state, G_N_ELEMENTS(vga_state), vga) &&
+		  state_check(r, vga->dac_component < 3, "DAC component out of range") &&
+		  state_get_bytes(r, "vram", vga->vram, vga->vram_size);
+	vga->dac_component %= 3;  /* safe whatever was read */
+	if (vga_dispi_enabled(vga))
+		vbe_fixup(vga);
+	mark_all_dirty(vga);
+	vga->regs_changed = vga->font_changed = true;
+	g_mutex_unlock(&vga->lock);
+	return ok;
+}
+
+static void vga_teardown(void *opaque)
+{
+	struct vga *vga = opaque;
+	pci_device_unplug(&vga->pci);
+	vga_destroy(vga);
+}
+
+static void vga_claims(void *opaque, struct device_claims *claims)
+{
+	struct vga *vga = opaque;
+	device_claim(claims, "VGA registers", DEVICE_PIO, VGA_PORT_BASE, VGA_PORT_COUNT);
+	device_claim(claims, "DISPI registers", DEVICE_PIO, DISPI_PORT_BASE, DISPI_PORT_COUNT);
+	device_claim(claims, "legacy window", DEVICE_MMIO, WINDOW_BASE, WINDOW_SIZE);
+	pci_device_claims(&vga->pci, claims);
+}
+
+const struct device_ops vga_device_ops = {
+	"vga", 1, vga_device_reset, vga_teardown, vga_save, vga_load, vga_claims,
+};

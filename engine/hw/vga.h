@@ -16,8 +16,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/device.h"
 #include "console.h"
-#include "hw/bus.h"
+#include "core/bus.h"
 #include "hw/edid.h"
 #include "hw/pci.h"
 
@@ -139,5 +140,7 @@ void vga_destroy(struct vga *vga);
 /* Power-on state as a VGA BIOS leaves it: 80x25 colour text mode with the
  * 8x16 font in plane 2 and a blank screen. vga_init calls it. */
 void vga_reset(struct vga *vga);
+
+extern const struct device_ops vga_device_ops;
 
 #endif

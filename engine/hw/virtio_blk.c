@@ -1,6 +1,6 @@
 /* virtio-blk. See virtio_blk.h. */
 #include "virtio_blk.h"
-#include "boot/bytes.h"
+#include "core/bytes.h"
 
 #include <errno.h>
 #include <string.h>
@@ -253,3 +253,33 @@ void virtio_blk_destroy(struct virtio_blk *blk)
 {
 	virtio_pci_destroy(&blk->vp);
 }
+
+/* --- device object (core/device.h) ----------------------------------- */
+
+static void blk_save(void *opaque, struct state_writer *w)
+{
+	struct virtio_blk *blk = opaque;
+	virtio_pci_save(&blk->vp, w);
+	state_put_uint(w, "writeback", blk->writeback, 1);
+}
+
+static bool blk_load(void *opaque, struct state_reader *r)
+{
+	struct virtio_blk *blk = opaque;
+	uint64_t writeback;
+	if (!virtio_pci_load(&blk->vp, r) || !state_get_uint(r, "writeback", &writeback, 1))
+		return false;
+	blk->writeback = writeback != 0;
+	return true;
+}
+
+static void blk_teardown(void *opaque)
+{
+	struct virtio_blk *blk = opaque;
+	pci_device_unplug(&blk->vp.pci);
+	virtio_blk_destroy(blk);
+}
+
+const struct device_ops virtio_blk_device_ops = {
+	"virtio-blk", 1, virtio_device_reset, blk_teardown, blk_save, blk_load, pci_function_claims,
+};

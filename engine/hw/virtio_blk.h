@@ -5,6 +5,7 @@
 #ifndef VIREO_HW_VIRTIO_BLK_H
 #define VIREO_HW_VIRTIO_BLK_H
 
+#include "core/device.h"
 #include "backend/block.h"
 #include "hw/virtio_pci.h"
 
@@ -21,5 +22,7 @@ int virtio_blk_init(struct virtio_blk *blk, struct block_backend *backend, const
 		    GMainContext *io_context, const struct guest_mem *mem, struct irq_line intx,
 		    const struct virtio_host_ops *host, void *host_opaque);
 void virtio_blk_destroy(struct virtio_blk *blk);
+
+extern const struct device_ops virtio_blk_device_ops;
 
 #endif

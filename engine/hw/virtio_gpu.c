@@ -3,7 +3,7 @@
 
 #include <string.h>
 
-#include "boot/bytes.h"
+#include "core/bytes.h"
 #include "hw/edid.h"
 
 #define VIRTIO_GPU_CLASS 0x038000         /* display controller, other (not VGA compatible) */
@@ -114,9 +114,36 @@ struct gpu_resource {
 	uint32_t width, height;
 	uint8_t *pixels;             /* B, G, R, A; width * 4 bytes a row */
 	struct iovec *backing;       /* host views of the guest's pages; NULL: none */
+	uint64_t *backing_addr;      /* where each one is in the guest */
 	unsigned backing_count;
 	uint64_t backing_size;
 };
+
+/* What the host-memory budget counts for a resource besides its pixels:
+ * its structure, its entry in the resource table (a GHashTable slot is a
+ * key, a value and a hash, at most 20 bytes, and the table may be down to
+ * a quarter full before it shrinks) and, for each allocation, what malloc may
+ * add (a header, and rounding up to a whole page for the large blocks it
+ * maps). A backing's iovec list and its guest addresses are counted while
+ * it is attached. */
+#define TABLE_ENTRY_BYTES 96
+#define ALLOCATION_SLACK (4096 + 16)
+
+static uint64_t resource_bytes(uint32_t width, uint32_t height)
+{
+	return sizeof(struct gpu_resource) + TABLE_ENTRY_BYTES + 2 * ALLOCATION_SLACK +
+	       (uint64_t)width * height * BYTES_PER_PIXEL;
+}
+
+static uint64_t backing_bytes(uint32_t count)
+{
+	return (uint64_t)count * (sizeof(struct iovec) + sizeof(uint64_t)) + 2 * ALLOCATION_SLACK;
+}
+
+static bool budget_holds(const struct virtio_gpu *gpu, uint64_t bytes)
+{
+	return bytes <= VIRTIO_GPU_MAX_HOST_MEMORY - gpu->host_memory;
+}
 
 struct gpu_rect {
 	uint32_t x, y, width, height;
@@ -146,6 +173,7 @@ static void resource_free(gpointer data)
 {
 	struct gpu_resource *res = data;
 	g_free(res->backing);
+	g_free(res->backing_addr);
 	g_free(res->pixels);
 	g_free(res);
 }
@@ -160,6 +188,7 @@ static struct gpu_resource *find_resource(struct virtio_gpu *gpu, uint32_t id)
 static void scanout_disable(struct virtio_gpu *gpu)
 {
 	gpu->scanout_resource = 0;
+	gpu->scanout_rect = (struct console_rect){ 0 };
 	console_set_surface(gpu->console, &(struct console_surface){ .format = CONSOLE_FORMAT_NONE });
 }
 
@@ -202,30 +231,39 @@ static uint32_t get_edid(struct virtio_gpu *gpu, const uint8_t *req, uint8_t *re
 	return RESP_OK_EDID;
 }
 
-static uint32_t resource_create_2d(struct virtio_gpu *gpu, const uint8_t *req)
+static uint32_t create_resource(struct virtio_gpu *gpu, uint32_t id, uint32_t format_id, uint32_t width,
+				uint32_t height)
 {
-	uint32_t id = get_le32(req + REQ_ID), width = get_le32(req + CREATE_WIDTH), height = get_le32(req + CREATE_HEIGHT);
-	const struct gpu_format *format = find_format(get_le32(req + CREATE_FORMAT));
+	const struct gpu_format *format = find_format(format_id);
 	if (id == 0 || find_resource(gpu, id))
 		return RESP_ERR_INVALID_RESOURCE_ID;
 	if (!format || !width || !height || width > VIRTIO_GPU_MAX_SIZE || height > VIRTIO_GPU_MAX_SIZE)
 		return RESP_ERR_INVALID_PARAMETER;
-	uint64_t bytes = (uint64_t)width * height * BYTES_PER_PIXEL;
-	uint8_t *pixels = gpu->host_memory + bytes <= VIRTIO_GPU_MAX_HOST_MEMORY ? g_try_malloc0(bytes) : NULL;
+	if (g_hash_table_size(gpu->resources) >= VIRTIO_GPU_MAX_RESOURCES ||
+	    !budget_holds(gpu, resource_bytes(width, height)))
+		return RESP_ERR_OUT_OF_MEMORY;
+	uint8_t *pixels = g_try_malloc0((size_t)width * height * BYTES_PER_PIXEL);
 	if (!pixels)
 		return RESP_ERR_OUT_OF_MEMORY;
 	struct gpu_resource *res = g_new0(struct gpu_resource, 1);
 	*res = (struct gpu_resource){ .id = id, .format = format, .width = width, .height = height, .pixels = pixels };
-	gpu->host_memory += bytes;
+	gpu->host_memory += resource_bytes(width, height);
 	g_hash_table_insert(gpu->resources, GUINT_TO_POINTER(id), res);
 	return RESP_OK_NODATA;
+}
+
+static uint32_t resource_create_2d(struct virtio_gpu *gpu, const uint8_t *req)
+{
+	return create_resource(gpu, get_le32(req + REQ_ID), get_le32(req + CREATE_FORMAT), get_le32(req + CREATE_WIDTH),
+			       get_le32(req + CREATE_HEIGHT));
 }
 
 static void resource_remove(struct virtio_gpu *gpu, struct gpu_resource *res)
 {
 	if (gpu->scanout_resource == res->id)
 		scanout_disable(gpu);
-	gpu->host_memory -= (uint64_t)res->width * res->height * BYTES_PER_PIXEL;
+	gpu->host_memory -= resource_bytes(res->width, res->height) +
+			    (res->backing ? backing_bytes(res->backing_count) : 0);
 	g_hash_table_remove(gpu->resources, GUINT_TO_POINTER(res->id));
 }
 
@@ -338,8 +376,30 @@ static uint32_t transfer_to_host_2d(struct virtio_gpu *gpu, const uint8_t *req)
 	return RESP_OK_NODATA;
 }
 
+/* Backs `res` with the guest ranges given, all of which must be RAM. */
+static bool set_backing(struct virtio_gpu *gpu, struct gpu_resource *res, const uint64_t *addr, const uint32_t *len,
+			unsigned count)
+{
+	g_autofree struct iovec *iov = g_new(struct iovec, count);
+	uint64_t total = 0;
+	for (unsigned i = 0; i < count; i++) {
+		void *host = len[i] ? guest_mem_ptr(gpu->vp.mem, addr[i], len[i]) : NULL;
+		if (!host)
+			return false;
+		iov[i] = (struct iovec){ host, len[i] };
+		total += len[i];
+	}
+	res->backing = g_steal_pointer(&iov);
+	res->backing_addr = g_memdup2(addr, count * sizeof(*addr));
+	res->backing_count = count;
+	res->backing_size = total;
+	gpu->host_memory += backing_bytes(count);
+	return true;
+}
+
 /* §5.7.6.8 RESOURCE_ATTACH_BACKING: the entries follow the request; each
- * must be guest RAM, or the whole request fails and nothing is attached. */
+ * must be guest RAM, or the whole request fails and nothing is attached.
+ * Their host views count against the budget. */
 static uint32_t attach_backing(struct virtio_gpu *gpu, const struct virtq_request *vreq, const uint8_t *req)
 {
 	struct gpu_resource *res = find_resource(gpu, get_le32(req + REQ_ID));
@@ -350,25 +410,19 @@ static uint32_t attach_backing(struct virtio_gpu *gpu, const struct virtq_reques
 		return RESP_ERR_UNSPEC;
 	if (count == 0 || count > MAX_BACKING_ENTRIES)
 		return RESP_ERR_INVALID_PARAMETER;
-	g_autofree struct iovec *iov = g_new(struct iovec, count);
-	uint64_t total = 0;
+	if (!budget_holds(gpu, backing_bytes(count)))
+		return RESP_ERR_OUT_OF_MEMORY;
+	g_autofree uint64_t *addr = g_new(uint64_t, count);
+	g_autofree uint32_t *len = g_new(uint32_t, count);
 	for (uint32_t i = 0; i < count; i++) {
 		uint8_t entry[MEM_ENTRY_SIZE];
 		if (virtq_copy_from_out(vreq, BACKING_ENTRIES + (size_t)i * MEM_ENTRY_SIZE, entry, sizeof(entry)) <
 		    sizeof(entry))
 			return RESP_ERR_INVALID_PARAMETER;
-		uint64_t addr = get_le64(entry);
-		uint32_t len = get_le32(entry + 8);
-		void *host = len ? guest_mem_ptr(gpu->vp.mem, addr, len) : NULL;
-		if (!host)
-			return RESP_ERR_UNSPEC;
-		iov[i] = (struct iovec){ host, len };
-		total += len;
+		addr[i] = get_le64(entry);
+		len[i] = get_le32(entry + 8);
 	}
-	res->backing = g_steal_pointer(&iov);
-	res->backing_count = count;
-	res->backing_size = total;
-	return RESP_OK_NODATA;
+	return set_backing(gpu, res, addr, len, count) ? RESP_OK_NODATA : RESP_ERR_UNSPEC;
 }
 
 static uint32_t detach_backing(struct virtio_gpu *gpu, const uint8_t *req)
@@ -379,6 +433,8 @@ static uint32_t detach_backing(struct virtio_gpu *gpu, const uint8_t *req)
 	if (!res->backing)
 		return RESP_ERR_UNSPEC;
 	g_clear_pointer(&res->backing, g_free);
+	g_clear_pointer(&res->backing_addr, g_free);
+	gpu->host_memory -= backing_bytes(res->backing_count);
 	res->backing_count = 0;
 	res->backing_size = 0;
 	return RESP_OK_NODATA;
@@ -585,3 +641,139 @@ void virtio_gpu_destroy(struct virtio_gpu *gpu)
 	g_hash_table_unref(gpu->resources);
 	g_mutex_clear(&gpu->display_lock);
 }
+
+/* --- device object (core/device.h) ----------------------------------- */
+
+/* Resources are saved in id order, each with its pixels and the guest
+ * addresses of its backing; the cursor is not kept (the guest sets it
+ * again when it moves). */
+static void save_resource(struct state_writer *w, const struct gpu_resource *res)
+{
+	char name[48];
+	state_put_uint(w, "resource.id", res->id, 4);
+	state_put_uint(w, "resource.format", res->format->id, 4);
+	state_put_uint(w, "resource.width", res->width, 4);
+	state_put_uint(w, "resource.height", res->height, 4);
+	state_put_bytes(w, "resource.pixels", res->pixels, (size_t)res->width * res->height * BYTES_PER_PIXEL);
+	state_put_uint(w, "resource.backing_count", res->backing_count, 4);
+	for (unsigned i = 0; i < res->backing_count; i++) {
+		g_snprintf(name, sizeof(name), "resource.backing%u.addr", i);
+		state_put_uint(w, name, res->backing_addr[i], 8);
+		g_snprintf(name, sizeof(name), "resource.backing%u.len", i);
+		state_put_uint(w, name, res->backing[i].iov_len, 4);
+	}
+}
+
+static gint compare_ids(gconstpointer a, gconstpointer b)
+{
+	guint x = GPOINTER_TO_UINT(a), y = GPOINTER_TO_UINT(b);
+	return x < y ? -1 : x > y;
+}
+
+static const struct state_field gpu_state[] = {
+	STATE_FIELD(struct virtio_gpu, scanout_resource), STATE_FIELD(struct virtio_gpu, scanout_rect.x),
+	STATE_FIELD(struct virtio_gpu, scanout_rect.y), STATE_FIELD(struct virtio_gpu, scanout_rect.width),
+	STATE_FIELD(struct virtio_gpu, scanout_rect.height), STATE_FIELD(struct virtio_gpu, width),
+	STATE_FIELD(struct virtio_gpu, height), STATE_FIELD(struct virtio_gpu, events_read),
+};
+
+static void gpu_save(void *opaque, struct state_writer *w)
+{
+	struct virtio_gpu *gpu = opaque;
+	virtio_pci_save(&gpu->vp, w);
+	g_mutex_lock(&gpu->display_lock);
+	state_put_fields(w, "", gpu_state, G_N_ELEMENTS(gpu_state), gpu);
+	g_mutex_unlock(&gpu->display_lock);
+	GList *ids = g_list_sort(g_hash_table_get_keys(gpu->resources), compare_ids);
+	state_put_uint(w, "resources", g_list_length(ids), 4);
+	for (GList *l = ids; l; l = l->next)
+		save_resource(w, find_resource(gpu, GPOINTER_TO_UINT(l->data)));
+	g_list_free(ids);
+}
+
+static bool load_backing(struct virtio_gpu *gpu, struct gpu_resource *res, struct state_reader *r)
+{
+	uint64_t count, value;
+	char name[48];
+	if (!state_get_uint(r, "resource.backing_count", &count, 4) ||
+	    !state_check(r, count <= MAX_BACKING_ENTRIES, "too many backing entries") ||
+	    !state_check(r, !count || budget_holds(gpu, backing_bytes((uint32_t)count)), "the backings exceed the budget"))
+		return false;
+	if (!count)
+		return true;
+	g_autofree uint64_t *addr = g_new(uint64_t, count);
+	g_autofree uint32_t *len = g_new(uint32_t, count);
+	for (unsigned i = 0; i < count; i++) {
+		g_snprintf(name, sizeof(name), "resource.backing%u.addr", i);
+		if (!state_get_uint(r, name, &addr[i], 8))
+			return false;
+		g_snprintf(name, sizeof(name), "resource.backing%u.len", i);
+		if (!state_get_uint(r, name, &value, 4))
+			return false;
+		len[i] = (uint32_t)value;
+	}
+	return state_check(r, set_backing(gpu, res, addr, len, (unsigned)count), "a backing entry is not guest RAM");
+}
+
+static bool load_resource(struct virtio_gpu *gpu, struct state_reader *r)
+{
+	uint64_t id, format, width, height;
+	if (!state_get_uint(r, "resource.id", &id, 4) || !state_get_uint(r, "resource.format", &format, 4) ||
+	    !state_get_uint(r, "resource.width", &width, 4) || !state_get_uint(r, "resource.height", &height, 4) ||
+	    !state_check(r, create_resource(gpu, (uint32_t)id, (uint32_t)format, (uint32_t)width, (uint32_t)height) ==
+				    RESP_OK_NODATA, "a resource cannot be made"))
+		return false;
+	struct gpu_resource *res = find_resource(gpu, (uint32_t)id);
+	return state_get_bytes(r, "resource.pixels", res->pixels, (size_t)width * height * BYTES_PER_PIXEL) &&
+	       load_backing(gpu, res, r);
+}
+
+/* The scanout shows its resource again, if the record has a valid one. */
+static bool load_scanout(struct virtio_gpu *gpu, struct state_reader *r)
+{
+	uint32_t id = gpu->scanout_resource;
+	const struct console_rect *s = &gpu->scanout_rect;
+	struct gpu_rect rect = { s->x, s->y, s->width, s->height };
+	struct gpu_resource *res = id ? find_resource(gpu, id) : NULL;
+	scanout_disable(gpu);
+	if (!id)
+		return true;
+	if (!state_check(r, res && rect_inside(&rect, res), "the scanout shows no valid resource"))
+		return false;
+	scanout_show(gpu, res, &rect);
+	return true;
+}
+
+static bool gpu_load(void *opaque, struct state_reader *r)
+{
+	struct virtio_gpu *gpu = opaque;
+	uint64_t count;
+	remove_all_resources(gpu);
+	if (!virtio_pci_load(&gpu->vp, r))
+		return false;
+	g_mutex_lock(&gpu->display_lock);
+	bool ok = state_get_fields(r, "", gpu_state, G_N_ELEMENTS(gpu_state), gpu) &&
+		  state_check(r, gpu->width >= VIRTIO_GPU_MIN_SIZE && gpu->width <= EDID_MAX_SIDE &&
+				 gpu->height >= VIRTIO_GPU_MIN_SIZE && gpu->height <= EDID_MAX_SIDE,
+			      "display size out of range");
+	if (!ok) {
+		gpu->width = VIRTIO_GPU_DEFAULT_WIDTH;
+		gpu->height = VIRTIO_GPU_DEFAULT_HEIGHT;
+	}
+	g_mutex_unlock(&gpu->display_lock);
+	ok = ok && state_get_uint(r, "resources", &count, 4);
+	for (uint64_t i = 0; ok && i < count; i++)
+		ok = load_resource(gpu, r);
+	return ok && load_scanout(gpu, r);
+}
+
+static void gpu_teardown(void *opaque)
+{
+	struct virtio_gpu *gpu = opaque;
+	pci_device_unplug(&gpu->vp.pci);
+	virtio_gpu_destroy(gpu);
+}
+
+const struct device_ops virtio_gpu_device_ops = {
+	"virtio-gpu", 1, virtio_device_reset, gpu_teardown, gpu_save, gpu_load, pci_function_claims,
+};

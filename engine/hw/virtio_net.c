@@ -152,3 +152,16 @@ void virtio_net_destroy(struct virtio_net *net)
 	virtio_pci_destroy(&net->vp);
 	clear_backlog(net);
 }
+
+/* --- device object (core/device.h) ----------------------------------- */
+
+static void virtio_net_teardown(void *opaque)
+{
+	struct virtio_net *net = opaque;
+	pci_device_unplug(&net->vp.pci);
+	virtio_net_destroy(net);
+}
+
+const struct device_ops virtio_net_device_ops = {
+	"virtio-net", 1, virtio_device_reset, virtio_net_teardown, virtio_device_save, virtio_device_load, pci_function_claims,
+};

@@ -4,6 +4,7 @@
 #ifndef VIREO_HW_VIRTIO_NET_H
 #define VIREO_HW_VIRTIO_NET_H
 
+#include "core/device.h"
 #include "backend/net.h"
 #include "hw/virtio_pci.h"
 
@@ -22,5 +23,7 @@ int virtio_net_init(struct virtio_net *net, struct net_backend *backend, const u
 		    GMainContext *io_context, const struct guest_mem *mem, struct irq_line intx,
 		    const struct virtio_host_ops *host, void *host_opaque);
 void virtio_net_destroy(struct virtio_net *net);
+
+extern const struct device_ops virtio_net_device_ops;
 
 #endif

@@ -1,6 +1,6 @@
 /* The modern virtio PCI transport. See virtio_pci.h. */
 #include "virtio_pci.h"
-#include "boot/bytes.h"
+#include "core/bytes.h"
 
 #include <errno.h>
 #include <glib-unix.h>
@@ -66,9 +66,14 @@ static bool intx_disabled(const struct virtio_pci *vp)
 }
 
 /* Register lock held. */
+static bool intx_wanted(struct virtio_pci *vp)
+{
+	return vp->isr && !msix_enabled(&vp->msix) && !intx_disabled(vp);
+}
+
 static void update_intx(struct virtio_pci *vp)
 {
-	bool level = vp->isr && !msix_enabled(&vp->msix) && !intx_disabled(vp);
+	bool level = intx_wanted(vp);
 	if (level != vp->intx_level) {
 		vp->intx_level = level;
 		irq_line_set(&vp->intx, level);
@@ -446,7 +451,9 @@ static const struct bus_ops *cfg_window(struct virtio_pci *vp, uint32_t *offset,
 	*length = get_le32(cap + VIRTIO_CAP_LENGTH);
 	uint64_t bar_size = cap[VIRTIO_CAP_BAR] == VIRTIO_PCI_REGS_BAR ? VIRTIO_PCI_BAR_SIZE
 			  : cap[VIRTIO_CAP_BAR] == VIRTIO_PCI_MSIX_BAR ? VIRTIO_PCI_AREA_SIZE : 0;
-	if ((*length != 1 && *length != 2 && *length != 4) || *offset % *length || *offset + *length > bar_size)
+	/* 64-bit sum: offset 0xFFFFFFFC with length 4 must not wrap to 0. */
+	if ((*length != 1 && *length != 2 && *length != 4) || *offset % *length ||
+	    (uint64_t)*offset + *length > bar_size)
 		return NULL;
 	return cap[VIRTIO_CAP_BAR] == VIRTIO_PCI_REGS_BAR ? &regs_ops : &msix_ops;
 }
@@ -626,4 +633,105 @@ void virtio_pci_destroy(struct virtio_pci *vp)
 	destroy_queues(vp, vp->num_queues);
 	msix_destroy(&vp->msix);
 	g_mutex_clear(&vp->lock);
+}
+
+/* ---- state (core/device.h) ---- */
+
+static const struct state_field transport_state[] = {
+	STATE_FIELD(struct virtio_pci, driver_features), STATE_FIELD(struct virtio_pci, device_feature_select),
+	STATE_FIELD(struct virtio_pci, driver_feature_select), STATE_FIELD(struct virtio_pci, config_msix_vector),
+	STATE_FIELD(struct virtio_pci, queue_select), STATE_FIELD(struct virtio_pci, status),
+	STATE_FIELD(struct virtio_pci, config_generation), STATE_FIELD(struct virtio_pci, isr),
+};
+
+/* The ring addresses; the host pointers follow from them on load. */
+static const struct state_field queue_state[] = {
+	STATE_FIELD(struct virtio_queue, msix_vector), STATE_FIELD(struct virtio_queue, vq.size),
+	STATE_FIELD(struct virtio_queue, vq.ready), STATE_FIELD(struct virtio_queue, vq.event_idx),
+	STATE_FIELD(struct virtio_queue, vq.indirect), STATE_FIELD(struct virtio_queue, vq.broken),
+	STATE_FIELD(struct virtio_queue, vq.desc_gpa), STATE_FIELD(struct virtio_queue, vq.avail_gpa),
+	STATE_FIELD(struct virtio_queue, vq.used_gpa), STATE_FIELD(struct virtio_queue, vq.last_avail),
+	STATE_FIELD(struct virtio_queue, vq.used_idx), STATE_FIELD(struct virtio_queue, vq.signalled_used),
+};
+
+static void queue_prefix(char *prefix, size_t size, unsigned index)
+{
+	g_snprintf(prefix, size, "queue%u.", index);
+}
+
+void virtio_pci_save(struct virtio_pci *vp, struct state_writer *w)
+{
+	pci_device_save(&vp->pci, w);
+	msix_save(&vp->msix, w);
+	lock_queues(vp);
+	state_put_fields(w, "", transport_state, G_N_ELEMENTS(transport_state), vp);
+	for (unsigned i = 0; i < vp->num_queues; i++) {
+		char prefix[16];
+		queue_prefix(prefix, sizeof(prefix), i);
+		state_put_fields(w, prefix, queue_state, G_N_ELEMENTS(queue_state), &vp->queues[i]);
+	}
+	unlock_queues(vp);
+}
+
+/* A ready queue's rings are checked again as when the driver enabled it. */
+static bool load_queue(struct virtio_pci *vp, struct virtio_queue *q, struct state_reader *r)
+{
+	char prefix[16];
+	queue_prefix(prefix, sizeof(prefix), q->index);
+	if (!state_get_fields(r, prefix, queue_state, G_N_ELEMENTS(queue_state), q))
+		return false;
+	q->vq.desc = q->vq.avail = q->vq.used = NULL;
+	bool ready = q->vq.ready;
+	q->vq.ready = false;
+	return state_check(r, q->msix_vector == valid_vector(vp, q->msix_vector), "a queue's MSI-X vector out of range") &&
+	       state_check(r, !ready || virtq_enable(&q->vq, vp->mem), "a ready queue's rings are not in guest RAM");
+}
+
+bool virtio_pci_load(struct virtio_pci *vp, struct state_reader *r)
+{
+	if (!pci_device_load(&vp->pci, r) || !msix_load(&vp->msix, r))
+		return false;
+	lock_queues(vp);
+	bool ok = state_get_fields(r, "", transport_state, G_N_ELEMENTS(transport_state), vp) &&
+		  state_check(r, vp->config_msix_vector == valid_vector(vp, vp->config_msix_vector),
+			      "the configuration MSI-X vector out of range");
+	for (unsigned i = 0; i < vp->num_queues && ok; i++)
+		ok = load_queue(vp, &vp->queues[i], r);
+	if (ok) {
+		vp->intx_level = intx_wanted(vp);
+		irq_line_set(&vp->intx, vp->intx_level);
+	} else {
+		reset_device(vp);
+	}
+	bool running = ok && (vp->status & VIRTIO_STATUS_DRIVER_OK);
+	unlock_queues(vp);
+	for (unsigned i = 0; running && i < vp->num_queues; i++)
+		kick(&vp->queues[i]);  /* requests the driver made before the save */
+	return ok;
+}
+
+/* What the PCI reset line does: the function's config space and MSI-X
+ * table back to their reset values, the device reset as by status 0. */
+void virtio_pci_reset(struct virtio_pci *vp)
+{
+	pci_device_reset(&vp->pci);
+	msix_reset(&vp->msix);
+	lock_queues(vp);
+	reset_device(vp);
+	unlock_queues(vp);
+}
+
+void virtio_device_reset(void *state)
+{
+	virtio_pci_reset(state);
+}
+
+void virtio_device_save(void *state, struct state_writer *w)
+{
+	virtio_pci_save(state, w);
+}
+
+bool virtio_device_load(void *state, struct state_reader *r)
+{
+	return virtio_pci_load(state, r);
 }

@@ -19,11 +19,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "hw/irq.h"
+#include "core/irq.h"
 #include "hw/msix.h"
 #include "hw/pci.h"
 #include "hw/virtqueue.h"
-#include "kvm/guest_mem.h"
+#include "core/guest_mem.h"
 
 /* Device IDs (§5). */
 #define VIRTIO_ID_NET   1
@@ -165,5 +165,17 @@ void virtio_pci_needs_reset(struct virtio_pci *vp, const char *why, unsigned que
 
 /* Device configuration changed (e.g. capacity): config interrupt. */
 void virtio_pci_config_changed(struct virtio_pci *vp);
+
+/* For the device ops of a virtio device (core/device.h): the transport's
+ * part of its state (config space, MSI-X, registers, queues), and the PCI
+ * reset line. The device model adds its own fields after these. */
+void virtio_pci_save(struct virtio_pci *vp, struct state_writer *w);
+bool virtio_pci_load(struct virtio_pci *vp, struct state_reader *r);
+void virtio_pci_reset(struct virtio_pci *vp);
+/* The same as device ops, for a device whose state struct begins with its
+ * struct virtio_pci and has nothing else to save. */
+void virtio_device_reset(void *state);
+void virtio_device_save(void *state, struct state_writer *w);
+bool virtio_device_load(void *state, struct state_reader *r);
 
 #endif

@@ -51,3 +51,16 @@ void virtio_rng_destroy(struct virtio_rng *rng)
 {
 	virtio_pci_destroy(&rng->vp);
 }
+
+/* --- device object (core/device.h) ----------------------------------- */
+
+static void virtio_rng_teardown(void *opaque)
+{
+	struct virtio_rng *rng = opaque;
+	pci_device_unplug(&rng->vp.pci);
+	virtio_rng_destroy(rng);
+}
+
+const struct device_ops virtio_rng_device_ops = {
+	"virtio-rng", 1, virtio_device_reset, virtio_rng_teardown, virtio_device_save, virtio_device_load, pci_function_claims,
+};

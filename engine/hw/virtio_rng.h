@@ -3,6 +3,7 @@
 #ifndef VIREO_HW_VIRTIO_RNG_H
 #define VIREO_HW_VIRTIO_RNG_H
 
+#include "core/device.h"
 #include "hw/virtio_pci.h"
 
 struct virtio_rng {
@@ -12,5 +13,7 @@ struct virtio_rng {
 int virtio_rng_init(struct virtio_rng *rng, GMainContext *io_context, const struct guest_mem *mem,
 		    struct irq_line intx, const struct virtio_host_ops *host, void *host_opaque);
 void virtio_rng_destroy(struct virtio_rng *rng);
+
+extern const struct device_ops virtio_rng_device_ops;
 
 #endif

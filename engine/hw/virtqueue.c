@@ -1,6 +1,6 @@
 /* Split virtqueues, device side. See virtqueue.h. */
 #include "virtqueue.h"
-#include "boot/bytes.h"
+#include "core/bytes.h"
 
 #include <errno.h>
 #include <glib.h>
@@ -37,6 +37,7 @@ void virtq_reset(struct virtq *vq)
 {
 	vq->size = VIRTQ_MAX_SIZE;
 	vq->ready = vq->broken = false;
+	vq->event_idx = vq->indirect = false;  /* negotiated again at FEATURES_OK */
 	vq->desc_gpa = vq->avail_gpa = vq->used_gpa = 0;
 	vq->desc = vq->avail = vq->used = NULL;
 	vq->last_avail = vq->used_idx = vq->signalled_used = 0;

@@ -10,6 +10,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "kvm/assist_host.h"
 #include "kvm/coalesced_mmio.h"
 #include "kvm/cpuid.h"
 
@@ -40,6 +41,63 @@ static void install_kick_handler(void)
 	}
 }
 
+/* The MSRs KVM lists for this host (KVM_GET_MSR_INDEX_LIST), or NULL. */
+static struct kvm_msr_list *msr_index_list(int kvm_fd)
+{
+	struct kvm_msr_list probe = { .nmsrs = 0 };
+	if (ioctl(kvm_fd, KVM_GET_MSR_INDEX_LIST, &probe) < 0 && errno != E2BIG)
+		return NULL;
+	struct kvm_msr_list *list = g_malloc0(sizeof(*list) + probe.nmsrs * sizeof(list->indices[0]));
+	list->nmsrs = probe.nmsrs;
+	if (ioctl(kvm_fd, KVM_GET_MSR_INDEX_LIST, list) < 0)
+		g_clear_pointer(&list, g_free);
+	return list;
+}
+
+/* Each listed MSR's value, one at a time: some are listed but cannot be
+ * read on every host, and those are left out. */
+static struct kvm_msrs *read_msrs(int vcpu_fd, int kvm_fd)
+{
+	g_autofree struct kvm_msr_list *list = msr_index_list(kvm_fd);
+	unsigned count = list ? list->nmsrs : 0;
+	struct kvm_msrs *msrs = g_malloc0(sizeof(*msrs) + count * sizeof(msrs->entries[0]));
+	for (unsigned i = 0; i < count; i++) {
+		struct {
+			struct kvm_msrs header;
+			struct kvm_msr_entry entry;
+		} one = { .header.nmsrs = 1, .entry.index = list->indices[i] };
+		if (ioctl(vcpu_fd, KVM_GET_MSRS, &one) == 1)
+			msrs->entries[msrs->nmsrs++] = one.entry;
+	}
+	return msrs;
+}
+
+static int save_reset_state(struct vcpu *vcpu)
+{
+	struct vcpu_reset_state *r = &vcpu->reset;
+	int fd = vcpu->fd;
+	r->has_xcrs = ioctl(vcpu->vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_XCRS) > 0;
+	if (ioctl(fd, KVM_GET_REGS, &r->regs) < 0 || ioctl(fd, KVM_GET_SREGS, &r->sregs) < 0 ||
+	    ioctl(fd, KVM_GET_FPU, &r->fpu) < 0 || ioctl(fd, KVM_GET_LAPIC, &r->lapic) < 0 ||
+	    ioctl(fd, KVM_GET_MP_STATE, &r->mp_state) < 0 || ioctl(fd, KVM_GET_VCPU_EVENTS, &r->events) < 0 ||
+	    (r->has_xcrs && ioctl(fd, KVM_GET_XCRS, &r->xcrs) < 0))
+		return -1;
+	r->msrs = read_msrs(fd, vcpu->vm->kvm_fd);
+	return 0;
+}
+
+/* KVM_SET_MSRS stops at the first MSR it refuses; the rest still go in. */
+static void write_msrs(int fd, const struct kvm_msrs *msrs)
+{
+	for (unsigned done = 0; done < msrs->nmsrs;) {
+		g_autofree struct kvm_msrs *rest = g_malloc0(sizeof(*rest) + (msrs->nmsrs - done) * sizeof(rest->entries[0]));
+		rest->nmsrs = msrs->nmsrs - done;
+		memcpy(rest->entries, msrs->entries + done, rest->nmsrs * sizeof(rest->entries[0]));
+		int set = ioctl(fd, KVM_SET_MSRS, rest);
+		done += (set > 0 ? (unsigned)set : 0) + 1;  /* those went in; the next was refused */
+	}
+}
+
 int vcpu_create(struct vcpu *vcpu, struct vm *vm, unsigned index,
 		const struct kvm_cpuid2 *cpuid, unsigned ncpus, char **error)
 {
@@ -64,6 +122,11 @@ int vcpu_create(struct vcpu *vcpu, struct vm *vm, unsigned index,
 	}
 	if (cpuid_apply(vcpu->fd, cpuid, index, ncpus) < 0) {
 		*error = g_strdup_printf("cannot set CPUID of vCPU %u: %s", index, g_strerror(errno));
+		munmap(vcpu->run, (size_t)vm->vcpu_mmap_size);
+		goto fail;
+	}
+	if (save_reset_state(vcpu) < 0) {
+		*error = g_strdup_printf("cannot read the reset state of vCPU %u: %s", index, g_strerror(errno));
 		munmap(vcpu->run, (size_t)vm->vcpu_mmap_size);
 		goto fail;
 	}
@@ -215,8 +278,12 @@ static enum exit_action report_failure(struct vcpu *vcpu, const char *what)
 	return EXIT_STOP;
 }
 
+/* An instruction KVM could not emulate: completed here when it is one the
+ * assist knows (assist.h), else the guest stops with its bytes printed. */
 static enum exit_action handle_internal_error(struct vcpu *vcpu)
 {
+	if (vcpu->run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION && assist_host_complete(vcpu))
+		return EXIT_CONTINUE;
 	g_autofree char *what = g_strdup_printf("KVM internal error (%s)",
 						internal_error_name(vcpu->run->internal.suberror));
 	return report_failure(vcpu, what);
@@ -330,11 +397,34 @@ void vcpus_resume(struct vm *vm)
 	g_mutex_unlock(&vm->pause_lock);
 }
 
-void vcpu_join_and_destroy(struct vcpu *vcpu)
+void vcpu_join(struct vcpu *vcpu)
 {
 	if (vcpu->started)
 		pthread_join(vcpu->thread, NULL);
 	vcpu->started = false;
+}
+
+/* In the order KVM needs: APIC base (in sregs) before the LAPIC, MSRs
+ * after EFER, the MP state last. */
+int vcpu_reset(struct vcpu *vcpu, char **error)
+{
+	const struct vcpu_reset_state *r = &vcpu->reset;
+	int fd = vcpu->fd;
+	if (ioctl(fd, KVM_SET_SREGS, &r->sregs) < 0 || (write_msrs(fd, r->msrs), ioctl(fd, KVM_SET_REGS, &r->regs) < 0) ||
+	    ioctl(fd, KVM_SET_FPU, &r->fpu) < 0 || (r->has_xcrs && ioctl(fd, KVM_SET_XCRS, &r->xcrs) < 0) ||
+	    ioctl(fd, KVM_SET_LAPIC, &r->lapic) < 0 || ioctl(fd, KVM_SET_VCPU_EVENTS, &r->events) < 0 ||
+	    ioctl(fd, KVM_SET_MP_STATE, &r->mp_state) < 0) {
+		*error = g_strdup_printf("cannot reset vCPU %u: %s", vcpu->index, g_strerror(errno));
+		return -1;
+	}
+	vcpu->run->immediate_exit = 0;  /* the stop's kick is served */
+	return 0;
+}
+
+void vcpu_join_and_destroy(struct vcpu *vcpu)
+{
+	vcpu_join(vcpu);
+	g_clear_pointer(&vcpu->reset.msrs, g_free);
 	if (vcpu->fd >= 0) {
 		munmap(vcpu->run, (size_t)vcpu->vm->vcpu_mmap_size);
 		close(vcpu->fd);

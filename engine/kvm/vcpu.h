@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <stdint.h>
 
+#include "kvm/assist.h"
 #include "kvm/vm.h"
 
 /* Where the boot CPU starts: 32-bit protected mode, paging off, flat
@@ -23,6 +24,20 @@ struct boot_entry {
 #define BOOT_CODE_SELECTOR 0x10
 #define BOOT_DATA_SELECTOR 0x18
 
+/* The state KVM creates a vCPU in, which is what a PC's reset line puts
+ * its CPU in (SDM vol. 3, 9.1.1): kept to start it over on a reset. */
+struct vcpu_reset_state {
+	struct kvm_regs regs;
+	struct kvm_sregs sregs;
+	struct kvm_fpu fpu;
+	struct kvm_lapic_state lapic;
+	struct kvm_mp_state mp_state;
+	struct kvm_vcpu_events events;
+	struct kvm_xcrs xcrs;
+	bool has_xcrs;
+	struct kvm_msrs *msrs;   /* every MSR KVM lists that could be read */
+};
+
 struct vcpu {
 	struct vm *vm;
 	unsigned index;
@@ -30,6 +45,8 @@ struct vcpu {
 	struct kvm_run *run;
 	pthread_t thread;
 	bool started;
+	struct vcpu_reset_state reset;
+	uint64_t assists[ASSIST_KINDS]; /* instructions completed from userspace, by kind */
 };
 
 int vcpu_create(struct vcpu *vcpu, struct vm *vm, unsigned index,
@@ -39,6 +56,12 @@ int vcpu_start(struct vcpu *vcpu, char **error);
 /* Makes a running vCPU leave KVM_RUN; it stops once the VM is stopping. */
 void vcpu_kick(struct vcpu *vcpu);
 void vcpu_join_and_destroy(struct vcpu *vcpu);
+
+/* A guest reset without a new VM: once the VM has stopped, vcpu_join waits
+ * for the thread to end; vcpu_reset then puts the vCPU back in the state
+ * it was created in, ready for vcpu_start. Returns 0, or -1 with *error set. */
+void vcpu_join(struct vcpu *vcpu);
+int vcpu_reset(struct vcpu *vcpu, char **error);
 
 /* Pause: every vCPU leaves KVM_RUN and waits (returns once all `count` are
  * parked, or the VM is stopping); resume lets them run on. Devices keep

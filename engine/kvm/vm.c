@@ -109,7 +109,7 @@ static int map_ram(struct vm *vm, uint64_t ram_size, char **error)
 	madvise(ram, ram_size, MADV_HUGEPAGE); /* fewer TLB misses; harmless without THP */
 	vm->ram = ram;
 	vm->ram_size = ram_size;
-	vm->low_ram_size = ram_size <= VM_LOW_RAM_MAX ? ram_size : VM_LOW_RAM_SPLIT;
+	vm->low_ram_size = ram_size <= PC_LOW_RAM_MAX ? ram_size : PC_LOW_RAM_SPLIT;
 	return 0;
 }
 
@@ -141,16 +141,16 @@ static int set_ram_slot(struct vm *vm, uint32_t slot, uint64_t gpa, uint64_t siz
 int vm_release_vga_window(struct vm *vm)
 {
 	struct guest_region *low = &vm->mem.regions[0];
-	uint64_t tail = vm->low_ram_size - VM_VGA_WINDOW_END;
+	uint64_t tail = vm->low_ram_size - PC_VGA_WINDOW_END;
 	int err;
-	if (low->gpa != 0 || low->size != vm->low_ram_size || vm->low_ram_size <= VM_VGA_WINDOW_END)
+	if (low->gpa != 0 || low->size != vm->low_ram_size || vm->low_ram_size <= PC_VGA_WINDOW_END)
 		return -EINVAL; /* already done, or too little RAM to have a window */
 	if ((err = set_ram_slot(vm, 0, 0, 0, vm->ram)) < 0 ||
-	    (err = set_ram_slot(vm, 0, 0, VM_VGA_WINDOW_BASE, vm->ram)) < 0 ||
-	    (err = set_ram_slot(vm, VM_SLOT_LOW_RAM_TAIL, VM_VGA_WINDOW_END, tail, vm->ram + VM_VGA_WINDOW_END)) < 0)
+	    (err = set_ram_slot(vm, 0, 0, PC_VGA_WINDOW_BASE, vm->ram)) < 0 ||
+	    (err = set_ram_slot(vm, VM_SLOT_LOW_RAM_TAIL, PC_VGA_WINDOW_END, tail, vm->ram + PC_VGA_WINDOW_END)) < 0)
 		return err;
-	low->size = VM_VGA_WINDOW_BASE;
-	return guest_mem_add(&vm->mem, VM_VGA_WINDOW_END, tail, vm->ram + VM_VGA_WINDOW_END) ? 0 : -ENOSPC;
+	low->size = PC_VGA_WINDOW_BASE;
+	return guest_mem_add(&vm->mem, PC_VGA_WINDOW_END, tail, vm->ram + PC_VGA_WINDOW_END) ? 0 : -ENOSPC;
 }
 
 int vm_release_legacy_window(struct vm *vm)
@@ -160,9 +160,9 @@ int vm_release_legacy_window(struct vm *vm)
 		return -EINVAL;
 	if (vm->mem.regions[0].size == vm->low_ram_size && (err = vm_release_vga_window(vm)) < 0)
 		return err;
-	if ((err = set_ram_slot(vm, VM_SLOT_LOW_RAM_TAIL, VM_VGA_WINDOW_END, 0, vm->ram + VM_VGA_WINDOW_END)) < 0 ||
-	    (err = set_ram_slot(vm, VM_SLOT_LOW_RAM_TAIL, VM_LEGACY_END, vm->low_ram_size - VM_LEGACY_END,
-				vm->ram + VM_LEGACY_END)) < 0)
+	if ((err = set_ram_slot(vm, VM_SLOT_LOW_RAM_TAIL, PC_VGA_WINDOW_END, 0, vm->ram + PC_VGA_WINDOW_END)) < 0 ||
+	    (err = set_ram_slot(vm, VM_SLOT_LOW_RAM_TAIL, PC_LEGACY_END, vm->low_ram_size - PC_LEGACY_END,
+				vm->ram + PC_LEGACY_END)) < 0)
 		return err;
 	vm->legacy_released = true;
 	return 0;
@@ -292,7 +292,7 @@ static int setup_ram_slots(struct vm *vm, char **error)
 	if (add_slot(vm, 0, 0, vm->low_ram_size, vm->ram, error) < 0)
 		return -1;
 	if (vm->ram_size > vm->low_ram_size)
-		return add_slot(vm, 1, VM_HIGH_RAM_BASE, vm->ram_size - vm->low_ram_size,
+		return add_slot(vm, 1, PC_HIGH_RAM_BASE, vm->ram_size - vm->low_ram_size,
 				vm->ram + vm->low_ram_size, error);
 	return 0;
 }
@@ -323,10 +323,10 @@ static int setup_gsi_routing(struct vm *vm)
 	for (unsigned gsi = 0; gsi < 16; gsi++)
 		if (gsi != 2)
 			add_irqchip_route(vm, gsi, gsi < 8 ? KVM_IRQCHIP_PIC_MASTER : KVM_IRQCHIP_PIC_SLAVE, gsi % 8);
-	for (unsigned gsi = 0; gsi < VM_IOAPIC_PINS; gsi++)
+	for (unsigned gsi = 0; gsi < PC_IOAPIC_PINS; gsi++)
 		if (gsi != 2)
 			add_irqchip_route(vm, gsi, KVM_IRQCHIP_IOAPIC, gsi == 0 ? 2 : gsi);
-	vm->next_msi_gsi = VM_IOAPIC_PINS;
+	vm->next_msi_gsi = PC_IOAPIC_PINS;
 	int err = commit_routes(vm);
 	errno = -err;
 	return err;
@@ -405,17 +405,28 @@ int vm_detach_ioeventfd(struct vm *vm, int eventfd, uint64_t addr, unsigned len,
 			     KVM_IOEVENTFD_FLAG_DEASSIGN | (pio ? KVM_IOEVENTFD_FLAG_PIO : 0));
 }
 
+static int save_reset_chips(struct vm *vm)
+{
+	for (unsigned chip = 0; chip < G_N_ELEMENTS(vm->reset_chips); chip++) {
+		vm->reset_chips[chip].chip_id = chip;
+		if (ioctl(vm->vm_fd, KVM_GET_IRQCHIP, &vm->reset_chips[chip]) < 0)
+			return -1;
+	}
+	return ioctl(vm->vm_fd, KVM_GET_PIT2, &vm->reset_pit);
+}
+
 static int setup_irqchip(struct vm *vm, char **error)
 {
-	uint64_t identity_map = VM_IDENTITY_MAP_ADDR;
+	uint64_t identity_map = PC_KVM_IDENTITY_MAP_ADDR;
 	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY }; /* kernel owns port 0x61 */
 	const char *step;
 
 	if ((step = "KVM_SET_IDENTITY_MAP_ADDR", ioctl(vm->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &identity_map) < 0) ||
-	    (step = "KVM_SET_TSS_ADDR", ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, VM_TSS_ADDR) < 0) ||
+	    (step = "KVM_SET_TSS_ADDR", ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, PC_KVM_TSS_ADDR) < 0) ||
 	    (step = "KVM_CREATE_IRQCHIP", ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0) ||
 	    (step = "KVM_CREATE_PIT2", ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit) < 0) ||
-	    (step = "KVM_SET_GSI_ROUTING", setup_gsi_routing(vm) < 0)) {
+	    (step = "KVM_SET_GSI_ROUTING", setup_gsi_routing(vm) < 0) ||
+	    (step = "KVM_GET_IRQCHIP", save_reset_chips(vm) < 0)) {
 		*error = g_strdup_printf("%s failed: %s", step, g_strerror(errno));
 		return -1;
 	}
@@ -498,4 +509,22 @@ void vm_request_stop(struct vm *vm, enum vm_stop_reason reason)
 	g_mutex_lock(&vm->pause_lock);   /* parked vCPUs see the stop too */
 	g_cond_broadcast(&vm->pause_cond);
 	g_mutex_unlock(&vm->pause_lock);
+}
+
+int vm_reset(struct vm *vm, char **error)
+{
+	for (unsigned chip = 0; chip < G_N_ELEMENTS(vm->reset_chips); chip++) {
+		if (ioctl(vm->vm_fd, KVM_SET_IRQCHIP, &vm->reset_chips[chip]) < 0) {
+			*error = g_strdup_printf("cannot reset the interrupt controllers: %s", g_strerror(errno));
+			return -1;
+		}
+	}
+	if (ioctl(vm->vm_fd, KVM_SET_PIT2, &vm->reset_pit) < 0) {
+		*error = g_strdup_printf("cannot reset the PIT: %s", g_strerror(errno));
+		return -1;
+	}
+	atomic_store(&vm->pause_requested, false);
+	vm->vcpus_parked = 0;
+	atomic_store(&vm->stop_reason, VM_RUNNING);
+	return 0;
 }

@@ -9,30 +9,19 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "hw/bus.h"
-#include "kvm/guest_mem.h"
+#include "core/bus.h"
+#include "core/guest_mem.h"
+#include "core/pc_map.h"
 
-/* PC memory map (see shared/pc-platform.md §1). */
-#define VM_HIGH_RAM_BASE     (1ull << 32)
-#define VM_LOW_RAM_MAX       0xE0000000ull /* RAM up to here fits below the PCI hole */
-#define VM_LOW_RAM_SPLIT     0xC0000000ull /* low RAM end when RAM does not fit */
-#define VM_IDENTITY_MAP_ADDR 0xFEFFC000ull /* KVM's EPT identity page table (one page) */
-#define VM_TSS_ADDR          0xFEFFD000ull /* KVM's real-mode TSS (three pages) */
-#define VM_IOAPIC_BASE       0xFEC00000ull
-#define VM_LAPIC_BASE        0xFEE00000ull
-#define VM_IOAPIC_PINS       24
+/* KVM slots and routes (the PC memory map is core/pc_map.h). */
 #define VM_PAGE_SIZE         4096ull /* the unit of memory slots and dirty logs */
 #define VM_MAX_MSI_ROUTES    256   /* GSIs above the IOAPIC's, one per MSI vector */
-#define VM_MAX_ROUTES        (16 + VM_IOAPIC_PINS + VM_MAX_MSI_ROUTES)
+#define VM_MAX_ROUTES        (16 + PC_IOAPIC_PINS + VM_MAX_MSI_ROUTES)
 #define VM_RAM_SLOTS         3     /* KVM slots 0-2: RAM below 4 GiB, above it, above the VGA window */
 #define VM_SLOT_LOW_RAM_TAIL 2
-#define VM_VGA_WINDOW_BASE   0xA0000ull
-#define VM_VGA_WINDOW_END    0xC0000ull
 #define VM_DEVICE_RAM_SLOTS  8     /* slots after those: device memory such as VRAM */
 #define VM_DIRTY_PAGE_SIZE   4096  /* one dirty-log bit covers this much */
 #define VM_EXTRA_SLOTS       16    /* slots after those: firmware ROM and the PAM pieces */
-#define VM_LEGACY_BASE       0xC0000ull  /* the BIOS area that PAM switches */
-#define VM_LEGACY_END        0x100000ull
 
 enum vm_stop_reason {
 	VM_RUNNING = 0,
@@ -82,6 +71,9 @@ struct vm {
 	GMutex coalesced_lock;
 	void (*on_stop)(void *opaque);
 	void *on_stop_opaque;
+	/* The interrupt controllers and PIT as created: their reset state. */
+	struct kvm_irqchip reset_chips[3];   /* PIC master, PIC slave, IOAPIC */
+	struct kvm_pit_state2 reset_pit;
 };
 
 /* Opens /dev/kvm, checks capabilities, creates the VM with RAM of the given
@@ -89,6 +81,11 @@ struct vm {
  * everything done so far is undone. */
 int vm_create(struct vm *vm, uint64_t ram_size, char **error);
 void vm_destroy(struct vm *vm);
+
+/* A guest reset without a new VM, once every vCPU has left: the PICs,
+ * IOAPIC and PIT back to their state at creation, the stop and pause
+ * cleared so that vCPUs can run again. Returns 0, or -1 with *error set. */
+int vm_reset(struct vm *vm, char **error);
 
 /* KVM_CHECK_EXTENSION on a /dev/kvm or VM descriptor: 0 when absent or
  * hidden by VIREO_TEST_HIDE_KVM_CAP=NAME. */

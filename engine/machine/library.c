@@ -183,7 +183,7 @@ static bool remove_tree(const char *folder, GError **error)
 /* O_EXCL: an existing file is never overwritten. */
 bool library_create_disk(const char *path, uint64_t bytes, GError **error)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, LIBRARY_FILE_MODE);
 	if (fd < 0 || ftruncate(fd, (off_t)bytes) || fsync(fd)) {
 		int err = errno;
 		if (fd >= 0) {
@@ -225,14 +225,14 @@ static bool fill_folder(const char *work, const struct vireo_machine *m, uint64_
  * there, then moved into place in one rename. */
 static char *make_work_folder(const char *dir, GError **error)
 {
-	if (g_mkdir_with_parents(dir, 0755)) {
+	if (g_mkdir_with_parents(dir, LIBRARY_FOLDER_MODE)) {
 		int err = errno;
 		g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(err), _("cannot create %s: %s"), dir,
 			    g_strerror(err));
 		return NULL;
 	}
 	char *work = g_build_filename(dir, ".new-XXXXXX", NULL);
-	if (!g_mkdtemp_full(work, 0755)) {
+	if (!g_mkdtemp_full(work, LIBRARY_FOLDER_MODE)) {
 		int err = errno;
 		g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(err), _("cannot create a folder in %s: %s"),
 			    dir, g_strerror(err));
@@ -313,7 +313,7 @@ static bool copy_file_sparse(const char *from, const char *to, GError **error)
 			close(in);
 		return copy_error(error, from, err);
 	}
-	int out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, st.st_mode & 0777);
+	int out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, LIBRARY_FILE_MODE);
 	bool ok = out >= 0 && (ioctl(out, FICLONE, in) == 0 || copy_data_regions(in, out, st.st_size)) &&
 		  fsync(out) == 0;
 	int err = errno;
@@ -428,7 +428,8 @@ static bool write_clone_ini(const char *folder, const char *work, const char *ne
 	if (ok) {
 		give_new_identity(&m, new_name);
 		g_autofree char *text = machine_to_ini(&m, folder);
-		ok = g_file_set_contents(copy_ini, text, -1, error);
+		ok = g_file_set_contents_full(copy_ini, text, -1, G_FILE_SET_CONTENTS_CONSISTENT, LIBRARY_FILE_MODE,
+					      error);
 	}
 	machine_clear(&m);
 	return ok;

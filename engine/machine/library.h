@@ -43,11 +43,17 @@ char *library_new_mac(void);
 
 #define LIBRARY_DISK_FILE "disk.img"
 
+/* Private by default: other users on the computer cannot list a machine's
+ * folder or read its disks (nor the library folder the app makes). */
+#define LIBRARY_FOLDER_MODE 0700
+#define LIBRARY_FILE_MODE MACHINE_FILE_MODE
+
 /* Makes a sparse raw image of `bytes` at `path` (next to nothing
- * allocated); fails, touching nothing, when `path` exists. */
+ * allocated), LIBRARY_FILE_MODE; fails, touching nothing, when `path`
+ * exists. */
 bool library_create_disk(const char *path, uint64_t bytes, GError **error);
 
-/* Makes a new machine folder in `dir` (created if needed) named after
+/* Makes a new machine folder (LIBRARY_FOLDER_MODE) in `dir` (created if needed) named after
  * m->name, made unique with a "-2", "-3"... suffix, and writes machine.ini
  * there. With disk_bytes, a sparse raw image of that size is made there
  * too (disk.img) and becomes the machine's first disk. The folder appears
@@ -65,7 +71,8 @@ char *library_create_with_disk(const char *dir, const struct vireo_machine *m, u
  * file system shares blocks, else only the data regions (SEEK_DATA), so a
  * copy of a sparse image stays sparse. The copy gets an identity of its own:
  * a new MAC address when its net names one, new serials for disks that
- * have one. Files outside the folder (an ISO) are shared, not copied.
+ * have one. Files outside the folder (an ISO) are shared, not copied. The
+ * copies are LIBRARY_FILE_MODE whatever the originals' modes.
  * Returns the new folder. */
 char *library_clone(const char *dir, const char *folder, const char *new_name, GError **error);
 

@@ -1,6 +1,7 @@
 /* The machine definition: one settings table for flags and machine.ini. */
 #include "machine.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stddef.h>
@@ -36,7 +37,7 @@ const struct machine_setting machine_settings[] = {
 	  "firmware to boot: bios (SeaBIOS, the default when no kernel is given) or uefi",
 	  machine_firmware_choices },
 	{ "boot", "firmware-log", "firmware-log", SETTING_PATH, FIELD(firmware_log), "FILE",
-	  "write the firmware's debug console (port 0x402) to FILE (default: discarded)" },
+	  "write the firmware's debug console (port 0x402) to FILE, up to 64 MiB (default: discarded)" },
 	{ "boot", "menu", "boot-menu", SETTING_BOOL, FIELD(boot_menu), NULL,
 	  "the firmware offers its boot menu: \"Press ESC for boot menu.\" (default off: no wait at boot)" },
 	{ "boot", "menu-wait", "boot-menu-wait", SETTING_SECONDS, FIELD(boot_menu_wait), "SECONDS",
@@ -47,7 +48,7 @@ const struct machine_setting machine_settings[] = {
 	  "diskN or cdromN (the N-th, counted in the order given; --cdrom after the --disk ones); "
 	  "default: hard disks, then CD-ROMs" },
 	{ "devices", "serial", "serial", SETTING_SERIAL, FIELD(serial), "BACKEND",
-	  "COM1 backend: stdio (default), none, file:PATH or unix:PATH" },
+	  "COM1 backend: stdio (default), none, file:PATH (up to 64 MiB) or unix:PATH" },
 	{ "devices", "disks", "disk", SETTING_DISKS, FIELD(disks),
 	  "FILE[,ro][,serial=ID][,queues=N][,bus=virtio|ide|sata][,media=disk|cdrom]",
 	  "a disk on a raw image: virtio (default), IDE (firmware boot; primary master, slave, secondary "
@@ -62,10 +63,12 @@ const struct machine_setting machine_settings[] = {
 	{ "devices", "net", "net", SETTING_NET, FIELD(net), "none|user[,OPTION...]|tap,ifname=NAME",
 	  "virtio network: none (default), user networking (options mac=, tftp=DIR, bootfile=FILE, "
 	  "hostfwd=tcp:127.0.0.1:2222-:22 (repeatable), host-loopback=on) or a host tap interface" },
-	{ "display", "display", "display", SETTING_DISPLAY, FIELD(display), "none|sdl|vnc[=ADDR|=ADDR:PORT][,password-file=F]",
+	{ "display", "display", "display", SETTING_DISPLAY, FIELD(display),
+	  "none|sdl|vnc[=ADDR|=ADDR:PORT][,password-file=F][,insecure]",
 	  "the guest screen: none (default), a window on this desktop (sdl; Ctrl+Alt+G grabs input, "
 	  "Ctrl+Alt+F full screen) or the built-in VNC server (on 127.0.0.1 unless another address is given, "
-	  "and then better with a password; without a port, the first free one from 5900)" },
+	  "which needs a password file, or insecure to serve anyone there without one; without a port, the "
+	  "first free one from 5900)" },
 	{ "display", "gpu", "gpu", SETTING_CHOICE, FIELD(gpu), "std|virtio|none",
 	  "the display adapter: the standard VGA (default; legacy VGA and VBE modes, what firmware and "
 	  "installers expect), virtio-gpu (the guest desktop follows the window or viewer size) or none",
@@ -440,6 +443,18 @@ static bool parse_vnc_where(const char *where, struct machine_display *display)
 	return true;
 }
 
+/* password-file=FILE or insecure. */
+static bool vnc_option(struct machine_display *display, const char *option, GError **error)
+{
+	if (!strcmp(option, "insecure")) {
+		display->insecure = true;
+		return true;
+	}
+	if (g_str_has_prefix(option, "password-file=") && option[14])
+		return read_password(display, option + 14, error);
+	return display_error(error, option, _("password-file=FILE or insecure"));
+}
+
 bool machine_parse_display(const char *spec, struct machine_display *display, GError **error)
 {
 	g_auto(GStrv) parts = g_strsplit(spec, ",", -1);
@@ -454,20 +469,36 @@ bool machine_parse_display(const char *spec, struct machine_display *display, GE
 		return true;
 	}
 	if (!parts[0] || (strcmp(parts[0], "vnc") && !g_str_has_prefix(parts[0], "vnc=")))
-		return display_error(error, spec, _("none, sdl or vnc[=ADDR|=ADDR:PORT][,password-file=FILE]"));
+		return display_error(error, spec,
+				     _("none, sdl or vnc[=ADDR|=ADDR:PORT][,password-file=FILE][,insecure]"));
 	display->vnc = true;
 	if (parts[0][3] == '=' && !parse_vnc_where(parts[0] + 4, display))
 		return display_error(error, parts[0], _("vnc=ADDR or vnc=[ADDR]:PORT, e.g. vnc=127.0.0.1:5901"));
 	for (unsigned i = 1; parts[i]; i++) {
-		bool ok = g_str_has_prefix(parts[i], "password-file=") && parts[i][14]
-			? read_password(display, parts[i] + 14, error)
-			: display_error(error, parts[i], _("password-file=FILE"));
-		if (!ok) {
+		if (!vnc_option(display, parts[i], error)) {
 			machine_display_clear(display);
 			return false;
 		}
 	}
 	return true;
+}
+
+bool machine_display_open_to_others(const struct machine_display *display)
+{
+	struct in_addr addr;
+	bool loopback = inet_pton(AF_INET, display->vnc_addr, &addr) == 1 && ntohl(addr.s_addr) >> 24 == 127;
+	return display->vnc && !display->password && !loopback;
+}
+
+bool machine_display_check_open(const struct machine_display *display, GError **error)
+{
+	if (!machine_display_open_to_others(display) || display->insecure)
+		return true;
+	g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+		    _("display vnc=%s without a password: other computers could see and control the machine; "
+		      "add ,password-file=FILE, listen on 127.0.0.1, or add ,insecure if that is what you want"),
+		    display->vnc_addr);
+	return false;
 }
 
 static bool boot_item_error(GError **error, const char *item, const char *problem)
@@ -991,7 +1022,7 @@ bool machine_save(const struct vireo_machine *m, const char *path, GError **erro
 	g_autofree char *base = g_path_get_basename(path);
 	g_autofree char *tmp = g_strdup_printf("%s" G_DIR_SEPARATOR_S ".%s.XXXXXX", dir, base);
 	g_autofree char *text = machine_to_ini(m, dir);
-	int fd = g_mkstemp_full(tmp, O_WRONLY | O_CLOEXEC, 0644);
+	int fd = g_mkstemp_full(tmp, O_WRONLY | O_CLOEXEC, MACHINE_FILE_MODE);
 	if (fd < 0)
 		return save_error(error, path, _("cannot create a temporary file"), errno);
 	const char *step = _("cannot write");

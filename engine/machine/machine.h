@@ -30,7 +30,7 @@ struct vireo_machine {
 	char *cdrom;       /* an ISO as the CD-ROM on the IDE secondary master, MACHINE_NO_DISC, or NULL: no drive */
 	bool rng;          /* virtio-rng */
 	char *net;         /* "none" or user[,OPTIONS] (see machine_parse_net) */
-	char *display;     /* none, sdl or vnc[=ADDR|=ADDR:PORT][,password-file=F] (machine_parse_display) */
+	char *display;     /* none, sdl or vnc[=ADDR|=ADDR:PORT][,password-file=F][,insecure] (machine_parse_display) */
 	char *gpu;         /* one of machine_gpu_choices */
 	bool no_reboot;
 };
@@ -161,12 +161,19 @@ struct machine_display {
 	unsigned vnc_port;     /* the port asked for, or the first to try */
 	unsigned vnc_port_last; /* the last to try: vnc_port when one was given */
 	char *password;        /* read from password-file=, or NULL */
+	bool insecure;         /* the user's consent to a VNC server others reach without a password */
 };
 
-/* Parses none | sdl | vnc[=ADDR|=[ADDR]:PORT][,password-file=FILE] (reading
- * the file's first line); errors name the bad part. */
+/* Parses none | sdl | vnc[=ADDR|=[ADDR]:PORT][,password-file=FILE][,insecure]
+ * (reading the file's first line); errors name the bad part. */
 bool machine_parse_display(const char *spec, struct machine_display *display, GError **error);
 void machine_display_clear(struct machine_display *display);
+/* A VNC server without a password on an address other than loopback
+ * (127.0.0.0/8): other computers could see and control the machine. */
+bool machine_display_open_to_others(const struct machine_display *display);
+/* Refuses such a server unless the spec says insecure; the error names the
+ * ways out. The engine runs none without the consent. */
+bool machine_display_check_open(const struct machine_display *display, GError **error);
 
 /* Parses PATH[,ro][,serial=ID][,queues=N][,bus=virtio|ide|sata][,media=disk|cdrom];
  * a CD-ROM is read-only and needs bus=ide or sata, and its PATH may be
@@ -238,7 +245,10 @@ char *machine_to_ini(const struct vireo_machine *m, const char *base_dir);
 
 /* Writes machine.ini atomically: a temporary file in the same folder, fsync,
  * rename over `path`, fsync of the folder. On failure the old file is intact
- * and no temporary file is left; the error names the file. */
+ * and no temporary file is left; the error names the file. The file is the
+ * owner's alone (MACHINE_FILE_MODE): it names the machine's disks and its
+ * VNC password file. */
+#define MACHINE_FILE_MODE 0600
 bool machine_save(const struct vireo_machine *m, const char *path, GError **error);
 
 #endif

@@ -14,7 +14,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "boot/bytes.h"
+#include "core/bytes.h"
 #include "hw/ahci.h"
 
 #define RAM_SIZE (1u << 20)

@@ -4,6 +4,8 @@
  * refuse, and a new mode when the display changes size. Each step prints
  * one "gpu: ..." line for the test to wait for; the test checks the pixels
  * over VNC, and sends a byte on COM1 once it has seen the resized screen.
+ * With "flood" on its command line it only creates resources until the
+ * device refuses (issue 13).
  *
  * Commands and structures: virtio 1.2 §5.7 "GPU Device". */
 #include "runtime.h"
@@ -58,6 +60,13 @@
 #define RESIZED_GPA 0x02000000u
 #define RESIZED_MAX (64u << 20)
 #define OUTSIDE_RAM_GPA 0xFFFFF000000ull
+
+/* The flood (see flood()): a list of the most entries one ATTACH_BACKING
+ * may carry (256 KiB of them), past the resized screen's room, and the
+ * most resources: 2048 such lists are twice the device's 256 MiB budget. */
+#define FLOOD_LIST_GPA 0x06000000u
+#define FLOOD_ENTRIES 16384
+#define FLOOD_MAX_RESOURCES 2048
 
 struct ctrl_hdr {                            /* §5.7.6.7 */
 	uint32_t type, flags;
@@ -197,12 +206,17 @@ static uint32_t create_2d(uint32_t id, uint32_t format, uint32_t width, uint32_t
 	return control(CMD_RESOURCE_CREATE_2D, sizeof(cmd.create), 0, 0, sizeof(struct ctrl_hdr));
 }
 
-static uint32_t attach_backing(uint32_t id, unsigned count)
+static uint32_t attach_list(uint32_t id, const struct mem_entry *list, unsigned count)
 {
 	clear_cmd();
 	cmd.attach = (struct resource_attach_backing){ .resource_id = id, .nr_entries = count };
-	return control(CMD_RESOURCE_ATTACH_BACKING, sizeof(cmd.attach), entries, count * sizeof(entries[0]),
+	return control(CMD_RESOURCE_ATTACH_BACKING, sizeof(cmd.attach), list, count * sizeof(list[0]),
 		       sizeof(struct ctrl_hdr));
+}
+
+static uint32_t attach_backing(uint32_t id, unsigned count)
+{
+	return attach_list(id, entries, count);
 }
 
 static uint32_t transfer(uint32_t id, struct rect r, uint64_t offset)
@@ -467,9 +481,48 @@ static bool display_change(void)
 	return true;
 }
 
+/* Issue 13, on the kernel command line "flood": 1x1 resources, each with
+ * the longest backing list there is (one pixel of the same page, again and
+ * again), until the device refuses. The test reads the engine's resident
+ * memory before (it sends a byte to start) and after (while the resources
+ * are still held; another byte ends the guest). A device that never
+ * refuses stops the guest at twice the host budget's worth of lists. */
+static bool flood(void)
+{
+	struct mem_entry *list = (struct mem_entry *)(uintptr_t)FLOOD_LIST_GPA;
+	if (!is_ram(FLOOD_LIST_GPA, FLOOD_ENTRIES * sizeof(*list)))
+		return false;
+	for (unsigned i = 0; i < FLOOD_ENTRIES; i++)
+		list[i] = (struct mem_entry){ FB_TOP_GPA, 4, 0 };
+	print("gpu: flood ready\n");
+	serial_wait();
+	for (uint32_t id = 1; id <= FLOOD_MAX_RESOURCES; id++) {
+		uint32_t type = create_2d(id, FORMAT_B8G8R8X8_UNORM, 1, 1);
+		if (type == RESP_OK_NODATA)
+			type = attach_list(id, list, FLOOD_ENTRIES);
+		if (type != RESP_OK_NODATA) {
+			print("gpu: flood refused resource %u with 0x%x\n", id, type);
+			serial_wait();
+			return true;
+		}
+	}
+	print("gpu: FAIL flood never refused in %u resources\n", FLOOD_MAX_RESOURCES);
+	return false;
+}
+
+static bool cmdline_is(const char *want)
+{
+	const char *p = (const char *)(uintptr_t)start_info->cmdline_paddr;
+	while (p && *p && *p == *want)
+		p++, want++;
+	return p && !*p && !*want;
+}
+
 int main(void)
 {
 	uint32_t w, h, enabled;
+	if (cmdline_is("flood"))
+		return find_device() && flood() ? 0 : 1;
 	if (!find_device() || !display_info(&w, &h, &enabled))
 		return 1;
 	print("gpu: display 0 %ux%u enabled %u\n", w, h, enabled);

@@ -16,6 +16,7 @@ import re
 import shutil
 import signal
 import socket as socketlib
+import struct
 import subprocess
 import sys
 import tempfile
@@ -306,6 +307,26 @@ def make_iso(app, name, label, files=None, joliet=False):
     return iso
 
 
+def make_joliet_first_iso(app, name):
+    """Issue 13: two Joliet supplementary volume descriptors (ECMA-119 8.5,
+    escape "%/E") before the primary one, written sector by sector since
+    xorriso makes no such image; every root is sector 21, an empty
+    directory."""
+    sector = 2048
+    image = bytearray(24 * sector)
+    for number, kind, escapes in ((16, 2, b"%/E"), (17, 2, b"%/E"), (18, 1, b""), (19, 255, b"")):
+        at = number * sector
+        image[at:at + 7] = bytes([kind]) + b"CD001\x01"
+        image[at + 88:at + 88 + len(escapes)] = escapes
+        root = at + 156  # the root's directory record (ECMA-119 8.4.18, 9.1)
+        image[root:root + 34] = (bytes([34, 0]) + struct.pack("<II", 21, 0) + struct.pack("<II", sector, 0) +
+                                 bytes(7) + bytes([2, 0, 0]) + struct.pack("<HH", 1, 0) + bytes([1, 0]))
+    iso = os.path.join(app.tmp, name)
+    with open(iso, "wb") as f:
+        f.write(image)
+    return iso
+
+
 def choose(combo, label):
     """Picks the item shown as `label` in a combo box."""
     items = [n.get_name() for n in find_all(combo, "menu item", visible=False)]
@@ -419,6 +440,7 @@ def case_new_recognized(app):
         ".disk/info": 'Debian GNU/Linux 12.8.0 "Bookworm" - Official amd64 NETINST with firmware 20241109-11:04',
         "install.amd/vmlinuz": "kernel"}, joliet=True)
     unknown = make_iso(app, "data.iso", "DRIVERS")
+    joliet_first = make_joliet_first_iso(app, "joliet-first.iso")
     app.start()
 
     def recognized(dialog, system, line):
@@ -452,6 +474,12 @@ def case_new_recognized(app):
     recognized(dialog, "Windows", "Not recognized: choose the operating system.")
     if any(t.startswith("Recognized") for t in label_texts(dialog)):
         fail("an unknown ISO is said to be recognized: %r" % label_texts(dialog))
+
+    # Descriptors that once overran the reader's table and crashed the app.
+    set_text(find(dialog, "text", "File"), debian)
+    recognized(dialog, "Linux", "Recognized: Debian 12.8.0 (Linux)")
+    set_text(find(dialog, "text", "File"), joliet_first)
+    recognized(dialog, "Linux", "Not recognized: choose the operating system.")
 
 
 def case_new_validation(app):
@@ -683,7 +711,8 @@ def refused(app, dialog, ini, what, message):
 
 def edit_net_screen(app, dialog, ini):
     """The network's and screen's widgets: VNC on the first free port, then
-    on every network (a warning until there is a password file); a port
+    on every network (refused without a password file until insecure is
+    chosen, then a warning until there is a password file); a port
     forward added, made UDP, the first removed; a bad MAC address, port or
     VNC address says so under itself and Save cannot write; New makes a
     MAC address; host-loopback= is kept; the specs are saved exactly."""
@@ -730,16 +759,23 @@ def edit_net_screen(app, dialog, ini):
     refused(app, dialog, ini, "a VNC address that is not one",
             "“10.0.0” is not an IPv4 address such as 127.0.0.1 (this computer only) or 0.0.0.0 (every network).")
     set_text(address, "0.0.0.0")
-    warning = ("Other computers can reach this address: anyone there can see and control the machine "
-               "unless it has a password file.")
+    refused(app, dialog, ini, "VNC on every network without a password",
+            "Other computers can reach this address: give a password file, or choose "
+            "“Without a password (insecure)” to let anyone there see and control the machine.")
+    insecure = find(dialog, "check box", "Without a password (insecure)", visible=False)
+    click(insecure)
+    warning = ("Other computers can reach this address: anyone there can see and control the machine, "
+               "without a password.")
     wait_for("the warning about VNC without a password", lambda: warning in all_label_texts(dialog))
-    wait_for("Save to stay possible with only a warning", lambda: sensitive(save))
+    wait_for("Save to become possible with only a warning", lambda: sensitive(save))
     password = os.path.join(app.tmp, "vnc-password")
     with open(password, "w") as f:
         f.write("secret\n")
     set_text(find(dialog, "text", "VNC password file", visible=False), password)
     wait_for("the warning to go with a password", lambda: warning not in all_label_texts(dialog))
-    wait_for("Save to become possible", lambda: sensitive(save))
+    click(insecure)
+    wait_for("insecure to be unchosen", lambda: not checked(insecure))
+    wait_for("Save to stay possible", lambda: sensitive(save))
     new_mac = text_of(mac)
     click(save)
     wait_for("the editor to close", lambda: not find(app.root, "dialog", "Machine Settings"))

@@ -330,6 +330,42 @@ def case_display_port_in_use(tmp):
                "cannot listen", status=2)
 
 
+def case_display_open_without_password(tmp):
+    """A VNC server other computers reach, with no password: refused from
+    the command line and from machine.ini, naming the ways out, before it
+    listens (192.0.2.1 is no address of this host)."""
+    ways_out = (",password-file=FILE", "127.0.0.1", ",insecure")
+    for where in ("0.0.0.0", "192.0.2.1:5901"):
+        expect(["--kernel", guest("demo"), "--display", "vnc=" + where], "vnc=" + where.split(":")[0],
+               "without a password", *ways_out, status=2)
+    ini = write(tmp, "machine.ini", "[boot]\nkernel=%s\n[display]\ndisplay=vnc=0.0.0.0\n" % guest("demo"))
+    expect([ini], "vnc=0.0.0.0", "without a password", *ways_out, status=2)
+    expect(["--kernel", guest("demo"), "--display", "vnc=0.0.0.0", "--add-to-library"], "vnc=0.0.0.0",
+           *ways_out, status=2, env={"XDG_DATA_HOME": tmp})
+    if os.path.exists(os.path.join(tmp, "vireo")):
+        vt.fail("--add-to-library wrote a machine it refused")
+
+
+def case_display_open_insecure(tmp):
+    """With ,insecure the user says they mean it: the engine serves VNC on
+    every network without a password, and says so once on stderr."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with vt.Engine(["--kernel", guest("demo"), "--display", "vnc=0.0.0.0:%d,insecure" % port]) as engine:
+        engine.wait_for(r"Vireo demo guest", 30)
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as viewer:
+            if not viewer.recv(12).startswith(b"RFB "):
+                vt.fail("the VNC server did not greet a viewer")
+        engine.send(b"q")
+        if engine.wait_exit(20) != 0:
+            vt.fail("the engine did not end cleanly")
+        err = engine.proc.stderr.read().decode()
+    if err.count("\n") != 1 or "warning: VNC on 0.0.0.0:%d without a password (insecure)" % port not in err:
+        vt.fail("expected one warning line on stderr, got %r" % err)
+    print("ok: %s" % err.strip())
+
+
 def case_display_password_file_missing(tmp):
     expect(["--kernel", guest("demo"), "--display", "vnc,password-file=" + os.path.join(tmp, "nope")],
            "password-file", "nope", status=2)
@@ -415,7 +451,8 @@ CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith("case
 # Errors the engine meets only once /dev/kvm is open (it checks the command
 # line and the files it names first), or that need a first engine running.
 NEEDS_KVM = {"kvm_permission", "missing_capability", "kernel_not_bootable", "elf_without_pvh", "bzimage_truncated",
-             "memory_too_large", "cpu_feature_unknown", "disk_locked", "net_port_in_use", "control_socket_taken"}
+             "memory_too_large", "cpu_feature_unknown", "disk_locked", "net_port_in_use", "control_socket_taken",
+             "display_open_insecure"}
 
 if __name__ == "__main__":
     if sys.argv[1] in NEEDS_KVM:

@@ -18,6 +18,10 @@ ide-and-sata-cdroms: a SATA CD (cdrom1), an IDE CD given as a disk (cdrom2)
   and the --cdrom drive (cdrom3, counted after the disks as --boot-order
   counts): each named drive changes alone, a change without a drive name
   goes to the --cdrom drive; which disc boots after each reset shows it.
+sendkey: `sendkey ctrl-alt-delete` reaches the PS/2 guest as Ctrl, Alt and
+  Delete pressed in that order and released in reverse (the scan codes the
+  guest reads); an unknown key name and an empty combination are refused
+  naming them, and nothing reaches the guest; `sendkey q` ends the guest.
 empty-cdroms: a machine started with both drives empty (--cdrom empty, a
   SATA CD with PATH empty) boots SeaBIOS, which finds both drives and no disc
   in them; `change` then puts a disc in each, which boots after a reset.
@@ -112,6 +116,15 @@ def case_info_and_screenshot(tmp):
     print("ok: info, a pixel-exact screenshot, socket mode 0600")
 
 
+def wait_for_boot(engine, banners, failure):
+    """Waits until the guest has said it is ready once more than `banners`."""
+    deadline = time.monotonic() + 30
+    while engine.output().count("ps2: ready") <= banners:
+        if time.monotonic() > deadline:
+            vt.fail(failure)
+        time.sleep(0.2)
+
+
 def case_pause_resume(tmp):
     sock, port = os.path.join(tmp, "engine.sock"), free_port()
     args = ["--kernel", os.path.join(vt.guest_dir(), "ps2-input.elf"), "--memory", "64M",
@@ -133,18 +146,52 @@ def case_pause_resume(tmp):
         engine.wait_for(r"kbd 1e\r?\n", 10)
         banners = engine.output().count("ps2: ready")
         ctl(sock, "reset")
-        deadline = time.monotonic() + 30
-        while engine.output().count("ps2: ready") <= banners:
-            if time.monotonic() > deadline:
-                vt.fail("the guest did not boot again after reset")
-            time.sleep(0.2)
+        wait_for_boot(engine, banners, "the guest did not boot again after reset")
+        # A paused machine that is reset runs again, as after a power cycle.
+        banners = engine.output().count("ps2: ready")
+        ctl(sock, "pause")
+        ctl(sock, "reset")
+        wait_for_boot(engine, banners, "the paused guest did not boot again after reset")
+        if info(sock)["state"] != "running":
+            vt.fail("state is %s, not running, after a reset of a paused machine" % info(sock)["state"])
         ctl(sock, "power-button")
         if engine.wait_exit(20) != 0:
             vt.fail("the power button did not end the engine cleanly")
         probe.close()
     if os.path.exists(sock):
         vt.fail("the control socket outlived the engine")
-    print("ok: pause holds the guest, resume lets it run, reset reboots, power button ends it")
+    print("ok: pause holds the guest, resume lets it run, reset reboots (a paused one too), power button ends it")
+
+
+def case_sendkey(tmp):
+    sock = os.path.join(tmp, "engine.sock")
+    args = ["--kernel", os.path.join(vt.guest_dir(), "ps2-input.elf"), "--memory", "64M", "--control", sock]
+    with vt.Engine(args) as engine:
+        engine.wait_for(r"ps2: ready", 30)
+        ctl(sock, "sendkey", "ctrl-alt-delete")
+        # Scan set 1, as the guest reads it through the controller's translation.
+        want = ["1d", "38", "e0", "53", "e0", "d3", "b8", "9d"]
+        deadline = time.monotonic() + 10
+        while True:
+            got = [line.split()[1] for line in engine.output().splitlines() if line.startswith("kbd ")]
+            if got == want:
+                break
+            if len(got) >= len(want) or time.monotonic() > deadline:
+                vt.fail("after sendkey ctrl-alt-delete the guest read %s, not %s" % (got, want))
+            time.sleep(0.1)
+        for keys, message in (("ctrl-bogus", "unknown key 'bogus'"), ("", "no keys given")):
+            r = subprocess.run([os.environ["VIREO_CTL"], sock, "sendkey", keys], capture_output=True, text=True,
+                               timeout=30)
+            if r.returncode != 1 or message not in r.stderr or r.stderr.count("\n") != 1:
+                vt.fail("sendkey '%s': status %d, %r (wanted status 1 and one line naming %r)"
+                        % (keys, r.returncode, r.stderr, message))
+        time.sleep(0.5)
+        if engine.output().count("kbd ") != len(want):
+            vt.fail("a refused sendkey still reached the guest: %r" % engine.output())
+        ctl(sock, "sendkey", "q")
+        if engine.wait_exit(20) != 0:
+            vt.fail("sendkey q did not end the guest")
+    print("ok: sendkey ctrl-alt-delete reached the guest in order; bad names refused")
 
 
 def case_power_button_acpi(tmp):

@@ -4,6 +4,7 @@ RFB client (vnc-probe, on libvncclient). Usage: test_display.py CASE"""
 import os
 import ctypes
 import re
+import resource
 import select
 import shutil
 import socket
@@ -213,6 +214,197 @@ def case_password():
             engine.wait_exit(20)
             right.close()
             second.close()
+
+
+def check_sampled(rgb, width, height, expected, what):
+    """check_image on every 7th row and 5th column: quick enough for many viewers."""
+    for y in range(0, height, 7):
+        for x in range(0, width, 5):
+            if pixel(rgb, width, x, y) != expected(x, y):
+                vt.fail("%s: pixel (%d,%d) is %s, expected %s" % (what, x, y, pixel(rgb, width, x, y), expected(x, y)))
+
+
+def case_viewer_cap():
+    """Eight viewers at once each get the screen; a ninth is refused (closed
+    as it connects) while the eight stay connected and still get updates:
+    the guest's next mode reaches every one of them, pixel for pixel. One
+    leaving makes room for another."""
+    engine, port = boot_with_vnc("vga")
+    with engine:
+        engine.wait_for(r"vga: 1024x768x32 drawn", 60)
+        viewers = [Probe(port) for _ in range(8)]
+        for i, viewer in enumerate(viewers):
+            if not viewer.greeting.startswith("connected"):
+                vt.fail("viewer %d of 8 was refused: %r" % (i + 1, viewer.greeting))
+        ninth = Probe(port, retry_seconds=0)
+        if ninth.greeting.startswith("connected"):
+            vt.fail("a ninth viewer was let in")
+        ninth.proc.wait(10)
+        engine.send(b"\n")
+        engine.wait_for(r"vga: 800x600x16 drawn", 60)
+        for i, viewer in enumerate(viewers):
+            check_sampled(viewer.screen(800, 600), 800, 600, pattern16, "viewer %d, 800x600x16" % (i + 1))
+        viewers.pop().close()
+        again = Probe(port)  # retries until the server has seen the other one go
+        if not again.greeting.startswith("connected"):
+            vt.fail("no room for a viewer after one of eight left: %r" % again.greeting)
+        check_sampled(again.screen(800, 600), 800, 600, pattern16, "the viewer that took the place")
+        engine.send(b"\n")
+        if engine.wait_exit(20) != 0:
+            vt.fail("engine did not end cleanly")
+        for viewer in viewers + [again]:
+            viewer.close()
+
+
+def raw_connection(port):
+    """A TCP connection that never speaks RFB, and what the server sent it
+    first: its ProtocolVersion ("RFB 003.008\\n") when it holds the
+    connection, b"" when it closed it at once."""
+    s = socket.create_connection(("127.0.0.1", port))
+    s.settimeout(10)
+    try:
+        return s, s.recv(12)
+    except ConnectionResetError:
+        return s, b""
+
+
+def case_handshake_cap():
+    """Connections that never finish the RFB handshake: the server holds
+    four (a fifth on is closed at once), a viewer arriving meanwhile is
+    refused, the viewer already connected keeps getting updates, and the
+    four are dropped 10 s on, after which a viewer connects again."""
+    engine, port = boot_with_vnc("vga")
+    with engine:
+        viewer = Probe(port)
+        engine.wait_for(r"vga: 1024x768x32 drawn", 60)
+        check_sampled(viewer.screen(1024, 768), 1024, 768, pattern32, "before the flood")
+        start = time.monotonic()
+        held, closed = [], 0
+        for _ in range(10):
+            s, first = raw_connection(port)
+            if first.startswith(b"RFB "):
+                held.append(s)
+            else:
+                closed += 1
+                s.close()
+        if (len(held), closed) != (4, 6):
+            vt.fail("of 10 silent connections the server held %d and closed %d (expected 4 and 6)"
+                    % (len(held), closed))
+        late = Probe(port, retry_seconds=0)
+        if late.greeting.startswith("connected"):
+            vt.fail("a viewer got in beside 4 unfinished handshakes")
+        engine.send(b"\n")
+        engine.wait_for(r"vga: 800x600x16 drawn", 60)
+        check_sampled(viewer.screen(800, 600), 800, 600, pattern16, "the viewer during the flood")
+        for s in held:
+            s.settimeout(max(0.1, start + 30 - time.monotonic()))
+            try:
+                if s.recv(1) != b"":
+                    vt.fail("the server sent more to a connection that never answered")
+            except socket.timeout:
+                vt.fail("a connection that never spoke was still held after %.1f s" % (time.monotonic() - start))
+            except ConnectionResetError:
+                pass
+            s.close()
+        dropped = time.monotonic() - start
+        if dropped < 9.9:
+            vt.fail("the unfinished handshakes were dropped after %.1f s, before their 10 s" % dropped)
+        again = Probe(port, retry_seconds=0)
+        if not again.greeting.startswith("connected"):
+            vt.fail("a viewer was refused after the unfinished handshakes went: %r" % again.greeting)
+        print("ok: the 4 silent connections were dropped %.1f s after the first" % dropped)
+        engine.send(b"\n")
+        if engine.wait_exit(20) != 0:
+            vt.fail("engine did not end cleanly")
+        viewer.close()
+        again.close()
+
+
+def case_partial_handshake():
+    """A connection that sends part of its ProtocolVersion and stops does
+    not hold up the viewers (libvncserver alone waits up to 20 s for the
+    rest, and every viewer with it): a viewer's full-screen request is
+    answered at once. When the rest comes, its handshake goes on."""
+    engine, port = boot_with_vnc("vga-text")
+    with engine:
+        viewer = Probe(port)
+        engine.wait_for(r"vga-text: written", 30)
+        viewer.screen(720, 400)
+        slow, first = raw_connection(port)
+        if not first.startswith(b"RFB "):
+            vt.fail("the server did not greet the slow connection: %r" % first)
+        slow.sendall(b"RFB 003")
+        time.sleep(0.5)
+        start = time.monotonic()
+        text = read_text(viewer.screen(720, 400), 720, 400)
+        took = time.monotonic() - start
+        if took > 5 or not text[0].startswith("Hello from Vireo"):
+            vt.fail("with half a ProtocolVersion pending, the viewer's picture took %.1f s and reads %r"
+                    % (took, text[0]))
+        slow.sendall(b".008\n")
+        security = slow.recv(2)  # RFC 6143 §7.1.2: how many security types, then them (1: None)
+        if security != b"\x01\x01":
+            vt.fail("after the rest of the ProtocolVersion the server sent %r, not its security types" % security)
+        print("ok: the viewer's picture took %.2f s beside half a ProtocolVersion" % took)
+        slow.close()
+        engine.send(b"\n")
+        engine.wait_exit(20)
+        viewer.close()
+
+
+def case_descriptor_limit():
+    """libvncserver keeps viewer sockets in an fd_set (select), which holds
+    descriptors below FD_SETSIZE only: started with a higher soft limit, the
+    engine runs with at most 1024, and a viewer still connects."""
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard <= 1024:
+        vt.skip("the hard descriptor limit is %d: no higher soft limit to start with" % hard)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (4096 if hard == resource.RLIM_INFINITY else min(hard, 4096), hard))
+    engine, port = boot_with_vnc("vga-text")
+    with engine:
+        viewer = Probe(port)
+        with open("/proc/%d/limits" % engine.proc.pid) as f:
+            soft = re.search(r"^Max open files\s+(\d+)", f.read(), re.M).group(1)
+        if int(soft) > 1024:
+            vt.fail("the engine runs with a soft descriptor limit of %s, above FD_SETSIZE" % soft)
+        engine.wait_for(r"vga-text: written", 30)
+        if not read_text(viewer.screen(720, 400), 720, 400)[0].startswith("Hello from Vireo"):
+            vt.fail("the viewer does not see the guest's text")
+        viewer.close()
+
+
+def case_descriptors_taken():
+    """Started with every descriptor below FD_SETSIZE already taken (a
+    parent that leaks them), the engine must not put a viewer's socket
+    above it in libvncserver's fd_set (glibc then aborts it): it stops with
+    one line, or serves the viewer."""
+    taken = []
+    while not taken or taken[-1] < 1100:
+        taken.append(os.open("/dev/null", os.O_RDONLY | os.O_CLOEXEC))
+    port = free_port()
+    cmd = [vt.engine_path(), "--kernel", os.path.join(vt.guest_dir(), "vga-text.elf"), "--memory", "64M",
+           "--display", "vnc=127.0.0.1:%d" % port]
+    proc = subprocess.Popen(cmd, pass_fds=taken, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    for fd in taken:
+        os.close(fd)
+    try:
+        proc.wait(5)
+    except subprocess.TimeoutExpired:
+        viewer = Probe(port, retry_seconds=0)
+        served = viewer.greeting.startswith("connected") and viewer.ask("idle 0.5").startswith("idle-bytes")
+        time.sleep(0.5)
+        alive = proc.poll() is None
+        proc.kill()
+        proc.wait()
+        if not (served and alive):
+            vt.fail("the engine ran but did not serve a viewer (exit %s): %r" % (proc.returncode, proc.stderr.read()))
+        print("ok: the viewer was served")
+        return
+    err = proc.stderr.read().strip()
+    if proc.returncode <= 0 or len(err.splitlines()) != 1 or not err.startswith("vireo-engine: "):
+        vt.fail("the engine ended with status %d and not one clear line: %r" % (proc.returncode, err))
+    print("ok: %s" % err)
 
 
 def said_vnc_port(engine, timeout=20):

@@ -350,6 +350,6 @@ if __name__ == "__main__":
     vt.require_kvm()
     if not vt.host_can_run_linux():
         vt.skip("host KVM cannot run a full Linux kernel (guest kernel code is emulated; "
-                "int3 at CPL0 stops the guest)")
+                "the engine's instruction assist does not yet carry Linux to its shell)")
     CASES[sys.argv[1]]()
     print("ok: %s" % sys.argv[1])

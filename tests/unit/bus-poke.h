@@ -5,7 +5,7 @@
 
 #include <glib.h>
 
-#include "hw/bus.h"
+#include "core/bus.h"
 
 static inline uint64_t bus_in(const struct bus *bus, uint64_t addr, unsigned size)
 {

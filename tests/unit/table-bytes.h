@@ -1,6 +1,6 @@
 /* Reading firmware tables in tests: little-endian fields and the byte sum
  * a valid ACPI or MP table has (zero). Written apart from the engine's own
- * boot/bytes.h so a test does not check the engine with its own code. */
+ * core/bytes.h so a test does not check the engine with its own code. */
 #ifndef VIREO_TEST_TABLE_BYTES_H
 #define VIREO_TEST_TABLE_BYTES_H
 

@@ -14,6 +14,7 @@
 #include <glib/gstdio.h>
 #include <string.h>
 
+#include "core/pc_map.h"
 #include "boot/acpi_loader.h"
 #include "bus-poke.h"
 #include "firmware_board.h"
@@ -172,7 +173,7 @@ static uint32_t run_table_loader(struct firmware *fw)
 static struct acpi_config machine(unsigned ncpus)
 {
 	return (struct acpi_config){ .ncpus = ncpus, .ioapic_id = (uint8_t)ncpus, .pm_base = ACPI_PM_BASE,
-				     .sci_irq = ACPI_PM_SCI_IRQ, .reset_port = RESET_CONTROL_PORT,
+				     .sci_irq = PC_IRQ_SCI, .reset_port = RESET_CONTROL_PORT,
 				     .reset_value = RESET_CONTROL_RESET_VALUE };
 }
 
@@ -500,7 +501,7 @@ static void test_tables_match_the_pm_block(void)
 	struct board *b = g_new0(struct board, 1);
 	bus_init(&b->mmio);
 	g_assert_cmpint(pci_bus_init(&b->pci, &fw->pio, &b->mmio), ==, 0);
-	struct irq_line sci = { record_sci, b, ACPI_PM_SCI_IRQ };
+	struct irq_line sci = { record_sci, b, PC_IRQ_SCI };
 	g_assert_cmpint(acpi_pm_init(&b->pm, &fw->pio, 0, sci, count_power_off, b), ==, 0);
 	g_assert_cmpint(piix4_pm_init(&b->pm_fn, &b->pci, &b->pm), ==, 0);
 	config_write(&fw->pio, 0x40, SEABIOS_PM_BASE | 1, 4);

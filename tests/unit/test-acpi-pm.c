@@ -3,9 +3,10 @@
 #include <glib.h>
 #include <time.h>
 
+#include "core/pc_map.h"
 #include "hw/acpi_pm.h"
 #include "bus-poke.h"
-#include "hw/bus.h"
+#include "core/bus.h"
 
 #define BASE ACPI_PM_BASE
 
@@ -18,7 +19,7 @@ struct fixture {
 
 static void record_sci(void *opaque, unsigned gsi, bool level)
 {
-	g_assert_cmpuint(gsi, ==, ACPI_PM_SCI_IRQ);
+	g_assert_cmpuint(gsi, ==, PC_IRQ_SCI);
 	((struct fixture *)opaque)->sci = level;
 }
 
@@ -41,7 +42,7 @@ static struct fixture *fixture_new(void)
 {
 	struct fixture *f = g_new0(struct fixture, 1);
 	bus_init(&f->pio);
-	struct irq_line sci = { record_sci, f, ACPI_PM_SCI_IRQ };
+	struct irq_line sci = { record_sci, f, PC_IRQ_SCI };
 	g_assert_cmpint(acpi_pm_init(&f->pm, &f->pio, BASE, sci, count_power_off, f), ==, 0);
 	return f;
 }

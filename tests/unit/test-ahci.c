@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "boot/bytes.h"
+#include "core/bytes.h"
 #include "bus-poke.h"
 #include "hw/ahci.h"
 

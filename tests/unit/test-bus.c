@@ -1,8 +1,8 @@
 /* The device bus and the checked guest-memory translation. */
 #include <glib.h>
 
-#include "hw/bus.h"
-#include "kvm/guest_mem.h"
+#include "core/bus.h"
+#include "core/guest_mem.h"
 
 static uint64_t echo_offset(void *opaque, uint64_t offset, unsigned size)
 {

@@ -288,6 +288,31 @@ static void test_overrunning_records(void)
 	g_free(img.bytes);
 }
 
+/* Two Joliet supplementary descriptors, then the primary (issue 13): the
+ * reader keeps the primary tree and one Joliet tree, which is all its table
+ * holds, and reads nothing past it. An empty root says unknown; "LIVE" in
+ * the primary tree, which only the primary tree can read, still says Linux. */
+static void test_joliet_before_primary(void)
+{
+	struct image img = new_image(24, "JOLIET", 21, SECTOR, false);
+	memcpy(sector_at(&img, 18), sector_at(&img, 16), SECTOR);  /* the primary, third */
+	memcpy(sector_at(&img, 19), sector_at(&img, 17), SECTOR);  /* then the terminator */
+	for (uint32_t s = 16; s < 18; s++) {
+		unsigned char *svd = sector_at(&img, s);
+		svd[0] = 2;                    /* ECMA-119 8.5: supplementary */
+		memcpy(svd + 88, "%/E", 3);    /* 8.5.6: Joliet level 3 */
+	}
+	static const char *const none[] = { NULL };
+	put_root(&img, none, 0, 0, false);
+	g_autofree char *empty = write_image(&img, "joliet-first.iso", img.sectors);
+	assert_detects(empty, ISO_OS_UNKNOWN, NULL);
+	static const char *const live[] = { "LIVE", NULL };
+	put_root(&img, live, 21, SECTOR, true);
+	g_autofree char *linux_iso = write_image(&img, "joliet-first-live.iso", img.sectors);
+	assert_detects(linux_iso, ISO_OS_LINUX, NULL);
+	g_free(img.bytes);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -304,6 +329,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/iso-detect/garbage", test_garbage);
 	g_test_add_func("/iso-detect/hostile-directories", test_hostile_directories);
 	g_test_add_func("/iso-detect/overrunning-records", test_overrunning_records);
+	g_test_add_func("/iso-detect/joliet-before-primary", test_joliet_before_primary);
 	int status = g_test_run();
 	const char *rm[] = { "rm", "-rf", scratch, NULL };
 	g_spawn_sync(NULL, (char **)rm, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL, NULL, NULL);

@@ -122,6 +122,22 @@ static void test_round_trip(void)
 	}
 }
 
+static void test_names(void)
+{
+	g_assert_cmpuint(keymap_from_name("ctrl"), ==, KEY_LEFTCTRL);
+	g_assert_cmpuint(keymap_from_name("Alt"), ==, KEY_LEFTALT);
+	g_assert_cmpuint(keymap_from_name("delete"), ==, KEY_DELETE);
+	g_assert_cmpuint(keymap_from_name("f12"), ==, KEY_F12);
+	g_assert_cmpuint(keymap_from_name("kp_enter"), ==, KEY_KPENTER);
+	g_assert_cmpuint(keymap_from_name("print"), ==, KEY_SYSRQ);
+	g_assert_cmpuint(keymap_from_name("a"), ==, KEY_A);
+	g_assert_cmpuint(keymap_from_name("7"), ==, KEY_7);
+	g_assert_cmpuint(keymap_from_name("/"), ==, KEY_SLASH);
+	g_assert_cmpuint(keymap_from_name("bogus"), ==, 0);
+	g_assert_cmpuint(keymap_from_name(""), ==, 0);
+	g_assert_cmpuint(keymap_from_name("f13"), ==, 0);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -129,6 +145,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/keymap/set2", test_set2);
 	g_test_add_func("/keymap/each-class", test_each_class);
 	g_test_add_func("/keymap/round-trip", test_round_trip);
+	g_test_add_func("/keymap/names", test_names);
 	g_test_add_func("/keymap/usb-hid", test_usb_hid);
 	return g_test_run();
 }

@@ -62,7 +62,7 @@ static void test_msi_irqfd(void)
 
 	enable_lapic(&vcpu);
 	int gsi = vm_add_msi_route(&vm, MSI_ADDRESS(0), 0x41);
-	g_assert_cmpint(gsi, >=, VM_IOAPIC_PINS);
+	g_assert_cmpint(gsi, >=, PC_IOAPIC_PINS);
 	int efd = eventfd(0, EFD_CLOEXEC);
 	g_assert_cmpint(vm_attach_irqfd(&vm, efd, (unsigned)gsi), ==, 0);
 	g_assert_false(irr_has(&vcpu, 0x41));
@@ -232,7 +232,7 @@ static void test_shared_pin_keeps_pending_interrupt(void)
 	enable_lapic(&vcpu);
 	direct_intx_init(&intx, (struct irq_line){ vm_set_irq, &vm, 0 });
 	struct irq_line display = direct_intx_line(&intx, 2), disk = direct_intx_line(&intx, 10);
-	const unsigned pin = DIRECT_INTX_FIRST_GSI + 2;
+	const unsigned pin = PC_PCI_INTX_FIRST_GSI + 2;
 	program_pin(&vm, pin, true);
 
 	irq_line_set(&display, true);

@@ -64,7 +64,7 @@ static void fill_machine(struct vireo_machine *m, const char *dir)
 		{ "serial", "file:/tmp/com1.log" }, { "disk", "root.img;/data/shared.img,ro,serial=DATA,queues=2;win.img,bus=sata" },
 		{ "cdrom", "/srv/iso/debian.iso" },
 		{ "rng", "true" }, { "net", "user,hostfwd=tcp:127.0.0.1:2222-:22" },
-		{ "display", "vnc=127.0.0.1:5901" }, { "gpu", "virtio" }, { "firmware", "bios" },
+		{ "display", "vnc=0.0.0.0:5901,insecure" }, { "gpu", "virtio" }, { "firmware", "bios" },
 		{ "firmware-log", "firmware.log" }, { "boot-menu", "true" }, { "boot-menu-wait", "10" },
 		{ "boot-order", "cdrom,disk2,disk" },
 	};
@@ -125,7 +125,7 @@ static void test_save_round_trip(void)
 	g_assert_cmpstr(back.cdrom, ==, "/srv/iso/debian.iso");
 	g_assert_true(back.rng);
 	g_assert_cmpstr(back.net, ==, "user,hostfwd=tcp:127.0.0.1:2222-:22");
-	g_assert_cmpstr(back.display, ==, "vnc=127.0.0.1:5901");
+	g_assert_cmpstr(back.display, ==, "vnc=0.0.0.0:5901,insecure");
 	g_assert_cmpstr(back.gpu, ==, "virtio");
 	g_assert_cmpstr(back.firmware, ==, "bios");
 	g_autofree char *firmware_log = g_build_filename(dir, "firmware.log", NULL);
@@ -547,6 +547,57 @@ static void test_library_clone(void)
 	remove_temp_dir(dir);
 }
 
+static void assert_mode(const char *path, mode_t mode)
+{
+	struct stat st;
+	g_assert_cmpint(stat(path, &st), ==, 0);
+	g_autofree char *got = g_strdup_printf("%s %04o", path, (unsigned)(st.st_mode & 07777));
+	g_autofree char *want = g_strdup_printf("%s %04o", path, (unsigned)mode);
+	g_assert_cmpstr(got, ==, want);
+}
+
+/* Private by default (issue 13): under the usual umask 022, the library
+ * folder, machine folders, disk images and machine.ini are the owner's
+ * alone, whether made new, by New Disk, by --add-to-library's
+ * library_create, saved again, or cloned from files other users could
+ * read. */
+static void test_library_private_files(void)
+{
+	mode_t old_umask = umask(022);
+	g_autofree char *dir = make_temp_dir();
+	g_autofree char *library = g_build_filename(dir, "machines", NULL);
+	struct vireo_machine m;
+	GError *error = NULL;
+	machine_init(&m);
+	g_autofree char *folder = library_create(library, &m, 1ull << 30, &error);
+	g_assert_no_error(error);
+	g_autofree char *disk = g_build_filename(folder, LIBRARY_DISK_FILE, NULL);
+	g_autofree char *ini = g_build_filename(folder, LIBRARY_MACHINE_FILE, NULL);
+	assert_mode(library, 0700);
+	assert_mode(folder, 0700);
+	assert_mode(disk, 0600);
+	assert_mode(ini, 0600);
+	g_autofree char *data = g_build_filename(folder, "data.img", NULL);
+	g_assert_true(library_create_disk(data, 1 << 20, &error));
+	assert_mode(data, 0600);
+	g_assert_cmpint(chmod(ini, 0644), ==, 0);
+	g_assert_true(machine_save(&m, ini, &error));
+	assert_mode(ini, 0600);
+	/* Originals others could read: the clone's copies are private anyway. */
+	g_assert_cmpint(chmod(ini, 0644) | chmod(disk, 0644) | chmod(data, 0644) | chmod(folder, 0755), ==, 0);
+	g_autofree char *clone = library_clone(library, folder, "Copy", &error);
+	g_assert_no_error(error);
+	assert_mode(clone, 0700);
+	static const char *const files[] = { LIBRARY_DISK_FILE, LIBRARY_MACHINE_FILE, "data.img" };
+	for (unsigned i = 0; i < G_N_ELEMENTS(files); i++) {
+		g_autofree char *copy = g_build_filename(clone, files[i], NULL);
+		assert_mode(copy, 0600);
+	}
+	machine_clear(&m);
+	remove_temp_dir(dir);
+	umask(old_umask);
+}
+
 /* A disc change kept in machine.ini: the drive's spec gets the new path
  * (relative inside the folder, as machine_save writes paths) with its
  * options, an eject leaves it empty; the other settings stay; a file that
@@ -599,6 +650,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/library/broken-machines", test_library_lists_broken_machines);
 	g_test_add_func("/library/delete", test_library_delete);
 	g_test_add_func("/library/clone", test_library_clone);
+	g_test_add_func("/library/private-files", test_library_private_files);
 	g_test_add_func("/library/set-disc", test_library_set_disc);
 	return g_test_run();
 }

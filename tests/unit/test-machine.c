@@ -293,7 +293,8 @@ static void test_display(void)
 		g_assert_cmpuint(display.vnc_port_last, ==, cases[i].last);
 		machine_display_clear(&display);
 	}
-	static const char *const bad[] = { "vnc=", "vnc=localhost", "vnc=1.2.3:5900", "vnc=127.0.0.1:", "vnc=:0", "vnc5900" };
+	static const char *const bad[] = { "vnc=", "vnc=localhost", "vnc=1.2.3:5900", "vnc=127.0.0.1:", "vnc=:0", "vnc5900",
+					   "vnc,insecure=yes", "vnc,Insecure" };
 	for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
 		struct machine_display display;
 		GError *error = NULL;
@@ -301,6 +302,44 @@ static void test_display(void)
 		g_assert_nonnull(error);
 		g_error_free(error);
 	}
+}
+
+/* A VNC server other computers reach without a password: refused unless
+ * the spec says insecure; loopback, a password or no VNC are not open. */
+static void test_display_open(void)
+{
+	g_autofree char *password = NULL;
+	int fd = g_file_open_tmp("vnc-XXXXXX.pw", &password, NULL);
+	g_assert_cmpint(fd, >=, 0);
+	g_assert_cmpint(write(fd, "s3cret\n", 7), ==, 7);
+	close(fd);
+	g_autofree char *with_password = g_strconcat("vnc=192.168.1.2:5901,password-file=", password, NULL);
+	static const struct { const char *spec; bool open, allowed; } cases[] = {
+		{ "vnc=0.0.0.0", true, false },
+		{ "vnc=10.1.2.3:5901", true, false },
+		{ "vnc=0.0.0.0,insecure", true, true },
+		{ "vnc=10.1.2.3:5901,insecure", true, true },
+		{ "vnc", false, true },
+		{ "vnc=127.5.6.7:5901", false, true },
+		{ "vnc=:5901", false, true },
+		{ "sdl", false, true },
+		{ "none", false, true },
+		{ NULL, false, true },          /* with_password */
+	};
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		struct machine_display display;
+		GError *error = NULL;
+		g_assert_true(machine_parse_display(cases[i].spec ? cases[i].spec : with_password, &display, NULL));
+		g_assert_cmpint(machine_display_open_to_others(&display), ==, cases[i].open);
+		g_assert_cmpint(machine_display_check_open(&display, &error), ==, cases[i].allowed);
+		if (!cases[i].allowed) {
+			g_assert_nonnull(strstr(error->message, ",password-file=FILE"));
+			g_assert_nonnull(strstr(error->message, ",insecure"));
+			g_error_free(error);
+		}
+		machine_display_clear(&display);
+	}
+	unlink(password);
 }
 
 int main(int argc, char **argv)
@@ -315,5 +354,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/machine/empty-cdrom-drives", test_empty_cdrom_drives);
 	g_test_add_func("/machine/set-disc", test_set_disc);
 	g_test_add_func("/machine/display", test_display);
+	g_test_add_func("/machine/display-open", test_display_open);
 	return g_test_run();
 }

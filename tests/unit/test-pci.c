@@ -4,7 +4,7 @@
 #include <glib.h>
 
 #include "bus-poke.h"
-#include "hw/bus.h"
+#include "core/bus.h"
 #include "hw/i440fx.h"
 #include "hw/pci.h"
 #include "hw/reset_control.h"

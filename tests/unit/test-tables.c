@@ -5,6 +5,7 @@
 #include <glib.h>
 #include <string.h>
 
+#include "core/pc_map.h"
 #include "boot/acpi.h"
 #include "boot/dsdt.h"
 #include "boot/layout.h"
@@ -49,7 +50,7 @@ static const uint8_t *find_in_xsdt(const uint8_t *xsdt, const char *signature)
 static void check_acpi(unsigned ncpus)
 {
 	struct acpi_config cfg = { .ncpus = ncpus, .ioapic_id = (uint8_t)ncpus, .pm_base = ACPI_PM_BASE,
-				   .sci_irq = ACPI_PM_SCI_IRQ, .reset_port = 0xCF9, .reset_value = 6,
+				   .sci_irq = PC_IRQ_SCI, .reset_port = 0xCF9, .reset_value = 6,
 				   .dsdt = dsdt_direct_aml, .dsdt_size = dsdt_direct_aml_size };
 	setup_ram();
 	uint64_t rsdp_gpa = acpi_build(&mem, &cfg);
@@ -65,7 +66,7 @@ static void check_acpi(unsigned ncpus)
 	g_assert_cmpuint((le(xsdt + 4, 4) - 36) / 8, ==, (le(rsdt + 4, 4) - 36) / 4);
 
 	const uint8_t *fadt = find_in_xsdt(xsdt, "FACP");
-	g_assert_cmpuint(le(fadt + 46, 2), ==, ACPI_PM_SCI_IRQ);
+	g_assert_cmpuint(le(fadt + 46, 2), ==, PC_IRQ_SCI);
 	g_assert_cmphex(le(fadt + 56, 4), ==, ACPI_PM_BASE);       /* PM1a_EVT_BLK */
 	g_assert_cmphex(le(fadt + 64, 4), ==, ACPI_PM_BASE + 4);   /* PM1a_CNT_BLK */
 	g_assert_cmphex(le(fadt + 76, 4), ==, ACPI_PM_BASE + 8);   /* PM_TMR_BLK */
@@ -106,7 +107,7 @@ static void test_acpi(void)
 static void check_mptable(unsigned ncpus)
 {
 	setup_ram();
-	g_assert_true(mptable_build(&mem, ncpus, (uint8_t)ncpus, ACPI_PM_SCI_IRQ));
+	g_assert_true(mptable_build(&mem, ncpus, (uint8_t)ncpus, PC_IRQ_SCI));
 	/* The OS scans 0xF0000-0xFFFFF on 16-byte boundaries for "_MP_". */
 	const uint8_t *fp = NULL;
 	for (uint64_t a = 0xF0000; a < 0x100000 && !fp; a += 16)
@@ -143,19 +144,19 @@ static void test_mptable(void)
 
 static void test_ram_too_small(void)
 {
-	struct acpi_config cfg = { .ncpus = 1, .pm_base = ACPI_PM_BASE, .sci_irq = ACPI_PM_SCI_IRQ,
+	struct acpi_config cfg = { .ncpus = 1, .pm_base = ACPI_PM_BASE, .sci_irq = PC_IRQ_SCI,
 				   .dsdt = dsdt_direct_aml, .dsdt_size = dsdt_direct_aml_size };
 	uint8_t small[0x1000];
 	struct guest_mem tiny = { 0 };
 	g_assert_true(guest_mem_add(&tiny, 0, sizeof(small), small));
 	g_assert_cmphex(acpi_build(&tiny, &cfg), ==, 0);
-	g_assert_false(mptable_build(&tiny, 1, 1, ACPI_PM_SCI_IRQ));
+	g_assert_false(mptable_build(&tiny, 1, 1, PC_IRQ_SCI));
 }
 
 /* A PCI hole to patch into a DSDT that has no PHLO: no tables at all. */
 static void test_dsdt_without_pci_hole(void)
 {
-	struct acpi_config cfg = { .ncpus = 1, .pm_base = ACPI_PM_BASE, .sci_irq = ACPI_PM_SCI_IRQ,
+	struct acpi_config cfg = { .ncpus = 1, .pm_base = ACPI_PM_BASE, .sci_irq = PC_IRQ_SCI,
 				   .dsdt = dsdt_direct_aml, .dsdt_size = dsdt_direct_aml_size,
 				   .pci_hole_start = 0x80000000u };
 	setup_ram();

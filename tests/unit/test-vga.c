@@ -15,7 +15,7 @@
 #include "hw/vga.h"
 #include "hw/vga_font.h"
 #include "kvm-test.h"
-#include "kvm/vga_host.h"
+#include "board/vga_host.h"
 
 #define MMIO_BASE   0xE0000000u
 #define MMIO_LIMIT  0xF0000000u

@@ -6,9 +6,11 @@
  * Hostile requests must get the specific error response and leave the device
  * working (the suite also runs under ASan/UBSan). */
 #include <glib.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
-#include "boot/bytes.h"
+#include "core/bytes.h"
 #include "console.h"
 #include "hw/virtio_gpu.h"
 #include "vdriver.h"
@@ -91,6 +93,24 @@
 
 #define MAX_SIZE 4096                      /* the device's largest resource side */
 #define HOST_MEMORY (256ull << 20)         /* VIRTIO_GPU_MAX_HOST_MEMORY */
+#define MAX_RESOURCES 4096                 /* VIRTIO_GPU_MAX_RESOURCES */
+#define MAX_BACKING 16384                  /* the most entries one ATTACH_BACKING may have */
+
+/* The flood test's request (16 bytes an entry: 256 KiB), past the backing
+ * chunks, and what resident memory may grow by beyond the budget. */
+#define FLOOD_GPA 0x800000
+#define FLOOD_SLACK (8ull << 20)
+
+#if defined(__SANITIZE_ADDRESS__)
+#define RUNNING_UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define RUNNING_UNDER_ASAN 1
+#endif
+#endif
+#ifndef RUNNING_UNDER_ASAN
+#define RUNNING_UNDER_ASAN 0
+#endif
 
 struct rect {
 	uint32_t x, y, width, height;
@@ -186,12 +206,12 @@ static uint8_t *cmd(struct fixture *f, uint32_t type)
 
 #define MAX_PARTS 8
 
-/* Sends the request as `n` readable descriptors of parts[i] bytes each,
- * back to back in RAM, then the response buffer; returns the response type. */
-static uint32_t send_split(struct fixture *f, const uint32_t *parts, unsigned n)
+/* Sends the request at `at` as `n` readable descriptors of parts[i] bytes
+ * each, back to back in RAM, then the response buffer; returns the
+ * response type. */
+static uint32_t send_split_at(struct fixture *f, uint64_t at, const uint32_t *parts, unsigned n)
 {
 	struct vbuf bufs[MAX_PARTS + 1];
-	uint64_t at = REQ_GPA;
 	g_assert_cmpuint(n, <=, MAX_PARTS);
 	for (unsigned i = 0; i < n; at += parts[i], i++)
 		bufs[i] = (struct vbuf){ at, parts[i], false };
@@ -201,6 +221,11 @@ static uint32_t send_split(struct fixture *f, const uint32_t *parts, unsigned n)
 	g_assert_true(vq_poll(&f->d, CONTROLQ, &f->used, 1));
 	g_assert_cmpuint(f->used, >=, HDR_SIZE);
 	return get_le32(f->resp);
+}
+
+static uint32_t send_split(struct fixture *f, const uint32_t *parts, unsigned n)
+{
+	return send_split_at(f, REQ_GPA, parts, n);
 }
 
 /* Sends the first `len` bytes of the request on the controlq; returns the
@@ -978,28 +1003,113 @@ static void test_hostile_commands(void)
 	fixture_free(f);
 }
 
-/* Resources together may hold HOST_MEMORY bytes, not one more. */
+/* Resources together may hold HOST_MEMORY bytes, not one more: their
+ * pixels and what the host keeps for each (the device's accounting, the
+ * same for every resource whatever its size). */
 static void test_out_of_memory(void)
 {
 	struct fixture *f = fixture_new();
 	show(f, XRGB, 1);
-	uint64_t held = (uint64_t)W * H * 4;
-	for (uint32_t id = 10; id < 13; id++, held += (uint64_t)MAX_SIZE * MAX_SIZE * 4)
+	uint64_t before = f->gpu.host_memory;
+	expect(f, create(f, 9, XRGB->id, 1, 1), OK_NODATA);
+	uint64_t overhead = f->gpu.host_memory - before - 4;
+	g_assert_cmpuint(overhead, >=, 64);   /* at least a structure and a table entry */
+	for (uint32_t id = 10; id < 13; id++)
 		expect(f, create(f, id, XRGB->id, MAX_SIZE, MAX_SIZE), OK_NODATA);
 	expect(f, create(f, 13, XRGB->id, MAX_SIZE, MAX_SIZE), ERR_OUT_OF_MEMORY);
-	held += (uint64_t)MAX_SIZE * (MAX_SIZE - 1) * 4;
-	expect(f, create(f, 13, XRGB->id, MAX_SIZE, MAX_SIZE - 1), OK_NODATA);
+	uint32_t rows = (uint32_t)((HOST_MEMORY - f->gpu.host_memory - overhead) / (MAX_SIZE * 4));
+	g_assert_cmpuint(rows, <, MAX_SIZE);
+	expect(f, create(f, 13, XRGB->id, MAX_SIZE, rows + 1), ERR_OUT_OF_MEMORY);
+	expect(f, create(f, 13, XRGB->id, MAX_SIZE, rows), OK_NODATA);
 	/* What is left, exactly, then nothing. */
-	uint32_t left = (uint32_t)(HOST_MEMORY - held) / 4;
+	uint32_t left = (uint32_t)((HOST_MEMORY - f->gpu.host_memory - overhead) / 4);
 	g_assert_cmpuint(left, >, 1);
 	g_assert_cmpuint(left, <=, MAX_SIZE);
 	expect(f, create(f, 14, XRGB->id, 1, left + 1), ERR_OUT_OF_MEMORY);
 	expect(f, create(f, 14, XRGB->id, 1, left), OK_NODATA);
 	expect(f, create(f, 15, XRGB->id, 1, 1), ERR_OUT_OF_MEMORY);
+	g_assert_cmpuint(f->gpu.host_memory, <=, HOST_MEMORY);
 	/* An unref gives its bytes back. */
 	expect(f, unref(f, 10), OK_NODATA);
 	expect(f, create(f, 15, XRGB->id, MAX_SIZE, MAX_SIZE), OK_NODATA);
 	expect(f, create(f, 16, XRGB->id, 1, 1), ERR_OUT_OF_MEMORY);
+	fixture_free(f);
+}
+
+/* At most MAX_RESOURCES resources at once, however small: the next one is
+ * refused with ERR_OUT_OF_MEMORY, and an unref makes room. */
+static void test_resource_count(void)
+{
+	struct fixture *f = fixture_new();
+	show(f, XRGB, 1);
+	for (uint32_t id = 2; id <= MAX_RESOURCES; id++)
+		expect(f, create(f, id, XRGB->id, 1, 1), OK_NODATA);
+	expect(f, create(f, MAX_RESOURCES + 1, XRGB->id, 1, 1), ERR_OUT_OF_MEMORY);
+	expect(f, unref(f, 2), OK_NODATA);
+	expect(f, create(f, MAX_RESOURCES + 1, XRGB->id, 1, 1), OK_NODATA);
+	assert_working(f);
+	fixture_free(f);
+}
+
+/* This process's resident memory, from /proc (proc(5): statm's second
+ * field, in pages). */
+static uint64_t resident_bytes(void)
+{
+	g_autofree char *statm = NULL;
+	g_assert_true(g_file_get_contents("/proc/self/statm", &statm, NULL, NULL));
+	unsigned long size = 0, resident = 0;
+	g_assert_cmpint(sscanf(statm, "%lu %lu", &size, &resident), ==, 2);
+	return (uint64_t)resident * (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
+/* An ATTACH_BACKING of MAX_BACKING entries at FLOOD_GPA, each one pixel's
+ * four bytes of the same guest page; returns its length. */
+static uint32_t flood_request(struct fixture *f)
+{
+	uint8_t *p = f->v.ram + FLOOD_GPA;
+	put_le32(p, CMD_RESOURCE_ATTACH_BACKING);
+	put_le32(p + BODY + 4, MAX_BACKING);
+	for (unsigned i = 0; i < MAX_BACKING; i++) {
+		put_le64(p + ID_SIZE + i * MEM_ENTRY_SIZE, BACKING_GPA);
+		put_le32(p + ID_SIZE + i * MEM_ENTRY_SIZE + 8, 4);
+	}
+	return ID_SIZE + MAX_BACKING * MEM_ENTRY_SIZE;
+}
+
+/* Issue 13: 1x1 resources, each with the largest backing list there is,
+ * until the device refuses. The refusal is ERR_OUT_OF_MEMORY, the device's
+ * accounting stays within HOST_MEMORY, and so does what this process grew
+ * by in resident memory (with FLOOD_SLACK for the test's own noise). Under
+ * AddressSanitizer its allocator and shadow memory are not the engine's,
+ * so only the accounting is checked there. */
+static void test_resource_flood(void)
+{
+	struct fixture *f = fixture_new();
+	show(f, XRGB, 1);
+	const uint32_t parts[1] = { flood_request(f) };
+	uint64_t start = resident_bytes(), held = f->gpu.host_memory;
+	uint32_t id = SHOWN, refused;
+	do {
+		refused = create(f, ++id, XRGB->id, 1, 1);
+		if (refused == OK_NODATA) {
+			put_le32(f->v.ram + FLOOD_GPA + BODY, id);
+			refused = send_split_at(f, FLOOD_GPA, parts, 1);
+		}
+		g_assert_cmpuint(f->gpu.host_memory, <=, HOST_MEMORY);
+		if (!RUNNING_UNDER_ASAN)
+			g_assert_cmpuint(resident_bytes() - start, <=, HOST_MEMORY + FLOOD_SLACK);
+	} while (refused == OK_NODATA);
+	g_test_message("refused resource %u: accounted %" G_GUINT64_FORMAT " KiB, resident grew %" G_GUINT64_FORMAT
+		       " KiB", id, f->gpu.host_memory >> 10, (resident_bytes() - start) >> 10);
+	expect(f, refused, ERR_OUT_OF_MEMORY);
+	g_assert_cmpuint(id, >, 100);          /* the budget ended it, not something else */
+	/* Detaching and unref'ing give it all back (the last one may not exist). */
+	for (uint32_t i = SHOWN + 1; i <= id; i++) {
+		detach(f, i);
+		unref(f, i);
+	}
+	g_assert_cmpuint(f->gpu.host_memory, ==, held);
+	assert_working(f);
 	fixture_free(f);
 }
 
@@ -1058,6 +1168,8 @@ int main(int argc, char **argv)
 	g_test_add_func("/virtio-gpu/hostile/offsets", test_hostile_offsets);
 	g_test_add_func("/virtio-gpu/hostile/backing", test_hostile_backing);
 	g_test_add_func("/virtio-gpu/hostile/ids", test_hostile_ids);
+	g_test_add_func("/virtio-gpu/hostile/resource-count", test_resource_count);
+	g_test_add_func("/virtio-gpu/hostile/resource-flood", test_resource_flood);
 	g_test_add_func("/virtio-gpu/hostile/create", test_hostile_create);
 	g_test_add_func("/virtio-gpu/hostile/scanout-id", test_hostile_scanout);
 	g_test_add_func("/virtio-gpu/hostile/commands", test_hostile_commands);

@@ -340,12 +340,26 @@ static void test_net(void)
 #define COMMON_Q_SELECT 0x16
 #define COMMON_Q_MSIX 0x1A
 
+#define PCI_CAPABILITY_LIST 0x34
+#define PCI_CAP_ID_VNDR 0x09
+#define PCI_CAP_ID_MSIX 0x11
+
+/* The capability with ID `id`; for a vendor one (virtio's, §4.1.4), the
+ * one whose cfg_type is `type`. */
+static unsigned find_cap(struct fixture *f, unsigned devfn, unsigned id, unsigned type)
+{
+	for (unsigned cap = vfix_config_read(&f->v, devfn, PCI_CAPABILITY_LIST) & 0xFC; cap;
+	     cap = (vfix_config_read(&f->v, devfn, cap) >> 8) & 0xFC) {
+		uint32_t head = vfix_config_read(&f->v, devfn, cap);
+		if ((head & 0xFF) == id && (id != PCI_CAP_ID_VNDR || head >> 24 == type))
+			return cap;
+	}
+	g_assert_not_reached();
+}
+
 static unsigned msix_cap(struct fixture *f, unsigned devfn)
 {
-	for (unsigned cap = vfix_config_read(&f->v, devfn, 0x34) & 0xFC; cap; cap = (vfix_config_read(&f->v, devfn, cap) >> 8) & 0xFC)
-		if ((vfix_config_read(&f->v, devfn, cap) & 0xFF) == 0x11)
-			return cap;
-	g_assert_not_reached();
+	return find_cap(f, devfn, PCI_CAP_ID_MSIX, 0);
 }
 
 static uint64_t eventfd_count(int fd)
@@ -569,6 +583,48 @@ static void drain_cb(void *opaque)
 	vfix_drain(&((struct fixture *)opaque)->v);
 }
 
+/* struct virtio_pci_cap (§4.1.4) and the PCI_CFG capability's data (§4.1.4.9). */
+#define CAP_COMMON_CFG 1
+#define CAP_PCI_CFG 5
+#define CAP_BAR 4
+#define CAP_OFFSET 8
+#define CAP_LENGTH 12
+#define CAP_PCI_CFG_DATA 16
+#define COMMON_NUM_QUEUES 0x12
+
+static void set_cfg_window(struct fixture *f, unsigned devfn, unsigned cap, unsigned bar, uint32_t offset,
+			   uint32_t length)
+{
+	uint32_t head = vfix_config_read(&f->v, devfn, cap + CAP_BAR);
+	vfix_config_write(&f->v, devfn, cap + CAP_BAR, (head & ~0xFFu) | bar);
+	vfix_config_write(&f->v, devfn, cap + CAP_OFFSET, offset);
+	vfix_config_write(&f->v, devfn, cap + CAP_LENGTH, length);
+}
+
+/* VIRTIO_PCI_CAP_PCI_CFG (§4.1.4.9): the window reads the BARs through
+ * configuration space. A window past its BAR reaches nothing, and the data
+ * keeps what the driver wrote there; so does one whose offset plus length
+ * wraps around 32 bits (0xFFFFFFFC + 4 is 0). */
+static void test_pci_cfg_window(void)
+{
+	struct fixture *f = fixture_new();
+	struct vdevice d;
+	vfix_start(&f->v, &d, 2, 0, ALL_FEATURES, 2);
+	unsigned devfn = SLOT_BLK * 8, cap = find_cap(f, devfn, PCI_CAP_ID_VNDR, CAP_PCI_CFG);
+	unsigned common = find_cap(f, devfn, PCI_CAP_ID_VNDR, CAP_COMMON_CFG);
+	unsigned bar = vfix_config_read(&f->v, devfn, common + CAP_BAR) & 0xFF;
+	uint32_t common_offset = vfix_config_read(&f->v, devfn, common + CAP_OFFSET);
+	set_cfg_window(f, devfn, cap, bar, common_offset + COMMON_NUM_QUEUES, 2);
+	g_assert_cmphex(vfix_config_read(&f->v, devfn, cap + CAP_PCI_CFG_DATA) & 0xFFFF, ==, 2);  /* the blk's queues */
+	static const uint32_t beyond[][2] = { { 0x4000, 4 }, { 0xFFFFFFFC, 4 }, { 0xFFFFFFFE, 2 }, { 0xFFFFFFFF, 1 } };
+	for (unsigned i = 0; i < G_N_ELEMENTS(beyond); i++) {
+		set_cfg_window(f, devfn, cap, bar, beyond[i][0], beyond[i][1]);
+		vfix_config_write(&f->v, devfn, cap + CAP_PCI_CFG_DATA, 0xA5A5A5A5);
+		g_assert_cmphex(vfix_config_read(&f->v, devfn, cap + CAP_PCI_CFG_DATA), ==, 0xA5A5A5A5);
+	}
+	fixture_free(f);
+}
+
 /* Random register garbage on every BAR and on configuration space. */
 static void test_register_garbage(void)
 {
@@ -608,5 +664,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/virtio/hostile/rings", test_hostile_rings);
 	g_test_add_func("/virtio/hostile/rings-outside-ram", test_rings_outside_ram);
 	g_test_add_func("/virtio/hostile/register-garbage", test_register_garbage);
+	g_test_add_func("/virtio/hostile/pci-cfg-window", test_pci_cfg_window);
 	return g_test_run();
 }

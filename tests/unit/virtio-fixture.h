@@ -7,9 +7,9 @@
 
 #include <glib.h>
 
-#include "hw/irq.h"
+#include "core/irq.h"
 #include "hw/pci.h"
-#include "kvm/guest_mem.h"
+#include "core/guest_mem.h"
 #include "vdriver.h"
 #include "vplatform-bus.h"
 

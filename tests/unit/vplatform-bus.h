@@ -7,7 +7,7 @@
 
 #include <glib.h>
 
-#include "hw/bus.h"
+#include "core/bus.h"
 #include "vdriver.h"
 
 struct bus_platform {

@@ -4,8 +4,8 @@
  * guest_mem_ptr(): a range that is empty, wraps, or is not wholly inside one
  * RAM region is refused with NULL, so a hostile guest can never make the
  * engine touch memory outside its own guest-RAM mappings. */
-#ifndef VIREO_KVM_GUEST_MEM_H
-#define VIREO_KVM_GUEST_MEM_H
+#ifndef VIREO_CORE_GUEST_MEM_H
+#define VIREO_CORE_GUEST_MEM_H
 
 #include <stdbool.h>
 #include <stddef.h>

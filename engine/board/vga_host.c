@@ -1,7 +1,7 @@
 /* The VGA's memory operations on KVM device RAM slots. See vga_host.h. */
 #include "vga_host.h"
 
-#include "coalesced_mmio.h"
+#include "kvm/coalesced_mmio.h"
 
 static int map(void *opaque, uint64_t gpa, uint64_t size, void *hva)
 {

@@ -1,8 +1,8 @@
 /* The firmware ROM and the i440FX PAM pieces on KVM slots: the BIOS image
  * read-only just below 4 GiB, its last 128 KiB at 0xE0000 wherever PAM shows
  * ROM there, and shadow RAM (read-only or read/write) where PAM says so. */
-#ifndef VIREO_KVM_PAM_HOST_H
-#define VIREO_KVM_PAM_HOST_H
+#ifndef VIREO_BOARD_PAM_HOST_H
+#define VIREO_BOARD_PAM_HOST_H
 
 #include "hw/i440fx.h"
 #include "kvm/vm.h"

@@ -8,8 +8,8 @@
  * absolute address. An access nobody claims reads as all ones and drops
  * writes, as on a PC; --trace unclaimed reports it, --trace io reports the
  * claimed ones with the name of their owner. */
-#ifndef VIREO_HW_BUS_H
-#define VIREO_HW_BUS_H
+#ifndef VIREO_CORE_BUS_H
+#define VIREO_CORE_BUS_H
 
 #include <glib.h>
 #include <stdbool.h>

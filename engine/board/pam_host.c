@@ -14,7 +14,7 @@ int pam_host_init(struct pam_host *host, struct vm *vm, const uint8_t *rom, uint
 	host->vm = vm;
 	host->rom = rom;
 	host->rom_size = rom_size;
-	if (rom_size < VM_LEGACY_END - LOW_ALIAS_BASE)
+	if (rom_size < PC_LEGACY_END - LOW_ALIAS_BASE)
 		return -EINVAL;
 	int err = vm_set_extra_slot(vm, EXTRA_SLOT_ROM, FIRMWARE_TOP - rom_size, rom_size, rom, true);
 	return err ? err : vm_release_legacy_window(vm);
@@ -27,7 +27,7 @@ static void set_view(void *opaque, unsigned piece, uint64_t gpa, uint64_t size, 
 	bool read_only = view != PAM_VIEW_RAM;
 	if (view == PAM_VIEW_ROM) {
 		/* Below 0xE0000 the ROM view is the PCI bus (option ROMs): nothing. */
-		hva = gpa >= LOW_ALIAS_BASE ? host->rom + host->rom_size - (VM_LEGACY_END - gpa) : NULL;
+		hva = gpa >= LOW_ALIAS_BASE ? host->rom + host->rom_size - (PC_LEGACY_END - gpa) : NULL;
 		if (!hva)
 			size = 0;
 	}

@@ -1,8 +1,8 @@
 /* Little-endian field access (firmware tables, device registers, virtio
  * rings), big-endian access (fw_cfg's directory, SCSI/MMC commands) and
  * byte checksums. */
-#ifndef VIREO_BOOT_BYTES_H
-#define VIREO_BOOT_BYTES_H
+#ifndef VIREO_CORE_BYTES_H
+#define VIREO_CORE_BYTES_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -2,8 +2,8 @@
  *
  * The engine wires lines to KVM's in-kernel irqchip (KVM_IRQ_LINE on a GSI);
  * register-level tests wire them to a recorder. Devices never call KVM. */
-#ifndef VIREO_HW_IRQ_H
-#define VIREO_HW_IRQ_H
+#ifndef VIREO_CORE_IRQ_H
+#define VIREO_CORE_IRQ_H
 
 #include <stdbool.h>
 

@@ -3,8 +3,8 @@
  * the first time the guest programs the vector and re-pointed when it
  * programs it again. Any device with msix_route_ops uses it: virtio's MSI-X
  * vectors, AHCI's MSI. */
-#ifndef VIREO_KVM_MSI_ROUTER_H
-#define VIREO_KVM_MSI_ROUTER_H
+#ifndef VIREO_BOARD_MSI_ROUTER_H
+#define VIREO_BOARD_MSI_ROUTER_H
 
 #include "hw/msix.h"
 #include "kvm/vm.h"

@@ -1,10 +1,10 @@
 /* What a virtio PCI device needs from KVM: its queue notify addresses bound
  * to eventfds (ioeventfd), and its MSI-X vectors routed (msi_router.h). */
-#ifndef VIREO_KVM_VIRTIO_HOST_H
-#define VIREO_KVM_VIRTIO_HOST_H
+#ifndef VIREO_BOARD_VIRTIO_HOST_H
+#define VIREO_BOARD_VIRTIO_HOST_H
 
+#include "board/msi_router.h"
 #include "hw/virtio_pci.h"
-#include "kvm/msi_router.h"
 #include "kvm/vm.h"
 
 struct virtio_host {
