@@ -18,7 +18,7 @@ PACKAGES=(
 	iproute2 dnsmasq-base
 	grub-pc-bin grub-common xorriso mtools
 	libsdl2-dev xvfb x11-apps x11-utils xdotool
-	libgtk-3-dev gettext desktop-file-utils appstream libglib2.0-bin flatpak-builder
+	libgtk-3-dev libgtk-vnc-2.0-dev gettext desktop-file-utils appstream libglib2.0-bin flatpak-builder
 	at-spi2-core dbus-daemon python3-gi gir1.2-atspi-2.0 gir1.2-gtk-3.0 fonts-wqy-microhei
 )
 
@@ -104,7 +104,7 @@ run_tests() {
 	meson test -C build --print-errorlogs --num-processes 2 || status=1
 	# The sanitizer build also runs the engine itself on our test guests and bad input.
 	meson test -C build-asan --suite unit --suite guest --suite display --suite control --suite firmware --suite bad-input --suite sandbox --print-errorlogs --num-processes 2 || status=1
-	# libFuzzer on the virtio devices, AHCI and machine.ini, 60 s per target, under ASan/UBSan.
+	# libFuzzer on the devices, the instruction assist, the ISO reader, the VNC server and machine.ini, 60 s per target, under ASan/UBSan.
 	meson test -C build-fuzz --suite fuzz --print-errorlogs || status=1
 	python3 tests/summary.py build/meson-logs/testlog.json build-asan/meson-logs/testlog.json \
 		build-fuzz/meson-logs/testlog.json || status=1

@@ -193,12 +193,14 @@ static void child_setup(gpointer data)
 }
 
 struct engine_run *engine_run_start(const char *engine, const char *ini_path, const char *socket_path,
-				    engine_run_notify notify, void *data, GError **error)
+				    const char *screen_path, engine_run_notify notify, void *data, GError **error)
 {
 	bool control = engine_has_control(engine);
 	g_autofree char *folder = g_path_get_dirname(ini_path);
 	g_autofree char *socket_dir = g_path_get_dirname(socket_path);
-	const char *argv[] = { engine, ini_path, control ? "--control" : NULL, socket_path, NULL };
+	g_autofree char *display = screen_path && control ? g_strconcat("vnc=unix:", screen_path, NULL) : NULL;
+	const char *argv[] = { engine, ini_path, control ? "--control" : NULL, socket_path,
+			       display ? "--display" : NULL, display, NULL };
 	/* stderr goes to a file, not a pipe: the engine must outlive the app. */
 	g_autofree char *log_path = g_build_filename(folder, LIBRARY_ENGINE_LOG_FILE, NULL);
 	g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDIN_PIPE |

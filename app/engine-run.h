@@ -24,9 +24,10 @@ typedef void (*engine_run_notify)(struct engine_run *run, void *data);
 
 /* Starts `engine` on machine.ini, with its control socket at socket_path
  * when the engine has --control; its stderr goes to engine.log in the
- * machine's folder. */
+ * machine's folder. With screen_path (and control), the engine's screen is
+ * served there instead of as machine.ini says: --display vnc=unix:PATH. */
 struct engine_run *engine_run_start(const char *engine, const char *ini_path, const char *socket_path,
-				    engine_run_notify notify, void *data, GError **error);
+				    const char *screen_path, engine_run_notify notify, void *data, GError **error);
 /* Attaches to an engine already running with its control socket at
  * socket_path (started before the app last closed). When nothing answers
  * there, the run ends as ENGINE_STOPPED and the stale socket is removed. */
@@ -59,7 +60,8 @@ void engine_run_pause(struct engine_run *run, bool pause);
 void engine_run_reset(struct engine_run *run);
 /* Raises the machine's window (display sdl). */
 void engine_run_show(struct engine_run *run);
-/* Where the screen is: "vnc:ADDR:PORT", "sdl", "none"; NULL without control. */
+/* Where the screen is: "vnc:ADDR:PORT", "vnc:unix:PATH", "sdl", "none";
+ * NULL without control. */
 const char *engine_run_display(const struct engine_run *run);
 
 /* Called on the main loop when a screenshot is written (ok) or failed; run

@@ -10,6 +10,7 @@
 #include "library.h"
 #include "new-machine.h"
 #include "paths.h"
+#include "screen-page.h"
 #include "thumbnail.h"
 
 #define RELOAD_DELAY_MS 200
@@ -29,6 +30,7 @@ struct _VireoWindow {
 	GtkInfoBar *vnc_bar;
 	GtkLabel *vnc_label;
 	char *vnc_address;         /* what Copy puts on the clipboard */
+	struct screen_page *screen; /* the "screen" page of the stack */
 	GSettings *settings;       /* NULL when the schema is missing */
 	char *library_dir;
 	char *kept_disks_dir;
@@ -367,11 +369,20 @@ static void on_search_changed(GtkSearchEntry *entry, gpointer data)
 	gtk_list_box_invalidate_filter(self->machine_list);
 }
 
-/* Typing anywhere in the window starts a search, as in GNOME apps. */
+static bool showing_screen(VireoWindow *self)
+{
+	return !g_strcmp0(gtk_stack_get_visible_child_name(self->stack), "screen");
+}
+
+/* Typing anywhere in the window starts a search, as in GNOME apps. On a
+ * machine's screen, keys go to the guest first: the app's shortcuts and
+ * the search get only what the screen leaves (nothing while it has the
+ * focus). */
 static gboolean on_key_press(GtkWidget *widget, GdkEvent *event, gpointer data)
 {
-	(void)widget;
 	VireoWindow *self = data;
+	if (showing_screen(self))
+		return gtk_window_propagate_key_event(GTK_WINDOW(widget), &event->key);
 	return gtk_search_bar_handle_event(self->search_bar, event);
 }
 
@@ -495,7 +506,8 @@ static void fill_list(VireoWindow *self, const char *select_id)
 	gtk_list_box_invalidate_sort(self->machine_list);
 	if (!gtk_list_box_get_selected_row(self->machine_list) && self->entries->len)
 		gtk_list_box_select_row(self->machine_list, gtk_list_box_get_row_at_index(self->machine_list, 0));
-	gtk_stack_set_visible_child_name(self->stack, self->entries->len ? "list" : "empty");
+	if (!showing_screen(self))
+		gtk_stack_set_visible_child_name(self->stack, self->entries->len ? "list" : "empty");
 	if (!self->thumbnails_idle)
 		self->thumbnails_idle = g_idle_add_full(G_PRIORITY_LOW, load_thumbnails, self, NULL);
 	update_actions(self);
@@ -561,11 +573,27 @@ static void on_run_changed(struct engine_run *run, void *data)
 	refresh_run_state(self, id);
 }
 
-/* $XDG_RUNTIME_DIR/vireo/ID.sock: where a machine's engine is controlled. */
-static char *socket_path_for(const char *id)
+/* $XDG_RUNTIME_DIR/vireo/ID.sock: where a machine's engine is controlled;
+ * ID.vnc: where it serves its screen to this window. */
+static char *socket_path_for(const char *id, const char *suffix)
 {
-	g_autofree char *name = g_strconcat(id, ".sock", NULL);
+	g_autofree char *name = g_strconcat(id, suffix, NULL);
 	return g_build_filename(g_get_user_runtime_dir(), "vireo", name, NULL);
+}
+
+/* A machine's screen shows in this window through a VNC server of its
+ * engine on a private socket, unless it is an SDL window or a VNC server
+ * other computers reach: the engine serves one VNC server, and that one
+ * stays where the user put it. A VNC server on loopback (this computer
+ * only) gives way to the private socket. */
+static bool screen_in_window(const struct library_entry *entry)
+{
+	struct machine_display display;
+	if (!machine_parse_display(entry->machine.display, &display, NULL))
+		return false;
+	bool in_window = !display.sdl && (!display.vnc || machine_display_on_loopback(&display));
+	machine_display_clear(&display);
+	return in_window;
 }
 
 /* Machines whose engine runs from before (the app was closed meanwhile)
@@ -574,7 +602,7 @@ static void attach_running(VireoWindow *self)
 {
 	for (unsigned i = 0; i < self->entries->len; i++) {
 		const struct library_entry *entry = self->entries->pdata[i];
-		g_autofree char *socket_path = socket_path_for(entry->id);
+		g_autofree char *socket_path = socket_path_for(entry->id, ".sock");
 		if (entry->broken || g_hash_table_contains(self->runs, entry->id) ||
 		    !g_file_test(socket_path, G_FILE_TEST_EXISTS))
 			continue;
@@ -660,9 +688,10 @@ static void watch_folder(VireoWindow *self, const struct library_entry *entry)
 static void start_machine(VireoWindow *self, const struct library_entry *entry)
 {
 	g_autoptr(GError) error = NULL;
-	g_autofree char *socket_path = socket_path_for(entry->id);
-	struct engine_run *run = engine_run_start(paths_engine(), entry->ini_path, socket_path, on_run_changed, self,
-						  &error);
+	g_autofree char *socket_path = socket_path_for(entry->id, ".sock");
+	g_autofree char *screen_path = screen_in_window(entry) ? socket_path_for(entry->id, ".vnc") : NULL;
+	struct engine_run *run = engine_run_start(paths_engine(), entry->ini_path, socket_path, screen_path,
+						  on_run_changed, self, &error);
 	if (!run) {
 		g_autofree char *text = g_strdup_printf(_("“%s” could not start: %s"), entry->machine.name,
 							error->message);
@@ -690,6 +719,7 @@ static void start_or_stop(VireoWindow *self, const struct library_entry *entry)
 		start_machine(self, entry);
 }
 
+/* A machine that is off starts; one that runs shows its screen. */
 static void on_row_activated(GtkListBox *list, GtkListBoxRow *row, gpointer data)
 {
 	(void)list;
@@ -698,6 +728,8 @@ static void on_row_activated(GtkListBox *list, GtkListBoxRow *row, gpointer data
 	struct engine_run *run = entry ? g_hash_table_lookup(self->runs, entry->id) : NULL;
 	if (entry && !is_active(run))
 		start_or_stop(self, entry);
+	else if (entry && has_screen(run))
+		show_machine(self, entry->id);
 }
 
 static char *new_machine_display(VireoWindow *self)
@@ -879,7 +911,28 @@ static void show_vnc_address(VireoWindow *self, const struct library_entry *entr
 	gtk_info_bar_set_revealed(self->vnc_bar, TRUE);
 }
 
-/* Show: a window is raised; a VNC screen's address is shown. */
+static void show_list(void *data)
+{
+	VireoWindow *self = data;
+	screen_page_close(self->screen);
+	gtk_stack_set_visible_child_name(self->stack, self->entries->len ? "list" : "empty");
+}
+
+static void show_screen_page(VireoWindow *self, const struct library_entry *entry, const char *path)
+{
+	g_autoptr(GError) error = NULL;
+	if (!screen_page_open(self->screen, entry->machine.name, path, &error)) {
+		g_autofree char *text = g_strdup_printf(_("The screen of “%s” cannot be shown: %s"),
+							entry->machine.name, error->message);
+		show_error(self, text);
+		return;
+	}
+	gtk_info_bar_set_revealed(self->vnc_bar, FALSE);
+	gtk_stack_set_visible_child_name(self->stack, "screen");
+}
+
+/* Show: a screen served to this window shows on the screen page; a window
+ * is raised; another VNC screen's address is shown. */
 static void show_machine(VireoWindow *self, const char *id)
 {
 	struct engine_run *run = active_run(self, id);
@@ -887,7 +940,9 @@ static void show_machine(VireoWindow *self, const char *id)
 	const char *display = run ? engine_run_display(run) : NULL;
 	if (!entry || !display)
 		return;
-	if (g_str_has_prefix(display, "vnc:"))
+	if (g_str_has_prefix(display, "vnc:unix:"))
+		show_screen_page(self, entry, display + strlen("vnc:unix:"));
+	else if (g_str_has_prefix(display, "vnc:"))
 		show_vnc_address(self, entry, display + strlen("vnc:"));
 	else
 		engine_run_show(run);
@@ -1098,6 +1153,7 @@ static void vireo_window_dispose(GObject *object)
 		g_signal_handlers_disconnect_by_data(self->monitor, self);
 	g_clear_object(&self->monitor);
 	g_clear_pointer(&self->folder_monitors, g_hash_table_unref);
+	g_clear_pointer(&self->screen, screen_page_free);
 	g_clear_pointer(&self->runs, g_hash_table_unref);  /* forgets the engines; they keep running */
 	g_clear_pointer(&self->entries, g_ptr_array_unref);
 	g_clear_object(&self->settings);
@@ -1138,6 +1194,8 @@ static void vireo_window_class_init(VireoWindowClass *klass)
 static void vireo_window_init(VireoWindow *self)
 {
 	gtk_widget_init_template(GTK_WIDGET(self));
+	self->screen = screen_page_new(show_list, self);
+	gtk_stack_add_named(self->stack, screen_page_widget(self->screen), "screen");
 	g_action_map_add_action_entries(G_ACTION_MAP(self), window_actions, G_N_ELEMENTS(window_actions), self);
 	self->settings = paths_new_settings();
 	g_autofree char *folder = setting_string(self, "machine-folder", "");

@@ -8,6 +8,8 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/eventfd.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 #include <rfb/rfb.h>
 #include <stdatomic.h>
@@ -66,9 +68,10 @@ struct vnc_server {
 	unsigned width, height;
 	GThread *thread;
 	atomic_bool stop;
-	int listen_fd;                  /* ours, not libvncserver's: port 0 works */
-	unsigned port;
-	char address[INET_ADDRSTRLEN];
+	int listen_fd;                  /* ours, not libvncserver's: port 0 and UNIX sockets work */
+	unsigned port;                  /* 0 on a UNIX socket */
+	char *address;                  /* IPv4 address, or unix:PATH */
+	char *unix_path;                /* removed at stop; NULL on TCP */
 	int wake_fd;                    /* eventfd: stop, or a device pushed an update */
 	atomic_bool refreshing;         /* our own console_refresh is running: no wakeups needed */
 	atomic_bool woken;              /* wake_fd was signalled for an update */
@@ -497,23 +500,39 @@ static int listen_on_first_free(struct in_addr listen, const char *addr, unsigne
 	return -1;
 }
 
-struct vnc_server *vnc_server_start(struct console *con, const char *addr, unsigned first_port, unsigned last_port,
-				    const char *password, char **error)
+/* A UNIX socket at path, mode 0600 from the start (the mode of the socket's
+ * inode is what bind gives the file, less the umask). A socket left there
+ * by an engine before is replaced; anything else there is refused. */
+static int listen_on_unix(const char *path, char **error)
 {
-	struct in_addr listen;
-	if (inet_pton(AF_INET, addr, &listen) != 1) {
-		*error = g_strdup_printf("display vnc=%s: not an IPv4 address", addr);
-		return NULL;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct stat st;
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		*error = g_strdup_printf("display vnc=unix:%s: the path is longer than %zu bytes", path,
+					 sizeof(sa.sun_path) - 1);
+		return -1;
 	}
-	unsigned bound;
-	int listen_fd = listen_on_first_free(listen, addr, first_port, last_port, &bound, error);
-	if (listen_fd < 0)
-		return NULL;
+	if (lstat(path, &st) == 0 && !S_ISSOCK(st.st_mode)) {
+		*error = g_strdup_printf("display vnc=unix:%s: something other than a socket is there", path);
+		return -1;
+	}
+	strcpy(sa.sun_path, path);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd >= 0 && fchmod(fd, 0600) == 0 && (unlink(path) == 0 || errno == ENOENT) &&
+	    bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 && listen(fd, LISTEN_BACKLOG) == 0)
+		return fd;
+	*error = g_strdup_printf("display vnc=unix:%s: cannot listen there: %s", path, g_strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	return -1;
+}
+
+/* Serves con on listen_fd, which is the server's from here on. */
+static struct vnc_server *serve_on(struct console *con, int listen_fd, const char *password)
+{
 	struct vnc_server *vnc = g_new0(struct vnc_server, 1);
 	vnc->con = con;
 	vnc->listen_fd = listen_fd;
-	vnc->port = bound;
-	g_strlcpy(vnc->address, addr, sizeof(vnc->address));
 	vnc->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	vnc->width = IDLE_WIDTH;
 	vnc->height = IDLE_HEIGHT;
@@ -545,14 +564,43 @@ struct vnc_server *vnc_server_start(struct console *con, const char *addr, unsig
 	return vnc;
 }
 
+struct vnc_server *vnc_server_start(struct console *con, const char *addr, unsigned first_port, unsigned last_port,
+				    const char *password, char **error)
+{
+	struct in_addr listen;
+	if (inet_pton(AF_INET, addr, &listen) != 1) {
+		*error = g_strdup_printf("display vnc=%s: not an IPv4 address", addr);
+		return NULL;
+	}
+	unsigned bound;
+	int listen_fd = listen_on_first_free(listen, addr, first_port, last_port, &bound, error);
+	if (listen_fd < 0)
+		return NULL;
+	struct vnc_server *vnc = serve_on(con, listen_fd, password);
+	vnc->port = bound;
+	vnc->address = g_strdup(addr);
+	return vnc;
+}
+
+struct vnc_server *vnc_server_start_unix(struct console *con, const char *path, const char *password, char **error)
+{
+	int listen_fd = listen_on_unix(path, error);
+	if (listen_fd < 0)
+		return NULL;
+	struct vnc_server *vnc = serve_on(con, listen_fd, password);
+	vnc->unix_path = g_strdup(path);
+	vnc->address = g_strconcat("unix:", path, NULL);
+	return vnc;
+}
+
 unsigned vnc_server_port(const struct vnc_server *vnc)
 {
 	return vnc->port;
 }
 
-const char *vnc_server_address(const struct vnc_server *vnc)
+char *vnc_server_where(const struct vnc_server *vnc)
 {
-	return vnc->address;
+	return vnc->unix_path ? g_strdup(vnc->address) : g_strdup_printf("%s:%u", vnc->address, vnc->port);
 }
 
 void vnc_server_stop(struct vnc_server *vnc)
@@ -563,10 +611,14 @@ void vnc_server_stop(struct vnc_server *vnc)
 	g_thread_join(vnc->thread);
 	console_remove_listener(vnc->con, &vnc->listener);
 	close(vnc->listen_fd);
+	if (vnc->unix_path)
+		unlink(vnc->unix_path);
 	rfbShutdownServer(vnc->screen, TRUE);
 	rfbScreenCleanup(vnc->screen);
 	g_free(vnc->passwords[0]);
 	g_free(vnc->fb);
+	g_free(vnc->address);
+	g_free(vnc->unix_path);
 	close(vnc->wake_fd);
 	g_free(vnc);
 }

@@ -22,11 +22,15 @@ struct vnc_server;
  * cannot be used. */
 struct vnc_server *vnc_server_start(struct console *con, const char *addr, unsigned first_port, unsigned last_port,
 				    const char *password, char **error);
+/* Listens on a UNIX socket at path, mode 0600 (a socket already there is
+ * replaced, anything else refused); the socket is removed at stop. */
+struct vnc_server *vnc_server_start_unix(struct console *con, const char *path, const char *password, char **error);
 /* Disconnects every viewer and joins the server's thread. */
 void vnc_server_stop(struct vnc_server *vnc);
-/* The port listened on: the one asked for, or the system's choice for 0. */
+/* The port listened on: the one asked for, or the system's choice for 0;
+ * 0 on a UNIX socket. */
 unsigned vnc_server_port(const struct vnc_server *vnc);
-/* The IPv4 address it listens on, as given. */
-const char *vnc_server_address(const struct vnc_server *vnc);
+/* Where viewers connect: "ADDR:PORT" or "unix:PATH"; the caller frees it. */
+char *vnc_server_where(const struct vnc_server *vnc);
 
 #endif

@@ -33,6 +33,7 @@
 #include "hw/rtc.h"
 #include "hw/uart.h"
 #include "hw/vga.h"
+#include "backend/io_thread.h"
 #include "backend/net_slirp.h"
 #include "backend/net_tap.h"
 #include "hw/atapi.h"
@@ -73,10 +74,10 @@ struct engine {
 	struct vga vga;
 	GSource *signal_sources[3];
 	struct engine_backends *backends;
-	/* Virtio queues are served here, never on a vCPU thread. */
-	GMainContext *io_context;
-	GThread *io_thread;
-	atomic_bool io_stop;
+	/* Virtio queues are served here, never on a vCPU thread; each virtio
+	 * disk has a thread of its own. */
+	struct io_thread io;
+	struct io_thread disk_io[MACHINE_MAX_DISKS];
 	struct virtio_blk disks[MACHINE_MAX_DISKS];
 	struct virtio_rng rng;
 	struct virtio_gpu gpu;
@@ -320,17 +321,25 @@ static void close_window(void *opaque)
 	g_main_context_invoke(b->context, on_window_close, b);
 }
 
+static struct vnc_server *start_vnc(const struct machine_display *display, struct console *con, char **error)
+{
+	if (display->vnc_unix)
+		return vnc_server_start_unix(con, display->vnc_unix, display->password, error);
+	return vnc_server_start(con, display->vnc_addr, display->vnc_port, display->vnc_port_last, display->password,
+				error);
+}
+
 static int start_display(const struct machine_plan *plan, struct engine_backends *b, char **error)
 {
 	const struct machine_display *display = &plan->display;
 	if (display->vnc)
-		b->vnc = vnc_server_start(&b->console, display->vnc_addr, display->vnc_port, display->vnc_port_last,
-					  display->password, error);
-	if (b->vnc && display->vnc_port != display->vnc_port_last)
-		g_printerr("vireo-engine: VNC on %s:%u\n", vnc_server_address(b->vnc), vnc_server_port(b->vnc));
+		b->vnc = start_vnc(display, &b->console, error);
+	g_autofree char *where = b->vnc ? vnc_server_where(b->vnc) : NULL;
+	if (b->vnc && !display->vnc_unix && display->vnc_port != display->vnc_port_last)
+		g_printerr("vireo-engine: VNC on %s\n", where);
 	if (b->vnc && machine_display_open_to_others(display))
-		g_printerr("vireo-engine: warning: VNC on %s:%u without a password (insecure): anyone who can reach "
-			   "it sees and controls this machine\n", vnc_server_address(b->vnc), vnc_server_port(b->vnc));
+		g_printerr("vireo-engine: warning: VNC on %s without a password (insecure): anyone who can reach "
+			   "it sees and controls this machine\n", where);
 	if (display->sdl)
 		b->sdl = sdl_window_start(&b->console, plan->def->name, close_window, b, error);
 	return (display->vnc && !b->vnc) || (display->sdl && !b->sdl) ? -1 : 0;
@@ -467,8 +476,10 @@ int engine_open_backends(const struct machine_plan *plan, struct engine_backends
 
 char *engine_display_description(const struct engine_backends *b)
 {
-	if (b->vnc)
-		return g_strdup_printf("vnc:%s:%u", vnc_server_address(b->vnc), vnc_server_port(b->vnc));
+	if (b->vnc) {
+		g_autofree char *where = vnc_server_where(b->vnc);
+		return g_strconcat("vnc:", where, NULL);
+	}
 	return g_strdup(b->sdl ? "sdl" : "none");
 }
 
@@ -497,32 +508,11 @@ void engine_close_backends(struct engine_backends *b)
 	close_firmware_log(b);
 }
 
-/* A flag rather than a GMainLoop: a stop requested before the thread has
- * started iterating must not be lost. */
-static gpointer run_io_loop(gpointer opaque)
+static void stop_io_threads(struct engine *e)
 {
-	struct engine *e = opaque;
-	g_main_context_push_thread_default(e->io_context);
-	while (!atomic_load(&e->io_stop))
-		g_main_context_iteration(e->io_context, TRUE);
-	g_main_context_pop_thread_default(e->io_context);
-	return NULL;
-}
-
-static void start_io_thread(struct engine *e)
-{
-	e->io_context = g_main_context_new();
-	e->io_thread = g_thread_new("vireo-io", run_io_loop, e);
-}
-
-static void stop_io_thread(struct engine *e)
-{
-	if (!e->io_thread)
-		return;
-	atomic_store(&e->io_stop, true);
-	g_main_context_wakeup(e->io_context);
-	g_thread_join(e->io_thread);
-	e->io_thread = NULL;
+	io_thread_stop(&e->io);
+	for (unsigned i = 0; i < MACHINE_MAX_DISKS; i++)
+		io_thread_stop(&e->disk_io[i]);
 }
 
 /* Direct boot: IOAPIC pins 16-23, shared by slots 8 apart. Firmware boot:
@@ -542,12 +532,12 @@ static int add_network(struct engine *e, char **error)
 	int err;
 	if (slot == PLAN_NO_SLOT)
 		return 0;
-	e->net_backend = config->kind == MACHINE_NET_TAP ? net_tap_new(config->ifname, e->io_context, error)
-							 : net_slirp_new(config, e->io_context, error);
+	e->net_backend = config->kind == MACHINE_NET_TAP ? net_tap_new(config->ifname, e->io.context, error)
+							 : net_slirp_new(config, e->io.context, error);
 	struct virtio_host *host = &e->virtio_hosts[MACHINE_MAX_DISKS + 1];
 	virtio_host_init(host, &e->vm);
 	err = !e->net_backend ? -1
-	    : added(e, virtio_net_init(&e->net, e->net_backend, config->mac, e->io_context, &e->vm.mem,
+	    : added(e, virtio_net_init(&e->net, e->net_backend, config->mac, e->io.context, &e->vm.mem,
 				       slot_intx(e, slot), &virtio_host_kvm_ops, host),
 		    &virtio_net_device_ops, &e->net, "virtio-net");
 	if (err == 0)
@@ -562,7 +552,7 @@ static int add_virtio_gpu(struct engine *e)
 {
 	struct virtio_host *host = &e->virtio_hosts[MACHINE_MAX_DISKS + 2];
 	virtio_host_init(host, &e->vm);
-	int err = added(e, virtio_gpu_init(&e->gpu, &e->backends->console, e->io_context, &e->vm.mem,
+	int err = added(e, virtio_gpu_init(&e->gpu, &e->backends->console, e->io.context, &e->vm.mem,
 					   slot_intx(e, PLAN_DISPLAY_SLOT), &virtio_host_kvm_ops, host),
 			&virtio_gpu_device_ops, &e->gpu, "virtio-gpu");
 	return err ? err : pci_bus_add(&e->pci, &e->gpu.vp.pci, PLAN_DISPLAY_SLOT, 0);
@@ -573,8 +563,9 @@ static int add_virtio_blk(struct engine *e, unsigned n, const struct plan_drive 
 {
 	struct virtio_host *host = &e->virtio_hosts[n];
 	virtio_host_init(host, &e->vm);
-	int err = added(e, virtio_blk_init(&e->disks[n], image, drive->spec.serial, drive->spec.queues, e->io_context,
-					   &e->vm.mem, slot_intx(e, drive->at), &virtio_host_kvm_ops, host),
+	io_thread_start(&e->disk_io[n], "vireo-disk");
+	int err = added(e, virtio_blk_init(&e->disks[n], image, drive->spec.serial, drive->spec.queues,
+					   e->disk_io[n].context, &e->vm.mem, slot_intx(e, drive->at), &virtio_host_kvm_ops, host),
 			&virtio_blk_device_ops, &e->disks[n], "virtio-blk");
 	return err ? err : pci_bus_add(&e->pci, &e->disks[n].vp.pci, drive->at, 0);
 }
@@ -583,7 +574,7 @@ static int add_virtio_rng(struct engine *e, unsigned slot)
 {
 	struct virtio_host *host = &e->virtio_hosts[MACHINE_MAX_DISKS];
 	virtio_host_init(host, &e->vm);
-	int err = added(e, virtio_rng_init(&e->rng, e->io_context, &e->vm.mem, slot_intx(e, slot), &virtio_host_kvm_ops,
+	int err = added(e, virtio_rng_init(&e->rng, e->io.context, &e->vm.mem, slot_intx(e, slot), &virtio_host_kvm_ops,
 					   host), &virtio_rng_device_ops, &e->rng, "virtio-rng");
 	return err ? err : pci_bus_add(&e->pci, &e->rng.vp.pci, slot, 0);
 }
@@ -642,14 +633,15 @@ static int assign_bars(struct engine *e, char **error)
 static void destroy_devices(struct engine *e)
 {
 	console_set_input(&e->backends->console, NULL, NULL);
-	stop_io_thread(e);
+	stop_io_threads(e);
 	device_list_teardown(&e->devices);
 	if (e->firmware)
 		firmware_board_destroy(&e->board);
 	if (e->net_backend)
 		e->net_backend->destroy(e->net_backend);
-	if (e->io_context)
-		g_main_context_unref(e->io_context);
+	io_thread_release(&e->io);
+	for (unsigned i = 0; i < MACHINE_MAX_DISKS; i++)
+		io_thread_release(&e->disk_io[i]);
 	direct_intx_destroy(&e->intx);
 }
 
@@ -910,7 +902,7 @@ enum vm_stop_reason engine_run(const struct machine_plan *plan, struct engine_ba
 	e->vm.on_stop_opaque = e;
 	if (init_devices(e, &backends->serial, context, error) < 0)
 		goto out_vcpus;
-	start_io_thread(e);
+	io_thread_start(&e->io, "vireo-io");
 	if ((e->firmware && add_firmware_board(e, error) < 0) || add_virtio_devices(e, error) < 0 ||
 	    add_sata(e, error) < 0 ||
 	    (e->firmware && firmware_board_write_boot_order(&e->board, plan, error) < 0) ||

@@ -47,7 +47,7 @@ int engine_open_backends(const struct machine_plan *plan, struct engine_backends
 void engine_close_backends(struct engine_backends *b);
 
 /* Where the screen is, for the control interface: "vnc:ADDR:PORT" (the
- * port bound), "sdl" or "none". */
+ * port bound), "vnc:unix:PATH", "sdl" or "none". */
 char *engine_display_description(const struct engine_backends *b);
 
 /* Checks what can be checked before KVM is touched (files exist and are

@@ -236,9 +236,8 @@ int main(int argc, char **argv)
 		}
 	}
 
-	/* Before the first run rather than in it: every reset builds the VM
-	 * and its vCPU threads again under the filter, so the first run does
-	 * it the same way. */
+	/* Before the run: its set-up (VM, vCPU threads) is made under the
+	 * filter too, so the list is proven on it at every start. */
 	if (sandboxed && !sandbox_apply(&error)) {
 		g_autofree char *msg = g_strdup_printf("%s (--sandbox off runs the machine without it)", error);
 		fail(EXIT_FAILURE, msg);

@@ -2,8 +2,9 @@
  * loaded into every thread once the machine is set up.
  *
  * The list is what the engine's threads make while a machine runs and
- * resets: a reset builds the VM again (open /dev/kvm, KVM_CREATE_VM, vCPU
- * threads), so opening files and creating KVM objects stay allowed. What
+ * resets: a reset reads the kernel or firmware again and the control
+ * interface opens discs and writes screenshots, so opening files stays
+ * allowed, and KVM's requests are allowed by their type. What
  * it takes away is everything else a compromised engine would reach for:
  * running programs, forking, tracing or reading other processes, mounts,
  * namespaces, kernel modules, BPF, keyrings, raising its limits, ioctls

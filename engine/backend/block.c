@@ -2,6 +2,7 @@
 #include "block.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <fcntl.h>
 #include <glib.h>
 #include <linux/falloc.h>
@@ -86,8 +87,11 @@ int block_open(struct block_backend *blk, const char *path, bool read_only, char
 	return 0;
 }
 
+static void stop_workers(struct block_backend *blk);
+
 void block_close(struct block_backend *blk)
 {
+	stop_workers(blk);
 	if (blk->fd >= 0)
 		close(blk->fd);
 	blk->fd = -1;
@@ -109,11 +113,11 @@ static unsigned advance(struct iovec *iov, unsigned count, size_t done)
 	return count - first;
 }
 
-static int transfer(struct block_backend *blk, uint64_t offset, const struct iovec *iov, unsigned count, bool write)
+/* At most IOV_MAX iovecs. */
+static int transfer_some(struct block_backend *blk, uint64_t offset, const struct iovec *iov, unsigned count,
+			 bool write)
 {
 	struct iovec rest[IOV_MAX];
-	if (count > IOV_MAX)
-		return -EINVAL;
 	memcpy(rest, iov, count * sizeof(*iov));
 	while (count) {
 		ssize_t n = write ? pwritev(blk->fd, rest, (int)count, (off_t)offset)
@@ -124,6 +128,21 @@ static int transfer(struct block_backend *blk, uint64_t offset, const struct iov
 			return n < 0 ? -errno : -EIO;  /* 0: past the end of the file */
 		offset += (uint64_t)n;
 		count = advance(rest, count, (size_t)n);
+	}
+	return 0;
+}
+
+static int transfer(struct block_backend *blk, uint64_t offset, const struct iovec *iov, unsigned count, bool write)
+{
+	while (count) {
+		unsigned n = MIN(count, IOV_MAX);
+		int err = transfer_some(blk, offset, iov, n, write);
+		if (err < 0)
+			return err;
+		for (unsigned i = 0; i < n; i++)
+			offset += iov[i].iov_len;
+		iov += n;
+		count -= n;
 	}
 	return 0;
 }
@@ -177,4 +196,148 @@ int block_write_zeroes(struct block_backend *blk, uint64_t offset, uint64_t len,
 	if (fallocate(blk->fd, mode, (off_t)offset, (off_t)len) == 0)
 		return 0;
 	return errno == EOPNOTSUPP ? write_zero_buffers(blk, offset, len) : -errno;
+}
+
+/* ---- requests and their worker threads ---- */
+
+#define BLOCK_WORKERS 2   /* a flush on one does not hold a read on the other */
+
+struct block_workers {
+	GMutex lock;
+	GCond wake;
+	struct block_request *head, *tail;
+	bool stop;
+	unsigned delay_ms;        /* VIREO_TEST_BLOCK_DELAY_MS: test only */
+	struct block_backend *blk;
+	GThread *threads[BLOCK_WORKERS];
+};
+
+int block_run(struct block_backend *blk, struct block_request *req)
+{
+	int err;
+	switch (req->op) {
+	case BLOCK_OP_READ:
+		return block_read(blk, req->offset, req->iov, req->count);
+	case BLOCK_OP_WRITE:
+		err = block_write(blk, req->offset, req->iov, req->count);
+		return err < 0 || !req->fua ? err : block_flush(blk);
+	case BLOCK_OP_FLUSH:
+		return block_flush(blk);
+	}
+	return -EINVAL;
+}
+
+/* Takes requests in order until told to stop with none left. */
+static gpointer worker_main(gpointer opaque)
+{
+	struct block_workers *w = opaque;
+	g_mutex_lock(&w->lock);
+	for (;;) {
+		while (!w->head && !w->stop)
+			g_cond_wait(&w->wake, &w->lock);
+		struct block_request *req = w->head;
+		if (!req)
+			break;
+		w->head = req->next;
+		if (!w->head)
+			w->tail = NULL;
+		g_mutex_unlock(&w->lock);
+		if (w->delay_ms)
+			g_usleep(w->delay_ms * G_TIME_SPAN_MILLISECOND);
+		req->done(req, block_run(w->blk, req));
+		g_mutex_lock(&w->lock);
+	}
+	g_mutex_unlock(&w->lock);
+	return NULL;
+}
+
+static struct block_workers *start_workers(struct block_backend *blk)
+{
+	struct block_workers *w = g_new0(struct block_workers, 1);
+	const char *delay = getenv("VIREO_TEST_BLOCK_DELAY_MS");
+	g_mutex_init(&w->lock);
+	g_cond_init(&w->wake);
+	w->blk = blk;
+	w->delay_ms = delay ? (unsigned)strtoul(delay, NULL, 10) : 0;
+	for (unsigned i = 0; i < BLOCK_WORKERS; i++)
+		w->threads[i] = g_thread_new("vireo-block", worker_main, w);
+	return w;
+}
+
+/* Runs what is queued, then joins the threads. */
+static void stop_workers(struct block_backend *blk)
+{
+	struct block_workers *w = blk->workers;
+	if (!w)
+		return;
+	g_mutex_lock(&w->lock);
+	w->stop = true;
+	g_cond_broadcast(&w->wake);
+	g_mutex_unlock(&w->lock);
+	for (unsigned i = 0; i < BLOCK_WORKERS; i++)
+		g_thread_join(w->threads[i]);
+	g_mutex_clear(&w->lock);
+	g_cond_clear(&w->wake);
+	g_free(w);
+	blk->workers = NULL;
+}
+
+/* A device submits under its own lock, from a vCPU or a worker; the
+ * guard keeps the first submit of a backend safe whoever makes it. */
+static GMutex workers_creation;
+
+void block_submit(struct block_backend *blk, struct block_request *req)
+{
+	g_mutex_lock(&workers_creation);
+	if (!blk->workers)
+		blk->workers = start_workers(blk);
+	struct block_workers *w = blk->workers;
+	g_mutex_unlock(&workers_creation);
+	g_mutex_lock(&w->lock);
+	req->next = NULL;
+	if (w->tail)
+		w->tail->next = req;
+	else
+		w->head = req;
+	w->tail = req;
+	g_cond_signal(&w->wake);
+	g_mutex_unlock(&w->lock);
+}
+
+void block_slot_init(struct block_slot *slot)
+{
+	memset(slot, 0, sizeof(*slot));
+	g_cond_init(&slot->idle);
+}
+
+void block_slot_destroy(struct block_slot *slot)
+{
+	g_cond_clear(&slot->idle);
+}
+
+void block_slot_submit(struct block_slot *slot, struct block_backend *blk,
+		       void (*done)(struct block_request *req, int result), void *opaque)
+{
+	slot->busy = true;
+	slot->cancelled = false;
+	slot->req.done = done;
+	slot->req.opaque = opaque;
+	block_submit(blk, &slot->req);
+}
+
+bool block_slot_complete(struct block_slot *slot)
+{
+	bool live = !slot->cancelled;
+	slot->busy = false;
+	slot->cancelled = false;
+	g_cond_broadcast(&slot->idle);
+	return live;
+}
+
+void block_slot_wait(struct block_slot *slot, GMutex *lock, bool cancel)
+{
+	while (slot->busy) {
+		slot->cancelled = slot->cancelled || cancel;
+		g_cond_wait(&slot->idle, lock);
+	}
 }

@@ -253,12 +253,36 @@ static void reset_port(struct ahci_port *p)
 	link_up(p);
 }
 
+/* Lock held. The guest abandons the command in flight: it ends, dropped. */
+static void abandon_command(struct ahci_port *p)
+{
+	block_slot_wait(&p->io, &p->hba->lock, true);
+}
+
+/* Lock held. The command in flight ends as usual and no other starts,
+ * until resume_commands (a disc change, a save). */
+static void hold_commands(struct ahci_port *p)
+{
+	p->held = true;
+	block_slot_wait(&p->io, &p->hba->lock, false);
+}
+
+static void process_command_list(struct ahci_port *p);
+
+static void resume_commands(struct ahci_port *p)
+{
+	p->held = false;
+	process_command_list(p);
+}
+
 static void reset_hba(struct ahci *hba)
 {
 	hba->ghc = GHC_AE;
 	hba->is = 0;
-	for (unsigned i = 0; i < AHCI_PORTS; i++)
+	for (unsigned i = 0; i < AHCI_PORTS; i++) {
+		abandon_command(&hba->ports[i]);
 		reset_port(&hba->ports[i]);
+	}
 	update_intx(hba);
 }
 
@@ -272,6 +296,8 @@ struct ahci_command {
 	uint64_t table;
 	uint8_t cfis[FIS_SIZE];
 	uint8_t acmd[ATAPI_CDB_SIZE];
+	bool pio_in;                   /* PIO data-in: a PIO Setup FIS first */
+	uint32_t wanted;               /* the data phase's bytes */
 	struct iovec iov[PRDTL_MAX];
 	unsigned iov_count;
 };
@@ -325,25 +351,6 @@ static void taskfile_from_fis(struct ata_taskfile *tf, const uint8_t *fis)
 	};
 	memcpy(tf->lba, fis + 4, 3);
 	memcpy(tf->lba + 3, fis + 8, 3);
-}
-
-/* The data phase the drive asked for, through the PRDT. Returns the bytes
- * moved. A PRDT too short for the data ends the command with ABRT; one
- * outside RAM does too, and is a host bus fault (*fault). */
-static uint32_t move_data(struct ahci_port *p, struct ahci_command *c, struct ata_transfer *xfer, bool *fault)
-{
-	uint64_t wanted = xfer->bytes;
-	if (xfer->dir == ATA_DIR_NONE || wanted == 0)
-		return 0;
-	int64_t mapped = map_prdt(p->hba->mem, c, wanted);
-	*fault = mapped < 0;
-	if (mapped < 0 || (uint64_t)mapped < wanted) {
-		ata_abort(&p->drive, xfer);
-		return 0;
-	}
-	if (ata_data(&p->drive, c->iov, c->iov_count, xfer) < 0)
-		return 0;
-	return (uint32_t)wanted;
 }
 
 /* What a device sends before PIO data-in (SATA 3.x §10.5.11): the status
@@ -406,6 +413,59 @@ static void control_update(struct ahci_port *p, const struct ahci_command *c)
 	p->ci &= ~(1u << c->slot);
 }
 
+/* The command's end: the byte count in the header, then FISes and PxIS. */
+static void end_command(struct ahci_port *p, struct ahci_command *c, uint32_t bytes, bool fault)
+{
+	uint8_t done[4];
+	put_le32(done, bytes);
+	if (!guest_mem_write(p->hba->mem, c->header + HDR_PRDBC, done, sizeof(done))) {
+		fail_fetch(p, c->slot, "command header");
+		return;
+	}
+	complete(p, c->slot, bytes, c->pio_in && bytes, fault ? PXIS_HBFS : 0);
+}
+
+/* A worker finished the port's request. */
+static void io_complete(struct block_request *req, int result)
+{
+	struct ahci_port *p = req->opaque;
+	g_mutex_lock(&p->hba->lock);
+	if (block_slot_complete(&p->io)) {
+		int err = ata_data_end(&p->drive, result, &p->xfer);
+		end_command(p, p->command, err < 0 ? 0 : p->command->wanted, false);
+		process_command_list(p);
+	}
+	g_mutex_unlock(&p->hba->lock);
+}
+
+/* The data phase the drive asked for, through the PRDT, or its flush. A
+ * PRDT too short for the data ends the command with ABRT; one outside RAM
+ * does too, and is a host bus fault. The medium's part runs on a worker. */
+static void start_data(struct ahci_port *p, struct ahci_command *c)
+{
+	struct ata_transfer *xfer = &p->xfer;
+	c->wanted = (uint32_t)xfer->bytes;
+	if (!xfer->flush && (xfer->dir == ATA_DIR_NONE || !xfer->bytes)) {
+		end_command(p, c, 0, false);
+		return;
+	}
+	int64_t mapped = xfer->flush ? 0 : map_prdt(p->hba->mem, c, xfer->bytes);
+	if (mapped < 0 || (uint64_t)mapped < c->wanted) {
+		TRACE(TRACE_GUEST_ERROR, "AHCI port %u: slot %u's PRDT %s; command aborted", p->index, c->slot,
+		      mapped < 0 ? "points outside guest RAM" : "is shorter than the transfer");
+		ata_abort(&p->drive, xfer);
+		end_command(p, c, 0, mapped < 0);
+		return;
+	}
+	int begun = ata_data_begin(&p->drive, c->iov, c->iov_count, xfer, &p->io.req);
+	if (begun == 1) {
+		p->tfd |= ATA_STATUS_BSY;
+		block_slot_submit(&p->io, p->drive.medium, io_complete, p);
+		return;
+	}
+	end_command(p, c, begun < 0 ? 0 : c->wanted, false);
+}
+
 static void run_command(struct ahci_port *p, struct ahci_command *c)
 {
 	if (!fetch_command(p, c)) {
@@ -417,32 +477,22 @@ static void run_command(struct ahci_port *p, struct ahci_command *c)
 		return;
 	}
 	struct ata_taskfile tf;
-	struct ata_transfer xfer;
 	taskfile_from_fis(&tf, c->cfis);
-	ata_command(&p->drive, &tf, &xfer);
-	if (xfer.packet)
-		ata_packet(&p->drive, c->acmd, &xfer);  /* AHCI carries the CDB in the table */
-	bool pio_in = xfer.dir == ATA_DIR_IN && !xfer.dma, fault = false;
-	uint32_t bytes = move_data(p, c, &xfer, &fault);
-	if (fault)
-		TRACE(TRACE_GUEST_ERROR, "AHCI port %u: slot %u's PRDT points outside guest RAM; host bus fault",
-		      p->index, c->slot);
-	uint8_t done[4];
-	put_le32(done, bytes);
-	if (!guest_mem_write(p->hba->mem, c->header + HDR_PRDBC, done, sizeof(done))) {
-		fail_fetch(p, c->slot, "command header");
-		return;
-	}
-	complete(p, c->slot, bytes, pio_in && bytes, fault ? PXIS_HBFS : 0);
+	ata_command(&p->drive, &tf, &p->xfer);
+	if (p->xfer.packet)
+		ata_packet(&p->drive, c->acmd, &p->xfer);  /* AHCI carries the CDB in the table */
+	c->pio_in = p->xfer.dir == ATA_DIR_IN && !p->xfer.dma;
+	start_data(p, c);
 }
 
-/* Runs every issued slot, lowest first, until the list stops. Lock held. */
+/* Runs issued slots, lowest first, until the list stops or a command
+ * waits for the disk. Lock held. */
 static void process_command_list(struct ahci_port *p)
 {
-	static __thread struct ahci_command command;  /* 16 KiB of iovecs: not on a vCPU's stack */
-	while (p->attached && (p->cmd & PXCMD_ST) && !p->halted && !p->in_comreset && p->ci) {
-		command.slot = (unsigned)__builtin_ctz(p->ci);
-		run_command(p, &command);
+	while (p->attached && (p->cmd & PXCMD_ST) && !p->halted && !p->in_comreset && p->ci && !p->io.busy &&
+	       !p->held) {
+		p->command->slot = (unsigned)__builtin_ctz(p->ci);
+		run_command(p, p->command);
 	}
 }
 
@@ -450,6 +500,8 @@ static void process_command_list(struct ahci_port *p)
 
 static void write_port_cmd(struct ahci_port *p, uint32_t value)
 {
+	if (!(value & PXCMD_ST))
+		abandon_command(p);
 	p->cmd = (p->cmd & ~PXCMD_WRITABLE) | (value & PXCMD_WRITABLE);
 	if (p->cmd & PXCMD_CLO)
 		p->tfd &= ~(uint32_t)(ATA_STATUS_BSY | ATA_STATUS_DRQ);  /* command list override */
@@ -471,6 +523,7 @@ static void write_port_sctl(struct ahci_port *p, uint32_t value)
 	p->sctl = value & SCTL_WRITABLE;
 	bool reset = (p->sctl & SCTL_DET_MASK) == SCTL_DET_COMRESET;
 	if (reset) {
+		abandon_command(p);
 		p->in_comreset = true;
 		p->ssts = 0;
 		p->tfd = p->attached ? ATA_STATUS_BSY : TFD_NO_DEVICE;
@@ -715,14 +768,27 @@ int ahci_init(struct ahci *hba, const struct guest_mem *mem, struct irq_line int
 	    (err = add_capabilities(hba, route, route_opaque)) < 0)
 		return err;
 	g_mutex_init(&hba->lock);
-	for (unsigned i = 0; i < AHCI_PORTS; i++)
-		hba->ports[i] = (struct ahci_port){ .hba = hba, .index = i };
+	for (unsigned i = 0; i < AHCI_PORTS; i++) {
+		struct ahci_port *p = &hba->ports[i];
+		*p = (struct ahci_port){ .hba = hba, .index = i, .command = g_new0(struct ahci_command, 1) };
+		block_slot_init(&p->io);
+	}
+	g_mutex_lock(&hba->lock);
 	reset_hba(hba);
+	g_mutex_unlock(&hba->lock);
 	return 0;
 }
 
 void ahci_destroy(struct ahci *hba)
 {
+	g_mutex_lock(&hba->lock);
+	for (unsigned i = 0; i < AHCI_PORTS; i++)
+		abandon_command(&hba->ports[i]);
+	g_mutex_unlock(&hba->lock);
+	for (unsigned i = 0; i < AHCI_PORTS; i++) {
+		block_slot_destroy(&hba->ports[i].io);
+		g_free(hba->ports[i].command);
+	}
 	msi_destroy(&hba->msi);
 	g_mutex_clear(&hba->lock);
 }
@@ -744,10 +810,12 @@ int ahci_attach(struct ahci *hba, unsigned port, struct block_backend *blk, bool
 
 struct block_backend *ahci_change_medium(struct ahci *hba, unsigned port, struct block_backend *medium)
 {
-	struct ata_drive *drive = &hba->ports[port % AHCI_PORTS].drive;
-	g_mutex_lock(&hba->lock);  /* commands run under it: none uses the old disc after this */
-	struct block_backend *old = drive->medium;
-	atapi_change_medium(drive, medium);
+	struct ahci_port *p = &hba->ports[port % AHCI_PORTS];
+	g_mutex_lock(&hba->lock);
+	hold_commands(p);  /* a command reading the old disc ends first */
+	struct block_backend *old = p->drive.medium;
+	atapi_change_medium(&p->drive, medium);  /* no phase is open between commands */
+	resume_commands(p);
 	g_mutex_unlock(&hba->lock);
 	return old;
 }
@@ -776,6 +844,7 @@ static void ahci_reset(void *opaque)
 	g_mutex_lock(&hba->lock);
 	for (unsigned i = 0; i < AHCI_PORTS; i++) {
 		struct ahci_port *p = &hba->ports[i];
+		abandon_command(p);
 		p->clb = p->clbu = p->fb = p->fbu = 0;
 		if (p->attached)
 			ata_drive_power_on(&p->drive);
@@ -794,6 +863,8 @@ static void ahci_save(void *opaque, struct state_writer *w)
 	struct ahci *hba = opaque;
 	pci_device_save(&hba->pci, w);
 	g_mutex_lock(&hba->lock);
+	for (unsigned i = 0; i < AHCI_PORTS; i++)
+		hold_commands(&hba->ports[i]);  /* a command between two records is not saved */
 	state_put_fields(w, "", hba_state, G_N_ELEMENTS(hba_state), hba);
 	for (unsigned i = 0; i < AHCI_PORTS; i++) {
 		struct ahci_port *p = &hba->ports[i];
@@ -803,6 +874,8 @@ static void ahci_save(void *opaque, struct state_writer *w)
 		if (p->attached)
 			ata_drive_save(&p->drive, w, prefix);
 	}
+	for (unsigned i = 0; i < AHCI_PORTS; i++)
+		resume_commands(&hba->ports[i]);
 	g_mutex_unlock(&hba->lock);
 }
 
@@ -821,6 +894,8 @@ static bool ahci_load(void *opaque, struct state_reader *r)
 		return false;
 	msi_config_written(&hba->msi);
 	g_mutex_lock(&hba->lock);
+	for (unsigned i = 0; i < AHCI_PORTS; i++)
+		abandon_command(&hba->ports[i]);  /* the loaded state replaces it */
 	bool ok = state_get_fields(r, "", hba_state, G_N_ELEMENTS(hba_state), hba);
 	for (unsigned i = 0; i < AHCI_PORTS && ok; i++)
 		ok = load_port(&hba->ports[i], r);
@@ -839,5 +914,5 @@ static void ahci_teardown(void *opaque)
 }
 
 const struct device_ops ahci_device_ops = {
-	"ahci", 1, ahci_reset, ahci_teardown, ahci_save, ahci_load, pci_function_claims,
+	"ahci", 2, ahci_reset, ahci_teardown, ahci_save, ahci_load, pci_function_claims,
 };

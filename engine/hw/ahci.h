@@ -7,12 +7,17 @@
  * ports; capabilities PCI power management, MSI (one message) and SATA.
  * INTA# is used while MSI is off.
  *
- * Commands run synchronously on the thread that writes PxCI (a vCPU): the
- * HBA reads the command header and table from guest memory, maps the PRDT to
- * iovecs over guest RAM, executes the command through the ATA/ATAPI core
- * (hw/ata.h, hw/atapi.h), writes the byte count back, posts the D2H Register
- * FIS (and a PIO Setup FIS for PIO data-in) when FIS receive is on, and
- * raises the port's interrupt. A command header, table, PRD or FIS area that
+ * A PxCI write (a vCPU) starts the list: the HBA reads the command header
+ * and table from guest memory, maps the PRDT to iovecs over guest RAM and
+ * executes the command through the ATA/ATAPI core (hw/ata.h, hw/atapi.h).
+ * Disk and disc I/O goes to the backend's workers (backend/block.h), one
+ * command per port at a time, PxTFD showing BSY meanwhile; the completion
+ * writes the byte count back, posts the D2H Register FIS (and a PIO Setup
+ * FIS for PIO data-in) when FIS receive is on, raises the port's interrupt
+ * and runs the next issued slot. A vCPU never waits on the disk, but when
+ * it abandons a command in flight (PxCMD.ST cleared, COMRESET, HBA reset):
+ * it waits for the request and its completion is dropped, so nothing
+ * reaches guest memory after the reset. A command header, table, PRD or FIS area that
  * is not guest RAM is a host bus fatal error (PxIS.HBFS), the command
  * aborted where the drive can say so; an error status from the drive is a
  * task-file error (PxIS.TFES). Either stops the port's list with PxCI still
@@ -20,7 +25,9 @@
  * multiplier, no staggered spin-up.
  *
  * Locking: one lock for the HBA, held while registers change, while a
- * command runs and while a disc is changed from outside. */
+ * command is started or completed (a worker thread takes it to complete)
+ * and while a disc is changed from outside; a thread waiting for a request
+ * in flight (an abandoned command, a disc change) waits without it. */
 #ifndef VIREO_HW_AHCI_H
 #define VIREO_HW_AHCI_H
 
@@ -43,6 +50,7 @@
 #define AHCI_IDP_BAR_SIZE 0x20
 
 struct ahci;
+struct ahci_command;
 
 struct ahci_port {
 	struct ahci *hba;
@@ -53,6 +61,11 @@ struct ahci_port {
 	uint32_t clb, clbu, fb, fbu, is, ie, cmd, tfd, sig, ssts, sctl, serr, sact, ci;
 	bool halted;                  /* a task-file error stops the list until ST is cleared */
 	bool in_comreset;             /* SCTL.DET = 1: the link is held in reset */
+	bool held;                    /* no new command starts (a disc change or a save waits) */
+	/* The command being run and its disk request. */
+	struct ahci_command *command;
+	struct ata_transfer xfer;
+	struct block_slot io;
 };
 
 struct ahci {
@@ -80,8 +93,9 @@ int ahci_attach(struct ahci *hba, unsigned port, struct block_backend *blk, bool
 
 /* Puts `medium` (NULL: none) in the CD-ROM drive on `port`, as a user
  * changing discs (the guest sees UNIT ATTENTION and a media event, as on
- * IDE). Returns the medium the drive held: no access to it is in flight
- * once this returns. Any thread. */
+ * IDE). A command reading the old disc ends first. Returns the medium the
+ * drive held: no access to it is in flight once this returns. Any thread
+ * but a vCPU's. */
 struct block_backend *ahci_change_medium(struct ahci *hba, unsigned port, struct block_backend *medium);
 
 extern const struct device_ops ahci_device_ops;

@@ -350,12 +350,15 @@ static void start_read_write(struct ata_drive *d, const struct ata_taskfile *tf,
 		    (uint64_t)count * ATA_SECTOR_SIZE, block);
 }
 
+/* A disk with something to flush asks the transport for the flush. */
 static void flush_cache(struct ata_drive *d, struct ata_transfer *xfer)
 {
-	if (!is_atapi(d) && !d->medium->read_only && block_flush(d->medium) < 0)
-		fail(d, xfer, ATA_ERROR_ABRT);
-	else
+	if (is_atapi(d) || d->medium->read_only) {
 		complete(d);
+		return;
+	}
+	d->phase = (struct ata_phase){ .flush = true };
+	*xfer = (struct ata_transfer){ .dir = ATA_DIR_NONE, .flush = true };
 }
 
 static bool set_transfer_mode(struct ata_drive *d, uint8_t value)
@@ -572,14 +575,6 @@ static void copy_buffer(struct ata_drive *d, const struct iovec *iov, unsigned c
 	}
 }
 
-static int move_medium(struct ata_drive *d, const struct iovec *iov, unsigned count)
-{
-	if (d->phase.dir == ATA_DIR_IN)
-		return block_read(d->medium, d->phase.offset, iov, count);
-	int err = block_write(d->medium, d->phase.offset, iov, count);
-	return err < 0 || d->write_cache ? err : block_flush(d->medium);
-}
-
 /* The medium failed mid-transfer: UNC for a disk (with the LBA where it
  * happened, 7.36.6), MEDIUM ERROR for a disc. */
 static void medium_error(struct ata_drive *d, struct ata_transfer *xfer)
@@ -596,19 +591,20 @@ static void medium_error(struct ata_drive *d, struct ata_transfer *xfer)
 	put_le(d->result.lba + 3, lba >> 24, 3);
 }
 
-int ata_data(struct ata_drive *d, const struct iovec *iov, unsigned count, struct ata_transfer *xfer)
+/* The medium's request for the phase: write-through without the write cache. */
+static void medium_request(struct ata_drive *d, const struct iovec *iov, unsigned count, struct block_request *io)
 {
-	uint64_t len = iov_total(iov, count);
-	if (d->phase.dir == ATA_DIR_NONE || d->phase.packet || len > d->phase.bytes || d->phase.dir != xfer->dir) {
-		TRACE(TRACE_GUEST_ERROR, "ata %s '%s': a %llu-byte transfer the command did not ask for", kind_name(d),
-		      d->serial, (unsigned long long)len);
-		ata_abort(d, xfer);
-		return -1;
+	*io = (struct block_request){ .op = BLOCK_OP_READ, .iov = iov, .count = count, .offset = d->phase.offset };
+	if (d->phase.flush) {
+		io->op = BLOCK_OP_FLUSH;
+	} else if (d->phase.dir == ATA_DIR_OUT) {
+		io->op = BLOCK_OP_WRITE;
+		io->fua = !d->write_cache;
 	}
-	if (d->phase.from_medium ? move_medium(d, iov, count) < 0 : (copy_buffer(d, iov, count), false)) {
-		medium_error(d, xfer);
-		return -1;
-	}
+}
+
+static void advance_phase(struct ata_drive *d, uint64_t len, struct ata_transfer *xfer)
+{
 	d->phase.offset += len;
 	d->phase.bytes -= len;
 	xfer->bytes = d->phase.bytes;
@@ -616,7 +612,53 @@ int ata_data(struct ata_drive *d, const struct iovec *iov, unsigned count, struc
 		end_phase(d, xfer);
 		complete(d);
 	}
+}
+
+int ata_data_begin(struct ata_drive *d, const struct iovec *iov, unsigned count, struct ata_transfer *xfer,
+		   struct block_request *io)
+{
+	uint64_t len = d->phase.flush ? 0 : iov_total(iov, count);
+	bool flush = d->phase.flush && xfer->flush;
+	if (!flush && (d->phase.dir == ATA_DIR_NONE || d->phase.packet || len > d->phase.bytes ||
+		       d->phase.dir != xfer->dir || xfer->flush)) {
+		TRACE(TRACE_GUEST_ERROR, "ata %s '%s': a %llu-byte transfer the command did not ask for", kind_name(d),
+		      d->serial, (unsigned long long)len);
+		ata_abort(d, xfer);
+		return -1;
+	}
+	if (!d->phase.from_medium && !flush) {
+		copy_buffer(d, iov, count);
+		advance_phase(d, len, xfer);
+		return 0;
+	}
+	d->phase.in_flight = len;
+	medium_request(d, iov, count, io);
+	return 1;
+}
+
+int ata_data_end(struct ata_drive *d, int result, struct ata_transfer *xfer)
+{
+	if (d->phase.flush) {
+		end_phase(d, xfer);
+		if (result < 0)
+			fail(d, xfer, ATA_ERROR_ABRT);
+		else
+			complete(d);
+		return result < 0 ? -1 : 0;
+	}
+	if (result < 0) {
+		medium_error(d, xfer);
+		return -1;
+	}
+	advance_phase(d, d->phase.in_flight, xfer);
 	return 0;
+}
+
+int ata_data(struct ata_drive *d, const struct iovec *iov, unsigned count, struct ata_transfer *xfer)
+{
+	struct block_request io;
+	int begun = ata_data_begin(d, iov, count, xfer, &io);
+	return begun == 1 ? ata_data_end(d, block_run(d->medium, &io), xfer) : begun;
 }
 
 void ata_abort(struct ata_drive *d, struct ata_transfer *xfer)
@@ -627,6 +669,16 @@ void ata_abort(struct ata_drive *d, struct ata_transfer *xfer)
 		return;
 	}
 	fail(d, xfer, ATA_ERROR_ABRT);
+}
+
+bool ata_end_medium_phase(struct ata_drive *d, uint8_t key, uint8_t asc)
+{
+	struct ata_transfer xfer;
+	if (!d->phase.from_medium || !d->phase.bytes)
+		return false;
+	atapi_set_sense(d, key, asc, 0x00);
+	check_condition(d, &xfer, 0);
+	return true;
 }
 
 /* --- state (core/device.h) ------------------------------------------- */
@@ -647,6 +699,7 @@ static const struct state_field drive_state[] = {
 	STATE_FIELD(struct ata_drive, heads), STATE_FIELD(struct ata_drive, sectors_per_track),
 	STATE_FIELD(struct ata_drive, standby), STATE_FIELD(struct ata_drive, phase.dir),
 	STATE_FIELD(struct ata_drive, phase.from_medium), STATE_FIELD(struct ata_drive, phase.packet),
+	STATE_FIELD(struct ata_drive, phase.flush),
 	STATE_FIELD(struct ata_drive, phase.offset), STATE_FIELD(struct ata_drive, phase.bytes),
 	STATE_ARRAY(struct ata_drive, buf), STATE_FIELD(struct ata_drive, sense.key),
 	STATE_FIELD(struct ata_drive, sense.asc), STATE_FIELD(struct ata_drive, sense.ascq),

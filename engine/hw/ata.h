@@ -13,7 +13,10 @@
  *   2. ata_data() once or more with iovecs the transport built (guest RAM
  *      for DMA, a bounce buffer for PIO), in order, each moving the iovecs'
  *      total. Disk and disc data go straight between the image file and
- *      those iovecs.
+ *      those iovecs. A transport that must not wait on the disk uses
+ *      ata_data_begin() instead: it hands back the block request to run
+ *      (on the backend's workers), and ata_data_end() takes its result.
+ *      FLUSH CACHE asks for such a request too (`flush`), with no data.
  *   3. When the transfer has no bytes left (or there was none), the command
  *      is complete: `result` holds status, error, count, LBA and device as
  *      the host reads them back (ATA8-ACS normal and error outputs).
@@ -84,6 +87,7 @@ struct ata_transfer {
 	enum ata_dir dir;
 	bool dma;
 	bool packet;              /* the OUT bytes are a CDB for ata_packet() */
+	bool flush;               /* the command waits for the medium's flush (no iovecs) */
 	uint64_t bytes;           /* still to move */
 	uint32_t block;           /* PIO: bytes per DRQ block (the last may be shorter) */
 };
@@ -98,6 +102,8 @@ struct ata_phase {
 	enum ata_dir dir;
 	bool from_medium;              /* the medium at `offset`, else the drive's buffer */
 	bool packet;                   /* collecting a CDB */
+	bool flush;                    /* FLUSH CACHE: the medium's flush */
+	uint64_t in_flight;            /* bytes of the request begun, not ended */
 	uint64_t offset;
 	uint64_t bytes;
 };
@@ -143,11 +149,26 @@ void ata_command(struct ata_drive *d, const struct ata_taskfile *tf, struct ata_
 /* The CDB of a PACKET command (after ata_command asked for it). */
 void ata_packet(struct ata_drive *d, const uint8_t cdb[ATAPI_CDB_SIZE], struct ata_transfer *xfer);
 
-/* Moves the next bytes of the data phase: the iovecs' total (at most
- * IOV_MAX iovecs), at most xfer->bytes. Returns 0, or -1 when the medium
+/* Moves the next bytes of the data phase: the iovecs' total, at most
+ * xfer->bytes (or runs the flush of `xfer->flush`). Returns 0, or -1 when the medium
  * failed or the request does not fit the phase: the command then ends with
  * an error in `result` and xfer->bytes is 0. */
 int ata_data(struct ata_drive *d, const struct iovec *iov, unsigned count, struct ata_transfer *xfer);
+
+/* ata_data in two halves. Returns 0 when the bytes moved at once (the
+ * drive's buffer), -1 as ata_data, or 1 with `io` set up (op, offset,
+ * iovecs: the caller's, kept until the end) for the transport to run and
+ * pass to ata_data_end with its result. For `flush`, `iov` is unused. */
+int ata_data_begin(struct ata_drive *d, const struct iovec *iov, unsigned count, struct ata_transfer *xfer,
+		   struct block_request *io);
+/* Returns 0, or -1 (the command ended with an error in `result`). */
+int ata_data_end(struct ata_drive *d, int result, struct ata_transfer *xfer);
+
+/* The medium went away under an open data phase that reads it: the
+ * command ends in CHECK CONDITION with sense `key`/`asc`/0, as a drive
+ * whose disc leaves mid-transfer. Returns whether such a phase was open
+ * (the transport then ends its side and interrupts). */
+bool ata_end_medium_phase(struct ata_drive *d, uint8_t key, uint8_t asc);
 
 /* The transport could not move the data (a DMA table or buffer outside
  * guest RAM, a short table): ends the command with ABRT. */

@@ -457,14 +457,17 @@ bool atapi_execute(struct ata_drive *d, const uint8_t cdb[ATAPI_CDB_SIZE], struc
 	}
 }
 
-void atapi_change_medium(struct ata_drive *d, struct block_backend *medium)
+bool atapi_change_medium(struct ata_drive *d, struct block_backend *medium)
 {
+	bool cut = medium ? ata_end_medium_phase(d, SENSE_UNIT_ATTENTION, ASC_MEDIUM_MAY_HAVE_CHANGED)
+			  : ata_end_medium_phase(d, SENSE_NOT_READY, ASC_MEDIUM_NOT_PRESENT);
 	d->eject_event = d->medium != NULL;
 	d->medium = medium;
 	d->tray_open = false;
 	d->locked = false;
 	d->media_event = medium != NULL;
-	d->unit_attention = true;
+	d->unit_attention = !(cut && medium);
+	return cut;
 }
 
 bool atapi_check_image(struct block_backend *blk, char **error)

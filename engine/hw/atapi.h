@@ -30,8 +30,12 @@ bool atapi_execute(struct ata_drive *d, const uint8_t cdb[ATAPI_CDB_SIZE], struc
 void atapi_set_sense(struct ata_drive *d, uint8_t key, uint8_t asc, uint8_t ascq);
 
 /* Puts `medium` in the drive (NULL: ejects), as a user changing discs:
- * the guest sees UNIT ATTENTION / MEDIUM MAY HAVE CHANGED next. */
-void atapi_change_medium(struct ata_drive *d, struct block_backend *medium);
+ * the guest sees UNIT ATTENTION / MEDIUM MAY HAVE CHANGED next. A read
+ * from the old disc still open ends in CHECK CONDITION instead: UNIT
+ * ATTENTION when a new disc is in (then said), NOT READY / MEDIUM NOT
+ * PRESENT when none is. Returns whether it ended one: the transport ends
+ * its side of the transfer and interrupts. */
+bool atapi_change_medium(struct ata_drive *d, struct block_backend *medium);
 
 /* Whether an opened image (block_open refuses empty ones) is a disc we can
  * present: a size that is a multiple of 2048 and an ISO 9660 ("CD001") or UDF ("BEA01")

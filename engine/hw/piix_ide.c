@@ -52,7 +52,6 @@ static const uint16_t control_ports[2] = { 0x3F6, 0x376 };
 #define PRD_EOT        0x80
 #define PRD_MAX_ENTRIES (65536 / PRD_SIZE)  /* a table may not cross a 64 KiB boundary */
 #define PRD_MAX_BYTES  65536
-#define DMA_IOV_BATCH  256
 
 static struct ide_device *selected(struct ide_channel *ch)
 {
@@ -106,20 +105,40 @@ static void show_drq(struct ide_channel *ch, uint32_t len, enum ata_dir dir)
 	ch->pio_dir = dir;
 }
 
-/* The next PIO DRQ block from the drive: INTRQ for each one (ATA8-ACS
- * PIO data-in protocol); an ATAPI drive also says the block is data
- * coming in and how long it is. */
-static void load_pio_in(struct ide_channel *ch)
+static void io_ended(struct ide_channel *ch, int err);
+static void io_complete(struct block_request *req, int result);
+
+/* Hands the drive the iovecs; the medium's part goes to a worker while the
+ * drive shows BSY, and io_ended follows (at once without one). */
+static void start_io(struct ide_channel *ch, enum ide_io kind, const struct iovec *iov, unsigned count)
 {
 	struct ata_drive *drive = active_drive(ch);
-	uint32_t len = (uint32_t)MIN(ch->xfer.block, ch->xfer.bytes);
-	struct iovec iov = { ch->pio, len };
-	if (ata_data(drive, &iov, 1, &ch->xfer) < 0) {
-		finish(ch);
+	ch->io_kind = kind;
+	int begun = ata_data_begin(drive, iov, count, &ch->xfer, &ch->io.req);
+	if (begun != 1) {
+		io_ended(ch, begun);
 		return;
 	}
+	end_pio(ch);
+	ch->devices[ch->active].regs.status = ATA_STATUS_BSY;
+	block_slot_submit(&ch->io, drive->medium, io_complete, ch);
+}
+
+/* The next PIO DRQ block from the drive. */
+static void load_pio_in(struct ide_channel *ch)
+{
+	ch->io_len = (uint32_t)MIN(ch->xfer.block, ch->xfer.bytes);
+	ch->pio_iov = (struct iovec){ ch->pio, ch->io_len };
+	start_io(ch, IDE_IO_PIO_IN, &ch->pio_iov, 1);
+}
+
+/* A PIO block is in: INTRQ for each one (ATA8-ACS PIO data-in protocol);
+ * an ATAPI drive also says the block is data coming in and how long. */
+static void pio_in_ready(struct ide_channel *ch)
+{
+	uint32_t len = ch->io_len;
 	show_drq(ch, len, ATA_DIR_IN);
-	if (drive->kind == ATA_DRIVE_CDROM) {
+	if (active_drive(ch)->kind == ATA_DRIVE_CDROM) {
 		struct ata_taskfile *regs = &ch->devices[ch->active].regs;
 		regs->count = ATAPI_REASON_IO;
 		regs->lba[1] = (uint8_t)len;
@@ -128,13 +147,66 @@ static void load_pio_in(struct ide_channel *ch)
 	raise_irq(ch);
 }
 
+/* A PIO block went out: DRQ and INTRQ for the next, or the end. */
+static void pio_out_written(struct ide_channel *ch, int err)
+{
+	if (err < 0 || !ch->xfer.bytes) {
+		finish(ch);
+		return;
+	}
+	show_drq(ch, (uint32_t)MIN(ch->xfer.block, ch->xfer.bytes), ATA_DIR_OUT);
+	raise_irq(ch);
+}
+
+/* The bus master moved the whole transfer, then the drive interrupts
+ * (SFF-8038i §3.2: Active stays set when the table is longer). */
+static void dma_done(struct ide_channel *ch)
+{
+	if (!ch->dma_more)
+		ch->bm_status &= (uint8_t)~BM_STATUS_ACTIVE;
+	finish(ch);
+}
+
+static void io_ended(struct ide_channel *ch, int err)
+{
+	switch (ch->io_kind) {
+	case IDE_IO_PIO_IN:
+		if (err < 0)
+			finish(ch);
+		else
+			pio_in_ready(ch);
+		break;
+	case IDE_IO_PIO_OUT:
+		pio_out_written(ch, err);
+		break;
+	case IDE_IO_DMA:
+		dma_done(ch);
+		break;
+	case IDE_IO_FLUSH:
+		finish(ch);
+		break;
+	}
+}
+
+/* A worker finished the channel's request. */
+static void io_complete(struct block_request *req, int result)
+{
+	struct ide_channel *ch = req->opaque;
+	g_mutex_lock(&ch->owner->lock);
+	if (block_slot_complete(&ch->io))
+		io_ended(ch, ata_data_end(active_drive(ch), result, &ch->xfer));
+	g_mutex_unlock(&ch->owner->lock);
+}
+
 static void run_dma(struct piix_ide *ide, struct ide_channel *ch);
 
 /* After a command or a CDB: start the data phase the drive asked for. */
 static void start_phase(struct piix_ide *ide, struct ide_channel *ch)
 {
 	struct ata_transfer *x = &ch->xfer;
-	if (x->dir == ATA_DIR_NONE) {
+	if (x->flush) {
+		start_io(ch, IDE_IO_FLUSH, NULL, 0);
+	} else if (x->dir == ATA_DIR_NONE) {
 		finish(ch);
 	} else if (x->packet) {
 		/* The CDB: DRQ without INTRQ (IDENTIFY PACKET word 0: DRQ within 50 us). */
@@ -168,8 +240,8 @@ static void execute_diagnostic(struct ide_channel *ch, const struct ata_taskfile
 static void write_command(struct piix_ide *ide, struct ide_channel *ch, uint8_t command)
 {
 	struct ide_device *dev = selected(ch);
-	if (!dev->drive || (ch->control & CONTROL_SRST))
-		return;  /* nobody there, or the device is busy resetting: ignored */
+	if (!dev->drive || (ch->control & CONTROL_SRST) || ch->io.busy)
+		return;  /* nobody there, or busy (resetting, or with the disk): ignored */
 	struct ata_taskfile tf = dev->regs;
 	tf.command = command;
 	ch->irq_pending = false;
@@ -194,13 +266,8 @@ static void pio_out_block(struct piix_ide *ide, struct ide_channel *ch)
 		start_phase(ide, ch);
 		return;
 	}
-	struct iovec iov = { ch->pio, ch->pio_len };
-	if (ata_data(drive, &iov, 1, &ch->xfer) < 0 || !ch->xfer.bytes) {
-		finish(ch);
-		return;
-	}
-	show_drq(ch, (uint32_t)MIN(ch->xfer.block, ch->xfer.bytes), ATA_DIR_OUT);
-	raise_irq(ch);
+	ch->pio_iov = (struct iovec){ ch->pio, ch->pio_len };
+	start_io(ch, IDE_IO_PIO_OUT, &ch->pio_iov, 1);
 }
 
 /* The host has read a whole PIO block. */
@@ -257,53 +324,49 @@ static bool read_prd(struct piix_ide *ide, struct ide_channel *ch, unsigned inde
 	return true;
 }
 
-/* Walks the PRD table, handing the drive guest buffers in batches. Returns
- * false when the table or a buffer is not RAM or the table ends before the
- * transfer does; *more says the table goes on past the transfer. */
-static bool walk_prd(struct piix_ide *ide, struct ide_channel *ch, bool *more)
+/* Maps the PRD table onto guest RAM for the whole transfer. false when
+ * the table or a buffer is not RAM or the table ends before the transfer
+ * does; *more says the table goes on past the transfer. */
+static bool map_prd(struct piix_ide *ide, struct ide_channel *ch, unsigned *count, bool *more)
 {
-	struct iovec iov[DMA_IOV_BATCH];
-	unsigned n = 0;
-	uint64_t batched = 0;
+	uint64_t mapped = 0;
 	bool eot = false;
-	for (unsigned i = 0; ch->xfer.bytes && !eot; i++) {
+	unsigned n = 0;
+	while (mapped < ch->xfer.bytes && !eot) {
 		uint64_t addr;
 		uint32_t len;
-		if (i == PRD_MAX_ENTRIES || !read_prd(ide, ch, i, &addr, &len, &eot))
+		if (n == PRD_MAX_ENTRIES || !read_prd(ide, ch, n, &addr, &len, &eot))
 			return false;
-		len = (uint32_t)MIN(len, ch->xfer.bytes - batched);
+		len = (uint32_t)MIN(len, ch->xfer.bytes - mapped);
 		void *host = guest_mem_ptr(ide->mem, addr, len);
 		if (!host)
 			return false;
-		iov[n++] = (struct iovec){ host, len };
-		batched += len;
-		if (n == DMA_IOV_BATCH || batched == ch->xfer.bytes) {
-			if (ata_data(active_drive(ch), iov, n, &ch->xfer) < 0)
-				return true;  /* the drive ended the command with its own error */
-			n = 0;
-			batched = 0;
-		}
+		ch->dma_iov[n++] = (struct iovec){ host, len };
+		mapped += len;
 	}
+	*count = n;
 	*more = !eot;
-	return !ch->xfer.bytes;
+	return mapped == ch->xfer.bytes;
 }
 
-/* The bus master moves the whole transfer, then the drive interrupts
- * (SFF-8038i §3.2: Active stays set when the table is longer). */
+/* The bus master moves the transfer the drive waits for. */
 static void run_dma(struct piix_ide *ide, struct ide_channel *ch)
 {
-	bool to_memory = ch->xfer.dir == ATA_DIR_IN, more = false;
+	bool to_memory = ch->xfer.dir == ATA_DIR_IN;
+	unsigned count = 0;
 	uint16_t command = (uint16_t)(ide->pci.config[PCI_COMMAND] | ide->pci.config[PCI_COMMAND + 1] << 8);
-	if (!(command & PCI_COMMAND_BUS_MASTER))
+	if (!(command & PCI_COMMAND_BUS_MASTER) || ch->io.busy)
 		return;  /* not allowed to master the bus: the transfer waits */
 	ch->bm_status |= BM_STATUS_ACTIVE;
-	if (!!(ch->bm_command & BM_CMD_TO_MEMORY) != to_memory || !walk_prd(ide, ch, &more)) {
+	ch->dma_more = false;
+	if (!!(ch->bm_command & BM_CMD_TO_MEMORY) != to_memory || !map_prd(ide, ch, &count, &ch->dma_more)) {
 		ch->bm_status |= BM_STATUS_ERROR;
+		ch->dma_more = false;
 		ata_abort(active_drive(ch), &ch->xfer);
+		dma_done(ch);
+		return;
 	}
-	if (!more)
-		ch->bm_status &= (uint8_t)~BM_STATUS_ACTIVE;
-	finish(ch);
+	start_io(ch, IDE_IO_DMA, ch->dma_iov, count);
 }
 
 /* Device control: nIEN masks INTRQ; SRST held resets both devices, which
@@ -313,6 +376,7 @@ static void write_control(struct ide_channel *ch, uint8_t value)
 	bool was_reset = ch->control & CONTROL_SRST, reset = value & CONTROL_SRST;
 	ch->control = value;
 	if (reset && !was_reset) {
+		block_slot_wait(&ch->io, &ch->owner->lock, true);
 		end_pio(ch);
 		ch->xfer = (struct ata_transfer){ .dir = ATA_DIR_NONE };
 		ch->selected = 0;
@@ -555,6 +619,8 @@ int piix_ide_init(struct piix_ide *ide, struct pci_bus *pci, struct bus *pio, co
 		ide->channels[c].owner = ide;
 		ide->channels[c].irq = c ? irq15 : irq14;
 		ide->channels[c].pio = g_malloc(PIIX_IDE_PIO_BUFFER);
+		ide->channels[c].dma_iov = g_new(struct iovec, PRD_MAX_ENTRIES);
+		block_slot_init(&ide->channels[c].io);
 	}
 	if ((err = register_ports(ide, pio)) < 0 ||
 	    (err = pci_device_set_bar(&ide->pci, BMIBA_BAR, PCI_BAR_IO, false, BMIBA_SIZE, &bm_ops, ide)) < 0 ||
@@ -563,12 +629,20 @@ int piix_ide_init(struct piix_ide *ide, struct pci_bus *pci, struct bus *pio, co
 	return err;
 }
 
-/* The legacy ports stay on the bus, which goes away with the machine. */
+/* The legacy ports stay on the bus, which goes away with the machine.
+ * A request still in flight ends first, dropped. */
 void piix_ide_destroy(struct piix_ide *ide)
 {
 	for (unsigned c = 0; c < 2; c++) {
-		g_free(ide->channels[c].pio);
-		ide->channels[c].pio = NULL;
+		struct ide_channel *ch = &ide->channels[c];
+		g_mutex_lock(&ide->lock);
+		block_slot_wait(&ch->io, &ide->lock, true);
+		g_mutex_unlock(&ide->lock);
+		block_slot_destroy(&ch->io);
+		g_free(ch->pio);
+		g_free(ch->dma_iov);
+		ch->pio = NULL;
+		ch->dma_iov = NULL;
 	}
 	g_mutex_clear(&ide->lock);
 }
@@ -576,10 +650,17 @@ void piix_ide_destroy(struct piix_ide *ide)
 struct block_backend *piix_ide_change_medium(struct piix_ide *ide, unsigned position,
 					     struct block_backend *medium)
 {
-	struct ata_drive *drive = &ide->drives[position % PIIX_IDE_DRIVES];
+	position %= PIIX_IDE_DRIVES;
+	struct ata_drive *drive = &ide->drives[position];
+	struct ide_channel *ch = &ide->channels[position / 2];
 	g_mutex_lock(&ide->lock);
+	block_slot_wait(&ch->io, &ide->lock, false);  /* a read of the old disc ends first */
 	struct block_backend *old = drive->medium;
-	atapi_change_medium(drive, medium);
+	/* A transfer from the old disc ends as the drive says, with INTRQ. */
+	if (atapi_change_medium(drive, medium) && ch->active == position % 2) {
+		ch->xfer = (struct ata_transfer){ .dir = ATA_DIR_NONE };
+		finish(ch);
+	}
 	g_mutex_unlock(&ide->lock);
 	return old;
 }
@@ -601,6 +682,7 @@ static const struct state_field channel_state[] = {
  * bus master stopped; config space as at power-on. */
 static void ide_power_on(struct ide_channel *ch)
 {
+	block_slot_wait(&ch->io, &ch->owner->lock, true);  /* a request in flight is dropped */
 	end_pio(ch);
 	ch->pio_dir = ATA_DIR_NONE;
 	ch->xfer = (struct ata_transfer){ .dir = ATA_DIR_NONE };
@@ -649,14 +731,17 @@ static void piix_ide_save(void *opaque, struct state_writer *w)
 	struct piix_ide *ide = opaque;
 	pci_device_save(&ide->pci, w);
 	g_mutex_lock(&ide->lock);
-	for (unsigned c = 0; c < 2; c++)
+	for (unsigned c = 0; c < 2; c++) {
+		block_slot_wait(&ide->channels[c].io, &ide->lock, false);  /* a request ends before its record */
 		save_channel(&ide->channels[c], c, w);
+	}
 	g_mutex_unlock(&ide->lock);
 }
 
 static bool load_channel(struct ide_channel *ch, unsigned c, struct state_reader *r)
 {
 	char prefix[32];
+	block_slot_wait(&ch->io, &ch->owner->lock, true);  /* the loaded state replaces a request in flight */
 	g_snprintf(prefix, sizeof(prefix), "channel%u.", c);
 	bool ok = state_get_fields(r, prefix, channel_state, G_N_ELEMENTS(channel_state), ch) &&
 		  state_check(r, ch->selected < 2 && ch->active < 2 && ch->pio_pos <= ch->pio_len &&
@@ -705,5 +790,5 @@ static void piix_ide_claims(void *opaque, struct device_claims *claims)
 }
 
 const struct device_ops piix_ide_device_ops = {
-	"piix-ide", 1, piix_ide_reset, piix_ide_teardown, piix_ide_save, piix_ide_load, piix_ide_claims,
+	"piix-ide", 2, piix_ide_reset, piix_ide_teardown, piix_ide_save, piix_ide_load, piix_ide_claims,
 };

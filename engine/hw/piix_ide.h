@@ -4,11 +4,15 @@
  * drive from hw/ata.h, and the bus-master DMA block in BAR4 (SFF-8038i):
  * per channel a command, a status and a PRD table pointer register.
  *
- * Commands run to completion in the vCPU thread that starts them (the
- * command register write, or the bus-master start bit for DMA), so the
- * guest never sees BSY except while it holds SRST. Guest memory is reached
- * only through guest_mem: a PRD table or buffer outside RAM ends the
- * command with an error, never with a host access. */
+ * Disk and disc I/O runs on the backend's workers (backend/block.h), one
+ * request per channel at a time: the drive shows BSY meanwhile, and the
+ * completion shows DRQ for the next PIO block, or the ending status, and
+ * raises INTRQ, as the ATA PIO and DMA protocols have it. A vCPU never
+ * waits on the disk, but for a software reset (SRST) or a disc change
+ * meeting a request in flight: the reset drops its completion, so nothing
+ * reaches guest memory after it. Guest memory is reached only through
+ * guest_mem: a PRD table or buffer outside RAM ends the command with an
+ * error, never with a host access. */
 #ifndef VIREO_HW_PIIX_IDE_H
 #define VIREO_HW_PIIX_IDE_H
 
@@ -33,6 +37,14 @@ struct ide_device {
 
 struct piix_ide;
 
+/* What the channel's request in flight is for. */
+enum ide_io {
+	IDE_IO_PIO_IN,
+	IDE_IO_PIO_OUT,
+	IDE_IO_DMA,
+	IDE_IO_FLUSH,
+};
+
 struct ide_channel {
 	struct piix_ide *owner;
 	struct ide_device devices[2];
@@ -49,6 +61,13 @@ struct ide_channel {
 	/* Bus master (SFF-8038i §3). */
 	uint8_t bm_command, bm_status;
 	uint32_t prd_table;
+	bool dma_more;                /* the PRD table goes on past the transfer */
+	struct iovec *dma_iov;        /* the transfer mapped onto guest RAM */
+	struct iovec pio_iov;
+	/* The disk request in flight. */
+	struct block_slot io;
+	enum ide_io io_kind;
+	uint32_t io_len;              /* PIO: the block's bytes */
 };
 
 struct piix_ide {

@@ -443,7 +443,7 @@ static void refresh_text(struct vga *vga, bool full)
 void vga_refresh(void *opaque)
 {
 	struct vga *vga = opaque;
-	if (vga->mem_ops->flush_writes)
+	if (vga->mem_ops && vga->mem_ops->flush_writes)
 		vga->mem_ops->flush_writes(vga->mem_opaque);
 	g_mutex_lock(&vga->lock);
 	collect_dirty(vga);

@@ -61,13 +61,14 @@ static struct kvm_msrs *read_msrs(int vcpu_fd, int kvm_fd)
 	g_autofree struct kvm_msr_list *list = msr_index_list(kvm_fd);
 	unsigned count = list ? list->nmsrs : 0;
 	struct kvm_msrs *msrs = g_malloc0(sizeof(*msrs) + count * sizeof(msrs->entries[0]));
+	/* Allocated, not a struct with an entry after the header: clang
+	 * rejects a variable-sized member that is not last. */
+	g_autofree struct kvm_msrs *one = g_malloc0(sizeof(*one) + sizeof(one->entries[0]));
 	for (unsigned i = 0; i < count; i++) {
-		struct {
-			struct kvm_msrs header;
-			struct kvm_msr_entry entry;
-		} one = { .header.nmsrs = 1, .entry.index = list->indices[i] };
-		if (ioctl(vcpu_fd, KVM_GET_MSRS, &one) == 1)
-			msrs->entries[msrs->nmsrs++] = one.entry;
+		one->nmsrs = 1;
+		one->entries[0] = (struct kvm_msr_entry){ .index = list->indices[i] };
+		if (ioctl(vcpu_fd, KVM_GET_MSRS, one) == 1)
+			msrs->entries[msrs->nmsrs++] = one->entries[0];
 	}
 	return msrs;
 }

@@ -64,11 +64,11 @@ const struct machine_setting machine_settings[] = {
 	  "virtio network: none (default), user networking (options mac=, tftp=DIR, bootfile=FILE, "
 	  "hostfwd=tcp:127.0.0.1:2222-:22 (repeatable), host-loopback=on) or a host tap interface" },
 	{ "display", "display", "display", SETTING_DISPLAY, FIELD(display),
-	  "none|sdl|vnc[=ADDR|=ADDR:PORT][,password-file=F][,insecure]",
+	  "none|sdl|vnc[=ADDR|=ADDR:PORT|=unix:PATH][,password-file=F][,insecure]",
 	  "the guest screen: none (default), a window on this desktop (sdl; Ctrl+Alt+G grabs input, "
 	  "Ctrl+Alt+F full screen) or the built-in VNC server (on 127.0.0.1 unless another address is given, "
 	  "which needs a password file, or insecure to serve anyone there without one; without a port, the "
-	  "first free one from 5900)" },
+	  "first free one from 5900; or on a UNIX socket only this user may open, vnc=unix:PATH)" },
 	{ "display", "gpu", "gpu", SETTING_CHOICE, FIELD(gpu), "std|virtio|none",
 	  "the display adapter: the standard VGA (default; legacy VGA and VBE modes, what firmware and "
 	  "installers expect), virtio-gpu (the guest desktop follows the window or viewer size) or none",
@@ -404,6 +404,7 @@ bool machine_parse_net(const char *spec, struct machine_net *net, GError **error
 
 void machine_display_clear(struct machine_display *display)
 {
+	g_free(display->vnc_unix);
 	g_free(display->password);
 	memset(display, 0, sizeof(*display));
 }
@@ -432,9 +433,16 @@ static bool read_password(struct machine_display *display, const char *path, GEr
 	return true;
 }
 
-/* ADDR (the first free port from MACHINE_VNC_FIRST_PORT) or [ADDR]:PORT. */
+/* ADDR (the first free port from MACHINE_VNC_FIRST_PORT), [ADDR]:PORT or
+ * unix:PATH. */
 static bool parse_vnc_where(const char *where, struct machine_display *display)
 {
+	if (g_str_has_prefix(where, "unix:")) {
+		if (!where[5])
+			return false;
+		display->vnc_unix = g_strdup(where + 5);
+		return true;
+	}
 	if (!strchr(where, ':'))
 		return parse_ipv4(where, strlen(where), display->vnc_addr);
 	if (!parse_endpoint(where, strlen(where), display->vnc_addr, &display->vnc_port))
@@ -470,10 +478,11 @@ bool machine_parse_display(const char *spec, struct machine_display *display, GE
 	}
 	if (!parts[0] || (strcmp(parts[0], "vnc") && !g_str_has_prefix(parts[0], "vnc=")))
 		return display_error(error, spec,
-				     _("none, sdl or vnc[=ADDR|=ADDR:PORT][,password-file=FILE][,insecure]"));
+				     _("none, sdl or vnc[=ADDR|=ADDR:PORT|=unix:PATH][,password-file=FILE][,insecure]"));
 	display->vnc = true;
 	if (parts[0][3] == '=' && !parse_vnc_where(parts[0] + 4, display))
-		return display_error(error, parts[0], _("vnc=ADDR or vnc=[ADDR]:PORT, e.g. vnc=127.0.0.1:5901"));
+		return display_error(error, parts[0],
+				     _("vnc=ADDR, vnc=[ADDR]:PORT or vnc=unix:PATH, e.g. vnc=127.0.0.1:5901"));
 	for (unsigned i = 1; parts[i]; i++) {
 		if (!vnc_option(display, parts[i], error)) {
 			machine_display_clear(display);
@@ -483,11 +492,16 @@ bool machine_parse_display(const char *spec, struct machine_display *display, GE
 	return true;
 }
 
-bool machine_display_open_to_others(const struct machine_display *display)
+bool machine_display_on_loopback(const struct machine_display *display)
 {
 	struct in_addr addr;
-	bool loopback = inet_pton(AF_INET, display->vnc_addr, &addr) == 1 && ntohl(addr.s_addr) >> 24 == 127;
-	return display->vnc && !display->password && !loopback;
+	return display->vnc && !display->vnc_unix && inet_pton(AF_INET, display->vnc_addr, &addr) == 1 &&
+	       ntohl(addr.s_addr) >> 24 == 127;
+}
+
+bool machine_display_open_to_others(const struct machine_display *display)
+{
+	return display->vnc && !display->vnc_unix && !display->password && !machine_display_on_loopback(display);
 }
 
 bool machine_display_check_open(const struct machine_display *display, GError **error)

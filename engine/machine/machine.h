@@ -160,16 +160,20 @@ struct machine_display {
 	char vnc_addr[16];     /* default 127.0.0.1 */
 	unsigned vnc_port;     /* the port asked for, or the first to try */
 	unsigned vnc_port_last; /* the last to try: vnc_port when one was given */
+	char *vnc_unix;        /* vnc=unix:PATH: a UNIX socket, only for this user, instead of TCP */
 	char *password;        /* read from password-file=, or NULL */
 	bool insecure;         /* the user's consent to a VNC server others reach without a password */
 };
 
-/* Parses none | sdl | vnc[=ADDR|=[ADDR]:PORT][,password-file=FILE][,insecure]
+/* Parses none | sdl | vnc[=ADDR|=[ADDR]:PORT|=unix:PATH][,password-file=FILE][,insecure]
  * (reading the file's first line); errors name the bad part. */
 bool machine_parse_display(const char *spec, struct machine_display *display, GError **error);
 void machine_display_clear(struct machine_display *display);
+/* A VNC server on TCP on loopback (127.0.0.0/8): only this computer. */
+bool machine_display_on_loopback(const struct machine_display *display);
 /* A VNC server without a password on an address other than loopback
- * (127.0.0.0/8): other computers could see and control the machine. */
+ * (127.0.0.0/8): other computers could see and control the machine. A
+ * UNIX socket is private (mode 0600): never open to others. */
 bool machine_display_open_to_others(const struct machine_display *display);
 /* Refuses such a server unless the spec says insecure; the error names the
  * ways out. The engine runs none without the consent. */

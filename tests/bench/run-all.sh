@@ -10,6 +10,7 @@ python3 "$here/firmware-boot.py" --runs 5
 python3 "$here/vga-text-writes.py" --runs 5
 python3 "$here/iso-boot.py" --runs 5
 python3 "$here/virtio-blk.py" --runs 5
+python3 "$here/ahci-disks.py" --runs 5
 python3 "$here/vnc-idle.py"
 python3 "$here/vnc-latency.py" --runs 5
 python3 "$here/vnc-redraw-bytes.py" --runs 5

@@ -11,10 +11,9 @@
  * with an error; ASan/UBSan catch any access outside guest RAM. */
 #include <glib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 #include "core/bytes.h"
+#include "fuzz-ops.h"
 #include "hw/ahci.h"
 
 #define RAM_SIZE (1u << 20)
@@ -36,25 +35,14 @@ static struct {
 	struct ahci hba;
 } fz;
 
-static void open_image(struct block_backend *blk, const char *name, size_t size, bool iso)
-{
-	char *error = NULL;
-	int fd = memfd_create(name, 0);
-	if (fd < 0 || ftruncate(fd, (off_t)size) < 0 || (iso && pwrite(fd, "\1CD001", 6, 16 * 2048) != 6))
-		abort();
-	g_autofree char *path = g_strdup_printf("/proc/self/fd/%d", fd);
-	if (block_open(blk, path, iso, &error) < 0)
-		abort();
-}
-
 static void set_up(void)
 {
 	fz.ram = g_malloc0(RAM_SIZE);
 	guest_mem_add(&fz.mem, 0, RAM_SIZE, fz.ram);
 	bus_init(&fz.pio);
 	bus_init(&fz.mmio);
-	open_image(&fz.disk, "fuzz-disk", 1 << 20, false);
-	open_image(&fz.cd, "fuzz-cd", 64 * 2048, true);
+	fuzz_open_image(&fz.disk, "fuzz-disk", 1 << 20, false);
+	fuzz_open_image(&fz.cd, "fuzz-cd", 64 * 2048, true);
 	struct irq_line none = { 0 };
 	if (pci_bus_init(&fz.pci, &fz.pio, &fz.mmio) < 0 || ahci_init(&fz.hba, &fz.mem, none, NULL, NULL) < 0 ||
 	    ahci_attach(&fz.hba, 0, &fz.disk, false, "fuzz") < 0 || ahci_attach(&fz.hba, 1, &fz.cd, true, NULL) < 0 ||
@@ -74,15 +62,6 @@ static uint32_t reg_read(unsigned reg)
 	return value;
 }
 
-static size_t take(uint8_t *dst, size_t room, const uint8_t **data, size_t *size)
-{
-	size_t n = MIN(room, *size);
-	memcpy(dst, *data, n);
-	*data += n;
-	*size -= n;
-	return n;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -94,17 +73,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	unsigned port = data[0] & 1, writes = data[0] >> 1 & 7;
 	bool raw_tables = data[0] & 0x80;  /* else each header points at its slot's table */
 	uint32_t slots = get_le32(data + 1);
-	data += 5;
-	size -= 5;
+	struct fuzz_input in = { data + 5, size - 5 };
 	reg_write(0x04, 1);  /* HBA reset: every input starts from the same state */
-	for (unsigned i = 0; i < writes && size >= WRITE_BYTES; i++, data += WRITE_BYTES, size -= WRITE_BYTES)
-		reg_write(get_le16(data) & 0xFFC, get_le32(data + 2));
+	for (unsigned i = 0; i < writes && in.size >= WRITE_BYTES; i++) {
+		unsigned reg = fuzz_u16(&in) & 0xFFC;
+		reg_write(reg, fuzz_u32(&in));
+	}
 	memset(fz.ram + CLB_GPA, 0, DATA_GPA - CLB_GPA);
-	take(fz.ram + CLB_GPA, 32 * 32, &data, &size);
+	fuzz_bytes(&in, fz.ram + CLB_GPA, 32 * 32);
 	for (unsigned slot = 0; slot < 32 && !raw_tables; slot++)
 		put_le64(fz.ram + CLB_GPA + slot * 32 + 8, TABLE_GPA + slot * TABLE_STRIDE);
-	take(fz.ram + TABLE_GPA, DATA_GPA - TABLE_GPA, &data, &size);
-	take(fz.ram + DATA_GPA, RAM_SIZE - DATA_GPA, &data, &size);
+	fuzz_bytes(&in, fz.ram + TABLE_GPA, DATA_GPA - TABLE_GPA);
+	fuzz_bytes(&in, fz.ram + DATA_GPA, RAM_SIZE - DATA_GPA);
 	reg_write(PORT_REG(port, 0x00), CLB_GPA);
 	reg_write(PORT_REG(port, 0x04), 0);
 	reg_write(PORT_REG(port, 0x08), FB_GPA);
@@ -112,6 +92,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	reg_write(PORT_REG(port, 0x18), 0);     /* stopped: a list an error halted starts afresh */
 	reg_write(PORT_REG(port, 0x18), 0x11);  /* FRE | ST */
 	reg_write(PORT_REG(port, 0x38), slots);
+	/* Disk I/O runs on the block workers: BSY shows until the list rests. */
+	while (reg_read(PORT_REG(port, 0x20)) & 0x80 && (reg_read(PORT_REG(port, 0x2C)) & 0xF) != 1)
+		g_usleep(10);
 	/* Every slot ran to its end, or the list stopped at an error (unless a
 	 * write left the link in COMRESET). */
 	uint32_t ci = reg_read(PORT_REG(port, 0x38)), is = reg_read(PORT_REG(port, 0x10));

@@ -1,5 +1,6 @@
 /* Test-guest runtime. See runtime.h. */
 #include <stdarg.h>
+#include <stddef.h>
 
 #include "runtime.h"
 
@@ -125,6 +126,48 @@ uint32_t pci_config_read(unsigned bus, unsigned dev, unsigned fn, unsigned reg)
 {
 	outl(0xCF8, 0x80000000u | bus << 16 | dev << 11 | fn << 8 | (reg & 0xFC));
 	return inl(0xCFC);
+}
+
+const char *cmdline_find(const char *word)
+{
+	const char *p = (const char *)(uintptr_t)start_info->cmdline_paddr;
+	for (; p && *p; p++) {
+		unsigned i = 0;
+		while (word[i] && p[i] == word[i])
+			i++;
+		if (!word[i])
+			return p + i;
+	}
+	return NULL;
+}
+
+/* --- application processors ------------------------------------------- */
+
+#define LAPIC_BASE 0xFEE00000u
+#define LAPIC_ICR_LOW 0x300
+#define LAPIC_ICR_HIGH 0x310
+#define ICR_INIT 0x00000500u
+#define ICR_STARTUP 0x00000600u
+#define ICR_ASSERT 0x00004000u
+#define ICR_ALL_BUT_SELF 0x000C0000u
+#define ICR_BUSY 0x00001000u
+
+static void send_ipi(uint32_t command)
+{
+	volatile uint32_t *lapic = (volatile uint32_t *)LAPIC_BASE;
+	lapic[LAPIC_ICR_HIGH / 4] = 0;
+	lapic[LAPIC_ICR_LOW / 4] = command;
+	while (lapic[LAPIC_ICR_LOW / 4] & ICR_BUSY)
+		;
+}
+
+void start_aps(const uint8_t *code, unsigned len)
+{
+	for (unsigned i = 0; i < len; i++)
+		((volatile uint8_t *)AP_TRAMPOLINE)[i] = code[i];
+	send_ipi(ICR_ALL_BUT_SELF | ICR_ASSERT | ICR_INIT);
+	for (int i = 0; i < 2; i++)
+		send_ipi(ICR_ALL_BUT_SELF | ICR_ASSERT | ICR_STARTUP | (AP_TRAMPOLINE >> 12));
 }
 
 /* --- interrupts ------------------------------------------------------- */

@@ -39,6 +39,16 @@ void serial_arm(void);
 
 uint32_t pci_config_read(unsigned bus, unsigned dev, unsigned fn, unsigned reg);
 
+/* Where `word` appears on the command line: the text after it, or NULL. */
+const char *cmdline_find(const char *word);
+
+/* Starts every application processor as an OS does (Intel SDM vol. 3A
+ * §8.4.4, "MP initialization example"): INIT, then two STARTUP IPIs whose
+ * vector points at `code`, 16-bit real-mode code copied to AP_TRAMPOLINE
+ * (CS = AP_TRAMPOLINE >> 4, IP = 0, DS = 0). */
+#define AP_TRAMPOLINE 0x8000u
+void start_aps(const uint8_t *code, unsigned len);
+
 /* IRQ n of the PIC arrives as vector 0x20 + n; handlers run with interrupts
  * off and the EOI is sent for them. */
 typedef void (*interrupt_handler)(unsigned vector);

@@ -1316,8 +1316,9 @@ def png_pixel(path, x, y):
 def case_lifecycle(app):
     """A machine's life in the window: it starts and its row shows the guest's
     screen (the thumbnail file is the guest's picture, pixel for pixel); Reset
-    reboots it (its serial output starts again); Show gives its VNC address
-    and Copy puts it on the clipboard; Force Off; Clone makes a new machine
+    reboots it (its serial output starts again); Show opens its screen in the
+    window (its VNC server is on loopback: the engine serves the app's
+    private socket instead) and Back closes it; Force Off; Clone makes a new machine
     with a sparse copy of its disk; Delete without keeping disks removes it."""
     vt.require_kvm()
     from test_display import free_port, pattern32
@@ -1364,13 +1365,11 @@ def case_lifecycle(app):
         if "Running" not in label_texts(row(app, "Lab")) or engine_pids(app) != engines:
             fail("a reset ended the machine: %r" % label_texts(row(app, "Lab")))
 
-        # Show: the VNC address, and Copy puts it on the clipboard.
+        # Show: the screen page (app-screen-page checks its picture), and Back.
         click(find(row(app, "Lab"), "push button", "Show"))
-        address = "127.0.0.1:%d" % port
-        text = "“Lab” shows its screen over VNC at " + address
-        wait_for("the VNC address", lambda: text in label_texts(app.window))
-        click(find(app.window, "push button", "Copy Address"))
-        wait_for("the address on the clipboard", lambda: clipboard_text(app) == address)
+        wait_for("the screen page", lambda: find(app.window, "drawing area", "Screen of “Lab”"))
+        click(find(app.window, "push button", "Back"))
+        wait_for("the list again", lambda: row(app, "Lab"))
 
         # Clone needs the machine stopped: the menu offers it only then.
         open_menu(app)
@@ -1758,6 +1757,166 @@ def case_demo_machine(app):
     menu_item(app, "Force Off")
     wait_for("the demo machine to stop", lambda: "Stopped" in label_texts(row(app, "Demo")), timeout=20)
     wait_for("its engine to end", lambda: not any(alive(p) for p in engines))
+
+
+def vga_pattern(x, y):
+    """tests/guest/vga.c's first picture (1024x768x32) away from its black
+    grid lines: four colored quarters."""
+    return [[(255, 0, 0), (0, 255, 0)], [(0, 0, 255), (255, 255, 255)]][y >= 384][x >= 512]
+
+
+def screen_mismatch(node):
+    """Where the screen widget's picture, read back from the X server,
+    differs from the guest's: the 1024x768 picture scaled into the widget
+    with its aspect kept and centred, compared at the middle of each of the
+    guest's 64x64 grid cells. None when it matches."""
+    gi.require_version("Gdk", "3.0")
+    from gi.repository import Gdk
+    Gdk.init([])
+    x, y, width, height = extents(node)
+    picture = Gdk.pixbuf_get_from_window(Gdk.get_default_root_window(), x, y, width, height)
+    if picture is None:
+        return "the screen could not be read"
+    pixels, stride, step = picture.get_pixels(), picture.get_rowstride(), picture.get_n_channels()
+    scale = min(width / 1024, height / 768)
+    left, top = (width - 1024 * scale) / 2, (height - 768 * scale) / 2
+    for gy in range(32, 768, 64):
+        for gx in range(32, 1024, 64):
+            px, py = int(left + gx * scale), int(top + gy * scale)
+            at = py * stride + px * step
+            got = tuple(pixels[at:at + 3])
+            want = vga_pattern(gx, gy)
+            if any(abs(a - b) > 8 for a, b in zip(got, want)):
+                return "guest pixel (%d,%d) shows at (%d,%d) of a %dx%d screen as %s, not %s" % (
+                    gx, gy, px, py, width, height, got, want)
+    return None
+
+
+def case_screen_page(app):
+    """A running machine's screen in the main window: Show opens a page with
+    the guest's picture (our VGA test guest's 1024x768 quarters, scaled to
+    the window with the aspect kept), served by the engine on a private
+    socket (mode 0600, in the user's 0700 runtime folder); Back returns to
+    the list with the machine still running; double-clicking the running
+    machine's row opens the page again; when the machine stops, the page
+    says so instead of keeping a picture that looks alive. A machine whose
+    VNC server others reach keeps it: Show gives its address."""
+    vt.require_kvm()
+    guest_dir = os.environ.get("VIREO_GUEST_DIR", os.path.join(SOURCE_DIR, "build", "tests", "guest"))
+    write_machine(app, "Screen", "[machine]\nname=Screen\nmemory=64M\n[boot]\nkernel=%s\n"
+                  "[devices]\nserial=none\n[display]\ndisplay=vnc=127.0.0.1\n" % os.path.join(guest_dir, "vga.elf"))
+    app.start()
+    click(find(wait_for("the machine", lambda: row(app, "Screen")), "push button", "Start"))
+    wait_for("the machine to run", lambda: "Running" in label_texts(row(app, "Screen")), timeout=30)
+    path = os.path.join(app.env["XDG_RUNTIME_DIR"], "vireo", "Screen.vnc")
+    wait_for("its screen socket", lambda: os.path.exists(path))
+    if oct(os.stat(path).st_mode & 0o777) != "0o600" or oct(os.stat(os.path.dirname(path)).st_mode & 0o777) != "0o700":
+        fail("the screen socket is not private: %o in a %o folder"
+             % (os.stat(path).st_mode & 0o777, os.stat(os.path.dirname(path)).st_mode & 0o777))
+    for reopen in (lambda: click(wait_for("Show", lambda: find(row(app, "Screen"), "push button", "Show"))),
+                   lambda: double_click(row(app, "Screen"))):
+        reopen()
+        print("opening the screen page", flush=True)
+        screen = wait_for("the screen page", lambda: find(app.window, "drawing area", "Screen of “Screen”"))
+        problems = [None]
+        if not poll(lambda: not problems.append(screen_mismatch(screen)) and problems[-1] is None, 30):
+            fail("the screen page does not show the guest's picture: " + problems[-1])
+        if row(app, "Screen"):
+            fail("the machine list still shows beside the screen")
+        click(find(app.window, "push button", "Back"))
+        wait_for("the list again", lambda: row(app, "Screen"))
+        if "Running" not in label_texts(row(app, "Screen")):
+            fail("Back stopped the machine")
+    click(find(row(app, "Screen"), "push button", "Show"))
+    wait_for("the screen page", lambda: find(app.window, "drawing area", "Screen of “Screen”"))
+    engines = engine_pids(app)
+    menu_item(app, "Force Off")
+    wait_for("the page to say the machine stopped", lambda: "“Screen” is not running" in label_texts(app.window))
+    wait_for("its engine to end", lambda: not any(alive(p) for p in engines))
+    if os.path.exists(path):
+        fail("the screen socket outlived the engine")
+    click(find(app.window, "push button", "Back"))
+    remote_address_shown(app, guest_dir)
+
+
+def remote_address_shown(app, guest_dir):
+    """A VNC server other computers reach (here with a password) stays the
+    engine's one server: Show gives its address, and Copy puts it on the
+    clipboard."""
+    from test_display import free_port
+    port = free_port()
+    password = os.path.join(app.tmp, "password")
+    with open(password, "w") as f:
+        f.write("s3cret\n")
+    write_machine(app, "Remote", "[machine]\nname=Remote\nmemory=64M\n[boot]\nkernel=%s\n[devices]\nserial=none\n"
+                  "[display]\ndisplay=vnc=0.0.0.0:%d,password-file=%s\n" % (os.path.join(guest_dir, "vga.elf"), port, password))
+    click(find(wait_for("the machine", lambda: row(app, "Remote")), "push button", "Start"))
+    click(wait_for("Show", lambda: find(row(app, "Remote"), "push button", "Show"), timeout=30))
+    address = "0.0.0.0:%d" % port
+    wait_for("the VNC address", lambda: "“Remote” shows its screen over VNC at " + address in label_texts(app.window))
+    click(find(app.window, "push button", "Copy Address"))
+    wait_for("the address on the clipboard", lambda: clipboard_text(app) == address)
+    if os.path.exists(os.path.join(app.env["XDG_RUNTIME_DIR"], "vireo", "Remote.vnc")):
+        fail("a machine whose VNC server others reach got a private screen socket as well")
+    engines = engine_pids(app)
+    select_row(app, "Remote")
+    menu_item(app, "Force Off")
+    wait_for("its engine to end", lambda: not any(alive(p) for p in engines))
+
+
+def guest_keys(path):
+    """The scan codes our PS/2 test guest printed to its serial file."""
+    with open(path) as f:
+        return re.findall(r"kbd ([0-9a-f]{2})", f.read())
+
+
+def case_screen_keys(app):
+    """Keys typed into the screen page reach the guest's PS/2 keyboard (not
+    the app's search), and Send Key types Ctrl+Alt+Del, which a desktop
+    keeps for itself, as its scan codes (set 1: Ctrl 1d, Alt 38, Delete
+    e0 53, let go in the reverse order)."""
+    vt.require_kvm()
+    guest_dir = os.environ.get("VIREO_GUEST_DIR", os.path.join(SOURCE_DIR, "build", "tests", "guest"))
+    serial = os.path.join(app.tmp, "serial.txt")
+    write_machine(app, "Keys", "[machine]\nname=Keys\nmemory=64M\n[boot]\nkernel=%s\n[devices]\nserial=file:%s\n"
+                  "[display]\ndisplay=none\n" % (os.path.join(guest_dir, "ps2-input.elf"), serial))
+    app.start()
+    click(find(wait_for("the machine", lambda: row(app, "Keys")), "push button", "Start"))
+    wait_for("the guest's keyboard", lambda: os.path.exists(serial) and "ps2: ready" in open(serial).read(),
+             timeout=30)
+    click(wait_for("Show", lambda: find(row(app, "Keys"), "push button", "Show")))
+    screen = wait_for("the screen page", lambda: find(app.window, "drawing area", "Screen of “Keys”"))
+    x, y, width, height = extents(screen)
+    subprocess.run(["xdotool", "mousemove", str(x + width // 2), str(y + height // 2)], check=True)
+    time.sleep(1)  # the connection's handshake
+    press("a")
+    wait_for("a in the guest", lambda: guest_keys(serial)[-2:] == ["1e", "9e"])
+    if find(app.window, "text", "Search machines"):
+        fail("a key typed into the screen opened the search")
+    click(find(app.window, "toggle button", "Send Key"))
+    click(wait_for("Ctrl+Alt+Del in the menu", lambda: find(app.window, "menu item", "Ctrl+Alt+Del")))
+    combination = ["1d", "38", "e0", "53", "e0", "d3", "b8", "9d"]
+    wait_for("Ctrl+Alt+Del in the guest", lambda: guest_keys(serial)[2:] == combination)
+    press("q")  # ends the guest
+    wait_for("the page to say the machine stopped", lambda: "“Keys” is not running" in label_texts(app.window),
+             timeout=20)
+
+
+def poll(check, seconds):
+    """Whether check() came true within `seconds`."""
+    deadline = time.monotonic() + seconds
+    while not check():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(POLL_SECONDS)
+    return True
+
+
+def double_click(node):
+    """A real double click (xdotool) at the middle of node."""
+    x, y, width, height = extents(node)
+    subprocess.run(["xdotool", "mousemove", str(x + width // 2), str(y + height // 2),
+                    "click", "--repeat", "2", "--delay", "80", "1"], check=True)
 
 
 def screenshot_library(app):

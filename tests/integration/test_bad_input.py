@@ -366,6 +366,21 @@ def case_display_open_insecure(tmp):
     print("ok: %s" % err.strip())
 
 
+def case_display_unix_not_socket(tmp):
+    """vnc=unix:PATH where a file is: refused, the file left as it was; a
+    path too long for a socket, or none, is refused too. A UNIX socket is
+    private: no password asked for."""
+    path = write(tmp, "screen", "keep me\n")
+    expect(["--kernel", guest("demo"), "--display", "vnc=unix:" + path], "vnc=unix:" + path,
+           "something other than a socket", status=2)
+    with open(path) as f:
+        if f.read() != "keep me\n":
+            vt.fail("the engine changed the file at the socket's path")
+    long_path = os.path.join(tmp, "x" * 120)
+    expect(["--kernel", guest("demo"), "--display", "vnc=unix:" + long_path], "longer than 107 bytes", status=2)
+    expect(["--kernel", guest("demo"), "--display", "vnc=unix:"], "vnc=unix:PATH", status=2)
+
+
 def case_display_password_file_missing(tmp):
     expect(["--kernel", guest("demo"), "--display", "vnc,password-file=" + os.path.join(tmp, "nope")],
            "password-file", "nope", status=2)

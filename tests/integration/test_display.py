@@ -8,6 +8,7 @@ import resource
 import select
 import shutil
 import socket
+import stat
 import struct
 import subprocess
 import sys
@@ -32,9 +33,10 @@ def free_port():
 class Probe:
     """vnc-probe, one command and one answer at a time."""
 
-    def __init__(self, port, password=None, retry_seconds=10):
-        """Connects, retrying while the engine is still starting its server."""
-        cmd = [os.environ["VIREO_VNC_PROBE"], "127.0.0.1", str(port)] + ([password] if password else [])
+    def __init__(self, port, password=None, retry_seconds=10, host="127.0.0.1"):
+        """Connects, retrying while the engine is still starting its server;
+        host may be a UNIX socket's path (libvncclient connects to one)."""
+        cmd = [os.environ["VIREO_VNC_PROBE"], host, str(port)] + ([password] if password else [])
         deadline = time.monotonic() + retry_seconds
         while True:
             self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -106,6 +108,36 @@ def pattern16(x, y):
         return expand565(31, 63, 31)
     bar = x // 100
     return expand565(31 if bar & 4 else 0, 63 if bar & 2 else 0, 31 if bar & 1 else 0)
+
+
+def case_vnc_unix():
+    """--display vnc=unix:PATH: a socket only its user may open (mode 0600),
+    where a viewer sees the guest's picture pixel for pixel; the control
+    interface names it, and it is gone when the engine ends. Under the
+    engine's default seccomp sandbox, so accepting there is allowed."""
+    tmp = tempfile.mkdtemp()
+    path, control = os.path.join(tmp, "screen.sock"), os.path.join(tmp, "control.sock")
+    engine = vt.Engine(["--kernel", os.path.join(vt.guest_dir(), "vga.elf"), "--memory", "64M",
+                        "--display", "vnc=unix:" + path, "--control", control])
+    with engine:
+        engine.wait_for(r"vga: 1024x768x32 drawn", 60)
+        mode = os.stat(path).st_mode
+        if not stat.S_ISSOCK(mode) or stat.S_IMODE(mode) != 0o600:
+            vt.fail("%s has mode %o, not a socket with mode 600" % (path, mode))
+        info = subprocess.run([os.environ["VIREO_CTL"], control, "info"], capture_output=True, text=True,
+                              timeout=30).stdout
+        if "display vnc:unix:%s\n" % path not in info:
+            vt.fail("vireo-ctl info does not name the socket: %r" % info)
+        probe = Probe(0, host=path)
+        check_image(probe.screen(1024, 768), 1024, 768, pattern32, "1024x768x32 over a UNIX socket")
+        probe.close()
+        engine.send(b"\n")
+        engine.send(b"\n")
+        if engine.wait_exit(20) != 0:
+            vt.fail("engine did not end cleanly")
+    if os.path.exists(path):
+        vt.fail("the engine left its VNC socket behind")
+    shutil.rmtree(tmp)
 
 
 def case_dispi_modes():

@@ -19,8 +19,8 @@ def guest(name):
     return os.path.join(vt.guest_dir(), name + ".elf")
 
 
-def boot(name, *extra):
-    return vt.Engine(["--kernel", guest(name), "--memory", "64M", "--no-reboot", *extra])
+def boot(name, *extra, env=None):
+    return vt.Engine(["--kernel", guest(name), "--memory", "64M", "--no-reboot", *extra], env=env)
 
 
 def case_uart():
@@ -120,6 +120,33 @@ def case_trace_unclaimed():
     if run.returncode != 0 or "0x3f8" in text:
         vt.fail("status %d, or COM1 (claimed) traced as unclaimed" % run.returncode)
     print("ok: %d unclaimed accesses traced" % text.count("\n"))
+
+
+def case_ahci_other_vcpu_runs():
+    """No vCPU waits on the disk: with the block layer's test delay making
+    the SATA disk slow (500 ms a request), the PxCI write that issues a read
+    returns with the read still outstanding, and the guest's other vCPU,
+    reading AHCI registers in a loop, keeps counting until it completes."""
+    with tempfile.TemporaryDirectory() as tmp:
+        disk = os.path.join(tmp, "sata.img")
+        with open(disk, "wb") as f:
+            f.truncate(2 << 20)
+            f.seek(512)
+            f.write(b"SECTOR ONE OF THE SATA DISK\0")
+        with boot("ahci", "--cpus", "2", "--append", "hold", "--disk", disk + ",bus=sata",
+                  env={"VIREO_TEST_BLOCK_DELAY_MS": "500"}) as engine:
+            m = engine.wait_for(r"ahci: held read tfd (\w+) pending (\d), the other vCPU advanced (\d+), "
+                                r"sector 1 '(.*)'", 60)
+            if engine.wait_exit(10) != 0 or "FAIL" in engine.output():
+                vt.fail("the guest failed:\n%s" % engine.output())
+    tfd, pending, advanced, text = m.group(1), int(m.group(2)), int(m.group(3)), m.group(4)
+    if tfd != "50" or text != "SECTOR ONE OF THE SATA DISK":
+        vt.fail("the read ended with tfd %s and '%s'" % (tfd, text))
+    if pending != 1:
+        vt.fail("the PxCI write returned only once the read was done: a vCPU waited on the disk")
+    if advanced < 100:
+        vt.fail("the other vCPU counted only %d while the disk held the read" % advanced)
+    print("ok: the other vCPU counted %d while the disk held a read" % advanced)
 
 
 def case_i8042_reboot():

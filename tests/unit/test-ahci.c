@@ -13,6 +13,7 @@
 
 #include "core/bytes.h"
 #include "bus-poke.h"
+#include "core/device.h"
 #include "hw/ahci.h"
 
 #define RAM_SIZE      (4u << 20)
@@ -210,9 +211,21 @@ static void build_command(struct fixture *f, unsigned port, uint8_t command, uin
 	put_le64(hdr + 8, TABLE);
 }
 
+/* Disk I/O runs on the backend's workers: waits until the port has
+ * ended what it runs (BSY clear in PxTFD), as a driver does. */
+static void settle(struct fixture *f, unsigned port)
+{
+	gint64 deadline = g_get_monotonic_time() + 5 * G_TIME_SPAN_SECOND;
+	while (rd(f, PX(port, PXTFD)) & 0x80) {
+		g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+		g_usleep(50);
+	}
+}
+
 static void issue(struct fixture *f, unsigned port)
 {
 	wr(f, PX(port, PXCI), 1);
+	settle(f, port);
 }
 
 static uint32_t prdbc(struct fixture *f, unsigned port)
@@ -807,6 +820,91 @@ static void test_random_commands(void)
 	teardown(&f);
 }
 
+/* The user ejects the disc while a slow READ(10) is in flight: the eject
+ * waits for it (the read ends with the old disc's bytes), then the guest
+ * hears of the change; the old image can be closed at once. */
+static void test_eject_during_read(void)
+{
+	struct fixture f;
+	g_setenv("VIREO_TEST_BLOCK_DELAY_MS", "300", TRUE);
+	setup(&f);
+	start_port(&f, 1);
+	wait_ready(&f);
+	static const uint8_t read10[12] = { 0x28, 0, 0, 0, 0, 5, 0, 0, 1, 0 };
+	struct prd prd = { DATA, 2048 };
+	build_command(&f, 1, 0xA0, 0, 0, read10, false, &prd, 1);
+	wr(&f, PX(1, PXCI), 1);
+	g_assert_cmphex(rd(&f, PX(1, PXTFD)) & 0x80, ==, 0x80);
+	g_assert_true(ahci_change_medium(&f.hba, 1, NULL) == &f.iso);
+	block_close(&f.iso);
+	assert_success(&f, 1);
+	g_assert_cmpuint(prdbc(&f, 1), ==, 2048);
+	for (size_t i = 0; i < 2048; i++)
+		if (f.ram[DATA + i] != iso_byte(5 * 2048 + i))
+			g_error("byte %zu of block 5: %02x", i, f.ram[DATA + i]);
+	assert_check_condition(&f, read10, 0x6, 0x28);
+	assert_check_condition(&f, read10, 0x2, 0x3A);
+	teardown(&f);
+	g_unsetenv("VIREO_TEST_BLOCK_DELAY_MS");
+}
+
+/* A slow disk (the block layer's test delay): the PxCI write returns at
+ * once with BSY in PxTFD and the completion interrupts; a command the
+ * guest abandons by clearing ST is dropped: no byte count, FIS or PxIS. */
+static void test_slow_disk_and_abandon(void)
+{
+	struct fixture f;
+	g_setenv("VIREO_TEST_BLOCK_DELAY_MS", "500", TRUE);
+	setup(&f);
+	start_port(&f, 0);
+	wr(&f, PX(0, PXIE), ~0u);
+	wr(&f, GHC, 0x80000002u);
+	struct prd prd = { DATA, 1024 };
+	build_command(&f, 0, 0x25, 4, 2, NULL, false, &prd, 1);
+	gint64 start = g_get_monotonic_time();
+	wr(&f, PX(0, PXCI), 1);
+	g_assert_cmpint(g_get_monotonic_time() - start, <, 250 * G_TIME_SPAN_MILLISECOND);
+	g_assert_cmphex(rd(&f, PX(0, PXTFD)) & 0x80, ==, 0x80);
+	g_assert_cmphex(rd(&f, PX(0, PXCI)), ==, 1);
+	g_assert_false(f.intx_level);
+	settle(&f, 0);
+	assert_success(&f, 0);
+	g_assert_true(f.intx_level);
+	g_assert_cmpuint(prdbc(&f, 0), ==, 1024);
+	g_assert_cmphex(f.ram[DATA + 700], ==, disk_byte(4 * 512 + 700));
+
+	/* Abandoned: ST off while the read is in flight. */
+	wr(&f, PX(0, PXIS), ~0u);
+	memset(f.ram + FB(0), 0, 0x100);
+	build_command(&f, 0, 0x25, 8, 2, NULL, false, &prd, 1);
+	wr(&f, PX(0, PXCI), 1);
+	g_assert_cmphex(rd(&f, PX(0, PXTFD)) & 0x80, ==, 0x80);
+	wr(&f, PX(0, PXCMD), CMD_FRE);
+	g_usleep(100 * G_TIME_SPAN_MILLISECOND);
+	g_assert_cmphex(rd(&f, PX(0, PXCI)), ==, 0);
+	g_assert_cmphex(rd(&f, PX(0, PXIS)), ==, 0);
+	g_assert_cmphex(prdbc(&f, 0), ==, 0xDEADBEEF);
+	g_assert_cmphex(f.ram[FB(0) + 0x40], ==, 0);
+	/* The port runs the next command as usual. */
+	wr(&f, PX(0, PXCMD), CMD_FRE | CMD_ST);
+	issue(&f, 0);
+	assert_success(&f, 0);
+	g_assert_cmphex(f.ram[DATA + 3], ==, disk_byte(8 * 512 + 3));
+
+	/* The PC's reset line while a read is in flight: dropped too, nothing
+	 * lands in guest memory (registers are at power-on, BARs off). */
+	memset(f.ram + FB(0), 0, 0x100);
+	build_command(&f, 0, 0x25, 12, 2, NULL, false, &prd, 1);
+	wr(&f, PX(0, PXCI), 1);
+	g_assert_cmphex(rd(&f, PX(0, PXTFD)) & 0x80, ==, 0x80);
+	ahci_device_ops.reset(&f.hba);
+	g_usleep(700 * G_TIME_SPAN_MILLISECOND);  /* past the disk's delay */
+	g_assert_cmphex(prdbc(&f, 0), ==, 0xDEADBEEF);
+	g_assert_cmphex(f.ram[FB(0) + 0x40], ==, 0);
+	teardown(&f);
+	g_unsetenv("VIREO_TEST_BLOCK_DELAY_MS");
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -821,6 +919,8 @@ int main(int argc, char **argv)
 	g_test_add_func("/ahci/ci-without-st", test_ci_without_st);
 	g_test_add_func("/ahci/hostile/tables", test_hostile_tables);
 	g_test_add_func("/ahci/msi", test_msi);
+	g_test_add_func("/ahci/eject-during-read", test_eject_during_read);
+	g_test_add_func("/ahci/slow-disk-and-abandon", test_slow_disk_and_abandon);
 	g_test_add_func("/ahci/hostile/register-garbage", test_register_garbage);
 	g_test_add_func("/ahci/hostile/random-commands", test_random_commands);
 	return g_test_run();

@@ -52,6 +52,8 @@ static uint64_t run(struct ata_drive *d, const struct ata_taskfile *tf, uint8_t 
 {
 	uint64_t moved = 0;
 	ata_command(d, tf, xfer);
+	if (xfer->flush)
+		ata_data(d, NULL, 0, xfer);
 	while (xfer->bytes && !xfer->packet) {
 		uint64_t n = xfer->dma ? xfer->bytes : MIN(xfer->block, xfer->bytes);
 		g_assert_cmpuint(moved + n, <=, size);

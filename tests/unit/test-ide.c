@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "bus-poke.h"
+#include "core/device.h"
 #include "hw/piix_ide.h"
 
 #define RAM_SIZE (1u << 20)
@@ -117,6 +118,18 @@ static uint8_t status(struct fixture *f, unsigned base)
 	return (uint8_t)bus_in(&f->pio, base + 7, 1);
 }
 
+/* Disk I/O runs on the backend's workers: waits while the drive shows BSY
+ * (alternate status, which leaves INTRQ alone), as a driver polls. */
+static void settle(struct fixture *f, unsigned base)
+{
+	unsigned control = base == PRIMARY ? PRIMARY_CONTROL : SECONDARY_CONTROL;
+	gint64 deadline = g_get_monotonic_time() + 5 * G_TIME_SPAN_SECOND;
+	while (bus_in(&f->pio, control, 1) & 0x80) {
+		g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+		g_usleep(50);
+	}
+}
+
 /* A 28-bit LBA command to the master of the channel at base. */
 static void command28(struct fixture *f, unsigned base, uint8_t command, uint32_t lba, uint8_t count)
 {
@@ -126,6 +139,7 @@ static void command28(struct fixture *f, unsigned base, uint8_t command, uint32_
 	bus_out(&f->pio, base + 4, lba >> 8 & 0xFF, 1);
 	bus_out(&f->pio, base + 5, lba >> 16 & 0xFF, 1);
 	bus_out(&f->pio, base + 7, command, 1);
+	settle(f, base);
 }
 
 /* A 48-bit command: each register written twice, the high byte first. */
@@ -139,11 +153,13 @@ static void command48(struct fixture *f, unsigned base, uint8_t command, uint64_
 		bus_out(&f->pio, base + 3 + r, lba >> (8 * r) & 0xFF, 1);
 	}
 	bus_out(&f->pio, base + 7, command, 1);
+	settle(f, base);
 }
 
 static void read_pio(struct fixture *f, unsigned base, uint8_t *dst, unsigned len, unsigned width)
 {
 	for (unsigned i = 0; i < len; i += width) {
+		settle(f, base);
 		uint64_t v = bus_in(&f->pio, base, width);
 		memcpy(dst + i, &v, width);
 	}
@@ -211,6 +227,7 @@ static void test_pio_read_write(void)
 		g_assert_cmphex(status(f, PRIMARY), ==, 0x58);
 		for (unsigned i = 0; i < 512; i += 4)
 			bus_out(&f->pio, PRIMARY, 0xA0B0C0D0u + s * 0x01010101u + i, 4);
+		settle(f, PRIMARY);
 		g_assert_true(f->irq[14]);
 	}
 	g_assert_cmphex(status(f, PRIMARY), ==, 0x50);
@@ -223,6 +240,7 @@ static void test_pio_read_write(void)
 	/* READ SECTORS with count 0: 256 sectors, one DRQ block each. */
 	command28(f, PRIMARY, 0x20, 0, 0);
 	for (unsigned s = 0; s < 256; s++) {
+		settle(f, PRIMARY);
 		g_assert_true(f->irq[14]);
 		g_assert_cmphex(status(f, PRIMARY), ==, 0x58);
 		read_pio(f, PRIMARY, buf + s * 512, 512, 2);
@@ -277,6 +295,7 @@ static void bm_start(struct fixture *f, unsigned channel, bool to_memory, uint32
 	bus_out(&f->pio, BM_BASE + channel * 8 + 4, table, 4);
 	bus_out(&f->pio, BM_BASE + channel * 8 + 2, 0x06, 1);  /* clear IRQ and ERR */
 	bus_out(&f->pio, BM_BASE + channel * 8, to_memory ? 0x09 : 0x01, 1);
+	settle(f, channel ? SECONDARY : PRIMARY);
 }
 
 static uint8_t bm_status(struct fixture *f, unsigned channel)
@@ -384,18 +403,20 @@ static void send_packet(struct fixture *f, const uint8_t cdb[12], bool dma, uint
 	g_assert_cmphex(bus_in(&f->pio, SECONDARY + 2, 1), ==, 0x01);   /* CoD */
 	for (unsigned i = 0; i < 12; i += 2)
 		bus_out(&f->pio, SECONDARY, cdb[i] | cdb[i + 1] << 8, 2);
+	settle(f, SECONDARY);
 }
 
 /* Reads the PIO data phase of the packet: returns the bytes. */
 static unsigned read_packet_pio(struct fixture *f, uint8_t *dst, unsigned max)
 {
 	unsigned got = 0;
-	while (status(f, SECONDARY) & 0x08) {
+	while (settle(f, SECONDARY), status(f, SECONDARY) & 0x08) {
 		g_assert_cmphex(bus_in(&f->pio, SECONDARY + 2, 1), ==, 0x02);   /* I/O, data */
 		unsigned len = (unsigned)(bus_in(&f->pio, SECONDARY + 4, 1) | bus_in(&f->pio, SECONDARY + 5, 1) << 8);
 		g_assert_cmpuint(got + len, <=, max);
 		read_pio(f, SECONDARY, dst + got, len, 2);
 		got += len;
+		settle(f, SECONDARY);
 		g_assert_true(f->irq[15]);
 	}
 	g_assert_cmphex(bus_in(&f->pio, SECONDARY + 2, 1), ==, 0x03);       /* status phase */
@@ -459,6 +480,122 @@ static void test_atapi(void)
 	fixture_free(f);
 }
 
+/* REQUEST SENSE by PIO: the sense key, ASC and ASCQ. */
+static void request_sense(struct fixture *f, uint8_t sense[3])
+{
+	uint8_t buf[18];
+	send_packet(f, (uint8_t[12]){ 0x03, 0, 0, 0, 18 }, false, 18);
+	g_assert_cmpuint(read_packet_pio(f, buf, 18), ==, 18);
+	sense[0] = buf[2] & 0x0F;
+	sense[1] = buf[12];
+	sense[2] = buf[13];
+}
+
+/* The user ejects or changes the disc while a READ(10) is open: the drive
+ * ends it with CHECK CONDITION and interrupts; the host's further reads
+ * and bus-master start move nothing, and the engine keeps going. */
+static void test_eject_during_transfer(void)
+{
+	struct fixture *f = fixture_new();
+	uint8_t read10[12] = { 0x28, 0, 0, 0, 0, 16, 0, 0, 2 }, sense[3];
+	uint8_t part[64];
+	/* PIO: eject halfway through the first DRQ block. */
+	send_packet(f, read10, false, 2048);
+	read_pio(f, SECONDARY, part, sizeof(part), 2);
+	g_assert_true(f->irq[15]);
+	g_assert_cmphex(bus_in(&f->pio, SECONDARY + 7, 1), ==, 0x58);  /* clears INTRQ */
+	g_assert_false(f->irq[15]);
+	g_assert_true(piix_ide_change_medium(&f->ide, 2, NULL) == &f->disc);
+	g_assert_true(f->irq[15]);
+	g_assert_cmphex(status(f, SECONDARY), ==, 0x51);
+	g_assert_cmphex(bus_in(&f->pio, SECONDARY + 1, 1) >> 4, ==, 0x02);
+	g_assert_cmphex(bus_in(&f->pio, SECONDARY + 2, 1), ==, 0x03);
+	for (unsigned i = 0; i < 4096; i += 2)
+		g_assert_cmphex(bus_in(&f->pio, SECONDARY, 2), ==, 0xFFFF);
+	request_sense(f, sense);
+	g_assert_cmpmem(sense, 3, ((uint8_t[]){ 0x02, 0x3A, 0x00 }), 3);
+
+	/* PIO: another disc goes in mid-transfer: UNIT ATTENTION, said once. */
+	g_assert_null(piix_ide_change_medium(&f->ide, 2, &f->disc));
+	send_packet(f, (uint8_t[12]){ 0x00 }, false, 0);               /* the UNIT ATTENTION of the insert */
+	send_packet(f, read10, false, 2048);
+	g_assert_true(piix_ide_change_medium(&f->ide, 2, &f->disc) == &f->disc);
+	g_assert_cmphex(status(f, SECONDARY), ==, 0x51);
+	g_assert_cmphex(bus_in(&f->pio, SECONDARY + 1, 1) >> 4, ==, 0x06);
+	request_sense(f, sense);
+	g_assert_cmpmem(sense, 3, ((uint8_t[]){ 0x06, 0x28, 0x00 }), 3);
+	send_packet(f, (uint8_t[12]){ 0x00 }, false, 0);
+	g_assert_cmphex(status(f, SECONDARY), ==, 0x50);
+
+	/* DMA: the drive waits for the bus master when the disc goes. */
+	memset(f->ram + BUFFER, 0xEE, 4096);
+	put_prd(f, 0, BUFFER, 4096, true);
+	send_packet(f, read10, true, 0);
+	g_assert_cmphex(status(f, SECONDARY), ==, 0x58);
+	g_assert_true(piix_ide_change_medium(&f->ide, 2, NULL) == &f->disc);
+	g_assert_true(f->irq[15]);
+	g_assert_cmphex(bm_status(f, 1) & 0x04, ==, 0x04);
+	g_assert_cmphex(status(f, SECONDARY), ==, 0x51);
+	bm_start(f, 1, true, PRD_TABLE);
+	g_assert_cmphex(bm_status(f, 1), ==, 0x00);
+	g_assert_cmpuint(f->ram[BUFFER], ==, 0xEE);
+	bus_out(&f->pio, BM_BASE + 8, 0x00, 1);
+	request_sense(f, sense);
+	g_assert_cmpmem(sense, 3, ((uint8_t[]){ 0x02, 0x3A, 0x00 }), 3);
+	fixture_free(f);
+}
+
+/* A slow disk (the block layer's test delay): the drive is busy while a
+ * worker reads, the port write that started it has returned; a software
+ * reset then drops the request, so no interrupt or status of it shows. */
+static void test_slow_disk_and_reset(void)
+{
+	g_setenv("VIREO_TEST_BLOCK_DELAY_MS", "500", TRUE);
+	struct fixture *f = fixture_new();
+	put_prd(f, 0, BUFFER, 512, true);
+	command28(f, PRIMARY, 0xC8, 0, 1);
+	gint64 start = g_get_monotonic_time();
+	bus_out(&f->pio, BM_BASE + 4, PRD_TABLE, 4);
+	bus_out(&f->pio, BM_BASE, 0x09, 1);
+	g_assert_cmpint(g_get_monotonic_time() - start, <, 250 * G_TIME_SPAN_MILLISECOND);
+	g_assert_cmphex(bus_in(&f->pio, PRIMARY_CONTROL, 1), ==, 0x80);
+	g_assert_false(f->irq[14]);
+	settle(f, PRIMARY);
+	g_assert_true(f->irq[14]);
+	g_assert_cmphex(status(f, PRIMARY), ==, 0x50);
+	g_assert_cmpuint(f->ram[BUFFER + 5], ==, image_byte(5));
+	bus_out(&f->pio, BM_BASE, 0x00, 1);
+
+	/* The guest resets the drive while a read is in flight. */
+	memset(f->ram + BUFFER, 0, 512);
+	command28(f, PRIMARY, 0xC8, 1, 1);
+	bus_out(&f->pio, BM_BASE + 2, 0x06, 1);
+	bus_out(&f->pio, BM_BASE, 0x09, 1);
+	g_assert_cmphex(bus_in(&f->pio, PRIMARY_CONTROL, 1), ==, 0x80);
+	bus_out(&f->pio, PRIMARY_CONTROL, 0x06, 1);            /* SRST, nIEN */
+	bus_out(&f->pio, PRIMARY_CONTROL, 0x00, 1);
+	g_usleep(100 * G_TIME_SPAN_MILLISECOND);
+	g_assert_false(f->irq[14]);
+	g_assert_cmphex(bm_status(f, 0) & 0x04, ==, 0x00);
+	g_assert_cmphex(status(f, PRIMARY), ==, 0x50);
+	g_assert_cmphex(bus_in(&f->pio, PRIMARY + 2, 1), ==, 1);   /* the signature, not the read's result */
+	g_assert_cmphex(bus_in(&f->pio, PRIMARY + 3, 1), ==, 1);
+	bus_out(&f->pio, BM_BASE, 0x00, 1);
+
+	/* The PC's reset line while a read is in flight: dropped too. */
+	command28(f, PRIMARY, 0xC8, 2, 1);
+	bus_out(&f->pio, BM_BASE + 2, 0x06, 1);
+	bus_out(&f->pio, BM_BASE, 0x09, 1);
+	g_assert_cmphex(bus_in(&f->pio, PRIMARY_CONTROL, 1), ==, 0x80);
+	piix_ide_device_ops.reset(&f->ide);
+	g_usleep(700 * G_TIME_SPAN_MILLISECOND);  /* past the disk's delay */
+	g_assert_false(f->irq[14]);
+	g_assert_cmphex(status(f, PRIMARY), ==, 0x50);
+	g_assert_cmphex(bus_in(&f->pio, PRIMARY + 3, 1), ==, 1);   /* the signature */
+	fixture_free(f);
+	g_unsetenv("VIREO_TEST_BLOCK_DELAY_MS");
+}
+
 /* Garbage to every port and config register, then the drives still work. */
 static void test_garbage(void)
 {
@@ -507,6 +644,8 @@ int main(int argc, char **argv)
 	g_test_add_func("/ide/dma", test_dma);
 	g_test_add_func("/ide/dma-hostile", test_dma_hostile);
 	g_test_add_func("/ide/atapi", test_atapi);
+	g_test_add_func("/ide/eject-during-transfer", test_eject_during_transfer);
+	g_test_add_func("/ide/slow-disk-and-reset", test_slow_disk_and_reset);
 	g_test_add_func("/ide/garbage", test_garbage);
 	return g_test_run();
 }

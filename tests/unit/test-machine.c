@@ -293,7 +293,12 @@ static void test_display(void)
 		g_assert_cmpuint(display.vnc_port_last, ==, cases[i].last);
 		machine_display_clear(&display);
 	}
-	static const char *const bad[] = { "vnc=", "vnc=localhost", "vnc=1.2.3:5900", "vnc=127.0.0.1:", "vnc=:0", "vnc5900",
+	struct machine_display unix_socket;
+	g_assert_true(machine_parse_display("vnc=unix:/run/user/1000/vireo/a b.vnc", &unix_socket, NULL));
+	g_assert_true(unix_socket.vnc);
+	g_assert_cmpstr(unix_socket.vnc_unix, ==, "/run/user/1000/vireo/a b.vnc");
+	machine_display_clear(&unix_socket);
+	static const char *const bad[] = { "vnc=unix:", "vnc=", "vnc=localhost", "vnc=1.2.3:5900", "vnc=127.0.0.1:", "vnc=:0", "vnc5900",
 					   "vnc,insecure=yes", "vnc,Insecure" };
 	for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
 		struct machine_display display;
@@ -322,6 +327,7 @@ static void test_display_open(void)
 		{ "vnc", false, true },
 		{ "vnc=127.5.6.7:5901", false, true },
 		{ "vnc=:5901", false, true },
+		{ "vnc=unix:/tmp/screen.sock", false, true },  /* mode 0600: only its user */
 		{ "sdl", false, true },
 		{ "none", false, true },
 		{ NULL, false, true },          /* with_password */
