@@ -25,6 +25,7 @@
 #include "hw/acpi_pm.h"
 #include "hw/ahci.h"
 #include "hw/atapi.h"
+#include "hw/direct_intx.h"
 #include "hw/i440fx.h"
 #include "hw/i8042.h"
 #include "hw/pci.h"
@@ -44,6 +45,7 @@
 #include "kvm/coalesced_mmio.h"
 #include "kvm/cpuid.h"
 #include "kvm/vcpu.h"
+#include "board/msi_router.h"
 #include "board/vga_host.h"
 #include "board/virtio_host.h"
 #include "keymap.h"
@@ -51,7 +53,7 @@
 
 /* PCI devices sit where the plan puts them (plan.h). With no firmware, the
  * engine places their BARs in the PCI hole. INTx (used only while MSI-X or
- * MSI is off) goes to IOAPIC pins 16-23, one per slot. */
+ * MSI is off) goes to IOAPIC pins 16-23 (hw/direct_intx.h) or through the PIIX3. */
 
 struct engine {
 	const struct machine_plan *plan;
@@ -83,7 +85,8 @@ struct engine {
 	struct virtio_net net;
 	struct virtio_host virtio_hosts[MACHINE_MAX_DISKS + 3];  /* disks, rng, net, gpu */
 	struct ahci ahci;
-	struct virtio_host ahci_msi;  /* the MSI route, kept as virtio's MSI-X vectors are */
+	struct msi_router ahci_msi;
+	struct direct_intx intx;        /* direct boot's PCI interrupt lines */
 	bool firmware;                  /* booting SeaBIOS rather than a kernel */
 	bool power_button_pressed;      /* by closing the window: a second close stops the machine */
 	struct firmware_board board;
@@ -266,6 +269,7 @@ static int init_devices(struct engine *e, struct chardev *serial, GMainContext *
 	const char *what;
 	int err;
 
+	direct_intx_init(&e->intx, gsi_line(e, 0));
 	if ((what = "PCI bus", err = added(e, pci_bus_init(&e->pci, pio, &e->vm.mmio), &pci_bus_device_ops, &e->pci,
 					    "pci")) < 0 ||
 	    (what = "i440FX host bridge", err = added(e, i440fx_init(&e->host_bridge, &e->pci), &i440fx_device_ops,
@@ -511,13 +515,13 @@ static void stop_io_threads(struct engine *e)
 		io_thread_stop(&e->disk_io[i]);
 }
 
-/* Direct boot: one IOAPIC pin per slot, as our ACPI tables say. Firmware
- * boot: through the PIIX3's PIRQ routing, which the firmware programs. */
+/* Direct boot: IOAPIC pins 16-23, shared by slots 8 apart. Firmware boot:
+ * through the PIIX3's PIRQ routing, which the firmware programs. */
 static struct irq_line slot_intx(struct engine *e, unsigned slot)
 {
 	if (e->firmware)
 		return firmware_board_intx(&e->board, slot);
-	return gsi_line(e, PC_PCI_INTX_FIRST_GSI + slot % PC_PCI_INTX_GSIS);
+	return direct_intx_line(&e->intx, slot);
 }
 
 /* virtio-net on user networking or a tap, when the machine has a network. */
@@ -600,8 +604,8 @@ static int add_sata(struct engine *e, char **error)
 	int err = 0;
 	if (!plan->ahci)
 		return 0;
-	virtio_host_init(&e->ahci_msi, &e->vm);
-	if ((err = added(e, ahci_init(&e->ahci, &e->vm.mem, slot_intx(e, PLAN_AHCI_SLOT), &virtio_host_kvm_ops.msix,
+	msi_router_init(&e->ahci_msi, &e->vm);
+	if ((err = added(e, ahci_init(&e->ahci, &e->vm.mem, slot_intx(e, PLAN_AHCI_SLOT), &msi_router_ops,
 				      &e->ahci_msi), &ahci_device_ops, &e->ahci, "ahci")) == 0)
 		err = pci_bus_add(&e->pci, &e->ahci.pci, PLAN_AHCI_SLOT, 0);
 	for (unsigned i = 0; i < plan->drive_count && !err; i++) {
@@ -638,6 +642,7 @@ static void destroy_devices(struct engine *e)
 	io_thread_release(&e->io);
 	for (unsigned i = 0; i < MACHINE_MAX_DISKS; i++)
 		io_thread_release(&e->disk_io[i]);
+	direct_intx_destroy(&e->intx);
 }
 
 /* What the ACPI tables of either boot path say about this machine's CPUs,

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "backend/chardev.h"
+#include "core/trace.h"
 #include "engine.h"
 #include "library.h"
 #include "machine.h"
@@ -25,6 +26,8 @@ struct flag_value {
 static GArray *flag_values; /* struct flag_value, applied after machine.ini */
 static char *control_path;  /* --control: not a machine setting, a property of this process */
 static gboolean add_to_library; /* --add-to-library: write the machine instead of running it */
+static char *trace_list;        /* --trace, --trace-file: what this run reports, not machine settings */
+static char *trace_file;
 static gboolean sandboxed = TRUE; /* --sandbox: like --control, a property of this process */
 
 static gboolean parse_sandbox(const char *option_name, const char *value, gpointer data, GError **error)
@@ -57,7 +60,7 @@ static gboolean remember_flag(const char *option_name, const char *value, gpoint
 
 static GOptionEntry *build_option_entries(void)
 {
-	GOptionEntry *entries = g_new0(GOptionEntry, machine_settings_count + 4);
+	GOptionEntry *entries = g_new0(GOptionEntry, machine_settings_count + 6);
 	for (size_t i = 0; i < machine_settings_count; i++) {
 		const struct machine_setting *s = &machine_settings[i];
 		entries[i] = (GOptionEntry){
@@ -86,6 +89,18 @@ static GOptionEntry *build_option_entries(void)
 			       "(seccomp) and no new privileges; a forbidden call ends the engine with a message "
 			       "(default on)",
 		.arg_description = "on|off",
+	};
+	entries[machine_settings_count + 3] = (GOptionEntry){
+		.long_name = "trace", .arg = G_OPTION_ARG_STRING, .arg_data = &trace_list,
+		.description = "write a rate-limited trace of these comma-separated classes: unclaimed (port and "
+			       "MMIO accesses no device claims), io (claimed ones, with their device), pci, ata, "
+			       "virtio, irq, net (libslirp debug), guest-error (requests a device refused)",
+		.arg_description = "CLASS[,CLASS]",
+	};
+	entries[machine_settings_count + 4] = (GOptionEntry){
+		.long_name = "trace-file", .arg = G_OPTION_ARG_FILENAME, .arg_data = &trace_file,
+		.description = "append the trace to FILE instead of standard error",
+		.arg_description = "FILE",
 	};
 	return entries;
 }
@@ -131,6 +146,24 @@ static void parse_command_line(int argc, char **argv, struct vireo_machine *def)
 		g_free(fv->value);
 	}
 	g_array_free(flag_values, TRUE);
+}
+
+/* --trace and --trace-file: bad classes or an unwritable file end the run
+ * before it starts, as any bad flag. */
+static void start_trace(void)
+{
+	g_autofree char *error = NULL;
+	unsigned classes = 0;
+	if (trace_file && !trace_list)
+		fail(EXIT_USAGE, "--trace-file: no --trace classes given");
+	if (!trace_list)
+		return;
+	if (!trace_parse_classes(trace_list, &classes, &error)) {
+		g_autofree char *msg = g_strdup_printf("--trace: %s", error);
+		fail(EXIT_USAGE, msg);
+	}
+	if (!trace_start(classes, trace_file, &error))
+		fail(EXIT_USAGE, error);
 }
 
 /* --add-to-library: the machine as a new library folder, once per name. */
@@ -182,6 +215,7 @@ int main(int argc, char **argv)
 	parse_command_line(argc, argv, &def);
 	if (!machine_plan_build(&def, &plan, &error) || !engine_check_inputs(&plan, &error))
 		fail(EXIT_USAGE, error);
+	start_trace();
 	if (add_to_library) {
 		int status = add_machine_to_library(&def);
 		machine_plan_clear(&plan);
@@ -222,6 +256,7 @@ int main(int argc, char **argv)
 	machine_plan_clear(&plan);
 	machine_clear(&def);
 	g_free(control_path);
+	trace_stop();
 	if (error)
 		fprintf(stderr, "vireo-engine: %s\n", error);
 	g_free(error);

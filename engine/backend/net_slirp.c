@@ -3,8 +3,9 @@
 
 #include <arpa/inet.h>
 #include <slirp/libslirp.h>
-#include <stdio.h>
 #include <string.h>
+
+#include "core/trace.h"
 
 #define MAX_POLL_FDS 256
 
@@ -60,10 +61,23 @@ static ssize_t send_packet(const void *buf, size_t len, void *opaque)
 	return (ssize_t)len;
 }
 
+/* A guest can make libslirp complain at will: its complaints are
+ * rate-limited like every guest-caused message. */
 static void guest_error(const char *msg, void *opaque)
 {
 	(void)opaque;
-	fprintf(stderr, "vireo-engine: user network: guest error: %s\n", msg);
+	log_limited("user network: guest error: %s", msg);
+}
+
+/* libslirp's own GLib log (domain "Slirp"): warnings go to the log,
+ * debug output (SLIRP_DEBUG) to --trace net. */
+static void slirp_log(const char *domain, GLogLevelFlags level, const char *msg, void *opaque)
+{
+	(void)domain, (void)opaque;
+	if (level & (G_LOG_LEVEL_INFO | G_LOG_LEVEL_DEBUG))
+		TRACE(TRACE_NET, "%s", msg);
+	else
+		log_limited("user network: %s", msg);
 }
 
 static void *timer_new_opaque(SlirpTimerId id, void *cb_opaque, void *opaque)
@@ -288,6 +302,7 @@ struct net_backend *net_slirp_new(const struct machine_net *config, GMainContext
 	ns->context = context;
 	ns->source = g_source_new(&source_funcs, sizeof(struct slirp_source));
 	((struct slirp_source *)ns->source)->ns = ns;
+	g_log_set_handler("Slirp", G_LOG_LEVEL_MASK, slirp_log, NULL);
 	ns->slirp = slirp_new(&cfg, &callbacks, ns);
 	if (!ns->slirp) {
 		*error = g_strdup("cannot start user networking (libslirp refused the configuration)");

@@ -1,16 +1,15 @@
 /* What a virtio PCI device needs from KVM: its queue notify addresses bound
- * to eventfds (ioeventfd), and each MSI-X vector's eventfd bound to a GSI
- * routed to the vector's address/data (irqfd), created the first time the
- * guest programs the vector and re-pointed when it programs it again. */
+ * to eventfds (ioeventfd), and its MSI-X vectors routed (msi_router.h). */
 #ifndef VIREO_BOARD_VIRTIO_HOST_H
 #define VIREO_BOARD_VIRTIO_HOST_H
 
+#include "board/msi_router.h"
 #include "hw/virtio_pci.h"
 #include "kvm/vm.h"
 
 struct virtio_host {
 	struct vm *vm;
-	int gsi[MSIX_MAX_VECTORS];   /* 0: no route yet */
+	struct msi_router msi;
 };
 
 extern const struct virtio_host_ops virtio_host_kvm_ops;

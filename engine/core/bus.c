@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/trace.h"
+
 void bus_init(struct bus *bus)
 {
 	memset(bus, 0, sizeof(*bus));
@@ -106,11 +108,32 @@ static bool bus_lookup(const struct bus *bus, uint64_t addr, unsigned size, stru
 	return r != NULL;
 }
 
+/* One trace line for an access: which space, address, width, direction,
+ * the value for writes, and whose range it is (NULL: nobody's). */
+static void trace_access(const struct bus *bus, const struct bus_range *r, uint64_t addr, unsigned size,
+			 const uint64_t *written)
+{
+	char value[32] = "";
+	if (written)
+		g_snprintf(value, sizeof(value), " value 0x%llx", (unsigned long long)*written);
+	const char *space = bus->space ? bus->space : "bus";
+	const char *dir = written ? "write" : "read";
+	if (r)
+		trace_emit(TRACE_IO, "%s 0x%llx %s %u byte%s%s: %s +0x%llx", space, (unsigned long long)addr, dir,
+			   size, size > 1 ? "s" : "", value, r->ops->name ? r->ops->name : "?",
+			   (unsigned long long)(addr - r->base));
+	else
+		trace_emit(TRACE_UNCLAIMED, "%s 0x%llx %s %u byte%s%s", space, (unsigned long long)addr, dir, size,
+			   size > 1 ? "s" : "", value);
+}
+
 bool bus_read(const struct bus *bus, uint64_t addr, void *data, unsigned size)
 {
 	struct bus_range r;
 	bool claimed = bus_lookup(bus, addr, size, &r);
 	uint64_t value = UINT64_MAX;
+	if (trace_on(claimed ? TRACE_IO : TRACE_UNCLAIMED))
+		trace_access(bus, claimed ? &r : NULL, addr, size, NULL);
 	if (claimed && r.ops->read)
 		value = r.ops->read(r.opaque, addr - r.base, size);
 	memcpy(data, &value, size); /* x86 is little-endian */
@@ -120,11 +143,12 @@ bool bus_read(const struct bus *bus, uint64_t addr, void *data, unsigned size)
 bool bus_write(const struct bus *bus, uint64_t addr, const void *data, unsigned size)
 {
 	struct bus_range r;
-	if (!bus_lookup(bus, addr, size, &r))
-		return false;
+	bool claimed = bus_lookup(bus, addr, size, &r);
 	uint64_t value = 0;
 	memcpy(&value, data, size);
-	if (r.ops->write)
+	if (trace_on(claimed ? TRACE_IO : TRACE_UNCLAIMED))
+		trace_access(bus, claimed ? &r : NULL, addr, size, &value);
+	if (claimed && r.ops->write)
 		r.ops->write(r.opaque, addr - r.base, value, size);
-	return true;
+	return claimed;
 }

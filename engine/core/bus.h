@@ -6,7 +6,8 @@
  * callback is called after the lock is dropped (a device may move its own
  * BARs from inside one). Callbacks get the offset into the range, not the
  * absolute address. An access nobody claims reads as all ones and drops
- * writes, as on a PC. */
+ * writes, as on a PC; --trace unclaimed reports it, --trace io reports the
+ * claimed ones with the name of their owner. */
 #ifndef VIREO_CORE_BUS_H
 #define VIREO_CORE_BUS_H
 
@@ -19,6 +20,7 @@ struct bus_ops {
 	/* size is 1, 2, 4 or 8; the return value is zero-extended. */
 	uint64_t (*read)(void *opaque, uint64_t offset, unsigned size);
 	void (*write)(void *opaque, uint64_t offset, uint64_t value, unsigned size);
+	const char *name;   /* the owner, as traces name it */
 };
 
 struct bus_range {
@@ -33,6 +35,7 @@ struct bus {
 	struct bus_range *ranges;
 	size_t count;
 	size_t capacity;
+	const char *space;  /* "port" or "MMIO", as traces name addresses */
 };
 
 void bus_init(struct bus *bus);

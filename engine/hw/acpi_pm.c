@@ -116,7 +116,7 @@ static void pm_write(void *opaque, uint64_t offset, uint64_t value, unsigned siz
 		pm->power_off(pm->opaque);
 }
 
-static const struct bus_ops pm_ops = { pm_read, pm_write };
+static const struct bus_ops pm_ops = { pm_read, pm_write, "ACPI PM" };
 
 int acpi_pm_init(struct acpi_pm *pm, struct bus *pio, uint16_t base, struct irq_line sci,
 		 void (*power_off)(void *opaque), void *opaque)

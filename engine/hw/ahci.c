@@ -2,6 +2,7 @@
 #include "ahci.h"
 #include "hw/atapi.h"
 #include "core/bytes.h"
+#include "core/trace.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -394,9 +395,11 @@ static void complete(struct ahci_port *p, unsigned slot, uint32_t bytes, bool pi
 
 /* A header or table the HBA cannot read: a host bus fault, reported as the
  * drive aborting the command. */
-static void fail_fetch(struct ahci_port *p, unsigned slot)
+static void fail_fetch(struct ahci_port *p, unsigned slot, const char *what)
 {
 	struct ata_transfer xfer;
+	TRACE(TRACE_GUEST_ERROR, "AHCI port %u: slot %u's %s is outside guest RAM; host bus fault", p->index, slot,
+	      what);
 	ata_abort(&p->drive, &xfer);
 	complete(p, slot, 0, false, PXIS_HBFS);
 }
@@ -416,7 +419,7 @@ static void end_command(struct ahci_port *p, struct ahci_command *c, uint32_t by
 	uint8_t done[4];
 	put_le32(done, bytes);
 	if (!guest_mem_write(p->hba->mem, c->header + HDR_PRDBC, done, sizeof(done))) {
-		fail_fetch(p, c->slot);
+		fail_fetch(p, c->slot, "command header");
 		return;
 	}
 	complete(p, c->slot, bytes, c->pio_in && bytes, fault ? PXIS_HBFS : 0);
@@ -448,6 +451,8 @@ static void start_data(struct ahci_port *p, struct ahci_command *c)
 	}
 	int64_t mapped = xfer->flush ? 0 : map_prdt(p->hba->mem, c, xfer->bytes);
 	if (mapped < 0 || (uint64_t)mapped < c->wanted) {
+		TRACE(TRACE_GUEST_ERROR, "AHCI port %u: slot %u's PRDT %s; command aborted", p->index, c->slot,
+		      mapped < 0 ? "points outside guest RAM" : "is shorter than the transfer");
 		ata_abort(&p->drive, xfer);
 		end_command(p, c, 0, mapped < 0);
 		return;
@@ -464,7 +469,7 @@ static void start_data(struct ahci_port *p, struct ahci_command *c)
 static void run_command(struct ahci_port *p, struct ahci_command *c)
 {
 	if (!fetch_command(p, c)) {
-		fail_fetch(p, c->slot);
+		fail_fetch(p, c->slot, "command header or table");
 		return;
 	}
 	if (!(c->cfis[1] & FIS_H2D_COMMAND)) {
@@ -681,7 +686,7 @@ static void abar_write(void *opaque, uint64_t offset, uint64_t value, unsigned s
 	g_mutex_unlock(&hba->lock);
 }
 
-static const struct bus_ops abar_ops = { abar_read, abar_write };
+static const struct bus_ops abar_ops = { abar_read, abar_write, "AHCI" };
 
 /* BAR4: the index (an ABAR offset) at 0x10, its register's data at 0x14;
  * dword accesses only. */
@@ -706,7 +711,7 @@ static void idp_write(void *opaque, uint64_t offset, uint64_t value, unsigned si
 		abar_write(hba, hba->idp_index, value, 4);
 }
 
-static const struct bus_ops idp_ops = { idp_read, idp_write };
+static const struct bus_ops idp_ops = { idp_read, idp_write, "AHCI index/data" };
 
 /* ---- PCI ---- */
 

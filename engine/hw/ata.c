@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/bytes.h"
+#include "core/trace.h"
 #include "hw/atapi.h"
 
 /* Command codes (ATA8-ACS chapter 7; 0x21/0x31/0x41/0xC9/0xCB are the
@@ -492,8 +493,17 @@ static bool run_non_data(struct ata_drive *d, const struct ata_taskfile *tf, str
 	return true;
 }
 
+/* The drive as traces name it: its kind and serial number. */
+static const char *kind_name(const struct ata_drive *d)
+{
+	return is_atapi(d) ? "cdrom" : "disk";
+}
+
 void ata_command(struct ata_drive *d, const struct ata_taskfile *tf, struct ata_transfer *xfer)
 {
+	TRACE(TRACE_ATA, "%s '%s': command 0x%02x features 0x%02x count 0x%02x lba 0x%02x%02x%02x%02x%02x%02x",
+	      kind_name(d), d->serial, tf->command, tf->features, tf->count, tf->lba[5], tf->lba[4], tf->lba[3],
+	      tf->lba[2], tf->lba[1], tf->lba[0]);
 	end_phase(d, xfer);
 	d->result = *tf;
 	if (tf->command == CMD_IDENTIFY || tf->command == CMD_IDENTIFY_PACKET) {
@@ -510,8 +520,11 @@ void ata_command(struct ata_drive *d, const struct ata_taskfile *tf, struct ata_
 			return;
 		}
 	}
-	if (!run_non_data(d, tf, xfer))
+	if (!run_non_data(d, tf, xfer)) {
+		TRACE(TRACE_GUEST_ERROR, "ata %s '%s': command 0x%02x refused (aborted)", kind_name(d), d->serial,
+		      tf->command);
 		fail(d, xfer, ATA_ERROR_ABRT);
+	}
 }
 
 /* The largest PIO DRQ block the host allowed with the PACKET byte count:
@@ -527,7 +540,9 @@ static uint32_t pio_block(const struct ata_drive *d, uint64_t bytes)
 
 void ata_packet(struct ata_drive *d, const uint8_t cdb[ATAPI_CDB_SIZE], struct ata_transfer *xfer)
 {
+	TRACE(TRACE_ATA, "%s '%s': packet opcode 0x%02x", kind_name(d), d->serial, cdb[0]);
 	if (!d->phase.packet) {
+		TRACE(TRACE_GUEST_ERROR, "ata %s '%s': a packet outside a PACKET command", kind_name(d), d->serial);
 		ata_abort(d, xfer);
 		return;
 	}
@@ -606,6 +621,8 @@ int ata_data_begin(struct ata_drive *d, const struct iovec *iov, unsigned count,
 	bool flush = d->phase.flush && xfer->flush;
 	if (!flush && (d->phase.dir == ATA_DIR_NONE || d->phase.packet || len > d->phase.bytes ||
 		       d->phase.dir != xfer->dir || xfer->flush)) {
+		TRACE(TRACE_GUEST_ERROR, "ata %s '%s': a %llu-byte transfer the command did not ask for", kind_name(d),
+		      d->serial, (unsigned long long)len);
 		ata_abort(d, xfer);
 		return -1;
 	}

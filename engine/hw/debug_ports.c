@@ -38,8 +38,8 @@ static void post_write(void *opaque, uint64_t offset, uint64_t value, unsigned s
 	atomic_store(&dp->post_code, (uint8_t)value);
 }
 
-static const struct bus_ops debugcon_ops = { debugcon_read, debugcon_write };
-static const struct bus_ops post_ops = { post_read, post_write };
+static const struct bus_ops debugcon_ops = { debugcon_read, debugcon_write, "debugcon" };
+static const struct bus_ops post_ops = { post_read, post_write, "POST" };
 
 int debug_ports_init(struct debug_ports *dp, struct bus *pio, struct chardev *log)
 {

@@ -240,8 +240,8 @@ static void dma_reg_write(void *opaque, uint64_t offset, uint64_t value, unsigne
 	g_mutex_unlock(&cfg->lock);
 }
 
-static const struct bus_ops ports_ops = { ports_read, ports_write };
-static const struct bus_ops dma_ops = { dma_reg_read, dma_reg_write };
+static const struct bus_ops ports_ops = { ports_read, ports_write, "fw_cfg" };
+static const struct bus_ops dma_ops = { dma_reg_read, dma_reg_write, "fw_cfg DMA" };
 
 int fw_cfg_init(struct fw_cfg *cfg, struct bus *pio, const struct guest_mem *mem)
 {

@@ -545,8 +545,8 @@ void i8042_put_mouse_event(struct i8042 *kbc, int dx, int dy, int dz, unsigned b
 	g_mutex_unlock(&kbc->lock);
 }
 
-static const struct bus_ops data_ops = { data_read, data_write };
-static const struct bus_ops command_ops = { command_read, command_write };
+static const struct bus_ops data_ops = { data_read, data_write, "i8042 data" };
+static const struct bus_ops command_ops = { command_read, command_write, "i8042 command" };
 
 /* As firmware leaves it: self-test passed, keyboard interrupt and
  * translation on, mouse port off until a driver enables it. */

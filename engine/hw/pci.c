@@ -5,6 +5,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include "core/trace.h"
+
 #define PCI_CONFIG_ADDRESS_PORT 0xCF8
 #define PCI_CONFIG_DATA_PORT    0xCFC
 #define CONFIG_ENABLE  0x80000000u
@@ -115,6 +117,9 @@ static void unmap_bar(struct pci_bus *pci, struct pci_device *dev, unsigned inde
 		dev->hooks->bar_moved(dev->hooks_opaque, index, false, bar->mapped_at);
 }
 
+#define DEVFN_FORMAT "%02x:%02x.%u"
+#define DEVFN_ARGS(devfn) 0u, (devfn) / PCI_FUNCTIONS, (devfn) % PCI_FUNCTIONS
+
 /* Moves each BAR's range to where the configuration space now says. A BAR
  * placed over another device's range stays unmapped, as a conflicting
  * decode would on real hardware be undefined. */
@@ -130,11 +135,18 @@ static void update_bars(struct pci_bus *pci, struct pci_device *dev)
 			continue;
 		unmap_bar(pci, dev, i);
 		struct bus *space = bar->kind == PCI_BAR_IO ? pci->pio : pci->mmio;
-		if (decode && bus_register(space, addr, bar->size, bar->ops, bar->opaque) == 0) {
+		if (!decode) {
+			TRACE(TRACE_PCI, DEVFN_FORMAT " BAR %u off", DEVFN_ARGS(dev->devfn), i);
+		} else if (bus_register(space, addr, bar->size, bar->ops, bar->opaque) == 0) {
+			TRACE(TRACE_PCI, DEVFN_FORMAT " BAR %u at 0x%llx size 0x%llx", DEVFN_ARGS(dev->devfn), i,
+			      (unsigned long long)addr, (unsigned long long)bar->size);
 			bar->mapped = true;
 			bar->mapped_at = addr;
 			if (dev->hooks && dev->hooks->bar_moved)
 				dev->hooks->bar_moved(dev->hooks_opaque, i, true, addr);
+		} else {
+			TRACE(TRACE_GUEST_ERROR, "PCI " DEVFN_FORMAT ": BAR %u at 0x%llx overlaps another range; left off",
+			      DEVFN_ARGS(dev->devfn), i, (unsigned long long)addr);
 		}
 	}
 }
@@ -196,6 +208,7 @@ int pci_bus_add(struct pci_bus *pci, struct pci_device *dev, unsigned slot, unsi
 		return -EEXIST;
 	pci->devices[devfn] = dev;
 	dev->bus = pci;
+	dev->devfn = (uint8_t)devfn;
 	memcpy(dev->power_on, dev->config, PCI_CONFIG_SIZE);
 	return 0;
 }
@@ -266,6 +279,8 @@ static void data_write(void *opaque, uint64_t offset, uint64_t value, unsigned s
 		dev->config[reg + i] = (uint8_t)((dev->config[reg + i] & ~mask) | (byte & mask));
 	}
 	if (dev) {
+		TRACE(TRACE_PCI, DEVFN_FORMAT " config 0x%02x write %u byte%s value 0x%llx",
+		      DEVFN_ARGS(dev->devfn), reg, size, size > 1 ? "s" : "", (unsigned long long)value);
 		update_bars(pci, dev);
 		if (dev->hooks && dev->hooks->config_written)
 			dev->hooks->config_written(dev->hooks_opaque, reg, size);
@@ -273,8 +288,8 @@ static void data_write(void *opaque, uint64_t offset, uint64_t value, unsigned s
 	g_mutex_unlock(&pci->lock);
 }
 
-static const struct bus_ops address_ops = { address_read, address_write };
-static const struct bus_ops data_ops = { data_read, data_write };
+static const struct bus_ops address_ops = { address_read, address_write, "PCI config address" };
+static const struct bus_ops data_ops = { data_read, data_write, "PCI config data" };
 
 int pci_bus_init(struct pci_bus *pci, struct bus *pio, struct bus *mmio)
 {

@@ -78,6 +78,7 @@ struct pci_device {
 	const struct pci_device_hooks *hooks;
 	void *hooks_opaque;
 	struct pci_bus *bus;             /* the one it was added to, or NULL */
+	uint8_t devfn;                   /* where on it (slot * 8 + function) */
 	uint8_t power_on[PCI_CONFIG_SIZE];  /* config when it was added: what a reset restores */
 };
 

@@ -1,8 +1,9 @@
 /* PIIX3 ISA bridge, 8086:7000 (82371SB datasheet §2.2). PIRQRC[A:D] at
  * 0x60-0x63: bit 7 masks the route, bits 3:0 pick the IRQ; IRQs 0-2, 8 and
  * 13 are reserved there, and a route to them is treated as masked so a
- * guest cannot drive the timer, cascade or FPU lines. Each routed IRQ is
- * the OR of the PIRQs routed to it (level-triggered, shared). */
+ * guest cannot drive the timer, cascade or FPU lines. Each PIRQ is a shared
+ * line, the OR of the slots wired to it; each routed IRQ is the OR of the
+ * PIRQs routed to it (level-triggered, shared). */
 #include "piix3.h"
 
 #include <string.h>
@@ -31,26 +32,23 @@ static void update_irq(struct piix3 *isa, uint8_t irq)
 	if (!irq)
 		return;
 	for (unsigned p = 0; p < PIIX3_PIRQS; p++)
-		level |= isa->routes[p] == irq && isa->sources[p];
+		level |= isa->routes[p] == irq && isa->pirq_levels[p];
 	isa->isa.set_level(isa->isa.opaque, irq, level);
 }
 
-static void set_intx(void *opaque, unsigned slot, bool level)
+/* PIRQ `pirq`'s shared line changed level (its lock held). */
+static void set_pirq(void *opaque, unsigned pirq, bool level)
 {
 	struct piix3 *isa = opaque;
-	unsigned pirq = (slot + PIIX3_PIRQS - 1) % PIIX3_PIRQS;
 	g_mutex_lock(&isa->lock);
-	if (level)
-		isa->sources[pirq] |= 1u << (slot % 32);
-	else
-		isa->sources[pirq] &= ~(1u << (slot % 32));
+	isa->pirq_levels[pirq] = level;
 	update_irq(isa, isa->routes[pirq]);
 	g_mutex_unlock(&isa->lock);
 }
 
 struct irq_line piix3_intx_line(struct piix3 *isa, unsigned slot)
 {
-	return (struct irq_line){ set_intx, isa, slot };
+	return shared_line_source(&isa->pirqs[(slot + PIIX3_PIRQS - 1) % PIIX3_PIRQS], slot);
 }
 
 /* A route changed: the IRQ it left and the IRQ it joined are recomputed. */
@@ -92,14 +90,18 @@ int piix3_init(struct piix3 *isa, struct pci_bus *pci, struct irq_line isa_irqs)
 	dev->hooks_opaque = isa;
 	isa->isa = isa_irqs;
 	g_mutex_init(&isa->lock);
+	for (unsigned p = 0; p < PIIX3_PIRQS; p++)
+		shared_line_init(&isa->pirqs[p], (struct irq_line){ set_pirq, isa, p });
 	int err = pci_bus_add(pci, dev, PIIX3_SLOT, 0);
 	if (err < 0)
-		g_mutex_clear(&isa->lock);
+		piix3_destroy(isa);
 	return err;
 }
 
 void piix3_destroy(struct piix3 *isa)
 {
+	for (unsigned p = 0; p < PIIX3_PIRQS; p++)
+		shared_line_destroy(&isa->pirqs[p]);
 	g_mutex_clear(&isa->lock);
 }
 
@@ -117,10 +119,11 @@ static void piix3_reset(void *opaque)
 static void piix3_save(void *opaque, struct state_writer *w)
 {
 	struct piix3 *isa = opaque;
+	uint32_t sources[PIIX3_PIRQS];
 	pci_device_save(&isa->pci, w);
-	g_mutex_lock(&isa->lock);
-	state_put_bytes(w, "sources", isa->sources, sizeof(isa->sources));
-	g_mutex_unlock(&isa->lock);
+	for (unsigned p = 0; p < PIIX3_PIRQS; p++)
+		sources[p] = shared_line_asserted(&isa->pirqs[p]);
+	state_put_bytes(w, "sources", sources, sizeof(sources));
 }
 
 static bool piix3_load(void *opaque, struct state_reader *r)
@@ -129,12 +132,9 @@ static bool piix3_load(void *opaque, struct state_reader *r)
 	uint32_t sources[PIIX3_PIRQS];
 	if (!pci_device_load(&isa->pci, r) || !state_get_bytes(r, "sources", sources, sizeof(sources)))
 		return false;
-	g_mutex_lock(&isa->lock);
-	memcpy(isa->sources, sources, sizeof(sources));
-	for (unsigned p = 0; p < PIIX3_PIRQS; p++)
-		update_irq(isa, isa->routes[p]);
-	g_mutex_unlock(&isa->lock);
 	update_routes(isa);
+	for (unsigned p = 0; p < PIIX3_PIRQS; p++)
+		shared_line_restore(&isa->pirqs[p], sources[p]);
 	return true;
 }
 

@@ -8,6 +8,7 @@
 
 #include "core/device.h"
 #include "core/irq.h"
+#include "core/shared_line.h"
 #include "hw/pci.h"
 
 #define PIIX3_SLOT 1
@@ -15,8 +16,9 @@
 
 struct piix3 {
 	struct pci_device pci;
-	GMutex lock;               /* sources and routes */
-	uint32_t sources[PIIX3_PIRQS]; /* per PIRQ: the slots asserting it (bit = slot) */
+	struct shared_line pirqs[PIIX3_PIRQS]; /* each the OR of the slots wired to it */
+	GMutex lock;                   /* pirq_levels and routes */
+	bool pirq_levels[PIIX3_PIRQS];
 	uint8_t routes[PIIX3_PIRQS];   /* the IRQ each PIRQ drives now, or 0 */
 	struct irq_line isa;       /* set_level/opaque reach the ISA IRQs; gsi is unused */
 };

@@ -497,8 +497,8 @@ static void control_write(void *opaque, uint64_t offset, uint64_t value, unsigne
 	g_mutex_unlock(&ch->owner->lock);
 }
 
-static const struct bus_ops command_block_ops = { command_block_read, command_block_write };
-static const struct bus_ops control_ops = { control_read, control_write };
+static const struct bus_ops command_block_ops = { command_block_read, command_block_write, "IDE command block" };
+static const struct bus_ops control_ops = { control_read, control_write, "IDE control" };
 
 static uint8_t bm_read_byte(struct ide_channel *ch, unsigned reg)
 {
@@ -569,7 +569,7 @@ static void bm_write(void *opaque, uint64_t offset, uint64_t value, unsigned siz
 	g_mutex_unlock(&ide->lock);
 }
 
-static const struct bus_ops bm_ops = { bm_read, bm_write };
+static const struct bus_ops bm_ops = { bm_read, bm_write, "IDE bus master" };
 
 static void init_config(struct piix_ide *ide)
 {

@@ -66,8 +66,8 @@ static void port_a_write(void *opaque, uint64_t offset, uint64_t value, unsigned
 		rc->request_reset(rc->opaque);
 }
 
-static const struct bus_ops rcr_ops = { rcr_read, rcr_write };
-static const struct bus_ops port_a_ops = { port_a_read, port_a_write };
+static const struct bus_ops rcr_ops = { rcr_read, rcr_write, "reset control" };
+static const struct bus_ops port_a_ops = { port_a_read, port_a_write, "port A" };
 
 static void power_on(struct reset_control *rc)
 {

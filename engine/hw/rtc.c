@@ -308,7 +308,7 @@ static void rtc_write(void *opaque, uint64_t offset, uint64_t value, unsigned si
 	g_mutex_unlock(&rtc->lock);
 }
 
-static const struct bus_ops rtc_ops = { rtc_read, rtc_write };
+static const struct bus_ops rtc_ops = { rtc_read, rtc_write, "rtc" };
 
 void rtc_set_cmos(struct rtc *rtc, uint8_t index, uint8_t value)
 {

@@ -297,7 +297,7 @@ static void uart_receive(void *opaque, const uint8_t *buf, size_t len)
 	g_mutex_unlock(&u->lock);
 }
 
-static const struct bus_ops uart_ops = { uart_read, uart_write };
+static const struct bus_ops uart_ops = { uart_read, uart_write, "uart" };
 
 /* The registers after MR (the master reset input), PC16550D table 5. */
 static void power_on(struct uart *u)

@@ -374,7 +374,7 @@ static void window_mem_write(void *opaque, uint64_t offset, uint64_t value, unsi
 	g_mutex_unlock(&vga->lock);
 }
 
-static const struct bus_ops window_ops = { window_mem_read, window_mem_write };
+static const struct bus_ops window_ops = { window_mem_read, window_mem_write, "VGA window" };
 
 /* ---- Legacy ports */
 
@@ -527,7 +527,7 @@ static void ports_write(void *opaque, uint64_t offset, uint64_t value, unsigned 
 	g_mutex_unlock(&vga->lock);
 }
 
-static const struct bus_ops port_ops = { ports_read, ports_write };
+static const struct bus_ops port_ops = { ports_read, ports_write, "VGA ports" };
 
 /* ---- Bochs DISPI */
 
@@ -653,7 +653,7 @@ static void dispi_port_write(void *opaque, uint64_t offset, uint64_t value, unsi
 	g_mutex_unlock(&vga->lock);
 }
 
-static const struct bus_ops dispi_port_ops = { dispi_port_read, dispi_port_write };
+static const struct bus_ops dispi_port_ops = { dispi_port_read, dispi_port_write, "VGA dispi" };
 
 /* ---- BAR2: registers */
 
@@ -701,7 +701,7 @@ static void mmio_write(void *opaque, uint64_t offset, uint64_t value, unsigned s
 	g_mutex_unlock(&vga->lock);
 }
 
-static const struct bus_ops mmio_ops = { mmio_read, mmio_write };
+static const struct bus_ops mmio_ops = { mmio_read, mmio_write, "VGA MMIO" };
 
 /* ---- BAR0: VRAM through the bus, until the engine maps it */
 
@@ -726,7 +726,7 @@ static void vram_write(void *opaque, uint64_t offset, uint64_t value, unsigned s
 	g_mutex_unlock(&vga->lock);
 }
 
-static const struct bus_ops vram_ops = { vram_read, vram_write };
+static const struct bus_ops vram_ops = { vram_read, vram_write, "VGA VRAM" };
 
 /* BAR0 placed or removed: have the engine map VRAM there. What the guest
  * wrote while it was mapped may not be in the last dirty log, so the whole

@@ -20,8 +20,6 @@
 #include "console.h"
 #include "hw/virtio_pci.h"
 
-#define VIRTIO_ID_GPU 16
-
 #define VIRTIO_GPU_MAX_HOST_MEMORY (256u << 20)  /* all resources together, everything the host keeps for them */
 #define VIRTIO_GPU_MAX_RESOURCES 4096            /* resources at once; a desktop uses a few dozen */
 #define VIRTIO_GPU_DEFAULT_WIDTH 1024

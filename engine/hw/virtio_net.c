@@ -57,7 +57,7 @@ static bool deliver(struct virtio_net *net, const uint8_t *frame, size_t len)
 	struct virtio_queue *q = &net->vp.queues[RX_QUEUE];
 	int got = virtq_pop(&q->vq, net->vp.mem, &q->request);
 	if (got < 0)
-		virtio_pci_needs_reset(&net->vp);
+		virtio_pci_needs_reset(&net->vp, "malformed receive descriptor chain", RX_QUEUE);
 	if (got <= 0)
 		return false;
 	uint32_t written = 0;

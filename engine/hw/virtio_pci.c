@@ -8,6 +8,8 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "core/trace.h"
+
 #define VIRTIO_PCI_VENDOR        0x1AF4
 #define VIRTIO_PCI_DEVICE_BASE   0x1040  /* §4.1.2.1: 0x1040 + device ID */
 #define VIRTIO_PCI_REVISION      1
@@ -107,8 +109,21 @@ static void config_interrupt(struct virtio_pci *vp)
 		interrupt(vp, vp->config_msix_vector, VIRTIO_ISR_CONFIG);
 }
 
-void virtio_pci_needs_reset(struct virtio_pci *vp)
+/* The device's name in traces: its virtio device ID (§5) from its PCI ID. */
+static const char *device_name(const struct virtio_pci *vp)
 {
+	switch (get_le16(vp->pci.config + PCI_DEVICE_ID) - VIRTIO_PCI_DEVICE_BASE) {
+	case VIRTIO_ID_NET: return "virtio-net";
+	case VIRTIO_ID_BLOCK: return "virtio-blk";
+	case VIRTIO_ID_RNG: return "virtio-rng";
+	case VIRTIO_ID_GPU: return "virtio-gpu";
+	default: return "virtio";
+	}
+}
+
+void virtio_pci_needs_reset(struct virtio_pci *vp, const char *why, unsigned queue)
+{
+	TRACE(TRACE_GUEST_ERROR, "%s: %s on queue %u; device needs reset", device_name(vp), why, queue);
 	g_mutex_lock(&vp->lock);
 	if (!(vp->status & VIRTIO_STATUS_DEVICE_NEEDS_RESET)) {
 		vp->status |= VIRTIO_STATUS_DEVICE_NEEDS_RESET;
@@ -138,7 +153,7 @@ void virtio_pci_serve_queue(struct virtio_pci *vp, unsigned queue,
 			notify |= virtq_push(&q->vq, q->request.head, handle(opaque, queue, &q->request));
 	} while (got == 0 && virtq_arm_notification(&q->vq));
 	if (got < 0)
-		virtio_pci_needs_reset(vp);
+		virtio_pci_needs_reset(vp, "malformed descriptor chain", queue);
 	virtio_pci_queue_done(vp, queue, notify);
 }
 
@@ -276,6 +291,7 @@ static void write_driver_features(struct virtio_pci *vp, uint32_t value)
  * ours that includes VIRTIO_F_VERSION_1 (we offer no legacy interface). */
 static void write_status(struct virtio_pci *vp, uint8_t status)
 {
+	TRACE(TRACE_VIRTIO, "%s: status 0x%02x", device_name(vp), status);
 	if (status == 0) {
 		reset_device(vp);
 		return;
@@ -318,7 +334,14 @@ static void write_queue_fields(struct virtio_pci *vp, struct virtio_queue *q, co
 	if (written(COMMON_Q_USEDLO, 8, offset, size))
 		q->vq.used_gpa = get_le64(img + COMMON_Q_USEDLO);
 	if (written(COMMON_Q_ENABLE, 2, offset, size) && get_le16(img + COMMON_Q_ENABLE) == 1) {
-		if (!virtq_enable(&q->vq, vp->mem)) {
+		bool enabled = virtq_enable(&q->vq, vp->mem);
+		TRACE(TRACE_VIRTIO, "%s: queue %u size %u desc 0x%llx avail 0x%llx used 0x%llx %s", device_name(vp),
+		      (unsigned)(q - vp->queues), q->vq.size, (unsigned long long)q->vq.desc_gpa,
+		      (unsigned long long)q->vq.avail_gpa, (unsigned long long)q->vq.used_gpa,
+		      enabled ? "enabled" : "refused");
+		if (!enabled) {
+			TRACE(TRACE_GUEST_ERROR, "%s: queue %u rings outside RAM or a bad size; device needs reset",
+			      device_name(vp), (unsigned)(q - vp->queues));
 			vp->status |= VIRTIO_STATUS_DEVICE_NEEDS_RESET;
 			config_interrupt(vp);
 		}
@@ -401,7 +424,7 @@ static void regs_write(void *opaque, uint64_t offset, uint64_t value, unsigned s
 	}
 }
 
-static const struct bus_ops regs_ops = { regs_read, regs_write };
+static const struct bus_ops regs_ops = { regs_read, regs_write, "virtio-pci" };
 
 /* ---- BAR1: MSI-X ---- */
 
@@ -415,7 +438,7 @@ static void msix_write(void *opaque, uint64_t offset, uint64_t value, unsigned s
 	msix_bar_write(&((struct virtio_pci *)opaque)->msix, offset, value, size);
 }
 
-static const struct bus_ops msix_ops = { msix_read, msix_write };
+static const struct bus_ops msix_ops = { msix_read, msix_write, "virtio MSI-X" };
 
 /* ---- PCI configuration hooks ---- */
 

@@ -29,6 +29,7 @@
 #define VIRTIO_ID_NET   1
 #define VIRTIO_ID_BLOCK 2
 #define VIRTIO_ID_RNG   4
+#define VIRTIO_ID_GPU   16
 
 /* Device status bits (§2.1). */
 #define VIRTIO_STATUS_ACKNOWLEDGE        1
@@ -158,8 +159,9 @@ void virtio_pci_serve_queue(struct virtio_pci *vp, unsigned queue,
 bool virtio_pci_queue_lock(struct virtio_pci *vp, unsigned queue);
 void virtio_pci_queue_unlock(struct virtio_pci *vp, unsigned queue);
 
-/* A malformed ring or request: DEVICE_NEEDS_RESET and a config interrupt. */
-void virtio_pci_needs_reset(struct virtio_pci *vp);
+/* A malformed ring or request on `queue`: DEVICE_NEEDS_RESET and a config
+ * interrupt; --trace guest-error says `why`. */
+void virtio_pci_needs_reset(struct virtio_pci *vp, const char *why, unsigned queue);
 
 /* Device configuration changed (e.g. capacity): config interrupt. */
 void virtio_pci_config_changed(struct virtio_pci *vp);

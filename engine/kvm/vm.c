@@ -13,6 +13,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "core/trace.h"
+
 #define KVM_DEVICE "/dev/kvm"
 
 static const struct {
@@ -452,6 +454,8 @@ int vm_create(struct vm *vm, uint64_t ram_size, char **error)
 	g_cond_init(&vm->pause_cond);
 	bus_init(&vm->pio);
 	bus_init(&vm->mmio);
+	vm->pio.space = "port";
+	vm->mmio.space = "MMIO";
 
 	if (open_kvm(vm, error) < 0 || map_ram(vm, ram_size, error) < 0)
 		goto fail;
@@ -493,7 +497,8 @@ void vm_set_irq(void *opaque, unsigned gsi, bool level)
 {
 	struct vm *vm = opaque;
 	struct kvm_irq_level irq = { .irq = gsi, .level = level };
-	ioctl(vm->vm_fd, KVM_IRQ_LINE, &irq);
+	if (ioctl(vm->vm_fd, KVM_IRQ_LINE, &irq) < 0)
+		log_limited("KVM_IRQ_LINE GSI %u %s failed: %s", gsi, level ? "high" : "low", g_strerror(errno));
 }
 
 void vm_request_stop(struct vm *vm, enum vm_stop_reason reason)

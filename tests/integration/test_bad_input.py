@@ -121,6 +121,16 @@ def case_unknown_flag(tmp):
     expect(["--kernel", guest("pci"), "--frobnicate"], "--frobnicate", status=2)
 
 
+def case_trace_bogus(tmp):
+    expect(["--kernel", guest("pci"), "--trace", "unclaimed,bogus"], "--trace", '"bogus"', "unclaimed, io",
+           status=2)
+
+
+def case_trace_file_unwritable(tmp):
+    expect(["--kernel", guest("pci"), "--trace", "pci", "--trace-file", os.path.join(tmp, "no", "trace.log")],
+           "--trace-file", "No such file", status=2)
+
+
 def case_ini_syntax(tmp):
     ini = write(tmp, "machine.ini", "[machine]\nname=x\nthis line is wrong\n")
     expect([ini], "machine.ini:3:", "this line is wrong", status=2)

@@ -3,6 +3,7 @@
 Usage: test_guests.py CASE (see CASES)."""
 import datetime
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -93,6 +94,32 @@ def case_ahci():
             f.seek(1024)
             if f.read(512) != b"WRITTEN BY THE AHCI GUEST".ljust(512, b"\0"):
                 vt.fail("sector 2 of the image does not hold what the guest wrote")
+
+
+def case_trace_unclaimed():
+    """--trace unclaimed names each port and MMIO access no device claims:
+    the guest probes COM2's scratch register and the HPET, which we do not
+    emulate. To --trace-file, and to stderr without it."""
+    expected = [r"unclaimed: port 0x2ff write 1 byte value 0x5a\n",
+                r"unclaimed: port 0x2ff read 1 byte\n",
+                r"unclaimed: MMIO 0xfed00000 read 4 bytes\n"]
+    with tempfile.TemporaryDirectory() as tmp:
+        trace = os.path.join(tmp, "trace.log")
+        with boot("unclaimed", "--trace", "unclaimed", "--trace-file", trace) as engine:
+            engine.wait_for(r"unclaimed: PASS", 20)
+            if engine.wait_exit(10) != 0:
+                vt.fail("engine did not end cleanly")
+        with open(trace) as f:
+            text = f.read()
+    run = subprocess.run([vt.engine_path(), "--kernel", guest("unclaimed"), "--memory", "64M", "--no-reboot",
+                          "--trace", "unclaimed"], capture_output=True, text=True, timeout=60)
+    for where, out in (("--trace-file", text), ("stderr", run.stderr)):
+        for line in expected:
+            if not re.search(r"^vireo-engine: \d+\.\d{6} " + line, out, re.M):
+                vt.fail("%s lacks %r:\n%s" % (where, line, out[-2000:]))
+    if run.returncode != 0 or "0x3f8" in text:
+        vt.fail("status %d, or COM1 (claimed) traced as unclaimed" % run.returncode)
+    print("ok: %d unclaimed accesses traced" % text.count("\n"))
 
 
 def case_ahci_other_vcpu_runs():

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/trace.h"
 #include "hw/ata.h"
 #include "hw/atapi.h"
 
@@ -558,6 +559,32 @@ static void test_check_image(void)
 	check_refused(bytes, 16 * 2048, "not an ISO 9660");
 }
 
+/* --trace guest-error: a command the drive refuses is named with the
+ * drive that refused it; --trace ata lists every command. */
+static void test_refused_command_traced(void)
+{
+	struct image disk;
+	struct ata_drive d;
+	struct ata_transfer x;
+	char *error = NULL;
+	g_autofree char *dir = g_dir_make_tmp("vireo-ata-trace-XXXXXX", NULL);
+	g_autofree char *path = g_build_filename(dir, "trace.log", NULL);
+	image_new(&disk, DISK_SECTORS * 512, false);
+	ata_drive_init(&d, ATA_DRIVE_DISK, &disk.blk, "TRACED-7", 0);
+	g_assert_true(trace_start(1u << TRACE_GUEST_ERROR | 1u << TRACE_ATA, path, &error));
+	struct ata_taskfile tf = lba28(0x87, 0, 1);          /* CFA TRANSLATE SECTOR: not ours */
+	ata_command(&d, &tf, &x);
+	g_assert_cmphex(d.result.error, ==, ATA_ERROR_ABRT);
+	trace_stop();
+	g_autofree char *text = NULL;
+	g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
+	g_assert_nonnull(strstr(text, " ata: disk 'TRACED-7': command 0x87 "));
+	g_assert_nonnull(strstr(text, " guest-error: ata disk 'TRACED-7': command 0x87 refused (aborted)\n"));
+	g_unlink(path);
+	g_rmdir(dir);
+	image_free(&disk);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -569,6 +596,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/atapi/inquiry-config-modes", test_atapi_inquiry_config_modes);
 	g_test_add_func("/atapi/media-change", test_atapi_media_change);
 	g_test_add_func("/ata/hostile", test_hostile);
+	g_test_add_func("/ata/refused-command-traced", test_refused_command_traced);
 	g_test_add_func("/atapi/check-image", test_check_image);
 	return g_test_run();
 }

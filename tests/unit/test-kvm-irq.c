@@ -4,7 +4,9 @@
  * entry) must change the vector. ioeventfd: a guest port write to the
  * registered port signals the eventfd without an exit to userspace. Device
  * RAM (VRAM): guest writes land in host memory and in the dirty log. The
- * VGA window taken out of RAM: guest stores there exit as MMIO. */
+ * VGA window taken out of RAM: guest stores there exit as MMIO. Direct
+ * boot's shared PCI lines: a device lowering its INTx does not take away
+ * the interrupt another device on the same IOAPIC pin still asserts. */
 #include <glib.h>
 #include <linux/kvm.h>
 #include <errno.h>
@@ -13,6 +15,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "hw/direct_intx.h"
 #include "kvm-test.h"
 
 #define APIC_SVR 0xF0
@@ -32,6 +35,14 @@ static bool irr_has(struct vcpu *vcpu, unsigned vector)
 	return lapic_reg(&lapic, APIC_IRR + (vector / 32) * 0x10) & (1u << (vector % 32));
 }
 
+static void enable_lapic(struct vcpu *vcpu)
+{
+	struct kvm_lapic_state lapic;
+	g_assert_cmpint(ioctl(vcpu->fd, KVM_GET_LAPIC, &lapic), ==, 0);
+	*(uint32_t *)(lapic.regs + APIC_SVR) |= APIC_SVR_ENABLE; /* as an OS does at boot */
+	g_assert_cmpint(ioctl(vcpu->fd, KVM_SET_LAPIC, &lapic), ==, 0);
+}
+
 static bool wait_for_irr(struct vcpu *vcpu, unsigned vector)
 {
 	for (int i = 0; i < 1000; i++) {
@@ -49,11 +60,7 @@ static void test_msi_irqfd(void)
 	if (!create_vm_with_vcpu(&vm, &vcpu))
 		return;
 
-	struct kvm_lapic_state lapic;
-	g_assert_cmpint(ioctl(vcpu.fd, KVM_GET_LAPIC, &lapic), ==, 0);
-	*(uint32_t *)(lapic.regs + APIC_SVR) |= APIC_SVR_ENABLE; /* as an OS does at boot */
-	g_assert_cmpint(ioctl(vcpu.fd, KVM_SET_LAPIC, &lapic), ==, 0);
-
+	enable_lapic(&vcpu);
 	int gsi = vm_add_msi_route(&vm, MSI_ADDRESS(0), 0x41);
 	g_assert_cmpint(gsi, >=, PC_IOAPIC_PINS);
 	int efd = eventfd(0, EFD_CLOEXEC);
@@ -186,6 +193,63 @@ static void test_vga_window_released(void)
 	vm_destroy(&vm);
 }
 
+#define IOREDTBL_MASKED (1ull << 16)
+#define IOREDTBL_LEVEL (1ull << 15)
+#define SHARED_VECTOR 0x61
+
+static struct kvm_irqchip get_ioapic(struct vm *vm)
+{
+	struct kvm_irqchip chip = { .chip_id = KVM_IRQCHIP_IOAPIC };
+	g_assert_cmpint(ioctl(vm->vm_fd, KVM_GET_IRQCHIP, &chip), ==, 0);
+	return chip;
+}
+
+/* The guest programs IOAPIC pin `pin`: level-triggered, vector
+ * SHARED_VECTOR to APIC 0, masked or not. */
+static void program_pin(struct vm *vm, unsigned pin, bool masked)
+{
+	struct kvm_irqchip chip = get_ioapic(vm);
+	chip.chip.ioapic.redirtbl[pin].bits = SHARED_VECTOR | IOREDTBL_LEVEL | (masked ? IOREDTBL_MASKED : 0);
+	g_assert_cmpint(ioctl(vm->vm_fd, KVM_SET_IRQCHIP, &chip), ==, 0);
+}
+
+static bool pin_asserted(struct vm *vm, unsigned pin)
+{
+	return get_ioapic(vm).chip.ioapic.irr & (1u << pin);
+}
+
+/* Slots 2 (the display) and 10 share IOAPIC pin 18 in direct boot. The
+ * disk in slot 10 interrupts while the guest has the pin masked; the
+ * display lowers its line (its interrupt handled, or never raised). When
+ * the guest unmasks the pin, the disk's interrupt must still arrive. */
+static void test_shared_pin_keeps_pending_interrupt(void)
+{
+	struct vm vm;
+	struct vcpu vcpu;
+	struct direct_intx intx;
+	if (!create_vm_with_vcpu(&vm, &vcpu))
+		return;
+	enable_lapic(&vcpu);
+	direct_intx_init(&intx, (struct irq_line){ vm_set_irq, &vm, 0 });
+	struct irq_line display = direct_intx_line(&intx, 2), disk = direct_intx_line(&intx, 10);
+	const unsigned pin = PC_PCI_INTX_FIRST_GSI + 2;
+	program_pin(&vm, pin, true);
+
+	irq_line_set(&display, true);
+	irq_line_set(&disk, true);
+	irq_line_set(&display, false);
+	g_assert_true(pin_asserted(&vm, pin));
+	g_assert_false(irr_has(&vcpu, SHARED_VECTOR));
+	program_pin(&vm, pin, false);
+	g_assert_true(wait_for_irr(&vcpu, SHARED_VECTOR));
+
+	irq_line_set(&disk, false);
+	g_assert_false(pin_asserted(&vm, pin));    /* and the OR does go low */
+	direct_intx_destroy(&intx);
+	vcpu_join_and_destroy(&vcpu);
+	vm_destroy(&vm);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -193,5 +257,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/kvm/ioeventfd", test_ioeventfd);
 	g_test_add_func("/kvm/device-ram-dirty-log", test_device_ram_dirty_log);
 	g_test_add_func("/kvm/vga-window-released", test_vga_window_released);
+	g_test_add_func("/kvm/shared-pin-keeps-pending-interrupt", test_shared_pin_keeps_pending_interrupt);
 	return g_test_run();
 }

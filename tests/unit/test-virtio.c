@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "bus-poke.h"
+#include "core/trace.h"
 #include "hw/pci.h"
 #include "hw/virtio_blk.h"
 #include "hw/virtio_net.h"
@@ -513,8 +514,21 @@ static void build_hostile(struct fixture *f, struct vdevice *d, enum hostile_cas
 	g_assert_not_reached();
 }
 
+static unsigned count_lines(const char *text, const char *needle)
+{
+	unsigned n = 0;
+	for (const char *p = text; (p = strstr(p, needle)); p += strlen(needle))
+		n++;
+	return n;
+}
+
+/* --trace guest-error names the device and the queue of each. */
 static void test_hostile_rings(void)
 {
+	char *error = NULL;
+	g_autofree char *dir = g_dir_make_tmp("vireo-virtio-trace-XXXXXX", NULL);
+	g_autofree char *path = g_build_filename(dir, "trace.log", NULL);
+	g_assert_true(trace_start(1u << TRACE_GUEST_ERROR, path, &error));
 	for (unsigned c = 0; c < HOSTILE_CASES; c++) {
 		struct fixture *f = fixture_new();
 		struct vdevice d, rng;
@@ -528,6 +542,13 @@ static void test_hostile_rings(void)
 		g_assert_cmpuint(blk_request(f, &d, 0, T_FLUSH, 0, 0, 0, false, NULL), ==, S_OK);
 		fixture_free(f);
 	}
+	trace_stop();
+	g_autofree char *text = NULL;
+	g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
+	g_assert_cmpuint(count_lines(text, " guest-error: virtio-blk: malformed descriptor chain on queue 0; "
+					   "device needs reset\n"), >=, HOSTILE_CASES);
+	g_unlink(path);
+	g_rmdir(dir);
 }
 
 #define COMMON_Q_ENABLE 0x1C
