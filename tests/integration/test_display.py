@@ -416,8 +416,13 @@ def case_descriptors_taken():
     port = free_port()
     cmd = [vt.engine_path(), "--kernel", os.path.join(vt.guest_dir(), "vga-text.elf"), "--memory", "64M",
            "--display", "vnc=127.0.0.1:%d" % port]
+    # Under ASan, LeakSanitizer's exit check needs descriptors of its own
+    # (/proc/PID/task), which this case takes away on purpose: leaks are
+    # not what it checks.
+    asan = os.environ.get("ASAN_OPTIONS", "")
+    env = dict(os.environ, ASAN_OPTIONS=(asan + ":" if asan else "") + "detect_leaks=0")
     proc = subprocess.Popen(cmd, pass_fds=taken, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True, env=env)
     for fd in taken:
         os.close(fd)
     try:
@@ -426,13 +431,15 @@ def case_descriptors_taken():
         viewer = Probe(port, retry_seconds=0)
         served = viewer.greeting.startswith("connected") and viewer.ask("idle 0.5").startswith("idle-bytes")
         time.sleep(0.5)
-        alive = proc.poll() is None
-        proc.kill()
-        proc.wait()
-        if not (served and alive):
-            vt.fail("the engine ran but did not serve a viewer (exit %s): %r" % (proc.returncode, proc.stderr.read()))
-        print("ok: the viewer was served")
-        return
+        if proc.poll() is None or served:  # a slow engine (ASan, a loaded host) may still end with its line
+            alive = proc.poll() is None
+            proc.kill()
+            proc.wait()
+            if not (served and alive):
+                vt.fail("the engine ran but did not serve a viewer (exit %s): %r"
+                        % (proc.returncode, proc.stderr.read()))
+            print("ok: the viewer was served")
+            return
     err = proc.stderr.read().strip()
     if proc.returncode <= 0 or len(err.splitlines()) != 1 or not err.startswith("vireo-engine: "):
         vt.fail("the engine ended with status %d and not one clear line: %r" % (proc.returncode, err))
